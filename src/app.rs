@@ -1,0 +1,577 @@
+//! App: the use cases shared by the CLI and the HTTP API — ingest a batch of
+//! filing files, answer a share query — composed from ingest, warehouse and
+//! engine.
+//!
+//! Owns parameter checking, defaults (the latest 12 months with data), the
+//! target in force for a row, and the shape of the share and ingest reports.
+//! Knows nothing of HTTP or of the command line; never touches polars or
+//! DataFusion types directly.
+
+use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
+use crate::engine::{EngineError, Snapshot};
+use crate::ingest::{self, FileContext, Format, IngestError};
+use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError, load_reference};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadParameter { code: &'static str, message: String },
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadParameter { code, .. } => code,
+            Self::Ingest(e) => e.code(),
+            Self::Warehouse(e) => e.code(),
+            Self::Engine(e) => e.code(),
+        }
+    }
+
+    /// The caller's input is at fault (as opposed to our storage or engine).
+    pub fn is_client_error(&self) -> bool {
+        match self {
+            Self::BadParameter { .. } => true,
+            Self::Ingest(e) => e.is_input_error(),
+            Self::Warehouse(WarehouseError::Busy(_)) => false,
+            Self::Warehouse(_) | Self::Engine(_) => false,
+        }
+    }
+
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadParameter {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Vietnam keeps UTC+7 all year (no daylight saving): Asia/Ho_Chi_Minh.
+pub fn vietnam_offset() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset")
+}
+
+/// The month `now` falls in, in Asia/Ho_Chi_Minh.
+pub fn month_in_vietnam(now: DateTime<Utc>) -> Period {
+    let local = now.with_timezone(&vietnam_offset());
+    let date = local.date_naive();
+    use chrono::Datelike;
+    Period::new(date.year() as u16, date.month() as u8).expect("a calendar month")
+}
+
+/// A file to ingest.
+pub enum IngestSource {
+    /// A file on disk; its format comes from the extension.
+    Path(PathBuf),
+    /// Bytes received (e.g. over HTTP) with a name and a format.
+    Bytes {
+        name: String,
+        format: Option<Format>,
+        bytes: Vec<u8>,
+    },
+}
+
+impl IngestSource {
+    fn name(&self) -> String {
+        match self {
+            Self::Path(p) => p.display().to_string(),
+            Self::Bytes { name, .. } => name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub dataset_version: u64,
+    /// Whether this batch created a new dataset version (false when every file was a duplicate).
+    pub committed: bool,
+    pub files: Vec<FileReport>,
+    pub rejections: Vec<RejectionReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub records: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicate_file: bool,
+    /// For a duplicate file: the dataset version that already holds its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of_version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectionReport {
+    pub file: String,
+    pub record: u64,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Raw share-query parameters, as given on the command line or in a URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ShareParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub district: Option<String>,
+    pub sector: Option<String>,
+    pub vsic: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShareResponse {
+    pub from: String,
+    pub to: String,
+    pub by: Vec<&'static str>,
+    pub dataset_version: u64,
+    /// The province target in force for the `to` year.
+    pub target: Option<f64>,
+    pub rows: Vec<ShareRow>,
+    pub total: ShareRow,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShareRow {
+    /// Key and name fields of the row's dimensions (absent for the others).
+    #[serde(flatten)]
+    pub keys: BTreeMap<&'static str, Option<String>>,
+    /// Σ weight × total revenue, exact, in VND.
+    pub total_revenue_vnd: String,
+    /// Σ weight × e-commerce revenue, exact, in VND.
+    pub ecommerce_revenue_vnd: String,
+    pub share: Option<f64>,
+    pub target: Option<f64>,
+    pub gap_pp: Option<f64>,
+    pub status: Status,
+    pub filings: u64,
+    pub units: u64,
+}
+
+/// What a snapshot was built from, to know when to rebuild it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateTag {
+    pub dataset_version: u64,
+    pub reference: u64,
+}
+
+struct Loaded {
+    tag: StateTag,
+    reference: Arc<Reference>,
+    snapshot: Snapshot,
+}
+
+pub struct App {
+    warehouse: Warehouse,
+    loaded: Mutex<Option<Arc<Loaded>>>,
+}
+
+impl App {
+    pub fn open(data: impl Into<PathBuf>) -> Result<Self, AppError> {
+        Ok(Self {
+            warehouse: Warehouse::open(data)?,
+            loaded: Mutex::new(None),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.warehouse.root()
+    }
+
+    pub fn manifest(&self) -> Result<Manifest, AppError> {
+        Ok(self.warehouse.latest()?)
+    }
+
+    pub fn reference(&self) -> Result<Reference, AppError> {
+        Ok(load_reference(&self.warehouse)?)
+    }
+
+    /// Cheap fingerprint of the data a figure depends on.
+    pub fn state_tag(&self) -> Result<StateTag, AppError> {
+        let reference = self.reference()?;
+        Ok(StateTag {
+            dataset_version: self.warehouse.latest()?.version,
+            reference: reference_fingerprint(&reference),
+        })
+    }
+
+    /// Ingests a batch of files as one commit. A file that cannot be read at
+    /// all refuses the whole batch and changes nothing.
+    pub fn ingest(&self, sources: Vec<IngestSource>) -> Result<IngestReport, AppError> {
+        let reference = self.reference()?;
+        let now = Utc::now();
+        let ingest_time_us = now.timestamp_micros();
+        let mut batch = self.warehouse.begin()?;
+        let mut files = Vec::new();
+        let mut rejections = Vec::new();
+        for (index, source) in sources.into_iter().enumerate() {
+            let name = source.name();
+            let (reader, format): (Box<dyn Read>, Option<Format>) = match source {
+                IngestSource::Path(path) => {
+                    let format = Format::from_path(&path.to_string_lossy());
+                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
+                        file: name.clone(),
+                        source,
+                    })?;
+                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
+                }
+                IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
+            };
+            let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
+            let (filings_path, rejections_path) = batch.staging_paths(index);
+            let ctx = FileContext {
+                reference: &reference,
+                current_month: month_in_vietnam(now),
+                batch_seq: batch.seq(),
+                file_index: index as u32,
+                ingest_time_us,
+            };
+            let result = ingest::ingest_file(reader, format, &name, &ctx, &filings_path, &rejections_path)?;
+            if let Some(version) = batch.duplicate_of(&result.sha256) {
+                for p in [&filings_path, &rejections_path] {
+                    let _ = std::fs::remove_file(p);
+                }
+                files.push(FileReport {
+                    file: name,
+                    records: result.records,
+                    accepted: 0,
+                    rejected: 0,
+                    duplicate_file: true,
+                    duplicate_of_version: Some(version),
+                });
+                continue;
+            }
+            let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+            batch.add_file(FileEntry {
+                index: index as u32,
+                name: name.clone(),
+                sha256: result.sha256.clone(),
+                records: result.records,
+                accepted: result.accepted,
+                rejected: result.rejected,
+                filings: result.wrote_filings.then(|| file_name(&filings_path)).flatten(),
+                rejections: result.wrote_rejections.then(|| file_name(&rejections_path)).flatten(),
+            });
+            rejections.extend(result.rejections.into_iter().map(|r| RejectionReport {
+                file: name.clone(),
+                record: r.record,
+                reason: r.reason.code(),
+                message: r.message,
+            }));
+            files.push(FileReport {
+                file: name,
+                records: result.records,
+                accepted: result.accepted,
+                rejected: result.rejected,
+                duplicate_file: false,
+                duplicate_of_version: None,
+            });
+        }
+        let (dataset_version, committed) = if batch.is_empty() {
+            (batch.base().version, false)
+        } else {
+            let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
+            let manifest = batch.commit(&committed_at, ingest_time_us)?;
+            (manifest.version, true)
+        };
+        Ok(IngestReport {
+            dataset_version,
+            committed,
+            files,
+            rejections,
+        })
+    }
+
+    async fn load(&self) -> Result<Arc<Loaded>, AppError> {
+        let reference = self.reference()?;
+        let manifest = self.warehouse.latest()?;
+        let tag = StateTag {
+            dataset_version: manifest.version,
+            reference: reference_fingerprint(&reference),
+        };
+        if let Some(l) = self.loaded.lock().expect("cache lock").as_ref()
+            && l.tag == tag
+        {
+            return Ok(l.clone());
+        }
+        let files = manifest.filings_files().map(|p| self.warehouse.path_of(p)).collect();
+        let snapshot = Snapshot::load(files, &reference).await?;
+        let loaded = Arc::new(Loaded {
+            tag,
+            reference: Arc::new(reference),
+            snapshot,
+        });
+        *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Answers a share query: the figures of every group, the total, their
+    /// targets and standing.
+    pub async fn share(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
+        let loaded = self.load().await?;
+        let reference = &loaded.reference;
+        let slice = self.resolve(params, &loaded).await?;
+        let cells = loaded.snapshot.cells(&slice).await?;
+        let total_cell = loaded
+            .snapshot
+            .cells(&Slice {
+                by: Vec::new(),
+                ..slice.clone()
+            })
+            .await?
+            .into_iter()
+            .next()
+            .map(|c| c.figures)
+            .unwrap_or_default();
+
+        let to_year = slice.to.year();
+        let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
+        let district_pos = slice.by.iter().position(|d| *d == Dim::District);
+        let cells = match district_pos {
+            Some(pos) => fill_districts(cells, pos, slice.by.len(), reference, &slice.districts),
+            None => cells,
+        };
+        let rows = cells
+            .iter()
+            .map(|cell| {
+                let district = district_pos.and_then(|p| cell.keys[p].as_deref()).or(single_district);
+                let target = reference.target_for(to_year, district);
+                share_row(&slice.by, &cell.keys, &cell.figures, target, reference)
+            })
+            .collect();
+        let total = share_row(
+            &[],
+            &[],
+            &total_cell,
+            reference.target_for(to_year, single_district),
+            reference,
+        );
+        Ok(ShareResponse {
+            from: slice.from.to_string(),
+            to: slice.to.to_string(),
+            by: slice.by.iter().map(|d| d.name()).collect(),
+            dataset_version: loaded.tag.dataset_version,
+            target: reference.target_for(to_year, None).map(|t| t.share()),
+            rows,
+            total,
+        })
+    }
+
+    async fn resolve(&self, p: &ShareParams, loaded: &Loaded) -> Result<Slice, AppError> {
+        let reference = &loaded.reference;
+        let period = |name: &str, v: &Option<String>| -> Result<Option<Period>, AppError> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => Period::parse(s).map(Some).ok_or_else(|| {
+                    AppError::bad("invalid_period", format!("{name}={s:?} is not a month written YYYY-MM"))
+                }),
+            }
+        };
+        let from = period("from", &p.from)?;
+        let to = period("to", &p.to)?;
+        let latest = match to {
+            Some(t) => t,
+            None => match loaded.snapshot.period_range().await? {
+                Some((_, hi)) => hi,
+                None => month_in_vietnam(Utc::now()),
+            },
+        };
+        let to = to.unwrap_or(latest);
+        let from = match from {
+            Some(f) => f,
+            None => to.add_months(-11).unwrap_or(to),
+        };
+        if from > to {
+            return Err(AppError::bad("invalid_range", format!("from={from} is after to={to}")));
+        }
+        let mut by = Vec::new();
+        for name in list(&p.by) {
+            let dim = Dim::parse(&name).ok_or_else(|| {
+                AppError::bad(
+                    "invalid_dimension",
+                    format!(
+                        "by={name:?} is not a dimension; use a comma list of {}",
+                        Dim::ALL.map(|d| d.name()).join(", ")
+                    ),
+                )
+            })?;
+            if !by.contains(&dim) {
+                by.push(dim);
+            }
+        }
+        let codes = |values: Vec<String>, known: &dyn Fn(&str) -> bool, code: &'static str, what: &str| match values
+            .iter()
+            .find(|v| !known(v))
+        {
+            Some(bad) => Err(AppError::bad(code, format!("{bad:?} is not a known {what}"))),
+            None => Ok(values),
+        };
+        Ok(Slice {
+            from,
+            to,
+            by,
+            districts: codes(
+                list(&p.district),
+                &|c| reference.district(c).is_some(),
+                "unknown_district",
+                "district code",
+            )?,
+            sectors: codes(
+                list(&p.sector),
+                &|c| reference.sector(c).is_some(),
+                "unknown_sector",
+                "sector group code",
+            )?,
+            vsic: codes(
+                list(&p.vsic),
+                &|c| reference.vsic(c).is_some(),
+                "unknown_vsic",
+                "VSIC code",
+            )?,
+        })
+    }
+}
+
+fn list(v: &Option<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    v.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && seen.insert(s.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+fn reference_fingerprint(r: &Reference) -> u64 {
+    let mut h = DefaultHasher::new();
+    for d in &r.districts {
+        (
+            &d.district_code,
+            &d.district_name,
+            &d.name_en,
+            &d.valid_from,
+            &d.valid_to,
+        )
+            .hash(&mut h);
+        (d.lat.to_bits(), d.lon.to_bits()).hash(&mut h);
+    }
+    for s in &r.sectors {
+        (&s.group_code, &s.group_name, &s.name_en).hash(&mut h);
+    }
+    for v in &r.vsic {
+        (&v.vsic_code, &v.group_code, &v.vsic_name).hash(&mut h);
+    }
+    for t in &r.targets {
+        (t.year, &t.scope, t.numerator, t.denominator).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Adds a no-data cell for every district (of the filter, or of the
+/// reference) missing from each combination of the other keys.
+fn fill_districts(cells: Vec<Cell>, pos: usize, width: usize, reference: &Reference, filter: &[String]) -> Vec<Cell> {
+    let districts: Vec<&str> = if filter.is_empty() {
+        reference.districts.iter().map(|d| d.district_code.as_str()).collect()
+    } else {
+        filter.iter().map(String::as_str).collect()
+    };
+    let others = |keys: &[Option<String>]| -> Vec<Option<String>> {
+        keys.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != pos)
+            .map(|(_, k)| k.clone())
+            .collect()
+    };
+    let mut combos: BTreeSet<Vec<Option<String>>> = cells.iter().map(|c| others(&c.keys)).collect();
+    if width == 1 {
+        combos.insert(Vec::new());
+    }
+    let present: HashSet<Vec<Option<String>>> = cells.iter().map(|c| c.keys.clone()).collect();
+    let mut out = cells;
+    for combo in &combos {
+        for d in &districts {
+            let mut keys = combo.clone();
+            keys.insert(pos, Some(d.to_string()));
+            if !present.contains(&keys) {
+                out.push(Cell {
+                    keys,
+                    figures: Figures::default(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.keys.cmp(&b.keys));
+    out
+}
+
+fn share_row(
+    by: &[Dim],
+    keys: &[Option<String>],
+    f: &Figures,
+    target: Option<&crate::domain::Target>,
+    reference: &Reference,
+) -> ShareRow {
+    let mut map = BTreeMap::new();
+    for (dim, key) in by.iter().zip(keys) {
+        map.insert(dim.key_field(), key.clone());
+        if let Some(name_field) = dim.name_field() {
+            let name = key.as_deref().and_then(|k| match dim {
+                Dim::District => reference.district(k).map(|d| d.district_name.clone()),
+                Dim::Sector => reference.sector(k).map(|s| s.group_name.clone()),
+                Dim::Vsic => reference.vsic(k).map(|v| v.vsic_name.clone()),
+                _ => None,
+            });
+            map.insert(name_field, name);
+        }
+    }
+    ShareRow {
+        keys: map,
+        total_revenue_vnd: f.total.to_string(),
+        ecommerce_revenue_vnd: f.ecommerce.to_string(),
+        share: f.share(),
+        target: target.map(|t| t.share()),
+        gap_pp: f.gap_pp(target),
+        status: f.status(target),
+        filings: f.filings,
+        units: f.units,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_month_changes_at_midnight_in_hanoi_not_in_greenwich() {
+        let t = DateTime::parse_from_rfc3339("2026-11-30T17:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(month_in_vietnam(t).to_string(), "2026-12");
+        let t = DateTime::parse_from_rfc3339("2026-11-30T16:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(month_in_vietnam(t).to_string(), "2026-11");
+    }
+
+    #[test]
+    fn lists_trim_and_dedupe() {
+        assert_eq!(list(&Some(" 380, 381,,380 ".into())), vec!["380", "381"]);
+        assert!(list(&None).is_empty());
+    }
+}

@@ -1,0 +1,212 @@
+//! One function per CLI subcommand. Each prints its JSON (or the format
+//! asked for) to the given writer; logs go to stderr through `tracing`.
+//! `main.rs` only parses arguments and maps errors to exit codes.
+
+use crate::app::{App, AppError, IngestSource, ShareParams, month_in_vietnam};
+use crate::config::{Config, ConfigError};
+use crate::demo::{self, DemoOptions};
+use crate::domain::Period;
+use crate::export;
+use crate::locale::Lang;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CommandError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::App(e) => e.code(),
+            Self::Config(e) => e.code(),
+            Self::Io { .. } => "io_error",
+            Self::Usage(_) => "usage",
+        }
+    }
+
+    /// Process exit code: 2 bad arguments, 3 input refused, 4 busy, 1 anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) | Self::Config(_) => 2,
+            Self::App(AppError::BadParameter { .. }) => 2,
+            Self::App(AppError::Ingest(e)) if e.is_input_error() => 3,
+            Self::App(AppError::Warehouse(crate::warehouse::WarehouseError::Busy(_))) => 4,
+            _ => 1,
+        }
+    }
+
+    /// The error as the JSON object printed on stdout.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}}).to_string()
+    }
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CommandError {
+    let context = context.into();
+    move |source| CommandError::Io { context, source }
+}
+
+fn print_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), CommandError> {
+    let text = serde_json::to_string_pretty(value).expect("reports serialize");
+    writeln!(out, "{text}").map_err(io("stdout"))
+}
+
+/// `ecomshare ingest FILE...`: one batch, one commit.
+pub fn ingest(config: &Config, files: &[PathBuf], out: &mut dyn Write) -> Result<(), CommandError> {
+    if files.is_empty() {
+        return Err(CommandError::Usage("give at least one file to ingest".into()));
+    }
+    let app = App::open(&config.data)?;
+    let report = app.ingest(files.iter().cloned().map(IngestSource::Path).collect())?;
+    tracing::info!(
+        dataset_version = report.dataset_version,
+        committed = report.committed,
+        rejections = report.rejections.len(),
+        "ingest finished"
+    );
+    print_json(out, &report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareFormat {
+    Json,
+    Csv,
+    Table,
+}
+
+/// `ecomshare share`: the same figures as `GET /api/v1/share`.
+pub fn share(
+    config: &Config,
+    params: &ShareParams,
+    format: ShareFormat,
+    lang: Lang,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let app = App::open(&config.data)?;
+    let runtime = runtime()?;
+    let response = runtime.block_on(app.share(params))?;
+    match format {
+        ShareFormat::Json => print_json(out, &response),
+        ShareFormat::Csv => out
+            .write_all(export::share_csv(&response).as_bytes())
+            .map_err(io("stdout")),
+        ShareFormat::Table => out
+            .write_all(export::share_table(&response, lang).as_bytes())
+            .map_err(io("stdout")),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(io("starting the async runtime"))
+}
+
+/// Demo options for the last `months` months ending last month.
+pub fn default_demo_options(seed: u64) -> DemoOptions {
+    let this_month = month_in_vietnam(chrono::Utc::now());
+    DemoOptions {
+        seed,
+        end: this_month.add_months(-1).expect("a previous month"),
+        months: 36,
+        units: 3000,
+    }
+}
+
+/// `ecomshare demo --out DIR`: writes filings.csv and revisions.csv.
+pub fn demo(out_dir: &Path, options: &DemoOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    let reference = crate::warehouse::builtin_reference();
+    let files = demo::generate(&reference, options);
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir.display().to_string()))?;
+    let mut written = Vec::new();
+    for (name, text) in [("filings.csv", &files.filings), ("revisions.csv", &files.revisions)] {
+        let path = out_dir.join(name);
+        std::fs::write(&path, text).map_err(io(path.display().to_string()))?;
+        written.push(serde_json::json!({"file": path.display().to_string(), "records": text.lines().count() - 1}));
+    }
+    print_json(
+        out,
+        &serde_json::json!({"seed": options.seed, "end": options.end.to_string(), "months": options.months, "units": options.units, "files": written}),
+    )
+}
+
+/// Loads the demo dataset into an empty data directory, as two batches
+/// (original filings, then revisions). Does nothing when data exists.
+pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
+    if app.manifest()?.version > 0 {
+        return Ok(false);
+    }
+    let options = default_demo_options(1);
+    tracing::info!(units = options.units, months = options.months, end = %options.end, "empty data directory: loading the demo dataset");
+    let files = demo::generate(&app.reference()?, &options);
+    for (name, text) in [
+        ("demo/filings.csv", files.filings),
+        ("demo/revisions.csv", files.revisions),
+    ] {
+        app.ingest(vec![IngestSource::Bytes {
+            name: name.into(),
+            format: Some(crate::ingest::Format::Csv),
+            bytes: text.into_bytes(),
+        }])?;
+    }
+    Ok(true)
+}
+
+/// `ecomshare serve`: the HTTP API until SIGINT or SIGTERM.
+pub fn serve(config: &Config) -> Result<(), CommandError> {
+    let app = Arc::new(App::open(&config.data)?);
+    if config.demo {
+        seed_demo_if_empty(&app)?;
+    }
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&config.addr)
+            .await
+            .map_err(io(format!("binding {}", config.addr)))?;
+        let local = listener.local_addr().map_err(io("local address"))?;
+        tracing::info!(addr = %local, data = %config.data.display(), "serving");
+        crate::http::serve(listener, app, shutdown_signal())
+            .await
+            .map_err(io("serving"))
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Parses `YYYY-MM` for a CLI flag.
+pub fn parse_period_flag(s: &str) -> Result<Period, String> {
+    Period::parse(s).ok_or_else(|| format!("{s:?} is not a month written YYYY-MM"))
+}

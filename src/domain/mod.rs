@@ -1,0 +1,21 @@
+//! Domain types and rules: periods, codes, amounts, shares, targets, the
+//! reference tables and the validation rules of a filing.
+//!
+//! Pure: no I/O, no clock, no polars, no DataFusion, no HTTP. Everything here
+//! is a function of its arguments, so every rule can be tested in isolation
+//! and reused by ingest, engine, http and reports without dragging them in.
+
+pub mod amount;
+pub mod period;
+pub mod query;
+pub mod reference;
+pub mod rules;
+pub mod share;
+pub mod unit_id;
+
+pub use amount::WeightedVnd;
+pub use period::{Period, Quarter};
+pub use query::{Cell, Dim, Slice};
+pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};
+pub use rules::{FieldError, RejectReason};
+pub use share::{Figures, Status};

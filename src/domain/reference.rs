@@ -1,0 +1,440 @@
+//! Reference tables: districts, retail sector groups, VSIC codes and
+//! targets, parsed from their CSV text. Which text (compiled-in fixtures or a
+//! data directory's override) is the caller's business: this module reads no
+//! files.
+
+use super::period::Period;
+use crate::csv;
+use serde::Serialize;
+use std::collections::HashMap;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ReferenceError {
+    #[error("{file}: {message}")]
+    Invalid { file: &'static str, message: String },
+}
+
+impl ReferenceError {
+    pub fn code(&self) -> &'static str {
+        "invalid_reference"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct District {
+    pub district_code: String,
+    pub district_name: String,
+    pub district_type: String,
+    pub name_en: String,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub successor_code: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SectorGroup {
+    pub group_code: String,
+    pub kind: String,
+    pub group_name: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VsicCode {
+    pub vsic_code: String,
+    pub group_code: String,
+    pub vsic_name: String,
+}
+
+/// A target share, kept as an exact fraction of the decimal in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub year: u16,
+    /// `province` or a district code.
+    pub scope: String,
+    pub numerator: u64,
+    pub denominator: u64,
+    pub source: String,
+}
+
+impl Target {
+    pub fn share(&self) -> f64 {
+        self.numerator as f64 / self.denominator as f64
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Target", 4)?;
+        st.serialize_field("year", &self.year)?;
+        st.serialize_field("scope", &self.scope)?;
+        st.serialize_field("target_share", &self.share())?;
+        st.serialize_field("source", &self.source)?;
+        st.end()
+    }
+}
+
+/// The text of each reference file.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceTexts<'a> {
+    pub districts: &'a str,
+    pub sector_groups: &'a str,
+    pub vsic_codes: &'a str,
+    pub targets: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub districts: Vec<District>,
+    pub sectors: Vec<SectorGroup>,
+    pub vsic: Vec<VsicCode>,
+    pub targets: Vec<Target>,
+    district_index: HashMap<String, usize>,
+    sector_index: HashMap<String, usize>,
+    vsic_index: HashMap<String, usize>,
+}
+
+impl Reference {
+    pub fn parse(t: ReferenceTexts<'_>) -> Result<Self, ReferenceError> {
+        let districts = Table::parse("districts.csv", t.districts)?.rows(
+            &[
+                "district_code",
+                "district_name",
+                "district_type",
+                "name_en",
+                "valid_from",
+                "valid_to",
+                "successor_code",
+                "lat",
+                "lon",
+            ],
+            |f, v| {
+                let get = |n: &str| v.get(n);
+                let coord = |name: &str| {
+                    get(name)
+                        .parse::<f64>()
+                        .map_err(|_| f.err(format!("{name} is not a number: {:?}", get(name))))
+                };
+                let month = |name: &str| -> Result<Option<String>, ReferenceError> {
+                    match get(name) {
+                        "" => Ok(None),
+                        v => Period::parse(v)
+                            .map(|p| Some(p.to_string()))
+                            .ok_or_else(|| f.err(format!("{name} is not YYYY-MM: {v:?}"))),
+                    }
+                };
+                Ok(District {
+                    district_code: f.code(get("district_code"))?,
+                    district_name: get("district_name").to_string(),
+                    district_type: get("district_type").to_string(),
+                    name_en: get("name_en").to_string(),
+                    valid_from: month("valid_from")?,
+                    valid_to: month("valid_to")?,
+                    successor_code: Some(get("successor_code").to_string()).filter(|s| !s.is_empty()),
+                    lat: coord("lat")?,
+                    lon: coord("lon")?,
+                })
+            },
+        )?;
+        let sectors = Table::parse("sector_groups.csv", t.sector_groups)?.rows(
+            &["group_code", "kind", "group_name", "name_en"],
+            |f, v| {
+                let get = |n: &str| v.get(n);
+                Ok(SectorGroup {
+                    group_code: f.code(get("group_code"))?,
+                    kind: get("kind").to_string(),
+                    group_name: get("group_name").to_string(),
+                    name_en: get("name_en").to_string(),
+                })
+            },
+        )?;
+        let vsic =
+            Table::parse("vsic_codes.csv", t.vsic_codes)?.rows(&["vsic_code", "group_code", "vsic_name"], |f, v| {
+                let get = |n: &str| v.get(n);
+                let code = f.code(get("vsic_code"))?;
+                if !(4..=5).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(f.err(format!("VSIC code must be 4 or 5 digits: {code:?}")));
+                }
+                Ok(VsicCode {
+                    vsic_code: code,
+                    group_code: f.code(get("group_code"))?,
+                    vsic_name: get("vsic_name").to_string(),
+                })
+            })?;
+        let targets =
+            Table::parse("targets.csv", t.targets)?.rows(&["year", "scope", "target_share", "source"], |f, v| {
+                let get = |n: &str| v.get(n);
+                let year = get("year")
+                    .parse::<u16>()
+                    .map_err(|_| f.err(format!("year is not a year: {:?}", get("year"))))?;
+                let (numerator, denominator) = parse_fraction(get("target_share")).ok_or_else(|| {
+                    f.err(format!(
+                        "target_share must be a decimal in [0, 1]: {:?}",
+                        get("target_share")
+                    ))
+                })?;
+                Ok(Target {
+                    year,
+                    scope: f.code(get("scope"))?,
+                    numerator,
+                    denominator,
+                    source: get("source").to_string(),
+                })
+            })?;
+
+        let district_index = index(&districts, |d| &d.district_code, "districts.csv")?;
+        let sector_index = index(&sectors, |s| &s.group_code, "sector_groups.csv")?;
+        let vsic_index = index(&vsic, |v| &v.vsic_code, "vsic_codes.csv")?;
+        for v in &vsic {
+            if !sector_index.contains_key(&v.group_code) {
+                return Err(ReferenceError::Invalid {
+                    file: "vsic_codes.csv",
+                    message: format!("VSIC {} maps to unknown group {}", v.vsic_code, v.group_code),
+                });
+            }
+        }
+        for t in &targets {
+            if t.scope != "province" && !district_index.contains_key(&t.scope) {
+                return Err(ReferenceError::Invalid {
+                    file: "targets.csv",
+                    message: format!("target scope {} is neither province nor a district code", t.scope),
+                });
+            }
+        }
+        Ok(Self {
+            districts,
+            sectors,
+            vsic,
+            targets,
+            district_index,
+            sector_index,
+            vsic_index,
+        })
+    }
+
+    pub fn district(&self, code: &str) -> Option<&District> {
+        self.district_index.get(code).map(|&i| &self.districts[i])
+    }
+
+    pub fn sector(&self, code: &str) -> Option<&SectorGroup> {
+        self.sector_index.get(code).map(|&i| &self.sectors[i])
+    }
+
+    pub fn vsic(&self, code: &str) -> Option<&VsicCode> {
+        self.vsic_index.get(code).map(|&i| &self.vsic[i])
+    }
+
+    /// The target in force in `year` for a district (or the province when
+    /// `district` is `None`): the row with the greatest year ≤ `year` for
+    /// that district, else for the province; none gives `None`.
+    pub fn target_for(&self, year: u16, district: Option<&str>) -> Option<&Target> {
+        let best = |scope: &str| {
+            self.targets
+                .iter()
+                .filter(|t| t.scope == scope && t.year <= year)
+                .max_by_key(|t| t.year)
+        };
+        district.and_then(best).or_else(|| best("province"))
+    }
+}
+
+/// Parses a decimal in [0, 1] with at most 12 fractional digits into an
+/// exact fraction over a power of ten.
+fn parse_fraction(s: &str) -> Option<(u64, u64)> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() && frac.is_empty() || frac.len() > 12 {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let den = 10u64.pow(frac.len() as u32);
+    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let frac_v: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let num = int.checked_mul(den)?.checked_add(frac_v)?;
+    (num <= den).then_some((num, den))
+}
+
+fn index<T>(
+    rows: &[T],
+    key: impl Fn(&T) -> &String,
+    file: &'static str,
+) -> Result<HashMap<String, usize>, ReferenceError> {
+    let mut map = HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        if map.insert(key(r).clone(), i).is_some() {
+            return Err(ReferenceError::Invalid {
+                file,
+                message: format!("duplicate code {}", key(r)),
+            });
+        }
+    }
+    Ok(map)
+}
+
+/// A parsed CSV table with named columns.
+struct Table {
+    file: &'static str,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The values of one row, by column name.
+struct RowValues<'r> {
+    cols: &'r HashMap<&'static str, usize>,
+    row: &'r [String],
+}
+
+impl<'r> RowValues<'r> {
+    fn get(&self, name: &str) -> &'r str {
+        self.cols.get(name).map(|&k| self.row[k].as_str()).unwrap_or("")
+    }
+}
+
+/// Row context for error messages.
+struct RowCtx {
+    file: &'static str,
+    line: usize,
+}
+
+impl RowCtx {
+    fn err(&self, message: String) -> ReferenceError {
+        ReferenceError::Invalid {
+            file: self.file,
+            message: format!("record {}: {message}", self.line),
+        }
+    }
+
+    fn code(&self, v: &str) -> Result<String, ReferenceError> {
+        if v.is_empty() {
+            Err(self.err("empty code".into()))
+        } else {
+            Ok(v.to_string())
+        }
+    }
+}
+
+impl Table {
+    fn parse(file: &'static str, text: &str) -> Result<Self, ReferenceError> {
+        let records = csv::read_all(csv::strip_bom(text.as_bytes()));
+        let field = |r: usize, k: usize| {
+            String::from_utf8_lossy(records.field(r, k).unwrap_or_default())
+                .trim()
+                .to_string()
+        };
+        if records.is_empty() {
+            return Err(ReferenceError::Invalid {
+                file,
+                message: "no header".into(),
+            });
+        }
+        let header: Vec<String> = (0..records.field_count(0)).map(|k| field(0, k)).collect();
+        let mut rows = Vec::with_capacity(records.len() - 1);
+        for r in 1..records.len() {
+            if records.is_malformed(r) || records.field_count(r) != header.len() {
+                return Err(ReferenceError::Invalid {
+                    file,
+                    message: format!(
+                        "record {r} has {} fields, header has {}",
+                        records.field_count(r),
+                        header.len()
+                    ),
+                });
+            }
+            rows.push((0..header.len()).map(|k| field(r, k)).collect());
+        }
+        Ok(Self { file, header, rows })
+    }
+
+    fn rows<T>(
+        &self,
+        required: &[&'static str],
+        make: impl Fn(&RowCtx, &RowValues<'_>) -> Result<T, ReferenceError>,
+    ) -> Result<Vec<T>, ReferenceError> {
+        let mut cols = HashMap::new();
+        for name in required {
+            let k = self
+                .header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| ReferenceError::Invalid {
+                    file: self.file,
+                    message: format!("missing column {name}"),
+                })?;
+            cols.insert(*name, k);
+        }
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let ctx = RowCtx {
+                    file: self.file,
+                    line: i + 1,
+                };
+                make(&ctx, &RowValues { cols: &cols, row })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts() -> ReferenceTexts<'static> {
+        ReferenceTexts {
+            districts: "district_code,district_name,district_type,name_en,valid_from,valid_to,successor_code,lat,lon\n380,Thanh Hóa,thành phố,Thanh Hoa City,,,,19.8,105.7\n405,Đông Sơn,huyện,Dong Son,,2024-12,380,19.8,105.7\n",
+            sector_groups: "group_code,kind,group_name,name_en\nFOOD,goods,\"Lương thực, thực phẩm\",Food\n",
+            vsic_codes: "vsic_code,group_code,vsic_name\n4711,FOOD,x\n47732,FOOD,y\n",
+            targets: "year,scope,target_share,source\n2022,province,0.07,a\n2023,province,0.085,b\n2025,province,0.10,c\n2024,405,0.05,d\n",
+        }
+    }
+
+    #[test]
+    fn parses_and_looks_up() {
+        let r = Reference::parse(texts()).unwrap();
+        assert_eq!(r.district("405").unwrap().successor_code.as_deref(), Some("380"));
+        assert_eq!(r.sector("FOOD").unwrap().group_name, "Lương thực, thực phẩm");
+        assert_eq!(r.vsic("47732").unwrap().group_code, "FOOD");
+        assert!(r.vsic("4799").is_none());
+    }
+
+    #[test]
+    fn target_in_force_is_latest_year_not_after() {
+        let r = Reference::parse(texts()).unwrap();
+        assert_eq!(r.target_for(2021, None), None);
+        assert_eq!(r.target_for(2022, None).unwrap().numerator, 7);
+        assert_eq!(r.target_for(2024, None).unwrap().share(), 0.085);
+        assert_eq!(r.target_for(2026, None).unwrap().share(), 0.1);
+        // District-specific row wins from its year on, the province before.
+        assert_eq!(r.target_for(2024, Some("405")).unwrap().share(), 0.05);
+        assert_eq!(r.target_for(2023, Some("405")).unwrap().share(), 0.085);
+        assert_eq!(r.target_for(2025, Some("405")).unwrap().share(), 0.05);
+        assert_eq!(r.target_for(2025, Some("380")).unwrap().share(), 0.1);
+    }
+
+    #[test]
+    fn rejects_inconsistent_tables() {
+        let mut t = texts();
+        t.vsic_codes = "vsic_code,group_code,vsic_name\n4711,NOPE,x\n";
+        assert!(Reference::parse(t).is_err());
+        let mut t = texts();
+        t.targets = "year,scope,target_share,source\n2022,province,1.5,a\n";
+        assert!(Reference::parse(t).is_err());
+        let mut t = texts();
+        t.districts = "district_code,district_name\n380,x\n";
+        assert!(Reference::parse(t).is_err());
+    }
+
+    #[test]
+    fn fractions_are_exact() {
+        assert_eq!(parse_fraction("0.085"), Some((85, 1000)));
+        assert_eq!(parse_fraction("0.10"), Some((10, 100)));
+        assert_eq!(parse_fraction("1"), Some((1, 1)));
+        assert_eq!(parse_fraction("-0.1"), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! The API's one error shape: `{"error":{"code","message"}}` with a stable
+//! code. 5xx details are logged once and replaced by a generic message.
+
+use crate::app::AppError;
+use crate::warehouse::WarehouseError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        if e.is_client_error() {
+            let status = match code {
+                "unsupported_format" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Self::new(status, code, e.to_string());
+        }
+        if let AppError::Warehouse(WarehouseError::Busy(_)) = e {
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "another ingest is running; retry later",
+            );
+        }
+        tracing::error!(code, error = %e, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the details are in the server log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,290 @@
+//! HTTP: the REST API over axum.
+//!
+//! Thin handlers: read the request, call one `App` use case, encode the
+//! result in the format the `Accept` header asks for, with conditional-GET
+//! headers. The only module that knows axum. It never computes a figure,
+//! never opens the warehouse or the engine directly.
+
+mod error;
+
+pub use error::ApiError;
+
+use crate::app::{App, IngestSource, ShareParams};
+use crate::export;
+use crate::ingest::Format;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Largest accepted upload.
+pub const MAX_UPLOAD_BYTES: usize = 256 << 20;
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/share", get(share))
+        .route(
+            "/api/v1/filings",
+            post(post_filings).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/api/v1/reference/{table}", get(reference))
+        .route("/api/v1/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this resource",
+            )
+        })
+        .layer(middleware::from_fn(log_request))
+        .with_state(app)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
+    response
+}
+
+/// Runs a blocking use case off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::app::AppError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!(error = %e, "blocking task failed");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            ))
+        }
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let manifest = blocking(move || app.manifest()).await?;
+    Ok(Json(serde_json::json!({"status": "ok", "dataset_version": manifest.version})).into_response())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// The representations a resource offers, first is the default.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Repr {
+    Json,
+    Csv,
+}
+
+/// Picks a representation from `Accept` (q-values honoured; none means JSON).
+fn negotiate(headers: &HeaderMap) -> Result<Repr, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Repr::Json);
+    };
+    let mut best: Option<(f32, Repr)> = None;
+    for part in accept.split(',') {
+        let mut it = part.split(';');
+        let media = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let repr = match media.as_str() {
+            "application/json" | "application/*" | "*/*" => Repr::Json,
+            "text/csv" | "text/*" => Repr::Csv,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, repr));
+        }
+    }
+    best.map(|(_, r)| r).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            "this resource is available as application/json or text/csv",
+        )
+    })
+}
+
+const SHARE_PARAMS: [&str; 6] = ["from", "to", "by", "district", "sector", "vsic"];
+
+fn share_params(query: Option<&str>) -> Result<ShareParams, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
+    let mut p = ShareParams::default();
+    for (k, v) in pairs {
+        let slot = match k.as_str() {
+            "from" => &mut p.from,
+            "to" => &mut p.to,
+            "by" => &mut p.by,
+            "district" => &mut p.district,
+            "sector" => &mut p.sector,
+            "vsic" => &mut p.vsic,
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!(
+                        "unknown parameter {other:?}; expected one of {}",
+                        SHARE_PARAMS.join(", ")
+                    ),
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(ApiError::bad_request(
+                "repeated_parameter",
+                format!("parameter {k} is given more than once"),
+            ));
+        }
+        *slot = Some(v);
+    }
+    Ok(p)
+}
+
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+async fn share(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = share_params(query.as_deref())?;
+    let repr = negotiate(&headers)?;
+    let tag = {
+        let app = app.clone();
+        blocking(move || app.state_tag()).await?
+    };
+    let etag = {
+        let mut h = DefaultHasher::new();
+        (&params, repr, tag, crate::app::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
+        format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
+    };
+    let mut response = if if_none_match(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let figures = app.share(&params).await?;
+        match repr {
+            Repr::Json => Json(figures).into_response(),
+            Repr::Csv => (
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                export::share_csv(&figures),
+            )
+                .into_response(),
+        }
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+async fn post_filings(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = Format::from_content_type(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_format",
+            format!("Content-Type {content_type:?} is not text/csv or application/json"),
+        )
+    })?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let mut name = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "name" if !v.trim().is_empty() => name = Some(v.trim().to_string()),
+            "name" => {}
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter {other:?}; expected name"),
+                ));
+            }
+        }
+    }
+    let name = name.unwrap_or_else(|| match format {
+        Format::Csv => "upload.csv".into(),
+        Format::Json => "upload.json".into(),
+    });
+    let source = IngestSource::Bytes {
+        name,
+        format: Some(format),
+        bytes: body.to_vec(),
+    };
+    let report = blocking(move || app.ingest(vec![source])).await?;
+    let status = if report.committed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+async fn reference(State(app): State<Arc<App>>, Path(table): Path<String>) -> Result<Response, ApiError> {
+    let reference = blocking(move || app.reference()).await?;
+    let body = match table.as_str() {
+        "districts" => serde_json::to_value(&reference.districts),
+        "sectors" => serde_json::to_value(&reference.sectors),
+        "vsic" => serde_json::to_value(&reference.vsic),
+        "targets" => serde_json::to_value(&reference.targets),
+        _ => return Err(ApiError::not_found()),
+    }
+    .map_err(|e| {
+        tracing::error!(error = %e, "reference serialization");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    })?;
+    Ok(Json(body).into_response())
+}

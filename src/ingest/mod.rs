@@ -1,0 +1,291 @@
+//! Ingest: a filing file (CSV or JSON) in, validated columns out, written as
+//! Parquet for the warehouse.
+//!
+//! Owns the filing format (column names, the reading of CSV and JSON into
+//! string columns) and the columnar application of the validation rules in
+//! `domain::rules`, in their contractual order. It is the only module that
+//! knows polars. It never decides where files live or when a batch commits
+//! (that is `warehouse`), and never computes a share.
+
+mod read;
+mod validate;
+
+use crate::domain::{Period, Reference, RejectReason};
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use thiserror::Error;
+
+pub use read::Format;
+
+/// The filing columns, as named in the contract.
+pub const UNIT_ID: &str = "unit_id";
+pub const DISTRICT_CODE: &str = "district_code";
+pub const SECTOR_CODE: &str = "sector_code";
+pub const PERIOD: &str = "period";
+pub const TOTAL: &str = "total_revenue_vnd";
+pub const ECOMMERCE: &str = "ecommerce_revenue_vnd";
+pub const SUBMITTED_AT: &str = "submitted_at";
+pub const WEIGHT: &str = "weight";
+pub const UNIT_NAME: &str = "unit_name";
+
+pub const REQUIRED: [&str; 6] = [UNIT_ID, DISTRICT_CODE, SECTOR_CODE, PERIOD, TOTAL, ECOMMERCE];
+pub const OPTIONAL: [&str; 3] = [SUBMITTED_AT, WEIGHT, UNIT_NAME];
+pub const COLUMNS: [&str; 9] = [
+    UNIT_ID,
+    DISTRICT_CODE,
+    SECTOR_CODE,
+    PERIOD,
+    TOTAL,
+    ECOMMERCE,
+    SUBMITTED_AT,
+    WEIGHT,
+    UNIT_NAME,
+];
+
+/// A file refused whole: nothing of it is kept.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("{file}: the file is not valid UTF-8 (near data record {record})")]
+    NotUtf8 { file: String, record: u64 },
+    #[error("{file}: the file is empty (no header row)")]
+    Empty { file: String },
+    #[error("{file}: required column(s) missing from the header: {}", columns.join(", "))]
+    MissingColumns { file: String, columns: Vec<String> },
+    #[error("{file}: column {column} appears more than once in the header")]
+    DuplicateColumn { file: String, column: String },
+    #[error("{file}: not a JSON array of objects: {message}")]
+    InvalidJson { file: String, message: String },
+    #[error("{file}: unsupported format (expected .csv or .json, text/csv or application/json)")]
+    UnsupportedFormat { file: String },
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: writing columns failed: {message}")]
+    Columns { file: String, message: String },
+}
+
+impl IngestError {
+    /// Stable code for the error shape of the CLI and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotUtf8 { .. } => "not_utf8",
+            Self::Empty { .. } => "empty_file",
+            Self::MissingColumns { .. } => "missing_columns",
+            Self::DuplicateColumn { .. } => "duplicate_column",
+            Self::InvalidJson { .. } => "invalid_json",
+            Self::UnsupportedFormat { .. } => "unsupported_format",
+            Self::Io { .. } => "io_error",
+            Self::Columns { .. } => "internal",
+        }
+    }
+
+    /// True when the input itself is at fault (a 4xx), false for our side.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, Self::Io { .. } | Self::Columns { .. })
+    }
+
+    pub fn file(&self) -> &str {
+        match self {
+            Self::NotUtf8 { file, .. }
+            | Self::Empty { file }
+            | Self::MissingColumns { file, .. }
+            | Self::DuplicateColumn { file, .. }
+            | Self::InvalidJson { file, .. }
+            | Self::UnsupportedFormat { file }
+            | Self::Io { file, .. }
+            | Self::Columns { file, .. } => file,
+        }
+    }
+}
+
+/// What a file's records are checked against, and where they come from.
+pub struct FileContext<'a> {
+    pub reference: &'a Reference,
+    /// The current month in Asia/Ho_Chi_Minh: later periods are rejected.
+    pub current_month: Period,
+    pub batch_seq: u64,
+    pub file_index: u32,
+    /// Instant of ingest (µs since the epoch), for filings without submitted_at.
+    pub ingest_time_us: i64,
+}
+
+/// One rejected record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based index of the data record in its file, header excluded.
+    pub record: u64,
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+/// The outcome of one file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub records: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    pub rejections: Vec<Rejection>,
+    /// Whether the filings Parquet file was written (it is not when nothing was accepted).
+    pub wrote_filings: bool,
+    /// Whether the rejections Parquet file was written.
+    pub wrote_rejections: bool,
+}
+
+/// Reads, validates and writes one file. Accepted records go to
+/// `filings_path`, rejected ones with their reasons to `rejections_path`;
+/// each file is created only when it has rows. On error the caller discards
+/// whatever was written.
+pub fn ingest_file(
+    input: impl Read,
+    format: Format,
+    name: &str,
+    ctx: &FileContext<'_>,
+    filings_path: &Path,
+    rejections_path: &Path,
+) -> Result<FileResult, IngestError> {
+    let mut sink = Sink::new(name, ctx, filings_path, rejections_path);
+    let sha256 = {
+        let mut hashing = HashingReader {
+            inner: input,
+            hasher: Sha256::new(),
+        };
+        read::read_chunks(&mut hashing, format, name, &mut |raw| sink.chunk(raw))?;
+        let digest = hashing.hasher.finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    sink.finish(sha256)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Receives raw chunks, validates them and streams both outputs to Parquet.
+struct Sink<'a> {
+    name: &'a str,
+    ctx: &'a FileContext<'a>,
+    filings_path: &'a Path,
+    rejections_path: &'a Path,
+    filings: Option<BatchedWriter<File>>,
+    rejections_writer: Option<BatchedWriter<File>>,
+    records: u64,
+    accepted: u64,
+    rejections: Vec<Rejection>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(name: &'a str, ctx: &'a FileContext<'a>, filings_path: &'a Path, rejections_path: &'a Path) -> Self {
+        Self {
+            name,
+            ctx,
+            filings_path,
+            rejections_path,
+            filings: None,
+            rejections_writer: None,
+            records: 0,
+            accepted: 0,
+            rejections: Vec::new(),
+        }
+    }
+
+    fn columns_err(&self, e: PolarsError) -> IngestError {
+        IngestError::Columns {
+            file: self.name.to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn chunk(&mut self, raw: DataFrame) -> Result<(), IngestError> {
+        let height = raw.height() as u64;
+        let checked = validate::validate(&raw, self.ctx).map_err(|e| self.columns_err(e))?;
+        let (accepted, rejected) = checked
+            .split(&raw, self.name, self.ctx)
+            .map_err(|e| self.columns_err(e))?;
+        self.records += height;
+        self.accepted += accepted.height() as u64;
+        self.rejections.extend(checked.rejections());
+        if accepted.height() > 0 {
+            write_batch(&mut self.filings, self.filings_path, &accepted, self.name)?;
+        }
+        if rejected.height() > 0 {
+            write_batch(&mut self.rejections_writer, self.rejections_path, &rejected, self.name)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self, sha256: String) -> Result<FileResult, IngestError> {
+        let wrote_filings = self.filings.is_some();
+        let wrote_rejections = self.rejections_writer.is_some();
+        for (writer, path) in [
+            (self.filings, self.filings_path),
+            (self.rejections_writer, self.rejections_path),
+        ] {
+            if let Some(w) = writer {
+                w.finish().map_err(|e| IngestError::Columns {
+                    file: self.name.to_string(),
+                    message: e.to_string(),
+                })?;
+                File::open(path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|source| IngestError::Io {
+                        file: self.name.to_string(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(FileResult {
+            records: self.records,
+            accepted: self.accepted,
+            rejected: self.rejections.len() as u64,
+            sha256,
+            rejections: self.rejections,
+            wrote_filings,
+            wrote_rejections,
+        })
+    }
+}
+
+fn write_batch(
+    writer: &mut Option<BatchedWriter<File>>,
+    path: &Path,
+    df: &DataFrame,
+    name: &str,
+) -> Result<(), IngestError> {
+    let columns_err = |e: PolarsError| IngestError::Columns {
+        file: name.to_string(),
+        message: e.to_string(),
+    };
+    if writer.is_none() {
+        let file = File::create(path).map_err(|source| IngestError::Io {
+            file: name.to_string(),
+            source,
+        })?;
+        let w = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(df.schema())
+            .map_err(columns_err)?;
+        *writer = Some(w);
+    }
+    writer
+        .as_mut()
+        .expect("writer was just created")
+        .write_batch(df)
+        .map_err(columns_err)
+}

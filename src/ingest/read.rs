@@ -1,0 +1,294 @@
+//! Reading a filing file into chunks of string columns.
+//!
+//! Every chunk is a DataFrame with `record` (1-based data record index),
+//! `malformed` (why the record cannot be split into the header's fields, or
+//! null) and one nullable string column per known filing column, values
+//! trimmed of surrounding white space. A column the file does not have is all
+//! null. Unknown columns are dropped here.
+
+use super::{COLUMNS, IngestError, REQUIRED};
+use crate::csv::{self, Records, Step};
+use polars::prelude::*;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// Records per chunk: bounds memory whatever the file's size.
+pub const CHUNK_RECORDS: usize = 1 << 18;
+const BLOCK: usize = 8 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// From a file name's extension.
+    pub fn from_path(path: &str) -> Option<Self> {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".csv") {
+            Some(Self::Csv)
+        } else if lower.ends_with(".json") {
+            Some(Self::Json)
+        } else {
+            None
+        }
+    }
+
+    /// From an HTTP Content-Type.
+    pub fn from_content_type(ct: &str) -> Option<Self> {
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "text/csv" | "application/csv" => Some(Self::Csv),
+            "application/json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+type OnChunk<'a> = dyn FnMut(DataFrame) -> Result<(), IngestError> + 'a;
+
+pub fn read_chunks(
+    input: &mut impl Read,
+    format: Format,
+    name: &str,
+    on_chunk: &mut OnChunk<'_>,
+) -> Result<(), IngestError> {
+    match format {
+        Format::Csv => read_csv(input, name, on_chunk),
+        Format::Json => read_json(input, name, on_chunk),
+    }
+}
+
+fn io_err(name: &str) -> impl Fn(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        file: name.to_string(),
+        source,
+    }
+}
+
+/// Where each known column sits in the file's header.
+struct Header {
+    positions: [Option<usize>; COLUMNS.len()],
+    width: usize,
+}
+
+fn parse_header(records: &Records, name: &str) -> Result<Header, IngestError> {
+    let width = records.field_count(0);
+    let mut positions = [None; COLUMNS.len()];
+    for k in 0..width {
+        let raw = records.field(0, k).unwrap_or_default();
+        let text = std::str::from_utf8(raw).map_err(|_| IngestError::NotUtf8 {
+            file: name.to_string(),
+            record: 0,
+        })?;
+        if let Some(c) = COLUMNS.iter().position(|&c| c == text.trim()) {
+            if positions[c].is_some() {
+                return Err(IngestError::DuplicateColumn {
+                    file: name.to_string(),
+                    column: COLUMNS[c].to_string(),
+                });
+            }
+            positions[c] = Some(k);
+        }
+    }
+    let missing: Vec<String> = REQUIRED
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| positions[*c].is_none())
+        .map(|(_, n)| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(IngestError::MissingColumns {
+            file: name.to_string(),
+            columns: missing,
+        });
+    }
+    Ok(Header { positions, width })
+}
+
+fn read_csv(input: &mut impl Read, name: &str, on_chunk: &mut OnChunk<'_>) -> Result<(), IngestError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut pos = 0usize;
+    let mut eof = false;
+    let mut started = false;
+    let mut header: Option<Header> = None;
+    let mut records = Records::new();
+    let mut first_record: u64 = 1;
+    loop {
+        if !eof && buf.len() - pos < BLOCK / 2 {
+            buf.drain(..pos);
+            pos = 0;
+            eof = fill(input, &mut buf, name)?;
+        }
+        if !started {
+            // A UTF-8 byte order mark may open the file.
+            if buf.len() >= 3 || eof {
+                let stripped = buf.len() - csv::strip_bom(&buf).len();
+                pos += stripped;
+                started = true;
+            } else {
+                continue;
+            }
+        }
+        match csv::read_record(&buf, pos, eof, &mut records) {
+            Step::Advanced(next) => {
+                pos = next;
+                if header.is_none() && records.len() == 1 {
+                    header = Some(parse_header(&records, name)?);
+                    records.clear();
+                } else if records.len() == CHUNK_RECORDS {
+                    let h = header.as_ref().expect("header read first");
+                    on_chunk(csv_chunk(&records, h, first_record, name)?)?;
+                    first_record += records.len() as u64;
+                    records.clear();
+                }
+            }
+            Step::NeedMore => {
+                buf.drain(..pos);
+                pos = 0;
+                eof = fill(input, &mut buf, name)?;
+            }
+            Step::End => {
+                if !eof {
+                    buf.drain(..pos);
+                    pos = 0;
+                    eof = fill(input, &mut buf, name)?;
+                    continue;
+                }
+                break;
+            }
+        }
+    }
+    let Some(h) = header else {
+        return Err(IngestError::Empty { file: name.to_string() });
+    };
+    if !records.is_empty() {
+        on_chunk(csv_chunk(&records, &h, first_record, name)?)?;
+    }
+    Ok(())
+}
+
+/// Appends up to one block; returns true at the end of input.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, name: &str) -> Result<bool, IngestError> {
+    let start = buf.len();
+    buf.resize(start + BLOCK, 0);
+    let mut filled = start;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(name)(e)),
+        }
+    }
+    let eof = filled < buf.len();
+    buf.truncate(filled);
+    Ok(eof)
+}
+
+fn csv_chunk(records: &Records, header: &Header, first_record: u64, name: &str) -> Result<DataFrame, IngestError> {
+    let n = records.len();
+    let not_utf8 = |r: usize| IngestError::NotUtf8 {
+        file: name.to_string(),
+        record: first_record + r as u64,
+    };
+    let mut columns: Vec<Column> = Vec::with_capacity(COLUMNS.len() + 2);
+    columns.push(
+        Int64Chunked::from_iter_values("record".into(), (0..n).map(|r| (first_record + r as u64) as i64)).into_column(),
+    );
+    let malformed = (0..n).map(|r| {
+        if records.is_malformed(r) {
+            Some("a quoted field is not closed, or text follows its closing quote".to_string())
+        } else if records.field_count(r) != header.width {
+            Some(format!(
+                "the record has {} fields, the header has {}",
+                records.field_count(r),
+                header.width
+            ))
+        } else {
+            None
+        }
+    });
+    columns.push(StringChunked::from_iter_options("malformed".into(), malformed).into_column());
+    for (c, &col_name) in COLUMNS.iter().enumerate() {
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(n);
+        for r in 0..n {
+            let v = match header.positions[c] {
+                Some(k) => match records.field(r, k) {
+                    Some(bytes) => Some(std::str::from_utf8(bytes).map_err(|_| not_utf8(r))?.trim()),
+                    None => None,
+                },
+                None => None,
+            };
+            values.push(v);
+        }
+        columns.push(StringChunked::from_slice_options(col_name.into(), &values).into_column());
+    }
+    DataFrame::new(n, columns).map_err(|e| IngestError::Columns {
+        file: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn read_json(input: &mut impl Read, name: &str, on_chunk: &mut OnChunk<'_>) -> Result<(), IngestError> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).map_err(io_err(name))?;
+    let text = std::str::from_utf8(csv::strip_bom(&bytes)).map_err(|_| IngestError::NotUtf8 {
+        file: name.to_string(),
+        record: 0,
+    })?;
+    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| IngestError::InvalidJson {
+        file: name.to_string(),
+        message: e.to_string(),
+    })?;
+    for (chunk_no, chunk) in items.chunks(CHUNK_RECORDS).enumerate() {
+        let first = (chunk_no * CHUNK_RECORDS) as u64 + 1;
+        on_chunk(json_chunk(chunk, first, name)?)?;
+    }
+    Ok(())
+}
+
+fn json_chunk(items: &[&RawValue], first_record: u64, name: &str) -> Result<DataFrame, IngestError> {
+    let n = items.len();
+    let mut malformed: Vec<Option<String>> = vec![None; n];
+    let mut values: Vec<Vec<Option<String>>> = vec![vec![None; n]; COLUMNS.len()];
+    for (r, item) in items.iter().enumerate() {
+        let Ok(object) = serde_json::from_str::<HashMap<String, &RawValue>>(item.get()) else {
+            malformed[r] = Some("the record is not a JSON object".into());
+            continue;
+        };
+        for (c, &col) in COLUMNS.iter().enumerate() {
+            let Some(raw) = object.get(col) else { continue };
+            let text = raw.get();
+            if text == "null" {
+                continue;
+            }
+            if text.starts_with('"') {
+                match serde_json::from_str::<String>(text) {
+                    Ok(s) => values[c][r] = Some(s.trim().to_string()),
+                    Err(_) => malformed[r] = Some(format!("{col} is not a valid JSON string")),
+                }
+            } else if text.starts_with(|ch: char| ch == '-' || ch.is_ascii_digit()) {
+                // A JSON number: keep its text exactly as written.
+                values[c][r] = Some(text.to_string());
+            } else {
+                malformed[r] = Some(format!("{col} must be a string or a number"));
+            }
+        }
+    }
+    let mut columns: Vec<Column> = Vec::with_capacity(COLUMNS.len() + 2);
+    columns.push(
+        Int64Chunked::from_iter_values("record".into(), (0..n).map(|r| (first_record + r as u64) as i64)).into_column(),
+    );
+    columns.push(StringChunked::from_iter_options("malformed".into(), malformed.into_iter()).into_column());
+    for (c, &col) in COLUMNS.iter().enumerate() {
+        columns
+            .push(StringChunked::from_iter_options(col.into(), values[c].iter().map(|v| v.as_deref())).into_column());
+    }
+    DataFrame::new(n, columns).map_err(|e| IngestError::Columns {
+        file: name.to_string(),
+        message: e.to_string(),
+    })
+}

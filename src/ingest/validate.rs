@@ -1,0 +1,272 @@
+//! The validation rules applied column by column.
+//!
+//! Each rule is one pass over one or two columns, touching only the records
+//! that no earlier rule rejected, so a record carries the first rule it fails
+//! in the contractual order of `RejectReason`.
+
+use super::{
+    COLUMNS, DISTRICT_CODE, ECOMMERCE, FileContext, PERIOD, REQUIRED, Rejection, SECTOR_CODE, SUBMITTED_AT, TOTAL,
+    UNIT_ID, UNIT_NAME, WEIGHT,
+};
+use crate::domain::amount::WEIGHT_ONE;
+use crate::domain::rules::{self, FieldError};
+use crate::domain::unit_id::is_valid_unit_id;
+use crate::domain::{Period, RejectReason};
+use polars::prelude::*;
+
+/// Per-record outcome of one chunk, plus the typed values of accepted records.
+pub struct Checked {
+    reason: Vec<Option<RejectReason>>,
+    message: Vec<Option<String>>,
+    records: Vec<i64>,
+    year: Vec<i32>,
+    month: Vec<i32>,
+    total: Vec<i64>,
+    ecommerce: Vec<i64>,
+    weight_micro: Vec<i64>,
+    submitted_us: Vec<i64>,
+}
+
+impl Checked {
+    fn reject(&mut self, i: usize, reason: RejectReason, message: String) {
+        self.reason[i] = Some(reason);
+        self.message[i] = Some(message);
+    }
+
+    fn open(&self, i: usize) -> bool {
+        self.reason[i].is_none()
+    }
+
+    pub fn rejections(&self) -> impl Iterator<Item = Rejection> + '_ {
+        self.reason.iter().enumerate().filter_map(|(i, r)| {
+            r.map(|reason| Rejection {
+                record: self.records[i] as u64,
+                reason,
+                message: self.message[i].clone().unwrap_or_default(),
+            })
+        })
+    }
+
+    /// Splits the raw chunk into the accepted filings (typed, with their
+    /// provenance) and the rejected records (as given, with reason and message).
+    pub fn split(&self, raw: &DataFrame, file: &str, ctx: &FileContext<'_>) -> PolarsResult<(DataFrame, DataFrame)> {
+        let n = raw.height();
+        let ok = BooleanChunked::from_iter_values("ok".into(), self.reason.iter().map(Option::is_none));
+        let raw_col = |name: &str| -> PolarsResult<Column> { Ok(raw.column(name)?.clone()) };
+        let typed = DataFrame::new(
+            n,
+            vec![
+                raw_col(UNIT_ID)?,
+                raw_col(DISTRICT_CODE)?,
+                raw_col(SECTOR_CODE)?.with_name("vsic_code".into()),
+                raw_col(PERIOD)?,
+                Int32Chunked::from_vec("year".into(), self.year.clone()).into_column(),
+                Int32Chunked::from_vec("month".into(), self.month.clone()).into_column(),
+                Int64Chunked::from_vec(TOTAL.into(), self.total.clone()).into_column(),
+                Int64Chunked::from_vec(ECOMMERCE.into(), self.ecommerce.clone()).into_column(),
+                Int64Chunked::from_vec("weight_micro".into(), self.weight_micro.clone()).into_column(),
+                Int64Chunked::from_vec("submitted_at_us".into(), self.submitted_us.clone()).into_column(),
+                raw_col(UNIT_NAME)?,
+                Int64Chunked::full("batch_seq".into(), ctx.batch_seq as i64, n).into_column(),
+                Int32Chunked::full("file_index".into(), ctx.file_index as i32, n).into_column(),
+                raw_col("record")?,
+            ],
+        )?;
+        let accepted = typed.filter(&ok)?;
+
+        let mut rejected_cols = vec![
+            StringChunked::full("file".into(), file, n).into_column(),
+            raw_col("record")?,
+            StringChunked::from_iter_options("reason".into(), self.reason.iter().map(|r| r.map(|r| r.code())))
+                .into_column(),
+            StringChunked::from_iter_options("message".into(), self.message.iter().map(|m| m.as_deref())).into_column(),
+            Int64Chunked::full("batch_seq".into(), ctx.batch_seq as i64, n).into_column(),
+        ];
+        for c in COLUMNS {
+            rejected_cols.push(raw_col(c)?);
+        }
+        let rejected = DataFrame::new(n, rejected_cols)?.filter(&!&ok)?;
+        Ok((accepted, rejected))
+    }
+}
+
+pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked> {
+    let n = raw.height();
+    let mut c = Checked {
+        reason: vec![None; n],
+        message: vec![None; n],
+        records: raw.column("record")?.i64()?.into_no_null_iter().collect(),
+        year: vec![0; n],
+        month: vec![0; n],
+        total: vec![0; n],
+        ecommerce: vec![0; n],
+        weight_micro: vec![WEIGHT_ONE; n],
+        submitted_us: vec![ctx.ingest_time_us; n],
+    };
+    let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
+
+    // malformed_row
+    for (i, m) in col("malformed")?.iter().enumerate() {
+        if let Some(m) = m {
+            c.reject(i, RejectReason::MalformedRow, m.to_string());
+        }
+    }
+    // missing_field: the required columns, in contract order.
+    for name in REQUIRED {
+        for (i, v) in col(name)?.iter().enumerate() {
+            if c.open(i) && v.is_none_or(str::is_empty) {
+                c.reject(i, RejectReason::MissingField, format!("required field {name} is empty"));
+            }
+        }
+    }
+    // invalid_unit_id
+    for (i, v) in col(UNIT_ID)?.iter().enumerate() {
+        let v = v.unwrap_or_default();
+        if c.open(i) && !is_valid_unit_id(v) {
+            c.reject(
+                i,
+                RejectReason::InvalidUnitId,
+                format!("unit_id {v:?} is not a valid tax code, dependent-unit code (tax code-001…999) or 12-digit personal identification number"),
+            );
+        }
+    }
+    // unknown_district
+    for (i, v) in col(DISTRICT_CODE)?.iter().enumerate() {
+        let v = v.unwrap_or_default();
+        if c.open(i) && ctx.reference.district(v).is_none() {
+            c.reject(
+                i,
+                RejectReason::UnknownDistrict,
+                format!("district_code {v:?} is not in the district reference"),
+            );
+        }
+    }
+    // unknown_sector
+    for (i, v) in col(SECTOR_CODE)?.iter().enumerate() {
+        let v = v.unwrap_or_default();
+        if c.open(i) && ctx.reference.vsic(v).is_none() {
+            c.reject(
+                i,
+                RejectReason::UnknownSector,
+                format!("sector_code {v:?} is not a VSIC code in the reference"),
+            );
+        }
+    }
+    // invalid_period, then future_period
+    let mut periods: Vec<Option<Period>> = vec![None; n];
+    for (i, v) in col(PERIOD)?.iter().enumerate() {
+        let v = v.unwrap_or_default();
+        if !c.open(i) {
+            continue;
+        }
+        match Period::parse(v) {
+            Some(p) => periods[i] = Some(p),
+            None => c.reject(
+                i,
+                RejectReason::InvalidPeriod,
+                format!("period {v:?} is not a month written YYYY-MM"),
+            ),
+        }
+    }
+    for (i, period) in periods.iter().enumerate() {
+        if let (true, Some(p)) = (c.open(i), *period) {
+            if rules::is_future(p, ctx.current_month) {
+                c.reject(
+                    i,
+                    RejectReason::FuturePeriod,
+                    format!("period {p} is after the current month {}", ctx.current_month),
+                );
+            } else {
+                c.year[i] = i32::from(p.year());
+                c.month[i] = i32::from(p.month());
+            }
+        }
+    }
+    // Amounts: every amount rule over both columns before the next rule.
+    let totals = col(TOTAL)?;
+    let ecoms = col(ECOMMERCE)?;
+    let mut parsed: Vec<[Result<i64, FieldError>; 2]> = totals
+        .iter()
+        .zip(ecoms.iter())
+        .map(|(t, e)| {
+            [
+                rules::parse_amount(t.unwrap_or_default()),
+                rules::parse_amount(e.unwrap_or_default()),
+            ]
+        })
+        .collect();
+    for (error, reason, what) in [
+        (
+            FieldError::Invalid,
+            RejectReason::InvalidAmount,
+            "is not a whole number of đồng written with digits only",
+        ),
+        (FieldError::Negative, RejectReason::NegativeAmount, "is negative"),
+        (
+            FieldError::OutOfRange,
+            RejectReason::AmountOutOfRange,
+            "exceeds 10^15 VND",
+        ),
+    ] {
+        for (i, pair) in parsed.iter().enumerate() {
+            if !c.open(i) {
+                continue;
+            }
+            for (k, (name, value)) in [(TOTAL, totals.get(i)), (ECOMMERCE, ecoms.get(i))]
+                .into_iter()
+                .enumerate()
+            {
+                if pair[k] == Err(error) {
+                    c.reject(i, reason, format!("{name} {:?} {what}", value.unwrap_or_default()));
+                    break;
+                }
+            }
+        }
+    }
+    for (i, pair) in parsed.iter_mut().enumerate() {
+        if let [Ok(t), Ok(e)] = *pair {
+            c.total[i] = t;
+            c.ecommerce[i] = e;
+        }
+    }
+    // invalid_weight (empty means 1)
+    for (i, v) in col(WEIGHT)?.iter().enumerate() {
+        match v {
+            Some(v) if !v.is_empty() && c.open(i) => match rules::parse_weight(v) {
+                Ok(w) => c.weight_micro[i] = w,
+                Err(_) => c.reject(
+                    i,
+                    RejectReason::InvalidWeight,
+                    format!("weight {v:?} is not a decimal > 0 and ≤ 1000000 with at most 6 decimal places"),
+                ),
+            },
+            _ => {}
+        }
+    }
+    // invalid_timestamp (empty means the time of ingest)
+    for (i, v) in col(SUBMITTED_AT)?.iter().enumerate() {
+        match v {
+            Some(v) if !v.is_empty() && c.open(i) => match rules::parse_timestamp(v) {
+                Some(us) => c.submitted_us[i] = us,
+                None => c.reject(
+                    i,
+                    RejectReason::InvalidTimestamp,
+                    format!("submitted_at {v:?} is not an RFC 3339 timestamp with an offset"),
+                ),
+            },
+            _ => {}
+        }
+    }
+    // ecommerce_exceeds_total
+    for i in 0..n {
+        if c.open(i) && c.ecommerce[i] > c.total[i] {
+            let (e, t) = (c.ecommerce[i], c.total[i]);
+            c.reject(
+                i,
+                RejectReason::EcommerceExceedsTotal,
+                format!("ecommerce_revenue_vnd {e} exceeds total_revenue_vnd {t}"),
+            );
+        }
+    }
+    Ok(c)
+}

@@ -1,0 +1,20 @@
+//! ecomshare: the e-commerce share of total retail sales against the
+//! national target, for Thanh Hóa province.
+//!
+//! Data flows filings → [`ingest`] (polars) → [`warehouse`] (Parquet +
+//! manifest) → [`engine`] (DataFusion, `queries/`) → [`app`] (figures against
+//! targets) → [`http`] (axum) and the CLI. [`domain`] holds the pure types and
+//! rules every layer shares. See ARCHITECTURE.md.
+
+pub mod app;
+pub mod commands;
+pub mod config;
+pub mod csv;
+pub mod demo;
+pub mod domain;
+pub mod engine;
+pub mod export;
+pub mod http;
+pub mod ingest;
+pub mod locale;
+pub mod warehouse;

@@ -1,0 +1,119 @@
+//! Numbers as Vietnamese officials write them (1.234.567,8; 7,2 %; tỷ đồng)
+//! and the English alternative. Pure formatting: no figures are computed here.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vi" => Some(Lang::Vi),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    fn separators(self) -> (char, char) {
+        match self {
+            Lang::Vi => ('.', ','),
+            Lang::En => (',', '.'),
+        }
+    }
+}
+
+/// An integer with thousands separators: 1.234.567 (vi), 1,234,567 (en).
+pub fn integer(n: i128, lang: Lang) -> String {
+    let (thousands, _) = lang.separators();
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(thousands);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A decimal with `places` fractional digits: 1.234,5 (vi), 1,234.5 (en).
+pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
+    let (_, point) = lang.separators();
+    let s = format!("{:.*}", places, x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let int: i128 = int.parse().unwrap_or(0);
+    let sign = if x < 0.0 && s.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        "-"
+    } else {
+        ""
+    };
+    let mut out = format!("{sign}{}", integer(int, lang));
+    if places > 0 {
+        out.push(point);
+        out.push_str(frac);
+    }
+    out
+}
+
+/// A share as a percentage: 7,2 % (vi, with a space before the sign), 7.2% (en).
+pub fn percent(share: f64, places: usize, lang: Lang) -> String {
+    let n = decimal(share * 100.0, places, lang);
+    match lang {
+        Lang::Vi => format!("{n} %"),
+        Lang::En => format!("{n}%"),
+    }
+}
+
+/// Percentage points with a sign: +1,3 điểm % / −0,4 pp.
+pub fn points(pp: f64, places: usize, lang: Lang) -> String {
+    let n = decimal(pp.abs(), places, lang);
+    let sign = if pp > 0.0 {
+        "+"
+    } else if pp < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    match lang {
+        Lang::Vi => format!("{sign}{n} điểm %"),
+        Lang::En => format!("{sign}{n} pp"),
+    }
+}
+
+/// Money in billions of đồng: 1.234,5 tỷ đồng / VND 1,234.5 bn.
+pub fn ty_dong(vnd: f64, places: usize, lang: Lang) -> String {
+    let n = decimal(vnd / 1e9, places, lang);
+    match lang {
+        Lang::Vi => format!("{n} tỷ đồng"),
+        Lang::En => format!("VND {n} bn"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_style() {
+        assert_eq!(integer(1_234_567, Lang::Vi), "1.234.567");
+        assert_eq!(integer(-1_000, Lang::Vi), "-1.000");
+        assert_eq!(integer(999, Lang::Vi), "999");
+        assert_eq!(decimal(1_234_567.84, 1, Lang::Vi), "1.234.567,8");
+        assert_eq!(percent(0.072, 1, Lang::Vi), "7,2 %");
+        assert_eq!(points(-0.44, 1, Lang::Vi), "−0,4 điểm %");
+        assert_eq!(ty_dong(1_234_500_000_000.0, 1, Lang::Vi), "1.234,5 tỷ đồng");
+    }
+
+    #[test]
+    fn english_style() {
+        assert_eq!(integer(1_234_567, Lang::En), "1,234,567");
+        assert_eq!(percent(0.072, 1, Lang::En), "7.2%");
+        assert_eq!(decimal(-0.04, 1, Lang::En), "0.0");
+    }
+}

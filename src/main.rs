@@ -1,0 +1,192 @@
+//! The `ecomshare` binary: parses the command line and calls one library
+//! function per subcommand. Results go to stdout as JSON, logs to stderr.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use ecomshare::app::ShareParams;
+use ecomshare::commands::{self, CommandError, ShareFormat};
+use ecomshare::config::{self, Overrides};
+use ecomshare::domain::Period;
+use ecomshare::locale::Lang;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ecomshare",
+    version,
+    about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
+)]
+struct Cli {
+    /// TOML configuration file (keys: data, addr, demo).
+    #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (Parquet files and manifests) [default: ./data].
+    #[arg(long, global = true, env = "ECOMSHARE_DATA")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest filing files (CSV or JSON) as one batch; prints the ingest report.
+    Ingest {
+        /// Files to ingest (.csv or .json).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print e-commerce share figures (the same as GET /api/v1/share).
+    Share {
+        /// First month, YYYY-MM [default: 11 months before --to].
+        #[arg(long, value_parser = commands::parse_period_flag)]
+        from: Option<Period>,
+        /// Last month, YYYY-MM [default: the latest month with data].
+        #[arg(long, value_parser = commands::parse_period_flag)]
+        to: Option<Period>,
+        /// Comma list of district, sector, vsic, period, quarter, year.
+        #[arg(long)]
+        by: Option<String>,
+        /// Comma list of district codes.
+        #[arg(long)]
+        district: Option<String>,
+        /// Comma list of retail sector group codes.
+        #[arg(long)]
+        sector: Option<String>,
+        /// Comma list of VSIC codes.
+        #[arg(long)]
+        vsic: Option<String>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: FormatArg,
+        /// Language of the table format.
+        #[arg(long, value_enum, default_value = "vi")]
+        lang: LangArg,
+    },
+    /// Serve the HTTP API.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "ECOMSHARE_ADDR")]
+        addr: Option<String>,
+        /// Do not load the demo dataset into an empty data directory.
+        #[arg(long, env = "ECOMSHARE_NO_DEMO")]
+        no_demo: bool,
+    },
+    /// Write realistic demo filings (filings.csv, revisions.csv) to a directory.
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last month [default: last month].
+        #[arg(long, value_parser = commands::parse_period_flag)]
+        end: Option<Period>,
+        #[arg(long, default_value_t = 36)]
+        months: u32,
+        #[arg(long, default_value_t = 3000)]
+        units: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Json,
+    Csv,
+    Table,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Vi,
+    En,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ECOMSHARE_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = match e.downcast_ref::<CommandError>() {
+                Some(ce) => {
+                    println!("{}", ce.to_json());
+                    ce.exit_code()
+                }
+                None => 1,
+            };
+            tracing::error!("{e:#}");
+            let _ = std::io::stdout().flush();
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let (addr, no_demo) = match &cli.command {
+        Command::Serve { addr, no_demo } => (addr.clone(), *no_demo),
+        _ => (None, false),
+    };
+    let config = config::resolve(
+        cli.config.as_deref(),
+        Overrides {
+            data: cli.data.clone(),
+            addr,
+            no_demo,
+        },
+    )
+    .map_err(CommandError::from)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Ingest { files } => commands::ingest(&config, &files, &mut out)?,
+        Command::Share {
+            from,
+            to,
+            by,
+            district,
+            sector,
+            vsic,
+            format,
+            lang,
+        } => {
+            let params = ShareParams {
+                from: from.map(|p| p.to_string()),
+                to: to.map(|p| p.to_string()),
+                by,
+                district,
+                sector,
+                vsic,
+            };
+            let format = match format {
+                FormatArg::Json => ShareFormat::Json,
+                FormatArg::Csv => ShareFormat::Csv,
+                FormatArg::Table => ShareFormat::Table,
+            };
+            let lang = match lang {
+                LangArg::Vi => Lang::Vi,
+                LangArg::En => Lang::En,
+            };
+            commands::share(&config, &params, format, lang, &mut out)?
+        }
+        Command::Serve { .. } => commands::serve(&config)?,
+        Command::Demo {
+            out: dir,
+            seed,
+            end,
+            months,
+            units,
+        } => {
+            let mut options = commands::default_demo_options(seed);
+            if let Some(end) = end {
+                options.end = end;
+            }
+            options.months = months;
+            options.units = units;
+            commands::demo(&dir, &options, &mut out)?
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! The manifest of a dataset version: every committed batch and its files.
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    /// The dataset version: the number of batches committed so far.
+    pub version: u64,
+    /// When this version was committed (RFC 3339, UTC); empty for version 0.
+    pub committed_at: String,
+    pub batches: Vec<BatchEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchEntry {
+    /// The version this batch created; later batches have larger numbers.
+    pub seq: u64,
+    pub committed_at: String,
+    /// The instant given to filings without submitted_at (µs since the epoch).
+    pub ingest_time_us: i64,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Position of the file in its batch.
+    pub index: u32,
+    /// The file's name as given to the ingest.
+    pub name: String,
+    pub sha256: String,
+    pub records: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Accepted filings (Parquet), relative to the data directory; absent when none.
+    pub filings: Option<String>,
+    /// Rejected records with reasons (Parquet), relative; absent when none.
+    pub rejections: Option<String>,
+}
+
+impl Manifest {
+    pub fn empty() -> Self {
+        Self {
+            format: FORMAT,
+            version: 0,
+            committed_at: String::new(),
+            batches: Vec::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a manifest always serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let m: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if m.format != FORMAT {
+            return Err(format!(
+                "manifest format {} is not supported (expected {FORMAT})",
+                m.format
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Relative paths of every filings file of this version.
+    pub fn filings_files(&self) -> impl Iterator<Item = &str> {
+        self.batches
+            .iter()
+            .flat_map(|b| &b.files)
+            .filter_map(|f| f.filings.as_deref())
+    }
+
+    /// Relative paths of every rejections file of this version.
+    pub fn rejections_files(&self) -> impl Iterator<Item = &str> {
+        self.batches
+            .iter()
+            .flat_map(|b| &b.files)
+            .filter_map(|f| f.rejections.as_deref())
+    }
+}
+
+pub fn file_name(version: u64) -> String {
+    format!("{version:08}.json")
+}
+
+pub fn parse_file_name(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".json")?;
+    (stem.len() == 8 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_round_trip() {
+        assert_eq!(file_name(7), "00000007.json");
+        assert_eq!(parse_file_name("00000007.json"), Some(7));
+        assert_eq!(parse_file_name("00000007.json.tmp"), None);
+        assert_eq!(parse_file_name("7.json"), None);
+        let m = Manifest::empty();
+        assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+        assert!(Manifest::from_json("{\"format\":2,\"version\":0,\"committed_at\":\"\",\"batches\":[]}").is_err());
+    }
+}

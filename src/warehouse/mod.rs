@@ -1,0 +1,400 @@
+//! Warehouse: the data directory, its versioned manifest and the atomic
+//! commit of a batch.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! DATA/.lock                        held by a committer while it writes
+//! DATA/manifest/00000007.json       one per dataset version, cumulative, immutable
+//! DATA/batches/00000007/...         Parquet files of the batch committed as version 7
+//! DATA/staging/...                  a batch being written (never read)
+//! DATA/reference/*.csv              optional overrides of the compiled-in reference
+//! ```
+//!
+//! A batch is written under `staging/`, moved to `batches/` and becomes
+//! visible only when its manifest is renamed into place: the rename is the
+//! commit. Readers pick the highest manifest and read only files it lists,
+//! which never change. Owns file layout, locking and recovery; knows nothing
+//! of polars, DataFusion or HTTP, and never looks inside a Parquet file.
+
+mod manifest;
+mod reference;
+
+pub use manifest::{BatchEntry, FileEntry, Manifest};
+pub use reference::{builtin_reference, load_reference};
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum WarehouseError {
+    #[error("data directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("manifest {path} is unreadable: {message}")]
+    CorruptManifest { path: PathBuf, message: String },
+    #[error("another ingest has held the data directory lock for more than {0:?}")]
+    Busy(Duration),
+    #[error("reference data: {0}")]
+    Reference(#[from] crate::domain::ReferenceError),
+}
+
+impl WarehouseError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "storage_error",
+            Self::CorruptManifest { .. } => "corrupt_manifest",
+            Self::Busy(_) => "busy",
+            Self::Reference(_) => "invalid_reference",
+        }
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> WarehouseError + '_ {
+    move |source| WarehouseError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How long a committer waits for another one before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: PathBuf,
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) a data directory, and cleans up what an
+    /// interrupted commit left behind when no commit is running.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, WarehouseError> {
+        let w = Self { root: root.into() };
+        for dir in [w.manifest_dir(), w.root.join("batches"), w.root.join("staging")] {
+            fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        let lock = w.lock_file()?;
+        if lock.try_lock().is_ok() {
+            w.recover()?;
+        }
+        Ok(w)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn manifest_dir(&self) -> PathBuf {
+        self.root.join("manifest")
+    }
+
+    fn lock_file(&self) -> Result<File, WarehouseError> {
+        let path = self.root.join(".lock");
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))
+    }
+
+    /// The latest committed version (version 0, empty, before any commit).
+    pub fn latest(&self) -> Result<Manifest, WarehouseError> {
+        match self.latest_version()? {
+            None => Ok(Manifest::empty()),
+            Some(v) => self.manifest(v),
+        }
+    }
+
+    /// The manifest of one committed version.
+    pub fn manifest(&self, version: u64) -> Result<Manifest, WarehouseError> {
+        let path = self.manifest_dir().join(manifest::file_name(version));
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        Manifest::from_json(&text).map_err(|message| WarehouseError::CorruptManifest { path, message })
+    }
+
+    fn latest_version(&self) -> Result<Option<u64>, WarehouseError> {
+        let dir = self.manifest_dir();
+        let mut best = None;
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let entry = entry.map_err(io(&dir))?;
+            if let Some(v) = manifest::parse_file_name(&entry.file_name().to_string_lossy()) {
+                best = best.max(Some(v));
+            }
+        }
+        Ok(best)
+    }
+
+    /// Absolute path of a file the manifest lists.
+    pub fn path_of(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Takes the commit lock (waiting up to `LOCK_WAIT`), cleans up after any
+    /// interrupted commit and opens a batch on top of the latest version.
+    pub fn begin(&self) -> Result<Batch<'_>, WarehouseError> {
+        let lock = self.lock_file()?;
+        let started = Instant::now();
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(WarehouseError::Busy(LOCK_WAIT)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&self.root)(e)),
+            }
+        }
+        self.recover()?;
+        let base = self.latest()?;
+        let seq = base.version + 1;
+        let staging = self.root.join("staging").join(batch_dir_name(seq));
+        fs::create_dir_all(&staging).map_err(io(&staging))?;
+        Ok(Batch {
+            warehouse: self,
+            _lock: lock,
+            base,
+            seq,
+            staging,
+            files: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// Removes what no manifest references: staging leftovers, batch
+    /// directories of versions never committed, temporary manifests.
+    /// Call only while holding the lock.
+    fn recover(&self) -> Result<(), WarehouseError> {
+        let latest = self.latest_version()?.unwrap_or(0);
+        let staging = self.root.join("staging");
+        for entry in fs::read_dir(&staging).map_err(io(&staging))? {
+            let path = entry.map_err(io(&staging))?.path();
+            remove_any(&path)?;
+        }
+        let batches = self.root.join("batches");
+        for entry in fs::read_dir(&batches).map_err(io(&batches))? {
+            let entry = entry.map_err(io(&batches))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            match name.parse::<u64>() {
+                Ok(seq) if seq <= latest => {}
+                _ => {
+                    tracing::warn!(dir = %entry.path().display(), "removing batch left by an interrupted commit");
+                    remove_any(&entry.path())?;
+                }
+            }
+        }
+        let dir = self.manifest_dir();
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let path = entry.map_err(io(&dir))?.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                remove_any(&path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn remove_any(path: &Path) -> Result<(), WarehouseError> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn batch_dir_name(seq: u64) -> String {
+    format!("{seq:08}")
+}
+
+fn sync_dir(path: &Path) -> Result<(), WarehouseError> {
+    File::open(path).and_then(|d| d.sync_all()).map_err(io(path))
+}
+
+/// A named point in the commit where a test can make the process die, to
+/// check that a crash at that instant leaves a clean dataset. Set
+/// `ECOMSHARE_FAULT` to the point's name; never set in production.
+fn fault_point(name: &str) {
+    if std::env::var("ECOMSHARE_FAULT").is_ok_and(|v| v == name) {
+        eprintln!("ECOMSHARE_FAULT: aborting at {name}");
+        std::process::abort();
+    }
+}
+
+/// A batch being written. Dropping it without `commit` discards its files.
+pub struct Batch<'w> {
+    warehouse: &'w Warehouse,
+    _lock: File,
+    base: Manifest,
+    seq: u64,
+    staging: PathBuf,
+    files: Vec<FileEntry>,
+    committed: bool,
+}
+
+impl Batch<'_> {
+    /// The dataset version this batch will become.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn base(&self) -> &Manifest {
+        &self.base
+    }
+
+    /// Where the ingest writes file `index`'s accepted and rejected records.
+    pub fn staging_paths(&self, index: usize) -> (PathBuf, PathBuf) {
+        (
+            self.staging.join(format!("filings_{index}.parquet")),
+            self.staging.join(format!("rejections_{index}.parquet")),
+        )
+    }
+
+    /// The committed version (or this batch) that already holds a file with
+    /// these bytes.
+    pub fn duplicate_of(&self, sha256: &str) -> Option<u64> {
+        if self.files.iter().any(|f| f.sha256 == sha256) {
+            return Some(self.seq);
+        }
+        self.base
+            .batches
+            .iter()
+            .find(|b| b.files.iter().any(|f| f.sha256 == sha256))
+            .map(|b| b.seq)
+    }
+
+    /// Records a file of this batch. Paths are given as written by
+    /// `staging_paths`; the entry refers to their committed place.
+    pub fn add_file(&mut self, mut entry: FileEntry) {
+        let dir = format!("batches/{}", batch_dir_name(self.seq));
+        entry.filings = entry.filings.map(|name| format!("{dir}/{name}"));
+        entry.rejections = entry.rejections.map(|name| format!("{dir}/{name}"));
+        self.files.push(entry);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Makes the batch the new latest version, atomically: after a crash at
+    /// any point, either the manifest of the new version exists and every
+    /// file it lists is in place, or the dataset is the previous version.
+    pub fn commit(mut self, committed_at: &str, ingest_time_us: i64) -> Result<Manifest, WarehouseError> {
+        let root = self.warehouse.root.clone();
+        let mut manifest = self.base.clone();
+        manifest.version = self.seq;
+        manifest.committed_at = committed_at.to_string();
+        manifest.batches.push(BatchEntry {
+            seq: self.seq,
+            committed_at: committed_at.to_string(),
+            ingest_time_us,
+            files: std::mem::take(&mut self.files),
+        });
+
+        // 1. Every data file durable in staging.
+        sync_dir(&self.staging)?;
+        fault_point("commit:before_rename");
+        // 2. Staging moves to its final place (invisible until the manifest says so).
+        let final_dir = root.join("batches").join(batch_dir_name(self.seq));
+        fs::rename(&self.staging, &final_dir).map_err(io(&final_dir))?;
+        sync_dir(&root.join("batches"))?;
+        sync_dir(&root.join("staging"))?;
+        fault_point("commit:after_rename");
+        // 3. The manifest, written aside, then renamed into place: the commit.
+        let dir = self.warehouse.manifest_dir();
+        let tmp = dir.join(format!("{}.tmp", manifest::file_name(self.seq)));
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(manifest.to_json().as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        drop(f);
+        fault_point("commit:after_manifest_tmp");
+        let target = dir.join(manifest::file_name(self.seq));
+        fs::rename(&tmp, &target).map_err(io(&target))?;
+        sync_dir(&dir)?;
+        self.committed = true;
+        fault_point("commit:after_commit");
+        Ok(manifest)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = remove_any(&self.staging);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, sha: &str, with_filings: bool) -> FileEntry {
+        FileEntry {
+            index: 0,
+            name: name.into(),
+            sha256: sha.into(),
+            records: 1,
+            accepted: 1,
+            rejected: 0,
+            filings: with_filings.then(|| "filings_0.parquet".to_string()),
+            rejections: None,
+        }
+    }
+
+    #[test]
+    fn commit_makes_a_new_version_and_drop_discards() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Warehouse::open(dir.path()).unwrap();
+        assert_eq!(w.latest().unwrap().version, 0);
+        {
+            let mut b = w.begin().unwrap();
+            let (f, _) = b.staging_paths(0);
+            fs::write(&f, b"x").unwrap();
+            b.add_file(entry("a.csv", "aa", true));
+            // dropped: nothing committed
+        }
+        assert_eq!(w.latest().unwrap().version, 0);
+        assert_eq!(fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
+
+        let mut b = w.begin().unwrap();
+        assert_eq!(b.seq(), 1);
+        let (f, _) = b.staging_paths(0);
+        fs::write(&f, b"x").unwrap();
+        b.add_file(entry("a.csv", "aa", true));
+        let m = b.commit("2026-01-01T00:00:00Z", 0).unwrap();
+        assert_eq!(m.version, 1);
+        let latest = w.latest().unwrap();
+        assert_eq!(latest.version, 1);
+        let listed = latest.batches[0].files[0].filings.clone().unwrap();
+        assert_eq!(listed, "batches/00000001/filings_0.parquet");
+        assert!(w.path_of(&listed).exists());
+
+        let b = w.begin().unwrap();
+        assert_eq!(b.duplicate_of("aa"), Some(1));
+        assert_eq!(b.duplicate_of("bb"), None);
+    }
+
+    #[test]
+    fn recovery_removes_uncommitted_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Warehouse::open(dir.path()).unwrap();
+        // What a crash between the rename and the manifest leaves.
+        fs::create_dir_all(dir.path().join("batches/00000001")).unwrap();
+        fs::write(dir.path().join("manifest/00000001.json.tmp"), b"{").unwrap();
+        let w2 = Warehouse::open(dir.path()).unwrap();
+        assert!(!dir.path().join("batches/00000001").exists());
+        assert!(!dir.path().join("manifest/00000001.json.tmp").exists());
+        assert_eq!(w2.latest().unwrap().version, 0);
+        drop(w);
+    }
+}

@@ -1,0 +1,297 @@
+//! The HTTP API through the real router (in process), and once through a
+//! real socket.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Row, csv, fixture, tax_code};
+use ecomshare::app::App;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    _dir: tempfile::TempDir,
+    app: Arc<App>,
+}
+
+impl Api {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+        Self { _dir: dir, app }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let resp = ecomshare::http::router(self.app.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        (status, headers, body)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let (s, _, b) = self.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+        let req = Request::post(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap();
+        let (s, _, b) = self.send(req).await;
+        (s, serde_json::from_slice(&b).unwrap())
+    }
+
+    async fn with_sample(self) -> Self {
+        let text = std::fs::read(fixture("sample_filings.csv")).unwrap();
+        let (s, v) = self.post("/api/v1/filings?name=sample.csv", "text/csv", text).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["rejections"], serde_json::json!([]), "the sample is valid");
+        self
+    }
+}
+
+#[tokio::test]
+async fn post_filings_csv_and_json_give_the_ingest_report() {
+    let api = Api::new();
+    let text = csv(&[
+        Row::new(&tax_code(1), "380", "4711", "2025-01", 1000, 70),
+        Row::new("bad", "380", "4711", "2025-01", 1000, 70),
+    ]);
+    let (s, v) = api
+        .post("/api/v1/filings?name=jan.csv", "text/csv; charset=utf-8", text)
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["dataset_version"], 1);
+    assert_eq!(v["files"][0]["file"], "jan.csv");
+    assert_eq!(v["files"][0]["accepted"], 1);
+    assert_eq!(v["rejections"][0]["reason"], "invalid_unit_id");
+    assert_eq!(v["rejections"][0]["record"], 2);
+
+    let json = format!(
+        r#"[{{"unit_id":"{}","district_code":"381","sector_code":"5610","period":"2025-01","total_revenue_vnd":"500","ecommerce_revenue_vnd":50,"weight":"2"}}]"#,
+        tax_code(2)
+    );
+    let (s, v) = api.post("/api/v1/filings", "application/json", json).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["dataset_version"], 2);
+    let (_, share) = api.get("/api/v1/share?from=2025-01&to=2025-01").await;
+    assert_eq!(share["total"]["total_revenue_vnd"], "2000");
+    assert_eq!(share["total"]["ecommerce_revenue_vnd"], "170");
+    assert_eq!(share["total"]["share"], 0.085);
+}
+
+#[tokio::test]
+async fn refused_uploads_use_the_error_shape_and_change_nothing() {
+    let api = Api::new();
+    let (s, v) = api.post("/api/v1/filings", "text/plain", "x").await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(v["error"]["code"], "unsupported_format");
+    let (s, v) = api.post("/api/v1/filings", "text/csv", "unit_id,period\n1,2\n").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "missing_columns");
+    let (s, v) = api
+        .post("/api/v1/filings", "application/json", "{\"not\":\"an array\"}")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "invalid_json");
+    let (_, health) = api.get("/healthz").await;
+    assert_eq!(health["dataset_version"], 0);
+}
+
+#[tokio::test]
+async fn share_rows_carry_names_targets_and_status() {
+    let api = Api::new().with_sample().await;
+    let (s, v) = api.get("/api/v1/share?from=2025-01&to=2025-03&by=district").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["from"], "2025-01");
+    assert_eq!(v["to"], "2025-03");
+    assert_eq!(v["by"], serde_json::json!(["district"]));
+    assert_eq!(v["target"], 0.1, "2025 target in force");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 27, "every district in the reference");
+    let codes: Vec<&str> = rows.iter().map(|r| r["district_code"].as_str().unwrap()).collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(codes, sorted, "sorted by key");
+    let city = rows.iter().find(|r| r["district_code"] == "380").unwrap();
+    assert_eq!(city["district_name"], "Thanh Hóa");
+    assert!(city["share"].as_f64().unwrap() > 0.0);
+    assert!(["met", "below"].contains(&city["status"].as_str().unwrap()));
+    let gap = city["gap_pp"].as_f64().unwrap();
+    assert!((gap - (city["share"].as_f64().unwrap() - 0.1) * 100.0).abs() < 1e-9);
+    let empty = rows.iter().find(|r| r["district_code"] == "401").unwrap();
+    assert_eq!(empty["status"], "no_data");
+    assert_eq!(empty["share"], Value::Null);
+    assert_eq!(empty["filings"], 0);
+    assert_eq!(empty["total_revenue_vnd"], "0");
+    // The total is the ratio of the sums, not a mean of row shares.
+    let sum = |k: &str| {
+        rows.iter()
+            .map(|r| r[k].as_str().unwrap().parse::<f64>().unwrap())
+            .sum::<f64>()
+    };
+    let ratio = sum("ecommerce_revenue_vnd") / sum("total_revenue_vnd");
+    assert!((v["total"]["share"].as_f64().unwrap() - ratio).abs() < 1e-12);
+}
+
+#[tokio::test]
+async fn breakdowns_by_quarter_year_vsic_and_filters() {
+    let api = Api::new().with_sample().await;
+    let (_, v) = api.get("/api/v1/share?from=2025-01&to=2025-03&by=quarter,year").await;
+    assert_eq!(v["rows"][0]["quarter"], "2025-Q1");
+    assert_eq!(v["rows"][0]["year"], "2025");
+    let (_, v) = api
+        .get("/api/v1/share?from=2025-01&to=2025-03&by=vsic&sector=OTHER_GOODS")
+        .await;
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["vsic_code"], "4791");
+    assert_eq!(
+        rows[0]["vsic_name"],
+        "Bán lẻ theo yêu cầu đặt hàng qua bưu điện hoặc internet"
+    );
+    let (_, v) = api
+        .get("/api/v1/share?from=2025-02&to=2025-02&district=380&by=period")
+        .await;
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(v["total"]["units"], 2);
+    // Default range: the latest 12 months with data.
+    let (_, v) = api.get("/api/v1/share").await;
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (Some("2024-04"), Some("2025-03"))
+    );
+}
+
+#[tokio::test]
+async fn bad_parameters_get_400_with_a_stable_code() {
+    let api = Api::new().with_sample().await;
+    for (query, code) in [
+        ("from=2025-1", "invalid_period"),
+        ("to=2025-13", "invalid_period"),
+        ("from=2025-03&to=2025-01", "invalid_range"),
+        ("by=district,month", "invalid_dimension"),
+        ("district=380,999", "unknown_district"),
+        ("sector=FOOD,GROCERIES", "unknown_sector"),
+        ("vsic=4610", "unknown_vsic"),
+        ("distrct=380", "unknown_parameter"),
+        ("by=district&by=sector", "repeated_parameter"),
+    ] {
+        let (s, v) = api.get(&format!("/api/v1/share?{query}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(v["error"]["code"], code, "{query}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (s, v) = api.get("/api/v1/nothing").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn conditional_get_and_csv_by_accept() {
+    let api = Api::new().with_sample().await;
+    let uri = "/api/v1/share?from=2025-01&to=2025-03&by=sector";
+    let (s, h, _) = api.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    let etag = h[header::ETAG].to_str().unwrap().to_string();
+    let (s, _, body) = api
+        .send(
+            Request::get(uri)
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    // A new dataset version changes the tag.
+    let more = csv(&[Row::new(&tax_code(9), "380", "4711", "2025-03", 10, 1)]);
+    api.post("/api/v1/filings", "text/csv", more).await;
+    let (s, h, _) = api
+        .send(
+            Request::get(uri)
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(h[header::ETAG].to_str().unwrap(), etag);
+    // CSV when asked for.
+    let (s, h, body) = api
+        .send(
+            Request::get(uri)
+                .header(header::ACCEPT, "text/csv")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(String::from_utf8(body).unwrap().starts_with("sector_code,sector_name,"));
+    let (s, _, _) = api
+        .send(
+            Request::get(uri)
+                .header(header::ACCEPT, "image/png")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn reference_tables_and_openapi() {
+    let api = Api::new();
+    let (s, v) = api.get("/api/v1/reference/districts").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 27);
+    assert_eq!(v[0]["district_code"], "380");
+    let (_, v) = api.get("/api/v1/reference/targets").await;
+    assert_eq!(v[0]["target_share"], 0.07);
+    let (_, v) = api.get("/api/v1/reference/sectors").await;
+    assert_eq!(v.as_array().unwrap().len(), 15);
+    let (_, v) = api.get("/api/v1/reference/vsic").await;
+    assert!(v.as_array().unwrap().iter().any(|r| r["vsic_code"] == "47732"));
+    let (s, _) = api.get("/api/v1/reference/communes").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = api.get("/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/share",
+        "/api/v1/filings",
+        "/api/v1/reference/{table}",
+        "/healthz",
+    ] {
+        assert!(v["paths"].get(path).is_some(), "{path} documented");
+    }
+}
+
+#[tokio::test]
+async fn a_real_server_on_a_socket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ecomshare::http::serve(listener, api.app.clone(), async {
+        let _ = rx.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"dataset_version\":0"));
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

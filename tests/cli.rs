@@ -1,0 +1,348 @@
+//! The binary end to end: ingest reports, reason codes, revisions,
+//! duplicates, refused files, crash safety of a commit, share output.
+
+mod common;
+
+use common::{Env, Row, csv, fixture, tax_code};
+use serde_json::Value;
+
+fn total(v: &Value) -> &Value {
+    &v["total"]
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let env = Env::new();
+    let r = env.run(&["--help"]);
+    assert_eq!(r.code, 0);
+    for sub in ["ingest", "share", "serve", "demo"] {
+        assert!(r.stdout.contains(sub), "--help lists {sub}");
+    }
+    assert_eq!(env.run(&["share", "--help"]).code, 0);
+}
+
+#[test]
+fn every_reason_code_at_its_record() {
+    let env = Env::new();
+    let r = env.ingest(&[&fixture("bad_filings.csv")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["dataset_version"], 1);
+    let file = &report["files"][0];
+    assert_eq!(
+        (
+            file["records"].as_u64(),
+            file["accepted"].as_u64(),
+            file["rejected"].as_u64()
+        ),
+        (Some(14), Some(1), Some(13))
+    );
+    assert_eq!(file["duplicate_file"], false);
+    let expected = [
+        "malformed_row",
+        "missing_field",
+        "invalid_unit_id",
+        "unknown_district",
+        "unknown_sector",
+        "invalid_period",
+        "future_period",
+        "invalid_amount",
+        "negative_amount",
+        "amount_out_of_range",
+        "invalid_weight",
+        "invalid_timestamp",
+        "ecommerce_exceeds_total",
+    ];
+    let rejections = report["rejections"].as_array().unwrap();
+    assert_eq!(rejections.len(), expected.len());
+    for (i, (rej, reason)) in rejections.iter().zip(expected).enumerate() {
+        assert_eq!(rej["record"], i as u64 + 1);
+        assert_eq!(rej["reason"], reason);
+        assert!(rej["message"].as_str().unwrap().len() > 10, "a human message");
+        assert!(rej["file"].as_str().unwrap().ends_with("bad_filings.csv"));
+    }
+    // The one good record, whose name holds a line break, is counted.
+    let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+    assert_eq!(total(&share)["total_revenue_vnd"], "100");
+    assert_eq!(total(&share)["filings"], 1);
+    // Rejections are kept under the data directory.
+    let kept = std::fs::read_dir(env.data().join("batches/00000001")).unwrap().count();
+    assert_eq!(kept, 2, "filings and rejections Parquet files");
+}
+
+#[test]
+fn the_first_failing_rule_wins() {
+    let env = Env::new();
+    let u = tax_code(1);
+    // Unknown district and invalid period and negative amount: the district comes first.
+    let f = env.write("a.csv", &format!("{}\n{u},999,4711,2025-13,-5,1,,,\n", common::HEADER));
+    let report = env.ingest(&[&f]).json();
+    assert_eq!(report["rejections"][0]["reason"], "unknown_district");
+    // An invalid e-commerce amount beats a negative total: invalid_amount precedes negative_amount.
+    let f = env.write(
+        "b.csv",
+        &format!("{}\n{u},380,4711,2025-01,-5,1.5,,,\n", common::HEADER),
+    );
+    assert_eq!(env.ingest(&[&f]).json()["rejections"][0]["reason"], "invalid_amount");
+}
+
+#[test]
+fn columns_by_name_in_any_order_with_bom_crlf_and_extras() {
+    let env = Env::new();
+    let u = tax_code(2);
+    let text = format!(
+        "\u{feff}note,period,ecommerce_revenue_vnd,unit_id,total_revenue_vnd,sector_code,district_code\r\n\"x, y\",2025-03,30,{u},300,4791,380\r\n"
+    );
+    let f = env.write("reordered.csv", &text);
+    let report = env.ingest(&[&f]).json();
+    assert_eq!(report["files"][0]["accepted"], 1, "{report}");
+    let share = env.share(&["--from", "2025-03", "--to", "2025-03"]);
+    assert_eq!(total(&share)["ecommerce_revenue_vnd"], "30");
+    assert_eq!(total(&share)["share"], 0.1);
+}
+
+#[test]
+fn json_filings_with_numbers_or_digit_strings() {
+    let env = Env::new();
+    let u = tax_code(3);
+    let text = format!(
+        r#"[{{"unit_id":"{u}","district_code":"380","sector_code":"4711","period":"2025-01","total_revenue_vnd":1000,"ecommerce_revenue_vnd":"70"}},
+           {{"unit_id":"{u}","district_code":"381","sector_code":"4711","period":"2025-01","total_revenue_vnd":1.5,"ecommerce_revenue_vnd":0}},
+           "not an object"]"#
+    );
+    let f = env.write("f.json", &text);
+    let report = env.ingest(&[&f]).json();
+    assert_eq!(report["files"][0]["accepted"], 1);
+    assert_eq!(report["rejections"][0]["record"], 2);
+    assert_eq!(report["rejections"][0]["reason"], "invalid_amount");
+    assert_eq!(report["rejections"][1]["reason"], "malformed_row");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_refused_whole_and_changes_nothing() {
+    let env = Env::new();
+    let good = env.write(
+        "good.csv",
+        &csv(&[Row::new(&tax_code(4), "380", "4711", "2025-01", 10, 1)]),
+    );
+    let missing = env.write(
+        "missing.csv",
+        "unit_id,district_code,sector_code,period,total_revenue_vnd\n",
+    );
+    let r = env.ingest(&[&good, &missing]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.json()["error"]["code"], "missing_columns");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ecommerce_revenue_vnd")
+    );
+    let latin1 = env.path("latin1.csv");
+    std::fs::write(&latin1, b"unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,unit_name\n2801079196,380,4711,2025-01,1,0,Ho\xe0ng\n").unwrap();
+    let r = env.ingest(&[&latin1]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.json()["error"]["code"], "not_utf8");
+    // Nothing was committed by either attempt.
+    let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+    assert_eq!(share["dataset_version"], 0);
+    assert_eq!(total(&share)["filings"], 0);
+    // The good file alone goes in.
+    assert_eq!(env.ingest(&[&good]).json()["dataset_version"], 1);
+}
+
+#[test]
+fn reingesting_the_same_bytes_changes_nothing() {
+    let env = Env::new();
+    let f = fixture("sample_filings.csv");
+    let first = env.ingest(&[&f]).json();
+    let before = env.share(&["--by", "district"]);
+    let again = env.ingest(&[&f]);
+    assert_eq!(again.code, 0);
+    let again = again.json();
+    assert_eq!(again["dataset_version"], first["dataset_version"]);
+    assert_eq!(again["committed"], false);
+    assert_eq!(again["files"][0]["duplicate_file"], true);
+    assert_eq!(again["files"][0]["accepted"], 0);
+    assert_eq!(env.share(&["--by", "district"]), before);
+}
+
+#[test]
+fn revisions_latest_submission_wins_then_later_batch_then_later_record() {
+    let env = Env::new();
+    let u = tax_code(5);
+    let row = |t: i64, at: &str| Row::new(&u, "380", "4711", "2025-02", t, 0).at(at);
+    // Batch 1: two filings of the same key; the later instant wins even though it is
+    // written first, and offsets are compared as instants (09:00+07:00 = 02:00Z).
+    let b1 = env.write(
+        "b1.csv",
+        &csv(&[row(200, "2025-03-10T09:00:00+07:00"), row(100, "2025-03-10T01:59:59Z")]),
+    );
+    env.ingest(&[&b1]);
+    let t = |env: &Env| env.share(&["--from", "2025-02", "--to", "2025-02"])["total"]["total_revenue_vnd"].clone();
+    assert_eq!(t(&env), "200");
+    // Batch 2: an older submission does not replace a newer one.
+    let b2 = env.write("b2.csv", &csv(&[row(300, "2025-03-01T00:00:00+07:00")]));
+    env.ingest(&[&b2]);
+    assert_eq!(t(&env), "200");
+    // Batch 3: the same instant as the winner: the later batch wins.
+    let b3 = env.write("b3.csv", &csv(&[row(400, "2025-03-10T02:00:00Z")]));
+    env.ingest(&[&b3]);
+    assert_eq!(t(&env), "400");
+    // Batch 4: equal instants within one batch: the later record wins.
+    let b4 = env.write(
+        "b4.csv",
+        &csv(&[row(500, "2025-04-01T00:00:00Z"), row(600, "2025-04-01T00:00:00Z")]),
+    );
+    env.ingest(&[&b4]);
+    assert_eq!(t(&env), "600");
+    assert_eq!(
+        env.share(&["--from", "2025-02", "--to", "2025-02"])["total"]["filings"],
+        1
+    );
+    // Without submitted_at, a filing takes the time of its ingest: now, later than all above.
+    let b5 = env.write("b5.csv", &csv(&[Row::new(&u, "380", "4711", "2025-02", 700, 0)]));
+    env.ingest(&[&b5]);
+    assert_eq!(t(&env), "700");
+}
+
+#[test]
+fn a_crash_at_any_point_of_a_commit_leaves_one_whole_version() {
+    for point in [
+        "commit:before_rename",
+        "commit:after_rename",
+        "commit:after_manifest_tmp",
+    ] {
+        let env = Env::new();
+        let first = env.write(
+            "first.csv",
+            &csv(&[Row::new(&tax_code(6), "380", "4711", "2025-01", 1000, 100)]),
+        );
+        env.ingest(&[&first]);
+        let before = env.share(&["--by", "district,period"]);
+        let second = env.write(
+            "second.csv",
+            &csv(&[Row::new(&tax_code(7), "381", "4711", "2025-01", 5000, 50)]),
+        );
+        let out = env
+            .cmd()
+            .env("ECOMSHARE_FAULT", point)
+            .arg("ingest")
+            .arg(&second)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{point}: the process died");
+        // The next start is clean and shows the previous version exactly.
+        assert_eq!(env.share(&["--by", "district,period"]), before, "{point}");
+        assert!(std::fs::read_dir(env.data().join("staging")).unwrap().next().is_none());
+        // And the same batch can then be committed normally.
+        let report = env.ingest(&[&second]).json();
+        assert_eq!(report["dataset_version"], 2, "{point}");
+        assert_eq!(report["files"][0]["duplicate_file"], false, "{point}");
+    }
+    // A crash right after the manifest is in place: the batch is committed.
+    let env = Env::new();
+    let f = env.write(
+        "f.csv",
+        &csv(&[Row::new(&tax_code(8), "380", "4711", "2025-01", 10, 1)]),
+    );
+    let out = env
+        .cmd()
+        .env("ECOMSHARE_FAULT", "commit:after_commit")
+        .arg("ingest")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(env.share(&[])["dataset_version"], 1);
+}
+
+#[test]
+fn sums_beyond_64_bits_are_exact() {
+    let env = Env::new();
+    // 12 filings of 10^15 VND with weight 10^6: 1.2 × 10^22 VND in all.
+    let rows: Vec<Row> = (0..12)
+        .map(|i| {
+            Row::new(
+                &tax_code(100 + i),
+                "380",
+                "4711",
+                "2025-01",
+                1_000_000_000_000_000,
+                100_000_000_000_000,
+            )
+            .weight("1000000")
+        })
+        .collect();
+    let f = env.write("big.csv", &csv(&rows));
+    env.ingest(&[&f]);
+    let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+    assert_eq!(total(&share)["total_revenue_vnd"], "12000000000000000000000");
+    assert_eq!(total(&share)["ecommerce_revenue_vnd"], "1200000000000000000000");
+    // Exactly on the 2025 target of 10 %: met.
+    assert_eq!(total(&share)["share"], 0.1);
+    assert_eq!(total(&share)["status"], "met");
+}
+
+#[test]
+fn share_formats_and_bad_parameters() {
+    let env = Env::new();
+    env.ingest(&[&fixture("sample_filings.csv")]);
+    let csv_out = env.run(&["share", "--by", "sector", "--format", "csv"]);
+    assert_eq!(csv_out.code, 0);
+    let first_line = csv_out.stdout.lines().next().unwrap();
+    assert!(
+        first_line.starts_with("sector_code,sector_name,total_revenue_vnd"),
+        "{first_line}"
+    );
+    assert!(csv_out.stdout.lines().last().unwrap().ends_with(",total"));
+    let table = env.run(&["share", "--by", "district", "--format", "table"]);
+    assert_eq!(table.code, 0);
+    assert!(table.stdout.contains("Tổng số"));
+    assert!(table.stdout.contains(" %"), "vi-VN percentages");
+    let bad = env.run(&["share", "--by", "month"]);
+    assert_eq!(bad.code, 2);
+    assert_eq!(bad.json()["error"]["code"], "invalid_dimension");
+    let bad = env.run(&["share", "--district", "999"]);
+    assert_eq!(bad.json()["error"]["code"], "unknown_district");
+    let bad = env.run(&["share", "--from", "2025-05", "--to", "2025-01"]);
+    assert_eq!(bad.json()["error"]["code"], "invalid_range");
+    assert_eq!(
+        env.run(&["share", "--from", "2025-5"]).code,
+        2,
+        "clap refuses a malformed month"
+    );
+}
+
+#[test]
+fn demo_writes_valid_reproducible_files() {
+    let env = Env::new();
+    let out = env.path("demo");
+    let args = [
+        "demo",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        "4",
+        "--end",
+        "2025-12",
+        "--units",
+        "150",
+    ];
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let filings = std::fs::read(out.join("filings.csv")).unwrap();
+    env.run(&args);
+    assert_eq!(std::fs::read(out.join("filings.csv")).unwrap(), filings);
+    let report = env
+        .ingest(&[&out.join("filings.csv"), &out.join("revisions.csv")])
+        .json();
+    assert_eq!(
+        report["rejections"].as_array().unwrap().len(),
+        0,
+        "{}",
+        report["rejections"]
+    );
+    let share = env.share(&["--to", "2025-12", "--by", "district"]);
+    assert_eq!(share["rows"].as_array().unwrap().len(), 27);
+}

@@ -1,0 +1,159 @@
+//! Test harness: run the real binary in a fresh data directory, build
+//! filing files, and compute shares the naive way as an oracle.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write test file");
+        p
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ecomshare"));
+        c.arg("--data").arg(self.data());
+        c.env_remove("ECOMSHARE_DATA")
+            .env_remove("ECOMSHARE_FAULT")
+            .env("ECOMSHARE_LOG", "warn");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd().args(args).output().expect("run ecomshare"))
+    }
+
+    pub fn ingest(&self, files: &[&Path]) -> Run {
+        let mut c = self.cmd();
+        c.arg("ingest");
+        for f in files {
+            c.arg(f);
+        }
+        Run::from(c.output().expect("run ecomshare ingest"))
+    }
+
+    pub fn share(&self, args: &[&str]) -> Value {
+        let mut all = vec!["share"];
+        all.extend_from_slice(args);
+        let r = self.run(&all);
+        assert_eq!(r.code, 0, "share failed: {}", r.stderr);
+        r.json()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// Valid tax codes for tests: 28 + seven digits + check digit.
+pub fn tax_code(n: u32) -> String {
+    let mut k = n;
+    loop {
+        if let Some(c) = ecomshare::domain::unit_id::complete_tax_code(&format!("28{:07}", k % 10_000_000)) {
+            return c;
+        }
+        k += 10_000_000 / 7 + 1;
+    }
+}
+
+pub const HEADER: &str =
+    "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight,unit_name";
+
+/// One filing row for CSV files.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub unit: String,
+    pub district: String,
+    pub vsic: String,
+    pub period: String,
+    pub total: i64,
+    pub ecom: i64,
+    pub submitted: String,
+    pub weight: String,
+}
+
+impl Row {
+    pub fn new(unit: &str, district: &str, vsic: &str, period: &str, total: i64, ecom: i64) -> Self {
+        Self {
+            unit: unit.into(),
+            district: district.into(),
+            vsic: vsic.into(),
+            period: period.into(),
+            total,
+            ecom,
+            submitted: String::new(),
+            weight: String::new(),
+        }
+    }
+
+    pub fn at(mut self, submitted: &str) -> Self {
+        self.submitted = submitted.into();
+        self
+    }
+
+    pub fn weight(mut self, w: &str) -> Self {
+        self.weight = w.into();
+        self
+    }
+
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},",
+            self.unit, self.district, self.vsic, self.period, self.total, self.ecom, self.submitted, self.weight
+        )
+    }
+}
+
+pub fn csv(rows: &[Row]) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for r in rows {
+        s.push_str(&r.csv());
+        s.push('\n');
+    }
+    s
+}

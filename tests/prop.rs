@@ -1,0 +1,206 @@
+//! Property: on random filings with weights and revisions spread over
+//! several batches, the API's figures equal a naive computation written
+//! independently here (effective filing by brute force, sums in i128).
+
+mod common;
+
+use ecomshare::app::{App, IngestSource, ShareParams};
+use ecomshare::ingest::Format;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+const UNITS: [u32; 4] = [11, 12, 13, 14];
+const DISTRICTS: [&str; 3] = ["380", "381", "405"];
+const VSIC: [(&str, &str); 4] = [
+    ("4711", "FOOD"),
+    ("4791", "OTHER_GOODS"),
+    ("5610", "ACCOMMODATION_FOOD"),
+    ("47732", "JEWELRY"),
+];
+const PERIODS: [&str; 3] = ["2025-01", "2025-02", "2025-03"];
+const WEIGHTS: [(&str, i128); 6] = [
+    ("", 1_000_000),
+    ("1", 1_000_000),
+    ("0.5", 500_000),
+    ("2.25", 2_250_000),
+    ("1000000", 1_000_000_000_000),
+    ("0.000001", 1),
+];
+
+#[derive(Debug, Clone)]
+struct Filing {
+    unit: usize,
+    district: usize,
+    vsic: usize,
+    period: usize,
+    total: i64,
+    ecom: i64,
+    /// Hours after 2025-04-01T00:00Z, or None for "time of ingest".
+    submitted: Option<(u8, bool)>,
+    weight: usize,
+}
+
+fn filing() -> impl Strategy<Value = Filing> {
+    (
+        0..UNITS.len(),
+        0..DISTRICTS.len(),
+        0..VSIC.len(),
+        0..PERIODS.len(),
+        prop_oneof![0i64..1_000_000, 0i64..=1_000_000_000_000_000],
+        0.0f64..=1.0,
+        prop::option::weighted(0.8, (0u8..4, any::<bool>())),
+        0..WEIGHTS.len(),
+    )
+        .prop_map(
+            |(unit, district, vsic, period, total, frac, submitted, weight)| Filing {
+                unit,
+                district,
+                vsic,
+                period,
+                total,
+                ecom: ((total as f64) * frac).floor().min(total as f64) as i64,
+                submitted,
+                weight,
+            },
+        )
+}
+
+fn instant_text(hours: u8, vietnam: bool) -> String {
+    if vietnam {
+        format!("2025-04-01T{:02}:00:00+07:00", u32::from(hours) + 7)
+    } else {
+        format!("2025-04-01T{hours:02}:00:00Z")
+    }
+}
+
+fn file_text(filings: &[Filing]) -> String {
+    let mut s = String::from(common::HEADER);
+    s.push('\n');
+    for f in filings {
+        let submitted = f.submitted.map(|(h, v)| instant_text(h, v)).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},\n",
+            common::tax_code(UNITS[f.unit]),
+            DISTRICTS[f.district],
+            VSIC[f.vsic].0,
+            PERIODS[f.period],
+            f.total,
+            f.ecom,
+            submitted,
+            WEIGHTS[f.weight].0
+        ));
+    }
+    s
+}
+
+#[derive(Debug, Default, PartialEq, Eq, Clone)]
+struct Sums {
+    total: i128,
+    ecom: i128,
+    filings: u64,
+    units: BTreeSet<usize>,
+}
+
+/// The oracle: for each key, the filing with the greatest (instant, batch,
+/// record), where "time of ingest" is later than every explicit instant and
+/// grows with the batch.
+fn oracle(batches: &[Vec<Filing>]) -> BTreeMap<(usize, &'static str, usize), Sums> {
+    // key (unit, district, vsic, period) → (rank (instant, batch, record), filing)
+    type Key = (usize, usize, usize, usize);
+    type Rank = (i64, usize, usize);
+    let mut best: BTreeMap<Key, (Rank, &Filing)> = BTreeMap::new();
+    for (b, batch) in batches.iter().enumerate() {
+        for (r, f) in batch.iter().enumerate() {
+            let instant = match f.submitted {
+                Some((h, _)) => i64::from(h),
+                None => 1_000_000 + b as i64,
+            };
+            let rank = (instant, b, r);
+            let key = (f.unit, f.district, f.vsic, f.period);
+            if best.get(&key).is_none_or(|(old, _)| rank > *old) {
+                best.insert(key, (rank, f));
+            }
+        }
+    }
+    let mut cells: BTreeMap<(usize, &'static str, usize), Sums> = BTreeMap::new();
+    for (_, f) in best.values() {
+        let w = WEIGHTS[f.weight].1;
+        let c = cells.entry((f.district, VSIC[f.vsic].1, f.period)).or_default();
+        c.total += i128::from(f.total) * w;
+        c.ecom += i128::from(f.ecom) * w;
+        c.filings += 1;
+        c.units.insert(f.unit);
+    }
+    cells
+}
+
+fn exact(micro: i128) -> String {
+    ecomshare::domain::WeightedVnd::from_micro(micro).to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn api_figures_equal_the_naive_oracle(batches in prop::collection::vec(prop::collection::vec(filing(), 1..12), 1..4)) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        for (b, batch) in batches.iter().enumerate() {
+            let report = app.ingest(vec![IngestSource::Bytes {
+                name: format!("batch{b}.csv"),
+                format: Some(Format::Csv),
+                bytes: file_text(batch).into_bytes(),
+            }]).unwrap();
+            prop_assert_eq!(report.rejections.len(), 0);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let params = ShareParams {
+            from: Some("2025-01".into()),
+            to: Some("2025-03".into()),
+            by: Some("district,sector,period".into()),
+            ..ShareParams::default()
+        };
+        let resp = rt.block_on(app.share(&params)).unwrap();
+        let expected = oracle(&batches);
+
+        let mut seen = 0;
+        for row in &resp.rows {
+            let key = |k: &str| row.keys[k].clone().unwrap();
+            let d = DISTRICTS.iter().position(|x| *x == key("district_code"));
+            let p = PERIODS.iter().position(|x| *x == key("period")).unwrap();
+            let cell = d.and_then(|d| expected.get(&(d, VSIC.iter().find(|v| v.1 == key("sector_code")).unwrap().1, p)));
+            match cell {
+                Some(c) => {
+                    seen += 1;
+                    prop_assert_eq!(&row.total_revenue_vnd, &exact(c.total));
+                    prop_assert_eq!(&row.ecommerce_revenue_vnd, &exact(c.ecom));
+                    prop_assert_eq!(row.filings, c.filings);
+                    prop_assert_eq!(row.units, c.units.len() as u64);
+                    let share = (c.total != 0).then(|| c.ecom as f64 / c.total as f64);
+                    match (row.share, share) {
+                        (Some(a), Some(b)) => prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-300)),
+                        (a, b) => prop_assert_eq!(a, b),
+                    }
+                }
+                None => {
+                    prop_assert_eq!(row.filings, 0);
+                    prop_assert_eq!(row.status.code(), "no_data");
+                }
+            }
+        }
+        prop_assert_eq!(seen, expected.len());
+
+        // The total: sums of every cell, units distinct over the whole slice.
+        let all = expected.values().fold(Sums::default(), |mut acc, c| {
+            acc.total += c.total;
+            acc.ecom += c.ecom;
+            acc.filings += c.filings;
+            acc.units.extend(&c.units);
+            acc
+        });
+        prop_assert_eq!(&resp.total.total_revenue_vnd, &exact(all.total));
+        prop_assert_eq!(&resp.total.ecommerce_revenue_vnd, &exact(all.ecom));
+        prop_assert_eq!(resp.total.filings, all.filings);
+        prop_assert_eq!(resp.total.units, all.units.len() as u64);
+    }
+}
