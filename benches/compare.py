@@ -156,7 +156,8 @@ END;
 -- or ' ' between date and time, any number of fractional digits (truncated to
 -- microseconds), 'Z', 'z' or +/-HH:MM (hours <= 23), second 60 allowed.
 CREATE TEMP MACRO rfc3339_parts(s) AS regexp_extract(s,
-    '^([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})[Tt ]([0-9]{{2}}):([0-9]{{2}}):([0-9]{{2}})(\.[0-9]+)?(?:[Zz]|([+\-−])([0-9]{{2}}):([0-9]{{2}}))$',
+    '^([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})[Tt ]([0-9]{{2}}):([0-9]{{2}}):([0-9]{{2}})(\.[0-9]+)?'
+    || '(?:[Zz]|([+\-−])([0-9]{{2}}):([0-9]{{2}}))$',
     ['y', 'mo', 'd', 'h', 'mi', 'se', 'frac', 'sign', 'oh', 'om']);
 CREATE TEMP MACRO rfc3339_ok(t) AS
     t.y <> '' AND TRY_CAST(t.y || '-' || t.mo || '-' || t.d AS DATE) IS NOT NULL
@@ -584,8 +585,10 @@ def outcome_differences(ecomshare: dict, duck: dict) -> list[str]:
     names = [f["file"] for f in ecomshare["files"]]
     for r in ecomshare["rejections"]:
         reasons[names.index(r["file"])][r["reason"]] += 1
+    if len(ecomshare["files"]) != len(duck["files"]):
+        return [f"files: ecomshare {len(ecomshare['files'])}, DuckDB {len(duck['files'])}"]
     diffs = []
-    for ours, counted, theirs in zip(ecomshare["files"], reasons, duck["files"]):
+    for ours, counted, theirs in zip(ecomshare["files"], reasons, duck["files"], strict=True):
         a = (ours["records"], ours["accepted"], ours["rejected"], dict(counted))
         b = (theirs["records"], theirs["accepted"], theirs["rejected"], theirs["reasons"])
         if a != b:

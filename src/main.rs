@@ -8,7 +8,7 @@ use ecomshare::commands::{self, CommandError, ShareFormat};
 use ecomshare::config::{self, Overrides};
 use ecomshare::domain::Period;
 use ecomshare::locale::Lang;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,6 +104,7 @@ enum LangArg {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ECOMSHARE_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     let cli = Cli::parse();
