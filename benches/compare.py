@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,10 +84,7 @@ QUERY_FROM, QUERY_TO = "2025-01", "2025-12"
 
 VIETNAM = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: UTC+7 all year
 # What Rust's str::trim removes (Unicode White_Space): values are trimmed first.
-WHITESPACE = "".join(
-    map(chr, [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
-              0x2028, 0x2029, 0x202F, 0x205F, 0x3000])
-)
+WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 # DuckDB's CSV errors that ecomshare reports as malformed_row: a wrong field
 # count or broken quoting. Any other CSV error ends the DuckDB ingest.
 MALFORMED_ERRORS = ("TOO MANY COLUMNS", "MISSING COLUMNS", "UNQUOTED VALUE")
@@ -615,7 +612,7 @@ def worker_command(*args: str) -> list[str]:
 
 def now_in_vietnam() -> tuple[int, str]:
     """The ingest instant (µs since the epoch) and the current month in Asia/Ho_Chi_Minh."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return int(now.timestamp() * 1_000_000), now.astimezone(VIETNAM).strftime("%Y-%m")
 
 
@@ -746,7 +743,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     report = "\n".join([
         "# ecomshare against DuckDB",
         "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {version_of(binary)}; DuckDB {duckdb.__version__} "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {version_of(binary)}; DuckDB {duckdb.__version__} "
         f"(PRAGMA threads=2); {os.cpu_count()} CPUs; median of {args.repeat} runs; peak RSS is the highest of "
         f"the runs, measured with {meter.method}. Every time is a whole child process (start-up included); "
         f"ratio > 1 means ecomshare is slower. Query: share by district, sector for {QUERY_FROM}..{QUERY_TO} "

@@ -326,7 +326,12 @@ impl App {
         let loaded = self.load().await?;
         let reference = &loaded.reference;
         let slice = self.resolve(params, &loaded).await?;
-        let cells = loaded.snapshot.cells(&slice).await?;
+        // Without dimensions the response is the total alone.
+        let cells = if slice.by.is_empty() {
+            Vec::new()
+        } else {
+            loaded.snapshot.cells(&slice).await?
+        };
         let total_cell = loaded
             .snapshot
             .cells(&Slice {

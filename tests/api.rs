@@ -86,6 +86,24 @@ async fn post_filings_csv_and_json_give_the_ingest_report() {
 }
 
 #[tokio::test]
+async fn every_reason_code_through_the_api() {
+    let api = Api::new();
+    let text = std::fs::read(fixture("bad_filings.csv")).unwrap();
+    let (s, v) = api.post("/api/v1/filings?name=bad.csv", "text/csv", text).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let reasons: Vec<(u64, &str)> = v["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["record"].as_u64().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    let codes: Vec<&str> = ecomshare::domain::RejectReason::ALL.iter().map(|r| r.code()).collect();
+    let expected: Vec<(u64, &str)> = codes.iter().enumerate().map(|(i, c)| (i as u64 + 1, *c)).collect();
+    assert_eq!(reasons, expected);
+    assert_eq!(v["files"][0]["accepted"], 1);
+}
+
+#[tokio::test]
 async fn refused_uploads_use_the_error_shape_and_change_nothing() {
     let api = Api::new();
     let (s, v) = api.post("/api/v1/filings", "text/plain", "x").await;

@@ -258,6 +258,55 @@ fn a_crash_at_any_point_of_a_commit_leaves_one_whole_version() {
 }
 
 #[test]
+fn concurrent_ingests_each_commit_whole() {
+    let env = Env::new();
+    let files: Vec<_> = (0..4)
+        .map(|i| {
+            let rows: Vec<Row> = (0..200)
+                .map(|k| {
+                    Row::new(
+                        &tax_code(1000 * i + k),
+                        "380",
+                        "4711",
+                        "2025-01",
+                        1000,
+                        10 * i64::from(i),
+                    )
+                })
+                .collect();
+            env.write(&format!("c{i}.csv"), &csv(&rows))
+        })
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            env.cmd()
+                .arg("ingest")
+                .arg(f)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut versions: Vec<u64> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success());
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()["dataset_version"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(versions, [1, 2, 3, 4], "one version per batch, none lost");
+    let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+    assert_eq!(total(&share)["filings"], 800);
+    assert_eq!(total(&share)["total_revenue_vnd"], "800000");
+    assert_eq!(total(&share)["ecommerce_revenue_vnd"], "12000");
+}
+
+#[test]
 fn sums_beyond_64_bits_are_exact() {
     let env = Env::new();
     // 12 filings of 10^15 VND with weight 10^6: 1.2 × 10^22 VND in all.

@@ -1,0 +1,53 @@
+//! Golden files: the exact JSON and CSV a user gets for the sample filings.
+//! Regenerate after a reviewed change with `UPDATE_GOLDEN=1 cargo test --test golden`.
+
+mod common;
+
+use common::{Env, fixture};
+use std::path::Path;
+
+fn check(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}; run with UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+#[test]
+fn sample_share_by_district_and_sector() {
+    let env = Env::new();
+    let r = env.ingest(&[&fixture("sample_filings.csv")]);
+    assert_eq!(r.code, 0);
+    let json = env.run(&["share", "--from", "2025-01", "--to", "2025-03", "--by", "district"]);
+    check("share_by_district.json", &json.stdout);
+    let csv = env.run(&[
+        "share",
+        "--from",
+        "2025-01",
+        "--to",
+        "2025-03",
+        "--by",
+        "sector,quarter",
+        "--format",
+        "csv",
+    ]);
+    check("share_by_sector_quarter.csv", &csv.stdout);
+}
+
+#[test]
+fn bad_filings_ingest_report() {
+    let env = Env::new();
+    let r = env.ingest(&[&fixture("bad_filings.csv")]);
+    // The file name is the caller's path and the future_period message names
+    // the current month: make both stable.
+    let this_month = ecomshare::app::month_in_vietnam(chrono::Utc::now()).to_string();
+    let text = r
+        .stdout
+        .replace(fixture("bad_filings.csv").to_str().unwrap(), "fixtures/bad_filings.csv")
+        .replace(&format!("current month {this_month}"), "current month YYYY-MM");
+    check("ingest_bad_filings.json", &text);
+}
