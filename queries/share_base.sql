@@ -11,8 +11,8 @@ SELECT
     v.group_code AS sector_code,
     e.vsic_code,
     e.period,
-    concat(CAST(e.year AS VARCHAR), '-Q', CAST((e.month + 2) / 3 AS VARCHAR)) AS quarter,
-    CAST(e.year AS VARCHAR) AS year,
+    concat(substr(e.period, 1, 4), '-Q', CAST((CAST(substr(e.period, 6, 2) AS INT) + 2) / 3 AS VARCHAR)) AS quarter,
+    substr(e.period, 1, 4) AS year,
     e.unit_id,
     CAST(e.total_revenue_vnd AS DECIMAL(16, 0)) * CAST(e.weight_micro AS DECIMAL(13, 0)) AS weighted_total,
     CAST(e.ecommerce_revenue_vnd AS DECIMAL(16, 0)) * CAST(e.weight_micro AS DECIMAL(13, 0)) AS weighted_ecommerce

@@ -213,6 +213,12 @@ impl App {
     /// Ingests a batch of files as one commit. A file that cannot be read at
     /// all refuses the whole batch and changes nothing.
     pub fn ingest(&self, sources: Vec<IngestSource>) -> Result<IngestReport, AppError> {
+        if sources.len() > ingest::MAX_FILES_PER_BATCH {
+            return Err(AppError::bad(
+                "too_many_files",
+                format!("at most {} files per batch", ingest::MAX_FILES_PER_BATCH),
+            ));
+        }
         let reference = self.reference()?;
         let now = Utc::now();
         let ingest_time_us = now.timestamp_micros();

@@ -141,13 +141,43 @@ fn sector_profile(vsic: &str) -> (f64, f64, f64) {
     }
 }
 
-/// Month-of-year factor for total retail: the Tết peak in January or
-/// February, a dip after it, a year-end rise.
-fn season_total(month: u8) -> f64 {
-    match month {
-        1 => 1.28,
-        2 => 1.12,
-        3 => 0.90,
+/// The lunar new year (Tết Nguyên đán), 2018–2032.
+const TET: [(u16, u8, u8); 15] = [
+    (2018, 2, 16),
+    (2019, 2, 5),
+    (2020, 1, 25),
+    (2021, 2, 12),
+    (2022, 2, 1),
+    (2023, 1, 22),
+    (2024, 2, 10),
+    (2025, 1, 29),
+    (2026, 2, 17),
+    (2027, 2, 6),
+    (2028, 1, 26),
+    (2029, 2, 13),
+    (2030, 2, 3),
+    (2031, 1, 23),
+    (2032, 2, 11),
+];
+
+/// The month of the pre-Tết shopping peak (the ten days before Tết fall mostly in it).
+fn tet_peak_month(year: u16) -> u8 {
+    match TET.iter().find(|(y, _, _)| *y == year) {
+        Some(&(_, month, day)) if day > 10 => month,
+        Some(&(_, month, _)) => month - 1,
+        None => 1,
+    }
+}
+
+/// Month factor for total retail: the pre-Tết peak, a dip after Tết, a
+/// year-end rise.
+fn season_total(period: Period) -> f64 {
+    let peak = tet_peak_month(period.year());
+    match period.month() {
+        m if m == peak => 1.3,
+        m if m == peak + 1 => 0.92,
+        1 | 2 => 1.05,
+        3 => 0.93,
         4..=8 => 0.97,
         9 | 10 => 1.0,
         11 => 1.04,
@@ -300,9 +330,7 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
                 u.district.as_str()
             };
             let noise = (0.12 * rng.normal()).exp();
-            let total = (u.base * growth * season_total(period.month()) * noise)
-                .round()
-                .max(0.0);
+            let total = (u.base * growth * season_total(period) * noise).round().max(0.0);
             let household_dampen = if u.household { 0.6 } else { 1.0 };
             let share =
                 (u.share * trend * season_share(period.month()) * household_dampen * (0.15 * rng.normal()).exp())
@@ -370,6 +398,16 @@ mod tests {
             months: 36,
             units: 400,
         }
+    }
+
+    #[test]
+    fn the_tet_peak_follows_the_lunar_calendar() {
+        assert_eq!(tet_peak_month(2025), 1); // Tết on 29 January
+        assert_eq!(tet_peak_month(2026), 2); // Tết on 17 February
+        assert_eq!(tet_peak_month(2024), 1); // Tết on 10 February: the peak is late January
+        let jan = season_total(Period::new(2025, 1).unwrap());
+        let feb = season_total(Period::new(2025, 2).unwrap());
+        assert!(jan > feb);
     }
 
     #[test]

@@ -50,8 +50,6 @@ fn filings_schema() -> Arc<Schema> {
         s("district_code", false),
         s("vsic_code", false),
         s("period", false),
-        i("year", DataType::Int32),
-        i("month", DataType::Int32),
         i("total_revenue_vnd", DataType::Int64),
         i("ecommerce_revenue_vnd", DataType::Int64),
         i("weight_micro", DataType::Int64),

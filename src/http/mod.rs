@@ -262,7 +262,7 @@ async fn post_filings(
     let source = IngestSource::Bytes {
         name,
         format: Some(format),
-        bytes: body.to_vec(),
+        bytes: Vec::from(body),
     };
     let report = blocking(move || app.ingest(vec![source])).await?;
     let status = if report.committed {

@@ -45,6 +45,11 @@ pub const COLUMNS: [&str; 9] = [
     UNIT_NAME,
 ];
 
+/// Bounds that keep the packed precedence of `queries/effective_filings.sql`
+/// exact: a file index below 10^3 and a record index below 10^9.
+pub const MAX_RECORDS_PER_FILE: u64 = 999_999_999;
+pub const MAX_FILES_PER_BATCH: usize = 1000;
+
 /// A file refused whole: nothing of it is kept.
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -66,6 +71,8 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{file}: more than {MAX_RECORDS_PER_FILE} records; split the file")]
+    TooManyRecords { file: String },
     #[error("{file}: writing columns failed: {message}")]
     Columns { file: String, message: String },
 }
@@ -81,6 +88,7 @@ impl IngestError {
             Self::InvalidJson { .. } => "invalid_json",
             Self::UnsupportedFormat { .. } => "unsupported_format",
             Self::Io { .. } => "io_error",
+            Self::TooManyRecords { .. } => "too_many_records",
             Self::Columns { .. } => "internal",
         }
     }
@@ -99,6 +107,7 @@ impl IngestError {
             | Self::InvalidJson { file, .. }
             | Self::UnsupportedFormat { file }
             | Self::Io { file, .. }
+            | Self::TooManyRecords { file }
             | Self::Columns { file, .. } => file,
         }
     }
@@ -214,6 +223,11 @@ impl<'a> Sink<'a> {
 
     fn chunk(&mut self, raw: DataFrame) -> Result<(), IngestError> {
         let height = raw.height() as u64;
+        if self.records + height > MAX_RECORDS_PER_FILE {
+            return Err(IngestError::TooManyRecords {
+                file: self.name.to_string(),
+            });
+        }
         let checked = validate::validate(&raw, self.ctx).map_err(|e| self.columns_err(e))?;
         let (accepted, rejected) = checked
             .split(&raw, self.name, self.ctx)

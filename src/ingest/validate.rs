@@ -19,8 +19,6 @@ pub struct Checked {
     reason: Vec<Option<RejectReason>>,
     message: Vec<Option<String>>,
     records: Vec<i64>,
-    year: Vec<i32>,
-    month: Vec<i32>,
     total: Vec<i64>,
     ecommerce: Vec<i64>,
     weight_micro: Vec<i64>,
@@ -60,8 +58,6 @@ impl Checked {
                 raw_col(DISTRICT_CODE)?,
                 raw_col(SECTOR_CODE)?.with_name("vsic_code".into()),
                 raw_col(PERIOD)?,
-                Int32Chunked::from_vec("year".into(), self.year.clone()).into_column(),
-                Int32Chunked::from_vec("month".into(), self.month.clone()).into_column(),
                 Int64Chunked::from_vec(TOTAL.into(), self.total.clone()).into_column(),
                 Int64Chunked::from_vec(ECOMMERCE.into(), self.ecommerce.clone()).into_column(),
                 Int64Chunked::from_vec("weight_micro".into(), self.weight_micro.clone()).into_column(),
@@ -96,8 +92,6 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
         reason: vec![None; n],
         message: vec![None; n],
         records: raw.column("record")?.i64()?.into_no_null_iter().collect(),
-        year: vec![0; n],
-        month: vec![0; n],
         total: vec![0; n],
         ecommerce: vec![0; n],
         weight_micro: vec![WEIGHT_ONE; n],
@@ -169,17 +163,14 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
         }
     }
     for (i, period) in periods.iter().enumerate() {
-        if let (true, Some(p)) = (c.open(i), *period) {
-            if rules::is_future(p, ctx.current_month) {
-                c.reject(
-                    i,
-                    RejectReason::FuturePeriod,
-                    format!("period {p} is after the current month {}", ctx.current_month),
-                );
-            } else {
-                c.year[i] = i32::from(p.year());
-                c.month[i] = i32::from(p.month());
-            }
+        if let (true, Some(p)) = (c.open(i), *period)
+            && rules::is_future(p, ctx.current_month)
+        {
+            c.reject(
+                i,
+                RejectReason::FuturePeriod,
+                format!("period {p} is after the current month {}", ctx.current_month),
+            );
         }
     }
     // Amounts: every amount rule over both columns before the next rule.

@@ -41,6 +41,8 @@ pub enum WarehouseError {
     CorruptManifest { path: PathBuf, message: String },
     #[error("another ingest has held the data directory lock for more than {0:?}")]
     Busy(Duration),
+    #[error("the data directory has reached its last dataset version ({MAX_VERSION})")]
+    VersionLimit,
     #[error("reference data: {0}")]
     Reference(#[from] crate::domain::ReferenceError),
 }
@@ -51,6 +53,7 @@ impl WarehouseError {
             Self::Io { .. } => "storage_error",
             Self::CorruptManifest { .. } => "corrupt_manifest",
             Self::Busy(_) => "busy",
+            Self::VersionLimit => "version_limit",
             Self::Reference(_) => "invalid_reference",
         }
     }
@@ -62,6 +65,10 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> WarehouseError + '_ {
         source,
     }
 }
+
+/// The last dataset version: the packed precedence of
+/// `queries/effective_filings.sql` holds batch numbers below 10^7.
+pub const MAX_VERSION: u64 = 9_999_999;
 
 /// How long a committer waits for another one before giving up.
 pub const LOCK_WAIT: Duration = Duration::from_secs(600);
@@ -154,6 +161,9 @@ impl Warehouse {
         self.recover()?;
         let base = self.latest()?;
         let seq = base.version + 1;
+        if seq > MAX_VERSION {
+            return Err(WarehouseError::VersionLimit);
+        }
         let staging = self.root.join("staging").join(batch_dir_name(seq));
         fs::create_dir_all(&staging).map_err(io(&staging))?;
         Ok(Batch {
