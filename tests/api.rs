@@ -117,6 +117,17 @@ async fn refused_uploads_use_the_error_shape_and_change_nothing() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["code"], "invalid_json");
+    // Too large for the upload limit: the same error shape.
+    let small = ecomshare::http::router_with_upload_limit(api.app.clone(), 64);
+    let big = std::fs::read(fixture("sample_filings.csv")).unwrap();
+    let req = Request::post("/api/v1/filings")
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(big))
+        .unwrap();
+    let resp = small.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["error"]["code"], "payload_too_large");
     let (_, health) = api.get("/healthz").await;
     assert_eq!(health["dataset_version"], 0);
 }

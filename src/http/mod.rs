@@ -13,6 +13,7 @@ use crate::app::{App, IngestSource, ShareParams};
 use crate::export;
 use crate::ingest::Format;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -30,12 +31,17 @@ pub const MAX_UPLOAD_BYTES: usize = 256 << 20;
 const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(app: Arc<App>) -> Router {
+    router_with_upload_limit(app, MAX_UPLOAD_BYTES)
+}
+
+/// The router with another upload limit (tests use a small one).
+pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/share", get(share))
         .route(
             "/api/v1/filings",
-            post(post_filings).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
         .route("/api/v1/reference/{table}", get(reference))
         .route("/api/v1/openapi.json", get(openapi))
@@ -227,8 +233,19 @@ async fn post_filings(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "uploads are limited to {} MiB; use the CLI for larger files",
+                MAX_UPLOAD_BYTES >> 20
+            ),
+        ),
+        status => ApiError::new(status, "invalid_body", e.body_text()),
+    })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
