@@ -307,6 +307,43 @@ fn concurrent_ingests_each_commit_whole() {
 }
 
 #[test]
+fn readers_see_the_old_or_the_new_version_never_a_mix() {
+    let env = Env::new();
+    let file = |name: &str, first: u32, n: u32, total: i64| {
+        let rows: Vec<Row> = (first..first + n)
+            .map(|k| Row::new(&tax_code(k), "380", "4711", "2025-01", total, 0))
+            .collect();
+        env.write(name, &csv(&rows))
+    };
+    let a = file("a.csv", 0, 10, 1);
+    env.ingest(&[&a]);
+    // A batch of three files; while it commits, every read is all or nothing.
+    let batch: Vec<_> = (0..3u32)
+        .map(|i| file(&format!("b{i}.csv"), 100_000 * (i + 1), 20_000, 1000))
+        .collect();
+    let mut child = env
+        .cmd()
+        .arg("ingest")
+        .args(&batch)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let done = child.try_wait().unwrap().is_some();
+        let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+        seen.insert(total(&share)["total_revenue_vnd"].as_str().unwrap().to_string());
+        if done {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    let allowed: std::collections::BTreeSet<String> = ["10".to_string(), "60000010".to_string()].into();
+    assert!(seen.is_subset(&allowed), "{seen:?}");
+    assert!(seen.contains("60000010"));
+}
+
+#[test]
 fn sums_beyond_64_bits_are_exact() {
     let env = Env::new();
     // 12 filings of 10^15 VND with weight 10^6: 1.2 × 10^22 VND in all.
