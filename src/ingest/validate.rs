@@ -35,6 +35,22 @@ impl Checked {
         self.reason[i].is_none()
     }
 
+    /// One rule over one column: rejects every open record whose value fails `ok`.
+    fn check(
+        &mut self,
+        values: &StringChunked,
+        reason: RejectReason,
+        ok: impl Fn(&str) -> bool,
+        message: impl Fn(&str) -> String,
+    ) {
+        for (i, v) in values.iter().enumerate() {
+            let v = v.unwrap_or_default();
+            if self.open(i) && !ok(v) {
+                self.reject(i, reason, message(v));
+            }
+        }
+    }
+
     pub fn rejections(&self) -> impl Iterator<Item = Rejection> + '_ {
         self.reason.iter().enumerate().filter_map(|(i, r)| {
             r.map(|reason| Rejection {
@@ -113,39 +129,23 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             }
         }
     }
-    // invalid_unit_id
-    for (i, v) in col(UNIT_ID)?.iter().enumerate() {
-        let v = v.unwrap_or_default();
-        if c.open(i) && !is_valid_unit_id(v) {
-            c.reject(
-                i,
-                RejectReason::InvalidUnitId,
-                format!("unit_id {v:?} is not a valid tax code, dependent-unit code (tax code-001…999) or 12-digit personal identification number"),
-            );
-        }
-    }
-    // unknown_district
-    for (i, v) in col(DISTRICT_CODE)?.iter().enumerate() {
-        let v = v.unwrap_or_default();
-        if c.open(i) && ctx.reference.district(v).is_none() {
-            c.reject(
-                i,
-                RejectReason::UnknownDistrict,
-                format!("district_code {v:?} is not in the district reference"),
-            );
-        }
-    }
-    // unknown_sector
-    for (i, v) in col(SECTOR_CODE)?.iter().enumerate() {
-        let v = v.unwrap_or_default();
-        if c.open(i) && ctx.reference.vsic(v).is_none() {
-            c.reject(
-                i,
-                RejectReason::UnknownSector,
-                format!("sector_code {v:?} is not a VSIC code in the reference"),
-            );
-        }
-    }
+    c.check(col(UNIT_ID)?, RejectReason::InvalidUnitId, is_valid_unit_id, |v| {
+        format!(
+            "unit_id {v:?} is not a valid tax code, dependent-unit code (tax code-001…999) or 12-digit personal identification number"
+        )
+    });
+    c.check(
+        col(DISTRICT_CODE)?,
+        RejectReason::UnknownDistrict,
+        |v| ctx.reference.district(v).is_some(),
+        |v| format!("district_code {v:?} is not in the district reference"),
+    );
+    c.check(
+        col(SECTOR_CODE)?,
+        RejectReason::UnknownSector,
+        |v| ctx.reference.vsic(v).is_some(),
+        |v| format!("sector_code {v:?} is not a VSIC code in the reference"),
+    );
     // invalid_period, then future_period
     let mut periods: Vec<Option<Period>> = vec![None; n];
     for (i, v) in col(PERIOD)?.iter().enumerate() {
