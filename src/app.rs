@@ -291,6 +291,14 @@ impl App {
         let (dataset_version, committed) = if batch.is_empty() {
             (batch.base().version, false)
         } else {
+            // Decide once, at commit, which earlier filings this batch supersedes.
+            let (filings, superseded) = self.version_files(batch.base());
+            let staged = batch.staged_filings();
+            let ids = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
+            if !ids.is_empty() {
+                ingest::write_row_ids(&batch.staging_superseded_path(), &ids)?;
+                batch.set_superseded();
+            }
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
             let manifest = batch.commit(&committed_at, ingest_time_us)?;
             (manifest.version, true)
@@ -301,6 +309,14 @@ impl App {
             files,
             rejections,
         })
+    }
+
+    /// Absolute paths of a version's filings and superseded-row-ids files.
+    fn version_files(&self, manifest: &Manifest) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        (
+            manifest.filings_files().map(|p| self.warehouse.path_of(p)).collect(),
+            manifest.superseded_files().map(|p| self.warehouse.path_of(p)).collect(),
+        )
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
@@ -315,8 +331,8 @@ impl App {
         {
             return Ok(l.clone());
         }
-        let files = manifest.filings_files().map(|p| self.warehouse.path_of(p)).collect();
-        let snapshot = Snapshot::load(files, &reference).await?;
+        let (files, superseded) = self.version_files(&manifest);
+        let snapshot = Snapshot::load(&files, &superseded, &reference).await?;
         let loaded = Arc::new(Loaded {
             tag,
             reference: Arc::new(reference),
@@ -455,6 +471,20 @@ impl App {
                 "VSIC code",
             )?,
         })
+    }
+}
+
+/// Runs a future to completion from synchronous code: on the current Tokio
+/// runtime when called from one of its blocking threads (the HTTP ingest),
+/// else on a small runtime of its own (the CLI, tests).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(future),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime starts")
+            .block_on(future),
     }
 }
 

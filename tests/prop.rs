@@ -139,10 +139,10 @@ fn exact(micro: i128) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 40, .. ProptestConfig::default() })]
 
     #[test]
-    fn api_figures_equal_the_naive_oracle(batches in prop::collection::vec(prop::collection::vec(filing(), 1..12), 1..4)) {
+    fn api_figures_equal_the_naive_oracle(batches in prop::collection::vec(prop::collection::vec(filing(), 1..12), 1..5)) {
         let dir = tempfile::tempdir().unwrap();
         let app = App::open(dir.path().join("data")).unwrap();
         for (b, batch) in batches.iter().enumerate() {

@@ -7,6 +7,7 @@
 
 pub mod amount;
 pub mod period;
+pub mod provenance;
 pub mod query;
 pub mod reference;
 pub mod rules;

@@ -21,6 +21,7 @@ use thiserror::Error;
 
 pub const EFFECTIVE_FILINGS_SQL: &str = include_str!("../../queries/effective_filings.sql");
 pub const SHARE_BASE_SQL: &str = include_str!("../../queries/share_base.sql");
+pub const SUPERSEDED_BY_BATCH_SQL: &str = include_str!("../../queries/superseded_by_batch.sql");
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -58,25 +59,68 @@ fn filings_schema() -> Arc<Schema> {
         i("batch_seq", DataType::Int64),
         i("file_index", DataType::Int32),
         i("record", DataType::Int64),
+        i("row_id", DataType::Int64),
     ]))
 }
 
+fn row_ids_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![Field::new("row_id", DataType::Int64, false)]))
+}
+
+fn session() -> SessionContext {
+    let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
+    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions))
+}
+
+/// Registers Parquet `files` as table `name`, or an empty table of `schema`
+/// when there are none.
+async fn register_files(
+    ctx: &SessionContext,
+    name: &str,
+    files: &[PathBuf],
+    schema: Arc<Schema>,
+) -> Result<(), EngineError> {
+    if files.is_empty() {
+        ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+    } else {
+        let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await?;
+        ctx.register_table(name, df.into_view())?;
+    }
+    Ok(())
+}
+
+/// The row ids of filings that a batch being committed supersedes: of each
+/// key the batch touches, every filing but the one in force from now on.
+/// `filings` and `superseded` are the previous version's files, `staged` the
+/// batch's accepted filings.
+pub async fn superseded_by(
+    filings: &[PathBuf],
+    superseded: &[PathBuf],
+    staged: &[PathBuf],
+) -> Result<Vec<i64>, EngineError> {
+    if staged.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ctx = session();
+    register_files(&ctx, "filings", filings, filings_schema()).await?;
+    register_files(&ctx, "superseded", superseded, row_ids_schema()).await?;
+    register_files(&ctx, "staged", staged, filings_schema()).await?;
+    let batches = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.collect().await?;
+    let mut ids = Vec::new();
+    for batch in &batches {
+        ids.extend(int_column(batch.column(0))?.values().iter().copied());
+    }
+    Ok(ids)
+}
+
 impl Snapshot {
-    /// Registers `files` (absolute paths of the version's filings Parquet
-    /// files) and the reference's VSIC mapping.
-    pub async fn load(files: Vec<PathBuf>, reference: &Reference) -> Result<Self, EngineError> {
-        let config =
-            SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let ctx = SessionContext::new_with_config(config);
-        if files.is_empty() {
-            let schema = filings_schema();
-            let table = MemTable::try_new(schema, vec![vec![]])?;
-            ctx.register_table("filings", Arc::new(table))?;
-        } else {
-            let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-            let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await?;
-            ctx.register_table("filings", df.into_view())?;
-        }
+    /// Registers one version's files (absolute paths of its filings and
+    /// superseded-row-ids Parquet files) and the reference's VSIC mapping.
+    pub async fn load(files: &[PathBuf], superseded: &[PathBuf], reference: &Reference) -> Result<Self, EngineError> {
+        let ctx = session();
+        register_files(&ctx, "filings", files, filings_schema()).await?;
+        register_files(&ctx, "superseded", superseded, row_ids_schema()).await?;
         let vsic_schema = Arc::new(Schema::new(vec![
             Field::new("vsic_code", DataType::Utf8, false),
             Field::new("group_code", DataType::Utf8, false),

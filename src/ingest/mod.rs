@@ -45,10 +45,7 @@ pub const COLUMNS: [&str; 9] = [
     UNIT_NAME,
 ];
 
-/// Bounds that keep the packed precedence of `queries/effective_filings.sql`
-/// exact: a file index below 10^3 and a record index below 10^9.
-pub const MAX_RECORDS_PER_FILE: u64 = 999_999_999;
-pub const MAX_FILES_PER_BATCH: usize = 1000;
+pub use crate::domain::provenance::{MAX_FILES_PER_BATCH, MAX_RECORDS_PER_FILE};
 
 /// A file refused whole: nothing of it is kept.
 #[derive(Debug, Error)]
@@ -274,6 +271,32 @@ impl<'a> Sink<'a> {
             wrote_rejections,
         })
     }
+}
+
+/// Writes the row ids a batch supersedes (one Int64 column `row_id`),
+/// durably. Used by the commit, which decides them with the engine.
+pub fn write_row_ids(path: &Path, ids: &[i64]) -> Result<(), IngestError> {
+    let name = path.display().to_string();
+    let mut df = DataFrame::new(
+        ids.len(),
+        vec![Int64Chunked::from_slice("row_id".into(), ids).into_column()],
+    )
+    .map_err(|e| IngestError::Columns {
+        file: name.clone(),
+        message: e.to_string(),
+    })?;
+    let file = File::create(path).map_err(|source| IngestError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    ParquetWriter::new(&file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map_err(|e| IngestError::Columns {
+            file: name.clone(),
+            message: e.to_string(),
+        })?;
+    file.sync_all().map_err(|source| IngestError::Io { file: name, source })
 }
 
 fn write_batch(

@@ -9,6 +9,7 @@ use super::{
     UNIT_ID, UNIT_NAME, WEIGHT,
 };
 use crate::domain::amount::WEIGHT_ONE;
+use crate::domain::provenance::row_id;
 use crate::domain::rules::{self, FieldError};
 use crate::domain::unit_id::is_valid_unit_id;
 use crate::domain::{Period, RejectReason};
@@ -82,6 +83,13 @@ impl Checked {
                 Int64Chunked::full("batch_seq".into(), ctx.batch_seq as i64, n).into_column(),
                 Int32Chunked::full("file_index".into(), ctx.file_index as i32, n).into_column(),
                 raw_col("record")?,
+                Int64Chunked::from_iter_values(
+                    "row_id".into(),
+                    self.records
+                        .iter()
+                        .map(|&r| row_id(ctx.batch_seq, ctx.file_index, r as u64)),
+                )
+                .into_column(),
             ],
         )?;
         let accepted = typed.filter(&ok)?;

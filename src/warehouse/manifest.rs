@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const FORMAT: u32 = 1;
+/// 2: batches list the row ids they supersede.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +25,10 @@ pub struct BatchEntry {
     /// The instant given to filings without submitted_at (µs since the epoch).
     pub ingest_time_us: i64,
     pub files: Vec<FileEntry>,
+    /// Row ids of earlier filings (of this or earlier batches) that this
+    /// batch's filings supersede (Parquet, one column `row_id`), relative to
+    /// the data directory; absent when none.
+    pub superseded: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +81,11 @@ impl Manifest {
             .filter_map(|f| f.filings.as_deref())
     }
 
+    /// Relative paths of every superseded-row-ids file of this version.
+    pub fn superseded_files(&self) -> impl Iterator<Item = &str> {
+        self.batches.iter().filter_map(|b| b.superseded.as_deref())
+    }
+
     /// Relative paths of every rejections file of this version.
     pub fn rejections_files(&self) -> impl Iterator<Item = &str> {
         self.batches
@@ -108,6 +118,6 @@ mod tests {
         assert_eq!(parse_file_name("7.json"), None);
         let m = Manifest::empty();
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
-        assert!(Manifest::from_json("{\"format\":2,\"version\":0,\"committed_at\":\"\",\"batches\":[]}").is_err());
+        assert!(Manifest::from_json("{\"format\":1,\"version\":0,\"committed_at\":\"\",\"batches\":[]}").is_err());
     }
 }

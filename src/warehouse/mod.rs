@@ -66,9 +66,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> WarehouseError + '_ {
     }
 }
 
-/// The last dataset version: the packed precedence of
-/// `queries/effective_filings.sql` holds batch numbers below 10^7.
-pub const MAX_VERSION: u64 = 9_999_999;
+/// The last dataset version: row ids hold batch numbers up to 2^23 − 1.
+pub const MAX_VERSION: u64 = crate::domain::provenance::MAX_BATCH;
 
 /// How long a committer waits for another one before giving up.
 pub const LOCK_WAIT: Duration = Duration::from_secs(600);
@@ -173,6 +172,7 @@ impl Warehouse {
             seq,
             staging,
             files: Vec::new(),
+            superseded: None,
             committed: false,
         })
     }
@@ -248,8 +248,11 @@ pub struct Batch<'w> {
     seq: u64,
     staging: PathBuf,
     files: Vec<FileEntry>,
+    superseded: Option<String>,
     committed: bool,
 }
+
+const SUPERSEDED_FILE: &str = "superseded.parquet";
 
 impl Batch<'_> {
     /// The dataset version this batch will become.
@@ -259,6 +262,16 @@ impl Batch<'_> {
 
     pub fn base(&self) -> &Manifest {
         &self.base
+    }
+
+    /// Where the commit writes the row ids this batch supersedes.
+    pub fn staging_superseded_path(&self) -> PathBuf {
+        self.staging.join(SUPERSEDED_FILE)
+    }
+
+    /// Records that the file at `staging_superseded_path` was written.
+    pub fn set_superseded(&mut self) {
+        self.superseded = Some(format!("batches/{}/{SUPERSEDED_FILE}", batch_dir_name(self.seq)));
     }
 
     /// Where the ingest writes file `index`'s accepted and rejected records.
@@ -295,6 +308,16 @@ impl Batch<'_> {
         self.files.is_empty()
     }
 
+    /// The accepted-filings files written to staging so far.
+    pub fn staged_filings(&self) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .filter_map(|f| f.filings.as_deref())
+            .filter_map(|rel| Path::new(rel).file_name())
+            .map(|name| self.staging.join(name))
+            .collect()
+    }
+
     /// Makes the batch the new latest version, atomically: after a crash at
     /// any point, either the manifest of the new version exists and every
     /// file it lists is in place, or the dataset is the previous version.
@@ -308,6 +331,7 @@ impl Batch<'_> {
             committed_at: committed_at.to_string(),
             ingest_time_us,
             files: std::mem::take(&mut self.files),
+            superseded: self.superseded.take(),
         });
 
         // 1. Every data file durable in staging.
