@@ -8,27 +8,26 @@
 --   the one with the latest submitted_at (compared as instants) wins, ties to
 --   the later batch, then the later file and record, which is the order of
 --   row_id. Every other candidate is returned: it is superseded from now on.
+--   Candidates are found by key_hash (an integer, cheap to join and group on
+--   for millions of filings); the ranking itself partitions by the real key,
+--   so a hash collision only adds a candidate that then wins its own key.
 WITH current_filings AS (
-    SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id
+    SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id, f.key_hash
     FROM filings f
     LEFT ANTI JOIN superseded s ON f.row_id = s.row_id
 ),
 candidates AS (
-    SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id
+    SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id, c.key_hash
     FROM current_filings c
-    LEFT SEMI JOIN staged n
-        ON c.unit_id = n.unit_id
-        AND c.district_code = n.district_code
-        AND c.vsic_code = n.vsic_code
-        AND c.period = n.period
+    LEFT SEMI JOIN staged n ON c.key_hash = n.key_hash
     UNION ALL
-    SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id
+    SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id, key_hash
     FROM staged
 ),
 contested AS (
-    SELECT unit_id, district_code, vsic_code, period
+    SELECT key_hash
     FROM candidates
-    GROUP BY unit_id, district_code, vsic_code, period
+    GROUP BY key_hash
     HAVING count(*) > 1
 ),
 ranked AS (
@@ -39,10 +38,6 @@ ranked AS (
             ORDER BY c.submitted_at_us DESC, c.row_id DESC
         ) AS precedence
     FROM candidates c
-    LEFT SEMI JOIN contested k
-        ON c.unit_id = k.unit_id
-        AND c.district_code = k.district_code
-        AND c.vsic_code = k.vsic_code
-        AND c.period = k.period
+    LEFT SEMI JOIN contested k ON c.key_hash = k.key_hash
 )
 SELECT row_id FROM ranked WHERE precedence > 1 ORDER BY row_id

@@ -60,6 +60,7 @@ fn filings_schema() -> Arc<Schema> {
         i("file_index", DataType::Int32),
         i("record", DataType::Int64),
         i("row_id", DataType::Int64),
+        i("key_hash", DataType::Int64),
     ]))
 }
 

@@ -9,7 +9,7 @@ use super::{
     UNIT_ID, UNIT_NAME, WEIGHT,
 };
 use crate::domain::amount::WEIGHT_ONE;
-use crate::domain::provenance::row_id;
+use crate::domain::provenance::{key_hash, row_id};
 use crate::domain::rules::{self, FieldError};
 use crate::domain::unit_id::is_valid_unit_id;
 use crate::domain::{Period, RejectReason};
@@ -90,6 +90,7 @@ impl Checked {
                         .map(|&r| row_id(ctx.batch_seq, ctx.file_index, r as u64)),
                 )
                 .into_column(),
+                key_hashes(raw)?.into_column(),
             ],
         )?;
         let accepted = typed.filter(&ok)?;
@@ -108,6 +109,27 @@ impl Checked {
         let rejected = DataFrame::new(n, rejected_cols)?.filter(&!&ok)?;
         Ok((accepted, rejected))
     }
+}
+
+/// The key hash of every record (rejected ones included; they are filtered out).
+fn key_hashes(raw: &DataFrame) -> PolarsResult<Int64Chunked> {
+    let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
+    let (u, d, s, p) = (col(UNIT_ID)?, col(DISTRICT_CODE)?, col(SECTOR_CODE)?, col(PERIOD)?);
+    Ok(Int64Chunked::from_iter_values(
+        "key_hash".into(),
+        u.iter()
+            .zip(d.iter())
+            .zip(s.iter())
+            .zip(p.iter())
+            .map(|(((u, d), s), p)| {
+                key_hash(
+                    u.unwrap_or_default(),
+                    d.unwrap_or_default(),
+                    s.unwrap_or_default(),
+                    p.unwrap_or_default(),
+                )
+            }),
+    ))
 }
 
 pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked> {
