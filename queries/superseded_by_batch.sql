@@ -11,6 +11,8 @@
 --   Candidates are found by key_hash (an integer, cheap to join and group on
 --   for millions of filings); the ranking itself partitions by the real key,
 --   so a hash collision only adds a candidate that then wins its own key.
+--   The semi joins name the small side first (`contested`, `staged`) so that
+--   the hash table is built on it, not on every candidate.
 WITH current_filings AS (
     SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id, f.key_hash
     FROM filings f
@@ -18,8 +20,8 @@ WITH current_filings AS (
 ),
 candidates AS (
     SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id, c.key_hash
-    FROM current_filings c
-    LEFT SEMI JOIN staged n ON c.key_hash = n.key_hash
+    FROM staged n
+    RIGHT SEMI JOIN current_filings c ON c.key_hash = n.key_hash
     UNION ALL
     SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id, key_hash
     FROM staged
@@ -37,7 +39,7 @@ ranked AS (
             PARTITION BY c.unit_id, c.district_code, c.vsic_code, c.period
             ORDER BY c.submitted_at_us DESC, c.row_id DESC
         ) AS precedence
-    FROM candidates c
-    LEFT SEMI JOIN contested k ON c.key_hash = k.key_hash
+    FROM contested k
+    RIGHT SEMI JOIN candidates c ON c.key_hash = k.key_hash
 )
 SELECT row_id FROM ranked WHERE precedence > 1 ORDER BY row_id
