@@ -348,24 +348,10 @@ impl App {
         let loaded = self.load().await?;
         let reference = &loaded.reference;
         let slice = self.resolve(params, &loaded).await?;
-        // Without dimensions the response is the total alone.
-        let cells = if slice.by.is_empty() {
-            Vec::new()
-        } else {
-            loaded.snapshot.cells(&slice).await?
-        };
-        let total_cell = loaded
-            .snapshot
-            .cells(&Slice {
-                by: Vec::new(),
-                ..slice.clone()
-            })
-            .await?
-            .into_iter()
-            .next()
-            .map(|c| c.figures)
-            .unwrap_or_default();
-
+        let crate::engine::Breakdown {
+            cells,
+            total: total_cell,
+        } = loaded.snapshot.breakdown(&slice).await?;
         let to_year = slice.to.year();
         let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
         let district_pos = slice.by.iter().position(|d| *d == Dim::District);

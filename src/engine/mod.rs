@@ -8,12 +8,13 @@
 //! nothing of HTTP.
 
 use crate::domain::{Cell, Figures, Period, Reference, Slice, WeightedVnd};
-use datafusion::arrow::array::{Array, ArrayRef, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct, grouping, max, min, sum};
+use datafusion::logical_expr::GroupingSet;
 use datafusion::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -170,9 +171,11 @@ impl Snapshot {
         Ok(Some((parse(lo.value(0))?, parse(hi.value(0))?)))
     }
 
-    /// The exact figures of every group of `slice.by` (one cell without
-    /// dimensions), sorted by keys. Groups with no effective filing are absent.
-    pub async fn cells(&self, slice: &Slice) -> Result<Vec<Cell>, EngineError> {
+    /// The exact figures of every group of `slice.by` that has effective
+    /// filings, sorted by keys, and of the whole slice — in one pass (one
+    /// aggregation with grouping sets), so the total's distinct units are
+    /// counted over the slice, not added up.
+    pub async fn breakdown(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
         let mut df = self
             .ctx
             .table("share_base")
@@ -188,21 +191,25 @@ impl Snapshot {
             }
         }
         let keys: Vec<Expr> = slice.by.iter().map(|d| col(d.key_field())).collect();
-        df = df.aggregate(
-            keys.clone(),
-            vec![
-                sum(col("weighted_total")).alias("total"),
-                sum(col("weighted_ecommerce")).alias("ecommerce"),
-                count(lit(1)).alias("filings"),
-                count_distinct(col("unit_id")).alias("units"),
-            ],
-        )?;
-        if !keys.is_empty() {
-            df = df.sort(keys.into_iter().map(|k| k.sort(true, false)).collect())?;
-        }
+        let mut aggregates = vec![
+            sum(col("weighted_total")).alias("total"),
+            sum(col("weighted_ecommerce")).alias("ecommerce"),
+            count(lit(1)).alias("filings"),
+            count_distinct(col("unit_id")).alias("units"),
+        ];
+        df = match keys.first() {
+            None => df.aggregate(vec![], aggregates)?,
+            Some(first) => {
+                // 1 on the row of the empty grouping set (the total), 0 on the groups.
+                aggregates.push(grouping(first.clone()).alias("is_total"));
+                let sets = Expr::GroupingSet(GroupingSet::GroupingSets(vec![keys.clone(), vec![]]));
+                df.aggregate(vec![sets], aggregates)?
+                    .sort(keys.into_iter().map(|k| k.sort(true, false)).collect())?
+            }
+        };
         let batches = df.collect().await?;
         let n_keys = slice.by.len();
-        let mut cells = Vec::new();
+        let mut out = Breakdown::default();
         for batch in &batches {
             let key_cols: Vec<StringArray> = (0..n_keys)
                 .map(|k| string_column(batch.column(k)))
@@ -211,31 +218,48 @@ impl Snapshot {
             let ecommerce = decimal_column(batch.column(n_keys + 1))?;
             let filings = int_column(batch.column(n_keys + 2))?;
             let units = int_column(batch.column(n_keys + 3))?;
+            let is_total = match n_keys {
+                0 => None,
+                _ => Some(
+                    batch
+                        .column(n_keys + 4)
+                        .as_any()
+                        .downcast_ref::<Int32Array>()
+                        .ok_or_else(|| EngineError::Shape("expected an Int32 grouping flag".into()))?,
+                ),
+            };
+            let decimal = |a: &Decimal128Array, row: usize| {
+                WeightedVnd::from_micro(if a.is_null(row) { 0 } else { a.value(row) })
+            };
             for row in 0..batch.num_rows() {
                 let figures = Figures {
-                    total: WeightedVnd::from_micro(if total.is_null(row) { 0 } else { total.value(row) }),
-                    ecommerce: WeightedVnd::from_micro(if ecommerce.is_null(row) {
-                        0
-                    } else {
-                        ecommerce.value(row)
-                    }),
+                    total: decimal(total, row),
+                    ecommerce: decimal(ecommerce, row),
                     filings: filings.value(row) as u64,
                     units: units.value(row) as u64,
                 };
-                if n_keys > 0 && figures.filings == 0 {
-                    continue;
+                if is_total.is_none_or(|t| t.value(row) != 0) {
+                    out.total = figures;
+                } else {
+                    out.cells.push(Cell {
+                        keys: key_cols
+                            .iter()
+                            .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
+                            .collect(),
+                        figures,
+                    });
                 }
-                cells.push(Cell {
-                    keys: key_cols
-                        .iter()
-                        .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
-                        .collect(),
-                    figures,
-                });
             }
         }
-        Ok(cells)
+        Ok(out)
     }
+}
+
+/// The groups of a slice and its total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    pub cells: Vec<Cell>,
+    pub total: Figures,
 }
 
 fn string_column(a: &ArrayRef) -> Result<StringArray, EngineError> {
