@@ -307,6 +307,42 @@ fn concurrent_ingests_each_commit_whole() {
 }
 
 #[test]
+fn kill_9_at_any_instant_leaves_the_old_or_the_new_version() {
+    let env = Env::new();
+    let first = env.write(
+        "first.csv",
+        &csv(&[Row::new(&tax_code(1), "380", "4711", "2025-01", 7, 0)]),
+    );
+    env.ingest(&[&first]);
+    let rows: Vec<Row> = (0..30_000)
+        .map(|k| Row::new(&tax_code(10_000 + k), "381", "4711", "2025-01", 1, 0))
+        .collect();
+    let big = env.write("big.csv", &csv(&rows));
+    for delay_ms in [0u64, 5, 20, 50, 100, 200, 400, 800] {
+        let mut child = env
+            .cmd()
+            .arg("ingest")
+            .arg(&big)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
+        let t = total(&share)["total_revenue_vnd"].as_str().unwrap().to_string();
+        assert!(t == "7" || t == "30007", "after a kill at {delay_ms} ms: {t}");
+        if t == "30007" {
+            break;
+        }
+    }
+    // Whatever happened, the data directory is clean and takes the batch.
+    let report = env.ingest(&[&big]).json();
+    let t = env.share(&["--from", "2025-01", "--to", "2025-01"])["total"]["total_revenue_vnd"].clone();
+    assert_eq!(t, "30007", "{report}");
+}
+
+#[test]
 fn readers_see_the_old_or_the_new_version_never_a_mix() {
     let env = Env::new();
     let file = |name: &str, first: u32, n: u32, total: i64| {
