@@ -7,9 +7,11 @@
 //! rules every layer shares. See ARCHITECTURE.md.
 
 pub mod app;
+pub mod charts;
 pub mod commands;
 pub mod config;
 pub mod csv;
+pub mod dashboard;
 pub mod demo;
 pub mod domain;
 pub mod engine;

@@ -303,6 +303,78 @@ async fn reference_tables_and_openapi() {
 }
 
 #[tokio::test]
+async fn charts_in_svg_and_png_with_etags() {
+    let api = Api::new().with_sample().await;
+    for name in ["trend", "districts", "heatmap", "map", "sectors"] {
+        let (s, h, body) = api
+            .send(Request::get(format!("/charts/{name}.svg")).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{name}.svg");
+        assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
+        let svg = String::from_utf8(body).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}");
+        assert!(
+            svg.contains("TMĐT") && svg.contains("tháng"),
+            "{name}: Vietnamese title"
+        );
+        let (s, h, body) = api
+            .send(
+                Request::get(format!("/charts/{name}.png?width=640&height=400"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{name}.png");
+        assert_eq!(h[header::CONTENT_TYPE], "image/png");
+        assert_eq!(&body[..8], b"\x89PNG\r\n\x1a\n");
+        let etag = h[header::ETAG].to_str().unwrap().to_string();
+        let (s, _, _) = api
+            .send(
+                Request::get(format!("/charts/{name}.png?width=640&height=400"))
+                    .header(header::IF_NONE_MATCH, &etag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_MODIFIED, "{name}");
+    }
+    let (_, _, body) = api
+        .send(
+            Request::get("/charts/districts.svg?lang=en")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let svg = String::from_utf8(body).unwrap();
+    assert!(svg.contains("E-commerce share by district"));
+    assert!(svg.contains("Thanh Hoa City"));
+    for (uri, status, code) in [
+        (
+            "/charts/districts.svg?width=50",
+            StatusCode::BAD_REQUEST,
+            "invalid_size",
+        ),
+        ("/charts/districts.svg?lang=fr", StatusCode::BAD_REQUEST, "invalid_lang"),
+        (
+            "/charts/districts.svg?by=sector",
+            StatusCode::BAD_REQUEST,
+            "unknown_parameter",
+        ),
+        (
+            "/charts/districts.svg?district=999",
+            StatusCode::BAD_REQUEST,
+            "unknown_district",
+        ),
+        ("/charts/pie.svg", StatusCode::NOT_FOUND, "not_found"),
+        ("/charts/districts.gif", StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        let (s, v) = api.get(uri).await;
+        assert_eq!(s, status, "{uri}");
+        assert_eq!(v["error"]["code"], code, "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn a_real_server_on_a_socket() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api = Api::new();

@@ -39,6 +39,27 @@ fn sample_share_by_district_and_sector() {
 }
 
 #[test]
+fn sample_charts_svg() {
+    use ecomshare::charts::{Format, Size, render};
+    use ecomshare::dashboard::{ChartKind, chart};
+    use ecomshare::locale::Lang;
+    let dir = tempfile::tempdir().unwrap();
+    let app = ecomshare::app::App::open(dir.path().join("data")).unwrap();
+    app.ingest(vec![ecomshare::app::IngestSource::Path(fixture("sample_filings.csv"))])
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let params = ecomshare::app::ShareParams::default();
+    for kind in ChartKind::ALL {
+        let c = rt.block_on(chart(&app, kind, &params, Lang::Vi)).unwrap();
+        let svg = String::from_utf8(render(&c, Format::Svg, Size::new(800, 450).unwrap(), Lang::Vi).unwrap()).unwrap();
+        check(&format!("chart_{}.svg", kind.name()), &svg);
+    }
+}
+
+#[test]
 fn bad_filings_ingest_report() {
     let env = Env::new();
     let r = env.ingest(&[&fixture("bad_filings.csv")]);

@@ -10,8 +10,11 @@ mod error;
 pub use error::ApiError;
 
 use crate::app::{App, IngestSource, ShareParams};
+use crate::charts::{self, Format as ChartFormat, Size};
+use crate::dashboard::{self, ChartKind};
 use crate::export;
 use crate::ingest::Format;
+use crate::locale::Lang;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
@@ -45,6 +48,7 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
         )
         .route("/api/v1/reference/{table}", get(reference))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/charts/{file}", get(chart))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -226,6 +230,81 @@ async fn share(
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+/// Parses the chart query: the share filters (no `by`), `lang`, `width`, `height`.
+fn chart_params(query: Option<&str>) -> Result<(ShareParams, Lang, Size), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
+    let mut share = Vec::new();
+    let (mut lang, mut width, mut height) = (Lang::Vi, 960u32, 540u32);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "lang" => {
+                lang = Lang::parse(&v).ok_or_else(|| ApiError::bad_request("invalid_lang", "lang must be vi or en"))?
+            }
+            "width" | "height" => {
+                let n = v.parse::<u32>().map_err(|_| {
+                    ApiError::bad_request("invalid_size", format!("{k}={v:?} is not a whole number of pixels"))
+                })?;
+                if k == "width" { width = n } else { height = n }
+            }
+            "by" => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    "charts choose their own breakdown; drop by",
+                ));
+            }
+            _ => share.push((k, v)),
+        }
+    }
+    let query = serde_urlencoded::to_string(&share).expect("pairs encode");
+    let params = share_params(Some(&query))?;
+    let size = Size::new(width, height).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    Ok((params, lang, size))
+}
+
+async fn chart(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let (name, ext) = file.rsplit_once('.').ok_or_else(ApiError::not_found)?;
+    let (Some(kind), Some(format)) = (ChartKind::parse(name), ChartFormat::parse(ext)) else {
+        return Err(ApiError::not_found());
+    };
+    let (params, lang, size) = chart_params(query.as_deref())?;
+    let tag = {
+        let app = app.clone();
+        blocking(move || app.state_tag()).await?
+    };
+    let etag = {
+        let mut h = DefaultHasher::new();
+        (&params, kind, ext, size.width, size.height, lang == Lang::En, tag).hash(&mut h);
+        crate::app::month_in_vietnam(chrono::Utc::now()).hash(&mut h);
+        format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
+    };
+    let mut response = if if_none_match(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let chart = dashboard::chart(&app, kind, &params, lang).await?;
+        let bytes = tokio::task::spawn_blocking(move || charts::render(&chart, format, size, lang))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "chart task failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            })?
+            .map_err(|e| {
+                tracing::error!(error = %e, "chart rendering failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            })?;
+        ([(header::CONTENT_TYPE, format.content_type())], bytes).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 

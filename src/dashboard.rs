@@ -1,0 +1,275 @@
+//! Dashboard use cases: which share queries a chart needs, and the chart
+//! inputs made from their answers, with labels in the reader's language.
+//!
+//! Every number comes from `App::share` (the share API's figures); this
+//! module only selects, orders and labels them. It knows nothing of HTTP,
+//! DataFusion or plotters' drawing.
+
+use crate::app::{App, AppError, ShareParams, ShareResponse, ShareRow};
+use crate::charts::{Bar, Bars, Chart, Heatmap, Map, MapPoint, Standing, Trend, TrendLegend};
+use crate::domain::{Period, Reference, Status};
+use crate::locale::{self, Lang};
+
+/// The charts the dashboard offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChartKind {
+    Trend,
+    Districts,
+    Heatmap,
+    Map,
+    Sectors,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 5] = [Self::Trend, Self::Districts, Self::Heatmap, Self::Map, Self::Sectors];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Trend => "trend",
+            Self::Districts => "districts",
+            Self::Heatmap => "heatmap",
+            Self::Map => "map",
+            Self::Sectors => "sectors",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Months of the trend chart.
+pub const TREND_MONTHS: i32 = 24;
+
+fn standing(s: Status) -> Standing {
+    match s {
+        Status::Met => Standing::Met,
+        Status::Below => Standing::Below,
+        Status::NoTarget => Standing::NoTarget,
+        Status::NoData => Standing::NoData,
+    }
+}
+
+fn key<'a>(row: &'a ShareRow, field: &str) -> &'a str {
+    row.keys.get(field).and_then(|v| v.as_deref()).unwrap_or("")
+}
+
+fn district_label(reference: &Reference, code: &str, lang: Lang) -> String {
+    match (reference.district(code), lang) {
+        (Some(d), Lang::Vi) => d.district_name.clone(),
+        (Some(d), Lang::En) => d.name_en.clone(),
+        (None, _) => code.to_string(),
+    }
+}
+
+fn sector_label(reference: &Reference, code: &str, lang: Lang) -> String {
+    match (reference.sector(code), lang) {
+        (Some(s), Lang::Vi) => s.group_name.clone(),
+        (Some(s), Lang::En) => s.name_en.clone(),
+        (None, _) if code.is_empty() => "?".into(),
+        (None, _) => code.to_string(),
+    }
+}
+
+fn month_label(period: &str) -> String {
+    Period::parse(period).map_or_else(|| period.to_string(), |p| format!("{}/{}", p.month(), p.year()))
+}
+
+fn range_text(resp: &ShareResponse, lang: Lang) -> String {
+    let (from, to) = (month_label(&resp.from), month_label(&resp.to));
+    match lang {
+        Lang::Vi => format!("tháng {from} – tháng {to}"),
+        Lang::En => format!("{from} – {to}"),
+    }
+}
+
+fn with_by(params: &ShareParams, by: &str) -> ShareParams {
+    ShareParams {
+        by: Some(by.to_string()),
+        ..params.clone()
+    }
+}
+
+/// The chart of `kind` for the filters of `params` (its `by` is ignored).
+pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang) -> Result<Chart, AppError> {
+    let reference = app.reference()?;
+    match kind {
+        ChartKind::Trend => trend(app, params, lang).await,
+        ChartKind::Districts => {
+            let resp = app.share(&with_by(params, "district")).await?;
+            let mut bars: Vec<Bar> = resp
+                .rows
+                .iter()
+                .map(|r| Bar {
+                    label: district_label(&reference, key(r, "district_code"), lang),
+                    share: r.share,
+                    standing: standing(r.status),
+                })
+                .collect();
+            bars.sort_by(|a, b| b.share.partial_cmp(&a.share).unwrap_or(std::cmp::Ordering::Equal));
+            Ok(Chart::Bars(Bars {
+                title: match lang {
+                    Lang::Vi => format!("Tỷ trọng TMĐT theo huyện, {}", range_text(&resp, lang)),
+                    Lang::En => format!("E-commerce share by district, {}", range_text(&resp, lang)),
+                },
+                bars,
+                target: resp.target,
+                target_label: target_label(resp.target, lang),
+            }))
+        }
+        ChartKind::Sectors => {
+            let resp = app.share(&with_by(params, "sector")).await?;
+            let bars = resp
+                .rows
+                .iter()
+                .map(|r| Bar {
+                    label: sector_label(&reference, key(r, "sector_code"), lang),
+                    share: r.share,
+                    standing: standing(r.status),
+                })
+                .collect();
+            Ok(Chart::Bars(Bars {
+                title: match lang {
+                    Lang::Vi => format!("Tỷ trọng TMĐT theo ngành, {}", range_text(&resp, lang)),
+                    Lang::En => format!("E-commerce share by sector, {}", range_text(&resp, lang)),
+                },
+                bars,
+                target: resp.target,
+                target_label: target_label(resp.target, lang),
+            }))
+        }
+        ChartKind::Heatmap => {
+            let resp = app.share(&with_by(params, "district,sector")).await?;
+            let mut rows: Vec<String> = Vec::new();
+            let mut columns: Vec<String> = Vec::new();
+            for r in &resp.rows {
+                let (d, s) = (key(r, "district_code").to_string(), key(r, "sector_code").to_string());
+                if !rows.contains(&d) {
+                    rows.push(d);
+                }
+                if r.filings > 0 && !columns.contains(&s) {
+                    columns.push(s);
+                }
+            }
+            columns.sort();
+            let mut values = vec![vec![None; columns.len()]; rows.len()];
+            for r in &resp.rows {
+                let ri = rows.iter().position(|d| d == key(r, "district_code"));
+                let ci = columns.iter().position(|s| s == key(r, "sector_code"));
+                if let (Some(ri), Some(ci)) = (ri, ci) {
+                    values[ri][ci] = r.share;
+                }
+            }
+            Ok(Chart::Heatmap(Heatmap {
+                title: match lang {
+                    Lang::Vi => format!("Tỷ trọng TMĐT theo huyện và ngành, {}", range_text(&resp, lang)),
+                    Lang::En => format!("E-commerce share by district and sector, {}", range_text(&resp, lang)),
+                },
+                rows: rows.iter().map(|d| district_label(&reference, d, lang)).collect(),
+                columns: columns.iter().map(|s| sector_label(&reference, s, lang)).collect(),
+                values,
+            }))
+        }
+        ChartKind::Map => {
+            let resp = app.share(&with_by(params, "district")).await?;
+            let points = resp
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    let d = reference.district(key(r, "district_code"))?;
+                    Some(MapPoint {
+                        label: district_label(&reference, &d.district_code, lang),
+                        lat: d.lat,
+                        lon: d.lon,
+                        total: r.total_revenue_vnd.parse::<f64>().unwrap_or(0.0),
+                        share: r.share,
+                        standing: standing(r.status),
+                    })
+                })
+                .collect();
+            Ok(Chart::Map(Map {
+                title: match lang {
+                    Lang::Vi => format!("Bản đồ tỷ trọng TMĐT, {}", range_text(&resp, lang)),
+                    Lang::En => format!("Map of the e-commerce share, {}", range_text(&resp, lang)),
+                },
+                points,
+            }))
+        }
+    }
+}
+
+fn target_label(target: Option<f64>, lang: Lang) -> String {
+    match (target, lang) {
+        (Some(t), Lang::Vi) => format!("Mục tiêu {}", locale::percent(t, 1, lang)),
+        (Some(t), Lang::En) => format!("Target {}", locale::percent(t, 1, lang)),
+        (None, Lang::Vi) => "Chưa có mục tiêu".into(),
+        (None, Lang::En) => "No target".into(),
+    }
+}
+
+/// The last `TREND_MONTHS` months up to `to` (default: the latest month with
+/// data), with the same months a year earlier.
+async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, AppError> {
+    // The range the share API resolves by default gives the latest month.
+    let probe = app
+        .share(&ShareParams {
+            by: None,
+            from: None,
+            ..params.clone()
+        })
+        .await?;
+    let to = Period::parse(&probe.to).expect("the API returns valid months");
+    let from = to.add_months(1 - TREND_MONTHS).unwrap_or(to);
+    let series = |from: Period, to: Period| ShareParams {
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        by: Some("period".into()),
+        ..params.clone()
+    };
+    let now = app.share(&series(from, to)).await?;
+    let shift = |p: Period| p.add_months(-12).unwrap_or(p);
+    let before = app.share(&series(shift(from), shift(to))).await?;
+    let mut months = Vec::new();
+    let mut share = Vec::new();
+    let mut last_year = Vec::new();
+    for i in 0..TREND_MONTHS {
+        let Some(p) = from.add_months(i) else { break };
+        let p_text = p.to_string();
+        let q_text = shift(p).to_string();
+        months.push(format!("{}/{}", p.month(), p.year() % 100));
+        share.push(
+            now.rows
+                .iter()
+                .find(|r| key(r, "period") == p_text)
+                .and_then(|r| r.share),
+        );
+        last_year.push(
+            before
+                .rows
+                .iter()
+                .find(|r| key(r, "period") == q_text)
+                .and_then(|r| r.share),
+        );
+    }
+    Ok(Chart::Trend(Trend {
+        title: match lang {
+            Lang::Vi => format!("Tỷ trọng TMĐT hằng tháng, {}", range_text(&now, lang)),
+            Lang::En => format!("Monthly e-commerce share, {}", range_text(&now, lang)),
+        },
+        months,
+        share,
+        last_year,
+        target: now.target,
+        legend: TrendLegend {
+            share: match lang {
+                Lang::Vi => "Tỷ trọng TMĐT".into(),
+                Lang::En => "E-commerce share".into(),
+            },
+            last_year: match lang {
+                Lang::Vi => "Cùng kỳ năm trước".into(),
+                Lang::En => "Same period last year".into(),
+            },
+            target: target_label(now.target, lang),
+        },
+    }))
+}
