@@ -158,6 +158,10 @@ pub struct ShareRow {
     pub share: Option<f64>,
     pub target: Option<f64>,
     pub gap_pp: Option<f64>,
+    /// E-commerce revenue still needed for the share to reach the target at
+    /// the current total: max(0, target × total − e-commerce), exact, in VND;
+    /// null without a target.
+    pub ecommerce_needed_vnd: Option<String>,
     pub status: Status,
     pub filings: u64,
     pub units: u64,
@@ -574,6 +578,7 @@ fn share_row(
         share: f.share(),
         target: target.map(|t| t.share()),
         gap_pp: f.gap_pp(target),
+        ecommerce_needed_vnd: f.ecommerce_needed(target).map(|v| v.to_string()),
         status: f.status(target),
         filings: f.filings,
         units: f.units,

@@ -273,3 +273,49 @@ async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, App
         },
     }))
 }
+
+/// Everything the overview page shows, as the share API gives it.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// The province (or filtered) total for the latest month with data.
+    pub latest_month: ShareResponse,
+    /// Year to date: January of the latest month's year up to it.
+    pub year_to_date: ShareResponse,
+    /// The same months a year earlier.
+    pub same_period_last_year: ShareResponse,
+    /// Year-to-date share against the same period last year, in points.
+    pub change_pp: Option<f64>,
+    /// Districts over the selected range.
+    pub districts: ShareResponse,
+    /// Sectors over the selected range.
+    pub sectors: ShareResponse,
+    pub reference: Reference,
+}
+
+/// The figures of the overview page for the filters of `params`.
+pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppError> {
+    let districts = app.share(&with_by(params, "district")).await?;
+    let sectors = app.share(&with_by(params, "sector")).await?;
+    let latest = Period::parse(&districts.to).expect("the API returns valid months");
+    let span = |from: Period, to: Period| ShareParams {
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        by: None,
+        ..params.clone()
+    };
+    let january = Period::new(latest.year(), 1).expect("January");
+    let year_ago = |p: Period| p.add_months(-12).unwrap_or(p);
+    let latest_month = app.share(&span(latest, latest)).await?;
+    let year_to_date = app.share(&span(january, latest)).await?;
+    let same_period_last_year = app.share(&span(year_ago(january), year_ago(latest))).await?;
+    let change_pp = crate::domain::share::change_pp(year_to_date.total.share, same_period_last_year.total.share);
+    Ok(Overview {
+        latest_month,
+        year_to_date,
+        same_period_last_year,
+        change_pp,
+        districts,
+        sectors,
+        reference: app.reference()?,
+    })
+}

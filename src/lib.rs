@@ -20,3 +20,4 @@ pub mod http;
 pub mod ingest;
 pub mod locale;
 pub mod warehouse;
+pub mod web;

@@ -375,6 +375,87 @@ async fn charts_in_svg_and_png_with_etags() {
 }
 
 #[tokio::test]
+async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
+    let api = Api::new().with_sample().await;
+    let (s, h, body) = api.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("<html lang=\"vi\">"));
+    assert!(html.contains(
+        "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng"
+    ));
+    // The headline tiles carry the share API's figures, in vi-VN style.
+    let (_, month) = api.get("/api/v1/share?from=2025-03&to=2025-03").await;
+    let (_, ytd) = api.get("/api/v1/share?from=2025-01&to=2025-03").await;
+    let vi = |x: f64| ecomshare::locale::percent(x, 1, ecomshare::locale::Lang::Vi);
+    assert!(html.contains(&format!(
+        "<div class=\"value\">{}</div>",
+        vi(month["total"]["share"].as_f64().unwrap())
+    )));
+    assert!(html.contains(&format!(
+        "<div class=\"value\">{}</div>",
+        vi(ytd["total"]["share"].as_f64().unwrap())
+    )));
+    assert!(html.contains("10,0 %"), "the 2025 target");
+    // Every district has a row; the charts are on the page with text alternatives.
+    assert_eq!(html.matches("href=\"/districts/").count(), 27);
+    for name in ["trend", "districts", "map", "heatmap", "sectors"] {
+        assert!(html.contains(&format!("src=\"/charts/{name}.svg?")), "{name}");
+    }
+    assert!(!html.contains("alt=\"\""));
+    // Self-contained: nothing loaded from elsewhere, no script.
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(!html.contains("<script"));
+    // English by parameter and by Accept-Language.
+    let (_, _, body) = api.send(Request::get("/?lang=en").body(Body::empty()).unwrap()).await;
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("E-commerce share of total retail sales")
+    );
+    let (_, _, body) = api
+        .send(
+            Request::get("/")
+                .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,vi;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(String::from_utf8(body).unwrap().contains("<html lang=\"en\">"));
+    // Filters are query parameters; a bad one gets the error shape.
+    let (_, _, body) = api
+        .send(Request::get("/?district=380&from=&to=").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("<option value=\"380\" selected>")
+    );
+    let (s, v) = api.get("/?district=999").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "unknown_district");
+}
+
+#[tokio::test]
+async fn the_dashboard_weighs_under_300_kb_with_its_charts() {
+    let api = Api::new().with_sample().await;
+    let (_, _, page) = api.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    let html = String::from_utf8(page.clone()).unwrap();
+    let mut total = page.len();
+    for src in html
+        .split("src=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+    {
+        let (s, _, body) = api.send(Request::get(src.as_str()).body(Body::empty()).unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "{src}");
+        total += body.len();
+    }
+    assert!(total < 300 * 1024, "page and charts weigh {total} bytes");
+}
+
+#[tokio::test]
 async fn a_real_server_on_a_socket() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api = Api::new();

@@ -90,6 +90,11 @@ impl Figures {
     }
 }
 
+/// The change of a share between two periods, in percentage points.
+pub fn change_pp(now: Option<f64>, before: Option<f64>) -> Option<f64> {
+    Some((now? - before?) * 100.0)
+}
+
 /// a / b as the nearest f64 we can get without big integers.
 fn ratio_f64(a: i128, b: i128) -> f64 {
     // Each conversion rounds once and the division once more: the result is

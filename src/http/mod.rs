@@ -15,6 +15,7 @@ use crate::dashboard::{self, ChartKind};
 use crate::export;
 use crate::ingest::Format;
 use crate::locale::Lang;
+use crate::web;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
@@ -49,6 +50,7 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
         .route("/api/v1/reference/{table}", get(reference))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/charts/{file}", get(chart))
+        .route("/", get(overview))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -305,6 +307,57 @@ async fn chart(
     let h = response.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// The language of a page: `?lang=` first, then `Accept-Language`, else Vietnamese.
+fn page_lang(headers: &HeaderMap, pairs: &mut Vec<(String, String)>) -> Result<Lang, ApiError> {
+    if let Some(i) = pairs.iter().position(|(k, _)| k == "lang") {
+        let (_, v) = pairs.remove(i);
+        return Lang::parse(&v).ok_or_else(|| ApiError::bad_request("invalid_lang", "lang must be vi or en"));
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut best = (0.0f32, Lang::Vi);
+    for part in accept.split(',') {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q=")?.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let lang = if tag.starts_with("vi") {
+            Lang::Vi
+        } else if tag.starts_with("en") {
+            Lang::En
+        } else {
+            continue;
+        };
+        if q > best.0 {
+            best = (q, lang);
+        }
+    }
+    Ok(best.1)
+}
+
+async fn overview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
+    let lang = page_lang(&headers, &mut pairs)?;
+    // Empty form fields mean "no filter".
+    pairs.retain(|(_, v)| !v.trim().is_empty());
+    let params = share_params(Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")))?;
+    let overview = dashboard::overview(&app, &params).await?;
+    let html = web::overview_page(&overview, &params, lang);
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     Ok(response)
 }
 
