@@ -289,6 +289,9 @@ pub struct Overview {
     pub districts: ShareResponse,
     /// Sectors over the selected range.
     pub sectors: ShareResponse,
+    /// With exactly one district selected: its rank by share among the
+    /// districts with data, and how many there are.
+    pub rank: Option<(usize, usize)>,
     pub reference: Reference,
 }
 
@@ -309,7 +312,25 @@ pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppEr
     let year_to_date = app.share(&span(january, latest)).await?;
     let same_period_last_year = app.share(&span(year_ago(january), year_ago(latest))).await?;
     let change_pp = crate::domain::share::change_pp(year_to_date.total.share, same_period_last_year.total.share);
+    let rank = match params.district.as_deref().map(str::trim) {
+        Some(code) if !code.is_empty() && !code.contains(',') => {
+            let all = app
+                .share(&ShareParams {
+                    district: None,
+                    ..with_by(params, "district")
+                })
+                .await?;
+            let mut ranked: Vec<&ShareRow> = all.rows.iter().filter(|r| r.share.is_some()).collect();
+            ranked.sort_by(|a, b| b.share.partial_cmp(&a.share).unwrap_or(std::cmp::Ordering::Equal));
+            ranked
+                .iter()
+                .position(|r| key(r, "district_code") == code)
+                .map(|i| (i + 1, ranked.len()))
+        }
+        _ => None,
+    };
     Ok(Overview {
+        rank,
         latest_month,
         year_to_date,
         same_period_last_year,

@@ -192,6 +192,14 @@ pub fn filter_query(params: &ShareParams, lang: Lang) -> String {
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 
+fn lang_only(lang: Lang) -> String {
+    if lang == Lang::En {
+        "lang=en".into()
+    } else {
+        String::new()
+    }
+}
+
 fn tile(out: &mut String, label: &str, value: &str, note: &str, class: &str) {
     let _ = write!(
         out,
@@ -208,8 +216,16 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
-/// The overview page.
-pub fn overview_page(o: &Overview, params: &ShareParams, lang: Lang) -> String {
+/// What a page is about: the province, one district or one sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus<'a> {
+    Province,
+    District(&'a str),
+    Sector(&'a str),
+}
+
+/// The overview page, for the province or focused on one district or sector.
+pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) -> String {
     let t = texts(lang);
     let q = filter_query(params, lang);
     let other = {
@@ -239,6 +255,37 @@ pub fn overview_page(o: &Overview, params: &ShareParams, lang: Lang) -> String {
         if lang == Lang::Vi { "en" } else { "vi" },
         esc(t.other_lang)
     );
+    let heading = match focus {
+        Focus::Province => None,
+        Focus::District(code) => o.reference.district(code).map(|d| {
+            let name = if lang == Lang::Vi {
+                format!("{} {}", d.district_type, d.district_name)
+            } else {
+                d.name_en.clone()
+            };
+            match (o.rank, lang) {
+                (Some((r, n)), Lang::Vi) => format!("{name} — xếp hạng {r}/{n} về tỷ trọng TMĐT"),
+                (Some((r, n)), Lang::En) => format!("{name} — ranked {r} of {n} by e-commerce share"),
+                (None, _) => name,
+            }
+        }),
+        Focus::Sector(code) => o.reference.sector(code).map(|s| {
+            if lang == Lang::Vi {
+                format!("Ngành: {}", s.group_name)
+            } else {
+                format!("Sector: {}", s.name_en)
+            }
+        }),
+    };
+    if let Some(h) = heading {
+        let _ = write!(
+            out,
+            "<h2>{}</h2><p><a href=\"/?{}\">← {}</a></p>",
+            esc(&h),
+            esc(&lang_only(lang)),
+            esc(t.province_total)
+        );
+    }
     filters(&mut out, o, params, lang, t);
 
     // Headline tiles.

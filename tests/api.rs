@@ -438,6 +438,33 @@ async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
 }
 
 #[tokio::test]
+async fn district_and_sector_pages() {
+    let api = Api::new().with_sample().await;
+    let (s, _, body) = api
+        .send(Request::get("/districts/380").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    // Thanh Hóa city has the highest share of the sample's districts.
+    assert!(html.contains("<h2>thành phố Thanh Hóa — xếp hạng 1/"), "{html}");
+    assert!(html.contains("src=\"/charts/trend.svg?district=380\""));
+    let (s, _, body) = api
+        .send(Request::get("/sectors/FOOD?lang=en").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("<h2>Sector: Food and foodstuff</h2>")
+    );
+    for uri in ["/districts/999", "/sectors/NOPE"] {
+        let (s, v) = api.get(uri).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+}
+
+#[tokio::test]
 async fn the_dashboard_weighs_under_300_kb_with_its_charts() {
     let api = Api::new().with_sample().await;
     let (_, _, page) = api.send(Request::get("/").body(Body::empty()).unwrap()).await;

@@ -51,6 +51,8 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
         .route("/api/v1/openapi.json", get(openapi))
         .route("/charts/{file}", get(chart))
         .route("/", get(overview))
+        .route("/districts/{code}", get(district_page))
+        .route("/sectors/{code}", get(sector_page))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -346,14 +348,55 @@ async fn overview(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    dashboard_page(app, headers, query, None).await
+}
+
+async fn district_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    dashboard_page(app, headers, query, Some(("district", code))).await
+}
+
+async fn sector_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    dashboard_page(app, headers, query, Some(("sector", code))).await
+}
+
+/// The overview page, or the page of one district or sector (`focus`).
+async fn dashboard_page(
+    app: Arc<App>,
+    headers: HeaderMap,
+    query: Option<String>,
+    focus: Option<(&'static str, String)>,
+) -> Result<Response, ApiError> {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
     let lang = page_lang(&headers, &mut pairs)?;
-    // Empty form fields mean "no filter".
-    pairs.retain(|(_, v)| !v.trim().is_empty());
+    // Empty form fields mean "no filter"; the page's own district or sector wins.
+    pairs.retain(|(k, v)| !v.trim().is_empty() && focus.as_ref().is_none_or(|(f, _)| f != k));
+    if let Some((field, code)) = &focus {
+        pairs.push((field.to_string(), code.clone()));
+    }
+    let reference = {
+        let app = app.clone();
+        blocking(move || app.reference()).await?
+    };
+    let web_focus = match &focus {
+        Some(("district", code)) if reference.district(code).is_some() => web::Focus::District(code),
+        Some(("sector", code)) if reference.sector(code).is_some() => web::Focus::Sector(code),
+        Some(_) => return Err(ApiError::not_found()),
+        None => web::Focus::Province,
+    };
     let params = share_params(Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")))?;
     let overview = dashboard::overview(&app, &params).await?;
-    let html = web::overview_page(&overview, &params, lang);
+    let html = web::page(&overview, &params, lang, web_focus);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
