@@ -97,46 +97,26 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
         ChartKind::Trend => trend(app, params, lang).await,
         ChartKind::Districts => {
             let resp = app.share(&with_by(params, "district")).await?;
-            let mut bars: Vec<Bar> = resp
-                .rows
-                .iter()
-                .map(|r| Bar {
-                    label: district_label(&reference, key(r, "district_code"), lang),
-                    share: r.share,
-                    standing: standing(r.status),
-                })
-                .collect();
-            bars.sort_by(|a, b| b.share.partial_cmp(&a.share).unwrap_or(std::cmp::Ordering::Equal));
-            Ok(Chart::Bars(Bars {
-                title: match lang {
-                    Lang::Vi => format!("Tỷ trọng TMĐT theo huyện, {}", range_text(&resp, lang)),
-                    Lang::En => format!("E-commerce share by district, {}", range_text(&resp, lang)),
-                },
-                bars,
-                target: resp.target,
-                target_label: target_label(resp.target, lang),
-            }))
+            let mut chart = bars(
+                &resp,
+                lang,
+                ("Tỷ trọng TMĐT theo huyện", "E-commerce share by district"),
+                |r| district_label(&reference, key(r, "district_code"), lang),
+            );
+            // Ranked: the highest share first.
+            chart
+                .bars
+                .sort_by(|a, b| b.share.partial_cmp(&a.share).unwrap_or(std::cmp::Ordering::Equal));
+            Ok(Chart::Bars(chart))
         }
         ChartKind::Sectors => {
             let resp = app.share(&with_by(params, "sector")).await?;
-            let bars = resp
-                .rows
-                .iter()
-                .map(|r| Bar {
-                    label: sector_label(&reference, key(r, "sector_code"), lang),
-                    share: r.share,
-                    standing: standing(r.status),
-                })
-                .collect();
-            Ok(Chart::Bars(Bars {
-                title: match lang {
-                    Lang::Vi => format!("Tỷ trọng TMĐT theo ngành, {}", range_text(&resp, lang)),
-                    Lang::En => format!("E-commerce share by sector, {}", range_text(&resp, lang)),
-                },
-                bars,
-                target: resp.target,
-                target_label: target_label(resp.target, lang),
-            }))
+            Ok(Chart::Bars(bars(
+                &resp,
+                lang,
+                ("Tỷ trọng TMĐT theo ngành", "E-commerce share by sector"),
+                |r| sector_label(&reference, key(r, "sector_code"), lang),
+            )))
         }
         ChartKind::Heatmap => {
             let resp = app.share(&with_by(params, "district,sector")).await?;
@@ -195,6 +175,28 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
                 points,
             }))
         }
+    }
+}
+
+/// One bar per row of `resp`, titled (vi, en) with the range.
+fn bars(resp: &ShareResponse, lang: Lang, title: (&str, &str), label: impl Fn(&ShareRow) -> String) -> Bars {
+    Bars {
+        title: format!(
+            "{}, {}",
+            if lang == Lang::Vi { title.0 } else { title.1 },
+            range_text(resp, lang)
+        ),
+        bars: resp
+            .rows
+            .iter()
+            .map(|r| Bar {
+                label: label(r),
+                share: r.share,
+                standing: standing(r.status),
+            })
+            .collect(),
+        target: resp.target,
+        target_label: target_label(resp.target, lang),
     }
 }
 

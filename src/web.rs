@@ -59,6 +59,7 @@ struct Texts {
     rank: &'static str,
     filings: &'static str,
     status: &'static str,
+    describe: &'static str,
     dataset: &'static str,
     province_total: &'static str,
 }
@@ -92,6 +93,7 @@ const VI: Texts = Texts {
     rank: "Hạng",
     filings: "Báo cáo",
     status: "Đánh giá",
+    describe: "Số liệu của biểu đồ (văn bản)",
     dataset: "Phiên bản dữ liệu",
     province_total: "Toàn tỉnh",
 };
@@ -125,6 +127,7 @@ const EN: Texts = Texts {
     rank: "Rank",
     filings: "Filings",
     status: "Status",
+    describe: "The chart's figures as text",
     dataset: "Dataset version",
     province_total: "Province",
 };
@@ -366,9 +369,10 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
     ] {
         let _ = write!(
             out,
-            "<figure><img src=\"/charts/{name}.svg?{}\" alt=\"{}\" width=\"960\" height=\"540\" loading=\"lazy\"></figure>",
-            esc(&q),
-            esc(&alt)
+            "<figure><img src=\"/charts/{name}.svg?{q}\" alt=\"{}\" width=\"960\" height=\"540\" loading=\"lazy\"><figcaption><a href=\"/charts/{name}.txt?{q}\">{}</a></figcaption></figure>",
+            esc(&alt),
+            esc(t.describe),
+            q = esc(&q),
         );
     }
     out.push_str("</section>");

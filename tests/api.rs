@@ -338,6 +338,15 @@ async fn charts_in_svg_and_png_with_etags() {
             .await;
         assert_eq!(s, StatusCode::NOT_MODIFIED, "{name}");
     }
+    // The text alternative lists every value.
+    let (s, h, body) = api
+        .send(Request::get("/charts/districts.txt").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.starts_with("Tỷ trọng TMĐT theo huyện"));
+    assert_eq!(text.matches("; ").count(), 26, "27 districts: {text}");
     let (_, _, body) = api
         .send(
             Request::get("/charts/districts.svg?lang=en")

@@ -50,6 +50,8 @@ impl ChartError {
 pub enum Format {
     Svg,
     Png,
+    /// The chart's text alternative.
+    Text,
 }
 
 impl Format {
@@ -57,6 +59,7 @@ impl Format {
         match ext {
             "svg" => Some(Self::Svg),
             "png" => Some(Self::Png),
+            "txt" => Some(Self::Text),
             _ => None,
         }
     }
@@ -65,6 +68,7 @@ impl Format {
         match self {
             Self::Svg => "image/svg+xml",
             Self::Png => "image/png",
+            Self::Text => "text/plain; charset=utf-8",
         }
     }
 }
@@ -198,6 +202,7 @@ pub fn render(chart: &Chart, format: Format, size: Size, lang: Lang) -> Result<V
     ensure_font();
     let dims = (size.width, size.height);
     match format {
+        Format::Text => Ok(describe(chart).into_bytes()),
         Format::Svg => {
             let mut out = String::new();
             {
@@ -556,6 +561,17 @@ fn draw_map<DB: DrawingBackend>(m: &Map, root: &DrawingArea<DB, Shift>) -> Resul
     Ok(())
 }
 
+/// "label: 12.3%; …" for the text alternatives.
+fn values<'a>(items: impl Iterator<Item = (&'a String, Option<f64>)>) -> String {
+    items
+        .map(|(label, share)| match share {
+            Some(s) => format!("{label}: {:.1}%", s * 100.0),
+            None => format!("{label}: –"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A one-paragraph text alternative for a chart (for `alt` and screen readers).
 pub fn describe(chart: &Chart) -> String {
     match chart {
@@ -569,31 +585,9 @@ pub fn describe(chart: &Chart) -> String {
                 .join("; ");
             format!("{}. {points}", t.title)
         }
-        Chart::Bars(b) => {
-            let bars = b
-                .bars
-                .iter()
-                .map(|x| match x.share {
-                    Some(s) => format!("{}: {:.1}%", x.label, s * 100.0),
-                    None => format!("{}: –", x.label),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            format!("{}. {bars}", b.title)
-        }
+        Chart::Bars(b) => format!("{}. {}", b.title, values(b.bars.iter().map(|x| (&x.label, x.share)))),
         Chart::Heatmap(h) => format!("{} ({} × {}).", h.title, h.rows.len(), h.columns.len()),
-        Chart::Map(m) => {
-            let points = m
-                .points
-                .iter()
-                .map(|p| match p.share {
-                    Some(s) => format!("{}: {:.1}%", p.label, s * 100.0),
-                    None => format!("{}: –", p.label),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            format!("{}. {points}", m.title)
-        }
+        Chart::Map(m) => format!("{}. {}", m.title, values(m.points.iter().map(|p| (&p.label, p.share)))),
     }
 }
 
