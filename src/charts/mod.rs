@@ -586,7 +586,16 @@ pub fn describe(chart: &Chart) -> String {
             format!("{}. {points}", t.title)
         }
         Chart::Bars(b) => format!("{}. {}", b.title, values(b.bars.iter().map(|x| (&x.label, x.share)))),
-        Chart::Heatmap(h) => format!("{} ({} × {}).", h.title, h.rows.len(), h.columns.len()),
+        Chart::Heatmap(h) => {
+            let rows = h
+                .rows
+                .iter()
+                .zip(&h.values)
+                .map(|(row, values)| format!("{row} — {}", self::values(h.columns.iter().zip(values.iter().copied()))))
+                .collect::<Vec<_>>()
+                .join(". ");
+            format!("{}. {rows}", h.title)
+        }
         Chart::Map(m) => format!("{}. {}", m.title, values(m.points.iter().map(|p| (&p.label, p.share)))),
     }
 }
@@ -643,5 +652,15 @@ mod tests {
         let d = describe(&bars());
         assert!(d.contains("Thanh Hóa: 12.0%"));
         assert!(d.contains("Đông Sơn: –"));
+        let heat = Chart::Heatmap(Heatmap {
+            title: "H".into(),
+            rows: vec!["Thanh Hóa".into(), "Mường Lát".into()],
+            columns: vec!["FOOD".into(), "TRAVEL".into()],
+            values: vec![vec![Some(0.05), None], vec![Some(0.01), Some(0.2)]],
+        });
+        assert_eq!(
+            describe(&heat),
+            "H. Thanh Hóa — FOOD: 5.0%; TRAVEL: –. Mường Lát — FOOD: 1.0%; TRAVEL: 20.0%"
+        );
     }
 }
