@@ -297,6 +297,10 @@ async fn reference_tables_and_openapi() {
         "/api/v1/filings",
         "/api/v1/reference/{table}",
         "/healthz",
+        "/charts/{file}",
+        "/",
+        "/districts/{code}",
+        "/sectors/{code}",
     ] {
         assert!(v["paths"].get(path).is_some(), "{path} documented");
     }
