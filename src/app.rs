@@ -13,7 +13,7 @@ use crate::ingest::{self, FileContext, Format, IngestError};
 use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError, load_reference};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -178,7 +178,14 @@ struct Loaded {
     tag: StateTag,
     reference: Arc<Reference>,
     snapshot: Snapshot,
+    /// Answers already given on this snapshot: a dataset version never
+    /// changes, so neither do its figures. Keyed by the parameters and the
+    /// current month (which the default range depends on for an empty dataset).
+    answers: Mutex<HashMap<(ShareParams, Period), Arc<ShareResponse>>>,
 }
+
+/// Answers kept per snapshot before the cache starts afresh.
+const MAX_CACHED_ANSWERS: usize = 512;
 
 pub struct App {
     warehouse: Warehouse,
@@ -341,6 +348,7 @@ impl App {
             tag,
             reference: Arc::new(reference),
             snapshot,
+            answers: Mutex::new(HashMap::new()),
         });
         *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
         Ok(loaded)
@@ -350,8 +358,22 @@ impl App {
     /// targets and standing.
     pub async fn share(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
         let loaded = self.load().await?;
+        let key = (params.clone(), month_in_vietnam(Utc::now()));
+        if let Some(hit) = loaded.answers.lock().expect("answers lock").get(&key) {
+            return Ok(ShareResponse::clone(hit));
+        }
+        let response = self.compute_share(params, &loaded).await?;
+        let mut answers = loaded.answers.lock().expect("answers lock");
+        if answers.len() >= MAX_CACHED_ANSWERS {
+            answers.clear();
+        }
+        answers.insert(key, Arc::new(response.clone()));
+        Ok(response)
+    }
+
+    async fn compute_share(&self, params: &ShareParams, loaded: &Loaded) -> Result<ShareResponse, AppError> {
         let reference = &loaded.reference;
-        let slice = self.resolve(params, &loaded).await?;
+        let slice = self.resolve(params, loaded).await?;
         let crate::engine::Breakdown {
             cells,
             total: total_cell,

@@ -104,6 +104,29 @@ async fn every_reason_code_through_the_api() {
 }
 
 #[tokio::test]
+async fn answers_follow_each_new_dataset_version() {
+    let api = Api::new().with_sample().await;
+    let uri = "/api/v1/share?from=2025-03&to=2025-03";
+    let (_, first) = api.get(uri).await;
+    let (_, again) = api.get(uri).await;
+    assert_eq!(first, again);
+    // A revision of one filing (same key, later submission) changes the figures at once.
+    let revision = format!(
+        "{}\n2801079196,380,4711,2025-03,5,1,2026-01-01T00:00:00+07:00,,\n",
+        common::HEADER
+    );
+    let (s, _) = api.post("/api/v1/filings", "text/csv", revision).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, after) = api.get(uri).await;
+    assert_eq!(after["dataset_version"], 2);
+    assert_ne!(after["total"]["total_revenue_vnd"], first["total"]["total_revenue_vnd"]);
+    assert_eq!(
+        after["total"]["filings"], first["total"]["filings"],
+        "a revision replaces, it does not add"
+    );
+}
+
+#[tokio::test]
 async fn refused_uploads_use_the_error_shape_and_change_nothing() {
     let api = Api::new();
     let (s, v) = api.post("/api/v1/filings", "text/plain", "x").await;
