@@ -71,7 +71,7 @@ fn share(c: &mut Criterion) {
     let mut group = c.benchmark_group("share");
     group.sample_size(10);
     group.bench_function("district_x_sector_one_year", |b| {
-        b.iter(|| black_box(runtime.block_on(app.share(&params)).expect("share")))
+        b.iter(|| black_box(runtime.block_on(app.share_uncached(&params)).expect("share")))
     });
     group.finish();
 }

@@ -371,6 +371,13 @@ impl App {
         Ok(response)
     }
 
+    /// `share` without the per-version cache of answers: always runs the
+    /// engine (benchmarks of the query itself use it).
+    pub async fn share_uncached(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
+        let loaded = self.load().await?;
+        self.compute_share(params, &loaded).await
+    }
+
     async fn compute_share(&self, params: &ShareParams, loaded: &Loaded) -> Result<ShareResponse, AppError> {
         let reference = &loaded.reference;
         let slice = self.resolve(params, loaded).await?;
