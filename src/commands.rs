@@ -181,10 +181,42 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
             .map_err(io(format!("binding {}", config.addr)))?;
         let local = listener.local_addr().map_err(io("local address"))?;
         tracing::info!(addr = %local, data = %config.data.display(), "serving");
+        tokio::spawn(keep_warm(app.clone()));
         crate::http::serve(listener, app, shutdown_signal())
             .await
             .map_err(io("serving"))
     })
+}
+
+/// Every few seconds, if a new dataset version (or reference) has appeared,
+/// from this server or another process, computes the default dashboard views.
+async fn keep_warm(app: Arc<App>) {
+    let mut warmed = None;
+    loop {
+        let tag = {
+            let app = app.clone();
+            tokio::task::spawn_blocking(move || app.state_tag()).await
+        };
+        match tag {
+            Ok(Ok(tag)) if warmed != Some(tag) => {
+                let started = std::time::Instant::now();
+                match crate::dashboard::warm(&app).await {
+                    Ok(()) => {
+                        tracing::info!(
+                            dataset_version = tag.dataset_version,
+                            ms = started.elapsed().as_millis() as u64,
+                            "dashboard warmed"
+                        );
+                        warmed = Some(tag);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "warming the dashboard failed"),
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "reading the dataset version failed"),
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
 }
 
 async fn shutdown_signal() {

@@ -342,3 +342,17 @@ pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppEr
         reference: app.reference()?,
     })
 }
+
+/// Computes the default views (the overview page and every chart, without
+/// filters), so that the first visitor after a new dataset version finds
+/// their figures already in the answer cache.
+pub async fn warm(app: &App) -> Result<(), AppError> {
+    let params = ShareParams::default();
+    overview(app, &params).await?;
+    for kind in ChartKind::ALL {
+        for lang in [Lang::Vi, Lang::En] {
+            chart(app, kind, &params, lang).await?;
+        }
+    }
+    Ok(())
+}

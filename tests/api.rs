@@ -474,6 +474,16 @@ async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
 }
 
 #[tokio::test]
+async fn warming_the_default_views_works_on_an_empty_and_a_filled_dataset() {
+    let api = Api::new();
+    ecomshare::dashboard::warm(&api.app).await.unwrap();
+    let (s, _, _) = api.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "the page of an empty dataset");
+    let api = api.with_sample().await;
+    ecomshare::dashboard::warm(&api.app).await.unwrap();
+}
+
+#[tokio::test]
 async fn district_and_sector_pages() {
     let api = Api::new().with_sample().await;
     let (s, _, body) = api
