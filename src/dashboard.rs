@@ -294,11 +294,14 @@ pub struct Overview {
     /// With exactly one district selected: its rank by share among the
     /// districts with data, and how many there are.
     pub rank: Option<(usize, usize)>,
+    /// The figures of the trend and heat-map charts, for the tables behind them.
+    pub trend: Trend,
+    pub heatmap: Heatmap,
     pub reference: Reference,
 }
 
 /// The figures of the overview page for the filters of `params`.
-pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppError> {
+pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Overview, AppError> {
     let districts = app.share(&with_by(params, "district")).await?;
     let sectors = app.share(&with_by(params, "sector")).await?;
     let latest = Period::parse(&districts.to).expect("the API returns valid months");
@@ -331,8 +334,16 @@ pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppEr
         }
         _ => None,
     };
+    let Chart::Trend(trend) = chart(app, ChartKind::Trend, params, lang).await? else {
+        unreachable!("the trend chart is a trend")
+    };
+    let Chart::Heatmap(heatmap) = chart(app, ChartKind::Heatmap, params, lang).await? else {
+        unreachable!("the heat map chart is a heat map")
+    };
     Ok(Overview {
         rank,
+        trend,
+        heatmap,
         latest_month,
         year_to_date,
         same_period_last_year,
@@ -348,9 +359,9 @@ pub async fn overview(app: &App, params: &ShareParams) -> Result<Overview, AppEr
 /// their figures already in the answer cache.
 pub async fn warm(app: &App) -> Result<(), AppError> {
     let params = ShareParams::default();
-    overview(app, &params).await?;
-    for kind in ChartKind::ALL {
-        for lang in [Lang::Vi, Lang::En] {
+    for lang in [Lang::Vi, Lang::En] {
+        overview(app, &params, lang).await?;
+        for kind in ChartKind::ALL {
             chart(app, kind, &params, lang).await?;
         }
     }

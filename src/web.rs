@@ -60,6 +60,7 @@ struct Texts {
     filings: &'static str,
     status: &'static str,
     describe: &'static str,
+    month: &'static str,
     dataset: &'static str,
     province_total: &'static str,
 }
@@ -94,6 +95,7 @@ const VI: Texts = Texts {
     filings: "Báo cáo",
     status: "Đánh giá",
     describe: "Số liệu của biểu đồ (văn bản)",
+    month: "Tháng",
     dataset: "Phiên bản dữ liệu",
     province_total: "Toàn tỉnh",
 };
@@ -128,6 +130,7 @@ const EN: Texts = Texts {
     filings: "Filings",
     status: "Status",
     describe: "The chart's figures as text",
+    month: "Month",
     dataset: "Dataset version",
     province_total: "Province",
 };
@@ -377,6 +380,8 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
     }
     out.push_str("</section>");
 
+    trend_table(&mut out, o, lang, t);
+    heat_table(&mut out, o, lang);
     table(
         &mut out,
         t.districts_table,
@@ -405,6 +410,51 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         esc(&filter_query(params, Lang::Vi))
     );
     out
+}
+
+/// The monthly figures behind the trend chart.
+fn trend_table(out: &mut String, o: &Overview, lang: Lang, t: &Texts) {
+    let tr = &o.trend;
+    let _ = write!(
+        out,
+        "<section class=\"table\"><table><caption>{}</caption><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        esc(&tr.title),
+        esc(t.month),
+        esc(&tr.legend.share),
+        esc(&tr.legend.last_year)
+    );
+    for ((month, share), last) in tr.months.iter().zip(&tr.share).zip(&tr.last_year) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(month),
+            esc(&percent(*share, lang)),
+            esc(&percent(*last, lang))
+        );
+    }
+    out.push_str("</tbody></table></section>");
+}
+
+/// The district × sector shares behind the heat map; columns numbered as in the chart.
+fn heat_table(out: &mut String, o: &Overview, lang: Lang) {
+    let h = &o.heatmap;
+    let _ = write!(
+        out,
+        "<section class=\"table\"><table class=\"heat\"><caption>{}</caption><thead><tr><th></th>",
+        esc(&h.title)
+    );
+    for (i, c) in h.columns.iter().enumerate() {
+        let _ = write!(out, "<th><abbr title=\"{}\">{}</abbr></th>", esc(c), i + 1);
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (row, values) in h.rows.iter().zip(&h.values) {
+        let _ = write!(out, "<tr><th>{}</th>", esc(row));
+        for v in values {
+            let _ = write!(out, "<td class=\"n\">{}</td>", esc(&percent(*v, lang)));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></section>");
 }
 
 fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Texts) {
@@ -573,6 +623,7 @@ h1{font-size:1.35rem;margin:.2rem 0}header p{margin:.2rem 0 1rem;color:#444}\
 table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}caption{text-align:left;font-weight:600;padding:.3rem 0}\
 th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 tr.met td:last-child{color:#00734f}tr.below td:last-child{color:#a84300}\
+table.heat{font-size:.75rem}table.heat td{padding:.15rem .25rem}\
 footer{margin-top:1rem;font-size:.8rem;color:#555}\
 @media print{.filters{display:none}.charts img{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 

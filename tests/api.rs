@@ -440,6 +440,14 @@ async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
         assert!(html.contains(&format!("src=\"/charts/{name}.svg?")), "{name}");
     }
     assert!(!html.contains("alt=\"\""));
+    // The tables behind the trend and the heat map.
+    assert!(html.contains("<caption>Tỷ trọng TMĐT hằng tháng"));
+    assert!(html.contains("<table class=\"heat\"><caption>Tỷ trọng TMĐT theo huyện và ngành"));
+    assert_eq!(
+        html.matches("<abbr title=").count(),
+        7,
+        "one column per sector with data in the sample"
+    );
     // Self-contained: nothing loaded from elsewhere, no script.
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(!html.contains("<script"));

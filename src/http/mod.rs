@@ -395,7 +395,7 @@ async fn dashboard_page(
         None => web::Focus::Province,
     };
     let params = share_params(Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")))?;
-    let overview = dashboard::overview(&app, &params).await?;
+    let overview = dashboard::overview(&app, &params, lang).await?;
     let html = web::page(&overview, &params, lang, web_focus);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = response.headers_mut();
