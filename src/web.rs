@@ -457,6 +457,28 @@ fn heat_table(out: &mut String, o: &Overview, lang: Lang) {
     out.push_str("</tbody></table></section>");
 }
 
+/// A labelled `<select>` with an "all" option first.
+fn select<'a>(
+    out: &mut String,
+    name: &str,
+    label: &str,
+    all: &str,
+    options: impl Iterator<Item = (&'a str, &'a str)>,
+    selected: Option<&str>,
+) {
+    let _ = write!(
+        out,
+        "<label>{} <select name=\"{name}\"><option value=\"\">{}</option>",
+        esc(label),
+        esc(all)
+    );
+    for (code, text) in options {
+        let mark = if selected == Some(code) { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{}\"{mark}>{}</option>", esc(code), esc(text));
+    }
+    out.push_str("</select></label>");
+}
+
 fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Texts) {
     let _ = write!(
         out,
@@ -471,48 +493,40 @@ fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: 
         esc(t.to),
         esc(&o.districts.to)
     );
-    let selected = |v: &Option<String>, code: &str| v.as_deref() == Some(code);
-    let _ = write!(
+    select(
         out,
-        "<label>{} <select name=\"district\"><option value=\"\">{}</option>",
-        esc(t.district),
-        esc(t.all)
+        "district",
+        t.district,
+        t.all,
+        o.reference.districts.iter().map(|d| {
+            (
+                d.district_code.as_str(),
+                if lang == Lang::Vi {
+                    d.district_name.as_str()
+                } else {
+                    d.name_en.as_str()
+                },
+            )
+        }),
+        params.district.as_deref(),
     );
-    for d in &o.reference.districts {
-        let name = if lang == Lang::Vi { &d.district_name } else { &d.name_en };
-        let _ = write!(
-            out,
-            "<option value=\"{}\"{}>{}</option>",
-            esc(&d.district_code),
-            if selected(&params.district, &d.district_code) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(name)
-        );
-    }
-    let _ = write!(
+    select(
         out,
-        "</select></label><label>{} <select name=\"sector\"><option value=\"\">{}</option>",
-        esc(t.sector),
-        esc(t.all)
+        "sector",
+        t.sector,
+        t.all,
+        o.reference.sectors.iter().map(|s| {
+            (
+                s.group_code.as_str(),
+                if lang == Lang::Vi {
+                    s.group_name.as_str()
+                } else {
+                    s.name_en.as_str()
+                },
+            )
+        }),
+        params.sector.as_deref(),
     );
-    for s in &o.reference.sectors {
-        let name = if lang == Lang::Vi { &s.group_name } else { &s.name_en };
-        let _ = write!(
-            out,
-            "<option value=\"{}\"{}>{}</option>",
-            esc(&s.group_code),
-            if selected(&params.sector, &s.group_code) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(name)
-        );
-    }
-    out.push_str("</select></label>");
     if lang == Lang::En {
         out.push_str("<input type=\"hidden\" name=\"lang\" value=\"en\">");
     }
