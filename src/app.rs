@@ -214,11 +214,19 @@ impl App {
 
     /// Cheap fingerprint of the data a figure depends on.
     pub fn state_tag(&self) -> Result<StateTag, AppError> {
+        Ok(self.current()?.0)
+    }
+
+    /// The state tag and the reference in force. Lists the manifest
+    /// directory but parses no manifest: a request that finds its snapshot
+    /// cached reads only the small reference files.
+    fn current(&self) -> Result<(StateTag, Reference), AppError> {
         let reference = self.reference()?;
-        Ok(StateTag {
-            dataset_version: self.warehouse.latest()?.version,
+        let tag = StateTag {
+            dataset_version: self.warehouse.latest_version()?.unwrap_or(0),
             reference: reference_fingerprint(&reference),
-        })
+        };
+        Ok((tag, reference))
     }
 
     /// Ingests a batch of files as one commit. A file that cannot be read at
@@ -331,17 +339,16 @@ impl App {
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
-        let reference = self.reference()?;
-        let manifest = self.warehouse.latest()?;
-        let tag = StateTag {
-            dataset_version: manifest.version,
-            reference: reference_fingerprint(&reference),
-        };
+        let (tag, reference) = self.current()?;
         if let Some(l) = self.loaded.lock().expect("cache lock").as_ref()
             && l.tag == tag
         {
             return Ok(l.clone());
         }
+        let manifest = match tag.dataset_version {
+            0 => Manifest::empty(),
+            version => self.warehouse.manifest(version)?,
+        };
         let (files, superseded) = self.version_files(&manifest);
         let snapshot = Snapshot::load(&files, &superseded, &reference).await?;
         let loaded = Arc::new(Loaded {

@@ -40,11 +40,6 @@ impl WeightedVnd {
         self.0.checked_add(other.0).map(Self)
     }
 
-    /// Approximate value in VND, for ratios and charts only.
-    pub fn to_f64(self) -> f64 {
-        self.0 as f64 / WEIGHT_ONE as f64
-    }
-
     /// Whole đồng, rounded half away from zero (for display).
     pub fn round_vnd(self) -> i128 {
         let one = i128::from(WEIGHT_ONE);

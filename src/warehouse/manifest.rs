@@ -85,14 +85,6 @@ impl Manifest {
     pub fn superseded_files(&self) -> impl Iterator<Item = &str> {
         self.batches.iter().filter_map(|b| b.superseded.as_deref())
     }
-
-    /// Relative paths of every rejections file of this version.
-    pub fn rejections_files(&self) -> impl Iterator<Item = &str> {
-        self.batches
-            .iter()
-            .flat_map(|b| &b.files)
-            .filter_map(|f| f.rejections.as_deref())
-    }
 }
 
 pub fn file_name(version: u64) -> String {

@@ -125,7 +125,9 @@ impl Warehouse {
         Manifest::from_json(&text).map_err(|message| WarehouseError::CorruptManifest { path, message })
     }
 
-    fn latest_version(&self) -> Result<Option<u64>, WarehouseError> {
+    /// The latest committed version number, from the directory listing alone
+    /// (no manifest is read); `None` before any commit.
+    pub fn latest_version(&self) -> Result<Option<u64>, WarehouseError> {
         let dir = self.manifest_dir();
         let mut best = None;
         for entry in fs::read_dir(&dir).map_err(io(&dir))? {
