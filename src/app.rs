@@ -8,7 +8,7 @@
 //! DataFusion types directly.
 
 use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
-use crate::engine::{EngineError, Snapshot};
+use crate::engine::{EngineError, Limits, Snapshot};
 use crate::ingest::{self, FileContext, Format, IngestError};
 use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError, load_reference};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
+mod queries;
+pub use queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
+
 #[derive(Debug, Error)]
 pub enum AppError {
     #[error("{message}")]
@@ -30,6 +33,8 @@ pub enum AppError {
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Tabular(#[from] crate::tabular::TabularError),
 }
 
 impl AppError {
@@ -39,6 +44,7 @@ impl AppError {
             Self::Ingest(e) => e.code(),
             Self::Warehouse(e) => e.code(),
             Self::Engine(e) => e.code(),
+            Self::Tabular(e) => e.code(),
         }
     }
 
@@ -48,7 +54,9 @@ impl AppError {
             Self::BadParameter { .. } => true,
             Self::Ingest(e) => e.is_input_error(),
             Self::Warehouse(WarehouseError::Busy(_)) => false,
-            Self::Warehouse(_) | Self::Engine(_) => false,
+            Self::Engine(e) => e.is_client_error(),
+            Self::Tabular(e) => matches!(e, crate::tabular::TabularError::TooManyRowsForExcel { .. }),
+            Self::Warehouse(_) => false,
         }
     }
 
@@ -132,6 +140,8 @@ pub struct ShareParams {
     pub district: Option<String>,
     pub sector: Option<String>,
     pub vsic: Option<String>,
+    /// A dataset version to answer as of, instead of the current one.
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -187,16 +197,62 @@ struct Loaded {
 /// Answers kept per snapshot before the cache starts afresh.
 const MAX_CACHED_ANSWERS: usize = 512;
 
+/// Snapshots of past versions (`as_of`) kept loaded.
+const MAX_PAST_SNAPSHOTS: usize = 4;
+
+/// How an App runs queries.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// A directory of extra named queries (read after the built-in ones and
+    /// before the data directory's `queries/`).
+    pub queries_dir: Option<PathBuf>,
+    pub limits: Limits,
+    /// Longest an analyst's SQL or a named query may take to its first rows.
+    pub query_timeout: std::time::Duration,
+    /// Most rows an analyst's SQL may return.
+    pub sql_row_cap: usize,
+    /// Memory for cached query results.
+    pub result_cache_bytes: usize,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            queries_dir: None,
+            limits: Limits::default(),
+            query_timeout: std::time::Duration::from_secs(30),
+            sql_row_cap: 100_000,
+            result_cache_bytes: 128 << 20,
+        }
+    }
+}
+
 pub struct App {
     warehouse: Warehouse,
     loaded: Mutex<Option<Arc<Loaded>>>,
+    /// Snapshots of earlier versions asked for with `as_of`, most recent last.
+    past: Mutex<Vec<Arc<Loaded>>>,
+    catalog: crate::catalog::Catalog,
+    options: AppOptions,
+    results: Arc<queries::ResultCache>,
 }
 
 impl App {
     pub fn open(data: impl Into<PathBuf>) -> Result<Self, AppError> {
+        Self::open_with(data, AppOptions::default())
+    }
+
+    pub fn open_with(data: impl Into<PathBuf>, options: AppOptions) -> Result<Self, AppError> {
+        let warehouse = Warehouse::open(data)?;
+        let mut dirs: Vec<PathBuf> = options.queries_dir.iter().cloned().collect();
+        dirs.push(warehouse.root().join("queries"));
         Ok(Self {
-            warehouse: Warehouse::open(data)?,
+            warehouse,
             loaded: Mutex::new(None),
+            past: Mutex::new(Vec::new()),
+            catalog: crate::catalog::Catalog::new(dirs),
+            results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
+            options,
         })
     }
 
@@ -315,7 +371,7 @@ impl App {
             let staged = batch.staged_filings();
             let ids = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
             if !ids.is_empty() {
-                ingest::write_row_ids(&batch.staging_superseded_path(), &ids)?;
+                ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
                 batch.set_superseded();
             }
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -345,26 +401,64 @@ impl App {
         {
             return Ok(l.clone());
         }
+        let loaded = self.load_version(tag, reference).await?;
+        *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
+        // Results of the previous current version answer no more requests.
+        self.results.retain_as_of();
+        Ok(loaded)
+    }
+
+    async fn load_version(&self, tag: StateTag, reference: Reference) -> Result<Arc<Loaded>, AppError> {
         let manifest = match tag.dataset_version {
             0 => Manifest::empty(),
             version => self.warehouse.manifest(version)?,
         };
         let (files, superseded) = self.version_files(&manifest);
-        let snapshot = Snapshot::load(&files, &superseded, &reference).await?;
-        let loaded = Arc::new(Loaded {
+        let reference = Arc::new(reference);
+        let snapshot = Snapshot::load(&files, &superseded, reference.clone(), self.options.limits).await?;
+        Ok(Arc::new(Loaded {
             tag,
-            reference: Arc::new(reference),
+            reference,
             snapshot,
             answers: Mutex::new(HashMap::new()),
-        });
-        *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
+        }))
+    }
+
+    /// The snapshot of `as_of` (a version of this warehouse), or of the
+    /// current version when `None`.
+    async fn load_at(&self, as_of: Option<u64>) -> Result<Arc<Loaded>, AppError> {
+        let (tag, reference) = self.current()?;
+        let version = match as_of {
+            None => return self.load().await,
+            Some(v) if v == tag.dataset_version => return self.load().await,
+            Some(v) if v > tag.dataset_version => {
+                return Err(AppError::bad(
+                    "unknown_version",
+                    format!("as_of={v}: the warehouse is at version {}", tag.dataset_version),
+                ));
+            }
+            Some(v) => v,
+        };
+        let tag = StateTag {
+            dataset_version: version,
+            ..tag
+        };
+        if let Some(hit) = self.past.lock().expect("past lock").iter().find(|l| l.tag == tag) {
+            return Ok(hit.clone());
+        }
+        let loaded = self.load_version(tag, reference).await?;
+        let mut past = self.past.lock().expect("past lock");
+        if past.len() >= MAX_PAST_SNAPSHOTS {
+            past.remove(0);
+        }
+        past.push(loaded.clone());
         Ok(loaded)
     }
 
     /// Answers a share query: the figures of every group, the total, their
     /// targets and standing.
     pub async fn share(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
-        let loaded = self.load().await?;
+        let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
         let key = (params.clone(), month_in_vietnam(Utc::now()));
         if let Some(hit) = loaded.answers.lock().expect("answers lock").get(&key) {
             return Ok(ShareResponse::clone(hit));
@@ -381,7 +475,7 @@ impl App {
     /// `share` without the per-version cache of answers: always runs the
     /// engine (benchmarks of the query itself use it).
     pub async fn share_uncached(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
-        let loaded = self.load().await?;
+        let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
         self.compute_share(params, &loaded).await
     }
 

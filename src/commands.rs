@@ -2,12 +2,15 @@
 //! asked for) to the given writer; logs go to stderr through `tracing`.
 //! `main.rs` only parses arguments and maps errors to exit codes.
 
-use crate::app::{App, AppError, IngestSource, ShareParams, month_in_vietnam};
+use crate::app::{App, AppError, AppOptions, IngestSource, ShareParams, month_in_vietnam};
 use crate::config::{Config, ConfigError};
 use crate::demo::{self, DemoOptions};
 use crate::domain::Period;
+use crate::engine::Limits;
 use crate::export;
 use crate::locale::Lang;
+use crate::tabular::Format;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,7 +74,7 @@ pub fn ingest(config: &Config, files: &[PathBuf], out: &mut dyn Write) -> Result
     if files.is_empty() {
         return Err(CommandError::Usage("give at least one file to ingest".into()));
     }
-    let app = App::open(&config.data)?;
+    let app = open_app(config)?;
     let report = app.ingest(files.iter().cloned().map(IngestSource::Path).collect())?;
     tracing::info!(
         dataset_version = report.dataset_version,
@@ -97,7 +100,7 @@ pub fn share(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let app = App::open(&config.data)?;
+    let app = open_app(config)?;
     let runtime = runtime()?;
     let response = runtime.block_on(app.share(params))?;
     match format {
@@ -109,6 +112,60 @@ pub fn share(
             .write_all(export::share_table(&response, lang).as_bytes())
             .map_err(io("stdout")),
     }
+}
+
+/// Opens the data directory with the configured query options.
+pub fn open_app(config: &Config) -> Result<App, CommandError> {
+    Ok(App::open_with(&config.data, app_options(config))?)
+}
+
+pub fn app_options(config: &Config) -> AppOptions {
+    AppOptions {
+        queries_dir: Some(config.queries.clone()),
+        limits: Limits {
+            memory_bytes: usize::try_from(config.sql_memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        },
+        query_timeout: std::time::Duration::from_secs(config.query_timeout_s.max(1)),
+        sql_row_cap: usize::try_from(config.sql_row_cap).unwrap_or(usize::MAX),
+        ..AppOptions::default()
+    }
+}
+
+/// `ecomshare query --list`: the named queries and their parameters.
+pub fn list_queries(config: &Config, out: &mut dyn Write) -> Result<(), CommandError> {
+    let app = open_app(config)?;
+    print_json(out, &app.queries().to_json())
+}
+
+/// `ecomshare query NAME`: runs a named query, the body to `out` in `format`.
+pub fn query(
+    config: &Config,
+    name: &str,
+    params: &[String],
+    as_of: Option<u64>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let mut map = BTreeMap::new();
+    for p in params {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| CommandError::Usage(format!("--param {p:?} is not NAME=VALUE")))?;
+        if map.insert(k.trim().to_string(), v.to_string()).is_some() {
+            return Err(CommandError::Usage(format!("--param {} is given twice", k.trim())));
+        }
+    }
+    let app = open_app(config)?;
+    let plan = app.query_plan(name, map, as_of, format)?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let mut stream = app.run_query(&plan).await?;
+        tracing::info!(query = name, dataset_version = stream.dataset_version, "query");
+        while let Some(chunk) = stream.next_chunk().await {
+            out.write_all(&chunk?).map_err(io("stdout"))?;
+        }
+        out.flush().map_err(io("stdout"))
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
@@ -170,7 +227,7 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
 
 /// `ecomshare serve`: the HTTP API until SIGINT or SIGTERM.
 pub fn serve(config: &Config) -> Result<(), CommandError> {
-    let app = Arc::new(App::open(&config.data)?);
+    let app = Arc::new(open_app(config)?);
     if config.demo {
         seed_demo_if_empty(&app)?;
     }

@@ -8,6 +8,11 @@ use thiserror::Error;
 
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Extra named queries, read when the directory exists.
+pub const DEFAULT_QUERIES: &str = "./queries";
+pub const DEFAULT_SQL_MEMORY_MB: u64 = 1024;
+pub const DEFAULT_QUERY_TIMEOUT_S: u64 = 30;
+pub const DEFAULT_SQL_ROW_CAP: u64 = 100_000;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -29,6 +34,14 @@ pub struct FileConfig {
     pub addr: Option<String>,
     /// Load the demo dataset into an empty data directory at `serve`.
     pub demo: Option<bool>,
+    /// A directory of extra named queries.
+    pub queries: Option<PathBuf>,
+    /// Memory pool of named and analysts' queries, in MiB.
+    pub sql_memory_mb: Option<u64>,
+    /// Longest a query may run to its first rows, in seconds.
+    pub query_timeout_s: Option<u64>,
+    /// Most rows an analyst's SQL may return.
+    pub sql_row_cap: Option<u64>,
 }
 
 /// Values given by flags or environment (already merged by the CLI parser).
@@ -37,6 +50,10 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     pub addr: Option<String>,
     pub no_demo: bool,
+    pub queries: Option<PathBuf>,
+    pub sql_memory_mb: Option<u64>,
+    pub query_timeout_s: Option<u64>,
+    pub sql_row_cap: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +61,10 @@ pub struct Config {
     pub data: PathBuf,
     pub addr: String,
     pub demo: bool,
+    pub queries: PathBuf,
+    pub sql_memory_mb: u64,
+    pub query_timeout_s: u64,
+    pub sql_row_cap: u64,
 }
 
 impl FileConfig {
@@ -71,6 +92,22 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
         addr: overrides.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_string()),
         demo: !overrides.no_demo && file.demo.unwrap_or(true),
+        queries: overrides
+            .queries
+            .or(file.queries)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_QUERIES)),
+        sql_memory_mb: overrides
+            .sql_memory_mb
+            .or(file.sql_memory_mb)
+            .unwrap_or(DEFAULT_SQL_MEMORY_MB),
+        query_timeout_s: overrides
+            .query_timeout_s
+            .or(file.query_timeout_s)
+            .unwrap_or(DEFAULT_QUERY_TIMEOUT_S),
+        sql_row_cap: overrides
+            .sql_row_cap
+            .or(file.sql_row_cap)
+            .unwrap_or(DEFAULT_SQL_ROW_CAP),
     })
 }
 
@@ -84,12 +121,14 @@ mod tests {
         let path = dir.path().join("ecomshare.toml");
         std::fs::write(
             &path,
-            "data = \"/srv/ecomshare\"\naddr = \"0.0.0.0:9000\"\ndemo = false\n",
+            "data = \"/srv/ecomshare\"\naddr = \"0.0.0.0:9000\"\ndemo = false\nsql_row_cap = 500\n",
         )
         .unwrap();
         let c = resolve(Some(&path), Overrides::default()).unwrap();
         assert_eq!(c.data, PathBuf::from("/srv/ecomshare"));
         assert!(!c.demo);
+        assert_eq!(c.sql_row_cap, 500);
+        assert_eq!(c.query_timeout_s, DEFAULT_QUERY_TIMEOUT_S);
         let c = resolve(
             Some(&path),
             Overrides {

@@ -7,6 +7,7 @@
 //! rules every layer shares. See ARCHITECTURE.md.
 
 pub mod app;
+pub mod catalog;
 pub mod charts;
 pub mod commands;
 pub mod config;
@@ -19,5 +20,6 @@ pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod locale;
+pub mod tabular;
 pub mod warehouse;
 pub mod web;

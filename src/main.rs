@@ -8,6 +8,7 @@ use ecomshare::commands::{self, CommandError, ShareFormat};
 use ecomshare::config::{self, Overrides};
 use ecomshare::domain::Period;
 use ecomshare::locale::Lang;
+use ecomshare::tabular::Format;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,12 +20,24 @@ use std::process::ExitCode;
     about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
 )]
 struct Cli {
-    /// TOML configuration file (keys: data, addr, demo).
+    /// TOML configuration file (keys: data, addr, demo, queries, sql_memory_mb, query_timeout_s, sql_row_cap).
     #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (Parquet files and manifests) [default: ./data].
     #[arg(long, global = true, env = "ECOMSHARE_DATA")]
     data: Option<PathBuf>,
+    /// Directory of extra named queries (*.sql) [default: ./queries, when present].
+    #[arg(long, global = true, env = "ECOMSHARE_QUERIES")]
+    queries: Option<PathBuf>,
+    /// Memory pool of named and analysts' queries, in MiB [default: 1024].
+    #[arg(long, global = true, env = "ECOMSHARE_SQL_MEMORY_MB")]
+    sql_memory_mb: Option<u64>,
+    /// Longest a query may run to its first rows, in seconds [default: 30].
+    #[arg(long, global = true, env = "ECOMSHARE_QUERY_TIMEOUT_S")]
+    query_timeout_s: Option<u64>,
+    /// Most rows an analyst's SQL may return [default: 100000].
+    #[arg(long, global = true, env = "ECOMSHARE_SQL_ROW_CAP")]
+    sql_row_cap: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,11 +70,32 @@ enum Command {
         /// Comma list of VSIC codes.
         #[arg(long)]
         vsic: Option<String>,
+        /// Answer as the warehouse stood at this dataset version.
+        #[arg(long)]
+        as_of: Option<u64>,
         #[arg(long, value_enum, default_value = "json")]
         format: FormatArg,
         /// Language of the table format.
         #[arg(long, value_enum, default_value = "vi")]
         lang: LangArg,
+    },
+    /// Run a named query from queries/ (the same as GET /api/v1/queries/NAME), or list them.
+    Query {
+        /// The query's name; omit with --list.
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// List the queries and their parameters as JSON.
+        #[arg(long, conflicts_with = "name")]
+        list: bool,
+        /// A parameter, NAME=VALUE; repeat for several.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Answer as the warehouse stood at this dataset version.
+        #[arg(long)]
+        as_of: Option<u64>,
+        /// Output format (xlsx, arrow and parquet are binary: redirect stdout to a file).
+        #[arg(long, value_enum, default_value = "json")]
+        format: QueryFormatArg,
     },
     /// Serve the HTTP API.
     Serve {
@@ -93,6 +127,15 @@ enum FormatArg {
     Json,
     Csv,
     Table,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QueryFormatArg {
+    Json,
+    Csv,
+    Xlsx,
+    Arrow,
+    Parquet,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -136,6 +179,10 @@ fn run(cli: Cli) -> Result<()> {
             data: cli.data.clone(),
             addr,
             no_demo,
+            queries: cli.queries.clone(),
+            sql_memory_mb: cli.sql_memory_mb,
+            query_timeout_s: cli.query_timeout_s,
+            sql_row_cap: cli.sql_row_cap,
         },
     )
     .map_err(CommandError::from)?;
@@ -150,6 +197,7 @@ fn run(cli: Cli) -> Result<()> {
             district,
             sector,
             vsic,
+            as_of,
             format,
             lang,
         } => {
@@ -160,6 +208,7 @@ fn run(cli: Cli) -> Result<()> {
                 district,
                 sector,
                 vsic,
+                as_of: as_of.map(|v| v.to_string()),
             };
             let format = match format {
                 FormatArg::Json => ShareFormat::Json,
@@ -172,6 +221,26 @@ fn run(cli: Cli) -> Result<()> {
             };
             commands::share(&config, &params, format, lang, &mut out)?
         }
+        Command::Query {
+            name,
+            list,
+            params,
+            as_of,
+            format,
+        } => match (list, name) {
+            (true, _) => commands::list_queries(&config, &mut out)?,
+            (false, Some(name)) => {
+                let format = match format {
+                    QueryFormatArg::Json => Format::Json,
+                    QueryFormatArg::Csv => Format::Csv,
+                    QueryFormatArg::Xlsx => Format::Xlsx,
+                    QueryFormatArg::Arrow => Format::Arrow,
+                    QueryFormatArg::Parquet => Format::Parquet,
+                };
+                commands::query(&config, &name, &params, as_of, format, &mut out)?
+            }
+            (false, None) => return Err(CommandError::Usage("give a query name or --list".into()).into()),
+        },
         Command::Serve { .. } => commands::serve(&config)?,
         Command::Demo {
             out: dir,

@@ -6,6 +6,7 @@
 //! and reused by ingest, engine, http and reports without dragging them in.
 
 pub mod amount;
+pub mod named_query;
 pub mod period;
 pub mod provenance;
 pub mod query;
@@ -15,6 +16,7 @@ pub mod share;
 pub mod unit_id;
 
 pub use amount::WeightedVnd;
+pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, QueryDef};
 pub use period::{Period, Quarter};
 pub use query::{Cell, Dim, Slice};
 pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};

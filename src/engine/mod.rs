@@ -7,22 +7,37 @@
 //! reference files itself, never decides a status or a target, and knows
 //! nothing of HTTP.
 
-use crate::domain::{Cell, Figures, Period, Reference, Slice, WeightedVnd};
-use datafusion::arrow::array::{Array, ArrayRef, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct, grouping, max, min, sum};
 use datafusion::logical_expr::GroupingSet;
 use datafusion::prelude::*;
+use datafusion::sql::parser::Statement as DfStatement;
 use std::path::PathBuf;
 use std::sync::Arc;
 use thiserror::Error;
 
-pub const EFFECTIVE_FILINGS_SQL: &str = include_str!("../../queries/effective_filings.sql");
-pub const SHARE_BASE_SQL: &str = include_str!("../../queries/share_base.sql");
-pub const SUPERSEDED_BY_BATCH_SQL: &str = include_str!("../../queries/superseded_by_batch.sql");
+pub mod functions;
+pub mod guard;
+
+pub const EFFECTIVE_FILINGS_SQL: &str = include_str!("../../queries/internal/effective_filings.sql");
+pub const SHARE_BASE_SQL: &str = include_str!("../../queries/internal/share_base.sql");
+pub const SUPERSEDED_BY_BATCH_SQL: &str = include_str!("../../queries/internal/superseded_by_batch.sql");
+pub const FILING_HISTORY_SQL: &str = include_str!("../../queries/internal/filing_history.sql");
+pub const PUBLIC_FILINGS_SQL: &str = include_str!("../../queries/internal/public_filings.sql");
+
+/// The views named queries and analysts' SQL read; nothing else is
+/// registered where they run.
+pub const PUBLIC_VIEWS: [&str; 6] = ["filings", "filing_history", "districts", "sectors", "vsic", "targets"];
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -30,17 +45,108 @@ pub enum EngineError {
     Query(#[from] DataFusionError),
     #[error("unexpected result shape: {0}")]
     Shape(String),
+    /// The caller's SQL is refused or cannot be planned or run (their fault).
+    #[error("{message}")]
+    Sql { code: &'static str, message: String },
+    /// The query needed more memory than the pool allows.
+    #[error("the query needs more memory than the {limit_mib} MiB allowed; aggregate more or select fewer rows")]
+    Memory { limit_mib: usize },
 }
 
 impl EngineError {
     pub fn code(&self) -> &'static str {
-        "query_failed"
+        match self {
+            Self::Query(_) | Self::Shape(_) => "query_failed",
+            Self::Sql { code, .. } => code,
+            Self::Memory { .. } => "memory_limit_exceeded",
+        }
+    }
+
+    /// The caller can fix it (as opposed to a fault of ours).
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Self::Sql { .. } | Self::Memory { .. })
+    }
+}
+
+/// Resources one snapshot's queries may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Memory pool shared by the named and analysts' queries of a snapshot.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { memory_bytes: 1 << 30 }
     }
 }
 
 /// One dataset version, registered and ready to query.
 pub struct Snapshot {
+    /// Internal tables and views (raw filings, superseded row ids, share base).
     ctx: SessionContext,
+    /// Only the public views and the domain's functions, under a memory pool.
+    public: SessionContext,
+    limits: Limits,
+}
+
+/// A query's result, batch by batch.
+pub struct Rows {
+    schema: SchemaRef,
+    stream: SendableRecordBatchStream,
+    limit_mib: usize,
+}
+
+impl Rows {
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The next batch, `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<RecordBatch, EngineError>> {
+        use futures::StreamExt;
+        let limit_mib = self.limit_mib;
+        self.stream.next().await.map(|r| r.map_err(|e| run_error(e, limit_mib)))
+    }
+}
+
+/// An error while running analysts' or named SQL: resource exhaustion and
+/// value errors are the query's, the rest ours.
+fn run_error(e: DataFusionError, limit_mib: usize) -> EngineError {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => EngineError::Memory { limit_mib },
+        DataFusionError::ArrowError(_, _) | DataFusionError::Execution(_) => EngineError::Sql {
+            code: "query_failed_on_data",
+            message: e.to_string(),
+        },
+        _ => EngineError::Query(e),
+    }
+}
+
+/// A planning error of analysts' SQL: theirs to fix.
+fn plan_error(e: DataFusionError) -> EngineError {
+    EngineError::Sql {
+        code: "invalid_sql",
+        message: e.strip_backtrace(),
+    }
+}
+
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+fn scalar(v: &BoundValue) -> ScalarValue {
+    match v {
+        BoundValue::Text(s) => ScalarValue::Utf8(Some(s.clone())),
+        BoundValue::Int(i) => ScalarValue::Int64(Some(*i)),
+    }
+}
+
+fn param_values(params: &[(String, BoundValue)]) -> ParamValues {
+    ParamValues::from(params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect::<Vec<_>>())
 }
 
 /// The schema of stored filings, for a dataset with no files yet.
@@ -65,13 +171,82 @@ fn filings_schema() -> Arc<Schema> {
     ]))
 }
 
-fn row_ids_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![Field::new("row_id", DataType::Int64, false)]))
+/// Superseded row ids and the version whose batch superseded them.
+fn superseded_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("row_id", DataType::Int64, false),
+        Field::new("superseded_in", DataType::Int64, false),
+    ]))
+}
+
+fn session_config() -> SessionConfig {
+    let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
+    SessionConfig::new().with_target_partitions(partitions)
 }
 
 fn session() -> SessionContext {
-    let partitions = std::thread::available_parallelism().map_or(2, |n| n.get());
-    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions))
+    SessionContext::new_with_config(session_config())
+}
+
+/// The reference as tables: the public `districts`, `sectors`, `vsic`,
+/// `targets` (under internal names) and `ref_vsic`, which the share base joins.
+fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, EngineError> {
+    fn text<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(values))
+    }
+    fn opt_text<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+        Arc::new(values.collect::<StringArray>())
+    }
+    let batch = |columns: Vec<(&str, ArrayRef)>| -> Result<RecordBatch, EngineError> {
+        Ok(RecordBatch::try_from_iter(columns).map_err(DataFusionError::from)?)
+    };
+    let d = &r.districts;
+    let districts = batch(vec![
+        ("district_code", text(d.iter().map(|d| d.district_code.as_str()))),
+        ("district_name", text(d.iter().map(|d| d.district_name.as_str()))),
+        ("district_type", text(d.iter().map(|d| d.district_type.as_str()))),
+        ("name_en", text(d.iter().map(|d| d.name_en.as_str()))),
+        ("valid_from", opt_text(d.iter().map(|d| d.valid_from.as_deref()))),
+        ("valid_to", opt_text(d.iter().map(|d| d.valid_to.as_deref()))),
+        (
+            "successor_code",
+            opt_text(d.iter().map(|d| d.successor_code.as_deref())),
+        ),
+        ("lat", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lat)))),
+        ("lon", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lon)))),
+    ])?;
+    let s = &r.sectors;
+    let sectors = batch(vec![
+        ("sector_code", text(s.iter().map(|s| s.group_code.as_str()))),
+        ("kind", text(s.iter().map(|s| s.kind.as_str()))),
+        ("sector_name", text(s.iter().map(|s| s.group_name.as_str()))),
+        ("name_en", text(s.iter().map(|s| s.name_en.as_str()))),
+    ])?;
+    let v = &r.vsic;
+    let vsic = batch(vec![
+        ("vsic_code", text(v.iter().map(|v| v.vsic_code.as_str()))),
+        ("sector_code", text(v.iter().map(|v| v.group_code.as_str()))),
+        ("vsic_name", text(v.iter().map(|v| v.vsic_name.as_str()))),
+    ])?;
+    let t = &r.targets;
+    let targets = batch(vec![
+        (
+            "year",
+            Arc::new(Int64Array::from_iter_values(t.iter().map(|t| i64::from(t.year)))),
+        ),
+        ("scope", text(t.iter().map(|t| t.scope.as_str()))),
+        (
+            "target_share",
+            Arc::new(Float64Array::from_iter_values(t.iter().map(|t| t.share()))),
+        ),
+        ("source", text(t.iter().map(|t| t.source.as_str()))),
+    ])?;
+    Ok(vec![
+        ("ref_districts", districts),
+        ("ref_sectors", sectors),
+        ("ref_vsic", vsic),
+        ("ref_targets", targets),
+    ])
 }
 
 /// Registers Parquet `files` as table `name`, or an empty table of `schema`
@@ -106,7 +281,7 @@ pub async fn superseded_by(
     }
     let ctx = session();
     register_files(&ctx, "filings", filings, filings_schema()).await?;
-    register_files(&ctx, "superseded", superseded, row_ids_schema()).await?;
+    register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     register_files(&ctx, "staged", staged, filings_schema()).await?;
     let batches = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.collect().await?;
     let mut ids = Vec::new();
@@ -118,33 +293,110 @@ pub async fn superseded_by(
 
 impl Snapshot {
     /// Registers one version's files (absolute paths of its filings and
-    /// superseded-row-ids Parquet files) and the reference's VSIC mapping.
-    pub async fn load(files: &[PathBuf], superseded: &[PathBuf], reference: &Reference) -> Result<Self, EngineError> {
+    /// superseded-row-ids Parquet files) and the reference tables.
+    pub async fn load(
+        files: &[PathBuf],
+        superseded: &[PathBuf],
+        reference: Arc<Reference>,
+        limits: Limits,
+    ) -> Result<Self, EngineError> {
         let ctx = session();
+        let functions = functions::all(reference.clone());
+        for f in &functions {
+            ctx.register_udf(f.clone());
+        }
         register_files(&ctx, "filings", files, filings_schema()).await?;
-        register_files(&ctx, "superseded", superseded, row_ids_schema()).await?;
-        let vsic_schema = Arc::new(Schema::new(vec![
-            Field::new("vsic_code", DataType::Utf8, false),
-            Field::new("group_code", DataType::Utf8, false),
-        ]));
-        let batch = RecordBatch::try_new(
-            vsic_schema.clone(),
-            vec![
-                Arc::new(StringArray::from_iter_values(
-                    reference.vsic.iter().map(|v| v.vsic_code.as_str()),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    reference.vsic.iter().map(|v| v.group_code.as_str()),
-                )),
-            ],
-        )
-        .map_err(DataFusionError::from)?;
-        ctx.register_table("ref_vsic", Arc::new(MemTable::try_new(vsic_schema, vec![vec![batch]])?))?;
-        let effective = ctx.sql(EFFECTIVE_FILINGS_SQL).await?;
-        ctx.register_table("effective_filings", effective.into_view())?;
-        let base = ctx.sql(SHARE_BASE_SQL).await?;
-        ctx.register_table("share_base", base.into_view())?;
-        Ok(Self { ctx })
+        register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
+        for (name, batch) in reference_tables(&reference)? {
+            ctx.register_table(name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
+        }
+        for (name, sql) in [
+            ("effective_filings", EFFECTIVE_FILINGS_SQL),
+            ("share_base", SHARE_BASE_SQL),
+            ("filing_history", FILING_HISTORY_SQL),
+            ("public_filings", PUBLIC_FILINGS_SQL),
+        ] {
+            let view = ctx.sql(sql).await?;
+            ctx.register_table(name, view.into_view())?;
+        }
+        // The public context sees the public views under their own names,
+        // and nothing else: analysts' SQL cannot reach internal tables even
+        // past the guard.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(limits.memory_bytes, 1.0)
+            .build_arc()?;
+        let public = SessionContext::new_with_config_rt(session_config(), runtime);
+        for f in functions {
+            public.register_udf(f);
+        }
+        for (public_name, internal) in [
+            ("filings", "public_filings"),
+            ("filing_history", "filing_history"),
+            ("districts", "ref_districts"),
+            ("sectors", "ref_sectors"),
+            ("vsic", "ref_vsic"),
+            ("targets", "ref_targets"),
+        ] {
+            public.register_table(public_name, ctx.table_provider(internal).await?)?;
+        }
+        Ok(Self { ctx, public, limits })
+    }
+
+    /// The columns of a public view, for documentation.
+    pub async fn view_schema(&self, view: &str) -> Result<SchemaRef, EngineError> {
+        Ok(self.public.table_provider(view).await?.schema())
+    }
+
+    /// Runs a named query (trusted SQL from a query file) with its bound
+    /// parameters, read-only, over the public views.
+    pub async fn run_named(&self, sql: &str, params: &[(String, BoundValue)]) -> Result<Rows, EngineError> {
+        let df = self
+            .public
+            .sql_with_options(sql, read_only())
+            .await
+            .map_err(plan_error)?
+            .with_param_values(param_values(params))
+            .map_err(plan_error)?;
+        self.stream(df).await
+    }
+
+    /// Runs an analyst's SQL: refused before planning unless it is one
+    /// read-only query over the public views (see [`guard`]); at most
+    /// `row_cap + 1` rows are produced, so the caller can tell a result
+    /// that is too large.
+    pub async fn run_adhoc(
+        &self,
+        sql: &str,
+        params: &[(String, BoundValue)],
+        row_cap: usize,
+    ) -> Result<Rows, EngineError> {
+        let statement: DfStatement = guard::check(sql, &PUBLIC_VIEWS).map_err(|r| EngineError::Sql {
+            code: r.code,
+            message: r.message,
+        })?;
+        let state = self.public.state();
+        let plan = state.statement_to_plan(statement).await.map_err(plan_error)?;
+        read_only().verify_plan(&plan).map_err(|e| EngineError::Sql {
+            code: "sql_refused",
+            message: e.strip_backtrace(),
+        })?;
+        let df = DataFrame::new(state, plan)
+            .with_param_values(param_values(params))
+            .map_err(plan_error)?
+            .limit(0, Some(row_cap.saturating_add(1)))
+            .map_err(plan_error)?;
+        self.stream(df).await
+    }
+
+    async fn stream(&self, df: DataFrame) -> Result<Rows, EngineError> {
+        let limit_mib = self.limits.memory_bytes >> 20;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let stream = df.execute_stream().await.map_err(|e| run_error(e, limit_mib))?;
+        Ok(Rows {
+            schema,
+            stream,
+            limit_mib,
+        })
     }
 
     /// The first and last month with any filing.

@@ -275,11 +275,14 @@ impl<'a> Sink<'a> {
 
 /// Writes the row ids a batch supersedes (one Int64 column `row_id`),
 /// durably. Used by the commit, which decides them with the engine.
-pub fn write_row_ids(path: &Path, ids: &[i64]) -> Result<(), IngestError> {
+pub fn write_row_ids(path: &Path, ids: &[i64], superseded_in: u64) -> Result<(), IngestError> {
     let name = path.display().to_string();
     let mut df = DataFrame::new(
         ids.len(),
-        vec![Int64Chunked::from_slice("row_id".into(), ids).into_column()],
+        vec![
+            Int64Chunked::from_slice("row_id".into(), ids).into_column(),
+            Int64Chunked::full("superseded_in".into(), superseded_in as i64, ids.len()).into_column(),
+        ],
     )
     .map_err(|e| IngestError::Columns {
         file: name.clone(),

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// 2: batches list the row ids they supersede.
-pub const FORMAT: u32 = 2;
+/// 3: superseded files also name the version that superseded each row
+///    (`superseded_in`), so that history can be read as of any version.
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +28,8 @@ pub struct BatchEntry {
     pub ingest_time_us: i64,
     pub files: Vec<FileEntry>,
     /// Row ids of earlier filings (of this or earlier batches) that this
-    /// batch's filings supersede (Parquet, one column `row_id`), relative to
+    /// batch's filings supersede (Parquet: `row_id`, and `superseded_in`,
+    /// this batch's `seq`), relative to
     /// the data directory; absent when none.
     pub superseded: Option<String>,
 }
@@ -66,7 +69,8 @@ impl Manifest {
         let m: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if m.format != FORMAT {
             return Err(format!(
-                "manifest format {} is not supported (expected {FORMAT})",
+                "manifest format {} is not supported (expected {FORMAT}); \
+                 re-ingest the filings into a new data directory",
                 m.format
             ));
         }

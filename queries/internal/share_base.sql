@@ -8,7 +8,7 @@
 --   A VSIC code missing from the reference keeps its filings, with a null group.
 SELECT
     e.district_code,
-    v.group_code AS sector_code,
+    v.sector_code,
     e.vsic_code,
     e.period,
     concat(substr(e.period, 1, 4), '-Q', CAST((CAST(substr(e.period, 6, 2) AS INT) + 2) / 3 AS VARCHAR)) AS quarter,

@@ -1,0 +1,470 @@
+//! Named queries and analysts' SQL as use cases: find the query, pick the
+//! dataset version (`as_of`), bind the parameters, run it on the engine and
+//! encode the rows in the format asked for — streaming, with a result cache
+//! keyed like the ETag, which a new dataset version empties.
+
+use super::{App, AppError, Loaded, month_in_vietnam};
+use crate::catalog::{Entry, Listing};
+use crate::domain::{BindContext, BoundValue, Period};
+use crate::engine::Rows;
+use crate::tabular::{self, Encoder, Format, Meta};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// Results larger than this are streamed but not kept.
+const MAX_CACHED_RESULT: usize = 8 << 20;
+
+/// Parses an `as_of` parameter: a dataset version number.
+pub fn parse_as_of(v: Option<&str>) -> Result<Option<u64>, AppError> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
+            AppError::bad(
+                "invalid_parameter",
+                format!("as_of={s:?} is not a dataset version (a whole number)"),
+            )
+        }),
+    }
+}
+
+/// An encoded result kept for its ETag.
+pub struct Cached {
+    pub body: Vec<u8>,
+    pub dataset_version: u64,
+    /// Answered with `as_of`: the same for as long as the version exists.
+    as_of: bool,
+}
+
+/// Encoded results by ETag, oldest evicted first past a byte budget.
+pub struct ResultCache {
+    max_bytes: usize,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: HashMap<String, Arc<Cached>>,
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl ResultCache {
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            max_bytes,
+            inner: Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn get(&self, etag: &str) -> Option<Arc<Cached>> {
+        self.inner.lock().expect("result cache").entries.get(etag).cloned()
+    }
+
+    fn put(&self, etag: String, cached: Cached) {
+        let size = cached.body.len();
+        if size > MAX_CACHED_RESULT || size > self.max_bytes {
+            return;
+        }
+        let mut c = self.inner.lock().expect("result cache");
+        if c.entries.contains_key(&etag) {
+            return;
+        }
+        while c.bytes + size > self.max_bytes {
+            let Some(old) = c.order.pop_front() else { break };
+            if let Some(e) = c.entries.remove(&old) {
+                c.bytes -= e.body.len();
+            }
+        }
+        c.bytes += size;
+        c.order.push_back(etag.clone());
+        c.entries.insert(etag, Arc::new(cached));
+    }
+
+    /// Drops every result of the current version (a new one has arrived);
+    /// results asked `as_of` a version stay true and stay.
+    pub(super) fn retain_as_of(&self) {
+        let mut c = self.inner.lock().expect("result cache");
+        let CacheInner { entries, order, bytes } = &mut *c;
+        entries.retain(|_, e| {
+            if !e.as_of {
+                *bytes -= e.body.len();
+            }
+            e.as_of
+        });
+        order.retain(|k| entries.contains_key(k));
+    }
+}
+
+/// A named query about to run: enough to answer a conditional request
+/// before any work is done.
+pub struct QueryPlan {
+    pub entry: Entry,
+    pub params: BTreeMap<String, String>,
+    pub as_of: Option<u64>,
+    pub format: Format,
+    /// The version the answer is of.
+    pub dataset_version: u64,
+    /// A strong validator of the answer: a hash of the version, the
+    /// reference, the query text, the parameters and the format.
+    pub etag: String,
+}
+
+/// An analyst's SQL with its bound values.
+#[derive(Debug, Clone, Default)]
+pub struct SqlRequest {
+    pub sql: String,
+    pub params: Vec<(String, BoundValue)>,
+    pub as_of: Option<u64>,
+}
+
+/// A result being encoded chunk by chunk.
+pub struct QueryStream {
+    pub dataset_version: u64,
+    pub format: Format,
+    /// The parameters as bound (after defaults).
+    pub params: Vec<(String, String)>,
+    source: Source,
+    pending: VecDeque<Vec<u8>>,
+    /// The bytes so far, while they may still be cached.
+    keep: Option<(String, Vec<u8>, bool)>,
+    cache: Option<Arc<ResultCache>>,
+}
+
+enum Source {
+    Streaming {
+        rows: Rows,
+        encoder: Option<Box<dyn Encoder>>,
+    },
+    Done,
+}
+
+impl QueryStream {
+    /// A whole result already encoded (a cache hit).
+    fn ready(body: Vec<u8>, dataset_version: u64, format: Format, params: Vec<(String, String)>) -> Self {
+        Self {
+            dataset_version,
+            format,
+            params,
+            source: Source::Done,
+            pending: VecDeque::from([body]),
+            keep: None,
+            cache: None,
+        }
+    }
+
+    /// The next bytes of the body; `None` at the end.
+    pub async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, AppError>> {
+        loop {
+            if let Some(chunk) = self.pending.pop_front() {
+                if let Some((_, kept, _)) = &mut self.keep {
+                    if kept.len() + chunk.len() > MAX_CACHED_RESULT {
+                        self.keep = None;
+                    } else {
+                        kept.extend_from_slice(&chunk);
+                    }
+                }
+                if chunk.is_empty() {
+                    continue;
+                }
+                return Some(Ok(chunk));
+            }
+            let Source::Streaming { rows, encoder } = &mut self.source else {
+                return None;
+            };
+            match rows.next().await {
+                Some(Ok(batch)) => {
+                    let e = encoder.as_mut().expect("the encoder lives until the end");
+                    match e.batch(&batch) {
+                        Ok(bytes) => self.pending.push_back(bytes),
+                        Err(err) => return Some(Err(err.into())),
+                    }
+                }
+                Some(Err(err)) => return Some(Err(err.into())),
+                None => {
+                    let e = encoder.take().expect("finished once");
+                    self.source = Source::Done;
+                    match e.finish() {
+                        Ok(bytes) => self.pending.push_back(bytes),
+                        Err(err) => return Some(Err(err.into())),
+                    }
+                    // Everything is in `pending`; keep it once it has gone out.
+                    let tail: usize = self.pending.iter().map(Vec::len).sum();
+                    if let (Some((etag, mut kept, as_of)), Some(cache)) = (self.keep.take(), self.cache.take())
+                        && kept.len() + tail <= MAX_CACHED_RESULT
+                    {
+                        for p in &self.pending {
+                            kept.extend_from_slice(p);
+                        }
+                        cache.put(
+                            etag,
+                            Cached {
+                                body: kept,
+                                dataset_version: self.dataset_version,
+                                as_of,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole body (CLI, tests).
+    pub async fn collect(mut self) -> Result<Vec<u8>, AppError> {
+        let mut out = Vec::new();
+        while let Some(chunk) = self.next_chunk().await {
+            out.extend(chunk?);
+        }
+        Ok(out)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl App {
+    /// The named queries in force.
+    pub fn queries(&self) -> Arc<Listing> {
+        self.catalog.listing()
+    }
+
+    /// Finds a query and works out the version and ETag of its answer,
+    /// without running anything.
+    pub fn query_plan(
+        &self,
+        name: &str,
+        params: BTreeMap<String, String>,
+        as_of: Option<u64>,
+        format: Format,
+    ) -> Result<QueryPlan, AppError> {
+        let entry = self.catalog.get(name).ok_or_else(|| {
+            AppError::bad(
+                "unknown_query",
+                format!("there is no query {name:?}; GET /api/v1/queries lists them"),
+            )
+        })?;
+        let (tag, _) = self.current()?;
+        let dataset_version = match as_of {
+            Some(v) if v > tag.dataset_version => {
+                return Err(AppError::bad(
+                    "unknown_version",
+                    format!("as_of={v}: the warehouse is at version {}", tag.dataset_version),
+                ));
+            }
+            Some(v) => v,
+            None => tag.dataset_version,
+        };
+        let mut h = Sha256::new();
+        h.update(format!(
+            "v={dataset_version};ref={};q={name};digest={};as_of={};fmt={};month={}",
+            tag.reference,
+            entry.digest,
+            as_of.is_some(),
+            format.name(),
+            month_in_vietnam(Utc::now())
+        ));
+        for (k, v) in &params {
+            h.update([0]);
+            h.update(k.as_bytes());
+            h.update([1]);
+            h.update(v.as_bytes());
+        }
+        let etag = format!("\"q-{}\"", &hex(&h.finalize())[..32]);
+        Ok(QueryPlan {
+            entry,
+            params,
+            as_of,
+            format,
+            dataset_version,
+            etag,
+        })
+    }
+
+    /// Runs a planned query: from the result cache when it holds the
+    /// answer, else on the engine, streaming.
+    pub async fn run_query(&self, plan: &QueryPlan) -> Result<QueryStream, AppError> {
+        if let Some(hit) = self.results.get(&plan.etag) {
+            return Ok(QueryStream::ready(
+                hit.body.clone(),
+                hit.dataset_version,
+                plan.format,
+                Vec::new(),
+            ));
+        }
+        let loaded = self.load_at(plan.as_of).await?;
+        let def = &plan.entry.def;
+        let latest_month = self.latest_month(&loaded).await?;
+        let bound = def
+            .bind(
+                &plan.params,
+                &BindContext {
+                    latest_month,
+                    version: loaded.tag.dataset_version,
+                    reference: &loaded.reference,
+                },
+            )
+            .map_err(|e| AppError::bad(e.code, e.message))?;
+        let rows = self.with_timeout(loaded.snapshot.run_named(&def.sql, &bound)).await?;
+        let params: Vec<(String, String)> = bound.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let meta = Meta {
+            query: def.name.clone(),
+            dataset_version: loaded.tag.dataset_version,
+            params: params.clone(),
+        };
+        self.stream(rows, plan.format, meta, Some((plan.etag.clone(), plan.as_of.is_some())))
+            .await
+    }
+
+    /// Runs an analyst's SQL (see `engine::guard` for what is refused):
+    /// at most `sql_row_cap` rows, within the query timeout.
+    pub async fn run_sql(&self, request: &SqlRequest, format: Format) -> Result<QueryStream, AppError> {
+        let loaded = self.load_at(request.as_of).await?;
+        let cap = self.options.sql_row_cap;
+        let mut rows = self
+            .with_timeout(loaded.snapshot.run_adhoc(&request.sql, &request.params, cap))
+            .await?;
+        // Gather up to the cap before answering, so that a result that is
+        // too large is refused whole rather than cut short mid-stream.
+        let schema = rows.schema();
+        let mut batches = Vec::new();
+        let mut count = 0usize;
+        let deadline = tokio::time::Instant::now() + self.options.query_timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, rows.next())
+                .await
+                .map_err(|_| self.timeout_error())?;
+            match next {
+                Some(batch) => {
+                    let batch = batch?;
+                    count += batch.num_rows();
+                    if count > cap {
+                        return Err(AppError::bad(
+                            "result_too_large",
+                            format!("the result has more than {cap} rows; aggregate, filter or add LIMIT"),
+                        ));
+                    }
+                    batches.push(batch);
+                }
+                None => break,
+            }
+        }
+        let meta = Meta {
+            query: "sql".into(),
+            dataset_version: loaded.tag.dataset_version,
+            params: request.params.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        };
+        let body = tabular::encode_all(format, schema, meta.clone(), &batches)?;
+        Ok(QueryStream::ready(
+            body,
+            loaded.tag.dataset_version,
+            format,
+            meta.params,
+        ))
+    }
+
+    /// The columns of each public view, for the API description.
+    pub async fn view_columns(&self) -> Result<Vec<(String, Vec<(String, String)>)>, AppError> {
+        let loaded = self.load().await?;
+        let mut out = Vec::new();
+        for view in crate::engine::PUBLIC_VIEWS {
+            let schema = loaded.snapshot.view_schema(view).await?;
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().to_string()))
+                .collect();
+            out.push((view.to_string(), columns));
+        }
+        Ok(out)
+    }
+
+    async fn latest_month(&self, loaded: &Loaded) -> Result<Period, AppError> {
+        Ok(match loaded.snapshot.period_range().await? {
+            Some((_, hi)) => hi,
+            None => month_in_vietnam(Utc::now()),
+        })
+    }
+
+    fn timeout_error(&self) -> AppError {
+        AppError::bad(
+            "query_timeout",
+            format!(
+                "the query ran longer than {} s; aggregate more or narrow the period",
+                self.options.query_timeout.as_secs()
+            ),
+        )
+    }
+
+    async fn with_timeout<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, crate::engine::EngineError>>,
+    ) -> Result<T, AppError> {
+        match tokio::time::timeout(self.options.query_timeout, f).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(self.timeout_error()),
+        }
+    }
+
+    /// Starts encoding `rows`: the header and the first batch are encoded
+    /// before returning, so that an error in them is still an error
+    /// response, not a broken body.
+    async fn stream(
+        &self,
+        rows: Rows,
+        format: Format,
+        meta: Meta,
+        cache_as: Option<(String, bool)>,
+    ) -> Result<QueryStream, AppError> {
+        let params = meta.params.clone();
+        let dataset_version = meta.dataset_version;
+        let mut encoder = tabular::encoder(format, rows.schema(), meta)?;
+        let head = encoder.begin()?;
+        let mut stream = QueryStream {
+            dataset_version,
+            format,
+            params,
+            source: Source::Streaming {
+                rows,
+                encoder: Some(encoder),
+            },
+            pending: VecDeque::from([head]),
+            keep: cache_as.map(|(etag, as_of)| (etag, Vec::new(), as_of)),
+            cache: Some(self.results.clone()),
+        };
+        // Pull the first batch now, within the timeout.
+        if let Source::Streaming { rows, encoder } = &mut stream.source {
+            let first = tokio::time::timeout(self.options.query_timeout, rows.next())
+                .await
+                .map_err(|_| self.timeout_error())?;
+            match first {
+                Some(batch) => {
+                    let bytes = encoder.as_mut().expect("encoder").batch(&batch?)?;
+                    stream.pending.push_back(bytes);
+                }
+                None => {
+                    let e = encoder.take().expect("encoder");
+                    stream.pending.push_back(e.finish()?);
+                    stream.source = Source::Done;
+                    if let Some((etag, kept, as_of)) = stream.keep.take() {
+                        let mut body = kept;
+                        for p in &stream.pending {
+                            body.extend_from_slice(p);
+                        }
+                        self.results.put(
+                            etag,
+                            Cached {
+                                body,
+                                dataset_version,
+                                as_of,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(stream)
+    }
+}
