@@ -468,3 +468,49 @@ fn demo_writes_valid_reproducible_files() {
     let share = env.share(&["--to", "2025-12", "--by", "district"]);
     assert_eq!(share["rows"].as_array().unwrap().len(), 27);
 }
+
+#[test]
+fn query_runs_a_named_query_lists_them_and_takes_dropped_files() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let r = env.run(&["query", "share_by_district", "--param", "to=2025-03", "--format", "csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("\u{feff}district_code,"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\r\n380,Thanh Hóa,5244765232,2331199233,"),
+        "{}",
+        r.stdout
+    );
+
+    let r = env.run(&["query", "share_by_district", "--param", "to=2025-13"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.json()["error"]["code"], "invalid_period");
+    let r = env.run(&["query", "nope"]);
+    assert_eq!(
+        (r.code, r.json()["error"]["code"].as_str().unwrap()),
+        (2, "unknown_query")
+    );
+
+    // A file dropped into the data directory's queries/ is a query at once.
+    std::fs::create_dir_all(env.data().join("queries")).unwrap();
+    std::fs::write(
+        env.data().join("queries/units_by_month.sql"),
+        "-- title.vi: Số đơn vị theo tháng\n-- title.en: Units by month\n-- param: year year = latest\n\
+         SELECT period, count(DISTINCT unit_id) AS units FROM filings WHERE year = $year GROUP BY period ORDER BY period\n",
+    )
+    .unwrap();
+    let r = env.run(&["query", "--list"]);
+    assert_eq!(r.code, 0);
+    let names: Vec<String> = r.json()["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"units_by_month".to_string()) && names.contains(&"revisions".to_string()));
+    let r = env.run(&["query", "units_by_month"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["params"]["year"], "2025");
+    assert_eq!(v["rows"][0], serde_json::json!({"period": "2025-01", "units": 10}));
+}

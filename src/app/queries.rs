@@ -326,6 +326,21 @@ impl App {
         let mut rows = self
             .with_timeout(loaded.snapshot.run_adhoc(&request.sql, &request.params, cap))
             .await?;
+        if format == Format::Json {
+            let schema = rows.schema();
+            let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+            if let Some(dup) = names
+                .iter()
+                .enumerate()
+                .find(|(i, n)| names[..*i].contains(n))
+                .map(|(_, n)| n)
+            {
+                return Err(AppError::bad(
+                    "invalid_sql",
+                    format!("the column name {dup:?} appears twice; JSON rows need distinct names (use AS)"),
+                ));
+            }
+        }
         // Gather up to the cap before answering, so that a result that is
         // too large is refused whole rather than cut short mid-stream.
         let schema = rows.schema();

@@ -390,8 +390,11 @@ impl Snapshot {
 
     async fn stream(&self, df: DataFrame) -> Result<Rows, EngineError> {
         let limit_mib = self.limits.memory_bytes >> 20;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let stream = df.execute_stream().await.map_err(|e| run_error(e, limit_mib))?;
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await.map_err(|e| run_error(e, limit_mib))?;
+        // The physical plan's schema is the batches' own (nullability included).
+        let schema: SchemaRef = plan.schema();
+        let stream = datafusion::physical_plan::execute_stream(plan, task).map_err(|e| run_error(e, limit_mib))?;
         Ok(Rows {
             schema,
             stream,

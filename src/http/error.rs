@@ -39,6 +39,11 @@ impl From<AppError> for ApiError {
         if e.is_client_error() {
             let status = match code {
                 "unsupported_format" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unknown_query" | "unknown_version" => StatusCode::NOT_FOUND,
+                // Well-formed, but too big or too slow as asked: narrow it.
+                "query_timeout" | "memory_limit_exceeded" | "result_too_large" | "query_failed_on_data" => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 _ => StatusCode::BAD_REQUEST,
             };
             return Self::new(status, code, e.to_string());

@@ -5,7 +5,9 @@
 //! headers. The only module that knows axum. It never computes a figure,
 //! never opens the warehouse or the engine directly.
 
+pub mod doc;
 mod error;
+mod queries;
 
 pub use error::ApiError;
 
@@ -22,8 +24,8 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, Stat
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -32,27 +34,39 @@ use std::time::Instant;
 /// Largest accepted upload.
 pub const MAX_UPLOAD_BYTES: usize = 256 << 20;
 
-const OPENAPI: &str = include_str!("openapi.json");
-
 pub fn router(app: Arc<App>) -> Router {
     router_with_upload_limit(app, MAX_UPLOAD_BYTES)
 }
 
 /// The router with another upload limit (tests use a small one).
 pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/share", get(share))
+    let (router, ops) = doc::Api::new()
+        .get("/healthz", doc::healthz, healthz)
+        .get("/api/v1/share", doc::share, share)
         .route(
+            "post",
             "/api/v1/filings",
+            doc::filings,
             post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
-        .route("/api/v1/reference/{table}", get(reference))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/charts/{file}", get(chart))
-        .route("/", get(overview))
-        .route("/districts/{code}", get(district_page))
-        .route("/sectors/{code}", get(sector_page))
+        .get("/api/v1/reference/{table}", doc::reference, reference)
+        .get("/api/v1/queries", doc::queries, queries::list)
+        .get("/api/v1/queries/{name}", doc::query, queries::run)
+        .route(
+            "post",
+            "/api/v1/sql",
+            doc::sql,
+            post(queries::sql).layer(DefaultBodyLimit::max(crate::engine::guard::MAX_SQL_BYTES + 4096)),
+        )
+        .get("/api/v1/openapi.json", doc::openapi, openapi)
+        .get("/api/v1/docs", doc::docs, docs)
+        .get("/charts/{file}", doc::chart, chart)
+        .get("/", doc::overview, overview)
+        .get("/districts/{code}", doc::district_page, district_page)
+        .get("/sectors/{code}", doc::sector_page, sector_page)
+        .finish();
+    router
+        .layer(Extension(ops))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -117,8 +131,18 @@ async fn healthz(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({"status": "ok", "dataset_version": manifest.version})).into_response())
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+async fn openapi(
+    State(app): State<Arc<App>>,
+    Extension(ops): Extension<Arc<Vec<doc::Op>>>,
+) -> Result<Response, ApiError> {
+    let listing = blocking(move || Ok(app.queries())).await?;
+    Ok(Json(doc::document(&ops, &listing)).into_response())
+}
+
+async fn docs(State(app): State<Arc<App>>, Extension(ops): Extension<Arc<Vec<doc::Op>>>) -> Result<Response, ApiError> {
+    let listing = blocking(move || Ok(app.queries())).await?;
+    let html = doc::page_html(&doc::document(&ops, &listing));
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
 /// The representations a resource offers, first is the default.
@@ -159,7 +183,7 @@ fn negotiate(headers: &HeaderMap) -> Result<Repr, ApiError> {
     })
 }
 
-const SHARE_PARAMS: [&str; 6] = ["from", "to", "by", "district", "sector", "vsic"];
+const SHARE_PARAMS: [&str; 7] = ["from", "to", "by", "district", "sector", "vsic", "as_of"];
 
 fn share_params(query: Option<&str>) -> Result<ShareParams, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
@@ -173,6 +197,7 @@ fn share_params(query: Option<&str>) -> Result<ShareParams, ApiError> {
             "district" => &mut p.district,
             "sector" => &mut p.sector,
             "vsic" => &mut p.vsic,
+            "as_of" => &mut p.as_of,
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",

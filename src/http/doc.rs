@@ -1,0 +1,409 @@
+//! The API description, generated from the code: every route is registered
+//! through [`Api`], which records the operation's documentation next to
+//! its handler, so the OpenAPI document lists exactly the routes the router
+//! serves. Each named query of the catalog gets a path of its own with its
+//! typed parameters. `/api/v1/docs` renders the same document as a page.
+
+use crate::app::App;
+use crate::catalog::Listing;
+use crate::domain::ParamKind;
+use axum::Router;
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, get, post};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// One documented operation.
+#[derive(Clone, Copy)]
+pub struct Op {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub doc: fn() -> Value,
+}
+
+/// A router that documents what it routes.
+pub struct Api {
+    router: Router<Arc<App>>,
+    ops: Vec<Op>,
+}
+
+impl Api {
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    pub fn get<H, T>(self, path: &'static str, doc: fn() -> Value, handler: H) -> Self
+    where
+        H: Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.route("get", path, doc, get(handler))
+    }
+
+    pub fn post<H, T>(self, path: &'static str, doc: fn() -> Value, handler: H) -> Self
+    where
+        H: Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.route("post", path, doc, post(handler))
+    }
+
+    /// A route whose method router carries layers of its own.
+    pub fn route(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        doc: fn() -> Value,
+        method_router: MethodRouter<Arc<App>>,
+    ) -> Self {
+        self.router = self.router.route(path, method_router);
+        self.ops.push(Op { method, path, doc });
+        self
+    }
+
+    pub fn finish(self) -> (Router<Arc<App>>, Arc<Vec<Op>>) {
+        (self.router, Arc::new(self.ops))
+    }
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn error_responses(codes: &[u16]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in codes {
+        m.insert(c.to_string(), json!({"$ref": "#/components/responses/Error"}));
+    }
+    Value::Object(m)
+}
+
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+fn month_schema() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"})
+}
+
+fn as_of_param() -> Value {
+    json!({"name": "as_of", "in": "query", "schema": {"type": "integer", "minimum": 0},
+        "description": "Answer exactly as the warehouse stood at this dataset version (time travel over the manifest)."})
+}
+
+fn format_param() -> Value {
+    json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv", "xlsx", "arrow", "parquet"]},
+        "description": "Result format; overrides Accept."})
+}
+
+fn if_none_match() -> Value {
+    json!({"name": "If-None-Match", "in": "header", "schema": {"type": "string"}})
+}
+
+/// The media types of a tabular result.
+fn tabular_content() -> Value {
+    json!({
+        "application/json": {"schema": {"$ref": "#/components/schemas/QueryResult"}},
+        "text/csv": {"schema": {"type": "string"}, "description": "UTF-8 with a byte order mark, CRLF lines, a header row"},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+        "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}},
+        "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}
+    })
+}
+
+fn version_header() -> Value {
+    json!({"X-Dataset-Version": {"schema": {"type": "integer"}, "description": "The dataset version the answer is of"}})
+}
+
+pub fn healthz() -> Value {
+    json!({"operationId": "healthz", "tags": ["service"], "summary": "Liveness and the current dataset version",
+        "responses": {"200": {"description": "Up", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["status", "dataset_version"],
+            "properties": {"status": {"const": "ok"}, "dataset_version": {"type": "integer"}}}}}}}})
+}
+
+pub fn share() -> Value {
+    json!({"operationId": "share", "tags": ["figures"],
+        "summary": "E-commerce share of a slice, broken down by dimensions",
+        "description": "Σ weight × e-commerce revenue / Σ weight × total revenue over the effective filings of the slice, with the target in force, the gap and the standing of every group and of the total.",
+        "parameters": [
+            {"name": "from", "in": "query", "schema": month_schema(), "description": "First month; default 11 months before `to`"},
+            {"name": "to", "in": "query", "schema": month_schema(), "description": "Last month; default the latest month with data"},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district, sector, vsic, period, quarter, year; empty gives only the total"},
+            {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district codes"},
+            {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "Comma list of retail sector group codes"},
+            {"name": "vsic", "in": "query", "schema": {"type": "string"}, "description": "Comma list of VSIC codes"},
+            as_of_param(), if_none_match()],
+        "responses": merge(json!({
+            "200": {"description": "Figures", "headers": {"ETag": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Share"}},
+                    "text/csv": {"schema": {"type": "string"}, "description": "One line per row, then a line with row=total"}}},
+            "304": {"description": "Not modified (same dataset version, reference and query)"}}),
+            error_responses(&[400, 404, 406, 500]))})
+}
+
+pub fn filings() -> Value {
+    json!({"operationId": "postFilings", "tags": ["filings"],
+        "summary": "Ingest one filing file (CSV or JSON) as one batch",
+        "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}, "description": "The file's name in the ingest report"}],
+        "requestBody": {"required": true, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+        "responses": merge(json!({
+            "201": {"description": "Committed as a new dataset version", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReport"}}}},
+            "200": {"description": "Nothing new (a duplicate file)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReport"}}}}}),
+            error_responses(&[400, 413, 415, 500, 503]))})
+}
+
+pub fn reference() -> Value {
+    json!({"operationId": "reference", "tags": ["reference"], "summary": "A reference table in force",
+        "parameters": [{"name": "table", "in": "path", "required": true,
+            "schema": {"type": "string", "enum": ["districts", "sectors", "vsic", "targets"]}}],
+        "responses": merge(json!({"200": {"description": "The rows", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}),
+            error_responses(&[404, 500]))})
+}
+
+pub fn queries() -> Value {
+    json!({"operationId": "listQueries", "tags": ["queries"], "summary": "The named queries and their parameters",
+        "responses": {"200": {"description": "Queries, and query files that were skipped with the reason",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryListing"}}}}}})
+}
+
+pub fn query() -> Value {
+    json!({"operationId": "runQuery", "tags": ["queries"], "summary": "Run a named query",
+        "description": "Any other query-string parameter is one of the query's own (see the per-query paths below or GET /api/v1/queries); unknown ones are refused.",
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+            format_param(), as_of_param(), if_none_match()],
+        "responses": merge(json!({
+            "200": {"description": "The result, streamed", "headers": merge(version_header(), json!({"ETag": {"schema": {"type": "string"}}})), "content": tabular_content()},
+            "304": {"description": "Not modified"}}),
+            error_responses(&[400, 404, 406, 422, 500]))})
+}
+
+pub fn sql() -> Value {
+    json!({"operationId": "sql", "tags": ["queries"], "summary": "Run an analyst's read-only SQL over the public views",
+        "description": "One SELECT over the views filings, filing_history, districts, sectors, vsic and targets, with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
+        "parameters": [format_param(), as_of_param()],
+        "requestBody": {"required": true, "content": {
+            "application/json": {"schema": {"type": "object", "required": ["sql"], "additionalProperties": false, "properties": {
+                "sql": {"type": "string"},
+                "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
+                "as_of": {"type": "integer", "minimum": 0}}}},
+            "application/sql": {"schema": {"type": "string"}}}},
+        "responses": merge(json!({"200": {"description": "The result", "headers": version_header(), "content": tabular_content()}}),
+            error_responses(&[400, 404, 406, 415, 422, 500]))})
+}
+
+pub fn openapi() -> Value {
+    json!({"operationId": "openapi", "tags": ["service"], "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}})
+}
+
+pub fn docs() -> Value {
+    json!({"operationId": "docs", "tags": ["service"], "summary": "This document as a readable page",
+        "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}})
+}
+
+pub fn chart() -> Value {
+    json!({"operationId": "chart", "tags": ["dashboard"], "summary": "A dashboard chart drawn on the server",
+        "parameters": [
+            {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
+                "pattern": "^(trend|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
+            {"name": "from", "in": "query", "schema": month_schema()},
+            {"name": "to", "in": "query", "schema": month_schema()},
+            {"name": "district", "in": "query", "schema": {"type": "string"}},
+            {"name": "sector", "in": "query", "schema": {"type": "string"}},
+            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}},
+            {"name": "width", "in": "query", "schema": {"type": "integer"}},
+            {"name": "height", "in": "query", "schema": {"type": "integer"}},
+            if_none_match()],
+        "responses": merge(json!({"200": {"description": "The chart", "content": {
+                "image/svg+xml": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "text/plain": {"schema": {"type": "string"}, "description": "The chart's text alternative"}}},
+            "304": {"description": "Not modified"}}), error_responses(&[400, 404, 500]))})
+}
+
+fn page(id: &str, summary: &str, path_param: Option<&str>) -> Value {
+    let mut params = vec![
+        json!({"name": "from", "in": "query", "schema": month_schema()}),
+        json!({"name": "to", "in": "query", "schema": month_schema()}),
+        json!({"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}),
+    ];
+    if let Some(p) = path_param {
+        params.insert(
+            0,
+            json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}),
+        );
+    }
+    json!({"operationId": id, "tags": ["dashboard"], "summary": summary, "parameters": params,
+        "responses": merge(json!({"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}),
+            error_responses(&[400, 404, 500]))})
+}
+
+pub fn overview() -> Value {
+    page(
+        "dashboard",
+        "The target dashboard (Vietnamese; English with lang=en)",
+        None,
+    )
+}
+
+pub fn district_page() -> Value {
+    page("districtPage", "One district's page", Some("code"))
+}
+
+pub fn sector_page() -> Value {
+    page("sectorPage", "One sector group's page", Some("code"))
+}
+
+fn param_schema(kind: ParamKind) -> Value {
+    match kind {
+        ParamKind::Month => month_schema(),
+        ParamKind::Year => json!({"type": "integer", "minimum": 1, "maximum": 9999}),
+        ParamKind::Version => json!({"type": "integer", "minimum": 0}),
+        ParamKind::Integer => json!({"type": "integer"}),
+        ParamKind::District | ParamKind::Sector | ParamKind::Vsic | ParamKind::Text => json!({"type": "string"}),
+    }
+}
+
+fn schemas() -> Value {
+    let base: Value = serde_json::from_str(include_str!("schemas.json")).expect("schemas.json is JSON");
+    merge(
+        base,
+        json!({
+            "QueryResult": {"type": "object", "required": ["query", "dataset_version", "params", "columns", "rows", "row_count"],
+                "properties": {
+                    "query": {"type": "string"},
+                    "dataset_version": {"type": "integer"},
+                    "params": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Every parameter as bound, defaults included"},
+                    "columns": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "type": {"enum": ["integer", "number", "decimal", "boolean", "timestamp", "string"]}}}},
+                    "rows": {"type": "array", "items": {"type": "object", "description": "Decimals as exact decimal strings"}},
+                    "row_count": {"type": "integer"}}},
+            "QueryListing": {"type": "object", "properties": {
+                "queries": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "title": {"type": "object"}, "description": {"type": "string"},
+                    "params": {"type": "array", "items": {"type": "object"}}, "source": {"enum": ["builtin", "file"]},
+                    "href": {"type": "string"}}}},
+                "problems": {"type": "array", "items": {"type": "object"}}}}
+        }),
+    )
+}
+
+/// The OpenAPI 3.1 document of `ops` and of the named queries in `listing`.
+pub fn document(ops: &[Op], listing: &Listing) -> Value {
+    let mut paths = serde_json::Map::new();
+    for op in ops {
+        let entry = paths.entry(op.path).or_insert_with(|| json!({}));
+        entry[op.method] = (op.doc)();
+    }
+    for e in listing.queries.values() {
+        let d = &e.def;
+        let mut params: Vec<Value> = d
+            .params
+            .iter()
+            .map(|p| {
+                json!({"name": p.name, "in": "query", "schema": param_schema(p.kind),
+                    "description": format!("{} ({}; default {})", p.description_en, p.kind.name(), p.default)})
+            })
+            .collect();
+        params.extend([format_param(), as_of_param(), if_none_match()]);
+        let op = merge(
+            query(),
+            json!({"operationId": format!("query_{}", d.name), "summary": d.title_en,
+                "description": format!("{} — {}", d.title_vi, d.description), "parameters": params}),
+        );
+        paths.insert(format!("/api/v1/queries/{}", d.name), json!({"get": op}));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "ecomshare", "version": env!("CARGO_PKG_VERSION"),
+            "summary": "E-commerce share of total retail sales against the national target, Thanh Hóa province",
+            "description": "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng. Errors share one shape: {\"error\": {\"code\", \"message\"}} with a stable code."},
+        "paths": paths,
+        "components": {
+            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "schemas": schemas()
+        }
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The document as a self-contained HTML page.
+pub fn page_html(doc: &Value) -> String {
+    let mut h = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ecomshare API</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>\
+         body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}\
+         h2{margin-top:2.2rem;border-bottom:1px solid #ccc}code{background:#f3f3f3;padding:0 .25rem}\
+         .m{display:inline-block;min-width:3.5rem;font-weight:bold;text-transform:uppercase}\
+         table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}\
+         </style></head><body>",
+    );
+    let info = &doc["info"];
+    h.push_str(&format!(
+        "<h1>ecomshare API {}</h1><p>{}</p><p>{}</p><p>Machine-readable: <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI 3.1).</p>",
+        esc(info["version"].as_str().unwrap_or("")),
+        esc(info["summary"].as_str().unwrap_or("")),
+        esc(info["description"].as_str().unwrap_or(""))
+    ));
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, methods) in paths {
+            for (method, op) in methods.as_object().into_iter().flatten() {
+                h.push_str(&format!(
+                    "<h2 id=\"{}\"><span class=\"m\">{}</span> <code>{}</code></h2><p><strong>{}</strong></p>",
+                    esc(op["operationId"].as_str().unwrap_or("")),
+                    esc(method),
+                    esc(path),
+                    esc(op["summary"].as_str().unwrap_or(""))
+                ));
+                if let Some(d) = op["description"].as_str() {
+                    h.push_str(&format!("<p>{}</p>", esc(d)));
+                }
+                if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                    h.push_str("<table><tr><th>Parameter</th><th>In</th><th>Schema</th><th>Description</th></tr>");
+                    for p in params {
+                        h.push_str(&format!(
+                            "<tr><td><code>{}</code>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                            esc(p["name"].as_str().unwrap_or("")),
+                            if p["required"] == json!(true) { " *" } else { "" },
+                            esc(p["in"].as_str().unwrap_or("")),
+                            esc(&p["schema"].to_string()),
+                            esc(p["description"].as_str().unwrap_or(""))
+                        ));
+                    }
+                    h.push_str("</table>");
+                }
+                if let Some(responses) = op["responses"].as_object() {
+                    let codes: Vec<String> = responses
+                        .iter()
+                        .map(|(code, r)| {
+                            let types: Vec<&str> = r["content"]
+                                .as_object()
+                                .map(|c| c.keys().map(String::as_str).collect())
+                                .unwrap_or_default();
+                            format!("<code>{}</code> {}", esc(code), esc(&types.join(", ")))
+                        })
+                        .collect();
+                    h.push_str(&format!("<p>Responses: {}</p>", codes.join(" · ")));
+                }
+            }
+        }
+    }
+    h.push_str("</body></html>");
+    h
+}
