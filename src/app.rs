@@ -294,7 +294,8 @@ impl App {
                 format!("at most {} files per batch", ingest::MAX_FILES_PER_BATCH),
             ));
         }
-        let reference = self.reference()?;
+        let reference_files = crate::warehouse::reference_files(&self.warehouse)?;
+        let reference = reference_files.parse()?;
         let now = Utc::now();
         let ingest_time_us = now.timestamp_micros();
         let mut batch = self.warehouse.begin()?;
@@ -374,6 +375,7 @@ impl App {
                 ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
                 batch.set_superseded();
             }
+            batch.record_reference(&reference_files)?;
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
             let manifest = batch.commit(&committed_at, ingest_time_us)?;
             (manifest.version, true)
@@ -424,13 +426,13 @@ impl App {
         }))
     }
 
-    /// The snapshot of `as_of` (a version of this warehouse), or of the
-    /// current version when `None`.
+    /// The snapshot of `as_of` (a version of this warehouse, read with the
+    /// reference tables kept with it), or of the current version with the
+    /// reference in force when `None`.
     async fn load_at(&self, as_of: Option<u64>) -> Result<Arc<Loaded>, AppError> {
-        let (tag, reference) = self.current()?;
+        let (tag, current_reference) = self.current()?;
         let version = match as_of {
             None => return self.load().await,
-            Some(v) if v == tag.dataset_version => return self.load().await,
             Some(v) if v > tag.dataset_version => {
                 return Err(AppError::bad(
                     "unknown_version",
@@ -439,9 +441,17 @@ impl App {
             }
             Some(v) => v,
         };
+        let recorded = match version {
+            0 => None,
+            v => self.warehouse.manifest(v)?.reference_file().map(str::to_string),
+        };
+        let reference = match recorded {
+            Some(path) => crate::warehouse::recorded_reference(&self.warehouse, &path)?,
+            None => current_reference,
+        };
         let tag = StateTag {
             dataset_version: version,
-            ..tag
+            reference: reference_fingerprint(&reference),
         };
         if let Some(hit) = self.past.lock().expect("past lock").iter().find(|l| l.tag == tag) {
             return Ok(hit.clone());

@@ -238,7 +238,9 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
             .map_err(io(format!("binding {}", config.addr)))?;
         let local = listener.local_addr().map_err(io("local address"))?;
         tracing::info!(addr = %local, data = %config.data.display(), "serving");
-        tokio::spawn(keep_warm(app.clone()));
+        if config.warm {
+            tokio::spawn(keep_warm(app.clone()));
+        }
         crate::http::serve(listener, app, shutdown_signal())
             .await
             .map_err(io("serving"))

@@ -34,6 +34,9 @@ pub struct FileConfig {
     pub addr: Option<String>,
     /// Load the demo dataset into an empty data directory at `serve`.
     pub demo: Option<bool>,
+    /// Compute the dashboard's default views in the background after each
+    /// new dataset version (default true).
+    pub warm: Option<bool>,
     /// A directory of extra named queries.
     pub queries: Option<PathBuf>,
     /// Memory pool of named and analysts' queries, in MiB.
@@ -50,6 +53,7 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     pub addr: Option<String>,
     pub no_demo: bool,
+    pub no_warm: bool,
     pub queries: Option<PathBuf>,
     pub sql_memory_mb: Option<u64>,
     pub query_timeout_s: Option<u64>,
@@ -61,6 +65,7 @@ pub struct Config {
     pub data: PathBuf,
     pub addr: String,
     pub demo: bool,
+    pub warm: bool,
     pub queries: PathBuf,
     pub sql_memory_mb: u64,
     pub query_timeout_s: u64,
@@ -92,6 +97,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
         addr: overrides.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_string()),
         demo: !overrides.no_demo && file.demo.unwrap_or(true),
+        warm: !overrides.no_warm && file.warm.unwrap_or(true),
         queries: overrides
             .queries
             .or(file.queries)

@@ -20,7 +20,7 @@ use std::process::ExitCode;
     about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
 )]
 struct Cli {
-    /// TOML configuration file (keys: data, addr, demo, queries, sql_memory_mb, query_timeout_s, sql_row_cap).
+    /// TOML configuration file (keys: data, addr, demo, warm, queries, sql_memory_mb, query_timeout_s, sql_row_cap).
     #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (Parquet files and manifests) [default: ./data].
@@ -105,6 +105,9 @@ enum Command {
         /// Do not load the demo dataset into an empty data directory.
         #[arg(long, env = "ECOMSHARE_NO_DEMO")]
         no_demo: bool,
+        /// Do not compute the dashboard's default views in the background after a new version.
+        #[arg(long, env = "ECOMSHARE_NO_WARM")]
+        no_warm: bool,
     },
     /// Write realistic demo filings (filings.csv, revisions.csv) to a directory.
     Demo {
@@ -169,9 +172,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let (addr, no_demo) = match &cli.command {
-        Command::Serve { addr, no_demo } => (addr.clone(), *no_demo),
-        _ => (None, false),
+    let (addr, no_demo, no_warm) = match &cli.command {
+        Command::Serve { addr, no_demo, no_warm } => (addr.clone(), *no_demo, *no_warm),
+        _ => (None, false, false),
     };
     let config = config::resolve(
         cli.config.as_deref(),
@@ -179,6 +182,7 @@ fn run(cli: Cli) -> Result<()> {
             data: cli.data.clone(),
             addr,
             no_demo,
+            no_warm,
             queries: cli.queries.clone(),
             sql_memory_mb: cli.sql_memory_mb,
             query_timeout_s: cli.query_timeout_s,

@@ -280,6 +280,24 @@ async fn as_of_returns_the_old_figure_after_a_revision() {
     assert_eq!(sql_then["rows"][0]["e"], before["total"]["ecommerce_revenue_vnd"]);
     assert_eq!(sql_then["dataset_version"], 1);
 
+    // A target changed after the fact changes current figures, not published ones.
+    let reference = api._dir.path().join("data/reference");
+    std::fs::create_dir_all(&reference).unwrap();
+    std::fs::write(
+        reference.join("targets.csv"),
+        "year,scope,target_share,source\n2025,province,0.2,test\n",
+    )
+    .unwrap();
+    let (_, now) = api.json("/api/v1/share?from=2025-01&to=2025-03").await;
+    assert_eq!(now["total"]["target"], 0.2);
+    let (_, then) = api.json("/api/v1/share?from=2025-01&to=2025-03&as_of=2").await;
+    assert_eq!(
+        then["total"]["target"], 0.1,
+        "version 2 was committed under the 10 % target"
+    );
+    let (_, q_then2) = api.json("/api/v1/queries/share_by_district?to=2025-03&as_of=1").await;
+    assert_eq!(q_then2["rows"], q_before["rows"]);
+
     let (_, rev) = api.json("/api/v1/queries/revisions").await;
     assert_eq!(rev["params"], json!({"from_version": "1", "to_version": "2"}));
     assert_eq!(rev["rows"][0]["unit_id"], "2801475143");

@@ -32,6 +32,10 @@ pub struct BatchEntry {
     /// this batch's `seq`), relative to
     /// the data directory; absent when none.
     pub superseded: Option<String>,
+    /// The reference tables the batch was validated against (JSON of the
+    /// four CSV texts), relative to the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +87,12 @@ impl Manifest {
             .iter()
             .flat_map(|b| &b.files)
             .filter_map(|f| f.filings.as_deref())
+    }
+
+    /// The reference tables as they stood when this version was committed
+    /// (relative path), if recorded.
+    pub fn reference_file(&self) -> Option<&str> {
+        self.batches.last().and_then(|b| b.reference.as_deref())
     }
 
     /// Relative paths of every superseded-row-ids file of this version.

@@ -21,7 +21,7 @@ mod manifest;
 mod reference;
 
 pub use manifest::{BatchEntry, FileEntry, Manifest};
-pub use reference::{builtin_reference, load_reference};
+pub use reference::{ReferenceFiles, builtin_reference, load_reference, recorded_reference, reference_files};
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -175,6 +175,7 @@ impl Warehouse {
             staging,
             files: Vec::new(),
             superseded: None,
+            reference: None,
             committed: false,
         })
     }
@@ -251,10 +252,12 @@ pub struct Batch<'w> {
     staging: PathBuf,
     files: Vec<FileEntry>,
     superseded: Option<String>,
+    reference: Option<String>,
     committed: bool,
 }
 
 const SUPERSEDED_FILE: &str = "superseded.parquet";
+const REFERENCE_FILE: &str = "reference.json";
 
 impl Batch<'_> {
     /// The dataset version this batch will become.
@@ -274,6 +277,18 @@ impl Batch<'_> {
     /// Records that the file at `staging_superseded_path` was written.
     pub fn set_superseded(&mut self) {
         self.superseded = Some(format!("batches/{}/{SUPERSEDED_FILE}", batch_dir_name(self.seq)));
+    }
+
+    /// Keeps the reference tables this batch was validated against with the
+    /// batch, so that the version can be read later with the reference as it
+    /// stood (`as_of`).
+    pub fn record_reference(&mut self, files: &ReferenceFiles) -> Result<(), WarehouseError> {
+        let path = self.staging.join(REFERENCE_FILE);
+        let mut f = File::create(&path).map_err(io(&path))?;
+        f.write_all(files.to_json().as_bytes()).map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+        self.reference = Some(format!("batches/{}/{REFERENCE_FILE}", batch_dir_name(self.seq)));
+        Ok(())
     }
 
     /// Where the ingest writes file `index`'s accepted and rejected records.
@@ -334,6 +349,7 @@ impl Batch<'_> {
             ingest_time_us,
             files: std::mem::take(&mut self.files),
             superseded: self.superseded.take(),
+            reference: self.reference.take(),
         });
 
         // 1. Every data file durable in staging.

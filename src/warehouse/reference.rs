@@ -10,8 +10,47 @@ const SECTOR_GROUPS: &str = include_str!("../../fixtures/reference/sector_groups
 const VSIC_CODES: &str = include_str!("../../fixtures/reference/vsic_codes.csv");
 const TARGETS: &str = include_str!("../../fixtures/reference/targets.csv");
 
+/// The four reference files' texts, as read or as kept with a batch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceFiles {
+    pub districts: String,
+    pub sector_groups: String,
+    pub vsic_codes: String,
+    pub targets: String,
+}
+
+impl ReferenceFiles {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("strings serialize")
+    }
+
+    pub fn parse(&self) -> Result<Reference, WarehouseError> {
+        Ok(Reference::parse(ReferenceTexts {
+            districts: &self.districts,
+            sector_groups: &self.sector_groups,
+            vsic_codes: &self.vsic_codes,
+            targets: &self.targets,
+        })?)
+    }
+}
+
 /// Reads the reference in force for `warehouse`.
 pub fn load_reference(warehouse: &Warehouse) -> Result<Reference, WarehouseError> {
+    reference_files(warehouse)?.parse()
+}
+
+/// The reference kept with a committed batch (`relative` to the data directory).
+pub fn recorded_reference(warehouse: &Warehouse, relative: &str) -> Result<Reference, WarehouseError> {
+    let path = warehouse.path_of(relative);
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let files: ReferenceFiles = serde_json::from_str(&text)
+        .map_err(|e| io(&path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())))?;
+    files.parse()
+}
+
+/// The texts of the reference files in force for `warehouse`.
+pub fn reference_files(warehouse: &Warehouse) -> Result<ReferenceFiles, WarehouseError> {
     let dir = warehouse.root().join("reference");
     let read = |name: &str, builtin: &'static str| -> Result<String, WarehouseError> {
         let path = dir.join(name);
@@ -21,16 +60,12 @@ pub fn load_reference(warehouse: &Warehouse) -> Result<Reference, WarehouseError
             Err(e) => Err(io(&path)(e)),
         }
     };
-    let districts = read("districts.csv", DISTRICTS)?;
-    let sector_groups = read("sector_groups.csv", SECTOR_GROUPS)?;
-    let vsic_codes = read("vsic_codes.csv", VSIC_CODES)?;
-    let targets = read("targets.csv", TARGETS)?;
-    Ok(Reference::parse(ReferenceTexts {
-        districts: &districts,
-        sector_groups: &sector_groups,
-        vsic_codes: &vsic_codes,
-        targets: &targets,
-    })?)
+    Ok(ReferenceFiles {
+        districts: read("districts.csv", DISTRICTS)?,
+        sector_groups: read("sector_groups.csv", SECTOR_GROUPS)?,
+        vsic_codes: read("vsic_codes.csv", VSIC_CODES)?,
+        targets: read("targets.csv", TARGETS)?,
+    })
 }
 
 /// The compiled-in reference alone.
