@@ -391,6 +391,8 @@ async fn charts_in_svg_and_png_with_etags() {
             "invalid_size",
         ),
         ("/charts/districts.svg?lang=fr", StatusCode::BAD_REQUEST, "invalid_lang"),
+        // Regression (found by schemathesis): the trend ignored a malformed `from`.
+        ("/charts/trend.svg?from=null", StatusCode::BAD_REQUEST, "invalid_period"),
         (
             "/charts/districts.svg?by=sector",
             StatusCode::BAD_REQUEST,

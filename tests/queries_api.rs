@@ -158,6 +158,13 @@ async fn a_query_answers_in_every_format_with_its_version_and_etag() {
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, 28, "27 districts and the province");
 
+    // Regression (found by schemathesis): `If-None-Match: *` answered 304 to
+    // a request whose parameters are wrong, which has no representation.
+    let (s, _, _) = api
+        .get("/api/v1/queries/share_by_district?from=nil", &[("if-none-match", "*")])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
     let (s, _, b) = api.get(&format!("{uri}&format=parquet"), &[]).await;
     assert_eq!(s, StatusCode::OK);
     let reader =

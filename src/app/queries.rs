@@ -19,7 +19,7 @@ const MAX_CACHED_RESULT: usize = 8 << 20;
 /// Parses an `as_of` parameter: a dataset version number.
 pub fn parse_as_of(v: Option<&str>) -> Result<Option<u64>, AppError> {
     match v.map(str::trim) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
             AppError::bad(
                 "invalid_parameter",

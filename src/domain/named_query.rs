@@ -341,10 +341,12 @@ impl QueryDef {
                 ),
             ));
         }
+        // An empty month means its default (forms send empty fields); an
+        // empty code or text is a value ("all", ""); other types need one.
         let given = |p: &ParamDef| {
             raw.get(&p.name)
                 .map(|v| v.trim())
-                .filter(|v| !v.is_empty() || p.kind.is_code() || p.kind == ParamKind::Text)
+                .filter(|v| !v.is_empty() || p.kind != ParamKind::Month)
         };
         // Parameters whose default names another are bound after the others.
         let mut values: BTreeMap<&str, BoundValue> = BTreeMap::new();
@@ -522,7 +524,7 @@ fn check(p: &ParamDef, v: &str, ctx: &BindContext<'_>) -> Result<BoundValue, Bin
             .map(|m| BoundValue::Text(m.to_string()))
             .ok_or_else(|| BindError::new("invalid_period", format!("{name}={v:?} is not a month written YYYY-MM"))),
         ParamKind::Year => match int(v) {
-            Some(y) if (1..=9999).contains(&y) && v.len() == 4 => Ok(BoundValue::Int(y)),
+            Some(y) if (1..=9999).contains(&y) => Ok(BoundValue::Int(y)),
             _ => Err(BindError::new(
                 "invalid_parameter",
                 format!("{name}={v:?} is not a year (YYYY)"),

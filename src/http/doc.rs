@@ -6,7 +6,7 @@
 
 use crate::app::App;
 use crate::catalog::Listing;
-use crate::domain::ParamKind;
+use crate::domain::{ParamKind, Reference};
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodRouter, get, post};
@@ -90,12 +90,18 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// A month, `YYYY-MM` with a year from 0001; empty means the default.
 fn month_schema() -> Value {
-    json!({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"})
+    json!({"type": "string", "pattern": "^(([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2]))?$"})
+}
+
+/// A dataset version: row ids leave room for 2^23 − 1 of them.
+fn version_schema() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": crate::domain::provenance::MAX_BATCH})
 }
 
 fn as_of_param() -> Value {
-    json!({"name": "as_of", "in": "query", "schema": {"type": "integer", "minimum": 0},
+    json!({"name": "as_of", "in": "query", "schema": version_schema(),
         "description": "Answer exactly as the warehouse stood at this dataset version (time travel over the manifest)."})
 }
 
@@ -194,10 +200,11 @@ pub fn sql() -> Value {
         "parameters": [format_param(), as_of_param()],
         "requestBody": {"required": true, "content": {
             "application/json": {"schema": {"type": "object", "required": ["sql"], "additionalProperties": false, "properties": {
-                "sql": {"type": "string"},
-                "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
-                "as_of": {"type": "integer", "minimum": 0}}}},
-            "application/sql": {"schema": {"type": "string"}}}},
+                "sql": {"type": "string", "pattern": "\\S"},
+                "params": {"type": "object", "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+                    "additionalProperties": {"type": ["string", "integer"]}},
+                "as_of": version_schema()}}},
+            "application/sql": {"schema": {"type": "string", "pattern": "\\S"}}}},
         "responses": merge(json!({"200": {"description": "The result", "headers": version_header(), "content": tabular_content()}}),
             error_responses(&[400, 404, 406, 415, 422, 500]))})
 }
@@ -222,8 +229,8 @@ pub fn chart() -> Value {
             {"name": "district", "in": "query", "schema": {"type": "string"}},
             {"name": "sector", "in": "query", "schema": {"type": "string"}},
             {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}},
-            {"name": "width", "in": "query", "schema": {"type": "integer"}},
-            {"name": "height", "in": "query", "schema": {"type": "integer"}},
+            {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 200, "maximum": 4000}},
+            {"name": "height", "in": "query", "schema": {"type": "integer", "minimum": 150, "maximum": 4000}},
             if_none_match()],
         "responses": merge(json!({"200": {"description": "The chart", "content": {
                 "image/svg+xml": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}},
@@ -264,13 +271,21 @@ pub fn sector_page() -> Value {
     page("sectorPage", "One sector group's page", Some("code"))
 }
 
-fn param_schema(kind: ParamKind) -> Value {
+fn param_schema(kind: ParamKind, reference: &Reference) -> Value {
+    let codes = |codes: Vec<&str>| {
+        let mut all = vec![""];
+        all.extend(codes);
+        json!({"type": "string", "enum": all, "description": "empty: all"})
+    };
     match kind {
+        ParamKind::District => codes(reference.districts.iter().map(|d| d.district_code.as_str()).collect()),
+        ParamKind::Sector => codes(reference.sectors.iter().map(|s| s.group_code.as_str()).collect()),
+        ParamKind::Vsic => codes(reference.vsic.iter().map(|v| v.vsic_code.as_str()).collect()),
         ParamKind::Month => month_schema(),
         ParamKind::Year => json!({"type": "integer", "minimum": 1, "maximum": 9999}),
-        ParamKind::Version => json!({"type": "integer", "minimum": 0}),
+        ParamKind::Version => version_schema(),
         ParamKind::Integer => json!({"type": "integer"}),
-        ParamKind::District | ParamKind::Sector | ParamKind::Vsic | ParamKind::Text => json!({"type": "string"}),
+        ParamKind::Text => json!({"type": "string", "maxLength": 200}),
     }
 }
 
@@ -298,8 +313,9 @@ fn schemas() -> Value {
     )
 }
 
-/// The OpenAPI 3.1 document of `ops` and of the named queries in `listing`.
-pub fn document(ops: &[Op], listing: &Listing) -> Value {
+/// The OpenAPI 3.1 document of `ops` and of the named queries in `listing`
+/// (code parameters listing the codes of `reference`).
+pub fn document(ops: &[Op], listing: &Listing, reference: &Reference) -> Value {
     let mut paths = serde_json::Map::new();
     for op in ops {
         let entry = paths.entry(op.path).or_insert_with(|| json!({}));
@@ -311,7 +327,7 @@ pub fn document(ops: &[Op], listing: &Listing) -> Value {
             .params
             .iter()
             .map(|p| {
-                json!({"name": p.name, "in": "query", "schema": param_schema(p.kind),
+                json!({"name": p.name, "in": "query", "schema": param_schema(p.kind, reference),
                     "description": format!("{} ({}; default {})", p.description_en, p.kind.name(), p.default)})
             })
             .collect();

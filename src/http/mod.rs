@@ -131,17 +131,20 @@ async fn healthz(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     Ok(Json(serde_json::json!({"status": "ok", "dataset_version": manifest.version})).into_response())
 }
 
+/// The API description as it stands now (the catalog and reference included).
+async fn current_document(app: Arc<App>, ops: Arc<Vec<doc::Op>>) -> Result<serde_json::Value, ApiError> {
+    blocking(move || Ok(doc::document(&ops, &app.queries(), &app.reference()?))).await
+}
+
 async fn openapi(
     State(app): State<Arc<App>>,
     Extension(ops): Extension<Arc<Vec<doc::Op>>>,
 ) -> Result<Response, ApiError> {
-    let listing = blocking(move || Ok(app.queries())).await?;
-    Ok(Json(doc::document(&ops, &listing)).into_response())
+    Ok(Json(current_document(app, ops).await?).into_response())
 }
 
 async fn docs(State(app): State<Arc<App>>, Extension(ops): Extension<Arc<Vec<doc::Op>>>) -> Result<Response, ApiError> {
-    let listing = blocking(move || Ok(app.queries())).await?;
-    let html = doc::page_html(&doc::document(&ops, &listing));
+    let html = doc::page_html(&current_document(app, ops).await?);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
@@ -286,6 +289,16 @@ fn chart_params(query: Option<&str>) -> Result<(ShareParams, Lang, Size), ApiErr
                 ));
             }
             _ => share.push((k, v)),
+        }
+    }
+    // Every chart takes the same filters; one that a chart does not use
+    // (the trend draws its own window up to `to`) is still checked.
+    for (k, v) in &share {
+        if (k == "from" || k == "to") && !v.trim().is_empty() && crate::domain::Period::parse(v.trim()).is_none() {
+            return Err(ApiError::bad_request(
+                "invalid_period",
+                format!("{k}={v:?} is not a month written YYYY-MM"),
+            ));
         }
     }
     let query = serde_urlencoded::to_string(&share).expect("pairs encode");

@@ -1,7 +1,7 @@
 //! Handlers of the named queries and of analysts' SQL: format negotiation
 //! (`Accept` or `format=`), conditional GET, and streamed bodies.
 
-use super::{ApiError, blocking, if_none_match};
+use super::{ApiError, blocking};
 use crate::app::{App, QueryStream, SqlRequest, parse_as_of};
 use crate::domain::BoundValue;
 use crate::tabular::Format;
@@ -155,7 +155,13 @@ pub async fn run(
         "unknown_query" => ApiError::new(StatusCode::NOT_FOUND, e.code, e.message),
         _ => e,
     })?;
-    let mut response = if if_none_match(&headers, &plan.etag) {
+    // Only this answer's own validator counts: `*` would also match a
+    // request whose parameters are wrong, which has no representation.
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == plan.etag));
+    let mut response = if matches {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         r.headers_mut()
             .insert(DATASET_VERSION, HeaderValue::from(plan.dataset_version));
