@@ -10,6 +10,7 @@
 use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
 use crate::engine::{EngineError, Limits, Snapshot};
 use crate::ingest::{self, FileContext, Format, IngestError};
+use crate::rollup::{Rollup, UnitDictionary};
 use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError, load_reference};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::Serialize;
@@ -35,6 +36,8 @@ pub enum AppError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Tabular(#[from] crate::tabular::TabularError),
+    #[error(transparent)]
+    Rollup(#[from] crate::rollup::RollupError),
 }
 
 impl AppError {
@@ -45,6 +48,7 @@ impl AppError {
             Self::Warehouse(e) => e.code(),
             Self::Engine(e) => e.code(),
             Self::Tabular(e) => e.code(),
+            Self::Rollup(e) => e.code(),
         }
     }
 
@@ -56,7 +60,7 @@ impl AppError {
             Self::Warehouse(WarehouseError::Busy(_)) => false,
             Self::Engine(e) => e.is_client_error(),
             Self::Tabular(e) => matches!(e, crate::tabular::TabularError::TooManyRowsForExcel { .. }),
-            Self::Warehouse(_) => false,
+            Self::Warehouse(_) | Self::Rollup(_) => false,
         }
     }
 
@@ -370,11 +374,29 @@ impl App {
             // Decide once, at commit, which earlier filings this batch supersedes.
             let (filings, superseded) = self.version_files(batch.base());
             let staged = batch.staged_filings();
-            let ids = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
+            let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
+            let ids = crate::engine::row_ids(&losers)?;
             if !ids.is_empty() {
                 ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
                 batch.set_superseded();
             }
+            // The new version's rollup: the previous one, plus this batch's
+            // filings, minus the filings they supersede.
+            let (mut rollup, mut units) = self.base_rollup(batch.base())?;
+            block_on(async {
+                let mut rows = crate::engine::scan_filings(&staged).await?;
+                while let Some(b) = rows.next().await {
+                    rollup.apply(&b?, &mut units, 1)?;
+                }
+                Ok::<(), AppError>(())
+            })?;
+            for b in &losers {
+                rollup.apply(b, &mut units, -1)?;
+            }
+            let (rollup_path, units_path) = batch.staging_rollup_paths();
+            rollup.write(&rollup_path)?;
+            units.write_added(&units_path)?;
+            batch.set_rollup();
             batch.record_reference(&reference_files)?;
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
             let manifest = batch.commit(&committed_at, ingest_time_us)?;
@@ -386,6 +408,35 @@ impl App {
             files,
             rejections,
         })
+    }
+
+    /// The rollup of `manifest`'s version and its unit dictionary, to build
+    /// the next version's on: read from its files, or — for a version
+    /// committed before rollups — computed from its effective filings.
+    fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
+        let units: Vec<PathBuf> = manifest.units_files().map(|p| self.warehouse.path_of(p)).collect();
+        if let Some(path) = manifest.rollup_file() {
+            return Ok((
+                Rollup::read(&self.warehouse.path_of(path))?,
+                UnitDictionary::read(&units)?,
+            ));
+        }
+        let (mut rollup, mut dictionary) = (Rollup::default(), UnitDictionary::default());
+        if manifest.version > 0 {
+            tracing::info!(
+                version = manifest.version,
+                "building the rollup of a version from before rollups"
+            );
+            let (filings, superseded) = self.version_files(manifest);
+            block_on(async {
+                let mut rows = crate::engine::scan_effective(&filings, &superseded).await?;
+                while let Some(b) = rows.next().await {
+                    rollup.apply(&b?, &mut dictionary, 1)?;
+                }
+                Ok::<(), AppError>(())
+            })?;
+        }
+        Ok((rollup, dictionary))
     }
 
     /// Absolute paths of a version's filings and superseded-row-ids files.
@@ -417,7 +468,11 @@ impl App {
         };
         let (files, superseded) = self.version_files(&manifest);
         let reference = Arc::new(reference);
-        let snapshot = Snapshot::load(&files, &superseded, reference.clone(), self.options.limits).await?;
+        let rollup = match manifest.rollup_file() {
+            Some(path) => Some(Arc::new(Rollup::read(&self.warehouse.path_of(path))?)),
+            None => None,
+        };
+        let snapshot = Snapshot::load(&files, &superseded, reference.clone(), self.options.limits, rollup).await?;
         Ok(Arc::new(Loaded {
             tag,
             reference,
@@ -473,7 +528,7 @@ impl App {
         if let Some(hit) = loaded.answers.lock().expect("answers lock").get(&key) {
             return Ok(ShareResponse::clone(hit));
         }
-        let response = self.compute_share(params, &loaded).await?;
+        let response = self.compute_share(params, &loaded, false).await?;
         let mut answers = loaded.answers.lock().expect("answers lock");
         if answers.len() >= MAX_CACHED_ANSWERS {
             answers.clear();
@@ -486,16 +541,32 @@ impl App {
     /// engine (benchmarks of the query itself use it).
     pub async fn share_uncached(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
         let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
-        self.compute_share(params, &loaded).await
+        self.compute_share(params, &loaded, false).await
     }
 
-    async fn compute_share(&self, params: &ShareParams, loaded: &Loaded) -> Result<ShareResponse, AppError> {
+    /// `share_uncached` from a scan of the raw filings, bypassing the
+    /// version's rollup: tests and benchmarks compare the two paths.
+    pub async fn share_from_filings(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
+        let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
+        self.compute_share(params, &loaded, true).await
+    }
+
+    /// Whether the current version has a rollup.
+    pub async fn has_rollup(&self) -> Result<bool, AppError> {
+        Ok(self.load().await?.snapshot.has_rollup())
+    }
+
+    async fn compute_share(&self, params: &ShareParams, loaded: &Loaded, raw: bool) -> Result<ShareResponse, AppError> {
         let reference = &loaded.reference;
         let slice = self.resolve(params, loaded).await?;
         let crate::engine::Breakdown {
             cells,
             total: total_cell,
-        } = loaded.snapshot.breakdown(&slice).await?;
+        } = if raw {
+            loaded.snapshot.breakdown_raw(&slice).await?
+        } else {
+            loaded.snapshot.breakdown(&slice).await?
+        };
         let to_year = slice.to.year();
         let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
         let district_pos = slice.by.iter().position(|d| *d == Dim::District);

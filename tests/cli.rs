@@ -65,13 +65,23 @@ fn every_reason_code_at_its_record() {
     let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
     assert_eq!(total(&share)["total_revenue_vnd"], "100");
     assert_eq!(total(&share)["filings"], 1);
-    // Rejections are kept under the data directory, with the reference the batch was checked against.
+    // Rejections are kept under the data directory, with the reference the
+    // batch was checked against and the version's rollup.
     let mut kept: Vec<String> = std::fs::read_dir(env.data().join("batches/00000001"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     kept.sort();
-    assert_eq!(kept, ["filings_0.parquet", "reference.json", "rejections_0.parquet"]);
+    assert_eq!(
+        kept,
+        [
+            "filings_0.parquet",
+            "reference.json",
+            "rejections_0.parquet",
+            "rollup.parquet",
+            "units.parquet"
+        ]
+    );
 }
 
 #[test]

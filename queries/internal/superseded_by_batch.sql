@@ -7,23 +7,27 @@
 --   candidates are the filing in force so far and the batch's own filings;
 --   the one with the latest submitted_at (compared as instants) wins, ties to
 --   the later batch, then the later file and record, which is the order of
---   row_id. Every other candidate is returned: it is superseded from now on.
+--   row_id. Every other candidate is returned, with what the rollup
+--   subtracts for it: it is superseded from now on.
 --   Candidates are found by key_hash (an integer, cheap to join and group on
 --   for millions of filings); the ranking itself partitions by the real key,
 --   so a hash collision only adds a candidate that then wins its own key.
 --   The semi joins name the small side first (`contested`, `staged`) so that
 --   the hash table is built on it, not on every candidate.
 WITH current_filings AS (
-    SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id, f.key_hash
+    SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id, f.key_hash,
+        f.total_revenue_vnd, f.ecommerce_revenue_vnd, f.weight_micro
     FROM filings f
     LEFT ANTI JOIN superseded s ON f.row_id = s.row_id
 ),
 candidates AS (
-    SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id, c.key_hash
+    SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id, c.key_hash,
+        c.total_revenue_vnd, c.ecommerce_revenue_vnd, c.weight_micro
     FROM staged n
     RIGHT SEMI JOIN current_filings c ON c.key_hash = n.key_hash
     UNION ALL
-    SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id, key_hash
+    SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id, key_hash,
+        total_revenue_vnd, ecommerce_revenue_vnd, weight_micro
     FROM staged
 ),
 contested AS (
@@ -34,7 +38,8 @@ contested AS (
 ),
 ranked AS (
     SELECT
-        c.row_id,
+        c.row_id, c.unit_id, c.district_code, c.vsic_code, c.period,
+        c.total_revenue_vnd, c.ecommerce_revenue_vnd, c.weight_micro,
         ROW_NUMBER() OVER (
             PARTITION BY c.unit_id, c.district_code, c.vsic_code, c.period
             ORDER BY c.submitted_at_us DESC, c.row_id DESC
@@ -42,4 +47,7 @@ ranked AS (
     FROM contested k
     RIGHT SEMI JOIN candidates c ON c.key_hash = k.key_hash
 )
-SELECT row_id FROM ranked WHERE precedence > 1 ORDER BY row_id
+SELECT row_id, unit_id, district_code, vsic_code, period, total_revenue_vnd, ecommerce_revenue_vnd, weight_micro
+FROM ranked
+WHERE precedence > 1
+ORDER BY row_id

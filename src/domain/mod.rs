@@ -18,7 +18,7 @@ pub mod unit_id;
 pub use amount::WeightedVnd;
 pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, QueryDef};
 pub use period::{Period, Quarter};
-pub use query::{Cell, Dim, Slice};
+pub use query::{Breakdown, Cell, Dim, Slice};
 pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};
 pub use rules::{FieldError, RejectReason};
 pub use share::{Figures, Status};

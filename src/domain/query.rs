@@ -83,3 +83,10 @@ pub struct Cell {
     pub keys: Vec<Option<String>>,
     pub figures: super::share::Figures,
 }
+
+/// The groups of a slice and its total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    pub cells: Vec<Cell>,
+    pub total: super::share::Figures,
+}

@@ -8,6 +8,7 @@
 //! nothing of HTTP.
 
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
+use crate::rollup::Rollup;
 use datafusion::arrow::array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
@@ -88,6 +89,9 @@ pub struct Snapshot {
     /// Only the public views and the domain's functions, under a memory pool.
     public: SessionContext,
     limits: Limits,
+    /// The version's rollup, when it has one: share breakdowns come from it.
+    rollup: Option<Arc<Rollup>>,
+    reference: Arc<Reference>,
 }
 
 /// A query's result, batch by batch.
@@ -267,15 +271,16 @@ async fn register_files(
     Ok(())
 }
 
-/// The row ids of filings that a batch being committed supersedes: of each
-/// key the batch touches, every filing but the one in force from now on.
+/// The filings that a batch being committed supersedes: of each key the
+/// batch touches, every filing but the one in force from now on — their row
+/// ids and the columns a rollup subtracts ([`crate::rollup::INPUT_COLUMNS`]).
 /// `filings` and `superseded` are the previous version's files, `staged` the
 /// batch's accepted filings.
 pub async fn superseded_by(
     filings: &[PathBuf],
     superseded: &[PathBuf],
     staged: &[PathBuf],
-) -> Result<Vec<i64>, EngineError> {
+) -> Result<Vec<RecordBatch>, EngineError> {
     if staged.is_empty() {
         return Ok(Vec::new());
     }
@@ -283,12 +288,53 @@ pub async fn superseded_by(
     register_files(&ctx, "filings", filings, filings_schema()).await?;
     register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     register_files(&ctx, "staged", staged, filings_schema()).await?;
-    let batches = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.collect().await?;
+    Ok(ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.collect().await?)
+}
+
+/// The row ids of `superseded_by`'s answer.
+pub fn row_ids(batches: &[RecordBatch]) -> Result<Vec<i64>, EngineError> {
     let mut ids = Vec::new();
-    for batch in &batches {
-        ids.extend(int_column(batch.column(0))?.values().iter().copied());
+    for batch in batches {
+        let column = batch
+            .column_by_name("row_id")
+            .ok_or_else(|| EngineError::Shape("no row_id column".into()))?;
+        ids.extend(int_column(column)?.values().iter().copied());
     }
     Ok(ids)
+}
+
+/// The rollup input columns of Parquet filings `files`, batch by batch.
+pub async fn scan_filings(files: &[PathBuf]) -> Result<Rows, EngineError> {
+    let ctx = session();
+    register_files(&ctx, "filings", files, filings_schema()).await?;
+    let columns: Vec<&str> = crate::rollup::INPUT_COLUMNS.to_vec();
+    let df = ctx.table("filings").await?.select_columns(&columns)?;
+    stream(df, usize::MAX).await
+}
+
+/// The rollup input columns of a version's effective filings, batch by batch
+/// (to build a rollup from scratch).
+pub async fn scan_effective(files: &[PathBuf], superseded: &[PathBuf]) -> Result<Rows, EngineError> {
+    let ctx = session();
+    register_files(&ctx, "filings", files, filings_schema()).await?;
+    register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
+    let columns: Vec<&str> = crate::rollup::INPUT_COLUMNS.to_vec();
+    let df = ctx.sql(EFFECTIVE_FILINGS_SQL).await?.select_columns(&columns)?;
+    stream(df, usize::MAX).await
+}
+
+async fn stream(df: DataFrame, limit_bytes: usize) -> Result<Rows, EngineError> {
+    let limit_mib = limit_bytes >> 20;
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await.map_err(|e| run_error(e, limit_mib))?;
+    // The physical plan's schema is the batches' own (nullability included).
+    let schema: SchemaRef = plan.schema();
+    let stream = datafusion::physical_plan::execute_stream(plan, task).map_err(|e| run_error(e, limit_mib))?;
+    Ok(Rows {
+        schema,
+        stream,
+        limit_mib,
+    })
 }
 
 impl Snapshot {
@@ -299,6 +345,7 @@ impl Snapshot {
         superseded: &[PathBuf],
         reference: Arc<Reference>,
         limits: Limits,
+        rollup: Option<Arc<Rollup>>,
     ) -> Result<Self, EngineError> {
         let ctx = session();
         let functions = functions::all(reference.clone());
@@ -339,7 +386,13 @@ impl Snapshot {
         ] {
             public.register_table(public_name, ctx.table_provider(internal).await?)?;
         }
-        Ok(Self { ctx, public, limits })
+        Ok(Self {
+            ctx,
+            public,
+            limits,
+            rollup,
+            reference,
+        })
     }
 
     /// The columns of a public view, for documentation.
@@ -389,21 +442,19 @@ impl Snapshot {
     }
 
     async fn stream(&self, df: DataFrame) -> Result<Rows, EngineError> {
-        let limit_mib = self.limits.memory_bytes >> 20;
-        let task = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await.map_err(|e| run_error(e, limit_mib))?;
-        // The physical plan's schema is the batches' own (nullability included).
-        let schema: SchemaRef = plan.schema();
-        let stream = datafusion::physical_plan::execute_stream(plan, task).map_err(|e| run_error(e, limit_mib))?;
-        Ok(Rows {
-            schema,
-            stream,
-            limit_mib,
-        })
+        stream(df, self.limits.memory_bytes).await
+    }
+
+    /// Whether breakdowns come from the version's rollup.
+    pub fn has_rollup(&self) -> bool {
+        self.rollup.is_some()
     }
 
     /// The first and last month with any filing.
     pub async fn period_range(&self) -> Result<Option<(Period, Period)>, EngineError> {
+        if let Some(r) = &self.rollup {
+            return Ok(r.period_range());
+        }
         let batches = self
             .ctx
             .table("filings")
@@ -431,6 +482,15 @@ impl Snapshot {
     /// aggregation with grouping sets), so the total's distinct units are
     /// counted over the slice, not added up.
     pub async fn breakdown(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
+        match &self.rollup {
+            Some(r) => Ok(r.breakdown(slice, &self.reference)),
+            None => self.breakdown_raw(slice).await,
+        }
+    }
+
+    /// `breakdown` from a scan of the raw filings, rollup or not (tests
+    /// compare the two).
+    pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
         let mut df = self
             .ctx
             .table("share_base")
@@ -510,12 +570,7 @@ impl Snapshot {
     }
 }
 
-/// The groups of a slice and its total.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Breakdown {
-    pub cells: Vec<Cell>,
-    pub total: Figures,
-}
+pub use crate::domain::Breakdown;
 
 fn string_column(a: &ArrayRef) -> Result<StringArray, EngineError> {
     let utf8 = cast(a, &DataType::Utf8).map_err(DataFusionError::from)?;

@@ -36,6 +36,14 @@ pub struct BatchEntry {
     /// four CSV texts), relative to the data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The rollup of the version this batch created (the whole table),
+    /// relative to the data directory; absent for batches from before
+    /// rollups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollup: Option<String>,
+    /// The units this batch added to the rollups' unit dictionary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +101,16 @@ impl Manifest {
     /// (relative path), if recorded.
     pub fn reference_file(&self) -> Option<&str> {
         self.batches.last().and_then(|b| b.reference.as_deref())
+    }
+
+    /// This version's rollup (relative path), if it has one.
+    pub fn rollup_file(&self) -> Option<&str> {
+        self.batches.last().and_then(|b| b.rollup.as_deref())
+    }
+
+    /// The unit dictionary files of this version, in batch order.
+    pub fn units_files(&self) -> impl Iterator<Item = &str> {
+        self.batches.iter().filter_map(|b| b.units.as_deref())
     }
 
     /// Relative paths of every superseded-row-ids file of this version.

@@ -176,6 +176,7 @@ impl Warehouse {
             files: Vec::new(),
             superseded: None,
             reference: None,
+            rollup: false,
             committed: false,
         })
     }
@@ -253,11 +254,14 @@ pub struct Batch<'w> {
     files: Vec<FileEntry>,
     superseded: Option<String>,
     reference: Option<String>,
+    rollup: bool,
     committed: bool,
 }
 
 const SUPERSEDED_FILE: &str = "superseded.parquet";
 const REFERENCE_FILE: &str = "reference.json";
+const ROLLUP_FILE: &str = "rollup.parquet";
+const UNITS_FILE: &str = "units.parquet";
 
 impl Batch<'_> {
     /// The dataset version this batch will become.
@@ -289,6 +293,16 @@ impl Batch<'_> {
         f.sync_all().map_err(io(&path))?;
         self.reference = Some(format!("batches/{}/{REFERENCE_FILE}", batch_dir_name(self.seq)));
         Ok(())
+    }
+
+    /// Where the commit writes the new version's rollup and the units it adds.
+    pub fn staging_rollup_paths(&self) -> (PathBuf, PathBuf) {
+        (self.staging.join(ROLLUP_FILE), self.staging.join(UNITS_FILE))
+    }
+
+    /// Records that the files at `staging_rollup_paths` were written.
+    pub fn set_rollup(&mut self) {
+        self.rollup = true;
     }
 
     /// Where the ingest writes file `index`'s accepted and rejected records.
@@ -350,6 +364,12 @@ impl Batch<'_> {
             files: std::mem::take(&mut self.files),
             superseded: self.superseded.take(),
             reference: self.reference.take(),
+            rollup: self
+                .rollup
+                .then(|| format!("batches/{}/{ROLLUP_FILE}", batch_dir_name(self.seq))),
+            units: self
+                .rollup
+                .then(|| format!("batches/{}/{UNITS_FILE}", batch_dir_name(self.seq))),
         });
 
         // 1. Every data file durable in staging.
