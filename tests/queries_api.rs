@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::fixture;
+use common::{Row, csv, fixture, tax_code};
 use ecomshare::app::{App, AppOptions};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -484,4 +484,60 @@ async fn the_openapi_document_covers_every_route_and_every_query() {
     );
     let html = String::from_utf8(b).unwrap();
     assert!(html.contains("/api/v1/queries/{name}") && html.contains("share_by_district"));
+}
+
+/// A large result goes out batch by batch as it is produced, not built in
+/// memory first: the body arrives in many frames, and every row is there.
+#[tokio::test]
+async fn large_results_stream_in_frames() {
+    let api = Api::new(AppOptions::default()).await;
+    let rows: Vec<Row> = (0..20_000u32)
+        .map(|i| {
+            let period = format!("2024-{:02}", i % 12 + 1);
+            Row::new(
+                &tax_code(1000 + i / 12),
+                "380",
+                "4711",
+                &period,
+                1000 + i64::from(i),
+                10,
+            )
+        })
+        .collect();
+    let req = Request::post("/api/v1/filings?name=big.csv")
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(csv(&rows)))
+        .unwrap();
+    assert_eq!(api.send(req).await.0, StatusCode::CREATED);
+    let queries = api._dir.path().join("data/queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::write(
+        queries.join("all_filings.sql"),
+        "-- title.vi: Tất cả báo cáo\n-- title.en: Every filing\nSELECT unit_id, period, total_revenue_vnd FROM filings\n",
+    )
+    .unwrap();
+    let resp = ecomshare::http::router(api.app.clone())
+        .oneshot(
+            Request::get("/api/v1/queries/all_filings?format=csv")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let (mut frames, mut bytes) = (0, Vec::new());
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            frames += 1;
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let lines = String::from_utf8(bytes).unwrap().lines().count();
+    assert_eq!(
+        lines,
+        1 + 20_000 + 30,
+        "the header, the big file, the sample's 30 filings in force"
+    );
+    assert!(frames >= 3, "{frames} frames");
 }
