@@ -374,7 +374,12 @@ impl App {
             // Decide once, at commit, which earlier filings this batch supersedes.
             let (filings, superseded) = self.version_files(batch.base());
             let staged = batch.staged_filings();
+            let started = std::time::Instant::now();
             let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "commit: superseded filings found"
+            );
             let ids = crate::engine::row_ids(&losers)?;
             if !ids.is_empty() {
                 ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
@@ -383,19 +388,19 @@ impl App {
             // The new version's rollup: the previous one, plus this batch's
             // filings, minus the filings they supersede.
             let (mut rollup, mut units) = self.base_rollup(batch.base())?;
-            block_on(async {
-                let mut rows = crate::engine::scan_filings(&staged).await?;
-                while let Some(b) = rows.next().await {
-                    rollup.apply(&b?, &mut units, 1)?;
-                }
-                Ok::<(), AppError>(())
-            })?;
+            block_on(async { add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await })?;
             for b in &losers {
                 rollup.apply(b, &mut units, -1)?;
             }
             let (rollup_path, units_path) = batch.staging_rollup_paths();
             rollup.write(&rollup_path)?;
             units.write_added(&units_path)?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                cells = rollup.cells(),
+                new_units = units.added(),
+                "commit: rollup written"
+            );
             batch.set_rollup();
             batch.record_reference(&reference_files)?;
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -429,11 +434,8 @@ impl App {
             );
             let (filings, superseded) = self.version_files(manifest);
             block_on(async {
-                let mut rows = crate::engine::scan_effective(&filings, &superseded).await?;
-                while let Some(b) = rows.next().await {
-                    rollup.apply(&b?, &mut dictionary, 1)?;
-                }
-                Ok::<(), AppError>(())
+                let rows = crate::engine::scan_effective(&filings, &superseded).await?;
+                add_all(&mut rollup, &mut dictionary, rows).await
             })?;
         }
         Ok((rollup, dictionary))
@@ -673,6 +675,20 @@ impl App {
             )?,
         })
     }
+}
+
+/// Adds every filing `scan` yields to `rollup`, then gives the units met
+/// for the first time their final positions.
+async fn add_all(
+    rollup: &mut Rollup,
+    units: &mut UnitDictionary,
+    mut rows: crate::engine::Rows,
+) -> Result<(), AppError> {
+    while let Some(b) = rows.next().await {
+        rollup.apply(&b?, units, 1)?;
+    }
+    rollup.settle_units(units)?;
+    Ok(())
 }
 
 /// Runs a future to completion from synchronous code: on the current Tokio

@@ -18,17 +18,20 @@
 //! no HTTP.
 
 use crate::domain::{Breakdown, Cell, Dim, Figures, Period, Reference, Slice, WeightedVnd};
-use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray, StringViewArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
@@ -72,28 +75,14 @@ pub struct Agg {
     pub units: RoaringBitmap,
 }
 
-impl Agg {
-    fn merge(&mut self, other: &Agg) {
-        self.total += other.total;
-        self.ecommerce += other.ecommerce;
-        self.filings += other.filings;
-        self.units |= &other.units;
-    }
-
-    fn figures(&self) -> Figures {
-        Figures {
-            total: WeightedVnd::from_micro(self.total),
-            ecommerce: WeightedVnd::from_micro(self.ecommerce),
-            filings: self.filings as u64,
-            units: self.units.len(),
-        }
-    }
-}
-
 /// The unit ids of a dataset, each with its position (the bitmaps' bits).
 #[derive(Debug, Default, Clone)]
 pub struct UnitDictionary {
-    index: HashMap<String, u32>,
+    index: FastMap<String, u32>,
+    /// Units met since the last `settle`, by provisional position.
+    provisional: FastMap<String, u32>,
+    /// (district, VSIC code, unit) of each provisional unit's first filing.
+    first_seen: Vec<(String, String, String)>,
     /// Units first seen since the dictionary was read, in index order.
     added: Vec<String>,
 }
@@ -126,6 +115,51 @@ impl UnitDictionary {
         Ok(next)
     }
 
+    /// The position of `unit`, or for a unit not seen yet a provisional one
+    /// (from the dictionary's size on), kept with the district and VSIC code
+    /// of its first filing until [`Rollup::settle_units`] numbers it for good.
+    fn position(&mut self, unit: &str, district: &str, vsic: &str) -> Result<u32, RollupError> {
+        if let Some(i) = self.index.get(unit) {
+            return Ok(*i);
+        }
+        if let Some(i) = self.provisional.get(unit) {
+            return Ok(*i);
+        }
+        let next = u32::try_from(self.index.len() + self.first_seen.len())
+            .map_err(|_| RollupError::Input("more than 2^32 distinct units".into()))?;
+        self.provisional.insert(unit.to_string(), next);
+        self.first_seen
+            .push((district.to_string(), vsic.to_string(), unit.to_string()));
+        Ok(next)
+    }
+
+    /// Numbers the provisional units in (district, VSIC code, unit) order —
+    /// the units of a cell then sit in a few runs of consecutive positions,
+    /// which keeps unit sets small and their unions fast — and returns the
+    /// final position of each provisional one (indexed from the first).
+    fn settle(&mut self) -> Result<Vec<u32>, RollupError> {
+        let base = self.index.len() as u32;
+        let mut order: Vec<usize> = (0..self.first_seen.len()).collect();
+        order.sort_unstable_by(|a, b| self.first_seen[*a].cmp(&self.first_seen[*b]));
+        let mut remap = vec![0u32; order.len()];
+        for (rank, provisional) in order.into_iter().enumerate() {
+            remap[provisional] = base + rank as u32;
+        }
+        let mut named: Vec<(u32, String)> = std::mem::take(&mut self.first_seen)
+            .into_iter()
+            .zip(&remap)
+            .map(|((_, _, unit), position)| (*position, unit))
+            .collect();
+        named.sort_unstable();
+        self.provisional.clear();
+        for (position, unit) in named {
+            debug_assert_eq!(position as usize, self.index.len());
+            self.index.insert(unit.clone(), position);
+            self.added.push(unit);
+        }
+        Ok(remap)
+    }
+
     /// Writes the units added since the dictionary was read.
     pub fn write_added(&self, path: &Path) -> Result<(), RollupError> {
         let batch = RecordBatch::try_from_iter(vec![(
@@ -154,19 +188,112 @@ pub const INPUT_COLUMNS: [&str; 7] = [
     "weight_micro",
 ];
 
-/// The aggregates of one dataset version.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Rollup {
-    cells: HashMap<CellKey, Agg>,
+/// A fast, non-cryptographic hasher (FxHash's mixing) for the commit's
+/// per-filing lookups: keys are validated codes and tax numbers, not
+/// adversarial input, and SipHash would be most of the rollup's cost.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
-fn strings(a: &ArrayRef) -> Result<StringArray, RollupError> {
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
+/// Small integer ids for the codes of one key column.
+#[derive(Debug, Clone, Default)]
+struct Interner(FastMap<String, u64>);
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u64 {
+        if let Some(i) = self.0.get(s) {
+            return *i;
+        }
+        let next = self.0.len() as u64;
+        self.0.insert(s.to_string(), next);
+        next
+    }
+}
+
+/// The aggregates of one dataset version.
+#[derive(Debug, Clone, Default)]
+pub struct Rollup {
+    keys: Vec<CellKey>,
+    aggs: Vec<Agg>,
+    /// Cell position by (period, district, VSIC) ids packed in 21 bits each.
+    index: FastMap<u64, usize>,
+    periods: Interner,
+    districts: Interner,
+    vsics: Interner,
+    /// The same figures by period × district only (VSIC code empty), made
+    /// on first use: slices with no sector or VSIC code in them are
+    /// answered from these ~60 times fewer cells.
+    coarse: std::sync::OnceLock<Box<Rollup>>,
+}
+
+impl PartialEq for Rollup {
+    fn eq(&self, other: &Self) -> bool {
+        self.sorted() == other.sorted()
+    }
+}
+
+/// A string column, as stored (`Utf8`) or as DataFusion reads it (`Utf8View`).
+enum Text {
+    Utf8(StringArray),
+    View(StringViewArray),
+}
+
+impl Text {
+    fn value(&self, i: usize) -> &str {
+        match self {
+            Text::Utf8(a) => a.value(i),
+            Text::View(a) => a.value(i),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Text::Utf8(a) => a.len(),
+            Text::View(a) => a.len(),
+        }
+    }
+}
+
+fn strings(a: &ArrayRef) -> Result<Text, RollupError> {
+    if let Some(v) = a.as_any().downcast_ref::<StringViewArray>() {
+        return Ok(Text::View(v.clone()));
+    }
     let utf8 = cast(a, &DataType::Utf8).map_err(|e| RollupError::Input(e.to_string()))?;
-    Ok(utf8
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("cast to Utf8 gives a StringArray")
-        .clone())
+    Ok(Text::Utf8(
+        utf8.as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 gives a StringArray")
+            .clone(),
+    ))
 }
 
 fn ints<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array, RollupError> {
@@ -176,7 +303,7 @@ fn ints<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array, Rollup
         .ok_or_else(|| RollupError::Input(format!("no BIGINT column {name}")))
 }
 
-fn text(batch: &RecordBatch, name: &str) -> Result<StringArray, RollupError> {
+fn text(batch: &RecordBatch, name: &str) -> Result<Text, RollupError> {
     strings(
         batch
             .column_by_name(name)
@@ -186,7 +313,30 @@ fn text(batch: &RecordBatch, name: &str) -> Result<StringArray, RollupError> {
 
 impl Rollup {
     pub fn cells(&self) -> usize {
-        self.cells.len()
+        self.keys.len()
+    }
+
+    /// The cells in key order.
+    fn sorted(&self) -> Vec<(&CellKey, &Agg)> {
+        let mut cells: Vec<(&CellKey, &Agg)> = self.keys.iter().zip(&self.aggs).collect();
+        cells.sort_by(|a, b| a.0.cmp(b.0));
+        cells
+    }
+
+    /// The position of cell (period, district, vsic), created empty if new.
+    fn slot(&mut self, period: &str, district: &str, vsic: &str) -> usize {
+        let key = (self.periods.id(period) << 42) | (self.districts.id(district) << 21) | self.vsics.id(vsic);
+        if let Some(i) = self.index.get(&key) {
+            return *i;
+        }
+        self.keys.push(CellKey {
+            period: period.to_string(),
+            district: district.to_string(),
+            vsic: vsic.to_string(),
+        });
+        self.aggs.push(Agg::default());
+        self.index.insert(key, self.aggs.len() - 1);
+        self.aggs.len() - 1
     }
 
     /// Adds (`sign` = 1) or subtracts (`sign` = −1) a batch of filings.
@@ -200,20 +350,18 @@ impl Rollup {
         let ecommerce = ints(batch, "ecommerce_revenue_vnd")?;
         let weight = ints(batch, "weight_micro")?;
         for i in 0..batch.num_rows() {
-            let key = CellKey {
-                period: period.value(i).to_string(),
-                district: district.value(i).to_string(),
-                vsic: vsic.value(i).to_string(),
-            };
+            let slot = self.slot(period.value(i), district.value(i), vsic.value(i));
             let w = i128::from(weight.value(i));
-            let agg = self.cells.entry(key).or_default();
             let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
             if sign > 0 {
+                let u = units.position(unit.value(i), district.value(i), vsic.value(i))?;
+                let agg = &mut self.aggs[slot];
                 agg.total += t;
                 agg.ecommerce += e;
                 agg.filings += 1;
-                agg.units.insert(units.index_of(unit.value(i))?);
+                agg.units.insert(u);
             } else {
+                let agg = &mut self.aggs[slot];
                 agg.total -= t;
                 agg.ecommerce -= e;
                 agg.filings -= 1;
@@ -222,11 +370,35 @@ impl Rollup {
         Ok(())
     }
 
+    /// Gives the units first met in the filings added since the last call
+    /// their final positions (see `UnitDictionary`), renumbering them in the
+    /// cells' unit sets, and stores each set in its most compact form.
+    pub fn settle_units(&mut self, units: &mut UnitDictionary) -> Result<(), RollupError> {
+        let base = units.index.len() as u32;
+        let remap = units.settle()?;
+        for a in &mut self.aggs {
+            if a.units.max().is_some_and(|m| m >= base) {
+                let mut moved: Vec<u32> = a
+                    .units
+                    .iter()
+                    .filter(|u| *u >= base)
+                    .map(|u| remap[(u - base) as usize])
+                    .collect();
+                moved.sort_unstable();
+                a.units.remove_range(base..);
+                a.units |= RoaringBitmap::from_sorted_iter(moved).expect("sorted positions");
+            }
+            a.units.optimize();
+        }
+        Ok(())
+    }
+
     /// The table as one record batch, sorted by key.
     pub fn to_batch(&self) -> Result<RecordBatch, RollupError> {
-        let mut keys: Vec<&CellKey> = self.cells.keys().collect();
-        keys.sort();
-        let agg = |k: &&CellKey| &self.cells[*k];
+        let cells = self.sorted();
+        let keys: Vec<&CellKey> = cells.iter().map(|c| c.0).collect();
+        let aggs: std::collections::HashMap<&CellKey, &Agg> = cells.iter().copied().collect();
+        let agg = |k: &&CellKey| aggs[*k];
         let money = |f: &dyn Fn(&Agg) -> i128| -> Result<ArrayRef, RollupError> {
             Ok(Arc::new(
                 keys.iter()
@@ -296,20 +468,17 @@ impl Rollup {
                 .and_then(|c| c.as_any().downcast_ref::<BinaryArray>())
                 .ok_or_else(|| bad("no BINARY column units"))?;
             for i in 0..batch.num_rows() {
-                let bitmap = RoaringBitmap::deserialize_from(units.value(i)).map_err(|e| bad(&e.to_string()))?;
-                r.cells.insert(
-                    CellKey {
-                        period: period.value(i).to_string(),
-                        district: district.value(i).to_string(),
-                        vsic: vsic.value(i).to_string(),
-                    },
-                    Agg {
-                        total: total.value(i),
-                        ecommerce: ecommerce.value(i),
-                        filings: filings.value(i),
-                        units: bitmap,
-                    },
-                );
+                let mut bitmap = RoaringBitmap::deserialize_from(units.value(i)).map_err(|e| bad(&e.to_string()))?;
+                // Runs keep the file small; unions are much faster without
+                // them (merging run containers is quadratic in the runs).
+                bitmap.remove_run_compression();
+                let slot = r.slot(period.value(i), district.value(i), vsic.value(i));
+                r.aggs[slot] = Agg {
+                    total: total.value(i),
+                    ecommerce: ecommerce.value(i),
+                    filings: filings.value(i),
+                    units: bitmap,
+                };
             }
         }
         Ok(r)
@@ -317,7 +486,12 @@ impl Rollup {
 
     /// The first and last month with an effective filing.
     pub fn period_range(&self) -> Option<(Period, Period)> {
-        let periods = self.cells.iter().filter(|(_, a)| a.filings > 0).map(|(k, _)| &k.period);
+        let periods = self
+            .keys
+            .iter()
+            .zip(&self.aggs)
+            .filter(|(_, a)| a.filings > 0)
+            .map(|(k, _)| &k.period);
         let lo = periods.clone().min()?;
         let hi = periods.max()?;
         Some((Period::parse(lo)?, Period::parse(hi)?))
@@ -327,11 +501,42 @@ impl Rollup {
     /// sorted by keys (nulls last), and of the whole slice — as the engine's
     /// scan of the raw filings gives them. Sector groups come from
     /// `reference` (a VSIC code it does not know has no sector).
+    ///
+    /// One pass over the cells with borrowed keys (no allocation per cell),
+    /// then one multi-way union of unit sets per group.
     pub fn breakdown(&self, slice: &Slice, reference: &Reference) -> Breakdown {
+        let by_area_and_time = slice.sectors.is_empty()
+            && slice.vsic.is_empty()
+            && !slice.by.iter().any(|d| matches!(d, Dim::Sector | Dim::Vsic));
+        if by_area_and_time {
+            self.coarse().scan(slice, reference)
+        } else {
+            self.scan(slice, reference)
+        }
+    }
+
+    /// The period × district level of this rollup.
+    fn coarse(&self) -> &Rollup {
+        self.coarse.get_or_init(|| {
+            let mut groups: HashMap<(&str, &str), Group<'_>> = HashMap::new();
+            for (k, a) in self.keys.iter().zip(&self.aggs) {
+                groups.entry((&k.period, &k.district)).or_default().add(a);
+            }
+            let mut coarse = Rollup::default();
+            for ((period, district), g) in groups {
+                let slot = coarse.slot(period, district, "");
+                coarse.aggs[slot] = g.into_agg();
+            }
+            Box::new(coarse)
+        })
+    }
+
+    fn scan(&self, slice: &Slice, reference: &Reference) -> Breakdown {
         let (from, to) = (slice.from.to_string(), slice.to.to_string());
-        let mut groups: HashMap<Vec<Option<String>>, Agg> = HashMap::new();
-        let mut total = Agg::default();
-        for (k, a) in &self.cells {
+        let by = &slice.by;
+        let mut groups: HashMap<GroupKey<'_>, Group<'_>> = HashMap::new();
+        let mut total = Group::default();
+        for (k, a) in self.keys.iter().zip(&self.aggs) {
             if a.filings == 0 || k.period < from || k.period > to {
                 continue;
             }
@@ -345,28 +550,42 @@ impl Rollup {
             if !slice.sectors.is_empty() && !sector.is_some_and(|s| slice.sectors.iter().any(|x| x == s)) {
                 continue;
             }
-            total.merge(a);
-            if slice.by.is_empty() {
+            if by.is_empty() {
+                total.add(a);
                 continue;
             }
-            let keys: Vec<Option<String>> = slice
-                .by
-                .iter()
-                .map(|d| match d {
-                    Dim::District => Some(k.district.clone()),
-                    Dim::Sector => sector.map(str::to_string),
-                    Dim::Vsic => Some(k.vsic.clone()),
-                    Dim::Period => Some(k.period.clone()),
-                    Dim::Quarter => Period::parse(&k.period).map(|p| p.quarter().to_string()),
-                    Dim::Year => Some(k.period[..4].to_string()),
-                })
-                .collect();
-            groups.entry(keys).or_default().merge(a);
+            let mut key: GroupKey<'_> = [KeyPart::Null; MAX_DIMS];
+            for (slot, d) in key.iter_mut().zip(by) {
+                *slot = match d {
+                    Dim::District => KeyPart::Text(&k.district),
+                    Dim::Sector => sector.map_or(KeyPart::Null, KeyPart::Text),
+                    Dim::Vsic => KeyPart::Text(&k.vsic),
+                    Dim::Period => KeyPart::Text(&k.period),
+                    Dim::Quarter => match Period::parse(&k.period) {
+                        Some(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
+                        None => KeyPart::Null,
+                    },
+                    Dim::Year => KeyPart::Text(&k.period[..4]),
+                };
+            }
+            groups.entry(key).or_default().add(a);
         }
+        // Each group's units are united once; the total's units are the
+        // union of the groups' (not of every cell again).
+        let groups: Vec<(GroupKey<'_>, Agg)> = groups.into_iter().map(|(k, g)| (k, g.into_agg())).collect();
+        let total = if by.is_empty() {
+            total.into_agg()
+        } else {
+            let mut t = Group::default();
+            for (_, a) in &groups {
+                t.add(a);
+            }
+            t.into_agg()
+        };
         let mut cells: Vec<Cell> = groups
-            .into_iter()
-            .map(|(keys, a)| Cell {
-                keys,
+            .iter()
+            .map(|(key, a)| Cell {
+                keys: key[..by.len()].iter().copied().map(KeyPart::to_key).collect(),
                 figures: a.figures(),
             })
             .collect();
@@ -374,6 +593,67 @@ impl Rollup {
         Breakdown {
             cells,
             total: total.figures(),
+        }
+    }
+}
+
+impl Agg {
+    fn figures(&self) -> Figures {
+        Figures {
+            total: WeightedVnd::from_micro(self.total),
+            ecommerce: WeightedVnd::from_micro(self.ecommerce),
+            filings: self.filings as u64,
+            units: self.units.len(),
+        }
+    }
+}
+
+/// At most this many dimensions in a breakdown (each of `Dim` once).
+const MAX_DIMS: usize = Dim::ALL.len();
+
+/// One key of a group, borrowed from the cell it was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyPart<'a> {
+    Null,
+    Text(&'a str),
+    Quarter(u16, u8),
+}
+
+impl KeyPart<'_> {
+    fn to_key(self) -> Option<String> {
+        match self {
+            KeyPart::Null => None,
+            KeyPart::Text(s) => Some(s.to_string()),
+            KeyPart::Quarter(y, q) => Some(format!("{y:04}-Q{q}")),
+        }
+    }
+}
+
+type GroupKey<'a> = [KeyPart<'a>; MAX_DIMS];
+
+/// A group being summed: exact sums now, unit sets united at the end.
+#[derive(Default)]
+struct Group<'a> {
+    total: i128,
+    ecommerce: i128,
+    filings: i64,
+    units: Vec<&'a RoaringBitmap>,
+}
+
+impl<'a> Group<'a> {
+    fn add(&mut self, a: &'a Agg) {
+        self.total += a.total;
+        self.ecommerce += a.ecommerce;
+        self.filings += a.filings;
+        self.units.push(&a.units);
+    }
+
+    fn into_agg(self) -> Agg {
+        Agg {
+            total: self.total,
+            ecommerce: self.ecommerce,
+            filings: self.filings,
+            units: self.units.into_iter().union(),
         }
     }
 }
@@ -471,6 +751,7 @@ mod tests {
         let superseded = filings(&[("u1", "380", "4711", "2025-01", 1000, 100, 1_000_000)]);
         r.apply(&revised, &mut units, 1).unwrap();
         r.apply(&superseded, &mut units, -1).unwrap();
+        r.settle_units(&mut units).unwrap();
 
         let reference = builtin_reference();
         let slice = Slice {

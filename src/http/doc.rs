@@ -149,7 +149,7 @@ pub fn share() -> Value {
             {"name": "vsic", "in": "query", "schema": {"type": "string"}, "description": "Comma list of VSIC codes"},
             as_of_param(), if_none_match()],
         "responses": merge(json!({
-            "200": {"description": "Figures", "headers": {"ETag": {"schema": {"type": "string"}}},
+            "200": {"description": "Figures", "headers": merge(version_header(), json!({"ETag": {"schema": {"type": "string"}}})),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Share"}},
                     "text/csv": {"schema": {"type": "string"}, "description": "One line per row, then a line with row=total"}}},
             "304": {"description": "Not modified (same dataset version, reference and query)"}}),
@@ -232,7 +232,7 @@ pub fn chart() -> Value {
             {"name": "width", "in": "query", "schema": {"type": "integer", "minimum": 200, "maximum": 4000}},
             {"name": "height", "in": "query", "schema": {"type": "integer", "minimum": 150, "maximum": 4000}},
             if_none_match()],
-        "responses": merge(json!({"200": {"description": "The chart", "content": {
+        "responses": merge(json!({"200": {"description": "The chart", "headers": version_header(), "content": {
                 "image/svg+xml": {"schema": {"type": "string"}}, "image/png": {"schema": {"type": "string", "format": "binary"}},
                 "text/plain": {"schema": {"type": "string"}, "description": "The chart's text alternative"}}},
             "304": {"description": "Not modified"}}), error_responses(&[400, 404, 500]))})

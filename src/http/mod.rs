@@ -262,7 +262,16 @@ async fn share(
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(queries::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
     Ok(response)
+}
+
+/// The dataset version an answer with `params` is of.
+fn version_of(params: &ShareParams, tag: crate::app::StateTag) -> u64 {
+    crate::app::parse_as_of(params.as_of.as_deref())
+        .ok()
+        .flatten()
+        .unwrap_or(tag.dataset_version)
 }
 
 /// Parses the chart query: the share filters (no `by`), `lang`, `width`, `height`.
@@ -347,6 +356,7 @@ async fn chart(
     let h = response.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(queries::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
     Ok(response)
 }
 
