@@ -117,8 +117,8 @@ pub fn encoder(format: Format, schema: SchemaRef, meta: Meta) -> Result<Box<dyn 
         Format::Json => Box::new(JsonEncoder { schema, meta, rows: 0 }),
         Format::Csv => Box::new(CsvEncoder { schema }),
         Format::Xlsx => Box::new(XlsxEncoder::new(schema, &meta)?),
-        Format::Arrow => Box::new(ArrowEncoder::new(schema, &meta)?),
-        Format::Parquet => Box::new(ParquetEncoder::new(schema, &meta)?),
+        Format::Arrow => Box::new(arrow_encoder(schema, &meta)?),
+        Format::Parquet => Box::new(parquet_encoder(schema, &meta)?),
     })
 }
 
@@ -519,74 +519,73 @@ fn with_metadata(schema: &SchemaRef, meta: &Meta) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(schema.fields().clone(), m))
 }
 
-struct ArrowEncoder {
-    writer: StreamWriter<Drain>,
+/// A writer of a binary columnar format over a [`Drain`].
+trait ColumnarWriter: Send {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), TabularError>;
+    fn close(self) -> Result<(), TabularError>;
+}
+
+impl ColumnarWriter for StreamWriter<Drain> {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), TabularError> {
+        self.write(batch).map_err(encode_err)
+    }
+    fn close(mut self) -> Result<(), TabularError> {
+        self.finish().map_err(encode_err)
+    }
+}
+
+impl ColumnarWriter for ArrowWriter<Drain> {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), TabularError> {
+        self.write(batch).map_err(encode_err)
+    }
+    fn close(self) -> Result<(), TabularError> {
+        ArrowWriter::close(self).map(|_| ()).map_err(encode_err)
+    }
+}
+
+/// Arrow IPC stream or Parquet: each batch written with the metadata-bearing
+/// schema, and the bytes written so far handed on.
+struct ColumnarEncoder<W> {
+    writer: W,
     out: Drain,
     schema: SchemaRef,
-}
-
-impl ArrowEncoder {
-    fn new(schema: SchemaRef, meta: &Meta) -> Result<Self, TabularError> {
-        let schema = with_metadata(&schema, meta);
-        let out = Drain::default();
-        let writer = StreamWriter::try_new(out.clone(), &schema).map_err(encode_err)?;
-        Ok(Self { writer, out, schema })
-    }
-}
-
-impl Encoder for ArrowEncoder {
-    fn begin(&mut self) -> Result<Vec<u8>, TabularError> {
-        Ok(self.out.take())
-    }
-
-    fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>, TabularError> {
-        let batch = batch.clone().with_schema(self.schema.clone()).map_err(encode_err)?;
-        self.writer.write(&batch).map_err(encode_err)?;
-        Ok(self.out.take())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<Vec<u8>, TabularError> {
-        self.writer.finish().map_err(encode_err)?;
-        Ok(self.out.take())
-    }
 }
 
 /// Rows per Parquet row group: each group is sent as soon as it is full.
 const PARQUET_ROW_GROUP: usize = 64 * 1024;
 
-struct ParquetEncoder {
-    writer: ArrowWriter<Drain>,
-    out: Drain,
-    schema: SchemaRef,
+fn arrow_encoder(schema: SchemaRef, meta: &Meta) -> Result<ColumnarEncoder<StreamWriter<Drain>>, TabularError> {
+    let schema = with_metadata(&schema, meta);
+    let out = Drain::default();
+    let writer = StreamWriter::try_new(out.clone(), &schema).map_err(encode_err)?;
+    Ok(ColumnarEncoder { writer, out, schema })
 }
 
-impl ParquetEncoder {
-    fn new(schema: SchemaRef, meta: &Meta) -> Result<Self, TabularError> {
-        let schema = with_metadata(&schema, meta);
-        let out = Drain::default();
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP))
-            .build();
-        let writer = ArrowWriter::try_new(out.clone(), schema.clone(), Some(props)).map_err(encode_err)?;
-        Ok(Self { writer, out, schema })
-    }
+fn parquet_encoder(schema: SchemaRef, meta: &Meta) -> Result<ColumnarEncoder<ArrowWriter<Drain>>, TabularError> {
+    let schema = with_metadata(&schema, meta);
+    let out = Drain::default();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP))
+        .build();
+    let writer = ArrowWriter::try_new(out.clone(), schema.clone(), Some(props)).map_err(encode_err)?;
+    Ok(ColumnarEncoder { writer, out, schema })
 }
 
-impl Encoder for ParquetEncoder {
+impl<W: ColumnarWriter> Encoder for ColumnarEncoder<W> {
     fn begin(&mut self) -> Result<Vec<u8>, TabularError> {
         Ok(self.out.take())
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>, TabularError> {
         let batch = batch.clone().with_schema(self.schema.clone()).map_err(encode_err)?;
-        self.writer.write(&batch).map_err(encode_err)?;
+        self.writer.write_batch(&batch)?;
         Ok(self.out.take())
     }
 
     fn finish(self: Box<Self>) -> Result<Vec<u8>, TabularError> {
         let out = self.out.clone();
-        self.writer.close().map_err(encode_err)?;
+        self.writer.close()?;
         Ok(out.take())
     }
 }

@@ -157,10 +157,27 @@ enum Repr {
 
 /// Picks a representation from `Accept` (q-values honoured; none means JSON).
 fn negotiate(headers: &HeaderMap) -> Result<Repr, ApiError> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(Repr::Json);
+    let pick = |media: &str| match media {
+        "application/json" | "application/*" | "*/*" => Some(Repr::Json),
+        "text/csv" | "text/*" => Some(Repr::Csv),
+        _ => None,
     };
-    let mut best: Option<(f32, Repr)> = None;
+    best_accepted(headers, pick, Repr::Json, "application/json or text/csv")
+}
+
+/// The representation `Accept` prefers among those `pick` maps its media
+/// types to (q-values honoured; no header gives `default`); 406 naming
+/// `offered` when none is acceptable.
+fn best_accepted<T: Copy>(
+    headers: &HeaderMap,
+    pick: impl Fn(&str) -> Option<T>,
+    default: T,
+    offered: &str,
+) -> Result<T, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(default);
+    };
+    let mut best: Option<(f32, T)> = None;
     for part in accept.split(',') {
         let mut it = part.split(';');
         let media = it.next().unwrap_or("").trim().to_ascii_lowercase();
@@ -168,11 +185,7 @@ fn negotiate(headers: &HeaderMap) -> Result<Repr, ApiError> {
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.parse::<f32>().ok())
             .unwrap_or(1.0);
-        let repr = match media.as_str() {
-            "application/json" | "application/*" | "*/*" => Repr::Json,
-            "text/csv" | "text/*" => Repr::Csv,
-            _ => continue,
-        };
+        let Some(repr) = pick(&media) else { continue };
         if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
             best = Some((q, repr));
         }
@@ -181,7 +194,7 @@ fn negotiate(headers: &HeaderMap) -> Result<Repr, ApiError> {
         ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "not_acceptable",
-            "this resource is available as application/json or text/csv",
+            format!("this resource is available as {offered}"),
         )
     })
 }

@@ -1,7 +1,7 @@
 //! Handlers of the named queries and of analysts' SQL: format negotiation
 //! (`Accept` or `format=`), conditional GET, and streamed bodies.
 
-use super::{ApiError, blocking};
+use super::{ApiError, best_accepted, blocking};
 use crate::app::{App, QueryStream, SqlRequest, parse_as_of};
 use crate::domain::BoundValue;
 use crate::tabular::Format;
@@ -31,39 +31,13 @@ pub fn negotiate(headers: &HeaderMap, format: Option<&str>) -> Result<Format, Ap
             )
         });
     }
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(Format::Json);
+    let pick = |media: &str| match media {
+        "*/*" | "application/*" => Some(Format::Json),
+        "text/*" => Some(Format::Csv),
+        m => Format::from_media_type(m),
     };
-    let mut best: Option<(f32, Format)> = None;
-    for part in accept.split(',') {
-        let mut it = part.split(';');
-        let media = it.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = it
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let format = match media.as_str() {
-            "*/*" | "application/*" => Format::Json,
-            "text/*" => Format::Csv,
-            m => match Format::from_media_type(m) {
-                Some(f) => f,
-                None => continue,
-            },
-        };
-        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, format));
-        }
-    }
-    best.map(|(_, f)| f).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not_acceptable",
-            format!(
-                "results are available as {}",
-                Format::ALL.map(Format::media_type).join(", ")
-            ),
-        )
-    })
+    let offered = Format::ALL.map(Format::media_type).join(", ");
+    best_accepted(headers, pick, Format::Json, &offered)
 }
 
 fn extension(format: Format) -> &'static str {
