@@ -1,11 +1,13 @@
 //! App: the use cases shared by the CLI and the HTTP API — ingest a batch of
-//! filing files, answer a share query — composed from ingest, warehouse and
-//! engine.
+//! filing files (and keep the new version's rollup), answer a share query,
+//! run a named query or an analyst's SQL (`queries.rs`), as of any version —
+//! composed from ingest, warehouse, engine, rollup, catalog and tabular.
 //!
 //! Owns parameter checking, defaults (the latest 12 months with data), the
-//! target in force for a row, and the shape of the share and ingest reports.
-//! Knows nothing of HTTP or of the command line; never touches polars or
-//! DataFusion types directly.
+//! target in force for a row, the shape of the share and ingest reports, and
+//! the caches of snapshots and answers. Knows nothing of HTTP or of the
+//! command line; never touches polars or DataFusion types directly (Arrow
+//! record batches pass through it between the engine and the encoders).
 
 use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
 use crate::engine::{EngineError, Limits, Snapshot};

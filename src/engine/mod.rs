@@ -1,11 +1,14 @@
 //! Engine: SQL over the Parquet warehouse with DataFusion.
 //!
-//! Takes the list of Parquet files of one dataset version and the reference
-//! tables, registers them, and answers share queries with the named SQL in
-//! `queries/`, returning plain domain values (`Cell`, `Figures`). The only
+//! Takes the list of Parquet files of one dataset version, its rollup and
+//! the reference tables, registers them, and answers share queries (from the
+//! rollup, or with the SQL in `queries/internal/`), named queries and
+//! analysts' SQL (over the public views only, parameters bound, under a
+//! memory pool), returning plain domain values (`Cell`, `Figures`) or Arrow
+//! batch streams. At commit it finds what a batch supersedes. The only
 //! module that knows DataFusion. It never reads the manifest or the
-//! reference files itself, never decides a status or a target, and knows
-//! nothing of HTTP.
+//! reference files itself, never decides a status or a target on its own,
+//! and knows nothing of HTTP.
 
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
 use crate::rollup::Rollup;
