@@ -168,6 +168,35 @@ pub fn query(
     })
 }
 
+/// `ecomshare report --month M`: the month's report, written to `out`
+/// (default `DATA/reports/M/`); prints what was written.
+pub fn report(
+    config: &Config,
+    month: Period,
+    lang: Lang,
+    out: Option<&Path>,
+    stdout: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let app = open_app(config)?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(crate::report::build(&app, month, lang))?;
+    let dir = out.map_or_else(
+        || config.data.join("reports").join(month.to_string()),
+        Path::to_path_buf,
+    );
+    let files = crate::report::write(&report, &dir).map_err(io(format!("writing the report to {}", dir.display())))?;
+    tracing::info!(month = %month, dataset_version = report.dataset_version, dir = %dir.display(), "report written");
+    print_json(
+        stdout,
+        &serde_json::json!({
+            "month": report.month,
+            "dataset_version": report.dataset_version,
+            "content_sha256": report.content_sha256,
+            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+        }),
+    )
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

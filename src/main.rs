@@ -97,6 +97,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: QueryFormatArg,
     },
+    /// Write the monthly report of a month (report.json) from the current dataset version.
+    Report {
+        /// The month to report, YYYY-MM.
+        #[arg(long, value_parser = commands::parse_period_flag)]
+        month: Period,
+        /// Directory to write to [default: DATA/reports/YYYY-MM].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "vi")]
+        lang: LangArg,
+    },
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -245,6 +256,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             (false, None) => return Err(CommandError::Usage("give a query name or --list".into()).into()),
         },
+        Command::Report { month, out: dir, lang } => {
+            let lang = match lang {
+                LangArg::Vi => Lang::Vi,
+                LangArg::En => Lang::En,
+            };
+            commands::report(&config, month, lang, dir.as_deref(), &mut out)?
+        }
         Command::Serve { .. } => commands::serve(&config)?,
         Command::Demo {
             out: dir,

@@ -528,3 +528,54 @@ fn query_runs_a_named_query_lists_them_and_takes_dropped_files() {
     assert_eq!(v["params"]["year"], "2025");
     assert_eq!(v["rows"][0], serde_json::json!({"period": "2025-01", "units": 10}));
 }
+
+#[test]
+fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let out = env.path("report");
+    let out_dir = out.to_str().unwrap();
+    let r = env.run(&["report", "--month", "2025-03", "--out", out_dir]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let printed = r.json();
+    let first = std::fs::read(out.join("report.json")).unwrap();
+    let report: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(report["content_sha256"], printed["content_sha256"]);
+    assert_eq!(report["dataset_version"], 1);
+
+    // The headline is the share API's figure for the month.
+    let share = env.share(&["--from", "2025-03", "--to", "2025-03"]);
+    assert_eq!(report["headline"]["month"], share["total"]);
+    assert_eq!(report["districts"].as_array().unwrap().len(), 27, "every district");
+    let top = report["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rank"] == 1)
+        .unwrap();
+    let best = report["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["share"].as_f64())
+        .fold(0.0, f64::max);
+    assert_eq!(top["share"].as_f64().unwrap(), best);
+
+    // Later, from the same dataset version: the same bytes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(env.run(&["report", "--month", "2025-03", "--out", out_dir]).code, 0);
+    assert_eq!(std::fs::read(out.join("report.json")).unwrap(), first);
+
+    // A new version gives a new report.
+    let extra = env.write(
+        "extra.csv",
+        &csv(&[Row::new(&tax_code(77), "381", "4711", "2025-03", 1000, 500)]),
+    );
+    assert_eq!(env.ingest(&[&extra]).code, 0);
+    assert_eq!(env.run(&["report", "--month", "2025-03", "--out", out_dir]).code, 0);
+    let again: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(again["dataset_version"], 2);
+    assert_ne!(again["content_sha256"], report["content_sha256"]);
+    let r = env.run(&["report", "--month", "2025-13"]);
+    assert_eq!(r.code, 2);
+}
