@@ -30,6 +30,8 @@ pub enum CommandError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl CommandError {
@@ -39,6 +41,7 @@ impl CommandError {
             Self::Config(e) => e.code(),
             Self::Io { .. } => "io_error",
             Self::Usage(_) => "usage",
+            Self::Report(e) => e.code(),
         }
     }
 
@@ -184,7 +187,7 @@ pub fn report(
         || config.data.join("reports").join(month.to_string()),
         Path::to_path_buf,
     );
-    let files = crate::report::write(&report, &dir).map_err(io(format!("writing the report to {}", dir.display())))?;
+    let files = crate::report::write(&report, &dir).map_err(CommandError::Report)?;
     tracing::info!(month = %month, dataset_version = report.dataset_version, dir = %dir.display(), "report written");
     print_json(
         stdout,

@@ -95,6 +95,21 @@ pub fn ty_dong(vnd: f64, places: usize, lang: Lang) -> String {
     }
 }
 
+/// How a standing against the target reads (glossary: đạt / chưa đạt).
+pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
+    use crate::domain::Status;
+    match (s, lang) {
+        (Status::Met, Lang::Vi) => "Đạt",
+        (Status::Below, Lang::Vi) => "Chưa đạt",
+        (Status::NoTarget, Lang::Vi) => "Chưa có mục tiêu",
+        (Status::NoData, Lang::Vi) => "Không có số liệu",
+        (Status::Met, Lang::En) => "Met",
+        (Status::Below, Lang::En) => "Below",
+        (Status::NoTarget, Lang::En) => "No target",
+        (Status::NoData, Lang::En) => "No data",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

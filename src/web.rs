@@ -31,6 +31,7 @@ pub fn esc(s: &str) -> String {
 
 /// The texts of the page in one language.
 struct Texts {
+    lang: Lang,
     title: &'static str,
     subtitle: &'static str,
     other_lang: &'static str,
@@ -40,10 +41,6 @@ struct Texts {
     gap: &'static str,
     needed: &'static str,
     change: &'static str,
-    met: &'static str,
-    below: &'static str,
-    no_target: &'static str,
-    no_data: &'static str,
     filters: &'static str,
     from: &'static str,
     to: &'static str,
@@ -66,6 +63,7 @@ struct Texts {
 }
 
 const VI: Texts = Texts {
+    lang: Lang::Vi,
     title: "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng",
     subtitle: "Tỉnh Thanh Hóa · Ban Chỉ đạo chuyển đổi số tỉnh",
     other_lang: "English",
@@ -75,10 +73,6 @@ const VI: Texts = Texts {
     gap: "Chênh lệch so với mục tiêu",
     needed: "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
     change: "So với cùng kỳ năm trước",
-    met: "Đạt",
-    below: "Chưa đạt",
-    no_target: "Chưa có mục tiêu",
-    no_data: "Không có số liệu",
     filters: "Bộ lọc",
     from: "Từ tháng",
     to: "Đến tháng",
@@ -101,6 +95,7 @@ const VI: Texts = Texts {
 };
 
 const EN: Texts = Texts {
+    lang: Lang::En,
     title: "E-commerce share of total retail sales of goods and consumer services",
     subtitle: "Thanh Hóa province · Provincial steering committee for digital transformation",
     other_lang: "Tiếng Việt",
@@ -110,10 +105,6 @@ const EN: Texts = Texts {
     gap: "Gap to target",
     needed: "E-commerce revenue still needed to reach the target",
     change: "Against the same period last year",
-    met: "Met",
-    below: "Below",
-    no_target: "No target",
-    no_data: "No data",
     filters: "Filters",
     from: "From",
     to: "To",
@@ -143,12 +134,7 @@ fn texts(lang: Lang) -> &'static Texts {
 }
 
 fn status_text(s: Status, t: &Texts) -> &'static str {
-    match s {
-        Status::Met => t.met,
-        Status::Below => t.below,
-        Status::NoTarget => t.no_target,
-        Status::NoData => t.no_data,
-    }
+    locale::status_label(s, t.lang)
 }
 
 fn month_text(period: &str, lang: Lang) -> String {

@@ -539,6 +539,8 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     assert_eq!(r.code, 0, "{}", r.stderr);
     let printed = r.json();
     let first = std::fs::read(out.join("report.json")).unwrap();
+    let first_xlsx = std::fs::read(out.join("report.xlsx")).unwrap();
+    assert_eq!(&first_xlsx[..2], b"PK");
     let report: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(report["content_sha256"], printed["content_sha256"]);
     assert_eq!(report["dataset_version"], 1);
@@ -565,6 +567,7 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(env.run(&["report", "--month", "2025-03", "--out", out_dir]).code, 0);
     assert_eq!(std::fs::read(out.join("report.json")).unwrap(), first);
+    assert_eq!(std::fs::read(out.join("report.xlsx")).unwrap(), first_xlsx);
 
     // A new version gives a new report.
     let extra = env.write(
