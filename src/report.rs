@@ -573,3 +573,75 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     )?;
     wb.save_to_buffer()
 }
+
+/// The files a report bundle may hold, with their media types.
+pub const FILES: [(&str, &str); 2] = [
+    ("report.json", "application/json"),
+    (
+        "report.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+];
+
+/// A report kept in the archive (`DATA/reports/YYYY-MM/`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Archived {
+    pub month: String,
+    pub dataset_version: u64,
+    pub dataset_committed_at: String,
+    pub content_sha256: String,
+    pub files: Vec<ArchivedFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchivedFile {
+    pub name: String,
+    pub bytes: u64,
+    pub href: String,
+}
+
+/// The reports kept under `archive`, newest month first. A directory
+/// without a readable `report.json` is not a report and is skipped.
+pub fn list(archive: &Path) -> Vec<Archived> {
+    let Ok(entries) = std::fs::read_dir(archive) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Archived> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let month = e.file_name().to_string_lossy().into_owned();
+            Period::parse(&month)?;
+            let dir = e.path();
+            let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("report.json")).ok()?).ok()?;
+            let files = FILES
+                .iter()
+                .filter_map(|(name, _)| {
+                    let bytes = std::fs::metadata(dir.join(name)).ok()?.len();
+                    Some(ArchivedFile {
+                        name: name.to_string(),
+                        bytes,
+                        href: format!("/api/v1/reports/{month}/{name}"),
+                    })
+                })
+                .collect();
+            Some(Archived {
+                dataset_version: meta["dataset_version"].as_u64()?,
+                dataset_committed_at: meta["dataset_committed_at"].as_str()?.to_string(),
+                content_sha256: meta["content_sha256"].as_str()?.to_string(),
+                month,
+                files,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.month.cmp(&a.month));
+    out
+}
+
+/// The bytes and media type of one archived file; `None` for a month or a
+/// name that is not a report's (so no path outside the archive is read).
+pub fn archived_file(archive: &Path, month: &str, name: &str) -> Option<(Vec<u8>, &'static str)> {
+    let month = Period::parse(month)?.to_string();
+    let (name, media) = FILES.iter().find(|(n, _)| *n == name)?;
+    let bytes = std::fs::read(archive.join(month).join(name)).ok()?;
+    Some((bytes, media))
+}

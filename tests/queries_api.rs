@@ -58,6 +58,11 @@ impl Api {
         (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
     }
 
+    async fn post_empty(&self, uri: &str) -> (StatusCode, Value) {
+        let (s, _, b) = self.send(Request::post(uri).body(Body::empty()).unwrap()).await;
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
     async fn sql(&self, content_type: &str, body: &str) -> (StatusCode, Value) {
         let req = Request::post("/api/v1/sql")
             .header(header::CONTENT_TYPE, content_type)
@@ -446,6 +451,9 @@ async fn the_openapi_document_covers_every_route_and_every_query() {
         "/api/v1/queries",
         "/api/v1/queries/{name}",
         "/api/v1/sql",
+        "/api/v1/reports",
+        "/api/v1/reports/{month}/{file}",
+        "/api/v1/reports/{month}",
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/charts/{file}",
@@ -540,4 +548,39 @@ async fn large_results_stream_in_frames() {
         "the header, the big file, the sample's 30 filings in force"
     );
     assert!(frames >= 3, "{frames} frames");
+}
+
+#[tokio::test]
+async fn reports_are_generated_archived_listed_and_served() {
+    let api = Api::new(AppOptions::default()).await;
+    let (s, v) = api.post_empty("/api/v1/reports/2025-03?lang=en").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["month"], "2025-03");
+    assert_eq!(v["dataset_version"], 1);
+    let (s, list) = api.json("/api/v1/reports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["reports"][0]["content_sha256"], v["content_sha256"]);
+    assert_eq!(list["reports"][0]["files"].as_array().unwrap().len(), 2);
+    let (s, h, b) = api.get("/api/v1/reports/2025-03/report.json", &[]).await;
+    assert_eq!(
+        (s, h[header::CONTENT_TYPE].to_str().unwrap()),
+        (StatusCode::OK, "application/json")
+    );
+    let report: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(report["language"], "en");
+    assert_eq!(report["content_sha256"], v["content_sha256"]);
+    let (s, _, b) = api.get("/api/v1/reports/2025-03/report.xlsx", &[]).await;
+    assert_eq!((s, &b[..2]), (StatusCode::OK, &b"PK"[..]));
+    for uri in [
+        "/api/v1/reports/2025-03/manifest.json",
+        "/api/v1/reports/2025-04/report.json",
+        "/api/v1/reports/..%2F..%2Fmanifest/00000001.json",
+    ] {
+        assert_eq!(api.get(uri, &[]).await.0, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (s, v) = api.post_empty("/api/v1/reports/2025-13").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "invalid_period")
+    );
 }

@@ -209,6 +209,43 @@ pub fn sql() -> Value {
             error_responses(&[400, 404, 406, 415, 422, 500]))})
 }
 
+fn month_path() -> Value {
+    json!({"name": "month", "in": "path", "required": true,
+        "schema": {"type": "string", "pattern": "^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])$"}})
+}
+
+fn archived_schema() -> Value {
+    json!({"type": "object", "required": ["month", "dataset_version", "content_sha256", "files"], "properties": {
+        "month": {"type": "string"}, "dataset_version": {"type": "integer"},
+        "dataset_committed_at": {"type": "string"}, "content_sha256": {"type": "string"},
+        "files": {"type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "bytes": {"type": "integer"}, "href": {"type": "string"}}}}}})
+}
+
+pub fn reports() -> Value {
+    json!({"operationId": "listReports", "tags": ["reports"], "summary": "The archived monthly reports, newest first",
+        "responses": {"200": {"description": "Reports", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"reports": {"type": "array", "items": archived_schema()}}}}}}}})
+}
+
+pub fn report_file() -> Value {
+    json!({"operationId": "reportFile", "tags": ["reports"], "summary": "One file of an archived monthly report",
+        "parameters": [month_path(),
+            {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["report.json", "report.xlsx"]}}],
+        "responses": merge(json!({"200": {"description": "The file", "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}}),
+            error_responses(&[404, 500]))})
+}
+
+pub fn post_report() -> Value {
+    json!({"operationId": "generateReport", "tags": ["reports"],
+        "summary": "Generate (again) a month's report from the current dataset version into the archive",
+        "parameters": [month_path(), {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
+        "responses": merge(json!({"201": {"description": "Written", "content": {"application/json": {"schema": archived_schema()}}}}),
+            error_responses(&[400, 500]))})
+}
+
 pub fn openapi() -> Value {
     json!({"operationId": "openapi", "tags": ["service"], "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}})

@@ -58,6 +58,9 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
             doc::sql,
             post(queries::sql).layer(DefaultBodyLimit::max(crate::engine::guard::MAX_SQL_BYTES + 4096)),
         )
+        .get("/api/v1/reports", doc::reports, reports)
+        .get("/api/v1/reports/{month}/{file}", doc::report_file, report_file)
+        .post("/api/v1/reports/{month}", doc::post_report, post_report)
         .get("/api/v1/openapi.json", doc::openapi, openapi)
         .get("/api/v1/docs", doc::docs, docs)
         .get("/charts/{file}", doc::chart, chart)
@@ -540,4 +543,71 @@ async fn reference(State(app): State<Arc<App>>, Path(table): Path<String>) -> Re
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
     })?;
     Ok(Json(body).into_response())
+}
+
+fn archive(app: &App) -> std::path::PathBuf {
+    app.data_dir().join("reports")
+}
+
+/// `GET /api/v1/reports`: the archived monthly reports, newest first.
+async fn reports(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let list = blocking(move || Ok(crate::report::list(&archive(&app)))).await?;
+    Ok(Json(serde_json::json!({ "reports": list })).into_response())
+}
+
+/// `GET /api/v1/reports/{month}/{file}`: one file of an archived report.
+async fn report_file(
+    State(app): State<Arc<App>>,
+    Path((month, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let found = blocking(move || Ok(crate::report::archived_file(&archive(&app), &month, &file))).await?;
+    let (bytes, media) = found.ok_or_else(ApiError::not_found)?;
+    Ok(([(header::CONTENT_TYPE, media)], bytes).into_response())
+}
+
+/// `POST /api/v1/reports/{month}?lang=vi|en`: (re)generates a month's report
+/// from the current dataset version into the archive.
+async fn post_report(
+    State(app): State<Arc<App>>,
+    Path(month): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let period = crate::domain::Period::parse(&month)
+        .ok_or_else(|| ApiError::bad_request("invalid_period", format!("{month:?} is not a month written YYYY-MM")))?;
+    let mut lang = Lang::Vi;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "lang" => {
+                lang = Lang::parse(&v).ok_or_else(|| ApiError::bad_request("invalid_lang", "lang must be vi or en"))?
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter {other:?}; expected lang"),
+                ));
+            }
+        }
+    }
+    let report = crate::report::build(&app, period, lang).await?;
+    let written = tokio::task::spawn_blocking(move || {
+        let dir = archive(&app).join(period.to_string());
+        crate::report::write(&report, &dir).map(|_| crate::report::list(&archive(&app)))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "report task failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    })?
+    .map_err(|e| {
+        tracing::error!(code = e.code(), error = %e, "writing a report failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the details are in the server log",
+        )
+    })?;
+    let entry = written.into_iter().find(|r| r.month == month);
+    Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
