@@ -43,6 +43,10 @@ pub struct Report {
     pub methodology: Vec<String>,
     /// SHA-256 of this report's JSON with this field empty.
     pub content_sha256: String,
+    /// The trend and district ranking charts as SVG, drawn from the same
+    /// share figures (not part of the JSON).
+    #[serde(skip)]
+    pub charts: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -190,7 +194,23 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         quality,
         methodology: methodology(lang),
         content_sha256: String::new(),
+        charts: Vec::new(),
     };
+    let size = crate::charts::Size::new(900, 420).expect("a valid chart size");
+    for (kind, params) in [
+        (crate::dashboard::ChartKind::Trend, span(month, month, None)),
+        (crate::dashboard::ChartKind::Districts, span(month, month, None)),
+    ] {
+        let chart = crate::dashboard::chart(app, kind, &params, lang).await?;
+        let alt = crate::charts::describe(&chart);
+        let svg = crate::charts::render(&chart, crate::charts::Format::Svg, size, lang).map_err(|e| {
+            AppError::BadParameter {
+                code: "chart_failed",
+                message: e.to_string(),
+            }
+        })?;
+        report.charts.push((alt, String::from_utf8_lossy(&svg).into_owned()));
+    }
     let digest = Sha256::digest(to_json(&report).as_bytes());
     report.content_sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok(report)
@@ -230,6 +250,7 @@ impl ReportError {
 pub fn files(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     Ok(vec![
         ("report.json", to_json(report).into_bytes()),
+        ("report.html", to_html(report).into_bytes()),
         ("report.xlsx", to_xlsx(report)?),
     ])
 }
@@ -575,8 +596,9 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 }
 
 /// The files a report bundle may hold, with their media types.
-pub const FILES: [(&str, &str); 2] = [
+pub const FILES: [(&str, &str); 3] = [
     ("report.json", "application/json"),
+    ("report.html", "text/html; charset=utf-8"),
     (
         "report.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -644,4 +666,211 @@ pub fn archived_file(archive: &Path, month: &str, name: &str) -> Option<(Vec<u8>
     let (name, media) = FILES.iter().find(|(n, _)| *n == name)?;
     let bytes = std::fs::read(archive.join(month).join(name)).ok()?;
     Some((bytes, media))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The report as one self-contained, printable HTML page: the same figures
+/// as the JSON and the workbook, the two charts inline as SVG, numbers in
+/// the reader's format.
+pub fn to_html(report: &Report) -> String {
+    use crate::locale::{percent, points, ty_dong};
+    let vi = report.language == "vi";
+    let lang = if vi { Lang::Vi } else { Lang::En };
+    let t = |v: &'static str, e: &'static str| if vi { v } else { e };
+    let pct = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| percent(x, 2, lang));
+    let pp = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| points(x, 2, lang));
+    let money = |s: &str| ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang);
+    let status = |s: crate::domain::Status| crate::locale::status_label(s, lang);
+    let h = &report.headline;
+    let mut o = String::new();
+    o.push_str(&format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>\
+         body{{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#111}}\
+         table{{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem}}th,td{{border:1px solid #bbb;padding:.2rem .4rem;text-align:right}}\
+         th:nth-child(-n+2),td:first-child,td.t{{text-align:left}}h1{{font-size:1.4rem}}h2{{font-size:1.1rem;margin-top:1.6rem}}\
+         figure{{margin:0}}svg{{max-width:100%;height:auto}}.meta{{color:#444;font-size:.85rem}}\
+         @page{{size:A4;margin:15mm}}@media print{{h2{{break-after:avoid}}table,figure{{break-inside:avoid}}}}\
+         </style></head><body>",
+        report.language,
+        t("Báo cáo tỷ trọng TMĐT tháng", "E-commerce share report,"),
+        esc(&report.month)
+    ));
+    o.push_str(&format!(
+        "<h1>{} — {}</h1><p class=\"meta\">{} {} · {} {} · SHA-256 {}</p>",
+        t(
+            "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng, tỉnh Thanh Hóa",
+            "E-commerce share of total retail sales of goods and consumer services, Thanh Hóa province"
+        ),
+        esc(&report.month),
+        t("Phiên bản dữ liệu", "Dataset version"),
+        report.dataset_version,
+        t("thời điểm", "committed"),
+        esc(&report.dataset_committed_at),
+        esc(&report.content_sha256)
+    ));
+    o.push_str(&format!("<h2>{}</h2><table>", t("Chỉ tiêu chính", "Headline")));
+    for (label, value) in [
+        (
+            t("Tỷ trọng TMĐT của tháng", "E-commerce share, month"),
+            pct(h.month.share),
+        ),
+        (
+            t("Tỷ trọng TMĐT lũy kế năm", "E-commerce share, year to date"),
+            pct(h.year_to_date.share),
+        ),
+        (t("Mục tiêu năm", "Target for the year"), pct(report.target)),
+        (
+            t("Chênh lệch so với mục tiêu, lũy kế", "Gap to target, year to date"),
+            pp(h.year_to_date.gap_pp),
+        ),
+        (
+            t("Tình trạng, lũy kế", "Status, year to date"),
+            status(h.year_to_date.status).to_string(),
+        ),
+        (
+            t(
+                "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
+                "E-commerce revenue still needed",
+            ),
+            h.year_to_date
+                .ecommerce_needed_vnd
+                .as_deref()
+                .map_or_else(|| "—".into(), money),
+        ),
+        (
+            t("So với tháng trước", "Change on the previous month"),
+            pp(h.change_on_previous_month_pp),
+        ),
+        (
+            t("So với cùng tháng năm trước", "Change on the same month last year"),
+            pp(h.change_on_last_year_pp),
+        ),
+    ] {
+        o.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", esc(label), esc(&value)));
+    }
+    o.push_str("</table>");
+    for (alt, svg) in &report.charts {
+        o.push_str(&format!(
+            "<figure role=\"img\" aria-label=\"{}\">{}</figure>",
+            esc(alt),
+            svg
+        ));
+    }
+    let row = |o: &mut String, cells: &[String]| {
+        o.push_str("<tr>");
+        for (i, c) in cells.iter().enumerate() {
+            o.push_str(&format!(
+                "<td{}>{}</td>",
+                if i < 2 { " class=\"t\"" } else { "" },
+                esc(c)
+            ));
+        }
+        o.push_str("</tr>");
+    };
+    let head = |o: &mut String, cells: &[&str]| {
+        o.push_str("<tr>");
+        for c in cells {
+            o.push_str(&format!("<th>{}</th>", esc(c)));
+        }
+        o.push_str("</tr>");
+    };
+    o.push_str(&format!("<h2>{}</h2><table>", t("Theo huyện", "By district")));
+    head(
+        &mut o,
+        &[
+            t("Mã", "Code"),
+            t("Huyện", "District"),
+            t("Tổng mức bán lẻ", "Total retail sales"),
+            t("Doanh thu TMĐT", "E-commerce revenue"),
+            t("Tỷ trọng", "Share"),
+            t("Chênh lệch", "Gap"),
+            t("Xếp hạng", "Rank"),
+            t("So với tháng trước", "On previous month"),
+            t("So với cùng kỳ", "On last year"),
+        ],
+    );
+    for d in &report.districts {
+        let f = &d.figures;
+        row(
+            &mut o,
+            &[
+                code(f, "district_code").unwrap_or("").to_string(),
+                code(f, "district_name").unwrap_or("").to_string(),
+                money(&f.total_revenue_vnd),
+                money(&f.ecommerce_revenue_vnd),
+                pct(f.share),
+                pp(f.gap_pp),
+                d.rank.map_or_else(|| "—".into(), |r| r.to_string()),
+                pp(d.change_on_previous_month_pp),
+                pp(d.change_on_last_year_pp),
+            ],
+        );
+    }
+    o.push_str("</table>");
+    o.push_str(&format!("<h2>{}</h2><table>", t("Theo nhóm ngành", "By sector group")));
+    head(
+        &mut o,
+        &[
+            t("Mã", "Code"),
+            t("Nhóm ngành", "Sector group"),
+            t("Tổng mức bán lẻ", "Total retail sales"),
+            t("Doanh thu TMĐT", "E-commerce revenue"),
+            t("Tỷ trọng", "Share"),
+        ],
+    );
+    for f in &report.sectors {
+        row(
+            &mut o,
+            &[
+                code(f, "sector_code").unwrap_or("").to_string(),
+                code(f, "sector_name").unwrap_or("").to_string(),
+                money(&f.total_revenue_vnd),
+                money(&f.ecommerce_revenue_vnd),
+                pct(f.share),
+            ],
+        );
+    }
+    o.push_str("</table>");
+    let q = &report.quality;
+    o.push_str(&format!("<h2>{}</h2><table>", t("Chất lượng số liệu", "Data quality")));
+    for (label, n) in [
+        (
+            t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
+            q.filings,
+        ),
+        (
+            t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
+            q.units,
+        ),
+        (
+            t("Số báo cáo tháng trước", "Filings the month before"),
+            q.previous_month_filings,
+        ),
+        (
+            t("Số đơn vị tháng trước", "Units the month before"),
+            q.previous_month_units,
+        ),
+        (t("Số tệp đã nhận", "Files ingested"), q.files_ingested),
+        (t("Số bản ghi đã nhận", "Records received"), q.records_received),
+        (t("Số bản ghi bị từ chối", "Records rejected"), q.records_rejected),
+    ] {
+        o.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(label),
+            crate::locale::integer(i128::from(n), lang)
+        ));
+    }
+    o.push_str("</table>");
+    o.push_str(&format!("<h2>{}</h2>", t("Phương pháp tính", "Methodology")));
+    for m in &report.methodology {
+        o.push_str(&format!("<p>{}</p>", esc(m)));
+    }
+    o.push_str("</body></html>\n");
+    o
 }

@@ -541,6 +541,14 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     let first = std::fs::read(out.join("report.json")).unwrap();
     let first_xlsx = std::fs::read(out.join("report.xlsx")).unwrap();
     assert_eq!(&first_xlsx[..2], b"PK");
+    let first_html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(first_html.contains("tỉnh Thanh Hóa") && first_html.matches("<svg").count() == 2);
+    for outside in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(
+            !first_html.contains(outside),
+            "the page loads nothing from elsewhere: {outside}"
+        );
+    }
     let report: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(report["content_sha256"], printed["content_sha256"]);
     assert_eq!(report["dataset_version"], 1);
@@ -568,6 +576,7 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     assert_eq!(env.run(&["report", "--month", "2025-03", "--out", out_dir]).code, 0);
     assert_eq!(std::fs::read(out.join("report.json")).unwrap(), first);
     assert_eq!(std::fs::read(out.join("report.xlsx")).unwrap(), first_xlsx);
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), first_html);
 
     // A new version gives a new report.
     let extra = env.write(

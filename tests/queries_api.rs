@@ -560,7 +560,12 @@ async fn reports_are_generated_archived_listed_and_served() {
     let (s, list) = api.json("/api/v1/reports").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["reports"][0]["content_sha256"], v["content_sha256"]);
-    assert_eq!(list["reports"][0]["files"].as_array().unwrap().len(), 2);
+    assert_eq!(list["reports"][0]["files"].as_array().unwrap().len(), 3);
+    let (s, h, _) = api.get("/api/v1/reports/2025-03/report.html", &[]).await;
+    assert_eq!(
+        (s, h[header::CONTENT_TYPE].to_str().unwrap()),
+        (StatusCode::OK, "text/html; charset=utf-8")
+    );
     let (s, h, b) = api.get("/api/v1/reports/2025-03/report.json", &[]).await;
     assert_eq!(
         (s, h[header::CONTENT_TYPE].to_str().unwrap()),
