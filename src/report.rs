@@ -85,6 +85,11 @@ pub struct Quality {
     pub files_ingested: u64,
     pub records_received: u64,
     pub records_rejected: u64,
+    /// The dataset version of the previous month's archived report, if any.
+    pub previous_report_version: Option<u64>,
+    /// Filings whose figures were revised since that version (the
+    /// `revisions` query between the two versions); null without one.
+    pub revisions_since_previous_report: Option<u64>,
 }
 
 fn methodology(lang: Lang) -> Vec<String> {
@@ -161,6 +166,15 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         .collect();
 
     let manifest = app.manifest()?;
+    let previous_report_version = list(&app.data_dir().join("reports"))
+        .into_iter()
+        .find(|r| r.month == back(1).to_string())
+        .map(|r| r.dataset_version)
+        .filter(|v| *v <= this.dataset_version);
+    let revisions_since_previous_report = match previous_report_version {
+        Some(v) => Some(revisions_between(app, v, this.dataset_version).await?),
+        None => None,
+    };
     let files = manifest.batches.iter().flat_map(|b| &b.files);
     let quality = Quality {
         filings: this.total.filings,
@@ -170,6 +184,8 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         files_ingested: files.clone().count() as u64,
         records_received: files.clone().map(|f| f.records).sum(),
         records_rejected: files.map(|f| f.rejected).sum(),
+        previous_report_version,
+        revisions_since_previous_report,
     };
     let mut report = Report {
         month: month.to_string(),
@@ -214,6 +230,21 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     let digest = Sha256::digest(to_json(&report).as_bytes());
     report.content_sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
     Ok(report)
+}
+
+/// How many filings the `revisions` query finds between two versions.
+async fn revisions_between(app: &App, from: u64, to: u64) -> Result<u64, AppError> {
+    let params = [("from_version", from), ("to_version", to)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let plan = app.query_plan("revisions", params, None, crate::tabular::Format::Json)?;
+    let body = app.run_query(&plan).await?.collect().await?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| AppError::BadParameter {
+        code: "query_failed",
+        message: e.to_string(),
+    })?;
+    Ok(value["row_count"].as_u64().unwrap_or(0))
 }
 
 /// The report as pretty JSON (fields in a fixed order, so the same report
@@ -473,6 +504,14 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             "Số bản ghi bị từ chối",
             "Records rejected",
             Val::Count(report.quality.records_rejected),
+        ),
+        (
+            "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
+            "Filings revised since the previous report",
+            report
+                .quality
+                .revisions_since_previous_report
+                .map_or(Val::Text("—".into()), Val::Count),
         ),
         (
             "Mã kiểm tra nội dung (SHA-256)",
@@ -842,28 +881,35 @@ pub fn to_html(report: &Report) -> String {
     for (label, n) in [
         (
             t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
-            q.filings,
+            Some(q.filings),
         ),
         (
             t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
-            q.units,
+            Some(q.units),
         ),
         (
             t("Số báo cáo tháng trước", "Filings the month before"),
-            q.previous_month_filings,
+            Some(q.previous_month_filings),
         ),
         (
             t("Số đơn vị tháng trước", "Units the month before"),
-            q.previous_month_units,
+            Some(q.previous_month_units),
         ),
-        (t("Số tệp đã nhận", "Files ingested"), q.files_ingested),
-        (t("Số bản ghi đã nhận", "Records received"), q.records_received),
-        (t("Số bản ghi bị từ chối", "Records rejected"), q.records_rejected),
+        (t("Số tệp đã nhận", "Files ingested"), Some(q.files_ingested)),
+        (t("Số bản ghi đã nhận", "Records received"), Some(q.records_received)),
+        (t("Số bản ghi bị từ chối", "Records rejected"), Some(q.records_rejected)),
+        (
+            t(
+                "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
+                "Filings revised since the previous report",
+            ),
+            q.revisions_since_previous_report,
+        ),
     ] {
         o.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>",
             esc(label),
-            crate::locale::integer(i128::from(n), lang)
+            n.map_or_else(|| "—".to_string(), |n| crate::locale::integer(i128::from(n), lang))
         ));
     }
     o.push_str("</table>");

@@ -591,3 +591,22 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     let r = env.run(&["report", "--month", "2025-13"]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn a_report_counts_the_revisions_since_the_previous_months_report() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    assert_eq!(env.run(&["report", "--month", "2025-02"]).code, 0);
+    assert_eq!(env.ingest(&[&fixture("queries/v2_revisions.csv")]).code, 0);
+    let r = env.run(&["report", "--month", "2025-03"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(env.data().join("reports/2025-03/report.json")).unwrap()).unwrap();
+    assert_eq!(report["quality"]["previous_report_version"], 1);
+    // A changed e-commerce figure and a changed weight; the identical
+    // resubmission revises nothing.
+    assert_eq!(report["quality"]["revisions_since_previous_report"], 2);
+    let first: Value =
+        serde_json::from_slice(&std::fs::read(env.data().join("reports/2025-02/report.json")).unwrap()).unwrap();
+    assert_eq!(first["quality"]["revisions_since_previous_report"], Value::Null);
+}
