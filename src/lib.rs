@@ -20,6 +20,7 @@ pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod locale;
+pub mod pdf;
 pub mod report;
 pub mod rollup;
 pub mod tabular;

@@ -1,7 +1,8 @@
 //! Monthly report to the ministries: the figures of one month gathered into
 //! one plain structure — headline, trend, districts (with rank and changes),
 //! sectors, district × sector, data quality, methodology — and written as
-//! `report.json` and `report.xlsx`.
+//! `report.pdf` (see `pdf.rs`), `report.html`, `report.xlsx` and
+//! `report.json`.
 //!
 //! Every figure comes from `App::share` (the share API's figures); this
 //! module selects and arranges them. The report is a function of the dataset
@@ -266,13 +267,15 @@ pub enum ReportError {
     },
     #[error("building the workbook: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("building the PDF: {0}")]
+    Pdf(#[from] crate::pdf::PdfError),
 }
 
 impl ReportError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Io { .. } => "io_error",
-            Self::Xlsx(_) => "report_failed",
+            Self::Xlsx(_) | Self::Pdf(_) => "report_failed",
         }
     }
 }
@@ -281,6 +284,7 @@ impl ReportError {
 pub fn files(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     Ok(vec![
         ("report.json", to_json(report).into_bytes()),
+        ("report.pdf", crate::pdf::render(report)?),
         ("report.html", to_html(report).into_bytes()),
         ("report.xlsx", to_xlsx(report)?),
     ])
@@ -635,8 +639,9 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
 }
 
 /// The files a report bundle may hold, with their media types.
-pub const FILES: [(&str, &str); 3] = [
+pub const FILES: [(&str, &str); 4] = [
     ("report.json", "application/json"),
+    ("report.pdf", "application/pdf"),
     ("report.html", "text/html; charset=utf-8"),
     (
         "report.xlsx",

@@ -541,6 +541,8 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     let first = std::fs::read(out.join("report.json")).unwrap();
     let first_xlsx = std::fs::read(out.join("report.xlsx")).unwrap();
     assert_eq!(&first_xlsx[..2], b"PK");
+    let first_pdf = std::fs::read(out.join("report.pdf")).unwrap();
+    assert!(first_pdf.starts_with(b"%PDF-"));
     let first_html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(first_html.contains("tỉnh Thanh Hóa") && first_html.matches("<svg").count() == 2);
     for outside in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
@@ -577,6 +579,7 @@ fn report_json_is_the_share_apis_figures_and_the_same_bytes_for_the_same_version
     assert_eq!(std::fs::read(out.join("report.json")).unwrap(), first);
     assert_eq!(std::fs::read(out.join("report.xlsx")).unwrap(), first_xlsx);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), first_html);
+    assert_eq!(std::fs::read(out.join("report.pdf")).unwrap(), first_pdf);
 
     // A new version gives a new report.
     let extra = env.write(

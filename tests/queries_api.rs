@@ -560,7 +560,13 @@ async fn reports_are_generated_archived_listed_and_served() {
     let (s, list) = api.json("/api/v1/reports").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["reports"][0]["content_sha256"], v["content_sha256"]);
-    assert_eq!(list["reports"][0]["files"].as_array().unwrap().len(), 3);
+    assert_eq!(list["reports"][0]["files"].as_array().unwrap().len(), 4);
+    let (s, h, b) = api.get("/api/v1/reports/2025-03/report.pdf", &[]).await;
+    assert_eq!(
+        (s, h[header::CONTENT_TYPE].to_str().unwrap()),
+        (StatusCode::OK, "application/pdf")
+    );
+    assert!(b.starts_with(b"%PDF-"));
     let (s, h, _) = api.get("/api/v1/reports/2025-03/report.html", &[]).await;
     assert_eq!(
         (s, h[header::CONTENT_TYPE].to_str().unwrap()),

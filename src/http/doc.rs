@@ -231,10 +231,11 @@ pub fn reports() -> Value {
 pub fn report_file() -> Value {
     json!({"operationId": "reportFile", "tags": ["reports"], "summary": "One file of an archived monthly report",
         "parameters": [month_path(),
-            {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["report.json", "report.html", "report.xlsx"]}}],
+            {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["report.json", "report.pdf", "report.html", "report.xlsx"]}}],
         "responses": merge(json!({"200": {"description": "The file", "content": {
                 "application/json": {"schema": {"type": "object"}},
                 "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}}),
             error_responses(&[404, 500]))})
 }
