@@ -6,8 +6,7 @@
 //! places text, rules and charts on pages, a second draws them. Computes no
 //! figure; knows nothing of the app, the engine or HTTP.
 
-use crate::locale::{Lang, integer, percent, points, status_label, ty_dong};
-use crate::report::Report;
+use crate::report::{Report, Section};
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point, Size, Transform};
 use krilla::page::PageSettings;
@@ -108,94 +107,46 @@ impl Layout {
         self.push(Item::Rule { y });
     }
 
-    fn table(&mut self, columns: &[f32], head: &[&str], rows: Vec<Vec<String>>) {
+    /// A section with column heads, its cells at `columns` offsets.
+    fn table(&mut self, columns: &[f32], section: &Section) {
+        self.heading(section.heading);
         let cells = |values: Vec<String>| columns.iter().copied().zip(values).collect::<Vec<_>>();
-        self.line(&cells(head.iter().map(|h| h.to_string()).collect()), BODY);
+        self.line(&cells(section.head.iter().map(|h| h.to_string()).collect()), BODY);
         self.rule();
-        for row in rows {
-            self.line(&cells(row), BODY);
+        for row in &section.rows {
+            self.line(&cells(row.clone()), BODY);
         }
         self.y += 6.0;
+    }
+
+    /// A section of label–value lines.
+    fn labelled(&mut self, section: &Section, size: f32) {
+        self.heading(section.heading);
+        for row in &section.rows {
+            let cells: Vec<(f32, String)> = [0.0, 300.0].into_iter().zip(row.iter().cloned()).collect();
+            self.line(&cells, size);
+        }
     }
 }
 
 /// The report as A4 PDF bytes; the same report gives the same bytes.
 pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
-    let vi = report.language == "vi";
-    let lang = if vi { Lang::Vi } else { Lang::En };
-    let t = |v: &'static str, e: &'static str| if vi { v } else { e };
-    let pct = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| percent(x, 2, lang));
-    let pp = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| points(x, 2, lang));
-    let money = |s: &str| ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang);
-    let key = |r: &crate::app::ShareRow, f: &str| r.keys.get(f).and_then(|v| v.clone()).unwrap_or_default();
-    let h = &report.headline;
-
+    let shown = crate::report::shown(report);
     let mut l = Layout::new();
-    l.paragraph(
-        t(
-            "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng, tỉnh Thanh Hóa",
-            "E-commerce share of total retail sales of goods and consumer services, Thanh Hóa province",
-        ),
-        13.0,
-        70,
-    );
-    l.line(&[(0.0, format!("{} {}", t("Tháng", "Month"), report.month))], 12.0);
+    l.paragraph(shown.title, 13.0, 70);
+    l.line(&[(0.0, report.month.clone())], 12.0);
     l.line(
         &[(
             0.0,
             format!(
                 "{} {} · {} · SHA-256 {}",
-                t("Phiên bản dữ liệu", "Dataset version"),
-                report.dataset_version,
-                report.dataset_committed_at,
-                report.content_sha256
+                shown.version_label, report.dataset_version, report.dataset_committed_at, report.content_sha256
             ),
         )],
         6.5,
     );
 
-    l.heading(t("Chỉ tiêu chính", "Headline"));
-    let headline = [
-        (
-            t("Tỷ trọng TMĐT của tháng", "E-commerce share, month"),
-            pct(h.month.share),
-        ),
-        (
-            t("Tỷ trọng TMĐT lũy kế năm", "E-commerce share, year to date"),
-            pct(h.year_to_date.share),
-        ),
-        (t("Mục tiêu năm", "Target for the year"), pct(report.target)),
-        (
-            t("Chênh lệch so với mục tiêu, lũy kế", "Gap to target, year to date"),
-            pp(h.year_to_date.gap_pp),
-        ),
-        (
-            t("Tình trạng, lũy kế", "Status, year to date"),
-            status_label(h.year_to_date.status, lang).to_string(),
-        ),
-        (
-            t(
-                "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
-                "E-commerce revenue still needed",
-            ),
-            h.year_to_date
-                .ecommerce_needed_vnd
-                .as_deref()
-                .map_or_else(|| "—".into(), money),
-        ),
-        (
-            t("So với tháng trước", "Change on the previous month"),
-            pp(h.change_on_previous_month_pp),
-        ),
-        (
-            t("So với cùng tháng năm trước", "Change on the same month last year"),
-            pp(h.change_on_last_year_pp),
-        ),
-    ];
-    for (label, value) in headline {
-        l.line(&[(0.0, label.to_string()), (300.0, value)], 9.0);
-    }
-
+    l.labelled(&shown.headline, 9.0);
     let chart_width = WIDTH - 2.0 * MARGIN;
     for index in 0..report.charts.len() {
         let height = chart_width * 420.0 / 900.0;
@@ -205,94 +156,13 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
         l.push(Item::Chart { y, height, index });
         l.y += height;
     }
-
-    l.heading(t("Theo huyện", "By district"));
-    let columns = [0.0, 22.0, 100.0, 160.0, 220.0, 265.0, 330.0, 365.0, 440.0];
-    let head = [
-        t("Mã", "Code"),
-        t("Huyện", "District"),
-        t("Tổng bán lẻ", "Total sales"),
-        t("TMĐT", "E-commerce"),
-        t("Tỷ trọng", "Share"),
-        t("Chênh lệch", "Gap"),
-        t("Hạng", "Rank"),
-        t("So tháng trước", "On prev. month"),
-        t("So cùng kỳ", "On last year"),
-    ];
-    let rows = report
-        .districts
-        .iter()
-        .map(|d| {
-            let f = &d.figures;
-            vec![
-                key(f, "district_code"),
-                key(f, "district_name"),
-                money(&f.total_revenue_vnd),
-                money(&f.ecommerce_revenue_vnd),
-                pct(f.share),
-                pp(f.gap_pp),
-                d.rank.map_or_else(|| "—".into(), |r| r.to_string()),
-                pp(d.change_on_previous_month_pp),
-                pp(d.change_on_last_year_pp),
-            ]
-        })
-        .collect();
-    l.table(&columns, &head, rows);
-
-    l.heading(t("Theo nhóm ngành", "By sector group"));
-    let rows = report
-        .sectors
-        .iter()
-        .map(|f| {
-            vec![
-                key(f, "sector_name"),
-                money(&f.total_revenue_vnd),
-                money(&f.ecommerce_revenue_vnd),
-                pct(f.share),
-            ]
-        })
-        .collect();
     l.table(
-        &[0.0, 220.0, 300.0, 380.0],
-        &[
-            t("Nhóm ngành", "Sector group"),
-            t("Tổng bán lẻ", "Total sales"),
-            t("TMĐT", "E-commerce"),
-            t("Tỷ trọng", "Share"),
-        ],
-        rows,
+        &[0.0, 22.0, 100.0, 160.0, 220.0, 265.0, 330.0, 365.0, 440.0],
+        &shown.districts,
     );
-
-    l.heading(t("Chất lượng số liệu", "Data quality"));
-    let q = &report.quality;
-    let count = |n: Option<u64>| n.map_or_else(|| "—".to_string(), |n| integer(i128::from(n), lang));
-    for (label, n) in [
-        (
-            t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
-            Some(q.filings),
-        ),
-        (
-            t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
-            Some(q.units),
-        ),
-        (
-            t("Số báo cáo tháng trước", "Filings the month before"),
-            Some(q.previous_month_filings),
-        ),
-        (t("Số bản ghi đã nhận", "Records received"), Some(q.records_received)),
-        (t("Số bản ghi bị từ chối", "Records rejected"), Some(q.records_rejected)),
-        (
-            t(
-                "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
-                "Filings revised since the previous report",
-            ),
-            q.revisions_since_previous_report,
-        ),
-    ] {
-        l.line(&[(0.0, label.to_string()), (300.0, count(n))], BODY);
-    }
-
-    l.heading(t("Phương pháp tính", "Methodology"));
+    l.table(&[0.0, 112.0, 300.0, 385.0, 465.0], &shown.sectors);
+    l.labelled(&shown.quality, BODY);
+    l.heading(shown.methodology_heading);
     for m in &report.methodology {
         l.paragraph(m, BODY, 120);
         l.y += 3.0;

@@ -719,19 +719,190 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The report as one self-contained, printable HTML page: the same figures
-/// as the JSON and the workbook, the two charts inline as SVG, numbers in
-/// the reader's format.
-pub fn to_html(report: &Report) -> String {
-    use crate::locale::{percent, points, ty_dong};
+/// A section of the report as text: a heading, column heads, rows.
+pub struct Section {
+    pub heading: &'static str,
+    pub head: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The report as text for people, in its language: the sections that the
+/// HTML page and the PDF both show, labelled and formatted once.
+pub struct Shown {
+    pub title: &'static str,
+    pub version_label: &'static str,
+    pub headline: Section,
+    pub districts: Section,
+    pub sectors: Section,
+    pub quality: Section,
+    pub methodology_heading: &'static str,
+}
+
+pub fn shown(report: &Report) -> Shown {
+    use crate::locale::{integer, percent, points, status_label, ty_dong};
     let vi = report.language == "vi";
     let lang = if vi { Lang::Vi } else { Lang::En };
     let t = |v: &'static str, e: &'static str| if vi { v } else { e };
     let pct = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| percent(x, 2, lang));
     let pp = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| points(x, 2, lang));
     let money = |s: &str| ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang);
-    let status = |s: crate::domain::Status| crate::locale::status_label(s, lang);
+    let count = |n: Option<u64>| n.map_or_else(|| "—".to_string(), |n| integer(i128::from(n), lang));
+    let key = |r: &ShareRow, f: &str| code(r, f).unwrap_or("").to_string();
+    let labelled = |heading, lines: Vec<(&'static str, String)>| Section {
+        heading,
+        head: Vec::new(),
+        rows: lines.into_iter().map(|(l, v)| vec![l.to_string(), v]).collect(),
+    };
     let h = &report.headline;
+    let q = &report.quality;
+    Shown {
+        title: t(
+            "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng, tỉnh Thanh Hóa",
+            "E-commerce share of total retail sales of goods and consumer services, Thanh Hóa province",
+        ),
+        version_label: t("Phiên bản dữ liệu", "Dataset version"),
+        headline: labelled(
+            t("Chỉ tiêu chính", "Headline"),
+            vec![
+                (
+                    t("Tỷ trọng TMĐT của tháng", "E-commerce share, month"),
+                    pct(h.month.share),
+                ),
+                (
+                    t("Tỷ trọng TMĐT lũy kế năm", "E-commerce share, year to date"),
+                    pct(h.year_to_date.share),
+                ),
+                (t("Mục tiêu năm", "Target for the year"), pct(report.target)),
+                (
+                    t("Chênh lệch so với mục tiêu, lũy kế", "Gap to target, year to date"),
+                    pp(h.year_to_date.gap_pp),
+                ),
+                (
+                    t("Tình trạng, lũy kế", "Status, year to date"),
+                    status_label(h.year_to_date.status, lang).to_string(),
+                ),
+                (
+                    t(
+                        "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
+                        "E-commerce revenue still needed",
+                    ),
+                    h.year_to_date
+                        .ecommerce_needed_vnd
+                        .as_deref()
+                        .map_or_else(|| "—".into(), money),
+                ),
+                (
+                    t("So với tháng trước", "Change on the previous month"),
+                    pp(h.change_on_previous_month_pp),
+                ),
+                (
+                    t("So với cùng tháng năm trước", "Change on the same month last year"),
+                    pp(h.change_on_last_year_pp),
+                ),
+            ],
+        ),
+        districts: Section {
+            heading: t("Theo huyện", "By district"),
+            head: vec![
+                t("Mã", "Code"),
+                t("Huyện", "District"),
+                t("Tổng mức bán lẻ", "Total retail sales"),
+                t("Doanh thu TMĐT", "E-commerce revenue"),
+                t("Tỷ trọng", "Share"),
+                t("Chênh lệch", "Gap"),
+                t("Xếp hạng", "Rank"),
+                t("So với tháng trước", "On previous month"),
+                t("So với cùng kỳ", "On last year"),
+            ],
+            rows: report
+                .districts
+                .iter()
+                .map(|d| {
+                    let f = &d.figures;
+                    vec![
+                        key(f, "district_code"),
+                        key(f, "district_name"),
+                        money(&f.total_revenue_vnd),
+                        money(&f.ecommerce_revenue_vnd),
+                        pct(f.share),
+                        pp(f.gap_pp),
+                        d.rank.map_or_else(|| "—".into(), |r| r.to_string()),
+                        pp(d.change_on_previous_month_pp),
+                        pp(d.change_on_last_year_pp),
+                    ]
+                })
+                .collect(),
+        },
+        sectors: Section {
+            heading: t("Theo nhóm ngành", "By sector group"),
+            head: vec![
+                t("Mã", "Code"),
+                t("Nhóm ngành", "Sector group"),
+                t("Tổng mức bán lẻ", "Total retail sales"),
+                t("Doanh thu TMĐT", "E-commerce revenue"),
+                t("Tỷ trọng", "Share"),
+            ],
+            rows: report
+                .sectors
+                .iter()
+                .map(|f| {
+                    vec![
+                        key(f, "sector_code"),
+                        key(f, "sector_name"),
+                        money(&f.total_revenue_vnd),
+                        money(&f.ecommerce_revenue_vnd),
+                        pct(f.share),
+                    ]
+                })
+                .collect(),
+        },
+        quality: labelled(
+            t("Chất lượng số liệu", "Data quality"),
+            vec![
+                (
+                    t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
+                    count(Some(q.filings)),
+                ),
+                (
+                    t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
+                    count(Some(q.units)),
+                ),
+                (
+                    t("Số báo cáo tháng trước", "Filings the month before"),
+                    count(Some(q.previous_month_filings)),
+                ),
+                (
+                    t("Số đơn vị tháng trước", "Units the month before"),
+                    count(Some(q.previous_month_units)),
+                ),
+                (t("Số tệp đã nhận", "Files ingested"), count(Some(q.files_ingested))),
+                (
+                    t("Số bản ghi đã nhận", "Records received"),
+                    count(Some(q.records_received)),
+                ),
+                (
+                    t("Số bản ghi bị từ chối", "Records rejected"),
+                    count(Some(q.records_rejected)),
+                ),
+                (
+                    t(
+                        "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
+                        "Filings revised since the previous report",
+                    ),
+                    count(q.revisions_since_previous_report),
+                ),
+            ],
+        ),
+        methodology_heading: t("Phương pháp tính", "Methodology"),
+    }
+}
+
+/// The report as one self-contained, printable HTML page: the same figures
+/// as the JSON and the workbook, the two charts inline as SVG, numbers in
+/// the reader's format.
+pub fn to_html(report: &Report) -> String {
+    let vi = report.language == "vi";
+    let shown = shown(report);
     let mut o = String::new();
     o.push_str(&format!(
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>\
@@ -742,63 +913,47 @@ pub fn to_html(report: &Report) -> String {
          @page{{size:A4;margin:15mm}}@media print{{h2{{break-after:avoid}}table,figure{{break-inside:avoid}}}}\
          </style></head><body>",
         report.language,
-        t("Báo cáo tỷ trọng TMĐT tháng", "E-commerce share report,"),
+        if vi { "Báo cáo tỷ trọng TMĐT tháng" } else { "E-commerce share report," },
         esc(&report.month)
     ));
     o.push_str(&format!(
-        "<h1>{} — {}</h1><p class=\"meta\">{} {} · {} {} · SHA-256 {}</p>",
-        t(
-            "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng, tỉnh Thanh Hóa",
-            "E-commerce share of total retail sales of goods and consumer services, Thanh Hóa province"
-        ),
+        "<h1>{} — {}</h1><p class=\"meta\">{} {} · {} · SHA-256 {}</p>",
+        shown.title,
         esc(&report.month),
-        t("Phiên bản dữ liệu", "Dataset version"),
+        shown.version_label,
         report.dataset_version,
-        t("thời điểm", "committed"),
         esc(&report.dataset_committed_at),
         esc(&report.content_sha256)
     ));
-    o.push_str(&format!("<h2>{}</h2><table>", t("Chỉ tiêu chính", "Headline")));
-    for (label, value) in [
-        (
-            t("Tỷ trọng TMĐT của tháng", "E-commerce share, month"),
-            pct(h.month.share),
-        ),
-        (
-            t("Tỷ trọng TMĐT lũy kế năm", "E-commerce share, year to date"),
-            pct(h.year_to_date.share),
-        ),
-        (t("Mục tiêu năm", "Target for the year"), pct(report.target)),
-        (
-            t("Chênh lệch so với mục tiêu, lũy kế", "Gap to target, year to date"),
-            pp(h.year_to_date.gap_pp),
-        ),
-        (
-            t("Tình trạng, lũy kế", "Status, year to date"),
-            status(h.year_to_date.status).to_string(),
-        ),
-        (
-            t(
-                "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
-                "E-commerce revenue still needed",
-            ),
-            h.year_to_date
-                .ecommerce_needed_vnd
-                .as_deref()
-                .map_or_else(|| "—".into(), money),
-        ),
-        (
-            t("So với tháng trước", "Change on the previous month"),
-            pp(h.change_on_previous_month_pp),
-        ),
-        (
-            t("So với cùng tháng năm trước", "Change on the same month last year"),
-            pp(h.change_on_last_year_pp),
-        ),
-    ] {
-        o.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", esc(label), esc(&value)));
-    }
-    o.push_str("</table>");
+    let section = |o: &mut String, s: &Section| {
+        o.push_str(&format!("<h2>{}</h2><table>", esc(s.heading)));
+        if !s.head.is_empty() {
+            o.push_str("<tr>");
+            for c in &s.head {
+                o.push_str(&format!("<th>{}</th>", esc(c)));
+            }
+            o.push_str("</tr>");
+        }
+        for row in &s.rows {
+            o.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                // A labelled section's label is a heading cell; tables keep
+                // their two text columns left-aligned.
+                if s.head.is_empty() && i == 0 {
+                    o.push_str(&format!("<th>{}</th>", esc(c)));
+                } else {
+                    o.push_str(&format!(
+                        "<td{}>{}</td>",
+                        if i < 2 { " class=\"t\"" } else { "" },
+                        esc(c)
+                    ));
+                }
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</table>");
+    };
+    section(&mut o, &shown.headline);
     for (alt, svg) in &report.charts {
         o.push_str(&format!(
             "<figure role=\"img\" aria-label=\"{}\">{}</figure>",
@@ -806,119 +961,10 @@ pub fn to_html(report: &Report) -> String {
             svg
         ));
     }
-    let row = |o: &mut String, cells: &[String]| {
-        o.push_str("<tr>");
-        for (i, c) in cells.iter().enumerate() {
-            o.push_str(&format!(
-                "<td{}>{}</td>",
-                if i < 2 { " class=\"t\"" } else { "" },
-                esc(c)
-            ));
-        }
-        o.push_str("</tr>");
-    };
-    let head = |o: &mut String, cells: &[&str]| {
-        o.push_str("<tr>");
-        for c in cells {
-            o.push_str(&format!("<th>{}</th>", esc(c)));
-        }
-        o.push_str("</tr>");
-    };
-    o.push_str(&format!("<h2>{}</h2><table>", t("Theo huyện", "By district")));
-    head(
-        &mut o,
-        &[
-            t("Mã", "Code"),
-            t("Huyện", "District"),
-            t("Tổng mức bán lẻ", "Total retail sales"),
-            t("Doanh thu TMĐT", "E-commerce revenue"),
-            t("Tỷ trọng", "Share"),
-            t("Chênh lệch", "Gap"),
-            t("Xếp hạng", "Rank"),
-            t("So với tháng trước", "On previous month"),
-            t("So với cùng kỳ", "On last year"),
-        ],
-    );
-    for d in &report.districts {
-        let f = &d.figures;
-        row(
-            &mut o,
-            &[
-                code(f, "district_code").unwrap_or("").to_string(),
-                code(f, "district_name").unwrap_or("").to_string(),
-                money(&f.total_revenue_vnd),
-                money(&f.ecommerce_revenue_vnd),
-                pct(f.share),
-                pp(f.gap_pp),
-                d.rank.map_or_else(|| "—".into(), |r| r.to_string()),
-                pp(d.change_on_previous_month_pp),
-                pp(d.change_on_last_year_pp),
-            ],
-        );
-    }
-    o.push_str("</table>");
-    o.push_str(&format!("<h2>{}</h2><table>", t("Theo nhóm ngành", "By sector group")));
-    head(
-        &mut o,
-        &[
-            t("Mã", "Code"),
-            t("Nhóm ngành", "Sector group"),
-            t("Tổng mức bán lẻ", "Total retail sales"),
-            t("Doanh thu TMĐT", "E-commerce revenue"),
-            t("Tỷ trọng", "Share"),
-        ],
-    );
-    for f in &report.sectors {
-        row(
-            &mut o,
-            &[
-                code(f, "sector_code").unwrap_or("").to_string(),
-                code(f, "sector_name").unwrap_or("").to_string(),
-                money(&f.total_revenue_vnd),
-                money(&f.ecommerce_revenue_vnd),
-                pct(f.share),
-            ],
-        );
-    }
-    o.push_str("</table>");
-    let q = &report.quality;
-    o.push_str(&format!("<h2>{}</h2><table>", t("Chất lượng số liệu", "Data quality")));
-    for (label, n) in [
-        (
-            t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
-            Some(q.filings),
-        ),
-        (
-            t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
-            Some(q.units),
-        ),
-        (
-            t("Số báo cáo tháng trước", "Filings the month before"),
-            Some(q.previous_month_filings),
-        ),
-        (
-            t("Số đơn vị tháng trước", "Units the month before"),
-            Some(q.previous_month_units),
-        ),
-        (t("Số tệp đã nhận", "Files ingested"), Some(q.files_ingested)),
-        (t("Số bản ghi đã nhận", "Records received"), Some(q.records_received)),
-        (t("Số bản ghi bị từ chối", "Records rejected"), Some(q.records_rejected)),
-        (
-            t(
-                "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
-                "Filings revised since the previous report",
-            ),
-            q.revisions_since_previous_report,
-        ),
-    ] {
-        o.push_str(&format!(
-            "<tr><th>{}</th><td>{}</td></tr>",
-            esc(label),
-            n.map_or_else(|| "—".to_string(), |n| crate::locale::integer(i128::from(n), lang))
-        ));
-    }
-    o.push_str("</table>");
-    o.push_str(&format!("<h2>{}</h2>", t("Phương pháp tính", "Methodology")));
+    section(&mut o, &shown.districts);
+    section(&mut o, &shown.sectors);
+    section(&mut o, &shown.quality);
+    o.push_str(&format!("<h2>{}</h2>", shown.methodology_heading));
     for m in &report.methodology {
         o.push_str(&format!("<p>{}</p>", esc(m)));
     }
