@@ -3,6 +3,7 @@
 //! `main.rs` only parses arguments and maps errors to exit codes.
 
 use crate::app::{App, AppError, AppOptions, IngestSource, ShareParams, month_in_vietnam};
+use crate::clock::{Clock, StartedAt, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::demo::{self, DemoOptions};
 use crate::domain::Period;
@@ -32,6 +33,8 @@ pub enum CommandError {
     Usage(String),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Delivery(#[from] crate::delivery::DeliveryError),
 }
 
 impl CommandError {
@@ -42,6 +45,7 @@ impl CommandError {
             Self::Io { .. } => "io_error",
             Self::Usage(_) => "usage",
             Self::Report(e) => e.code(),
+            Self::Delivery(e) => e.code(),
         }
     }
 
@@ -50,6 +54,10 @@ impl CommandError {
         match self {
             Self::Usage(_) | Self::Config(_) => 2,
             Self::App(AppError::BadParameter { .. }) => 2,
+            Self::Report(crate::report::ReportError::App(AppError::BadParameter { .. })) => 2,
+            Self::Delivery(
+                crate::delivery::DeliveryError::Unknown(_) | crate::delivery::DeliveryError::NotFailed { .. },
+            ) => 2,
             Self::App(AppError::Ingest(e)) if e.is_input_error() => 3,
             Self::App(AppError::Warehouse(crate::warehouse::WarehouseError::Busy(_))) => 4,
             _ => 1,
@@ -171,8 +179,9 @@ pub fn query(
     })
 }
 
-/// `ecomshare report --month M`: the month's report, written to `out`
-/// (default `DATA/reports/M/`); prints what was written.
+/// `ecomshare report --month M`: the month's report, archived under
+/// `DATA/reports/` (kept as it is when the archive already has this
+/// version's), or written to `out`; prints what was written.
 pub fn report(
     config: &Config,
     month: Period,
@@ -182,22 +191,50 @@ pub fn report(
 ) -> Result<(), CommandError> {
     let app = open_app(config)?;
     let runtime = runtime()?;
-    let report = runtime.block_on(crate::report::build(&app, month, lang))?;
-    let dir = out.map_or_else(
-        || config.data.join("reports").join(month.to_string()),
-        Path::to_path_buf,
-    );
-    let files = crate::report::write(&report, &dir).map_err(CommandError::Report)?;
-    tracing::info!(month = %month, dataset_version = report.dataset_version, dir = %dir.display(), "report written");
-    print_json(
-        stdout,
-        &serde_json::json!({
-            "month": report.month,
-            "dataset_version": report.dataset_version,
-            "content_sha256": report.content_sha256,
-            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
-        }),
-    )
+    let (dir, summary) = match out {
+        Some(dir) => {
+            let report = runtime.block_on(crate::report::build(&app, month, lang))?;
+            crate::report::write(&report, dir).map_err(CommandError::Report)?;
+            let summary = serde_json::json!({
+                "month": report.month,
+                "dataset_version": report.dataset_version,
+                "content_sha256": report.content_sha256,
+                "generated": true,
+            });
+            (dir.to_path_buf(), summary)
+        }
+        None => {
+            let archive = config.data.join("reports");
+            let g = runtime.block_on(crate::report::generate(&app, month, lang, &archive))?;
+            let summary = serde_json::json!({
+                "month": g.month,
+                "dataset_version": g.dataset_version,
+                "content_sha256": g.content_sha256,
+                "generated": g.generated,
+            });
+            (archive.join(month.to_string()), summary)
+        }
+    };
+    tracing::info!(month = %month, dir = %dir.display(), "report written");
+    let mut summary = summary;
+    summary["files"] = crate::report::FILES
+        .iter()
+        .map(|(name, _)| dir.join(name).display().to_string())
+        .collect();
+    print_json(stdout, &summary)
+}
+
+/// `ecomshare deliveries [--retry ID]`: the outbox, or one failed delivery
+/// queued again.
+pub fn deliveries(config: &Config, retry: Option<&str>, out: &mut dyn Write) -> Result<(), CommandError> {
+    let outbox = crate::delivery::Outbox::new(&config.data);
+    match retry {
+        Some(id) => {
+            let d = outbox.retry(id, chrono::Utc::now())?;
+            print_json(out, &d)
+        }
+        None => print_json(out, &serde_json::json!({ "deliveries": outbox.list()? })),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
@@ -273,10 +310,63 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
         if config.warm {
             tokio::spawn(keep_warm(app.clone()));
         }
+        start_reports(&app, config)?;
         crate::http::serve(listener, app, shutdown_signal())
             .await
             .map_err(io("serving"))
     })
+}
+
+/// The clock of the schedule and the outbox: the system clock, or, to
+/// rehearse a schedule, one started at `ECOMSHARE_CLOCK_START` (RFC 3339).
+fn clock() -> Result<Arc<dyn Clock>, CommandError> {
+    match std::env::var("ECOMSHARE_CLOCK_START") {
+        Ok(start) => {
+            let at = chrono::DateTime::parse_from_rfc3339(&start)
+                .map_err(|e| CommandError::Usage(format!("ECOMSHARE_CLOCK_START {start:?}: {e}")))?;
+            tracing::warn!(start = %at, "the schedule's clock starts at ECOMSHARE_CLOCK_START, not now");
+            Ok(Arc::new(StartedAt::new(at.with_timezone(&chrono::Utc))))
+        }
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
+}
+
+/// Starts the report schedule (when configured) and the outbox's worker, in
+/// the one process holding the outbox lock.
+fn start_reports(app: &Arc<App>, config: &Config) -> Result<(), CommandError> {
+    let reports = &config.reports;
+    let outbox = crate::delivery::Outbox::new(&config.data);
+    let Some(lock) = outbox.try_lock()? else {
+        tracing::warn!("another process holds the outbox; this one neither schedules nor delivers reports");
+        return Ok(());
+    };
+    let clock = clock()?;
+    let options = Arc::new(reports.delivery.clone());
+    let worker = crate::delivery::Worker::new(&config.data, options, clock.clone());
+    tokio::spawn(async move {
+        let _lock = lock;
+        worker.run().await
+    });
+    match reports.schedule {
+        Some(schedule) => {
+            let next = schedule.next_after(clock.now());
+            tracing::info!(
+                next = %next.with_timezone(&schedule.zone),
+                recipients = reports.delivery.recipients.len(),
+                "monthly report scheduled"
+            );
+            let scheduler = crate::schedule::Scheduler {
+                app: app.clone(),
+                schedule,
+                language: reports.language,
+                recipients: reports.delivery.recipients.clone(),
+                clock,
+            };
+            tokio::spawn(scheduler.run());
+        }
+        None => tracing::info!("no [schedule] in the configuration: reports are generated on demand only"),
+    }
+    Ok(())
 }
 
 /// Every few seconds, if a new dataset version (or reference) has appeared,

@@ -2,6 +2,9 @@
 //! `ECOMSHARE_*` environment variables, then command-line flags (the last
 //! two merged by the CLI parser). Read once at start.
 
+use crate::delivery::{Channel, DeliveryOptions, Recipient, RetryPolicy, Secret, Smtp, SmtpSecurity};
+use crate::domain::MonthlySchedule;
+use crate::locale::Lang;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -18,6 +21,8 @@ pub const DEFAULT_SQL_ROW_CAP: u64 = 100_000;
 pub enum ConfigError {
     #[error("config file {path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
 }
 
 impl ConfigError {
@@ -45,6 +50,86 @@ pub struct FileConfig {
     pub query_timeout_s: Option<u64>,
     /// Most rows an analyst's SQL may return.
     pub sql_row_cap: Option<u64>,
+    /// When `serve` archives the previous month's report (absent: never).
+    pub schedule: Option<ScheduleFile>,
+    /// Who receives each scheduled report.
+    #[serde(default)]
+    pub recipients: Vec<RecipientFile>,
+    /// The mail server for e-mail recipients.
+    pub smtp: Option<SmtpFile>,
+    /// Retries of deliveries.
+    pub delivery: Option<DeliveryFile>,
+}
+
+/// `[schedule]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// Day of the month, 1–28 (default 5).
+    pub day: Option<u32>,
+    /// `HH:MM` (default 08:00).
+    pub time: Option<String>,
+    /// IANA time zone (default Asia/Ho_Chi_Minh).
+    pub timezone: Option<String>,
+    /// `vi` or `en` (default vi).
+    pub language: Option<String>,
+}
+
+/// `[[recipients]]`, by `kind`.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RecipientFile {
+    Webhook {
+        name: String,
+        /// `https://…` (plain `http://` only to a loopback address).
+        url: String,
+        /// The HMAC key, given directly…
+        secret: Option<String>,
+        /// …or, better, named by the environment variable holding it.
+        secret_env: Option<String>,
+        /// Default: every file of the bundle.
+        files: Option<Vec<String>>,
+    },
+    Email {
+        name: String,
+        to: Vec<String>,
+        /// Default: report.pdf and report.xlsx.
+        files: Option<Vec<String>>,
+    },
+}
+
+/// `[smtp]`
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFile {
+    pub host: String,
+    /// Default: 587 (starttls), 465 (tls), 25 (none).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    /// The sender, for example `"Sở Công Thương Thanh Hóa <ecomshare@congthuong.thanhhoa.gov.vn>"`.
+    pub from: String,
+}
+
+/// `[delivery]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFile {
+    pub initial_backoff_s: Option<f64>,
+    pub max_backoff_s: Option<f64>,
+    pub max_attempts: Option<u32>,
+    pub timeout_s: Option<f64>,
+}
+
+/// The monthly report's schedule and recipients, resolved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reports {
+    pub schedule: Option<MonthlySchedule>,
+    pub language: Lang,
+    pub delivery: DeliveryOptions,
 }
 
 /// Values given by flags or environment (already merged by the CLI parser).
@@ -70,6 +155,7 @@ pub struct Config {
     pub sql_memory_mb: u64,
     pub query_timeout_s: u64,
     pub sql_row_cap: u64,
+    pub reports: Reports,
 }
 
 impl FileConfig {
@@ -86,11 +172,13 @@ impl FileConfig {
 }
 
 pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
-    let file = match file {
+    let mut file = match file {
         Some(p) => FileConfig::read(p)?,
         None => FileConfig::default(),
     };
+    let reports = reports(&mut file, &|name| std::env::var(name).ok())?;
     Ok(Config {
+        reports,
         data: overrides
             .data
             .or(file.data)
@@ -115,6 +203,185 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .or(file.sql_row_cap)
             .unwrap_or(DEFAULT_SQL_ROW_CAP),
     })
+}
+
+/// Resolves the schedule, recipients and mail server, checking each:
+/// secrets present, webhook URLs on HTTPS, addresses well formed, names
+/// unique, e-mail only with a mail server.
+fn reports(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Reports, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(m);
+    let mut language = Lang::Vi;
+    let schedule = match file.schedule.take() {
+        None => None,
+        Some(s) => {
+            if let Some(l) = &s.language {
+                language = Lang::parse(l).ok_or_else(|| bad(format!("schedule language {l:?} must be vi or en")))?;
+            }
+            Some(
+                MonthlySchedule::new(
+                    s.day.unwrap_or(5),
+                    s.time.as_deref().unwrap_or("08:00"),
+                    s.timezone.as_deref().unwrap_or("Asia/Ho_Chi_Minh"),
+                )
+                .map_err(bad)?,
+            )
+        }
+    };
+    let secret = |direct: Option<String>, var: Option<String>, what: &str| -> Result<Secret, ConfigError> {
+        match (direct, var) {
+            (Some(s), None) if !s.is_empty() => Ok(Secret::new(s)),
+            (None, Some(var)) => env(&var)
+                .filter(|v| !v.is_empty())
+                .map(Secret::new)
+                .ok_or_else(|| bad(format!("{what}: the environment variable {var} is not set"))),
+            _ => Err(bad(format!(
+                "{what}: give exactly one of the secret or the name of the environment variable holding it"
+            ))),
+        }
+    };
+    let files = |given: Option<Vec<String>>, default: &[&str], who: &str| -> Result<Vec<String>, ConfigError> {
+        let files = given.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+        for f in &files {
+            if !crate::report::FILES.iter().any(|(n, _)| n == f) {
+                return Err(bad(format!(
+                    "recipient {who}: {f:?} is not a report file (report.pdf, report.xlsx, report.json, report.html)"
+                )));
+            }
+        }
+        Ok(files)
+    };
+    let all_files: Vec<&str> = crate::report::FILES.iter().map(|(n, _)| *n).collect();
+    let mut recipients: Vec<Recipient> = Vec::new();
+    for r in std::mem::take(&mut file.recipients) {
+        let recipient = match r {
+            RecipientFile::Webhook {
+                name,
+                url,
+                secret: direct,
+                secret_env,
+                files: given,
+            } => {
+                check_webhook_url(&url).map_err(|m| bad(format!("recipient {name}: {m}")))?;
+                Recipient {
+                    channel: Channel::Webhook {
+                        url,
+                        secret: secret(direct, secret_env, &format!("recipient {name}"))?,
+                    },
+                    files: files(given, &all_files, &name)?,
+                    name,
+                }
+            }
+            RecipientFile::Email { name, to, files: given } => {
+                if to.is_empty() {
+                    return Err(bad(format!("recipient {name}: give at least one address in `to`")));
+                }
+                for a in &to {
+                    a.parse::<lettre::message::Mailbox>()
+                        .map_err(|e| bad(format!("recipient {name}: address {a:?}: {e}")))?;
+                }
+                Recipient {
+                    channel: Channel::Email { to },
+                    files: files(given, &["report.pdf", "report.xlsx"], &name)?,
+                    name,
+                }
+            }
+        };
+        let name = &recipient.name;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(bad(format!(
+                "recipient name {name:?} may hold only letters, digits, - and _"
+            )));
+        }
+        if recipients.iter().any(|r| &r.name == name) {
+            return Err(bad(format!("recipient name {name:?} is used twice")));
+        }
+        recipients.push(recipient);
+    }
+    let smtp = match file.smtp.take() {
+        None => None,
+        Some(s) => {
+            let security = match s.security.as_deref().unwrap_or("starttls") {
+                "starttls" => SmtpSecurity::StartTls,
+                "tls" => SmtpSecurity::Tls,
+                "none" => SmtpSecurity::None,
+                other => return Err(bad(format!("smtp security {other:?} must be starttls, tls or none"))),
+            };
+            s.from
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| bad(format!("smtp from {:?}: {e}", s.from)))?;
+            let credentials = match s.username {
+                None => None,
+                Some(user) => Some((user, secret(s.password, s.password_env, "smtp password")?)),
+            };
+            Some(Smtp {
+                port: s.port.unwrap_or(match security {
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::None => 25,
+                }),
+                host: s.host,
+                security,
+                credentials,
+                from: s.from,
+            })
+        }
+    };
+    if smtp.is_none()
+        && let Some(r) = recipients.iter().find(|r| matches!(r.channel, Channel::Email { .. }))
+    {
+        return Err(bad(format!("recipient {}: e-mail needs an [smtp] section", r.name)));
+    }
+    let d = file.delivery.take().unwrap_or_default();
+    let seconds = |v: Option<f64>, default: std::time::Duration, what: &str| match v {
+        None => Ok(default),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(std::time::Duration::from_secs_f64(s)),
+        Some(s) => Err(bad(format!("delivery {what} {s} must be a positive number of seconds"))),
+    };
+    let defaults = RetryPolicy::default();
+    let retry = RetryPolicy {
+        initial_backoff: seconds(d.initial_backoff_s, defaults.initial_backoff, "initial_backoff_s")?,
+        max_backoff: seconds(d.max_backoff_s, defaults.max_backoff, "max_backoff_s")?,
+        max_attempts: match d.max_attempts {
+            Some(0) => return Err(bad("delivery max_attempts must be at least 1".into())),
+            Some(n) => n,
+            None => defaults.max_attempts,
+        },
+        timeout: seconds(d.timeout_s, defaults.timeout, "timeout_s")?,
+    };
+    Ok(Reports {
+        schedule,
+        language,
+        delivery: DeliveryOptions {
+            recipients,
+            smtp,
+            retry,
+        },
+    })
+}
+
+/// Webhooks go over HTTPS; plain HTTP only to this machine (a local relay,
+/// or a test receiver).
+fn check_webhook_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("url {url:?}: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = parsed
+                .host_str()
+                .unwrap_or("")
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "url {url:?} must use https (plain http only to a loopback address)"
+                ))
+            }
+        }
+        other => Err(format!("url {url:?}: scheme {other:?} is not https")),
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +416,100 @@ mod tests {
             (c.data.to_str().unwrap(), c.addr.as_str(), c.demo),
             (DEFAULT_DATA, DEFAULT_ADDR, true)
         );
+    }
+
+    fn reports_of(text: &str, env: &[(&str, &str)]) -> Result<Reports, String> {
+        let mut file: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        reports(&mut file, &|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_schedule_with_recipients_resolves_with_its_defaults() {
+        let r = reports_of(
+            r#"
+[schedule]
+[[recipients]]
+kind = "webhook"
+name = "moit"
+url = "https://example.gov.vn/hook"
+secret_env = "HOOK"
+[[recipients]]
+kind = "email"
+name = "mst"
+to = ["Vụ Kế hoạch <kh@example.gov.vn>"]
+[smtp]
+host = "smtp.example.gov.vn"
+from = "ecomshare@example.gov.vn"
+"#,
+            &[("HOOK", "k3y")],
+        )
+        .unwrap();
+        let s = r.schedule.unwrap();
+        assert_eq!(
+            (s.day, s.time.to_string().as_str(), s.zone.name()),
+            (5, "08:00:00", "Asia/Ho_Chi_Minh")
+        );
+        assert_eq!(r.language, Lang::Vi);
+        assert_eq!(r.delivery.recipients[0].files.len(), 4);
+        assert_eq!(r.delivery.recipients[1].files, ["report.pdf", "report.xlsx"]);
+        assert!(
+            matches!(&r.delivery.recipients[0].channel, Channel::Webhook { secret, .. } if secret.expose() == "k3y")
+        );
+        let smtp = r.delivery.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::StartTls));
+        assert_eq!(r.delivery.retry, RetryPolicy::default());
+    }
+
+    #[test]
+    fn unsafe_or_incomplete_delivery_settings_are_refused() {
+        let hook = |url: &str, secret: &str| {
+            format!("[[recipients]]\nkind = \"webhook\"\nname = \"m\"\nurl = \"{url}\"\n{secret}\n")
+        };
+        for (text, env, says) in [
+            (
+                hook("http://example.gov.vn/h", "secret = \"k\""),
+                vec![],
+                "must use https",
+            ),
+            (hook("ftp://127.0.0.1/h", "secret = \"k\""), vec![], "not https"),
+            (
+                hook("https://example.gov.vn/h", "secret_env = \"NOPE\""),
+                vec![],
+                "NOPE is not set",
+            ),
+            (hook("https://example.gov.vn/h", ""), vec![], "exactly one"),
+            (
+                "[[recipients]]\nkind = \"email\"\nname = \"m\"\nto = [\"a@b.vn\"]\n".to_string(),
+                vec![],
+                "needs an [smtp] section",
+            ),
+            (
+                "[[recipients]]\nkind = \"email\"\nname = \"m\"\nto = [\"not an address\"]\n".to_string(),
+                vec![],
+                "address",
+            ),
+            (
+                format!(
+                    "{}{}",
+                    hook("https://a.vn/h", "secret = \"k\""),
+                    hook("https://b.vn/h", "secret = \"k\"")
+                ),
+                vec![],
+                "used twice",
+            ),
+            ("[schedule]\nday = 30\n".to_string(), vec![], "between 1 and 28"),
+            ("[delivery]\nmax_attempts = 0\n".to_string(), vec![], "at least 1"),
+        ] {
+            let err = reports_of(&text, &env).unwrap_err();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        // Plain HTTP to this machine is allowed (a local relay, a test receiver).
+        assert!(reports_of(&hook("http://127.0.0.1:9/h", "secret = \"k\""), &[]).is_ok());
+        assert!(reports_of(&hook("http://[::1]:9/h", "secret = \"k\""), &[]).is_ok());
     }
 
     #[test]

@@ -97,7 +97,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: QueryFormatArg,
     },
-    /// Write the monthly report of a month (report.json) from the current dataset version.
+    /// Write a month's report (PDF, HTML, XLSX, JSON) from the current dataset version into the archive, or --out.
     Report {
         /// The month to report, YYYY-MM.
         #[arg(long, value_parser = commands::parse_period_flag)]
@@ -107,6 +107,12 @@ enum Command {
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "vi")]
         lang: LangArg,
+    },
+    /// Show the outbox of report deliveries (state and attempts), or queue a failed one again.
+    Deliveries {
+        /// Queue this failed delivery again (its id), due now.
+        #[arg(long, value_name = "ID")]
+        retry: Option<String>,
     },
     /// Serve the HTTP API.
     Serve {
@@ -263,6 +269,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             commands::report(&config, month, lang, dir.as_deref(), &mut out)?
         }
+        Command::Deliveries { retry } => commands::deliveries(&config, retry.as_deref(), &mut out)?,
         Command::Serve { .. } => commands::serve(&config)?,
         Command::Demo {
             out: dir,

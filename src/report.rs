@@ -190,10 +190,7 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     };
     let mut report = Report {
         month: month.to_string(),
-        language: match lang {
-            Lang::Vi => "vi",
-            Lang::En => "en",
-        },
+        language: lang_code(lang),
         dataset_version: this.dataset_version,
         dataset_committed_at: manifest.committed_at.clone(),
         target: this.target,
@@ -269,6 +266,8 @@ pub enum ReportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("building the PDF: {0}")]
     Pdf(#[from] crate::pdf::PdfError),
+    #[error(transparent)]
+    App(#[from] AppError),
 }
 
 impl ReportError {
@@ -276,6 +275,7 @@ impl ReportError {
         match self {
             Self::Io { .. } => "io_error",
             Self::Xlsx(_) | Self::Pdf(_) => "report_failed",
+            Self::App(e) => e.code(),
         }
     }
 }
@@ -310,6 +310,141 @@ pub fn write(report: &Report, dir: &Path) -> Result<Vec<std::path::PathBuf>, Rep
         written.push(path);
     }
     Ok(written)
+}
+
+/// The archive's directory of bundles, under `DATA/reports/`.
+pub const BUNDLES: &str = ".bundles";
+
+/// A report kept in the archive: its bundle and what it reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generated {
+    /// The bundle's directory under `DATA/reports/.bundles/`.
+    pub bundle: String,
+    pub month: String,
+    pub language: String,
+    pub dataset_version: u64,
+    pub dataset_committed_at: String,
+    pub content_sha256: String,
+    /// False when the archive already held this month's report of this
+    /// dataset version in this language, which was kept as it was.
+    pub generated: bool,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The month's report of the current dataset version, archived under
+/// `archive` (`DATA/reports`): built and written unless the archive already
+/// has it for this version and language — a report is never generated
+/// twice for the same month and dataset version.
+pub async fn generate(app: &App, month: Period, lang: Lang, archive: &Path) -> Result<Generated, ReportError> {
+    let version = app.manifest()?.version;
+    let language = lang_code(lang);
+    let prefix = format!("{month}-{language}-v{version}-");
+    let existing = std::fs::read_dir(archive.join(BUNDLES)).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix) && archive.join(BUNDLES).join(n).join("report.json").is_file())
+            .min()
+    });
+    if let Some(bundle) = existing {
+        let dir = archive.join(BUNDLES).join(&bundle);
+        let meta: serde_json::Value = std::fs::read(dir.join("report.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        point_month(archive, &month.to_string(), &bundle)?;
+        return Ok(Generated {
+            bundle,
+            month: month.to_string(),
+            language: language.to_string(),
+            dataset_version: version,
+            dataset_committed_at: meta["dataset_committed_at"].as_str().unwrap_or_default().to_string(),
+            content_sha256: meta["content_sha256"].as_str().unwrap_or_default().to_string(),
+            generated: false,
+        });
+    }
+    let report = build(app, month, lang).await?;
+    let bundle = archive_report(&report, archive)?;
+    Ok(Generated {
+        bundle,
+        month: report.month,
+        language: language.to_string(),
+        dataset_version: report.dataset_version,
+        dataset_committed_at: report.dataset_committed_at,
+        content_sha256: report.content_sha256,
+        generated: true,
+    })
+}
+
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "vi",
+        Lang::En => "en",
+    }
+}
+
+/// Archives a report: its bundle is written once, complete, into
+/// `archive/.bundles/NAME/` (a staging directory renamed into place) and
+/// never changed after; then `archive/MONTH` is pointed at it by an atomic
+/// symlink swap. A crash leaves the month on its old bundle or its new one.
+/// Returns the bundle's name.
+pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportError> {
+    let name = format!(
+        "{}-{}-v{}-{}",
+        report.month,
+        report.language,
+        report.dataset_version,
+        &report.content_sha256[..12]
+    );
+    let bundles = archive.join(BUNDLES);
+    let dir = bundles.join(&name);
+    if !dir.join("report.json").is_file() {
+        std::fs::create_dir_all(&bundles).map_err(io_at(&bundles))?;
+        let staging = bundles.join(format!(".staging-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        write(report, &staging)?;
+        crate::fsutil::sync_dir(&staging).map_err(io_at(&staging))?;
+        if let Err(e) = std::fs::rename(&staging, &dir) {
+            // Another process archived the same bundle first: same bytes.
+            let _ = std::fs::remove_dir_all(&staging);
+            if !dir.join("report.json").is_file() {
+                return Err(io_at(&dir)(e));
+            }
+        }
+        crate::fsutil::sync_dir(&bundles).map_err(io_at(&bundles))?;
+    }
+    point_month(archive, &report.month, &name)?;
+    Ok(name)
+}
+
+/// Points `archive/MONTH` at a bundle (a relative symlink, swapped
+/// atomically). A month directory of the older layout is moved into the
+/// bundles first.
+fn point_month(archive: &Path, month: &str, bundle: &str) -> Result<(), ReportError> {
+    let link = archive.join(month);
+    let target = Path::new(BUNDLES).join(bundle);
+    if std::fs::read_link(&link).is_ok_and(|t| t == target) {
+        return Ok(());
+    }
+    if std::fs::symlink_metadata(&link).is_ok_and(|m| m.is_dir()) {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let moved = archive.join(BUNDLES).join(format!("legacy-{month}-{nanos}"));
+        std::fs::rename(&link, &moved).map_err(io_at(&link))?;
+    }
+    let tmp = archive.join(format!(".{month}.{}.link", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&target, &tmp).map_err(io_at(&tmp))?;
+    std::fs::rename(&tmp, &link).map_err(io_at(&link))?;
+    crate::fsutil::sync_dir(archive).map_err(io_at(archive))
 }
 
 /// One cell of a report sheet.
@@ -653,6 +788,7 @@ pub const FILES: [(&str, &str); 4] = [
 #[derive(Debug, Clone, Serialize)]
 pub struct Archived {
     pub month: String,
+    pub language: String,
     pub dataset_version: u64,
     pub dataset_committed_at: String,
     pub content_sha256: String,
@@ -691,6 +827,7 @@ pub fn list(archive: &Path) -> Vec<Archived> {
                 })
                 .collect();
             Some(Archived {
+                language: meta["language"].as_str()?.to_string(),
                 dataset_version: meta["dataset_version"].as_u64()?,
                 dataset_committed_at: meta["dataset_committed_at"].as_str()?.to_string(),
                 content_sha256: meta["content_sha256"].as_str()?.to_string(),

@@ -613,3 +613,47 @@ fn a_report_counts_the_revisions_since_the_previous_months_report() {
         serde_json::from_slice(&std::fs::read(env.data().join("reports/2025-02/report.json")).unwrap()).unwrap();
     assert_eq!(first["quality"]["revisions_since_previous_report"], Value::Null);
 }
+
+#[test]
+fn the_pdfs_text_carries_the_headline_figures_of_the_share_api() {
+    use ecomshare::locale::{Lang, percent, points};
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let out = env.path("report");
+    let r = env.run(&["report", "--month", "2025-03", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // poppler's pdftotext (Debian poppler-utils; .ci/run installs it).
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(out.join("report.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    let month = env.share(&["--from", "2025-03", "--to", "2025-03"]);
+    let ytd = env.share(&["--from", "2025-01", "--to", "2025-03"]);
+    let share = |v: &Value| percent(v["total"]["share"].as_f64().unwrap(), 2, Lang::Vi);
+    for (label, figure) in [
+        ("Tỷ trọng TMĐT của tháng", share(&month)),
+        ("Tỷ trọng TMĐT lũy kế năm", share(&ytd)),
+        ("Mục tiêu năm", percent(ytd["target"].as_f64().unwrap(), 2, Lang::Vi)),
+        (
+            "Chênh lệch so với mục tiêu, lũy kế",
+            points(ytd["total"]["gap_pp"].as_f64().unwrap(), 2, Lang::Vi),
+        ),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no {label:?} in the PDF's text:\n{text}"));
+        assert!(line.contains(&figure), "{label}: {figure:?} not in {line:?}");
+    }
+    // Vietnamese text comes out with its diacritics (the font is embedded with its mapping).
+    assert!(text.contains("tỉnh Thanh Hóa"), "{text}");
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        text.contains(report["content_sha256"].as_str().unwrap()),
+        "the content hash is printed"
+    );
+}

@@ -454,6 +454,7 @@ async fn the_openapi_document_covers_every_route_and_every_query() {
         "/api/v1/reports",
         "/api/v1/reports/{month}/{file}",
         "/api/v1/reports/{month}",
+        "/api/v1/deliveries",
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/charts/{file}",
@@ -589,6 +590,17 @@ async fn reports_are_generated_archived_listed_and_served() {
     ] {
         assert_eq!(api.get(uri, &[]).await.0, StatusCode::NOT_FOUND, "{uri}");
     }
+    // The same month, language and version again: kept as it was, not generated twice.
+    let (s, again) = api.post_empty("/api/v1/reports/2025-03?lang=en").await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["content_sha256"], v["content_sha256"]);
+    let (s, outbox) = api.json("/api/v1/deliveries").await;
+    assert_eq!((s, outbox), (StatusCode::OK, serde_json::json!({"deliveries": []})));
+    let (s, e) = api.json("/api/v1/deliveries?state=lost").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "invalid_state")
+    );
     let (s, v) = api.post_empty("/api/v1/reports/2025-13").await;
     assert_eq!(
         (s, v["error"]["code"].as_str().unwrap()),

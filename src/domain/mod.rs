@@ -12,6 +12,7 @@ pub mod provenance;
 pub mod query;
 pub mod reference;
 pub mod rules;
+pub mod schedule;
 pub mod share;
 pub mod unit_id;
 
@@ -21,4 +22,5 @@ pub use period::{Period, Quarter};
 pub use query::{Breakdown, Cell, Dim, Slice};
 pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};
 pub use rules::{FieldError, RejectReason};
+pub use schedule::MonthlySchedule;
 pub use share::{Figures, Status};

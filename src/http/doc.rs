@@ -216,7 +216,7 @@ fn month_path() -> Value {
 
 fn archived_schema() -> Value {
     json!({"type": "object", "required": ["month", "dataset_version", "content_sha256", "files"], "properties": {
-        "month": {"type": "string"}, "dataset_version": {"type": "integer"},
+        "month": {"type": "string"}, "language": {"type": "string", "enum": ["vi", "en"]}, "dataset_version": {"type": "integer"},
         "dataset_committed_at": {"type": "string"}, "content_sha256": {"type": "string"},
         "files": {"type": "array", "items": {"type": "object", "properties": {
             "name": {"type": "string"}, "bytes": {"type": "integer"}, "href": {"type": "string"}}}}}})
@@ -244,7 +244,35 @@ pub fn post_report() -> Value {
     json!({"operationId": "generateReport", "tags": ["reports"],
         "summary": "Generate (again) a month's report from the current dataset version into the archive",
         "parameters": [month_path(), {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
-        "responses": merge(json!({"201": {"description": "Written", "content": {"application/json": {"schema": archived_schema()}}}}),
+        "responses": merge(json!({"201": {"description": "Generated and archived", "content": {"application/json": {"schema": archived_schema()}}},
+                "200": {"description": "The archive already held this month's report of the current dataset version, kept as it was", "content": {"application/json": {"schema": archived_schema()}}}}),
+            error_responses(&[400, 500]))})
+}
+
+pub fn deliveries() -> Value {
+    let attempt = json!({"type": "object", "required": ["number", "started_at"], "properties": {
+        "number": {"type": "integer"}, "started_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "outcome": {"type": ["string", "null"], "enum": ["delivered", "retry", "failed", "interrupted", null]},
+        "status": {"type": ["integer", "null"]}, "detail": {"type": ["string", "null"]}}});
+    let delivery = json!({"type": "object",
+        "required": ["id", "idempotency_key", "recipient", "kind", "month", "dataset_version", "state", "attempts"],
+        "properties": {
+            "id": {"type": "string"}, "idempotency_key": {"type": "string"}, "recipient": {"type": "string"},
+            "kind": {"type": "string", "enum": ["webhook", "email"]}, "month": {"type": "string"},
+            "language": {"type": "string"}, "dataset_version": {"type": "integer"},
+            "dataset_committed_at": {"type": "string"}, "content_sha256": {"type": "string"},
+            "bundle": {"type": "string"}, "files": {"type": "array", "items": {"type": "string"}},
+            "state": {"type": "string", "enum": ["pending", "sending", "delivered", "failed"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
+            "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+            "attempts": {"type": "array", "items": attempt}}});
+    json!({"operationId": "listDeliveries", "tags": ["reports"],
+        "summary": "The outbox of report deliveries: each delivery's state and attempts, oldest first",
+        "parameters": [{"name": "state", "in": "query", "schema": {"type": "string", "enum": ["pending", "sending", "delivered", "failed"]}}],
+        "responses": merge(json!({"200": {"description": "Deliveries", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"deliveries": {"type": "array", "items": delivery}}}}}}}),
             error_responses(&[400, 500]))})
 }
 

@@ -61,6 +61,7 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
         .get("/api/v1/reports", doc::reports, reports)
         .get("/api/v1/reports/{month}/{file}", doc::report_file, report_file)
         .post("/api/v1/reports/{month}", doc::post_report, post_report)
+        .get("/api/v1/deliveries", doc::deliveries, deliveries)
         .get("/api/v1/openapi.json", doc::openapi, openapi)
         .get("/api/v1/docs", doc::docs, docs)
         .get("/charts/{file}", doc::chart, chart)
@@ -590,24 +591,74 @@ async fn post_report(
             }
         }
     }
-    let report = crate::report::build(&app, period, lang).await?;
-    let written = tokio::task::spawn_blocking(move || {
-        let dir = archive(&app).join(period.to_string());
-        crate::report::write(&report, &dir).map(|_| crate::report::list(&archive(&app)))
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "report task failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
-    })?
-    .map_err(|e| {
-        tracing::error!(code = e.code(), error = %e, "writing a report failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; the details are in the server log",
-        )
-    })?;
-    let entry = written.into_iter().find(|r| r.month == month);
-    Ok((StatusCode::CREATED, Json(entry)).into_response())
+    let generated = crate::report::generate(&app, period, lang, &archive(&app))
+        .await
+        .map_err(|e| match e {
+            crate::report::ReportError::App(e) => ApiError::from(e),
+            e => {
+                tracing::error!(code = e.code(), error = %e, "writing a report failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the details are in the server log",
+                )
+            }
+        })?;
+    let status = if generated.generated {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let entry = blocking(move || Ok(crate::report::list(&archive(&app))))
+        .await?
+        .into_iter()
+        .find(|r| r.month == month);
+    Ok((status, Json(entry)).into_response())
+}
+
+/// `GET /api/v1/deliveries[?state=pending|sending|delivered|failed]`: the
+/// outbox, each delivery with its state and attempts, oldest first.
+async fn deliveries(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let mut state = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "state" => {
+                let parsed: crate::delivery::State = serde_json::from_value(serde_json::Value::String(v.clone()))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_state",
+                            format!("state {v:?} must be pending, sending, delivered or failed"),
+                        )
+                    })?;
+                state = Some(parsed);
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter {other:?}; expected state"),
+                ));
+            }
+        }
+    }
+    let list = tokio::task::spawn_blocking(move || crate::delivery::Outbox::new(app.data_dir()).list())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "outbox task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        })?
+        .map_err(|e| {
+            tracing::error!(code = e.code(), error = %e, "reading the outbox failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; the details are in the server log",
+            )
+        })?;
+    let list: Vec<_> = list
+        .into_iter()
+        .filter(|d| state.is_none_or(|s| d.state == s))
+        .collect();
+    Ok(Json(serde_json::json!({ "deliveries": list })).into_response())
 }

@@ -1,0 +1,149 @@
+//! A report delivered by e-mail over SMTP (lettre): a short text in the
+//! report's language with the headline figures, and the report's files
+//! attached (by default the PDF and the workbook).
+//!
+//! SMTP has no idempotency key; the message's `Message-ID` is derived from
+//! the delivery's key, so a copy sent again after an interrupted attempt
+//! carries the same id and mail clients show it once.
+
+use super::{BundleFile, Delivery, SendError, Smtp, SmtpSecurity};
+use crate::locale::{self, Lang};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// The message for one delivery (its files as attachments).
+pub fn message(
+    smtp: &Smtp,
+    to: &[String],
+    d: &Delivery,
+    files: &[BundleFile],
+    headline: &str,
+) -> Result<Message, String> {
+    let lang = Lang::parse(&d.language).unwrap_or(Lang::Vi);
+    let from: Mailbox = smtp
+        .from
+        .parse()
+        .map_err(|e| format!("from address {:?}: {e}", smtp.from))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(subject(&d.month, lang))
+        .message_id(Some(format!("<{}@ecomshare>", d.idempotency_key)));
+    for address in to {
+        let mailbox: Mailbox = address.parse().map_err(|e| format!("address {address:?}: {e}"))?;
+        builder = builder.to(mailbox);
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(text(d, headline, files, lang)));
+    for f in files {
+        let media = ContentType::parse(f.media_type).map_err(|e| format!("{}: {e}", f.media_type))?;
+        parts = parts.singlepart(Attachment::new(f.name.clone()).body(f.bytes.clone(), media));
+    }
+    builder.multipart(parts).map_err(|e| e.to_string())
+}
+
+fn subject(month: &str, lang: Lang) -> String {
+    let (y, m) = month.split_once('-').unwrap_or((month, ""));
+    match lang {
+        Lang::Vi => format!("Báo cáo tỷ trọng thương mại điện tử tháng {m}/{y} – tỉnh Thanh Hóa"),
+        Lang::En => format!("E-commerce share report for {month} – Thanh Hóa province"),
+    }
+}
+
+fn text(d: &Delivery, headline: &str, files: &[BundleFile], lang: Lang) -> String {
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    match lang {
+        Lang::Vi => format!(
+            "Kính gửi Quý cơ quan,\n\n{headline}\n\nTệp đính kèm: {}.\nPhiên bản dữ liệu: {} (chốt lúc {}).\nMã băm nội dung (SHA-256): {}\n\nThư này được gửi tự động bởi ecomshare, Sở Công Thương tỉnh Thanh Hóa.\n",
+            names.join(", "),
+            d.dataset_version,
+            d.dataset_committed_at,
+            d.content_sha256
+        ),
+        Lang::En => format!(
+            "Dear colleagues,\n\n{headline}\n\nAttached: {}.\nDataset version: {} (committed {}).\nContent hash (SHA-256): {}\n\nThis message was sent automatically by ecomshare, Thanh Hóa Department of Industry and Trade.\n",
+            names.join(", "),
+            d.dataset_version,
+            d.dataset_committed_at,
+            d.content_sha256
+        ),
+    }
+}
+
+/// The headline sentence from a report's JSON: the month's share, the year
+/// to date, the target and the status.
+pub fn headline(report: &serde_json::Value, lang: Lang) -> String {
+    let share = |v: &serde_json::Value| {
+        v.as_f64()
+            .map(|x| locale::percent(x, 2, lang))
+            .unwrap_or_else(|| "–".into())
+    };
+    let h = &report["headline"];
+    let month = report["month"].as_str().unwrap_or("");
+    let status = h["month"]["status"].as_str().unwrap_or("");
+    let status = match (status, lang) {
+        ("met", Lang::Vi) => "đạt mục tiêu",
+        ("below", Lang::Vi) => "chưa đạt mục tiêu",
+        ("met", Lang::En) => "target met",
+        ("below", Lang::En) => "below target",
+        (_, Lang::Vi) => "chưa xác định",
+        (_, Lang::En) => "no target",
+    };
+    match lang {
+        Lang::Vi => format!(
+            "Tỷ trọng doanh thu thương mại điện tử tháng {month}: {}; lũy kế từ đầu năm: {}; mục tiêu năm: {} ({status}).",
+            share(&h["month"]["share"]),
+            share(&h["year_to_date"]["share"]),
+            share(&report["target"]),
+        ),
+        Lang::En => format!(
+            "E-commerce share for {month}: {}; year to date: {}; the year's target: {} ({status}).",
+            share(&h["month"]["share"]),
+            share(&h["year_to_date"]["share"]),
+            share(&report["target"]),
+        ),
+    }
+}
+
+pub async fn send(
+    smtp: &Smtp,
+    to: &[String],
+    d: &Delivery,
+    files: &[BundleFile],
+    headline: &str,
+    timeout: Duration,
+) -> Result<Option<u16>, SendError> {
+    let message =
+        message(smtp, to, d, files, headline).map_err(|detail| SendError::Permanent { status: None, detail })?;
+    let builder = match smtp.security {
+        SmtpSecurity::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)),
+        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+    }
+    .map_err(|e| SendError::Permanent {
+        status: None,
+        detail: format!("SMTP host {:?}: {e}", smtp.host),
+    })?;
+    let mut builder = builder.port(smtp.port).timeout(Some(timeout));
+    if let Some((user, password)) = &smtp.credentials {
+        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+    }
+    let transport = builder.build();
+    match transport.send(message).await {
+        Ok(response) => Ok(response.code().to_string().parse().ok()),
+        Err(e) => {
+            let status = e.status().and_then(|c| c.to_string().parse().ok());
+            let detail = format!("SMTP: {e}");
+            if e.is_permanent() {
+                Err(SendError::Permanent { status, detail })
+            } else {
+                Err(SendError::Retry {
+                    status,
+                    detail,
+                    retry_after: None,
+                })
+            }
+        }
+    }
+}

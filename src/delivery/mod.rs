@@ -1,0 +1,741 @@
+//! Delivery of archived reports to their recipients — HTTPS webhooks
+//! (`webhook.rs`) and e-mail over SMTP (`email.rs`) — through a persistent
+//! outbox under `DATA/outbox/`, one JSON file per delivery.
+//!
+//! The outbox is the only record of what was sent. Each attempt is written
+//! down *before* it is made, so a crash mid-attempt is seen at the next
+//! start as an interrupted attempt and retried with the same idempotency
+//! key; a delivered record is never attempted again. Retries back off
+//! exponentially. Deliveries read the report's immutable bundle
+//! (`DATA/reports/.bundles/NAME/`), so every attempt sends the same bytes
+//! even if the month's report is regenerated meanwhile.
+//!
+//! Knows nothing of the engine, the dashboard or HTTP serving; the clock is
+//! injected.
+
+pub mod email;
+pub mod webhook;
+
+use crate::clock::Clock;
+use crate::fsutil;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A secret from the configuration; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A recipient named in the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipient {
+    /// Letters, digits, `-` and `_`; part of each delivery's id.
+    pub name: String,
+    pub channel: Channel,
+    /// The bundle's files sent (names from `report::FILES`).
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Channel {
+    Webhook { url: String, secret: Secret },
+    Email { to: Vec<String> },
+}
+
+impl Channel {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Webhook { .. } => Kind::Webhook,
+            Self::Email { .. } => Kind::Email,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or network only).
+    None,
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub credentials: Option<(String, Secret)>,
+    pub from: String,
+}
+
+/// How long to wait between attempts, and when to give up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub max_attempts: u32,
+    /// Longest one attempt may take.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial_backoff: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(6 * 3600),
+            max_attempts: 12,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempts`-th failed attempt: the initial backoff,
+    /// doubled after each further failure, at most the maximum.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Everything the outbox needs from the configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeliveryOptions {
+    pub recipients: Vec<Recipient>,
+    pub smtp: Option<Smtp>,
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Webhook,
+    Email,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting for its next attempt.
+    Pending,
+    /// An attempt is under way (or was, when the process stopped).
+    Sending,
+    Delivered,
+    /// Given up: a permanent refusal or too many attempts. `ecomshare
+    /// deliveries --retry ID` queues it again.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Delivered,
+    /// Failed; tried again later.
+    Retry,
+    /// Failed for good.
+    Failed,
+    /// The process stopped during the attempt; tried again with the same
+    /// idempotency key.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// The HTTP status (webhooks) or SMTP reply code (e-mail), if one came.
+    pub status: Option<u16>,
+    pub detail: Option<String>,
+}
+
+/// One report to one recipient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// `MONTH-LANG-vVERSION-RECIPIENT`; also the idempotency key.
+    pub id: String,
+    pub idempotency_key: String,
+    pub recipient: String,
+    pub kind: Kind,
+    pub month: String,
+    pub language: String,
+    pub dataset_version: u64,
+    pub dataset_committed_at: String,
+    pub content_sha256: String,
+    /// The report bundle's directory under `DATA/reports/.bundles/`.
+    pub bundle: String,
+    pub files: Vec<String>,
+    pub state: State,
+    pub created_at: String,
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// The report a delivery carries.
+#[derive(Debug, Clone)]
+pub struct ReportRef {
+    pub month: String,
+    pub language: String,
+    pub dataset_version: u64,
+    pub dataset_committed_at: String,
+    pub content_sha256: String,
+    pub bundle: String,
+}
+
+impl Delivery {
+    pub fn new(report: &ReportRef, recipient: &Recipient, now: DateTime<Utc>) -> Self {
+        let id = format!(
+            "{}-{}-v{}-{}",
+            report.month, report.language, report.dataset_version, recipient.name
+        );
+        Self {
+            idempotency_key: format!("ecomshare-{id}"),
+            id,
+            recipient: recipient.name.clone(),
+            kind: recipient.channel.kind(),
+            month: report.month.clone(),
+            language: report.language.clone(),
+            dataset_version: report.dataset_version,
+            dataset_committed_at: report.dataset_committed_at.clone(),
+            content_sha256: report.content_sha256.clone(),
+            bundle: report.bundle.clone(),
+            files: recipient.files.clone(),
+            state: State::Pending,
+            created_at: stamp(now),
+            next_attempt_at: Some(stamp(now)),
+            delivered_at: None,
+            attempts: Vec::new(),
+        }
+    }
+
+    fn due(&self, now: DateTime<Utc>) -> bool {
+        self.state == State::Pending && self.next_at().is_none_or(|t| t <= now)
+    }
+
+    fn next_at(&self) -> Option<DateTime<Utc>> {
+        self.next_attempt_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Error)]
+pub enum DeliveryError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a delivery record: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("no delivery {0:?} in the outbox")]
+    Unknown(String),
+    #[error("delivery {id:?} is {state:?}; only a failed delivery can be retried")]
+    NotFailed { id: String, state: State },
+}
+
+impl DeliveryError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io_error",
+            Self::Corrupt { .. } => "outbox_corrupt",
+            Self::Unknown(_) => "unknown_delivery",
+            Self::NotFailed { .. } => "delivery_not_failed",
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeliveryError + '_ {
+    move |source| DeliveryError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Worth trying again (a timeout, a network error, a 5xx, a 429).
+    Retry {
+        status: Option<u16>,
+        detail: String,
+        /// The receiver's `Retry-After`, if it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The receiver refused for good (a 4xx, an SMTP 5xx, a bad address).
+    Permanent { status: Option<u16>, detail: String },
+}
+
+/// The outbox directory: `DATA/outbox/ID.json`.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub fn new(data: &Path) -> Self {
+        Self {
+            dir: data.join("outbox"),
+        }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Adds a delivery unless one with its id is already there (whatever
+    /// its state); `true` if added.
+    pub fn enqueue(&self, d: &Delivery) -> Result<bool, DeliveryError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.path(&d.id);
+        fsutil::create_atomic(&path, &to_bytes(d)).map_err(io(&path))
+    }
+
+    fn save(&self, d: &Delivery) -> Result<(), DeliveryError> {
+        let path = self.path(&d.id);
+        fsutil::write_atomic(&path, &to_bytes(d)).map_err(io(&path))
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Delivery>, DeliveryError> {
+        let path = self.path(id);
+        match std::fs::read(&path) {
+            Ok(bytes) => parse(&path, &bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// Every delivery, oldest first.
+    pub fn list(&self) -> Result<Vec<Delivery>, DeliveryError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(io(&self.dir))?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            out.push(parse(&path, &bytes)?);
+        }
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// At start: attempts left under way by a process that stopped are
+    /// marked interrupted and their deliveries are due again now.
+    pub fn recover(&self, now: DateTime<Utc>) -> Result<usize, DeliveryError> {
+        let mut n = 0;
+        for mut d in self.list()? {
+            if d.state != State::Sending {
+                continue;
+            }
+            if let Some(a) = d.attempts.last_mut().filter(|a| a.outcome.is_none()) {
+                a.outcome = Some(Outcome::Interrupted);
+                a.finished_at = Some(stamp(now));
+                a.detail = Some("the process stopped during the attempt".into());
+            }
+            d.state = State::Pending;
+            d.next_attempt_at = Some(stamp(now));
+            self.save(&d)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Queues a failed delivery again, due now, with its attempts kept.
+    pub fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<Delivery, DeliveryError> {
+        let mut d = self.get(id)?.ok_or_else(|| DeliveryError::Unknown(id.to_string()))?;
+        if d.state != State::Failed {
+            return Err(DeliveryError::NotFailed {
+                id: id.to_string(),
+                state: d.state,
+            });
+        }
+        d.state = State::Pending;
+        d.next_attempt_at = Some(stamp(now));
+        self.save(&d)?;
+        Ok(d)
+    }
+
+    /// The lock held by the one process that makes attempts; `None` if
+    /// another process holds it.
+    pub fn try_lock(&self) -> Result<Option<std::fs::File>, DeliveryError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join(".lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(f)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        }
+    }
+}
+
+fn to_bytes(d: &Delivery) -> Vec<u8> {
+    let mut v = serde_json::to_vec_pretty(d).expect("a delivery serializes");
+    v.push(b'\n');
+    v
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<Delivery, DeliveryError> {
+    serde_json::from_slice(bytes).map_err(|e| DeliveryError::Corrupt {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A file of a report bundle, read for sending.
+pub struct BundleFile {
+    pub name: String,
+    pub media_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Makes the attempts: reads the outbox, sends what is due, writes down
+/// each attempt and its outcome.
+pub struct Worker {
+    pub outbox: Outbox,
+    /// `DATA/reports`.
+    pub reports: PathBuf,
+    pub options: Arc<DeliveryOptions>,
+    pub clock: Arc<dyn Clock>,
+    client: reqwest::Client,
+}
+
+impl Worker {
+    pub fn new(data: &Path, options: Arc<DeliveryOptions>, clock: Arc<dyn Clock>) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(options.retry.timeout)
+            .user_agent(concat!("ecomshare/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with the bundled TLS roots");
+        Self {
+            outbox: Outbox::new(data),
+            reports: data.join("reports"),
+            options,
+            clock,
+            client,
+        }
+    }
+
+    /// Attempts every delivery that is due now, one after the other.
+    /// Returns how many were attempted.
+    pub async fn run_due(&self) -> Result<usize, DeliveryError> {
+        let now = self.clock.now();
+        let due: Vec<Delivery> = self.outbox.list()?.into_iter().filter(|d| d.due(now)).collect();
+        let n = due.len();
+        for d in due {
+            self.attempt(d).await?;
+        }
+        Ok(n)
+    }
+
+    /// The earliest time a pending delivery is due, if any.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, DeliveryError> {
+        Ok(self
+            .outbox
+            .list()?
+            .iter()
+            .filter(|d| d.state == State::Pending)
+            .filter_map(Delivery::next_at)
+            .min())
+    }
+
+    /// Runs until the process stops: recovers interrupted attempts, then
+    /// attempts what is due, checking the outbox every second.
+    pub async fn run(self) {
+        match self.outbox.recover(self.clock.now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(deliveries = n, "attempts interrupted by a stop will be made again"),
+            Err(e) => tracing::error!(code = e.code(), error = %e, "recovering the outbox failed"),
+        }
+        loop {
+            if let Err(e) = self.run_due().await {
+                tracing::error!(code = e.code(), error = %e, "delivering reports failed");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn attempt(&self, mut d: Delivery) -> Result<(), DeliveryError> {
+        let number = d.attempts.len() as u32 + 1;
+        d.state = State::Sending;
+        d.next_attempt_at = None;
+        d.attempts.push(Attempt {
+            number,
+            started_at: stamp(self.clock.now()),
+            finished_at: None,
+            outcome: None,
+            status: None,
+            detail: None,
+        });
+        // Written down before the attempt: a stop during it is seen at the next start.
+        self.outbox.save(&d)?;
+        let result = self.send(&d, number).await;
+        let now = self.clock.now();
+        let attempt = d.attempts.last_mut().expect("the attempt just added");
+        attempt.finished_at = Some(stamp(now));
+        match result {
+            Ok(status) => {
+                attempt.outcome = Some(Outcome::Delivered);
+                attempt.status = status;
+                d.state = State::Delivered;
+                d.delivered_at = Some(stamp(now));
+                tracing::info!(delivery = %d.id, attempt = number, "report delivered");
+            }
+            Err(SendError::Retry {
+                status,
+                detail,
+                retry_after,
+            }) if number < self.options.retry.max_attempts => {
+                let wait = self.options.retry.backoff(number).max(retry_after.unwrap_or_default());
+                attempt.outcome = Some(Outcome::Retry);
+                attempt.status = status;
+                attempt.detail = Some(detail.clone());
+                d.state = State::Pending;
+                d.next_attempt_at = Some(stamp(now + chrono::Duration::from_std(wait).unwrap_or_default()));
+                tracing::warn!(delivery = %d.id, attempt = number, wait_s = wait.as_secs_f64(), detail, "delivery failed; will retry");
+            }
+            Err(SendError::Retry { status, detail, .. }) | Err(SendError::Permanent { status, detail }) => {
+                attempt.outcome = Some(Outcome::Failed);
+                attempt.status = status;
+                attempt.detail = Some(detail.clone());
+                d.state = State::Failed;
+                tracing::error!(delivery = %d.id, attempt = number, detail, "delivery failed for good");
+            }
+        }
+        self.outbox.save(&d)
+    }
+
+    /// One attempt; `Ok` with the receiver's status code when delivered.
+    async fn send(&self, d: &Delivery, attempt: u32) -> Result<Option<u16>, SendError> {
+        let Some(recipient) = self.options.recipients.iter().find(|r| r.name == d.recipient) else {
+            return Err(SendError::Permanent {
+                status: None,
+                detail: format!("recipient {:?} is no longer in the configuration", d.recipient),
+            });
+        };
+        let files = self
+            .read_bundle(d)
+            .map_err(|detail| SendError::Permanent { status: None, detail })?;
+        match &recipient.channel {
+            Channel::Webhook { url, secret } => {
+                let now = self.clock.now();
+                webhook::send(&self.client, url, secret, d, &files, attempt, now).await
+            }
+            Channel::Email { to } => {
+                let Some(smtp) = &self.options.smtp else {
+                    return Err(SendError::Permanent {
+                        status: None,
+                        detail: "no [smtp] section in the configuration".into(),
+                    });
+                };
+                let report: serde_json::Value =
+                    std::fs::read(self.reports.join(".bundles").join(&d.bundle).join("report.json"))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok())
+                        .unwrap_or_default();
+                let lang = crate::locale::Lang::parse(&d.language).unwrap_or(crate::locale::Lang::Vi);
+                let headline = email::headline(&report, lang);
+                email::send(smtp, to, d, &files, &headline, self.options.retry.timeout).await
+            }
+        }
+    }
+
+    fn read_bundle(&self, d: &Delivery) -> Result<Vec<BundleFile>, String> {
+        let dir = self.reports.join(".bundles").join(&d.bundle);
+        d.files
+            .iter()
+            .map(|name| {
+                let media_type = crate::report::FILES
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, m)| *m)
+                    .ok_or_else(|| format!("{name:?} is not a report file"))?;
+                let bytes =
+                    std::fs::read(dir.join(name)).map_err(|e| format!("reading {}: {e}", dir.join(name).display()))?;
+                Ok(BundleFile {
+                    name: name.clone(),
+                    media_type,
+                    bytes,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The JSON manifest sent with a report: what it is and what each file
+/// holds (size and SHA-256), the same on every attempt.
+pub fn manifest(d: &Delivery, files: &[BundleFile]) -> serde_json::Value {
+    use sha2::{Digest, Sha256};
+    serde_json::json!({
+        "idempotency_key": d.idempotency_key,
+        "delivery_id": d.id,
+        "recipient": d.recipient,
+        "report": {
+            "province": "Thanh Hóa",
+            "month": d.month,
+            "language": d.language,
+            "dataset_version": d.dataset_version,
+            "dataset_committed_at": d.dataset_committed_at,
+            "content_sha256": d.content_sha256,
+        },
+        "files": files.iter().map(|f| serde_json::json!({
+            "name": f.name,
+            "media_type": f.media_type,
+            "bytes": f.bytes.len(),
+            "sha256": Sha256::digest(&f.bytes).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let p = RetryPolicy {
+            initial_backoff: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(600),
+            ..RetryPolicy::default()
+        };
+        let waits: Vec<u64> = (1..=6).map(|n| p.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 600, 600]);
+        assert_eq!(p.backoff(100).as_secs(), 600);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let c = Channel::Webhook {
+            url: "https://x".into(),
+            secret: s,
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    fn delivery(now: DateTime<Utc>) -> Delivery {
+        let report = ReportRef {
+            month: "2025-03".into(),
+            language: "vi".into(),
+            dataset_version: 4,
+            dataset_committed_at: "2025-04-02T00:00:00Z".into(),
+            content_sha256: "ab".repeat(32),
+            bundle: "2025-03-vi-v4-abababababab".into(),
+        };
+        let r = Recipient {
+            name: "moit".into(),
+            channel: Channel::Email {
+                to: vec!["a@b.vn".into()],
+            },
+            files: vec!["report.pdf".into()],
+        };
+        Delivery::new(&report, &r, now)
+    }
+
+    #[test]
+    fn enqueue_is_once_per_report_and_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let now = Utc::now();
+        let d = delivery(now);
+        assert_eq!(d.id, "2025-03-vi-v4-moit");
+        assert!(outbox.enqueue(&d).unwrap());
+        assert!(!outbox.enqueue(&d).unwrap());
+        assert_eq!(outbox.list().unwrap(), vec![d]);
+    }
+
+    #[test]
+    fn an_attempt_under_way_at_a_stop_is_recovered_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let now = Utc::now();
+        let mut d = delivery(now);
+        outbox.enqueue(&d).unwrap();
+        d.state = State::Sending;
+        d.attempts.push(Attempt {
+            number: 1,
+            started_at: stamp(now),
+            finished_at: None,
+            outcome: None,
+            status: None,
+            detail: None,
+        });
+        outbox.save(&d).unwrap();
+        assert_eq!(outbox.recover(now).unwrap(), 1);
+        let d = outbox.get(&d.id).unwrap().unwrap();
+        assert_eq!(d.state, State::Pending);
+        assert_eq!(d.attempts[0].outcome, Some(Outcome::Interrupted));
+        assert!(d.due(now));
+        assert_eq!(outbox.recover(now).unwrap(), 0);
+    }
+
+    #[test]
+    fn only_failed_deliveries_are_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let now = Utc::now();
+        let mut d = delivery(now);
+        outbox.enqueue(&d).unwrap();
+        assert_eq!(outbox.retry(&d.id, now).unwrap_err().code(), "delivery_not_failed");
+        assert_eq!(outbox.retry("nope", now).unwrap_err().code(), "unknown_delivery");
+        d.state = State::Failed;
+        outbox.save(&d).unwrap();
+        assert_eq!(outbox.retry(&d.id, now).unwrap().state, State::Pending);
+    }
+
+    #[test]
+    fn a_second_worker_does_not_get_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let held = outbox.try_lock().unwrap();
+        assert!(held.is_some());
+        assert!(outbox.try_lock().unwrap().is_none());
+        drop(held);
+        assert!(outbox.try_lock().unwrap().is_some());
+    }
+}

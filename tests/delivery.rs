@@ -1,0 +1,646 @@
+//! The monthly report on schedule and its delivery: a scheduled run driven
+//! by an injected clock, webhook delivery to a local receiver that fails the
+//! first attempts (also across a server kill and restart), e-mail to a
+//! local SMTP sink, and a permanent refusal queued again by hand.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{Env, Row, csv, fixture, tax_code};
+use ecomshare::app::{App, IngestSource};
+use ecomshare::clock::{Clock, ManualClock};
+use ecomshare::delivery::{
+    Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp, SmtpSecurity, State,
+    Worker,
+};
+use ecomshare::domain::MonthlySchedule;
+use ecomshare::locale::Lang;
+use ecomshare::schedule::{RunOutcome, Scheduler};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "s3cret-for-the-ministry";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    idempotency_key: String,
+    signature_valid: bool,
+    body_sha256: String,
+    answered: u16,
+    manifest: Value,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+/// A webhook receiver on a loopback port: answers `fail_with` to the first
+/// `fail_first` requests, 200 after; checks each signature.
+struct Receiver {
+    port: u16,
+    log: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(fail_first: usize, fail_with: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let shared = log.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let log = shared.clone();
+                let _ = handle_http(stream, &log, fail_first, fail_with);
+            }
+        });
+        Self { port, log }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn handle_http(
+    stream: TcpStream,
+    log: &Mutex<Vec<Received>>,
+    fail_first: usize,
+    fail_with: u16,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end().to_string();
+        if line.is_empty() {
+            break;
+        }
+        headers.push(line);
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find_map(|h| {
+                let (k, v) = h.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let timestamp = header("x-ecomshare-timestamp");
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&body);
+    let signature_valid = header("x-ecomshare-signature") == format!("sha256={}", hex(&mac.finalize().into_bytes()));
+    let boundary = header("content-type")
+        .split_once("boundary=")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    let (manifest, files) = multipart(&body, &boundary);
+    let mut log = log.lock().unwrap();
+    let answered = if log.len() < fail_first { fail_with } else { 200 };
+    log.push(Received {
+        idempotency_key: header("idempotency-key"),
+        signature_valid,
+        body_sha256: hex(&Sha256::digest(&body)),
+        answered,
+        manifest,
+        files,
+    });
+    drop(log);
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {answered} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    )?;
+    stream.flush()
+}
+
+/// The manifest and the files of a multipart body.
+fn multipart(body: &[u8], boundary: &str) -> (Value, Vec<(String, Vec<u8>)>) {
+    let delimiter = format!("--{boundary}");
+    let mut manifest = Value::Null;
+    let mut files = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let Some(head_end) = find(rest, b"\r\n\r\n") else { break };
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let content_start = head_end + 4;
+        let next = find(&rest[content_start..], delimiter.as_bytes()).expect("a closing delimiter");
+        let content = &rest[content_start..content_start + next - 2];
+        if head.contains("name=\"manifest\"") {
+            manifest = serde_json::from_slice(content).unwrap();
+        } else if let Some((_, name)) = head.split_once("filename=\"") {
+            files.push((name.split('"').next().unwrap().to_string(), content.to_vec()));
+        }
+        rest = &rest[content_start..];
+    }
+    (manifest, files)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve(env: &Env, config: &Path, clock_start: &str) -> Server {
+    let port = free_port();
+    let child = env
+        .cmd()
+        .args(["--config", config.to_str().unwrap()])
+        .args([
+            "serve",
+            "--no-demo",
+            "--no-warm",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("ECOMSHARE_CLOCK_START", clock_start)
+        .env("ECOMSHARE_HOOK_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server(child)
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn outbox(env: &Env) -> Vec<Delivery> {
+    Outbox::new(&env.data()).list().unwrap()
+}
+
+#[test]
+fn webhook_delivered_exactly_once_after_failures_and_a_server_kill_between_attempts() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let receiver = Receiver::start(2, 503);
+    let config = env.write(
+        "ecomshare.toml",
+        &format!(
+            r#"
+[schedule]
+day = 5
+time = "08:00"
+timezone = "Asia/Ho_Chi_Minh"
+
+[[recipients]]
+kind = "webhook"
+name = "moit"
+url = "{}"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+
+[delivery]
+initial_backoff_s = 1.5
+max_backoff_s = 3
+"#,
+            receiver.url()
+        ),
+    );
+    // Half a minute after the schedule's time on 5 April 2025, Hanoi time.
+    let server = serve(&env, &config, "2025-04-05T08:00:30+07:00");
+    wait_until("the first attempt's outcome", Duration::from_secs(60), || {
+        outbox(&env)
+            .first()
+            .is_some_and(|d| d.attempts.len() == 1 && d.attempts[0].outcome.is_some())
+    });
+    // Killed between attempts; nothing is lost.
+    drop(server);
+    assert_eq!(receiver.received().len(), 1);
+    let d = &outbox(&env)[0];
+    assert_eq!((d.state, d.month.as_str()), (State::Pending, "2025-03"));
+
+    let _server = serve(&env, &config, "2025-04-05T08:00:40+07:00");
+    wait_until("delivery", Duration::from_secs(60), || {
+        outbox(&env).first().is_some_and(|d| d.state == State::Delivered)
+    });
+    // Nothing more after the delivery.
+    std::thread::sleep(Duration::from_secs(4));
+    let got = receiver.received();
+    assert_eq!(
+        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [503, 503, 200],
+        "delivered exactly once, after two failures"
+    );
+    let d = &outbox(&env)[0];
+    assert_eq!(d.attempts.len(), 3);
+    assert_eq!(d.id, "2025-03-vi-v1-moit");
+    for r in &got {
+        assert!(r.signature_valid, "every attempt is signed with the secret");
+        assert_eq!(r.idempotency_key, d.idempotency_key, "one key per report and recipient");
+        assert_eq!(r.body_sha256, got[0].body_sha256, "every attempt sends the same bytes");
+    }
+
+    // The files are the archived report's, as the manifest says.
+    let last = got.last().unwrap();
+    assert_eq!(last.manifest["report"]["month"], "2025-03");
+    assert_eq!(last.manifest["report"]["dataset_version"], 1);
+    let names: Vec<&str> = last.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["report.json", "report.pdf", "report.html", "report.xlsx"]);
+    for (i, (name, bytes)) in last.files.iter().enumerate() {
+        let archived = std::fs::read(env.data().join("reports/2025-03").join(name)).unwrap();
+        assert_eq!(bytes, &archived, "{name}");
+        assert_eq!(last.manifest["files"][i]["sha256"], hex(&Sha256::digest(bytes)));
+    }
+
+    // The CLI and the API show the same outbox.
+    let r = env.run(&["deliveries"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed = r.json();
+    assert_eq!(listed["deliveries"][0]["state"], "delivered");
+    let outcomes: Vec<&str> = listed["deliveries"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["retry", "retry", "delivered"]);
+    // The run is recorded, so a third start does not generate it again.
+    let state: Value = serde_json::from_slice(&std::fs::read(env.data().join("schedule.json")).unwrap()).unwrap();
+    assert_eq!(state["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(state["runs"][0]["outcome"], "generated");
+}
+
+/// Ingest runs its own runtime, so async tests call it off the runtime.
+async fn ingest(app: &Arc<App>, source: IngestSource) {
+    let app = app.clone();
+    let report = tokio::task::spawn_blocking(move || app.ingest(vec![source]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.committed);
+}
+
+async fn app_with_fixture() -> (tempfile::TempDir, Arc<App>) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+    ingest(&app, IngestSource::Path(fixture("sample_filings.csv"))).await;
+    (dir, app)
+}
+
+async fn ingest_rows(app: &Arc<App>, name: &str, rows: &[Row]) {
+    let source = IngestSource::Bytes {
+        name: name.into(),
+        format: Some(ecomshare::ingest::Format::Csv),
+        bytes: csv(rows).into_bytes(),
+    };
+    ingest(app, source).await;
+}
+
+#[tokio::test]
+async fn a_scheduled_run_follows_the_injected_clock_catches_up_and_never_repeats() {
+    let (_dir, app) = app_with_fixture().await;
+    let clock = Arc::new(ManualClock::new(at("2025-04-05T07:59:00+07:00")));
+    let recipient = Recipient {
+        name: "mst".into(),
+        channel: Channel::Webhook {
+            url: "http://127.0.0.1:9/unused".into(),
+            secret: Secret::new("k"),
+        },
+        files: vec!["report.pdf".into()],
+    };
+    let scheduler = Scheduler {
+        app: app.clone(),
+        schedule: MonthlySchedule::new(5, "08:00", "Asia/Ho_Chi_Minh").unwrap(),
+        language: Lang::Vi,
+        recipients: vec![recipient],
+        clock: clock.clone(),
+    };
+    let outbox = Outbox::new(app.data_dir());
+
+    // A minute before the time: the latest occurrence is March's (February's report).
+    let runs = scheduler.tick().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].month.as_str(), runs[0].outcome),
+        ("2025-02", RunOutcome::Generated)
+    );
+    assert!(scheduler.tick().await.unwrap().is_empty(), "nothing more is due");
+
+    // At 08:00 on the 5th: March's report, and its delivery queued.
+    clock.set(at("2025-04-05T08:00:00+07:00"));
+    let runs = scheduler.tick().await.unwrap();
+    assert_eq!(
+        (
+            runs.len(),
+            runs[0].month.as_str(),
+            runs[0].outcome,
+            runs[0].deliveries_queued
+        ),
+        (1, "2025-03", RunOutcome::Generated, 1)
+    );
+    let archived: Value =
+        serde_json::from_slice(&std::fs::read(app.data_dir().join("reports/2025-03/report.json")).unwrap()).unwrap();
+    assert_eq!(archived["dataset_version"], 1);
+    let ids: Vec<String> = outbox.list().unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(ids, ["2025-02-vi-v1-mst", "2025-03-vi-v1-mst"]);
+
+    // A new dataset version later that day does not run the occurrence again.
+    ingest_rows(
+        &app,
+        "late.csv",
+        &[Row::new(&tax_code(91), "381", "4711", "2025-03", 1000, 100)],
+    )
+    .await;
+    clock.advance(chrono::Duration::hours(3));
+    assert!(scheduler.tick().await.unwrap().is_empty());
+
+    // Generating the month again on demand from the same version changes nothing…
+    let archive = app.data_dir().join("reports");
+    let march = ecomshare::domain::Period::parse("2025-03").unwrap();
+    let first = ecomshare::report::generate(&app, march, Lang::Vi, &archive)
+        .await
+        .unwrap();
+    assert!(first.generated, "version 2 is new");
+    let again = ecomshare::report::generate(&app, march, Lang::Vi, &archive)
+        .await
+        .unwrap();
+    assert!(!again.generated, "the same month and version is never generated twice");
+    assert_eq!(again.bundle, first.bundle);
+
+    // 5 May: April has no filings yet, so its report waits…
+    clock.set(at("2025-05-05T08:00:00+07:00"));
+    let runs = scheduler.tick().await.unwrap();
+    assert_eq!(
+        (runs.len(), runs[0].month.as_str(), runs[0].outcome),
+        (1, "2025-04", RunOutcome::WaitingForFilings)
+    );
+    assert_eq!(outbox.list().unwrap().len(), 2);
+    // …until they arrive; the server was down in June and July: caught up, oldest first.
+    ingest_rows(
+        &app,
+        "april.csv",
+        &[Row::new(&tax_code(92), "382", "4711", "2025-04", 5000, 900)],
+    )
+    .await;
+    ingest_rows(
+        &app,
+        "may.csv",
+        &[Row::new(&tax_code(93), "382", "4711", "2025-05", 5000, 900)],
+    )
+    .await;
+    ingest_rows(
+        &app,
+        "june.csv",
+        &[Row::new(&tax_code(94), "382", "4711", "2025-06", 5000, 900)],
+    )
+    .await;
+    clock.set(at("2025-07-20T10:00:00+07:00"));
+    let runs = scheduler.tick().await.unwrap();
+    let months: Vec<(&str, RunOutcome)> = runs.iter().map(|r| (r.month.as_str(), r.outcome)).collect();
+    assert_eq!(
+        months,
+        [
+            ("2025-04", RunOutcome::Generated),
+            ("2025-05", RunOutcome::Generated),
+            ("2025-06", RunOutcome::Generated)
+        ]
+    );
+    assert_eq!(outbox.list().unwrap().len(), 5);
+    assert!(scheduler.tick().await.unwrap().is_empty());
+    let state = scheduler.state().unwrap();
+    assert_eq!(state.last_occurrence.as_deref(), Some("2025-07-05T01:00:00.000Z"));
+}
+
+/// A local SMTP sink: takes one message per connection, keeps its text.
+fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+    let shared = messages.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 sink ESMTP\r\n");
+            let mut data: Option<String> = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(text) = data.as_mut() {
+                    if line == ".\r\n" {
+                        shared.lock().unwrap().push(data.take().unwrap());
+                        let _ = stream.write_all(b"250 queued\r\n");
+                    } else {
+                        text.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    }
+                    continue;
+                }
+                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                let reply: &[u8] = match verb.as_str() {
+                    "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                    "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
+                    "DATA" => {
+                        data = Some(String::new());
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => {
+                        let _ = stream.write_all(b"221 bye\r\n");
+                        break;
+                    }
+                    _ => b"502 not here\r\n",
+                };
+                let _ = stream.write_all(reply);
+            }
+        }
+    });
+    (port, messages)
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let sextets: Vec<u8> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::new();
+    for chunk in sextets.chunks(4) {
+        let n = chunk.iter().fold(0u32, |acc, &s| (acc << 6) | s as u32) << (6 * (4 - chunk.len()));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+/// The decoded body of the attachment named `name`.
+fn attachment(message: &str, name: &str) -> Vec<u8> {
+    let at = message
+        .find(&format!("filename=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name}"));
+    let body_start = at + message[at..].find("\r\n\r\n").unwrap() + 4;
+    let body_end = body_start + message[body_start..].find("\r\n--").unwrap();
+    base64_decode(&message[body_start..body_end])
+}
+
+fn worker(app: &App, options: DeliveryOptions, clock: Arc<dyn Clock>) -> Worker {
+    Worker::new(app.data_dir(), Arc::new(options), clock)
+}
+
+async fn archive_march(app: &App) -> ReportRef {
+    let g = ecomshare::report::generate(
+        app,
+        ecomshare::domain::Period::parse("2025-03").unwrap(),
+        Lang::Vi,
+        &app.data_dir().join("reports"),
+    )
+    .await
+    .unwrap();
+    ReportRef {
+        month: g.month,
+        language: g.language,
+        dataset_version: g.dataset_version,
+        dataset_committed_at: g.dataset_committed_at,
+        content_sha256: g.content_sha256,
+        bundle: g.bundle,
+    }
+}
+
+#[tokio::test]
+async fn email_carries_the_pdf_and_workbook_to_a_local_smtp_sink() {
+    let (_dir, app) = app_with_fixture().await;
+    let (port, messages) = smtp_sink();
+    let recipient = Recipient {
+        name: "mst-mail".into(),
+        channel: Channel::Email {
+            to: vec!["vu.kehoach@mst.gov.vn".into(), "Phòng TMĐT <tmdt@moit.gov.vn>".into()],
+        },
+        files: vec!["report.pdf".into(), "report.xlsx".into()],
+    };
+    let options = DeliveryOptions {
+        recipients: vec![recipient.clone()],
+        smtp: Some(Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "Sở Công Thương Thanh Hóa <ecomshare@example.vn>".into(),
+        }),
+        retry: RetryPolicy::default(),
+    };
+    let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    assert!(
+        outbox
+            .enqueue(&Delivery::new(&report, &recipient, clock.now()))
+            .unwrap()
+    );
+    let w = worker(&app, options, clock.clone());
+    assert_eq!(w.run_due().await.unwrap(), 1);
+    let d = &outbox.list().unwrap()[0];
+    assert_eq!(d.state, State::Delivered, "{:?}", d.attempts);
+    assert_eq!(d.attempts[0].status, Some(250));
+    assert_eq!(w.run_due().await.unwrap(), 0, "a delivered report is not sent again");
+
+    let messages = messages.lock().unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert!(
+        m.contains(&format!("Message-ID: <{}@ecomshare>", d.idempotency_key)),
+        "{m}"
+    );
+    assert!(m.contains("vu.kehoach@mst.gov.vn") && m.contains("tmdt@moit.gov.vn"));
+    let dir = app.data_dir().join("reports/2025-03");
+    assert_eq!(
+        attachment(m, "report.pdf"),
+        std::fs::read(dir.join("report.pdf")).unwrap()
+    );
+    assert_eq!(
+        attachment(m, "report.xlsx"),
+        std::fs::read(dir.join("report.xlsx")).unwrap()
+    );
+    assert!(!m.contains("filename=\"report.html\""));
+}
+
+#[tokio::test]
+async fn a_refusal_fails_for_good_and_is_queued_again_by_hand() {
+    let (_dir, app) = app_with_fixture().await;
+    let receiver = Receiver::start(1, 400);
+    let recipient = Recipient {
+        name: "ndxp".into(),
+        channel: Channel::Webhook {
+            url: receiver.url(),
+            secret: Secret::new(SECRET),
+        },
+        files: vec!["report.json".into()],
+    };
+    let options = DeliveryOptions {
+        recipients: vec![recipient.clone()],
+        smtp: None,
+        retry: RetryPolicy::default(),
+    };
+    let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    outbox
+        .enqueue(&Delivery::new(&report, &recipient, clock.now()))
+        .unwrap();
+    let w = worker(&app, options, clock.clone());
+    w.run_due().await.unwrap();
+    let d = &outbox.list().unwrap()[0];
+    assert_eq!((d.state, d.attempts[0].status), (State::Failed, Some(400)));
+    clock.advance(chrono::Duration::days(1));
+    assert_eq!(w.run_due().await.unwrap(), 0, "a refusal is not retried by itself");
+    outbox.retry(&d.id, clock.now()).unwrap();
+    w.run_due().await.unwrap();
+    let d = &outbox.list().unwrap()[0];
+    assert_eq!(d.state, State::Delivered);
+    assert_eq!(receiver.received().len(), 2);
+}
