@@ -107,14 +107,47 @@ impl Layout {
         self.push(Item::Rule { y });
     }
 
-    /// A section with column heads, its cells at `columns` offsets.
-    fn table(&mut self, columns: &[f32], section: &Section) {
+    /// A section as a table: column heads wrapped to their column, text
+    /// cells on the left of theirs, figures on the right.
+    fn table(&mut self, columns: &[(f32, Align)], section: &Section) {
+        const GAP: f32 = 4.0;
+        let mut lefts = Vec::with_capacity(columns.len());
+        let mut x = 0.0;
+        for (width, _) in columns {
+            lefts.push(x);
+            x += width;
+        }
+        let place = |col: usize, text: &str| match columns[col].1 {
+            Align::Left => lefts[col],
+            Align::Right => lefts[col] + columns[col].0 - GAP - text_width(text, BODY),
+        };
+        let heads: Vec<Vec<String>> = section
+            .head
+            .iter()
+            .zip(columns)
+            .map(|(h, (width, _))| wrap(h, width - GAP, BODY))
+            .collect();
+        let head_lines = heads.iter().map(Vec::len).max().unwrap_or(1);
+        // The heading, the column heads and two rows stay together.
+        self.room(40.0 + (head_lines + 2) as f32 * BODY * 1.45);
         self.heading(section.heading);
-        let cells = |values: Vec<String>| columns.iter().copied().zip(values).collect::<Vec<_>>();
-        self.line(&cells(section.head.iter().map(|h| h.to_string()).collect()), BODY);
+        for line in 0..head_lines {
+            let cells: Vec<(f32, String)> = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(col, h)| h.get(line).map(|t| (place(col, t), t.clone())))
+                .collect();
+            self.line(&cells, BODY);
+        }
         self.rule();
         for row in &section.rows {
-            self.line(&cells(row.clone()), BODY);
+            let cells: Vec<(f32, String)> = row
+                .iter()
+                .enumerate()
+                .take(columns.len())
+                .map(|(col, t)| (place(col, t), t.clone()))
+                .collect();
+            self.line(&cells, BODY);
         }
         self.y += 6.0;
     }
@@ -123,10 +156,59 @@ impl Layout {
     fn labelled(&mut self, section: &Section, size: f32) {
         self.heading(section.heading);
         for row in &section.rows {
-            let cells: Vec<(f32, String)> = [0.0, 300.0].into_iter().zip(row.iter().cloned()).collect();
+            let value = row.get(1).cloned().unwrap_or_default();
+            let right = 380.0 - text_width(&value, size);
+            let cells = vec![(0.0, row.first().cloned().unwrap_or_default()), (right, value)];
             self.line(&cells, size);
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+fn face() -> &'static ttf_parser::Face<'static> {
+    static FACE: std::sync::OnceLock<ttf_parser::Face<'static>> = std::sync::OnceLock::new();
+    FACE.get_or_init(|| ttf_parser::Face::parse(FONT, 0).expect("the bundled font parses"))
+}
+
+/// The width of `text` in points at `size`, from the font's advances.
+fn text_width(text: &str, size: f32) -> f32 {
+    let face = face();
+    let units: u32 = text
+        .chars()
+        .map(|c| {
+            face.glyph_index(c)
+                .and_then(|g| face.glyph_hor_advance(g))
+                .map_or(0, u32::from)
+        })
+        .sum();
+    units as f32 * size / f32::from(face.units_per_em())
+}
+
+/// `text` broken at spaces into lines no wider than `width`.
+fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, size) > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The report as A4 PDF bytes; the same report gives the same bytes.
@@ -156,11 +238,31 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
         l.push(Item::Chart { y, height, index });
         l.y += height;
     }
+    use Align::{Left, Right};
     l.table(
-        &[0.0, 22.0, 100.0, 160.0, 220.0, 265.0, 330.0, 365.0, 440.0],
+        &[
+            (22.0, Left),
+            (70.0, Left),
+            (68.0, Right),
+            (64.0, Right),
+            (44.0, Right),
+            (70.0, Right),
+            (34.0, Right),
+            (68.0, Right),
+            (70.0, Right),
+        ],
         &shown.districts,
     );
-    l.table(&[0.0, 112.0, 300.0, 385.0, 465.0], &shown.sectors);
+    l.table(
+        &[
+            (114.0, Left),
+            (184.0, Left),
+            (78.0, Right),
+            (78.0, Right),
+            (56.0, Right),
+        ],
+        &shown.sectors,
+    );
     l.labelled(&shown.quality, BODY);
     l.heading(shown.methodology_heading);
     for m in &report.methodology {
