@@ -69,7 +69,9 @@ class Server:
     def __init__(self, binary: Path, data: Path):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(binary), "--data", str(data), "serve", "--no-demo", "--no-warm", "--addr", f"127.0.0.1:{self.port}"],
+            # Open local mode (no tokens) on loopback; no rate limit, so the load test measures the server.
+            [str(binary), "--data", str(data), "serve", "--no-demo", "--no-warm", "--rate-limit-per-s", "0",
+             "--addr", f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.time() + 120

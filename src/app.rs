@@ -274,6 +274,12 @@ impl App {
         Ok(load_reference(&self.warehouse)?)
     }
 
+    /// The latest dataset version (0 before the first commit); lists the
+    /// manifest directory only.
+    pub fn dataset_version(&self) -> Result<u64, AppError> {
+        Ok(self.warehouse.latest_version()?.unwrap_or(0))
+    }
+
     /// Cheap fingerprint of the data a figure depends on.
     pub fn state_tag(&self) -> Result<StateTag, AppError> {
         Ok(self.current()?.0)

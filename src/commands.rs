@@ -35,6 +35,10 @@ pub enum CommandError {
     Report(#[from] crate::report::ReportError),
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl CommandError {
@@ -46,10 +50,13 @@ impl CommandError {
             Self::Usage(_) => "usage",
             Self::Report(e) => e.code(),
             Self::Delivery(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::Audit(e) => e.code(),
         }
     }
 
-    /// Process exit code: 2 bad arguments, 3 input refused, 4 busy, 1 anything else.
+    /// Process exit code: 2 bad arguments, 3 input refused, 4 busy, 5 audit
+    /// trail broken, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) | Self::Config(_) => 2,
@@ -58,6 +65,8 @@ impl CommandError {
             Self::Delivery(
                 crate::delivery::DeliveryError::Unknown(_) | crate::delivery::DeliveryError::NotFailed { .. },
             ) => 2,
+            Self::Auth(crate::auth::AuthError::UnknownToken(_) | crate::auth::AuthError::Invalid(_)) => 2,
+            Self::Audit(crate::audit::AuditError::Broken { .. }) => 5,
             Self::App(AppError::Ingest(e)) if e.is_input_error() => 3,
             Self::App(AppError::Warehouse(crate::warehouse::WarehouseError::Busy(_))) => 4,
             _ => 1,
@@ -306,15 +315,89 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
             .await
             .map_err(io(format!("binding {}", config.addr)))?;
         let local = listener.local_addr().map_err(io("local address"))?;
+        if !crate::http::guard::tokens_configured(&config.data)? {
+            if !local.ip().is_loopback() {
+                return Err(CommandError::Usage(format!(
+                    "refusing to serve on {local} without access tokens: anyone who can reach it would be admin. \
+                     Create one first (ecomshare token create --role admin --name NAME) or listen on 127.0.0.1"
+                )));
+            }
+            tracing::warn!(
+                addr = %local,
+                "open local mode: no access tokens exist, so every caller on this machine is admin; \
+                 create one with `ecomshare token create` to require sign-in"
+            );
+        }
         tracing::info!(addr = %local, data = %config.data.display(), "serving");
         if config.warm {
             tokio::spawn(keep_warm(app.clone()));
         }
         start_reports(&app, config)?;
-        crate::http::serve(listener, app, shutdown_signal())
+        crate::http::serve(listener, app, config.http.clone(), shutdown_signal())
             .await
             .map_err(io("serving"))
     })
+}
+
+/// `ecomshare token create|list|revoke`: the access tokens of the data
+/// directory. Creating and revoking are recorded in the audit trail.
+pub enum TokenCommand {
+    Create {
+        role: crate::domain::Role,
+        name: String,
+        expires: Option<chrono::NaiveDate>,
+    },
+    List,
+    Revoke {
+        id: String,
+    },
+}
+
+pub fn token(config: &Config, command: TokenCommand, out: &mut dyn Write) -> Result<(), CommandError> {
+    std::fs::create_dir_all(&config.data).map_err(io(format!("creating {}", config.data.display())))?;
+    let store = crate::auth::TokenStore::new(&config.data);
+    let now = chrono::Utc::now();
+    let audit = |action: &str, params: serde_json::Value| {
+        crate::audit::AuditLog::new(&config.data).append(&[crate::audit::Event {
+            time: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            token_id: None,
+            role: Some("admin".into()),
+            action: action.into(),
+            params,
+            dataset_version: None,
+            outcome: "done".into(),
+            status: None,
+            address: None,
+        }])
+    };
+    match command {
+        TokenCommand::Create { role, name, expires } => {
+            let (record, token) = store.create(role, &name, expires, now)?;
+            audit(
+                "cli token create",
+                serde_json::json!({"id": record.id, "role": role.as_str(), "name": record.name, "expires": record.expires}),
+            )?;
+            print_json(
+                out,
+                &serde_json::json!({"id": record.id, "token": token, "role": role.as_str(), "name": record.name, "expires": record.expires}),
+            )
+        }
+        TokenCommand::List => print_json(out, &serde_json::json!({"tokens": store.list()?})),
+        TokenCommand::Revoke { id } => {
+            let record = store.revoke(&id, now)?;
+            audit("cli token revoke", serde_json::json!({"id": id}))?;
+            print_json(out, &record)
+        }
+    }
+}
+
+/// `ecomshare audit verify`: checks the audit trail's chain; exit 5 when broken.
+pub fn audit_verify(config: &Config, out: &mut dyn Write) -> Result<(), CommandError> {
+    let verified = crate::audit::AuditLog::new(&config.data).verify()?;
+    print_json(
+        out,
+        &serde_json::json!({"ok": true, "lines": verified.lines, "head": verified.head}),
+    )
 }
 
 /// The clock of the schedule and the outbox: the system clock, or, to

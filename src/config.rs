@@ -4,6 +4,7 @@
 
 use crate::delivery::{Channel, DeliveryOptions, Recipient, RetryPolicy, Secret, Smtp, SmtpSecurity};
 use crate::domain::MonthlySchedule;
+use crate::http::HttpOptions;
 use crate::locale::Lang;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,24 @@ pub struct FileConfig {
     pub query_timeout_s: Option<u64>,
     /// Most rows an analyst's SQL may return.
     pub sql_row_cap: Option<u64>,
+    /// Largest upload of filings over HTTP, in MiB.
+    pub max_upload_mb: Option<u64>,
+    /// Longest an HTTP request may take, in seconds (uploads excepted).
+    pub request_timeout_s: Option<u64>,
+    /// Longest an upload of filings may take, in seconds.
+    pub upload_timeout_s: Option<u64>,
+    /// Requests per second per token (or per address when anonymous); 0: no limit.
+    pub rate_limit_per_s: Option<f64>,
+    /// Requests a caller may make at once before the rate applies.
+    pub rate_limit_burst: Option<u32>,
+    /// Named queries and SQL running at once.
+    pub max_concurrent_queries: Option<usize>,
+    /// Proxies whose X-Forwarded-For is believed (IP addresses).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The dashboard and charts without signing in (the API stays protected).
+    pub public_dashboard: Option<bool>,
+    /// The Secure attribute of the session cookie (default true).
+    pub cookie_secure: Option<bool>,
     /// When `serve` archives the previous month's report (absent: never).
     pub schedule: Option<ScheduleFile>,
     /// Who receives each scheduled report.
@@ -143,10 +162,14 @@ pub struct Overrides {
     pub sql_memory_mb: Option<u64>,
     pub query_timeout_s: Option<u64>,
     pub sql_row_cap: Option<u64>,
+    pub max_upload_mb: Option<u64>,
+    pub rate_limit_per_s: Option<f64>,
+    pub public_dashboard: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    pub http: HttpOptions,
     pub data: PathBuf,
     pub addr: String,
     pub demo: bool,
@@ -177,7 +200,9 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         None => FileConfig::default(),
     };
     let reports = reports(&mut file, &|name| std::env::var(name).ok())?;
+    let http = http_options(&file, &overrides)?;
     Ok(Config {
+        http,
         reports,
         data: overrides
             .data
@@ -202,6 +227,48 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .sql_row_cap
             .or(file.sql_row_cap)
             .unwrap_or(DEFAULT_SQL_ROW_CAP),
+    })
+}
+
+fn http_options(file: &FileConfig, overrides: &Overrides) -> Result<HttpOptions, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(m);
+    let d = HttpOptions::default();
+    let positive = |v: Option<u64>, what: &str| match v {
+        Some(0) => Err(bad(format!("{what} must be at least 1"))),
+        v => Ok(v),
+    };
+    let rate = overrides.rate_limit_per_s.or(file.rate_limit_per_s);
+    if rate.is_some_and(|r| !r.is_finite() || r < 0.0) {
+        return Err(bad("rate_limit_per_s must be 0 (no limit) or a positive number".into()));
+    }
+    let trusted_proxies = file
+        .trusted_proxies
+        .iter()
+        .flatten()
+        .map(|a| {
+            a.parse::<std::net::IpAddr>()
+                .map_err(|_| bad(format!("trusted_proxies: {a:?} is not an IP address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpOptions {
+        max_upload_bytes: positive(overrides.max_upload_mb.or(file.max_upload_mb), "max_upload_mb")?
+            .map_or(d.max_upload_bytes, |mb| (mb as usize) << 20),
+        request_timeout: positive(file.request_timeout_s, "request_timeout_s")?
+            .map_or(d.request_timeout, std::time::Duration::from_secs),
+        upload_timeout: positive(file.upload_timeout_s, "upload_timeout_s")?
+            .map_or(d.upload_timeout, std::time::Duration::from_secs),
+        rate_per_s: match rate {
+            Some(0.0) => None,
+            Some(r) => Some(r),
+            None => d.rate_per_s,
+        },
+        rate_burst: positive(file.rate_limit_burst.map(u64::from), "rate_limit_burst")?
+            .map_or(d.rate_burst, |b| b as f64),
+        max_concurrent_queries: positive(file.max_concurrent_queries.map(|n| n as u64), "max_concurrent_queries")?
+            .map_or(d.max_concurrent_queries, |n| n as usize),
+        trusted_proxies,
+        public_dashboard: overrides.public_dashboard || file.public_dashboard.unwrap_or(false),
+        cookie_secure: file.cookie_secure.unwrap_or(true),
     })
 }
 

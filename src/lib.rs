@@ -7,6 +7,8 @@
 //! rules every layer shares. See ARCHITECTURE.md.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod charts;
 pub mod clock;

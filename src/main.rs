@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ecomshare::app::ShareParams;
 use ecomshare::commands::{self, CommandError, ShareFormat};
 use ecomshare::config::{self, Overrides};
-use ecomshare::domain::Period;
+use ecomshare::domain::{Period, Role};
 use ecomshare::locale::Lang;
 use ecomshare::tabular::Format;
 use std::io::{IsTerminal, Write};
@@ -114,6 +114,16 @@ enum Command {
         #[arg(long, value_name = "ID")]
         retry: Option<String>,
     },
+    /// Access tokens: create (printed once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -125,6 +135,15 @@ enum Command {
         /// Do not compute the dashboard's default views in the background after a new version.
         #[arg(long, env = "ECOMSHARE_NO_WARM")]
         no_warm: bool,
+        /// Serve the dashboard and charts without signing in (the API stays protected).
+        #[arg(long, env = "ECOMSHARE_PUBLIC_DASHBOARD")]
+        public_dashboard: bool,
+        /// Requests per second per token or address; 0 for no limit [default: 50].
+        #[arg(long, env = "ECOMSHARE_RATE_LIMIT_PER_S")]
+        rate_limit_per_s: Option<f64>,
+        /// Largest upload of filings over HTTP, in MiB [default: 256].
+        #[arg(long, env = "ECOMSHARE_MAX_UPLOAD_MB")]
+        max_upload_mb: Option<u64>,
     },
     /// Write realistic demo filings (filings.csv, revisions.csv) to a directory.
     Demo {
@@ -140,6 +159,39 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         units: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token; prints {"id","token","role","name"} — the token is shown only this once.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Who or what holds it (a person, an office, a system).
+        #[arg(long)]
+        name: String,
+        /// The last day it is valid, YYYY-MM-DD.
+        #[arg(long)]
+        expires: Option<chrono::NaiveDate>,
+    },
+    /// List the tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id; its browser sessions end too.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the hash chain: exit 0 when intact, 5 when a line was edited, deleted or moved.
+    Verify,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Viewer,
+    Analyst,
+    Filer,
+    Admin,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -189,21 +241,35 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let (addr, no_demo, no_warm) = match &cli.command {
-        Command::Serve { addr, no_demo, no_warm } => (addr.clone(), *no_demo, *no_warm),
-        _ => (None, false, false),
-    };
+    let mut overrides = Overrides::default();
+    if let Command::Serve {
+        addr,
+        no_demo,
+        no_warm,
+        public_dashboard,
+        rate_limit_per_s,
+        max_upload_mb,
+    } = &cli.command
+    {
+        overrides = Overrides {
+            addr: addr.clone(),
+            no_demo: *no_demo,
+            no_warm: *no_warm,
+            public_dashboard: *public_dashboard,
+            rate_limit_per_s: *rate_limit_per_s,
+            max_upload_mb: *max_upload_mb,
+            ..overrides
+        };
+    }
     let config = config::resolve(
         cli.config.as_deref(),
         Overrides {
             data: cli.data.clone(),
-            addr,
-            no_demo,
-            no_warm,
             queries: cli.queries.clone(),
             sql_memory_mb: cli.sql_memory_mb,
             query_timeout_s: cli.query_timeout_s,
             sql_row_cap: cli.sql_row_cap,
+            ..overrides
         },
     )
     .map_err(CommandError::from)?;
@@ -269,6 +335,26 @@ fn run(cli: Cli) -> Result<()> {
             };
             commands::report(&config, month, lang, dir.as_deref(), &mut out)?
         }
+        Command::Token { action } => {
+            let command = match action {
+                TokenAction::Create { role, name, expires } => commands::TokenCommand::Create {
+                    role: match role {
+                        RoleArg::Viewer => Role::Viewer,
+                        RoleArg::Analyst => Role::Analyst,
+                        RoleArg::Filer => Role::Filer,
+                        RoleArg::Admin => Role::Admin,
+                    },
+                    name,
+                    expires,
+                },
+                TokenAction::List => commands::TokenCommand::List,
+                TokenAction::Revoke { id } => commands::TokenCommand::Revoke { id },
+            };
+            commands::token(&config, command, &mut out)?
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => commands::audit_verify(&config, &mut out)?,
         Command::Deliveries { retry } => commands::deliveries(&config, retry.as_deref(), &mut out)?,
         Command::Serve { .. } => commands::serve(&config)?,
         Command::Demo {

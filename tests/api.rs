@@ -545,7 +545,8 @@ async fn a_real_server_on_a_socket() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ecomshare::http::serve(listener, api.app.clone(), async {
+    let options = ecomshare::http::HttpOptions::default();
+    let server = tokio::spawn(ecomshare::http::serve(listener, api.app.clone(), options, async {
         let _ = rx.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();

@@ -5,6 +5,7 @@
 //! is a function of its arguments, so every rule can be tested in isolation
 //! and reused by ingest, engine, http and reports without dragging them in.
 
+pub mod access;
 pub mod amount;
 pub mod named_query;
 pub mod period;
@@ -16,6 +17,7 @@ pub mod schedule;
 pub mod share;
 pub mod unit_id;
 
+pub use access::{Access, Role};
 pub use amount::WeightedVnd;
 pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, QueryDef};
 pub use period::{Period, Quarter};

@@ -6,18 +6,19 @@
 
 use crate::app::App;
 use crate::catalog::Listing;
-use crate::domain::{ParamKind, Reference};
+use crate::domain::{Access, ParamKind, Reference};
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// One documented operation.
+/// One documented operation and the access it asks of its caller.
 #[derive(Clone, Copy)]
 pub struct Op {
     pub method: &'static str,
     pub path: &'static str,
+    pub access: Access,
     pub doc: fn() -> Value,
 }
 
@@ -35,32 +36,39 @@ impl Api {
         }
     }
 
-    pub fn get<H, T>(self, path: &'static str, doc: fn() -> Value, handler: H) -> Self
+    pub fn get<H, T>(self, path: &'static str, access: Access, doc: fn() -> Value, handler: H) -> Self
     where
         H: Handler<T, Arc<App>>,
         T: 'static,
     {
-        self.route("get", path, doc, get(handler))
+        self.route("get", path, access, doc, get(handler))
     }
 
-    pub fn post<H, T>(self, path: &'static str, doc: fn() -> Value, handler: H) -> Self
+    pub fn post<H, T>(self, path: &'static str, access: Access, doc: fn() -> Value, handler: H) -> Self
     where
         H: Handler<T, Arc<App>>,
         T: 'static,
     {
-        self.route("post", path, doc, post(handler))
+        self.route("post", path, access, doc, post(handler))
     }
 
-    /// A route whose method router carries layers of its own.
+    /// A route whose method router carries layers of its own. Every route
+    /// states the access it asks for: there is no route without a policy.
     pub fn route(
         mut self,
         method: &'static str,
         path: &'static str,
+        access: Access,
         doc: fn() -> Value,
         method_router: MethodRouter<Arc<App>>,
     ) -> Self {
         self.router = self.router.route(path, method_router);
-        self.ops.push(Op { method, path, doc });
+        self.ops.push(Op {
+            method,
+            path,
+            access,
+            doc,
+        });
         self
     }
 
@@ -276,6 +284,27 @@ pub fn deliveries() -> Value {
             error_responses(&[400, 500]))})
 }
 
+pub fn signin_form() -> Value {
+    json!({"operationId": "signinForm", "tags": ["service"], "summary": "The sign-in form for browsers (a token in, a session cookie out)",
+        "parameters": [{"name": "next", "in": "query", "schema": {"type": "string"}},
+            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
+        "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}})
+}
+
+pub fn signin() -> Value {
+    json!({"operationId": "signin", "tags": ["service"],
+        "summary": "Turns a token into a session cookie (HttpOnly, SameSite=Strict, Secure) and redirects to next",
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object",
+            "required": ["token"], "properties": {"token": {"type": "string"}, "next": {"type": "string"}, "lang": {"type": "string"}}}}}},
+        "responses": {"303": {"description": "Signed in; Set-Cookie ecomshare_session"},
+            "401": {"description": "The form again, with the reason", "content": {"text/html": {"schema": {"type": "string"}}}}}})
+}
+
+pub fn signout() -> Value {
+    json!({"operationId": "signout", "tags": ["service"], "summary": "Clears the session cookie",
+        "responses": {"303": {"description": "Signed out"}}})
+}
+
 pub fn openapi() -> Value {
     json!({"operationId": "openapi", "tags": ["service"], "summary": "This document",
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}})
@@ -386,7 +415,7 @@ pub fn document(ops: &[Op], listing: &Listing, reference: &Reference) -> Value {
     let mut paths = serde_json::Map::new();
     for op in ops {
         let entry = paths.entry(op.path).or_insert_with(|| json!({}));
-        entry[op.method] = (op.doc)();
+        entry[op.method] = secured((op.doc)(), op.access);
     }
     for e in listing.queries.values() {
         let d = &e.def;
@@ -400,7 +429,7 @@ pub fn document(ops: &[Op], listing: &Listing, reference: &Reference) -> Value {
             .collect();
         params.extend([format_param(), as_of_param(), if_none_match()]);
         let op = merge(
-            query(),
+            secured(query(), Access::Analysis),
             json!({"operationId": format!("query_{}", d.name), "summary": d.title_en,
                 "description": format!("{} — {}", d.title_vi, d.description), "parameters": params}),
         );
@@ -413,10 +442,40 @@ pub fn document(ops: &[Op], listing: &Listing, reference: &Reference) -> Value {
             "description": "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng. Errors share one shape: {\"error\": {\"code\", \"message\"}} with a stable code."},
         "paths": paths,
         "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                    "description": "A token from `ecomshare token create` (esk_…). Roles: viewer, analyst, filer, admin."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "ecomshare_session",
+                    "description": "Set by POST /signin for browsers."}
+            },
             "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": schemas()
         }
     })
+}
+
+/// An operation with the roles it admits (`x-roles`), its security
+/// requirement and the guard's refusals.
+fn secured(mut op: Value, access: Access) -> Value {
+    let roles: Vec<&str> = crate::domain::Role::ALL
+        .iter()
+        .filter(|r| r.may(access))
+        .map(|r| r.as_str())
+        .collect();
+    op["x-access"] = json!(access);
+    op["x-roles"] = json!(roles);
+    if access == Access::Public {
+        op["security"] = json!([]);
+    } else {
+        op["security"] = json!([{"bearer": []}, {"session": []}]);
+        let refusals = error_responses(&[401, 403, 429]);
+        if let (Some(responses), Some(extra)) = (op["responses"].as_object_mut(), refusals.as_object()) {
+            for (k, v) in extra {
+                responses.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    op
 }
 
 fn esc(s: &str) -> String {

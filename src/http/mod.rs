@@ -7,7 +7,9 @@
 
 pub mod doc;
 mod error;
+pub mod guard;
 mod queries;
+mod signin;
 
 pub use error::ApiError;
 
@@ -31,46 +33,78 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Largest accepted upload.
+/// Largest accepted upload by default.
 pub const MAX_UPLOAD_BYTES: usize = 256 << 20;
 
+pub use guard::HttpOptions;
+
 pub fn router(app: Arc<App>) -> Router {
-    router_with_upload_limit(app, MAX_UPLOAD_BYTES)
+    router_with(app, HttpOptions::default())
 }
 
 /// The router with another upload limit (tests use a small one).
 pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Router {
-    let (router, ops) = doc::Api::new()
-        .get("/healthz", doc::healthz, healthz)
-        .get("/api/v1/share", doc::share, share)
+    router_with(
+        app,
+        HttpOptions {
+            max_upload_bytes,
+            ..HttpOptions::default()
+        },
+    )
+}
+
+/// The routes, each with the access it asks for, and the documentation
+/// recorded beside them.
+pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
+    use crate::domain::Access::{Admin, Analysis, Dashboard, Figures, Filing, Public};
+    doc::Api::new()
+        .get("/healthz", Public, doc::healthz, healthz)
+        .get("/api/v1/share", Figures, doc::share, share)
         .route(
             "post",
             "/api/v1/filings",
+            Filing,
             doc::filings,
             post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
-        .get("/api/v1/reference/{table}", doc::reference, reference)
-        .get("/api/v1/queries", doc::queries, queries::list)
-        .get("/api/v1/queries/{name}", doc::query, queries::run)
+        .get("/api/v1/reference/{table}", Figures, doc::reference, reference)
+        .get("/api/v1/queries", Analysis, doc::queries, queries::list)
+        .get("/api/v1/queries/{name}", Analysis, doc::query, queries::run)
         .route(
             "post",
             "/api/v1/sql",
+            Analysis,
             doc::sql,
             post(queries::sql).layer(DefaultBodyLimit::max(crate::engine::guard::MAX_SQL_BYTES + 4096)),
         )
-        .get("/api/v1/reports", doc::reports, reports)
-        .get("/api/v1/reports/{month}/{file}", doc::report_file, report_file)
-        .post("/api/v1/reports/{month}", doc::post_report, post_report)
-        .get("/api/v1/deliveries", doc::deliveries, deliveries)
-        .get("/api/v1/openapi.json", doc::openapi, openapi)
-        .get("/api/v1/docs", doc::docs, docs)
-        .get("/charts/{file}", doc::chart, chart)
-        .get("/", doc::overview, overview)
-        .get("/districts/{code}", doc::district_page, district_page)
-        .get("/sectors/{code}", doc::sector_page, sector_page)
-        .finish();
+        .get("/api/v1/reports", Admin, doc::reports, reports)
+        .get("/api/v1/reports/{month}/{file}", Admin, doc::report_file, report_file)
+        .post("/api/v1/reports/{month}", Admin, doc::post_report, post_report)
+        .get("/api/v1/deliveries", Admin, doc::deliveries, deliveries)
+        .get("/api/v1/openapi.json", Public, doc::openapi, openapi)
+        .get("/api/v1/docs", Public, doc::docs, docs)
+        .get("/signin", Public, doc::signin_form, signin::form)
+        .route(
+            "post",
+            "/signin",
+            Public,
+            doc::signin,
+            post(signin::submit).layer(DefaultBodyLimit::max(16 << 10)),
+        )
+        .post("/signout", Public, doc::signout, signin::signout)
+        .get("/charts/{file}", Dashboard, doc::chart, chart)
+        .get("/", Dashboard, doc::overview, overview)
+        .get("/districts/{code}", Dashboard, doc::district_page, district_page)
+        .get("/sectors/{code}", Dashboard, doc::sector_page, sector_page)
+        .finish()
+}
+
+pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
+    let (router, ops) = routes(options.max_upload_bytes);
+    let guard = Arc::new(guard::Guard::new(app.clone(), options, &ops));
     router
         .layer(Extension(ops))
+        .layer(Extension(guard.clone()))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -79,6 +113,7 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
                 "method not allowed on this resource",
             )
         })
+        .layer(middleware::from_fn_with_state(guard, guard::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
@@ -87,11 +122,15 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
+    options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn log_request(req: Request, next: Next) -> Response {

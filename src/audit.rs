@@ -1,0 +1,302 @@
+//! The audit trail: `DATA/audit/audit.jsonl`, append-only JSON lines, one
+//! per authenticated action and per refusal, hash-chained.
+//!
+//! Each line holds `seq` (1, 2, …), the event, `prev` (the previous line's
+//! hash; 64 zeros for the first) and `hash`: the hex SHA-256 of the line's
+//! JSON without `hash` (keys sorted). `DATA/audit/head.json` holds the last
+//! line's seq and hash, rewritten atomically after each append, so removing
+//! lines from the end is seen as well as an edited, deleted or reordered
+//! line. Appends from several processes are serialised by an OS lock.
+//!
+//! Events carry no token, secret or cookie: only the token's id and role.
+
+use crate::fsutil;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Error)]
+pub enum AuditError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("audit trail broken at line {line}: {reason}")]
+    Broken { line: u64, reason: String },
+}
+
+impl AuditError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io_error",
+            Self::Broken { .. } => "audit_broken",
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
+    move |source| AuditError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// One action or refusal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The token's id; null for anonymous callers and open local mode.
+    pub token_id: Option<String>,
+    pub role: Option<String>,
+    /// `METHOD /route/{param}` or a CLI command (`cli token create`).
+    pub action: String,
+    /// The request's path and query parameters, or the command's arguments.
+    pub params: Value,
+    pub dataset_version: Option<u64>,
+    /// `done`, `refused` (4xx) or `failed` (5xx).
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// The trail of a data directory.
+pub struct AuditLog {
+    dir: PathBuf,
+}
+
+/// What `verify` found.
+#[derive(Debug, Serialize)]
+pub struct Verified {
+    pub lines: u64,
+    pub head: String,
+}
+
+fn digest(v: &Value) -> String {
+    let text = serde_json::to_string(v).expect("JSON serializes");
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl AuditLog {
+    pub fn new(data: &Path) -> Self {
+        Self {
+            dir: data.join("audit"),
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("audit.jsonl")
+    }
+
+    fn head_path(&self) -> PathBuf {
+        self.dir.join("head.json")
+    }
+
+    /// Appends events in order, chained to the trail, under the lock; one
+    /// fsync for all of them.
+    pub fn append(&self, events: &[Event]) -> Result<(), AuditError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let _lock = self.lock()?;
+        let head_path = self.head_path();
+        let mut head: Head = match std::fs::read(&head_path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| AuditError::Broken {
+                line: 0,
+                reason: format!("head.json: {e}"),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Head {
+                seq: 0,
+                hash: GENESIS.into(),
+            },
+            Err(e) => return Err(io(&head_path)(e)),
+        };
+        let mut text = String::new();
+        for e in events {
+            let mut line = serde_json::to_value(e).expect("an event serializes");
+            line["seq"] = json!(head.seq + 1);
+            line["prev"] = json!(head.hash);
+            let hash = digest(&line);
+            line["hash"] = json!(hash);
+            text.push_str(&serde_json::to_string(&line).expect("JSON serializes"));
+            text.push('\n');
+            head = Head {
+                seq: head.seq + 1,
+                hash,
+            };
+        }
+        let path = self.log_path();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(text.as_bytes()).map_err(io(&path))?;
+        f.sync_data().map_err(io(&path))?;
+        fsutil::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes")).map_err(io(&head_path))
+    }
+
+    /// The OS lock that serialises appends (and lets `verify` read a trail
+    /// and its head from the same moment).
+    fn lock(&self) -> Result<std::fs::File, AuditError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let lock_path = self.dir.join(".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        lock.lock().map_err(io(&lock_path))?;
+        Ok(lock)
+    }
+
+    /// Checks every line's hash, the chain, the sequence and the head.
+    pub fn verify(&self) -> Result<Verified, AuditError> {
+        let _lock = self.lock()?;
+        let path = self.log_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let mut prev = GENESIS.to_string();
+        let mut n = 0u64;
+        for (i, raw) in text.lines().enumerate() {
+            let line_no = i as u64 + 1;
+            let broken = |reason: String| AuditError::Broken { line: line_no, reason };
+            let mut v: Value = serde_json::from_str(raw).map_err(|e| broken(format!("not JSON: {e}")))?;
+            let hash = v
+                .as_object_mut()
+                .and_then(|o| o.remove("hash"))
+                .and_then(|h| h.as_str().map(str::to_string))
+                .ok_or_else(|| broken("no hash".into()))?;
+            if digest(&v) != hash {
+                return Err(broken("the line was changed (its hash does not match)".into()));
+            }
+            if v["prev"].as_str() != Some(prev.as_str()) {
+                return Err(broken(
+                    "the chain is broken: a line before it was removed, changed or moved".into(),
+                ));
+            }
+            if v["seq"].as_u64() != Some(line_no) {
+                return Err(broken(format!("sequence {} where {line_no} was expected", v["seq"])));
+            }
+            prev = hash;
+            n = line_no;
+        }
+        let head: Head = match std::fs::read(self.head_path()) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| AuditError::Broken {
+                line: n,
+                reason: format!("head.json: {e}"),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && n == 0 => Head {
+                seq: 0,
+                hash: GENESIS.into(),
+            },
+            Err(e) => return Err(io(&self.head_path())(e)),
+        };
+        if head.seq != n || head.hash != prev {
+            return Err(AuditError::Broken {
+                line: n,
+                reason: format!(
+                    "the trail ends at line {n} but its head records line {}: lines were removed from the end",
+                    head.seq
+                ),
+            });
+        }
+        Ok(Verified { lines: n, head: prev })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(i: u64) -> Event {
+        Event {
+            time: format!("2026-01-01T00:00:{i:02}Z"),
+            token_id: Some("a1b2c3d4".into()),
+            role: Some("analyst".into()),
+            action: "GET /api/v1/share".into(),
+            params: json!({"query": format!("by=district&n={i}")}),
+            dataset_version: Some(3),
+            outcome: "done".into(),
+            status: Some(200),
+            address: Some("10.0.0.7".into()),
+        }
+    }
+
+    fn trail() -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        log.append(&[event(1), event(2)]).unwrap();
+        log.append(&[event(3)]).unwrap();
+        log.append(&[event(4), event(5)]).unwrap();
+        (dir, log)
+    }
+
+    fn rewrite(log: &AuditLog, f: impl FnOnce(&mut Vec<String>)) {
+        let mut lines: Vec<String> = std::fs::read_to_string(log.log_path())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        f(&mut lines);
+        std::fs::write(log.log_path(), lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn an_intact_trail_verifies() {
+        let (_d, log) = trail();
+        assert_eq!(log.verify().unwrap().lines, 5);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(AuditLog::new(empty.path()).verify().unwrap().lines, 0);
+    }
+
+    #[test]
+    fn an_edited_line_is_detected() {
+        let (_d, log) = trail();
+        rewrite(&log, |l| l[2] = l[2].replace("\"status\":200", "\"status\":403"));
+        let e = log.verify().unwrap_err();
+        assert!(matches!(e, AuditError::Broken { line: 3, .. }), "{e}");
+    }
+
+    #[test]
+    fn a_deleted_line_is_detected() {
+        let (_d, log) = trail();
+        rewrite(&log, |l| {
+            l.remove(1);
+        });
+        assert!(matches!(log.verify().unwrap_err(), AuditError::Broken { line: 2, .. }));
+        // Also from the end.
+        let (_d, log) = trail();
+        rewrite(&log, |l| {
+            l.pop();
+        });
+        assert!(log.verify().unwrap_err().to_string().contains("removed from the end"));
+    }
+
+    #[test]
+    fn reordered_lines_are_detected() {
+        let (_d, log) = trail();
+        rewrite(&log, |l| l.swap(1, 3));
+        assert!(matches!(log.verify().unwrap_err(), AuditError::Broken { line: 2, .. }));
+    }
+}

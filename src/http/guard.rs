@@ -1,0 +1,419 @@
+//! Who is calling, whether they may, and how much: one middleware in front
+//! of every route.
+//!
+//! In order: the caller is identified (`Authorization: Bearer`, else the
+//! session cookie, else anonymous; with no token configured at all — open
+//! local mode — every caller is admin); the caller's bucket is charged (per
+//! token, else per address; `X-Forwarded-For` counts only from a configured
+//! trusted proxy); the route's [`Access`] is checked against the role; the
+//! concurrent-query cap and the request timeout apply; the outcome of every
+//! authenticated request and every refusal goes to the audit trail.
+//!
+//! Tokens, cookies and secrets are never logged: events carry the token's id.
+
+use super::ApiError;
+use crate::audit::{AuditLog, Event};
+use crate::auth::{Identity, Sessions, TokenStore};
+use crate::domain::{Access, Role};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "ecomshare_session";
+
+/// Limits and switches of the HTTP layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpOptions {
+    pub max_upload_bytes: usize,
+    /// Longest a request may take (uploads excepted).
+    pub request_timeout: Duration,
+    /// Longest an upload of filings may take.
+    pub upload_timeout: Duration,
+    /// Requests per second per caller, sustained; `None`: no limit.
+    pub rate_per_s: Option<f64>,
+    /// Requests a caller may make at once before the rate applies.
+    pub rate_burst: f64,
+    /// Named queries and SQL running at once.
+    pub max_concurrent_queries: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The dashboard and its charts without signing in (the API stays protected).
+    pub public_dashboard: bool,
+    /// The `Secure` attribute on the session cookie (off only for plain HTTP
+    /// on a trusted network).
+    pub cookie_secure: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: super::MAX_UPLOAD_BYTES,
+            request_timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(3600),
+            rate_per_s: Some(50.0),
+            rate_burst: 200.0,
+            max_concurrent_queries: 8,
+            trusted_proxies: Vec::new(),
+            public_dashboard: false,
+            cookie_secure: true,
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Buckets kept before idle ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
+
+pub struct Guard {
+    pub tokens: TokenStore,
+    pub sessions: Sessions,
+    pub options: HttpOptions,
+    audit_dir: std::path::PathBuf,
+    audit: OnceLock<mpsc::UnboundedSender<Event>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    queries: Arc<Semaphore>,
+    /// Each route's path with the access of each of its methods.
+    policies: HashMap<&'static str, Vec<(Method, Access)>>,
+    app: Arc<crate::app::App>,
+}
+
+impl Guard {
+    pub fn new(app: Arc<crate::app::App>, options: HttpOptions, ops: &[super::doc::Op]) -> Self {
+        let data = app.data_dir().to_path_buf();
+        let mut policies: HashMap<&'static str, Vec<(Method, Access)>> = HashMap::new();
+        for op in ops {
+            let method = Method::from_bytes(op.method.to_ascii_uppercase().as_bytes()).expect("an HTTP method");
+            policies.entry(op.path).or_default().push((method, op.access));
+        }
+        let sessions = Sessions::open(&data).unwrap_or_else(|e| {
+            tracing::error!(code = e.code(), error = %e, "the session key cannot be kept; sessions end at restart");
+            Sessions::ephemeral()
+        });
+        Self {
+            tokens: TokenStore::new(&data),
+            sessions,
+            audit_dir: data,
+            audit: OnceLock::new(),
+            buckets: Mutex::new(HashMap::new()),
+            queries: Arc::new(Semaphore::new(options.max_concurrent_queries.max(1))),
+            options,
+            policies,
+            app,
+        }
+    }
+
+    /// Whether any token exists (otherwise: open local mode).
+    pub fn open_mode(&self) -> bool {
+        self.tokens.is_empty().unwrap_or(false)
+    }
+
+    fn audit(&self, event: Event) {
+        let sender = self.audit.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_audit(rx, AuditLog::new(&self.audit_dir), self.app.clone()));
+            tx
+        });
+        let _ = sender.send(event);
+    }
+
+    /// Charges the caller's bucket; `Err(wait)` when it is empty.
+    fn charge(&self, key: &str) -> Result<(), Duration> {
+        let Some(rate) = self.options.rate_per_s else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate buckets lock");
+        if buckets.len() >= MAX_BUCKETS {
+            let burst = self.options.rate_burst;
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        }
+        let b = buckets.entry(key.to_string()).or_insert(Bucket {
+            tokens: self.options.rate_burst,
+            at: now,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(self.options.rate_burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
+        }
+    }
+
+    /// The caller's address: the peer, or the last address a trusted proxy
+    /// added to `X-Forwarded-For`.
+    fn address(&self, req: &Request) -> Option<IpAddr> {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+        if !self.options.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        // Walk back past the trusted proxies; the first other hop is the client.
+        forwarded
+            .iter()
+            .rev()
+            .filter_map(|a| a.parse::<IpAddr>().ok())
+            .find(|a| !self.options.trusted_proxies.contains(a))
+            .or(Some(peer))
+    }
+
+    /// Who the request proves to be. `Err` when it presents a bearer token
+    /// that proves nothing.
+    fn identify(&self, req: &Request) -> Result<Option<Identity>, ()> {
+        let now = chrono::Utc::now();
+        if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
+            let presented = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            return match presented.and_then(|t| self.tokens.verify(t, now)) {
+                Some(identity) => Ok(Some(identity)),
+                None => Err(()),
+            };
+        }
+        if let Some(cookie) = session_cookie(req)
+            && let Some(identity) = self.sessions.verify(&cookie, &self.tokens, now)
+        {
+            return Ok(Some(identity));
+        }
+        if self.open_mode() {
+            return Ok(Some(Identity {
+                token_id: None,
+                role: Role::Admin,
+            }));
+        }
+        Ok(None)
+    }
+}
+
+fn session_cookie(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_string))
+}
+
+/// Appends events in batches, in the order they came.
+async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app: Arc<crate::app::App>) {
+    let log = Arc::new(log);
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 1024).await > 0 {
+        let mut events = std::mem::take(&mut batch);
+        let log = log.clone();
+        let app = app.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let version = app.dataset_version().ok();
+            for e in &mut events {
+                e.dataset_version = version;
+            }
+            log.append(&events)
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(code = e.code(), error = %e, "writing the audit trail failed"),
+            Err(e) => tracing::error!(error = %e, "the audit task failed"),
+        }
+    }
+}
+
+fn refuse(status: StatusCode, code: &'static str, message: &str) -> Response {
+    ApiError::new(status, code, message).into_response()
+}
+
+/// Whether a path is one of the dashboard's pages (sent to the sign-in
+/// form rather than answered 401).
+fn is_page(access: Access, req: &Request) -> bool {
+    access == Access::Dashboard && req.method() == Method::GET && !req.uri().path().starts_with("/charts/")
+}
+
+pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    // A route answers HEAD as GET; a method it lacks is refused as 405 by
+    // the router whatever the caller, so asks for nothing here.
+    let method = if req.method() == Method::HEAD {
+        Method::GET
+    } else {
+        req.method().clone()
+    };
+    let (route, access) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| guard.policies.get_key_value(p.as_str()))
+        .map(|(path, methods)| {
+            let access = methods.iter().find(|(m, _)| *m == method).map(|(_, a)| *a);
+            (Some(*path), access.unwrap_or(Access::Public))
+        })
+        .unwrap_or((None, Access::Public));
+    let address = guard.address(&req);
+    let action = format!("{} {}", req.method(), route.unwrap_or("(unrouted)"));
+    let params = serde_json::json!({"path": req.uri().path(), "query": req.uri().query()});
+    let identity = guard.identify(&req);
+    let event = |identity: Option<&Identity>, status: StatusCode| Event {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        token_id: identity.and_then(|i| i.token_id.clone()),
+        role: identity.map(|i| i.role.as_str().to_string()),
+        action: action.clone(),
+        params: params.clone(),
+        dataset_version: None,
+        outcome: if status.is_server_error() {
+            "failed".into()
+        } else if status.is_client_error() {
+            "refused".into()
+        } else {
+            "done".into()
+        },
+        status: Some(status.as_u16()),
+        address: address.map(|a| a.to_string()),
+    };
+    let refused = |identity: Option<&Identity>, response: Response| {
+        guard.audit(event(identity, response.status()));
+        response
+    };
+
+    let identity = match identity {
+        Ok(i) => i,
+        Err(()) => {
+            let mut r = refuse(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the bearer token is not valid (unknown, revoked or expired)",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return refused(None, r);
+        }
+    };
+    let key = match (&identity, address) {
+        (Some(Identity { token_id: Some(id), .. }), _) => format!("token:{id}"),
+        (_, Some(a)) => format!("address:{a}"),
+        _ => "address:unknown".to_string(),
+    };
+    if let Err(wait) = guard.charge(&key) {
+        let mut r = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; slow down and retry after the time in Retry-After",
+        );
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return refused(identity.as_ref(), r);
+    }
+    let public = access == Access::Public || (access == Access::Dashboard && guard.options.public_dashboard);
+    let role = identity.as_ref().map(|i| i.role);
+    if !public {
+        match role {
+            None if is_page(access, &req) => {
+                let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let to = format!("/signin?next={}", urlencode(next));
+                return refused(None, Redirect::to(&to).into_response());
+            }
+            None => {
+                let mut r = refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "sign in: send Authorization: Bearer TOKEN",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return refused(None, r);
+            }
+            Some(r) if !r.may(access) => {
+                return refused(
+                    identity.as_ref(),
+                    refuse(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        &format!("the {} role may not do this", r.as_str()),
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let _permit = if route.is_some_and(|r| r == "/api/v1/queries/{name}" || r == "/api/v1/sql") {
+        match guard.queries.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let mut r = refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too_many_queries",
+                    "as many queries as allowed are running; retry shortly",
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                return refused(identity.as_ref(), r);
+            }
+        }
+    } else {
+        None
+    };
+    let limit = if access == Access::Filing {
+        guard.options.upload_timeout
+    } else {
+        guard.options.request_timeout
+    };
+    let mut req = req;
+    if let Some(i) = &identity {
+        req.extensions_mut().insert(i.clone());
+    }
+    let response = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                &format!("the request took longer than {} s", limit.as_secs()),
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            return refused(identity.as_ref(), r);
+        }
+    };
+    let status = response.status();
+    if identity.is_some() || matches!(status.as_u16(), 401 | 403 | 413 | 429) {
+        guard.audit(event(identity.as_ref(), status));
+    }
+    response
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Whether `addr` is a loopback address (open local mode binds only there).
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// The data directory's guard (tokens, sessions) for the CLI's checks.
+pub fn tokens_configured(data: &Path) -> Result<bool, crate::auth::AuthError> {
+    Ok(!TokenStore::new(data).is_empty()?)
+}

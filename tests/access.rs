@@ -1,0 +1,592 @@
+//! Access control through the real router: the authorization matrix (every
+//! route × every role × anonymous, generated from the router), sign-in and
+//! session cookies, the rate limit (and spoofed X-Forwarded-For), the
+//! upload size limit, the request timeout, and the audit trail of it all.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use common::{Env, fixture};
+use ecomshare::app::{App, IngestSource};
+use ecomshare::auth::TokenStore;
+use ecomshare::domain::{Access, Role};
+use ecomshare::http::HttpOptions;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Site {
+    _dir: tempfile::TempDir,
+    app: Arc<App>,
+    router: Router,
+    tokens: BTreeMap<Role, String>,
+}
+
+impl Site {
+    async fn new(options: HttpOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+        let ingest = app.clone();
+        tokio::task::spawn_blocking(move || {
+            ingest
+                .ingest(vec![IngestSource::Path(fixture("sample_filings.csv"))])
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let store = TokenStore::new(app.data_dir());
+        let tokens = Role::ALL
+            .iter()
+            .map(|r| {
+                let (_, t) = store
+                    .create(*r, &format!("test {}", r.as_str()), None, chrono::Utc::now())
+                    .unwrap();
+                (*r, t)
+            })
+            .collect();
+        let router = ecomshare::http::router_with(app.clone(), options);
+        Self {
+            _dir: dir,
+            app,
+            router,
+            tokens,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+        (status, headers, body)
+    }
+
+    fn bearer(&self, role: Role) -> String {
+        format!("Bearer {}", self.tokens[&role])
+    }
+}
+
+fn no_rate_limit() -> HttpOptions {
+    HttpOptions {
+        rate_per_s: None,
+        ..HttpOptions::default()
+    }
+}
+
+/// The access each route asks for. A route added to the router without a
+/// line here fails `every_route_for_every_role_and_anonymous`.
+fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
+    use Access::*;
+    BTreeMap::from([
+        (("get", "/healthz"), Public),
+        (("get", "/api/v1/openapi.json"), Public),
+        (("get", "/api/v1/docs"), Public),
+        (("get", "/signin"), Public),
+        (("post", "/signin"), Public),
+        (("post", "/signout"), Public),
+        (("get", "/"), Dashboard),
+        (("get", "/districts/{code}"), Dashboard),
+        (("get", "/sectors/{code}"), Dashboard),
+        (("get", "/charts/{file}"), Dashboard),
+        (("get", "/api/v1/share"), Figures),
+        (("get", "/api/v1/reference/{table}"), Figures),
+        (("get", "/api/v1/queries"), Analysis),
+        (("get", "/api/v1/queries/{name}"), Analysis),
+        (("post", "/api/v1/sql"), Analysis),
+        (("post", "/api/v1/filings"), Filing),
+        (("get", "/api/v1/reports"), Admin),
+        (("get", "/api/v1/reports/{month}/{file}"), Admin),
+        (("post", "/api/v1/reports/{month}"), Admin),
+        (("get", "/api/v1/deliveries"), Admin),
+    ])
+}
+
+/// A request that exercises the route (its path parameters filled in).
+fn request_for(method: &str, path: &str) -> Request<Body> {
+    let uri = match path {
+        "/districts/{code}" => "/districts/380".to_string(),
+        "/sectors/{code}" => "/sectors/FOOD".to_string(),
+        "/charts/{file}" => "/charts/trend.svg".to_string(),
+        "/api/v1/reference/{table}" => "/api/v1/reference/districts".to_string(),
+        "/api/v1/queries/{name}" => "/api/v1/queries/share_by_district".to_string(),
+        "/api/v1/reports/{month}/{file}" => "/api/v1/reports/2025-03/report.json".to_string(),
+        "/api/v1/reports/{month}" => "/api/v1/reports/2025-03".to_string(),
+        other => other.to_string(),
+    };
+    let (content_type, body) = match path {
+        "/api/v1/sql" => ("application/sql", "SELECT count(*) AS n FROM filings"),
+        "/api/v1/filings" => (
+            "text/csv",
+            "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n",
+        ),
+        "/signin" => ("application/x-www-form-urlencoded", "token=nothing"),
+        _ => ("text/plain", ""),
+    };
+    let builder = Request::builder().method(method.to_ascii_uppercase().as_str()).uri(uri);
+    if method == "post" {
+        builder
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    } else {
+        builder.body(Body::empty()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn every_route_for_every_role_and_anonymous() {
+    let site = Site::new(no_rate_limit()).await;
+    let (_, ops) = ecomshare::http::routes(1 << 20);
+    let expected = expected_access();
+    let routed: Vec<(&str, &str)> = ops.iter().map(|op| (op.method, op.path)).collect();
+    for op in ops.iter() {
+        let want = expected.get(&(op.method, op.path)).unwrap_or_else(|| {
+            panic!(
+                "{} {} has no expected access in this test: decide who may use it",
+                op.method, op.path
+            )
+        });
+        assert_eq!(op.access, *want, "{} {}", op.method, op.path);
+    }
+    for key in expected.keys() {
+        assert!(routed.contains(key), "{key:?} is expected but not routed");
+    }
+
+    let mut checked = 0;
+    for op in ops.iter() {
+        let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.into_iter().map(Some)).collect();
+        for caller in callers {
+            let mut req = request_for(op.method, op.path);
+            if let Some(role) = caller {
+                req.headers_mut()
+                    .insert(header::AUTHORIZATION, site.bearer(role).parse().unwrap());
+            }
+            let (status, headers, body) = site.send(req).await;
+            let what = format!("{} {} as {caller:?}", op.method, op.path);
+            let allowed = op.access == Access::Public || caller.is_some_and(|r| r.may(op.access));
+            if allowed {
+                assert!(
+                    ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&status)
+                        || op.path == "/signin" && status == StatusCode::UNAUTHORIZED,
+                    "{what}: {status} {}",
+                    String::from_utf8_lossy(&body)
+                );
+                assert!(!status.is_server_error(), "{what}: {status}");
+            } else if caller.is_none() {
+                if op.access == Access::Dashboard && op.path != "/charts/{file}" {
+                    assert_eq!(status, StatusCode::SEE_OTHER, "{what}: pages send browsers to sign in");
+                    assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/signin?next="));
+                } else {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+                    let e: Value = serde_json::from_slice(&body).unwrap();
+                    assert_eq!(e["error"]["code"], "unauthorized", "{what}");
+                }
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                let e: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(e["error"]["code"], "forbidden", "{what}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ops.len() * 5);
+
+    // A bearer token that proves nothing is refused even on a public route.
+    let req = Request::get("/healthz")
+        .header(header::AUTHORIZATION, "Bearer esk_00000000_ffff")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = site.send(req).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert!(String::from_utf8_lossy(&body).contains("invalid_token"));
+
+    // The OpenAPI document states each operation's roles.
+    let (_, _, doc) = site.send(request_for("get", "/api/v1/openapi.json")).await;
+    let doc: Value = serde_json::from_slice(&doc).unwrap();
+    assert_eq!(
+        doc["paths"]["/api/v1/sql"]["post"]["x-roles"],
+        serde_json::json!(["analyst", "admin"])
+    );
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_public_dashboard_keeps_the_api_protected() {
+    let site = Site::new(HttpOptions {
+        public_dashboard: true,
+        ..no_rate_limit()
+    })
+    .await;
+    assert_eq!(site.send(request_for("get", "/")).await.0, StatusCode::OK);
+    assert_eq!(site.send(request_for("get", "/charts/{file}")).await.0, StatusCode::OK);
+    assert_eq!(
+        site.send(request_for("get", "/api/v1/share")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+fn form(token: &str, next: &str) -> Request<Body> {
+    Request::post("/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={}&next={}", token, next.replace('/', "%2F"))))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_strict_http_only_cookie_that_dies_with_its_token() {
+    let site = Site::new(no_rate_limit()).await;
+    let (status, _, body) = site.send(form("esk_deadbeef_00", "/")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8_lossy(&body).contains("không hợp lệ"));
+
+    let viewer = site.tokens[&Role::Viewer].clone();
+    let (status, headers, _) = site.send(form(&viewer, "/districts/380")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/districts/380");
+    let set = headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    assert!(!set.contains(&viewer), "the cookie is not the token");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let with_cookie = |uri: &str| {
+        Request::get(uri)
+            .header(header::COOKIE, cookie.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(site.send(with_cookie("/")).await.0, StatusCode::OK);
+    assert_eq!(site.send(with_cookie("/api/v1/share")).await.0, StatusCode::OK);
+    assert_eq!(site.send(with_cookie("/api/v1/queries")).await.0, StatusCode::FORBIDDEN);
+    // Another site is never the place signing in sends a browser to.
+    let (_, headers, _) = site.send(form(&viewer, "//evil.example/")).await;
+    assert_eq!(headers[header::LOCATION], "/");
+
+    let id = viewer.split('_').nth(1).unwrap();
+    TokenStore::new(site.app.data_dir())
+        .revoke(id, chrono::Utc::now())
+        .unwrap();
+    assert_eq!(site.send(with_cookie("/")).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        site.send(with_cookie("/api/v1/share")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+fn from(addr: &str, uri: &str, forwarded: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(uri);
+    if let Some(f) = forwarded {
+        req = req.header("x-forwarded-for", f);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
+    req
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_per_caller_and_ignores_spoofed_forwarding() {
+    let options = HttpOptions {
+        rate_per_s: Some(0.5),
+        rate_burst: 3.0,
+        trusted_proxies: vec!["10.0.0.9".parse().unwrap()],
+        ..HttpOptions::default()
+    };
+    let site = Site::new(options).await;
+    for i in 0..3 {
+        let (s, _, _) = site
+            .send(from("192.0.2.1:5000", "/healthz", Some(&format!("203.0.113.{i}"))))
+            .await;
+        assert_eq!(s, StatusCode::OK, "request {i} is within the burst");
+    }
+    // A forged X-Forwarded-For from a caller that is not a trusted proxy changes nothing.
+    let (s, headers, body) = site
+        .send(from("192.0.2.1:5001", "/healthz", Some("198.51.100.77")))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(String::from_utf8_lossy(&body).contains("rate_limited"));
+    // Another address has its own bucket.
+    assert_eq!(
+        site.send(from("192.0.2.2:5000", "/healthz", None)).await.0,
+        StatusCode::OK
+    );
+    // Behind the trusted proxy, each forwarded client has its own bucket.
+    for i in 0..4 {
+        let (s, _, _) = site
+            .send(from("10.0.0.9:443", "/healthz", Some(&format!("198.51.100.{i}"))))
+            .await;
+        assert_eq!(s, StatusCode::OK, "client {i}");
+    }
+    // A token's bucket is the token's, wherever it calls from.
+    let analyst = site.bearer(Role::Analyst);
+    for i in 0..4 {
+        let mut req = from(&format!("192.0.2.{}:1", 10 + i), "/api/v1/share?by=district", None);
+        req.headers_mut()
+            .insert(header::AUTHORIZATION, analyst.parse().unwrap());
+        let want = if i < 3 {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(site.send(req).await.0, want, "token request {i}");
+    }
+}
+
+#[tokio::test]
+async fn uploads_past_the_limit_get_413_and_stalled_ones_time_out() {
+    let site = Site::new(HttpOptions {
+        max_upload_bytes: 1024,
+        upload_timeout: Duration::from_millis(300),
+        ..no_rate_limit()
+    })
+    .await;
+    let filer = site.bearer(Role::Filer);
+    let big = std::fs::read(fixture("sample_filings.csv")).unwrap();
+    assert!(big.len() > 1024);
+    let req = Request::post("/api/v1/filings?name=big.csv")
+        .header(header::AUTHORIZATION, filer.as_str())
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(big))
+        .unwrap();
+    let (s, _, body) = site.send(req).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(String::from_utf8_lossy(&body).contains("payload_too_large"));
+    assert_eq!(site.app.dataset_version().unwrap(), 1, "nothing was committed");
+
+    // A body that starts and then stalls.
+    let head = futures::stream::once(async { Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"unit_id,")) });
+    let stalled = futures::StreamExt::chain(head, futures::stream::pending());
+    let req = Request::post("/api/v1/filings?name=slow.csv")
+        .header(header::AUTHORIZATION, filer.as_str())
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let (s, headers, body) = site.send(req).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(String::from_utf8_lossy(&body).contains("request_timeout"));
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(site.app.dataset_version().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn actions_and_refusals_go_to_the_audit_trail_without_secrets() {
+    let site = Site::new(no_rate_limit()).await;
+    let mut req = request_for("get", "/api/v1/share");
+    req.headers_mut()
+        .insert(header::AUTHORIZATION, site.bearer(Role::Viewer).parse().unwrap());
+    assert_eq!(site.send(req).await.0, StatusCode::OK);
+    let mut req = request_for("post", "/api/v1/sql");
+    req.headers_mut()
+        .insert(header::AUTHORIZATION, site.bearer(Role::Viewer).parse().unwrap());
+    assert_eq!(site.send(req).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        site.send(request_for("get", "/api/v1/share")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Anonymous requests that are allowed are not actions of anyone.
+    assert_eq!(site.send(request_for("get", "/healthz")).await.0, StatusCode::OK);
+
+    let path = site.app.data_dir().join("audit/audit.jsonl");
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let summary: Vec<(String, Option<String>, u64, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap().to_string(),
+                l["role"].as_str().map(str::to_string),
+                l["status"].as_u64().unwrap(),
+                l["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("GET /api/v1/share".into(), Some("viewer".into()), 200, "done".into()),
+            ("POST /api/v1/sql".into(), Some("viewer".into()), 403, "refused".into()),
+            ("GET /api/v1/share".into(), None, 401, "refused".into()),
+        ]
+    );
+    let viewer_id = site.tokens[&Role::Viewer].split('_').nth(1).unwrap().to_string();
+    assert_eq!(lines[0]["token_id"], viewer_id.as_str());
+    assert_eq!(lines[0]["dataset_version"], 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    for token in site.tokens.values() {
+        assert!(!text.contains(&token[13..]), "no token secret in the audit trail");
+    }
+    assert_eq!(
+        ecomshare::audit::AuditLog::new(site.app.data_dir())
+            .verify()
+            .unwrap()
+            .lines,
+        3
+    );
+}
+
+#[test]
+fn the_cli_manages_tokens_and_verifies_the_trail_and_serve_refuses_an_open_network_address() {
+    let env = Env::new();
+    let r = env.run(&["serve", "--no-demo", "--addr", "0.0.0.0:0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("without access tokens")
+    );
+
+    let r = env.run(&[
+        "token",
+        "create",
+        "--role",
+        "analyst",
+        "--name",
+        "Phòng Thương mại điện tử",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let created = r.json();
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("esk_"));
+    assert_eq!(created["role"], "analyst");
+    let listed = env.run(&["token", "list"]).json();
+    assert_eq!(listed["tokens"][0]["id"], created["id"]);
+    assert!(
+        !listed.to_string().contains(&token[13..]),
+        "listing never shows a token"
+    );
+    assert_eq!(env.run(&["token", "revoke", "nope"]).code, 2);
+    let r = env.run(&["token", "revoke", created["id"].as_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.json()["revoked_at"].is_string());
+
+    let r = env.run(&["audit", "verify"]);
+    assert_eq!((r.code, r.json()["lines"].as_u64()), (0, Some(2)), "{}", r.stderr);
+    // Someone edits the trail.
+    let path = env.data().join("audit/audit.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("analyst", "admin")).unwrap();
+    let r = env.run(&["audit", "verify"]);
+    assert_eq!(r.code, 5);
+    assert_eq!(r.json()["error"]["code"], "audit_broken");
+}
+
+/// One HTTP/1.1 exchange on a fresh connection; the whole response as text.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn no_token_cookie_or_secret_reaches_the_logs() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let viewer = env
+        .run(&["token", "create", "--role", "viewer", "--name", "ban chỉ đạo"])
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = env.path("serve.log");
+    let mut child = env
+        .cmd()
+        .args([
+            "serve",
+            "--no-demo",
+            "--no-warm",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("ECOMSHARE_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = http(
+        port,
+        &format!(
+            "GET /api/v1/share HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {viewer}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let wrong = format!("{}0", &viewer[..viewer.len() - 1]);
+    let r = http(
+        port,
+        &format!("GET /api/v1/share HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {wrong}\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    let body = format!("token={viewer}&next=%2F");
+    let r = http(
+        port,
+        &format!(
+            "POST /signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    let cookie = r
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http(
+        port,
+        &format!("GET / HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{}", &r[..200.min(r.len())]);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("request"), "the server logged its requests:\n{log}");
+    let secret = &viewer[13..];
+    let session = cookie.split_once('=').unwrap().1;
+    for (what, s) in [
+        ("token", secret),
+        ("wrong token", &wrong[13..]),
+        ("session cookie", session),
+    ] {
+        assert!(!log.contains(s), "the {what} is in the log:\n{log}");
+    }
+}
