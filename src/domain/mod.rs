@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod amount;
+pub mod disclosure;
 pub mod named_query;
 pub mod period;
 pub mod provenance;
