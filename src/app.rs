@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
+mod disclose;
 mod queries;
 pub use queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 
@@ -137,9 +138,21 @@ pub struct RejectionReport {
     pub message: String,
 }
 
+/// Who figures are for: the full figures (admins, the command line) or the
+/// figures protected by disclosure control (every other role, the public
+/// dashboard, the reports).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Audience {
+    #[default]
+    Full,
+    Protected,
+}
+
 /// Raw share-query parameters, as given on the command line or in a URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ShareParams {
+    /// Set by the caller's role, never from a request's parameters.
+    pub audience: Audience,
     pub from: Option<String>,
     pub to: Option<String>,
     pub by: Option<String>,
@@ -162,10 +175,11 @@ pub struct ShareResponse {
     pub total: ShareRow,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A row of figures. A row withheld by disclosure control has
+/// `suppressed: true`, its figures emptied here and written as nulls.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShareRow {
     /// Key and name fields of the row's dimensions (absent for the others).
-    #[serde(flatten)]
     pub keys: BTreeMap<&'static str, Option<String>>,
     /// Σ weight × total revenue, exact, in VND.
     pub total_revenue_vnd: String,
@@ -181,6 +195,44 @@ pub struct ShareRow {
     pub status: Status,
     pub filings: u64,
     pub units: u64,
+    pub suppressed: bool,
+}
+
+impl ShareRow {
+    /// Withholds the row's figures (its keys and target stay).
+    fn suppress(&mut self) {
+        self.total_revenue_vnd.clear();
+        self.ecommerce_revenue_vnd.clear();
+        self.share = None;
+        self.gap_pp = None;
+        self.ecommerce_needed_vnd = None;
+        self.status = Status::Suppressed;
+        self.filings = 0;
+        self.units = 0;
+        self.suppressed = true;
+    }
+}
+
+impl Serialize for ShareRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.keys {
+            m.serialize_entry(k, v)?;
+        }
+        let shown = !self.suppressed;
+        m.serialize_entry("total_revenue_vnd", &shown.then_some(&self.total_revenue_vnd))?;
+        m.serialize_entry("ecommerce_revenue_vnd", &shown.then_some(&self.ecommerce_revenue_vnd))?;
+        m.serialize_entry("share", &self.share)?;
+        m.serialize_entry("target", &self.target)?;
+        m.serialize_entry("gap_pp", &self.gap_pp)?;
+        m.serialize_entry("ecommerce_needed_vnd", &self.ecommerce_needed_vnd)?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("filings", &shown.then_some(self.filings))?;
+        m.serialize_entry("units", &shown.then_some(self.units))?;
+        m.serialize_entry("suppressed", &self.suppressed)?;
+        m.end()
+    }
 }
 
 /// What a snapshot was built from, to know when to rebuild it.
@@ -219,6 +271,8 @@ pub struct AppOptions {
     pub sql_row_cap: usize,
     /// Memory for cached query results.
     pub result_cache_bytes: usize,
+    /// Disclosure control of protected figures.
+    pub disclosure: crate::domain::disclosure::Rule,
 }
 
 impl Default for AppOptions {
@@ -229,6 +283,7 @@ impl Default for AppOptions {
             query_timeout: std::time::Duration::from_secs(30),
             sql_row_cap: 100_000,
             result_cache_bytes: 128 << 20,
+            disclosure: crate::domain::disclosure::Rule::default(),
         }
     }
 }
@@ -260,6 +315,11 @@ impl App {
             results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
             options,
         })
+    }
+
+    /// The disclosure-control rule protected figures follow.
+    pub fn disclosure_rule(&self) -> crate::domain::disclosure::Rule {
+        self.options.disclosure
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -599,7 +659,7 @@ impl App {
             reference.target_for(to_year, single_district),
             reference,
         );
-        Ok(ShareResponse {
+        let mut response = ShareResponse {
             from: slice.from.to_string(),
             to: slice.to.to_string(),
             by: slice.by.iter().map(|d| d.name()).collect(),
@@ -607,7 +667,12 @@ impl App {
             target: reference.target_for(to_year, None).map(|t| t.share()),
             rows,
             total,
-        })
+        };
+        if params.audience == Audience::Protected {
+            let totals = loaded.snapshot.enterprise_totals(&slice).await?;
+            disclose::protect(&mut response, &slice.by, &totals, &self.options.disclosure);
+        }
+        Ok(response)
     }
 
     async fn resolve(&self, p: &ShareParams, loaded: &Loaded) -> Result<Slice, AppError> {
@@ -817,6 +882,7 @@ fn share_row(
         status: f.status(target),
         filings: f.filings,
         units: f.units,
+        suppressed: false,
     }
 }
 

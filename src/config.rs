@@ -69,6 +69,8 @@ pub struct FileConfig {
     pub public_dashboard: Option<bool>,
     /// The Secure attribute of the session cookie (default true).
     pub cookie_secure: Option<bool>,
+    /// Disclosure control of figures shown to viewers, analysts and in reports.
+    pub disclosure: Option<DisclosureFile>,
     /// When `serve` archives the previous month's report (absent: never).
     pub schedule: Option<ScheduleFile>,
     /// Who receives each scheduled report.
@@ -78,6 +80,17 @@ pub struct FileConfig {
     pub smtp: Option<SmtpFile>,
     /// Retries of deliveries.
     pub delivery: Option<DeliveryFile>,
+}
+
+/// `[disclosure]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureFile {
+    /// A cell with fewer contributing enterprises is suppressed (default 3).
+    pub min_enterprises: Option<u32>,
+    /// A cell whose 2 largest enterprises hold more than this percentage of
+    /// its revenue is suppressed (default 85).
+    pub dominance_percent: Option<u32>,
 }
 
 /// `[schedule]`
@@ -170,6 +183,7 @@ pub struct Overrides {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub http: HttpOptions,
+    pub disclosure: crate::domain::disclosure::Rule,
     pub data: PathBuf,
     pub addr: String,
     pub demo: bool,
@@ -201,8 +215,24 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
     };
     let reports = reports(&mut file, &|name| std::env::var(name).ok())?;
     let http = http_options(&file, &overrides)?;
+    let disclosure = {
+        let d = crate::domain::disclosure::Rule::default();
+        let f = file.disclosure.take().unwrap_or_default();
+        let rule = crate::domain::disclosure::Rule {
+            min_enterprises: f.min_enterprises.unwrap_or(d.min_enterprises),
+            dominance_percent: f.dominance_percent.unwrap_or(d.dominance_percent),
+            ..d
+        };
+        if rule.min_enterprises == 0 || !(1..=100).contains(&rule.dominance_percent) {
+            return Err(ConfigError::Invalid(
+                "disclosure: min_enterprises must be at least 1 and dominance_percent between 1 and 100".into(),
+            ));
+        }
+        rule
+    };
     Ok(Config {
         http,
+        disclosure,
         reports,
         data: overrides
             .data

@@ -46,7 +46,8 @@ fn standing(s: Status) -> Standing {
         Status::Met => Standing::Met,
         Status::Below => Standing::Below,
         Status::NoTarget => Standing::NoTarget,
-        Status::NoData => Standing::NoData,
+        // A withheld figure is drawn as no figure.
+        Status::NoData | Status::Suppressed => Standing::NoData,
     }
 }
 
@@ -127,7 +128,7 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
                 if !rows.contains(&d) {
                     rows.push(d);
                 }
-                if r.filings > 0 && !columns.contains(&s) {
+                if (r.filings > 0 || r.suppressed) && !columns.contains(&s) {
                     columns.push(s);
                 }
             }
@@ -358,11 +359,16 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
 /// filters), so that the first visitor after a new dataset version finds
 /// their figures already in the answer cache.
 pub async fn warm(app: &App) -> Result<(), AppError> {
-    let params = ShareParams::default();
-    for lang in [Lang::Vi, Lang::En] {
-        overview(app, &params, lang).await?;
-        for kind in ChartKind::ALL {
-            chart(app, kind, &params, lang).await?;
+    for audience in [crate::app::Audience::Protected, crate::app::Audience::Full] {
+        let params = ShareParams {
+            audience,
+            ..ShareParams::default()
+        };
+        for lang in [Lang::Vi, Lang::En] {
+            overview(app, &params, lang).await?;
+            for kind in ChartKind::ALL {
+                chart(app, kind, &params, lang).await?;
+            }
         }
     }
     Ok(())

@@ -26,7 +26,7 @@ fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
     cols
 }
 
-const FIGURE_COLUMNS: [&str; 9] = [
+const FIGURE_COLUMNS: [&str; 10] = [
     "total_revenue_vnd",
     "ecommerce_revenue_vnd",
     "share",
@@ -35,6 +35,7 @@ const FIGURE_COLUMNS: [&str; 9] = [
     "status",
     "filings",
     "units",
+    "suppressed",
     "row",
 ];
 
@@ -47,8 +48,17 @@ fn figure_values(r: &ShareRow, kind: &str) -> Vec<String> {
         num(r.target),
         num(r.gap_pp),
         r.status.code().to_string(),
-        r.filings.to_string(),
-        r.units.to_string(),
+        if r.suppressed {
+            String::new()
+        } else {
+            r.filings.to_string()
+        },
+        if r.suppressed {
+            String::new()
+        } else {
+            r.units.to_string()
+        },
+        r.suppressed.to_string(),
         kind.to_string(),
     ]
 }
@@ -124,10 +134,23 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
             (Lang::En, _) => "no data",
         }
     };
-    let money = |s: &str| locale::integer(round_decimal(s), lang);
+    let money = |s: &str| {
+        if s.is_empty() {
+            locale::SUPPRESSED.to_string()
+        } else {
+            locale::integer(round_decimal(s), lang)
+        }
+    };
     let mut header: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     header.extend([h_total, h_ecom, h_share, h_target, h_gap, h_status, h_filings, h_units].map(String::from));
     let mut lines = vec![header];
+    let count = |r: &ShareRow, n: u64| {
+        if r.suppressed {
+            locale::SUPPRESSED.to_string()
+        } else {
+            locale::integer(i128::from(n), lang)
+        }
+    };
     let row_cells = |r: &ShareRow, label: Option<&str>| -> Vec<String> {
         let mut cells: Vec<String> = keys
             .iter()
@@ -151,8 +174,8 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
                 .map(|g| locale::points(g, 2, lang))
                 .unwrap_or_else(|| "–".into()),
             status(r).to_string(),
-            locale::integer(i128::from(r.filings), lang),
-            locale::integer(i128::from(r.units), lang),
+            count(r, r.filings),
+            count(r, r.units),
         ]);
         cells
     };

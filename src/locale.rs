@@ -96,6 +96,10 @@ pub fn ty_dong(vnd: f64, places: usize, lang: Lang) -> String {
 }
 
 /// How a standing against the target reads (glossary: đạt / chưa đạt).
+/// What a figure withheld by disclosure control shows, in tables of either
+/// language (the statistical convention for confidential cells).
+pub const SUPPRESSED: &str = "x";
+
 pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
     use crate::domain::Status;
     match (s, lang) {
@@ -107,6 +111,8 @@ pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
         (Status::Below, Lang::En) => "Below",
         (Status::NoTarget, Lang::En) => "No target",
         (Status::NoData, Lang::En) => "No data",
+        (Status::Suppressed, Lang::Vi) => "Ẩn số liệu (bảo mật)",
+        (Status::Suppressed, Lang::En) => "Suppressed (confidential)",
     }
 }
 

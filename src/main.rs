@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
-use ecomshare::app::ShareParams;
+use ecomshare::app::{Audience, ShareParams};
 use ecomshare::commands::{self, CommandError, ShareFormat};
 use ecomshare::config::{self, Overrides};
 use ecomshare::domain::{Period, Role};
@@ -289,6 +289,8 @@ fn run(cli: Cli) -> Result<()> {
             lang,
         } => {
             let params = ShareParams {
+                // The command line reads the data directory itself: full figures.
+                audience: Audience::Full,
                 from: from.map(|p| p.to_string()),
                 to: to.map(|p| p.to_string()),
                 by,

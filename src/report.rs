@@ -10,7 +10,7 @@
 //! same version gives byte-identical files. Knows nothing of HTTP or of
 //! DataFusion.
 
-use crate::app::{App, AppError, ShareParams, ShareRow};
+use crate::app::{App, AppError, Audience, ShareParams, ShareRow};
 use crate::domain::Period;
 use crate::domain::share::change_pp;
 use crate::locale::Lang;
@@ -93,7 +93,7 @@ pub struct Quality {
     pub revisions_since_previous_report: Option<u64>,
 }
 
-fn methodology(lang: Lang) -> Vec<String> {
+fn methodology(lang: Lang, rule: &crate::domain::disclosure::Rule) -> Vec<String> {
     let lines: [&str; 4] = match lang {
         Lang::Vi => [
             "Tỷ trọng doanh thu thương mại điện tử = Σ(trọng số × doanh thu TMĐT) / Σ(trọng số × tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng), tính trên các báo cáo có hiệu lực; là tỷ số của hai tổng, không phải bình quân các tỷ số.",
@@ -108,7 +108,18 @@ fn methodology(lang: Lang) -> Vec<String> {
             "Sums are exact (no rounding); whether a target is met is decided on integers.",
         ],
     };
-    lines.iter().map(|s| s.to_string()).collect()
+    let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    out.push(match lang {
+        Lang::Vi => format!(
+            "Bảo mật số liệu: ô có dưới {} doanh nghiệp (đơn vị phụ thuộc tính theo mã số thuế của doanh nghiệp mẹ), hoặc có {} doanh nghiệp lớn nhất chiếm trên {}% tổng mức bán lẻ của ô, được ẩn số liệu (ký hiệu {}); sau đó ẩn thêm các ô khác (ưu tiên ô có doanh thu nhỏ nhất) để không ô bị ẩn nào có thể tính ngược chính xác từ các ô và tổng cộng được công bố của cùng bảng (bảng một và hai chiều có dòng tổng).",
+            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::locale::SUPPRESSED
+        ),
+        Lang::En => format!(
+            "Disclosure control: a cell with fewer than {} enterprises (dependent units counted under their parent's tax code), or whose {} largest enterprises hold more than {}% of its retail sales, is suppressed (shown {}); further cells (the smallest first) are then suppressed so that no suppressed cell can be computed exactly from the published cells and totals of the same table (one- and two-dimensional tables with margins).",
+            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::locale::SUPPRESSED
+        ),
+    });
+    out
 }
 
 fn code<'a>(row: &'a ShareRow, field: &str) -> Option<&'a str> {
@@ -117,7 +128,9 @@ fn code<'a>(row: &'a ShareRow, field: &str) -> Option<&'a str> {
 
 /// Gathers the report of `month` from the current dataset version.
 pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppError> {
+    // A report is a publication: its figures are protected by disclosure control.
     let span = |from: Period, to: Period, by: Option<&str>| ShareParams {
+        audience: Audience::Protected,
         from: Some(from.to_string()),
         to: Some(to.to_string()),
         by: by.map(str::to_string),
@@ -204,9 +217,13 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         trend: trend.rows,
         districts: district_lines,
         sectors: sectors.rows,
-        district_sector: cross.rows.into_iter().filter(|r| r.filings > 0).collect(),
+        district_sector: cross
+            .rows
+            .into_iter()
+            .filter(|r| r.filings > 0 || r.suppressed)
+            .collect(),
         quality,
-        methodology: methodology(lang),
+        methodology: methodology(lang, &app.disclosure_rule()),
         content_sha256: String::new(),
         charts: Vec::new(),
     };
@@ -458,7 +475,11 @@ enum Val {
 }
 
 fn money(s: &str) -> Val {
-    Val::Money(s.to_string())
+    if s.is_empty() {
+        Val::Text(crate::locale::SUPPRESSED.to_string())
+    } else {
+        Val::Money(s.to_string())
+    }
 }
 
 fn name_of(row: &ShareRow, field: &str) -> Val {
@@ -473,8 +494,16 @@ fn figure_cells(r: &ShareRow, lang: Lang) -> Vec<Val> {
         Val::Share(r.target),
         Val::Points(r.gap_pp),
         Val::Text(crate::locale::status_label(r.status, lang).to_string()),
-        Val::Count(r.filings),
-        Val::Count(r.units),
+        if r.suppressed {
+            Val::Text(crate::locale::SUPPRESSED.to_string())
+        } else {
+            Val::Count(r.filings)
+        },
+        if r.suppressed {
+            Val::Text(crate::locale::SUPPRESSED.to_string())
+        } else {
+            Val::Count(r.units)
+        },
     ]
 }
 
@@ -882,7 +911,13 @@ pub fn shown(report: &Report) -> Shown {
     let t = |v: &'static str, e: &'static str| if vi { v } else { e };
     let pct = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| percent(x, 2, lang));
     let pp = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| points(x, 2, lang));
-    let money = |s: &str| ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang);
+    let money = |s: &str| {
+        if s.is_empty() {
+            crate::locale::SUPPRESSED.to_string()
+        } else {
+            ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang)
+        }
+    };
     let count = |n: Option<u64>| n.map_or_else(|| "—".to_string(), |n| integer(i128::from(n), lang));
     let key = |r: &ShareRow, f: &str| code(r, f).unwrap_or("").to_string();
     let labelled = |heading, lines: Vec<(&'static str, String)>| Section {

@@ -147,6 +147,9 @@ fn month_text(period: &str, lang: Lang) -> String {
 
 /// Money from an exact VND string: billions for the eye, the exact đồng on hover.
 fn money(vnd: &str, lang: Lang) -> String {
+    if vnd.is_empty() {
+        return suppressed_mark(lang);
+    }
     let value: f64 = vnd.parse().unwrap_or(0.0);
     let exact = vnd.split('.').next().unwrap_or(vnd);
     let exact = exact
@@ -158,6 +161,12 @@ fn money(vnd: &str, lang: Lang) -> String {
         esc(&exact),
         esc(&locale::decimal(value / 1e9, 1, lang))
     )
+}
+
+/// A withheld figure, explained on hover.
+fn suppressed_mark(lang: Lang) -> String {
+    let why = locale::status_label(crate::domain::Status::Suppressed, lang);
+    format!("<span title=\"{}\">{}</span>", esc(why), locale::SUPPRESSED)
 }
 
 fn percent(share: Option<f64>, lang: Lang) -> String {
@@ -592,7 +601,11 @@ fn table(
             esc(&percent(r.share, lang)),
             esc(&percent(r.target, lang)),
             esc(&r.gap_pp.map_or_else(|| "–".into(), |g| locale::points(g, 1, lang))),
-            esc(&locale::integer(i128::from(r.filings), lang)),
+            if r.suppressed {
+                locale::SUPPRESSED.to_string()
+            } else {
+                esc(&locale::integer(i128::from(r.filings), lang))
+            },
             esc(status_text(r.status, t)),
         );
     }

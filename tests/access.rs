@@ -547,7 +547,9 @@ fn no_token_cookie_or_secret_reaches_the_logs() {
         ),
     );
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    let wrong = format!("{}0", &viewer[..viewer.len() - 1]);
+    // The same id with another last digit of the secret.
+    let last = if viewer.ends_with('0') { '1' } else { '0' };
+    let wrong = format!("{}{last}", &viewer[..viewer.len() - 1]);
     let r = http(
         port,
         &format!("GET /api/v1/share HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {wrong}\r\nConnection: close\r\n\r\n"),
@@ -589,4 +591,158 @@ fn no_token_cookie_or_secret_reaches_the_logs() {
     ] {
         assert!(!log.contains(s), "the {what} is in the log:\n{log}");
     }
+}
+
+#[tokio::test]
+async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_protected() {
+    use common::{Row, csv, tax_code};
+    let mut rows = Vec::new();
+    // March: 380 five even enterprises; 381 one enterprise (too few); 384
+    // four small enterprises (the cheapest cell to withhold beside it).
+    for i in 0..5 {
+        rows.push(Row::new(
+            &tax_code(100 + i),
+            "380",
+            "4711",
+            "2025-03",
+            1_000_000,
+            100_000,
+        ));
+    }
+    rows.push(Row::new(&tax_code(200), "381", "4711", "2025-03", 5_000_000, 900_000));
+    for i in 0..4 {
+        rows.push(Row::new(&tax_code(300 + i), "384", "4711", "2025-03", 100_000, 10_000));
+    }
+    // February: 385 has three units of two enterprises (two dependent units
+    // of one parent); 386 three enterprises, the two largest holding 95 %.
+    for i in 0..5 {
+        rows.push(Row::new(
+            &tax_code(100 + i),
+            "380",
+            "4711",
+            "2025-02",
+            1_000_000,
+            100_000,
+        ));
+    }
+    let parent = tax_code(400);
+    rows.push(Row::new(
+        &format!("{parent}-001"),
+        "385",
+        "4711",
+        "2025-02",
+        1_000_000,
+        0,
+    ));
+    rows.push(Row::new(
+        &format!("{parent}-002"),
+        "385",
+        "4711",
+        "2025-02",
+        1_000_000,
+        0,
+    ));
+    rows.push(Row::new(&tax_code(401), "385", "4711", "2025-02", 1_000_000, 0));
+    rows.push(Row::new(&tax_code(500), "386", "4711", "2025-02", 9_000_000, 0));
+    rows.push(Row::new(&tax_code(501), "386", "4711", "2025-02", 500_000, 0));
+    rows.push(Row::new(&tax_code(502), "386", "4711", "2025-02", 500_000, 0));
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(App::open(data_dir.path().join("data")).unwrap());
+    let ingest = app.clone();
+    let text = csv(&rows);
+    tokio::task::spawn_blocking(move || {
+        ingest
+            .ingest(vec![IngestSource::Bytes {
+                name: "sdc.csv".into(),
+                format: Some(ecomshare::ingest::Format::Csv),
+                bytes: text.into_bytes(),
+            }])
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let store = TokenStore::new(app.data_dir());
+    let (_, viewer) = store.create(Role::Viewer, "v", None, chrono::Utc::now()).unwrap();
+    let (_, admin) = store.create(Role::Admin, "a", None, chrono::Utc::now()).unwrap();
+    let router = ecomshare::http::router_with(app.clone(), no_rate_limit());
+    let get = |uri: &str, token: &str| {
+        let req = Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    let hidden = |v: &Value| -> Vec<String> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["suppressed"] == true)
+            .map(|r| r["district_code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let march = "/api/v1/share?by=district&from=2025-03&to=2025-03";
+    let seen = get(march, &viewer).await;
+    assert_eq!(
+        hidden(&seen),
+        ["381", "384"],
+        "381 has one enterprise; 384 is withheld beside it"
+    );
+    let row = |v: &Value, code: &str| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["district_code"] == code)
+            .unwrap()
+            .clone()
+    };
+    let r381 = row(&seen, "381");
+    for field in [
+        "total_revenue_vnd",
+        "ecommerce_revenue_vnd",
+        "share",
+        "gap_pp",
+        "filings",
+        "units",
+    ] {
+        assert!(r381[field].is_null(), "{field} of a suppressed cell is null: {r381}");
+    }
+    assert_eq!(r381["status"], "suppressed");
+    assert_eq!(row(&seen, "380")["filings"], 5, "a safe cell is shown");
+    assert_eq!(seen["total"]["suppressed"], false);
+    // The admin sees everything.
+    let full = get(march, &admin).await;
+    assert!(hidden(&full).is_empty());
+    assert_eq!(row(&full, "381")["total_revenue_vnd"], "5000000");
+
+    let feb = get("/api/v1/share?by=district&from=2025-02&to=2025-02", &viewer).await;
+    assert_eq!(
+        hidden(&feb),
+        ["385", "386"],
+        "two dependent units count as one enterprise; two enterprises holding 95 % dominate"
+    );
+
+    // The report is a publication: protected whoever generates it.
+    let req = Request::post("/api/v1/reports/2025-03")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(router.clone().oneshot(req).await.unwrap().status(), StatusCode::CREATED);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(app.data_dir().join("reports/2025-03/report.json")).unwrap()).unwrap();
+    let withheld: Vec<&str> = report["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["suppressed"] == true)
+        .map(|d| d["district_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(withheld, ["381", "384"]);
+    assert!(report["methodology"].to_string().contains("dưới 3 doanh nghiệp"));
 }

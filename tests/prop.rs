@@ -238,6 +238,7 @@ fn share_params() -> impl Strategy<Value = ShareParams> {
     let vsic = prop::option::of(prop::sample::select(VSIC.iter().map(|v| v.0).collect::<Vec<_>>()));
     let sector = prop::option::of(prop::sample::select(VSIC.iter().map(|v| v.1).collect::<Vec<_>>()));
     (dims, months, district, vsic, sector).prop_map(|(dims, (from, to), district, vsic, sector)| ShareParams {
+        audience: Default::default(),
         from: Some(from.to_string()),
         to: Some(to.to_string()),
         by: Some(dims.join(",")),

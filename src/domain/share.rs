@@ -16,6 +16,8 @@ pub enum Status {
     Below,
     NoTarget,
     NoData,
+    /// Withheld by disclosure control.
+    Suppressed,
 }
 
 impl Status {
@@ -25,6 +27,7 @@ impl Status {
             Status::Below => "below",
             Status::NoTarget => "no_target",
             Status::NoData => "no_data",
+            Status::Suppressed => "suppressed",
         }
     }
 }

@@ -493,7 +493,9 @@ impl Snapshot {
 
     /// `breakdown` from a scan of the raw filings, rollup or not (tests
     /// compare the two).
-    pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
+    /// The effective filings of a slice's periods and filters, with every
+    /// breakdown key and the weighted amounts.
+    async fn slice_base(&self, slice: &Slice) -> Result<DataFrame, EngineError> {
         let mut df = self
             .ctx
             .table("share_base")
@@ -508,6 +510,48 @@ impl Snapshot {
                 df = df.filter(col(column).in_list(values.iter().map(|v| lit(v.clone())).collect(), false))?;
             }
         }
+        Ok(df)
+    }
+
+    /// For disclosure control: each enterprise's weighted total revenue in
+    /// each group of the slice's breakdown (keys in `by` order), exact in
+    /// micro-đồng. A dependent unit (`XXXXXXXXXX-NNN`) counts under its
+    /// parent tax code.
+    pub async fn enterprise_totals(
+        &self,
+        slice: &Slice,
+    ) -> Result<Vec<(Vec<Option<String>>, String, i128)>, EngineError> {
+        let df = self.slice_base(slice).await?;
+        let mut keys: Vec<Expr> = slice.by.iter().map(|d| col(d.key_field())).collect();
+        keys.push(
+            datafusion::functions::string::expr_fn::split_part(col("unit_id"), lit("-"), lit(1i64)).alias("enterprise"),
+        );
+        let n_keys = slice.by.len();
+        let batches = df
+            .aggregate(keys, vec![sum(col("weighted_total")).alias("total")])?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for batch in &batches {
+            let key_cols: Vec<StringArray> = (0..=n_keys)
+                .map(|k| string_column(batch.column(k)))
+                .collect::<Result<_, _>>()?;
+            let total = decimal_column(batch.column(n_keys + 1))?;
+            for row in 0..batch.num_rows() {
+                let keys = key_cols[..n_keys]
+                    .iter()
+                    .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
+                    .collect();
+                let enterprise = key_cols[n_keys].value(row).to_string();
+                let value = if total.is_null(row) { 0 } else { total.value(row) };
+                out.push((keys, enterprise, value));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
+        let mut df = self.slice_base(slice).await?;
         let keys: Vec<Expr> = slice.by.iter().map(|d| col(d.key_field())).collect();
         let mut aggregates = vec![
             sum(col("weighted_total")).alias("total"),

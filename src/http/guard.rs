@@ -392,6 +392,13 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
             return refused(identity.as_ref(), r);
         }
     };
+    let mut response = response;
+    if !guard.open_mode() {
+        // What a response holds depends on who asked.
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Authorization, Cookie"));
+    }
     let status = response.status();
     if identity.is_some() || matches!(status.as_u16(), 401 | 403 | 413 | 429) {
         guard.audit(event(identity.as_ref(), status));

@@ -13,7 +13,8 @@ mod signin;
 
 pub use error::ApiError;
 
-use crate::app::{App, IngestSource, ShareParams};
+use crate::app::{App, Audience, IngestSource, ShareParams};
+use crate::auth::Identity;
 use crate::charts::{self, Format as ChartFormat, Size};
 use crate::dashboard::{self, ChartKind};
 use crate::export;
@@ -244,10 +245,22 @@ fn best_accepted<T: Copy>(
 
 const SHARE_PARAMS: [&str; 7] = ["from", "to", "by", "district", "sector", "vsic", "as_of"];
 
-fn share_params(query: Option<&str>) -> Result<ShareParams, ApiError> {
+/// Whose figures a caller sees: full for admins (and open local mode),
+/// protected by disclosure control for everyone else.
+fn audience(caller: Option<&Extension<Identity>>) -> Audience {
+    match caller {
+        Some(Extension(i)) if i.role.sees_unsuppressed() => Audience::Full,
+        _ => Audience::Protected,
+    }
+}
+
+fn share_params(query: Option<&str>, audience: Audience) -> Result<ShareParams, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
-    let mut p = ShareParams::default();
+    let mut p = ShareParams {
+        audience,
+        ..ShareParams::default()
+    };
     for (k, v) in pairs {
         let slot = match k.as_str() {
             "from" => &mut p.from,
@@ -287,10 +300,11 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
 
 async fn share(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = share_params(query.as_deref())?;
+    let params = share_params(query.as_deref(), audience(caller.as_ref()))?;
     let repr = negotiate(&headers)?;
     let tag = {
         let app = app.clone();
@@ -331,7 +345,7 @@ fn version_of(params: &ShareParams, tag: crate::app::StateTag) -> u64 {
 }
 
 /// Parses the chart query: the share filters (no `by`), `lang`, `width`, `height`.
-fn chart_params(query: Option<&str>) -> Result<(ShareParams, Lang, Size), ApiError> {
+fn chart_params(query: Option<&str>, audience: Audience) -> Result<(ShareParams, Lang, Size), ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
     let mut share = Vec::new();
@@ -367,13 +381,14 @@ fn chart_params(query: Option<&str>) -> Result<(ShareParams, Lang, Size), ApiErr
         }
     }
     let query = serde_urlencoded::to_string(&share).expect("pairs encode");
-    let params = share_params(Some(&query))?;
+    let params = share_params(Some(&query), audience)?;
     let size = Size::new(width, height).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     Ok((params, lang, size))
 }
 
 async fn chart(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -382,7 +397,7 @@ async fn chart(
     let (Some(kind), Some(format)) = (ChartKind::parse(name), ChartFormat::parse(ext)) else {
         return Err(ApiError::not_found());
     };
-    let (params, lang, size) = chart_params(query.as_deref())?;
+    let (params, lang, size) = chart_params(query.as_deref(), audience(caller.as_ref()))?;
     let tag = {
         let app = app.clone();
         blocking(move || app.state_tag()).await?
@@ -449,33 +464,37 @@ fn page_lang(headers: &HeaderMap, pairs: &mut Vec<(String, String)>) -> Result<L
 
 async fn overview(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, headers, query, None).await
+    dashboard_page(app, audience(caller.as_ref()), headers, query, None).await
 }
 
 async fn district_page(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, headers, query, Some(("district", code))).await
+    dashboard_page(app, audience(caller.as_ref()), headers, query, Some(("district", code))).await
 }
 
 async fn sector_page(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, headers, query, Some(("sector", code))).await
+    dashboard_page(app, audience(caller.as_ref()), headers, query, Some(("sector", code))).await
 }
 
 /// The overview page, or the page of one district or sector (`focus`).
 async fn dashboard_page(
     app: Arc<App>,
+    audience: Audience,
     headers: HeaderMap,
     query: Option<String>,
     focus: Option<(&'static str, String)>,
@@ -498,7 +517,10 @@ async fn dashboard_page(
         Some(_) => return Err(ApiError::not_found()),
         None => web::Focus::Province,
     };
-    let params = share_params(Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")))?;
+    let params = share_params(
+        Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")),
+        audience,
+    )?;
     let overview = dashboard::overview(&app, &params, lang).await?;
     let html = web::page(&overview, &params, lang, web_focus);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
