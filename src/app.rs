@@ -360,6 +360,16 @@ impl App {
     /// Ingests a batch of files as one commit. A file that cannot be read at
     /// all refuses the whole batch and changes nothing.
     pub fn ingest(&self, sources: Vec<IngestSource>) -> Result<IngestReport, AppError> {
+        self.ingest_as(sources, None)
+    }
+
+    /// `ingest` on behalf of an access token: the batch records its id, and
+    /// its ingest report is kept with it (`ingest_report`).
+    pub fn ingest_as(
+        &self,
+        sources: Vec<IngestSource>,
+        submitted_by: Option<String>,
+    ) -> Result<IngestReport, AppError> {
         if sources.len() > ingest::MAX_FILES_PER_BATCH {
             return Err(AppError::bad(
                 "too_many_files",
@@ -471,6 +481,14 @@ impl App {
             );
             batch.set_rollup();
             batch.record_reference(&reference_files)?;
+            let kept = IngestReport {
+                dataset_version: batch.seq(),
+                committed: true,
+                files: files.clone(),
+                rejections: rejections.clone(),
+            };
+            let json = serde_json::to_vec(&kept).expect("an ingest report serializes");
+            batch.record_report(&json, submitted_by)?;
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
             let manifest = batch.commit(&committed_at, ingest_time_us)?;
             (manifest.version, true)
@@ -481,6 +499,50 @@ impl App {
             files,
             rejections,
         })
+    }
+
+    /// The batches committed so far, newest first: version, time, submitter
+    /// and per-file counts — those of `submitted_by` only, when given.
+    pub fn ingests(&self, submitted_by: Option<&str>) -> Result<Vec<serde_json::Value>, AppError> {
+        let manifest = self.manifest()?;
+        Ok(manifest
+            .batches
+            .iter()
+            .rev()
+            .filter(|b| submitted_by.is_none_or(|id| b.submitted_by.as_deref() == Some(id)))
+            .map(|b| {
+                serde_json::json!({
+                    "dataset_version": b.seq,
+                    "committed_at": b.committed_at,
+                    "submitted_by": b.submitted_by,
+                    "report": b.report.as_ref().map(|_| format!("/api/v1/ingests/{}", b.seq)),
+                    "files": b.files.iter().map(|f| serde_json::json!({
+                        "file": f.name, "records": f.records, "accepted": f.accepted, "rejected": f.rejected,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect())
+    }
+
+    /// The kept ingest report of the batch that made `version`, with who
+    /// submitted it; `None` when there is no such batch or it kept none.
+    pub fn ingest_report(&self, version: u64) -> Result<Option<(serde_json::Value, Option<String>)>, AppError> {
+        let manifest = self.manifest()?;
+        let Some(batch) = manifest.batches.iter().find(|b| b.seq == version) else {
+            return Ok(None);
+        };
+        let Some(path) = &batch.report else {
+            return Ok(None);
+        };
+        let full = self.warehouse.path_of(path);
+        let io = |source| WarehouseError::Io {
+            path: full.clone(),
+            source,
+        };
+        let bytes = std::fs::read(&full).map_err(io)?;
+        let report =
+            serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        Ok(Some((report, batch.submitted_by.clone())))
     }
 
     /// The rollup of `manifest`'s version and its unit dictionary, to build

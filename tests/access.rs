@@ -101,6 +101,8 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/queries/{name}"), Analysis),
         (("post", "/api/v1/sql"), Analysis),
         (("post", "/api/v1/filings"), Filing),
+        (("get", "/api/v1/ingests"), Filing),
+        (("get", "/api/v1/ingests/{version}"), Filing),
         (("get", "/api/v1/reports"), Admin),
         (("get", "/api/v1/reports/{month}/{file}"), Admin),
         (("post", "/api/v1/reports/{month}"), Admin),
@@ -118,6 +120,7 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
         "/api/v1/queries/{name}" => "/api/v1/queries/share_by_district".to_string(),
         "/api/v1/reports/{month}/{file}" => "/api/v1/reports/2025-03/report.json".to_string(),
         "/api/v1/reports/{month}" => "/api/v1/reports/2025-03".to_string(),
+        "/api/v1/ingests/{version}" => "/api/v1/ingests/1".to_string(),
         other => other.to_string(),
     };
     let (content_type, body) = match path {
@@ -745,4 +748,64 @@ async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_prot
         .collect();
     assert_eq!(withheld, ["381", "384"]);
     assert!(report["methodology"].to_string().contains("dưới 3 doanh nghiệp"));
+}
+
+#[tokio::test]
+async fn a_filer_reads_its_own_ingest_reports_only() {
+    use common::{Row, csv, tax_code};
+    let site = Site::new(no_rate_limit()).await;
+    let store = TokenStore::new(site.app.data_dir());
+    let (_, other) = store
+        .create(Role::Filer, "Chi cục Thống kê Nghi Sơn", None, chrono::Utc::now())
+        .unwrap();
+    let filer = site.tokens[&Role::Filer].clone();
+    let submit = |token: String, n: u32| {
+        let body = csv(&[Row::new(&tax_code(n), "381", "4711", "2025-03", 1000, 10)]);
+        Request::post(format!("/api/v1/filings?name=f{n}.csv"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    assert_eq!(site.send(submit(filer.clone(), 71)).await.0, StatusCode::CREATED);
+    assert_eq!(site.send(submit(other.clone(), 72)).await.0, StatusCode::CREATED);
+    let get = |uri: &str, token: &str| {
+        Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (s, _, body) = site.send(get("/api/v1/ingests", &filer)).await;
+    assert_eq!(s, StatusCode::OK);
+    let mine: Value = serde_json::from_slice(&body).unwrap();
+    let versions: Vec<u64> = mine["ingests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["dataset_version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [2], "only the filer's own batch");
+    let (s, _, body) = site.send(get("/api/v1/ingests/2", &filer)).await;
+    assert_eq!(s, StatusCode::OK);
+    let report: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (report["dataset_version"].as_u64(), report["files"][0]["file"].as_str()),
+        (Some(2), Some("f71.csv"))
+    );
+    assert_eq!(
+        site.send(get("/api/v1/ingests/3", &filer)).await.0,
+        StatusCode::NOT_FOUND,
+        "another filer's batch"
+    );
+    let (_, _, body) = site.send(get("/api/v1/ingests", &site.tokens[&Role::Admin])).await;
+    let all: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        all["ingests"].as_array().unwrap().len(),
+        3,
+        "the admin sees every batch"
+    );
+    assert_eq!(
+        site.send(get("/api/v1/ingests", &site.tokens[&Role::Viewer])).await.0,
+        StatusCode::FORBIDDEN
+    );
 }

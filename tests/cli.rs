@@ -65,8 +65,8 @@ fn every_reason_code_at_its_record() {
     let share = env.share(&["--from", "2025-01", "--to", "2025-01"]);
     assert_eq!(total(&share)["total_revenue_vnd"], "100");
     assert_eq!(total(&share)["filings"], 1);
-    // Rejections are kept under the data directory, with the reference the
-    // batch was checked against and the version's rollup.
+    // Rejections are kept under the data directory, with the ingest report,
+    // the reference the batch was checked against and the version's rollup.
     let mut kept: Vec<String> = std::fs::read_dir(env.data().join("batches/00000001"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -76,6 +76,7 @@ fn every_reason_code_at_its_record() {
         kept,
         [
             "filings_0.parquet",
+            "ingest_report.json",
             "reference.json",
             "rejections_0.parquet",
             "rollup.parquet",

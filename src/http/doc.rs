@@ -284,6 +284,25 @@ pub fn deliveries() -> Value {
             error_responses(&[400, 500]))})
 }
 
+pub fn ingests() -> Value {
+    json!({"operationId": "listIngests", "tags": ["filings"],
+        "summary": "The batches committed, newest first: a filer's own, every one for an admin",
+        "responses": merge(json!({"200": {"description": "Batches", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"ingests": {"type": "array", "items": {"type": "object", "properties": {
+                "dataset_version": {"type": "integer"}, "committed_at": {"type": "string"},
+                "submitted_by": {"type": ["string", "null"]}, "report": {"type": ["string", "null"]},
+                "files": {"type": "array", "items": {"type": "object"}}}}}}}}}}}),
+            error_responses(&[500]))})
+}
+
+pub fn ingest_report() -> Value {
+    json!({"operationId": "ingestReport", "tags": ["filings"],
+        "summary": "The ingest report of the batch that made a dataset version, as returned when submitted (a filer's own only)",
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": merge(json!({"200": {"description": "The ingest report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReport"}}}}}),
+            error_responses(&[404, 500]))})
+}
+
 pub fn signin_form() -> Value {
     json!({"operationId": "signinForm", "tags": ["service"], "summary": "The sign-in form for browsers (a token in, a session cookie out)",
         "parameters": [{"name": "next", "in": "query", "schema": {"type": "string"}},

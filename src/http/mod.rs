@@ -68,6 +68,8 @@ pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) 
             doc::filings,
             post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
+        .get("/api/v1/ingests", Filing, doc::ingests, ingests)
+        .get("/api/v1/ingests/{version}", Filing, doc::ingest_report, ingest_report)
         .get("/api/v1/reference/{table}", Figures, doc::reference, reference)
         .get("/api/v1/queries", Analysis, doc::queries, queries::list)
         .get("/api/v1/queries/{name}", Analysis, doc::query, queries::run)
@@ -532,6 +534,8 @@ async fn dashboard_page(
 
 async fn post_filings(
     State(app): State<Arc<App>>,
+    Extension(guard): Extension<Arc<guard::Guard>>,
+    caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
@@ -541,8 +545,8 @@ async fn post_filings(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!(
-                "uploads are limited to {} MiB; use the CLI for larger files",
-                MAX_UPLOAD_BYTES >> 20
+                "uploads are limited to {} bytes; use the CLI for larger files",
+                guard.options.max_upload_bytes
             ),
         ),
         status => ApiError::new(status, "invalid_body", e.body_text()),
@@ -582,13 +586,60 @@ async fn post_filings(
         format: Some(format),
         bytes: Vec::from(body),
     };
-    let report = blocking(move || app.ingest(vec![source])).await?;
+    let submitted_by = caller.and_then(|Extension(i)| i.token_id);
+    let report = blocking(move || app.ingest_as(vec![source], submitted_by)).await?;
     let status = if report.committed {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, Json(report)).into_response())
+}
+
+/// Whose ingests a caller may read: a filer its own, an admin every one.
+fn own_ingests(caller: Option<&Extension<Identity>>) -> Option<Option<String>> {
+    match caller {
+        Some(Extension(i)) if i.role == crate::domain::Role::Admin => Some(None),
+        Some(Extension(i)) => i.token_id.clone().map(Some),
+        None => None,
+    }
+}
+
+/// `GET /api/v1/ingests`: the batches committed, newest first — a filer's
+/// own, or every one for an admin.
+async fn ingests(State(app): State<Arc<App>>, caller: Option<Extension<Identity>>) -> Result<Response, ApiError> {
+    let Some(whose) = own_ingests(caller.as_ref()) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "sign in to read ingest reports",
+        ));
+    };
+    let list = blocking(move || app.ingests(whose.as_deref())).await?;
+    Ok(Json(serde_json::json!({ "ingests": list })).into_response())
+}
+
+/// `GET /api/v1/ingests/{version}`: the ingest report of the batch that
+/// made a dataset version, as returned when it was submitted.
+async fn ingest_report(
+    State(app): State<Arc<App>>,
+    caller: Option<Extension<Identity>>,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(whose) = own_ingests(caller.as_ref()) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "sign in to read ingest reports",
+        ));
+    };
+    let version: u64 = version.parse().map_err(|_| ApiError::not_found())?;
+    let found = blocking(move || app.ingest_report(version)).await?;
+    match found {
+        // Another filer's batch is not found, rather than forbidden: its existence is not disclosed.
+        Some((report, by)) if whose.is_none() || whose == by => Ok(Json(report).into_response()),
+        _ => Err(ApiError::not_found()),
+    }
 }
 
 async fn reference(State(app): State<Arc<App>>, Path(table): Path<String>) -> Result<Response, ApiError> {

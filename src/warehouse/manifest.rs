@@ -44,6 +44,14 @@ pub struct BatchEntry {
     /// The units this batch added to the rollups' unit dictionary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<String>,
+    /// The ingest report as returned to the submitter (JSON), relative to
+    /// the data directory; absent for batches from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    /// The id of the access token that submitted the batch (none from the
+    /// command line or open local mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -177,6 +177,8 @@ impl Warehouse {
             superseded: None,
             reference: None,
             rollup: false,
+            report: None,
+            submitted_by: None,
             committed: false,
         })
     }
@@ -255,6 +257,8 @@ pub struct Batch<'w> {
     superseded: Option<String>,
     reference: Option<String>,
     rollup: bool,
+    report: Option<String>,
+    submitted_by: Option<String>,
     committed: bool,
 }
 
@@ -262,6 +266,7 @@ const SUPERSEDED_FILE: &str = "superseded.parquet";
 const REFERENCE_FILE: &str = "reference.json";
 const ROLLUP_FILE: &str = "rollup.parquet";
 const UNITS_FILE: &str = "units.parquet";
+const REPORT_FILE: &str = "ingest_report.json";
 
 impl Batch<'_> {
     /// The dataset version this batch will become.
@@ -292,6 +297,18 @@ impl Batch<'_> {
         f.write_all(files.to_json().as_bytes()).map_err(io(&path))?;
         f.sync_all().map_err(io(&path))?;
         self.reference = Some(format!("batches/{}/{REFERENCE_FILE}", batch_dir_name(self.seq)));
+        Ok(())
+    }
+
+    /// Keeps the batch's ingest report (JSON) and who submitted it, committed
+    /// with the batch.
+    pub fn record_report(&mut self, json: &[u8], submitted_by: Option<String>) -> Result<(), WarehouseError> {
+        let path = self.staging.join(REPORT_FILE);
+        let mut f = File::create(&path).map_err(io(&path))?;
+        f.write_all(json).map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+        self.report = Some(format!("batches/{}/{REPORT_FILE}", batch_dir_name(self.seq)));
+        self.submitted_by = submitted_by;
         Ok(())
     }
 
@@ -370,6 +387,8 @@ impl Batch<'_> {
             units: self
                 .rollup
                 .then(|| format!("batches/{}/{UNITS_FILE}", batch_dir_name(self.seq))),
+            report: self.report.take(),
+            submitted_by: self.submitted_by.take(),
         });
 
         // 1. Every data file durable in staging.
