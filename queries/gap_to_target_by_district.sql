@@ -9,6 +9,7 @@
 --   (max(0, target × total − e-commerce), exact, in đồng). Sorted with the
 --   province last.
 -- param: through month = latest | Đến hết tháng (YYYY-MM) | Through month (YYYY-MM)
+-- cells: by=district from=year_start($through) to=$through
 WITH bounds AS (
     SELECT concat(substr($through, 1, 4), '-01') AS from_month, CAST(substr($through, 1, 4) AS BIGINT) AS year
 ),

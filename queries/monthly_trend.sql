@@ -10,6 +10,7 @@
 -- param: from month = latest-23 | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
 -- param: sector sector = all | Nhóm ngành (để trống: tất cả) | Sector group (empty: all)
+-- cells: by=period from=$from to=$to district=$district sector=$sector
 WITH sums AS (
     SELECT
         period,

@@ -11,6 +11,7 @@
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: sector sector = all | Nhóm ngành (để trống: tất cả) | Sector group (empty: all)
+-- cells: by=district from=$from to=$to sector=$sector
 WITH sums AS (
     SELECT
         district_code,

@@ -8,6 +8,7 @@
 --   filings are listed with zero revenue and status no_data.
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- cells: by=district,sector from=$from to=$to
 WITH sums AS (
     SELECT
         district_code,

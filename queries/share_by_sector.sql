@@ -10,6 +10,7 @@
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
+-- cells: by=sector from=$from to=$to district=$district
 WITH sums AS (
     SELECT
         sector_code,

@@ -724,6 +724,48 @@ async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_prot
     assert!(hidden(&full).is_empty());
     assert_eq!(row(&full, "381")["total_revenue_vnd"], "5000000");
 
+    // An analyst's export of a named query withholds the same cells.
+    let (_, analyst) = store.create(Role::Analyst, "an", None, chrono::Utc::now()).unwrap();
+    let export = get("/api/v1/queries/share_by_district?from=2025-03&to=2025-03", &analyst).await;
+    let rows = export["rows"].as_array().unwrap();
+    let withheld: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["suppressed"] == true)
+        .map(|r| r["district_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(withheld, ["381", "384"], "{export}");
+    let r381 = rows.iter().find(|r| r["district_code"] == "381").unwrap();
+    for field in [
+        "total_revenue_vnd",
+        "ecommerce_revenue_vnd",
+        "share",
+        "gap_pp",
+        "status",
+        "filings",
+        "units",
+    ] {
+        assert_eq!(r381.get(field), Some(&Value::Null), "{field} of {r381}");
+    }
+    assert!(r381["target"].is_number(), "the target is not a figure of the cell");
+    assert_eq!(r381["district_name"], "Bỉm Sơn");
+    let full = get("/api/v1/queries/share_by_district?from=2025-03&to=2025-03", &admin).await;
+    assert!(
+        full["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("suppressed").is_none())
+    );
+    let grid = get(
+        "/api/v1/queries/share_by_district_sector?from=2025-03&to=2025-03",
+        &analyst,
+    )
+    .await;
+    assert!(
+        grid["rows"].as_array().unwrap().iter().any(|r| r["suppressed"] == true),
+        "the two-way table is protected too"
+    );
+
     let feb = get("/api/v1/share?by=district&from=2025-02&to=2025-02", &viewer).await;
     assert_eq!(
         hidden(&feb),

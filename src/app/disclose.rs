@@ -6,10 +6,14 @@
 //! decides which entries to withhold. Withheld rows keep their keys and
 //! target; their figures are emptied (written as nulls).
 
-use super::{ShareResponse, ShareRow};
+use super::{AppError, ShareResponse, ShareRow};
 use crate::domain::Dim;
 use crate::domain::disclosure::{CellStats, Rule, Shape, protect as plan};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::{cast, nullif};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 type Key = Vec<Option<String>>;
 type Totals = HashMap<String, i128>;
@@ -114,4 +118,94 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], totals: &[(Key, Stri
             }
         }
     }
+}
+
+/// Whether a result column describes a row (kept when the row is withheld)
+/// rather than holding one of its figures.
+fn describes(column: &str) -> bool {
+    crate::domain::Dim::ALL
+        .iter()
+        .any(|d| d.key_field() == column || d.name_field() == Some(column))
+        || column.starts_with("target")
+}
+
+/// A named query's rows with the cells `protected` withholds withheld: the
+/// figure columns of those rows null, and a `suppressed` column added. The
+/// row whose key columns are all empty is the total.
+pub(super) fn withhold_rows(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    by: &[Dim],
+    protected: &ShareResponse,
+) -> Result<(SchemaRef, Vec<RecordBatch>), AppError> {
+    let withheld: std::collections::HashSet<Key> = protected
+        .rows
+        .iter()
+        .filter(|r| r.suppressed)
+        .map(|r| row_key(r, by))
+        .collect();
+    let key_columns = by
+        .iter()
+        .map(|d| {
+            schema.index_of(d.key_field()).map_err(|_| {
+                AppError::bad(
+                    "invalid_query",
+                    format!(
+                        "the query declares cells by {} but has no {} column",
+                        d.name(),
+                        d.key_field()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if describes(f.name()) { f } else { f.with_nullable(true) }
+        })
+        .collect();
+    fields.push(Field::new("suppressed", DataType::Boolean, false));
+    let out_schema: SchemaRef = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let keys = key_columns
+            .iter()
+            .map(|i| {
+                cast(batch.column(*i), &DataType::Utf8)
+                    .map_err(|e| AppError::bad("invalid_query", e.to_string()))
+                    .map(|a| a.as_any().downcast_ref::<StringArray>().cloned().expect("cast to Utf8"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mask: BooleanArray = (0..batch.num_rows())
+            .map(|row| {
+                let key: Key = keys
+                    .iter()
+                    .map(|c| (!c.is_null(row) && !c.value(row).is_empty()).then(|| c.value(row).to_string()))
+                    .collect();
+                Some(if key.iter().all(Option::is_none) {
+                    protected.total.suppressed
+                } else {
+                    withheld.contains(&key)
+                })
+            })
+            .collect();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + 1);
+        for (i, field) in schema.fields().iter().enumerate() {
+            let column = batch.column(i).clone();
+            columns.push(if describes(field.name()) {
+                column
+            } else {
+                nullif(&column, &mask).map_err(|e| AppError::bad("invalid_query", e.to_string()))?
+            });
+        }
+        columns.push(Arc::new(mask));
+        out.push(
+            RecordBatch::try_new(out_schema.clone(), columns)
+                .map_err(|e| AppError::bad("invalid_query", e.to_string()))?,
+        );
+    }
+    Ok((out_schema, out))
 }

@@ -3,7 +3,7 @@
 //! encode the rows in the format asked for — streaming, with a result cache
 //! keyed like the ETag, which a new dataset version empties.
 
-use super::{App, AppError, Loaded, month_in_vietnam};
+use super::{App, AppError, Audience, Loaded, ShareParams, month_in_vietnam};
 use crate::catalog::{Entry, Listing};
 use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
@@ -107,8 +107,9 @@ pub struct QueryPlan {
     /// The version the answer is of.
     pub dataset_version: u64,
     /// A strong validator of the answer: a hash of the version, the
-    /// reference, the query text, the parameters and the format.
+    /// reference, the query text, the parameters, the format and the audience.
     pub etag: String,
+    pub audience: Audience,
 }
 
 /// An analyst's SQL with its bound values.
@@ -240,6 +241,19 @@ impl App {
         as_of: Option<u64>,
         format: Format,
     ) -> Result<QueryPlan, AppError> {
+        self.query_plan_for(name, params, as_of, format, Audience::Full)
+    }
+
+    /// `query_plan` for an audience: protected answers of a query that
+    /// declares its cells withhold the cells the share API withholds.
+    pub fn query_plan_for(
+        &self,
+        name: &str,
+        params: BTreeMap<String, String>,
+        as_of: Option<u64>,
+        format: Format,
+        audience: Audience,
+    ) -> Result<QueryPlan, AppError> {
         let entry = self.catalog.get(name).ok_or_else(|| {
             AppError::bad(
                 "unknown_query",
@@ -259,12 +273,13 @@ impl App {
         };
         let mut h = Sha256::new();
         h.update(format!(
-            "v={dataset_version};ref={};q={name};digest={};as_of={};fmt={};month={}",
+            "v={dataset_version};ref={};q={name};digest={};as_of={};fmt={};month={};audience={:?}",
             tag.reference,
             entry.digest,
             as_of.is_some(),
             format.name(),
-            month_in_vietnam(Utc::now())
+            month_in_vietnam(Utc::now()),
+            audience,
         ));
         for (k, v) in &params {
             h.update([0]);
@@ -280,6 +295,7 @@ impl App {
             format,
             dataset_version,
             etag,
+            audience,
         })
     }
 
@@ -307,7 +323,10 @@ impl App {
                 },
             )
             .map_err(|e| AppError::bad(e.code, e.message))?;
-        let rows = self.with_timeout(loaded.snapshot.run_named(&def.sql, &bound)).await?;
+        let mut rows = self.with_timeout(loaded.snapshot.run_named(&def.sql, &bound)).await?;
+        if let (Audience::Protected, Some(cells)) = (plan.audience, &def.cells) {
+            rows = self.protect_rows(rows, cells, &bound, plan.as_of).await?;
+        }
         let params: Vec<(String, String)> = bound.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         let meta = Meta {
             query: def.name.clone(),
@@ -316,6 +335,41 @@ impl App {
         };
         self.stream(rows, plan.format, meta, Some((plan.etag.clone(), plan.as_of.is_some())))
             .await
+    }
+
+    /// A named query's rows with the cells the protected share breakdown
+    /// withholds withheld (figures null, `suppressed` true).
+    async fn protect_rows(
+        &self,
+        mut rows: Rows,
+        cells: &crate::domain::named_query::Cells,
+        bound: &[(String, crate::domain::BoundValue)],
+        as_of: Option<u64>,
+    ) -> Result<Rows, AppError> {
+        let mut share = ShareParams {
+            audience: Audience::Protected,
+            by: Some(cells.by.iter().map(|d| d.name()).collect::<Vec<_>>().join(",")),
+            as_of: as_of.map(|v| v.to_string()),
+            ..ShareParams::default()
+        };
+        for (key, value) in cells.resolve(bound) {
+            let value = Some(value).filter(|v| !v.is_empty());
+            match key.as_str() {
+                "from" => share.from = value,
+                "to" => share.to = value,
+                "district" => share.district = value,
+                "sector" => share.sector = value,
+                "vsic" => share.vsic = value,
+                _ => {}
+            }
+        }
+        let protected = self.share(&share).await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = rows.next().await {
+            batches.push(batch?);
+        }
+        let (schema, batches) = super::disclose::withhold_rows(rows.schema(), batches, &cells.by, &protected)?;
+        Ok(Rows::from_batches(schema, batches))
     }
 
     /// Runs an analyst's SQL (see `engine::guard` for what is refused):

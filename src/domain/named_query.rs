@@ -152,6 +152,96 @@ pub struct QueryDef {
     pub description: String,
     pub params: Vec<ParamDef>,
     pub sql: String,
+    /// `-- cells: by=district from=$from to=$to sector=$sector`: the rows are
+    /// the cells of this share breakdown (and its total), so disclosure
+    /// control can withhold the same cells the share API withholds.
+    pub cells: Option<Cells>,
+}
+
+/// The share breakdown a query's rows are the cells of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cells {
+    pub by: Vec<super::Dim>,
+    /// Share parameters (from, to, district, sector, vsic) as templates.
+    pub params: Vec<(String, CellValue)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellValue {
+    Literal(String),
+    /// `$name`: the bound value of a parameter.
+    Param(String),
+    /// `year_start($name)`: January of a month parameter's year.
+    YearStart(String),
+}
+
+impl Cells {
+    fn parse(value: &str, declared: &[ParamDef]) -> Result<Self, String> {
+        let mut by = None;
+        let mut params = Vec::new();
+        for part in value.split_whitespace() {
+            let (key, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("cells: {part:?} is not key=value"))?;
+            if key == "by" {
+                let dims = v
+                    .split(',')
+                    .map(|d| super::Dim::parse(d).ok_or_else(|| format!("cells: by={v}: {d:?} is not a dimension")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                by = Some(dims);
+                continue;
+            }
+            if !["from", "to", "district", "sector", "vsic"].contains(&key) {
+                return Err(format!(
+                    "cells: {key:?} is not a share parameter (from, to, district, sector, vsic)"
+                ));
+            }
+            let param = |name: &str| -> Result<String, String> {
+                if declared.iter().any(|p| p.name == name) {
+                    Ok(name.to_string())
+                } else {
+                    Err(format!("cells: ${name} is not a declared parameter"))
+                }
+            };
+            let value = if let Some(inner) = v.strip_prefix("year_start($").and_then(|r| r.strip_suffix(')')) {
+                CellValue::YearStart(param(inner)?)
+            } else if let Some(name) = v.strip_prefix('$') {
+                CellValue::Param(param(name)?)
+            } else {
+                CellValue::Literal(v.to_string())
+            };
+            params.push((key.to_string(), value));
+        }
+        Ok(Self {
+            by: by.ok_or("cells: give by=DIMENSIONS")?,
+            params,
+        })
+    }
+
+    /// The share parameters for bound values: `(name, value)` pairs.
+    pub fn resolve(&self, bound: &[(String, BoundValue)]) -> Vec<(String, String)> {
+        let value_of = |name: &str| {
+            bound
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        self.params
+            .iter()
+            .map(|(key, v)| {
+                let value = match v {
+                    CellValue::Literal(s) => s.clone(),
+                    CellValue::Param(p) => value_of(p),
+                    CellValue::YearStart(p) => {
+                        let m = value_of(p);
+                        format!("{}-01", m.get(..4).unwrap_or(""))
+                    }
+                };
+                (key.clone(), value)
+            })
+            .collect()
+    }
 }
 
 /// A value bound to a placeholder.
@@ -269,7 +359,9 @@ impl QueryDef {
             description: String::new(),
             params: Vec::new(),
             sql,
+            cells: None,
         };
+        let mut cells = None;
         for (key, value) in fields {
             match key.as_str() {
                 "name" if value != name => {
@@ -286,8 +378,12 @@ impl QueryDef {
                     }
                     def.params.push(p);
                 }
+                "cells" => cells = Some(value),
                 other => return Err(format!("unknown header field {other:?}")),
             }
+        }
+        if let Some(value) = cells {
+            def.cells = Some(Cells::parse(&value, &def.params)?);
         }
         if def.title_vi.is_empty() || def.title_en.is_empty() {
             return Err("the header needs both title.vi and title.en".into());

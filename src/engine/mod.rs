@@ -105,6 +105,18 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// Batches already in memory, as a result stream.
+    pub fn from_batches(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        let stream = futures::stream::iter(batches.into_iter().map(Ok));
+        Self {
+            schema: schema.clone(),
+            stream: Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                schema, stream,
+            )),
+            limit_mib: 0,
+        }
+    }
+
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }

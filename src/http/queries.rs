@@ -113,6 +113,7 @@ fn repeated(k: &str) -> ApiError {
 /// `GET /api/v1/queries/{name}`
 pub async fn run(
     State(app): State<Arc<App>>,
+    caller: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
@@ -120,10 +121,11 @@ pub async fn run(
     let (params, format, as_of) = split_query(query.as_deref())?;
     let format = negotiate(&headers, format.as_deref())?;
     let as_of = parse_as_of(as_of.as_deref())?;
+    let audience = super::audience(caller.as_ref());
     let plan = {
         let app = app.clone();
         let name = name.clone();
-        blocking(move || app.query_plan(&name, params, as_of, format)).await
+        blocking(move || app.query_plan_for(&name, params, as_of, format, audience)).await
     }
     .map_err(|e| match e.code {
         "unknown_query" => ApiError::new(StatusCode::NOT_FOUND, e.code, e.message),
