@@ -731,8 +731,13 @@ impl App {
             total,
         };
         if params.audience == Audience::Protected {
-            let totals = loaded.snapshot.enterprise_totals(&slice).await?;
-            disclose::protect(&mut response, &slice.by, &totals, &self.options.disclosure);
+            let dims = disclose::totals_dims(&slice.by);
+            let counted = Slice {
+                by: dims.clone(),
+                ..slice.clone()
+            };
+            let totals = loaded.snapshot.enterprise_totals(&counted).await?;
+            disclose::protect(&mut response, &slice.by, &dims, &totals, &self.options.disclosure);
         }
         Ok(response)
     }

@@ -297,3 +297,164 @@ fn a_version_from_before_rollups_gets_one_at_the_next_commit() {
     assert_eq!(rolled, rt.block_on(app.share_from_filings(&params)).unwrap());
     assert_ne!(rolled.total, before.total, "version 2 revises figures of version 1");
 }
+
+/// Units of the disclosure property: six enterprises, the last two units
+/// dependent units of one parent.
+fn sdc_unit(i: usize) -> String {
+    match i {
+        0..=5 => common::tax_code(30 + i as u32),
+        _ => format!("{}-00{}", common::tax_code(40), i - 5),
+    }
+}
+
+fn sdc_enterprise(i: usize) -> usize {
+    i.min(6)
+}
+
+/// Whether unknown `k` is fixed by the table's equations (exact rational
+/// elimination; `equations` rows over the unknowns).
+fn determined(equations: &[Vec<i128>], k: usize) -> bool {
+    fn gcd(a: i128, b: i128) -> i128 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    fn rank(m: &[Vec<i128>]) -> usize {
+        let mut m = m.to_vec();
+        let width = m.first().map_or(0, Vec::len);
+        let mut rank = 0;
+        for c in 0..width {
+            let Some(p) = (rank..m.len()).find(|r| m[*r][c] != 0) else {
+                continue;
+            };
+            m.swap(rank, p);
+            let pivot = m[rank].clone();
+            for (r, row) in m.iter_mut().enumerate() {
+                if r != rank && row[c] != 0 {
+                    let b = row[c];
+                    for (x, p) in row.iter_mut().zip(&pivot) {
+                        *x = *x * pivot[c] - p * b;
+                    }
+                    let g = row.iter().fold(0i128, |g, x| gcd(g, x.abs()));
+                    if g > 1 {
+                        row.iter_mut().for_each(|x| *x /= g);
+                    }
+                }
+            }
+            rank += 1;
+        }
+        rank
+    }
+    let mut with = equations.to_vec();
+    let mut unit = vec![0i128; equations.first().map_or(k + 1, Vec::len)];
+    unit[k] = 1;
+    with.push(unit);
+    rank(&with) == rank(equations)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// The district × sector table a viewer can assemble from the protected
+    /// answers — cells, district totals, sector totals, the grand total —
+    /// hides every sensitive entry, and no hidden entry can be computed
+    /// exactly from the published ones.
+    #[test]
+    fn protected_tables_never_let_a_withheld_entry_be_computed(
+        filings in prop::collection::vec((0usize..8, 0..DISTRICTS.len(), 0..VSIC.len(), 1i64..1_000_000), 1..25),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        let mut text = String::from(common::HEADER);
+        text.push('\n');
+        for (u, d, v, t) in &filings {
+            text.push_str(&format!("{},{},{},2025-01,{t},0,,,\n", sdc_unit(*u), DISTRICTS[*d], VSIC[*v].0));
+        }
+        app.ingest(vec![IngestSource::Bytes { name: "sdc.csv".into(), format: Some(Format::Csv), bytes: text.into_bytes() }]).unwrap();
+        // The oracle: the last record of each key counts; totals by enterprise.
+        let mut effective: BTreeMap<(usize, usize, usize), i64> = BTreeMap::new();
+        for (u, d, v, t) in &filings {
+            effective.insert((*u, *d, *v), *t);
+        }
+        let mut by_cell: BTreeMap<(&str, &str), BTreeMap<usize, i128>> = BTreeMap::new();
+        for ((u, d, v), t) in &effective {
+            *by_cell.entry((DISTRICTS[*d], VSIC[*v].1)).or_default().entry(sdc_enterprise(*u)).or_default() += i128::from(*t);
+        }
+        let rule = ecomshare::domain::disclosure::Rule::default();
+        let sensitive = |parts: Vec<&BTreeMap<usize, i128>>| {
+            let mut merged: BTreeMap<usize, i128> = BTreeMap::new();
+            for p in parts {
+                for (e, t) in p {
+                    *merged.entry(*e).or_default() += t;
+                }
+            }
+            ecomshare::domain::disclosure::CellStats::from_totals(merged.values().copied(), &rule).sensitive(&rule)
+        };
+
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let ask = |by: Option<&str>| rt.block_on(app.share(&ShareParams {
+            audience: ecomshare::app::Audience::Protected,
+            from: Some("2025-01".into()),
+            to: Some("2025-01".into()),
+            by: by.map(str::to_string),
+            ..ShareParams::default()
+        })).unwrap();
+        let (plain, districts, sectors, grid) = (ask(None), ask(Some("district")), ask(Some("sector")), ask(Some("district,sector")));
+        let rows: Vec<&str> = by_cell.keys().map(|k| k.0).collect::<BTreeSet<_>>().into_iter().collect();
+        let cols: Vec<&str> = by_cell.keys().map(|k| k.1).collect::<BTreeSet<_>>().into_iter().collect();
+        let find = |resp: &ecomshare::app::ShareResponse, keys: &[(&str, &str)]| {
+            resp.rows.iter().find(|r| keys.iter().all(|(f, v)| r.keys.get(f).cloned().flatten().as_deref() == Some(*v))).cloned()
+        };
+        // Entries: cells, district totals, sector totals, grand total — hidden or not.
+        let mut hidden = Vec::new();
+        let mut must_hide = Vec::new();
+        for d in &rows {
+            for s in &cols {
+                let row = find(&grid, &[("district_code", d), ("sector_code", s)]);
+                hidden.push(row.is_some_and(|r| r.suppressed));
+                must_hide.push(by_cell.get(&(*d, *s)).is_some_and(|c| sensitive(vec![c])));
+            }
+        }
+        for d in &rows {
+            hidden.push(find(&districts, &[("district_code", d)]).unwrap().suppressed);
+            must_hide.push(sensitive(by_cell.iter().filter(|(k, _)| k.0 == *d).map(|(_, c)| c).collect()));
+        }
+        for s in &cols {
+            hidden.push(find(&sectors, &[("sector_code", s)]).unwrap().suppressed);
+            must_hide.push(sensitive(by_cell.iter().filter(|(k, _)| k.1 == *s).map(|(_, c)| c).collect()));
+        }
+        hidden.push(plain.total.suppressed);
+        must_hide.push(sensitive(by_cell.values().collect()));
+        prop_assert_eq!(plain.total.suppressed, districts.total.suppressed, "the same total everywhere");
+        prop_assert_eq!(plain.total.suppressed, grid.total.suppressed);
+        for (i, (h, m)) in hidden.iter().zip(&must_hide).enumerate() {
+            prop_assert!(!m || *h, "sensitive entry {} is shown", i);
+        }
+        // The equations: each district's cells sum to its total, each
+        // sector's to its total, the totals to the grand total.
+        let (r, c) = (rows.len(), cols.len());
+        let unknowns: Vec<usize> = (0..hidden.len()).filter(|i| hidden[*i]).collect();
+        let col_of = |e: usize| unknowns.iter().position(|u| *u == e);
+        let mut equations = Vec::new();
+        let mut equation = |members: Vec<(usize, i128)>| {
+            let mut row = vec![0i128; unknowns.len()];
+            for (e, sign) in members {
+                if let Some(k) = col_of(e) {
+                    row[k] += sign;
+                }
+            }
+            equations.push(row);
+        };
+        let cell = |i: usize, j: usize| i * c + j;
+        let (row_total, col_total, grand) = (|i: usize| r * c + i, |j: usize| r * c + r + j, r * c + r + c);
+        for i in 0..r {
+            equation((0..c).map(|j| (cell(i, j), 1)).chain([(row_total(i), -1)]).collect());
+        }
+        for j in 0..c {
+            equation((0..r).map(|i| (cell(i, j), 1)).chain([(col_total(j), -1)]).collect());
+        }
+        equation((0..r).map(|i| (row_total(i), 1)).chain([(grand, -1)]).collect());
+        equation((0..c).map(|j| (col_total(j), 1)).chain([(grand, -1)]).collect());
+        for (k, e) in unknowns.iter().enumerate() {
+            prop_assert!(!determined(&equations, k), "hidden entry {} can be computed; hidden {:?}", e, hidden);
+        }
+    }
+}

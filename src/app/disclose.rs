@@ -1,10 +1,13 @@
 //! Disclosure control applied to a share response: the response is laid
-//! out as the table it publishes — one figure, a line of groups with their
-//! total, or a grid (the first dimension by the others) with its row and
-//! column totals and grand total — each entry's enterprises are counted
-//! from the engine's per-enterprise totals, and `domain::disclosure`
-//! decides which entries to withhold. Withheld rows keep their keys and
-//! target; their figures are emptied (written as nulls).
+//! out as the table it is part of — the district × sector table (whose
+//! cells, row and column totals and grand total are the two-way, district,
+//! sector and plain answers, so all four agree), a line of groups with
+//! their total (any other one-way breakdown), or a grid of the first
+//! dimension by the others — each entry's enterprises are counted from the
+//! engine's per-enterprise totals, and `domain::disclosure` decides which
+//! entries to withhold. Withheld rows keep their keys and target; their
+//! figures are emptied (written as nulls). Also withholds the same cells in
+//! a named query's rows (Arrow batches, plain data).
 
 use super::{AppError, ShareResponse, ShareRow};
 use crate::domain::Dim;
@@ -30,7 +33,100 @@ fn row_key(row: &ShareRow, by: &[Dim]) -> Key {
         .collect()
 }
 
-pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], totals: &[(Key, String, i128)], rule: &Rule) {
+/// The dimensions to count enterprises by for a breakdown `by`: district
+/// and sector tables (and the plain total) are protected as parts of the
+/// district × sector table — its cells, its margins, its grand total — so
+/// that the figures of all four agree on what is withheld; any other
+/// breakdown is protected as its own table.
+pub(super) fn totals_dims(by: &[Dim]) -> Vec<Dim> {
+    if by.iter().all(|d| matches!(d, Dim::District | Dim::Sector)) && by.len() <= 2 && !has_repeats(by) {
+        vec![Dim::District, Dim::Sector]
+    } else {
+        by.to_vec()
+    }
+}
+
+fn has_repeats(by: &[Dim]) -> bool {
+    by.len() == 2 && by[0] == by[1]
+}
+
+/// A protected two-way table: its rows and columns (the distinct values with
+/// contributions, sorted) and which of its entries are withheld.
+struct Grid {
+    rows: Vec<Option<String>>,
+    cols: Vec<Key>,
+    suppressed: Vec<bool>,
+}
+
+impl Grid {
+    fn plan(cells: &HashMap<Key, Totals>, rule: &Rule) -> Self {
+        let mut rows: Vec<Option<String>> = cells.keys().map(|k| k[0].clone()).collect();
+        rows.sort();
+        rows.dedup();
+        let mut cols: Vec<Key> = cells.keys().map(|k| k[1..].to_vec()).collect();
+        cols.sort();
+        cols.dedup();
+        let (r, c) = (rows.len(), cols.len());
+        let row_of: HashMap<&Option<String>, usize> = rows.iter().enumerate().map(|(i, v)| (v, i)).collect();
+        let col_of: HashMap<&[Option<String>], usize> =
+            cols.iter().enumerate().map(|(j, v)| (v.as_slice(), j)).collect();
+        let mut cell_totals = vec![Totals::new(); r * c];
+        let mut row_totals = vec![Totals::new(); r];
+        let mut col_totals = vec![Totals::new(); c];
+        let mut all = Totals::new();
+        for (key, t) in cells {
+            let (i, j) = (row_of[&key[0]], col_of[&key[1..]]);
+            add(&mut cell_totals[i * c + j], t);
+            add(&mut row_totals[i], t);
+            add(&mut col_totals[j], t);
+            add(&mut all, t);
+        }
+        let stats = |t: &Totals| CellStats::from_totals(t.values().copied(), rule);
+        let entries: Vec<CellStats> = cell_totals
+            .iter()
+            .chain(&row_totals)
+            .chain(&col_totals)
+            .chain(std::iter::once(&all))
+            .map(stats)
+            .collect();
+        let suppressed = plan(Shape::Grid { rows: r, cols: c }, &entries, rule);
+        Self { rows, cols, suppressed }
+    }
+
+    fn cell(&self, row: &Option<String>, col: &[Option<String>]) -> bool {
+        match (
+            self.rows.iter().position(|r| r == row),
+            self.cols.iter().position(|c| c == col),
+        ) {
+            (Some(i), Some(j)) => self.suppressed[i * self.cols.len() + j],
+            _ => false,
+        }
+    }
+
+    fn row_total(&self, row: &Option<String>) -> bool {
+        self.rows
+            .iter()
+            .position(|r| r == row)
+            .is_some_and(|i| self.suppressed[self.rows.len() * self.cols.len() + i])
+    }
+
+    fn col_total(&self, col: &[Option<String>]) -> bool {
+        let n = self.rows.len() * self.cols.len() + self.rows.len();
+        self.cols
+            .iter()
+            .position(|c| c == col)
+            .is_some_and(|j| self.suppressed[n + j])
+    }
+
+    fn grand_total(&self) -> bool {
+        *self.suppressed.last().expect("a grid has a grand total")
+    }
+}
+
+/// Withholds the entries of `resp` (a breakdown by `by`) that disclosure
+/// control withholds, from each enterprise's totals by `dims` (see
+/// [`totals_dims`]).
+pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals: &[(Key, String, i128)], rule: &Rule) {
     let mut cells: HashMap<Key, Totals> = HashMap::new();
     for (key, enterprise, total) in totals {
         *cells
@@ -39,18 +135,36 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], totals: &[(Key, Stri
             .entry(enterprise.clone())
             .or_default() += total;
     }
+    if dims != by || by.len() == 2 {
+        // One two-way table: dims[0] by the rest. `by` is a part of it.
+        let grid = Grid::plan(&cells, rule);
+        for row in resp.rows.iter_mut() {
+            let key = row_key(row, by);
+            let value = |d: Dim| by.iter().position(|b| *b == d).map(|i| key[i].clone());
+            let hide = match by.len() {
+                1 if by[0] == dims[0] => grid.row_total(&key[0]),
+                1 => grid.col_total(&key),
+                _ => {
+                    let r = value(dims[0]).flatten();
+                    let c: Key = dims[1..].iter().map(|d| value(*d).flatten()).collect();
+                    grid.cell(&r, &c)
+                }
+            };
+            if hide {
+                row.suppress();
+            }
+        }
+        if grid.grand_total() {
+            resp.total.suppress();
+        }
+        return;
+    }
     let mut all = Totals::new();
     for t in cells.values() {
         add(&mut all, t);
     }
     let stats = |t: Option<&Totals>| CellStats::from_totals(t.into_iter().flat_map(|t| t.values().copied()), rule);
-    let empty = Totals::new();
     match by.len() {
-        0 => {
-            if plan(Shape::Single, &[stats(Some(&all))], rule)[0] {
-                resp.total.suppress();
-            }
-        }
         1 => {
             let mut entries: Vec<CellStats> = resp.rows.iter().map(|r| stats(cells.get(&row_key(r, by)))).collect();
             entries.push(stats(Some(&all)));
@@ -65,55 +179,14 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], totals: &[(Key, Stri
             }
         }
         _ => {
-            // Rows: the first dimension's values; columns: the others'.
-            let mut row_values: Vec<Option<String>> = Vec::new();
-            let mut col_values: Vec<Key> = Vec::new();
-            for r in &resp.rows {
-                let key = row_key(r, by);
-                if !row_values.contains(&key[0]) {
-                    row_values.push(key[0].clone());
-                }
-                if !col_values.contains(&key[1..].to_vec()) {
-                    col_values.push(key[1..].to_vec());
-                }
-            }
-            for key in cells.keys() {
-                if !row_values.contains(&key[0]) {
-                    row_values.push(key[0].clone());
-                }
-                if !col_values.contains(&key[1..].to_vec()) {
-                    col_values.push(key[1..].to_vec());
-                }
-            }
-            let (rows, cols) = (row_values.len(), col_values.len());
-            let row_of: HashMap<&Option<String>, usize> = row_values.iter().enumerate().map(|(i, v)| (v, i)).collect();
-            let col_of: HashMap<&[Option<String>], usize> =
-                col_values.iter().enumerate().map(|(j, v)| (v.as_slice(), j)).collect();
-            let mut row_totals = vec![Totals::new(); rows];
-            let mut col_totals = vec![Totals::new(); cols];
-            for (key, t) in &cells {
-                add(&mut row_totals[row_of[&key[0]]], t);
-                add(&mut col_totals[col_of[&key[1..]]], t);
-            }
-            let mut entries = Vec::with_capacity(rows * cols + rows + cols + 1);
-            for r in &row_values {
-                for c in &col_values {
-                    let mut key = vec![r.clone()];
-                    key.extend(c.iter().cloned());
-                    entries.push(stats(Some(cells.get(&key).unwrap_or(&empty))));
-                }
-            }
-            entries.extend(row_totals.iter().map(|t| stats(Some(t))));
-            entries.extend(col_totals.iter().map(|t| stats(Some(t))));
-            entries.push(stats(Some(&all)));
-            let s = plan(Shape::Grid { rows, cols }, &entries, rule);
+            let grid = Grid::plan(&cells, rule);
             for row in resp.rows.iter_mut() {
                 let key = row_key(row, by);
-                if s[row_of[&key[0]] * cols + col_of[&key[1..]]] {
+                if grid.cell(&key[0], &key[1..]) {
                     row.suppress();
                 }
             }
-            if s[entries.len() - 1] {
+            if grid.grand_total() {
                 resp.total.suppress();
             }
         }
