@@ -370,6 +370,17 @@ impl App {
         sources: Vec<IngestSource>,
         submitted_by: Option<String>,
     ) -> Result<IngestReport, AppError> {
+        self.ingest_with(sources, &ingest::InputOptions::default(), submitted_by)
+    }
+
+    /// `ingest_as` for files written as `options` declares (encoding,
+    /// delimiter, vi-VN numbers), every file of the batch alike.
+    pub fn ingest_with(
+        &self,
+        sources: Vec<IngestSource>,
+        options: &ingest::InputOptions,
+        submitted_by: Option<String>,
+    ) -> Result<IngestReport, AppError> {
         if sources.len() > ingest::MAX_FILES_PER_BATCH {
             return Err(AppError::bad(
                 "too_many_files",
@@ -404,8 +415,9 @@ impl App {
                 batch_seq: batch.seq(),
                 file_index: index as u32,
                 ingest_time_us,
+                numbers: options.numbers,
             };
-            let result = ingest::ingest_file(reader, format, &name, &ctx, &filings_path, &rejections_path)?;
+            let result = ingest::ingest_file(reader, format, options, &name, &ctx, &filings_path, &rejections_path)?;
             if let Some(version) = batch.duplicate_of(&result.sha256) {
                 for p in [&filings_path, &rejections_path] {
                     let _ = std::fs::remove_file(p);

@@ -90,12 +90,17 @@ fn print_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), 
 }
 
 /// `ecomshare ingest FILE...`: one batch, one commit.
-pub fn ingest(config: &Config, files: &[PathBuf], out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn ingest(
+    config: &Config,
+    files: &[PathBuf],
+    options: &crate::ingest::InputOptions,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     if files.is_empty() {
         return Err(CommandError::Usage("give at least one file to ingest".into()));
     }
     let app = open_app(config)?;
-    let report = app.ingest(files.iter().cloned().map(IngestSource::Path).collect())?;
+    let report = app.ingest_with(files.iter().cloned().map(IngestSource::Path).collect(), options, None)?;
     tracing::info!(
         dataset_version = report.dataset_version,
         committed = report.committed,

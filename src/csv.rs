@@ -104,6 +104,11 @@ pub enum Step {
 /// the next bytes may still belong to it. With `eof` true, the input's end
 /// ends the record (and an unclosed quote makes it malformed).
 pub fn read_record(input: &[u8], pos: usize, eof: bool, out: &mut Records) -> Step {
+    read_record_with(input, pos, eof, b',', out)
+}
+
+/// `read_record` with another field separator (`;` or a tab).
+pub fn read_record_with(input: &[u8], pos: usize, eof: bool, delimiter: u8, out: &mut Records) -> Step {
     if pos >= input.len() {
         return Step::End;
     }
@@ -155,7 +160,10 @@ pub fn read_record(input: &[u8], pos: usize, eof: bool, out: &mut Records) -> St
             }
             // After a closing quote only a separator or a line end may follow.
             let rest = &input[i..];
-            let stop = rest.iter().position(|&b| b == b',' || b == b'\n').unwrap_or(rest.len());
+            let stop = rest
+                .iter()
+                .position(|&b| b == delimiter || b == b'\n')
+                .unwrap_or(rest.len());
             let trailing = &rest[..stop];
             if !(trailing.is_empty() || (trailing == b"\r" && (stop < rest.len() || eof))) {
                 malformed = true;
@@ -164,7 +172,10 @@ pub fn read_record(input: &[u8], pos: usize, eof: bool, out: &mut Records) -> St
             i += stop;
         } else {
             let rest = &input[i..];
-            let stop = rest.iter().position(|&b| b == b',' || b == b'\n').unwrap_or(rest.len());
+            let stop = rest
+                .iter()
+                .position(|&b| b == delimiter || b == b'\n')
+                .unwrap_or(rest.len());
             let mut field = &rest[..stop];
             if stop < rest.len() && rest[stop] == b'\n' && field.last() == Some(&b'\r') {
                 field = &field[..field.len() - 1];
@@ -181,7 +192,7 @@ pub fn read_record(input: &[u8], pos: usize, eof: bool, out: &mut Records) -> St
             out.end_record(malformed);
             return Step::Advanced(i);
         }
-        if input[i] == b',' {
+        if input[i] == delimiter {
             i += 1;
             if i == input.len() && !eof {
                 out.rollback(mark);
@@ -215,6 +226,29 @@ pub fn read_all(input: &[u8]) -> Records {
     out
 }
 
+/// The separator of a header line: the most frequent of `,`, `;` and tab
+/// outside quotes in the first line (a comma on a tie or when none appears).
+pub fn detect_delimiter(input: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in input {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|i| (counts[*i], std::cmp::Reverse(*i))).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t'][best]
+    }
+}
+
 /// Strips a UTF-8 byte order mark.
 pub fn strip_bom(input: &[u8]) -> &[u8] {
     input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input)
@@ -228,6 +262,18 @@ mod tests {
         (0..r.field_count(i))
             .map(|k| String::from_utf8(r.field(i, k).unwrap().to_vec()).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn semicolons_and_tabs_separate_when_detected() {
+        assert_eq!(detect_delimiter(b"unit_id;district_code;period\n1,2;3;4\n"), b';');
+        assert_eq!(detect_delimiter(b"unit_id\tdistrict_code\n"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b\",c\n"), b',', "inside quotes does not count");
+        assert_eq!(detect_delimiter(b"unit_id\n"), b',');
+        let mut out = Records::new();
+        let step = read_record_with(b"a;\"b;c\";1\n", 0, true, b';', &mut out);
+        assert!(matches!(step, Step::Advanced(_)));
+        assert_eq!(fields(&out, 0), ["a", "b;c", "1"]);
     }
 
     #[test]

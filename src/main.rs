@@ -49,6 +49,15 @@ enum Command {
         /// Files to ingest (.csv or .json).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The files' encoding: utf-8 (default; UTF-16 is recognised by its byte order mark), utf-16le, utf-16be, windows-1258.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// The CSV separator: comma, semicolon or tab [default: detected from the header line].
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// `vi` when amounts are written 1.234.567 and weights 0,5.
+        #[arg(long)]
+        locale: Option<String>,
     },
     /// Print e-commerce share figures (the same as GET /api/v1/share).
     Share {
@@ -276,7 +285,17 @@ fn run(cli: Cli) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Ingest { files } => commands::ingest(&config, &files, &mut out)?,
+        Command::Ingest {
+            files,
+            encoding,
+            delimiter,
+            locale,
+        } => {
+            let options =
+                ecomshare::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
+                    .map_err(CommandError::Usage)?;
+            commands::ingest(&config, &files, &options, &mut out)?
+        }
         Command::Share {
             from,
             to,

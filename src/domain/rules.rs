@@ -114,6 +114,46 @@ pub fn parse_amount(s: &str) -> Result<i64, FieldError> {
 
 /// Parses a weight: a plain decimal (`12`, `1.5`, `0.25`) with at most six
 /// fractional digits, > 0 and ≤ 10^6. Returns it scaled by 10^6.
+/// How numbers are written in a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NumberLocale {
+    /// Digits only for amounts; a point before decimals.
+    #[default]
+    Plain,
+    /// vi-VN: points between groups of three digits (1.234.567), a comma
+    /// before decimals (0,5). Only when the upload says so.
+    Vi,
+}
+
+/// An amount as written in `locale`.
+pub fn parse_amount_in(s: &str, locale: NumberLocale) -> Result<i64, FieldError> {
+    match locale {
+        NumberLocale::Plain => parse_amount(s),
+        NumberLocale::Vi if s.contains('.') => {
+            let (sign, digits) = s.strip_prefix('-').map_or(("", s), |rest| ("-", rest));
+            let mut groups = digits.split('.');
+            let first = groups.next().unwrap_or("");
+            let grouped = (1..=3).contains(&first.len())
+                && first.bytes().all(|b| b.is_ascii_digit())
+                && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+            if !grouped {
+                return Err(FieldError::Invalid);
+            }
+            parse_amount(&format!("{sign}{}", digits.replace('.', "")))
+        }
+        NumberLocale::Vi => parse_amount(s),
+    }
+}
+
+/// A weight as written in `locale`.
+pub fn parse_weight_in(s: &str, locale: NumberLocale) -> Result<i64, FieldError> {
+    match locale {
+        NumberLocale::Vi if s.contains('.') => Err(FieldError::Invalid),
+        NumberLocale::Vi => parse_weight(&s.replacen(',', ".", 1)),
+        NumberLocale::Plain => parse_weight(s),
+    }
+}
+
 pub fn parse_weight(s: &str) -> Result<i64, FieldError> {
     let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, f),
@@ -219,5 +259,20 @@ mod tests {
         assert_eq!(a, b);
         assert!(parse_timestamp("2024-05-01 08:00:00").is_none());
         assert!(parse_timestamp("2024-05-01T08:00:00").is_none());
+    }
+
+    #[test]
+    fn vi_vn_numbers_only_when_declared() {
+        use NumberLocale::*;
+        assert_eq!(parse_amount_in("1.234.567", Vi), Ok(1_234_567));
+        assert_eq!(parse_amount_in("1234567", Vi), Ok(1_234_567));
+        assert_eq!(parse_amount_in("1.234.567", Plain), Err(FieldError::Invalid));
+        for bad in ["1.23.567", "1234.567", "1.234,5", ".234", "1.234."] {
+            assert_eq!(parse_amount_in(bad, Vi), Err(FieldError::Invalid), "{bad}");
+        }
+        assert_eq!(parse_amount_in("-1.000", Vi), Err(FieldError::Negative));
+        assert_eq!(parse_weight_in("0,5", Vi), Ok(500_000));
+        assert_eq!(parse_weight_in("0.5", Vi), Err(FieldError::Invalid));
+        assert_eq!(parse_weight_in("0,5", Plain), Err(FieldError::Invalid));
     }
 }

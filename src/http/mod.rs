@@ -565,18 +565,30 @@ async fn post_filings(
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
     let mut name = None;
+    // A charset in the Content-Type declares the encoding too; `encoding=` wins.
+    let mut encoding = content_type
+        .split(';')
+        .skip(1)
+        .find_map(|p| p.trim().strip_prefix("charset="))
+        .map(|c| c.trim_matches('"').to_string());
+    let (mut delimiter, mut locale) = (None, None);
     for (k, v) in pairs {
         match k.as_str() {
             "name" if !v.trim().is_empty() => name = Some(v.trim().to_string()),
             "name" => {}
+            "encoding" => encoding = Some(v),
+            "delimiter" => delimiter = Some(v),
+            "locale" => locale = Some(v),
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown parameter {other:?}; expected name"),
+                    format!("unknown parameter {other:?}; expected name, encoding, delimiter or locale"),
                 ));
             }
         }
     }
+    let options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
+        .map_err(|m| ApiError::bad_request("invalid_input_options", m))?;
     let name = name.unwrap_or_else(|| match format {
         Format::Csv => "upload.csv".into(),
         Format::Json => "upload.json".into(),
@@ -587,7 +599,7 @@ async fn post_filings(
         bytes: Vec::from(body),
     };
     let submitted_by = caller.and_then(|Extension(i)| i.token_id);
-    let report = blocking(move || app.ingest_as(vec![source], submitted_by)).await?;
+    let report = blocking(move || app.ingest_with(vec![source], &options, submitted_by)).await?;
     let status = if report.committed {
         StatusCode::CREATED
     } else {

@@ -8,6 +8,7 @@
 //! (that is `warehouse`), and never computes a share.
 
 mod read;
+pub mod text;
 mod validate;
 
 use crate::domain::{Period, Reference, RejectReason};
@@ -52,6 +53,8 @@ pub use crate::domain::provenance::{MAX_FILES_PER_BATCH, MAX_RECORDS_PER_FILE};
 pub enum IngestError {
     #[error("{file}: the file is not valid UTF-8 (near data record {record})")]
     NotUtf8 { file: String, record: u64 },
+    #[error("{file}: {message}; declare its encoding ({})", text::Encoding::NAMES)]
+    Encoding { file: String, message: String },
     #[error("{file}: the file is empty (no header row)")]
     Empty { file: String },
     #[error("{file}: required column(s) missing from the header: {}", columns.join(", "))]
@@ -79,6 +82,7 @@ impl IngestError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotUtf8 { .. } => "not_utf8",
+            Self::Encoding { .. } => "invalid_encoding",
             Self::Empty { .. } => "empty_file",
             Self::MissingColumns { .. } => "missing_columns",
             Self::DuplicateColumn { .. } => "duplicate_column",
@@ -98,6 +102,7 @@ impl IngestError {
     pub fn file(&self) -> &str {
         match self {
             Self::NotUtf8 { file, .. }
+            | Self::Encoding { file, .. }
             | Self::Empty { file }
             | Self::MissingColumns { file, .. }
             | Self::DuplicateColumn { file, .. }
@@ -119,6 +124,58 @@ pub struct FileContext<'a> {
     pub file_index: u32,
     /// Instant of ingest (µs since the epoch), for filings without submitted_at.
     pub ingest_time_us: i64,
+    /// How the file writes numbers (vi-VN only when the upload declares it).
+    pub numbers: crate::domain::rules::NumberLocale,
+}
+
+/// How a file is written, as its upload declares (defaults: detected).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct InputOptions {
+    pub encoding: text::Encoding,
+    /// `,`, `;` or a tab; detected from the header line when absent.
+    pub delimiter: Option<u8>,
+    pub numbers: crate::domain::rules::NumberLocale,
+}
+
+impl InputOptions {
+    /// From the names used on the command line and in URLs; `Err` names the
+    /// bad one.
+    pub fn parse(encoding: Option<&str>, delimiter: Option<&str>, locale: Option<&str>) -> Result<Self, String> {
+        let encoding = match encoding {
+            None => text::Encoding::Auto,
+            Some(e) => text::Encoding::parse(e)
+                .ok_or_else(|| format!("encoding {e:?} is not one of {}", text::Encoding::NAMES))?,
+        };
+        let delimiter = match delimiter.map(|d| d.trim().to_ascii_lowercase()) {
+            None => None,
+            Some(d) => Some(match d.as_str() {
+                "," | "comma" => b',',
+                ";" | "semicolon" => b';',
+                "\t" | "tab" => b'\t',
+                "" | "auto" => {
+                    return Ok(Self {
+                        encoding,
+                        delimiter: None,
+                        numbers: numbers(locale)?,
+                    });
+                }
+                other => return Err(format!("delimiter {other:?} is not comma, semicolon or tab")),
+            }),
+        };
+        Ok(Self {
+            encoding,
+            delimiter,
+            numbers: numbers(locale)?,
+        })
+    }
+}
+
+fn numbers(locale: Option<&str>) -> Result<crate::domain::rules::NumberLocale, String> {
+    match locale.map(str::trim) {
+        None | Some("") => Ok(crate::domain::rules::NumberLocale::Plain),
+        Some("vi") | Some("vi-VN") => Ok(crate::domain::rules::NumberLocale::Vi),
+        Some(other) => Err(format!("locale {other:?} is not vi")),
+    }
 }
 
 /// One rejected record.
@@ -152,6 +209,7 @@ pub struct FileResult {
 pub fn ingest_file(
     input: impl Read,
     format: Format,
+    options: &InputOptions,
     name: &str,
     ctx: &FileContext<'_>,
     filings_path: &Path,
@@ -163,7 +221,10 @@ pub fn ingest_file(
             inner: input,
             hasher: Sha256::new(),
         };
-        read::read_chunks(&mut hashing, format, name, &mut |raw| sink.chunk(raw))?;
+        let mut decoded = text::Utf8Reader::new(&mut hashing, options.encoding);
+        read::read_chunks(&mut decoded, format, name, options.delimiter, &mut |raw| {
+            sink.chunk(raw)
+        })?;
         let digest = hashing.hasher.finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };

@@ -6,6 +6,7 @@
 //! trimmed of surrounding white space. A column the file does not have is all
 //! null. Unknown columns are dropped here.
 
+use super::text::nfc;
 use super::{COLUMNS, IngestError, REQUIRED};
 use crate::csv::{self, Records, Step};
 use polars::prelude::*;
@@ -49,22 +50,32 @@ impl Format {
 
 type OnChunk<'a> = dyn FnMut(DataFrame) -> Result<(), IngestError> + 'a;
 
+/// Reads a file (already decoded to UTF-8) into chunks; `delimiter` is the
+/// CSV separator declared, if any (else detected from the header line).
 pub fn read_chunks(
     input: &mut impl Read,
     format: Format,
     name: &str,
+    delimiter: Option<u8>,
     on_chunk: &mut OnChunk<'_>,
 ) -> Result<(), IngestError> {
     match format {
-        Format::Csv => read_csv(input, name, on_chunk),
+        Format::Csv => read_csv(input, name, delimiter, on_chunk),
         Format::Json => read_json(input, name, on_chunk),
     }
 }
 
 fn io_err(name: &str) -> impl Fn(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        file: name.to_string(),
-        source,
+    move |source| match source.kind() {
+        // The decoder's refusal of a malformed byte sequence.
+        std::io::ErrorKind::InvalidData => IngestError::Encoding {
+            file: name.to_string(),
+            message: source.to_string(),
+        },
+        _ => IngestError::Io {
+            file: name.to_string(),
+            source,
+        },
     }
 }
 
@@ -83,7 +94,7 @@ fn parse_header(records: &Records, name: &str) -> Result<Header, IngestError> {
             file: name.to_string(),
             record: 0,
         })?;
-        if let Some(c) = COLUMNS.iter().position(|&c| c == text.trim()) {
+        if let Some(c) = super::text::column_of(text).and_then(|name| COLUMNS.iter().position(|&c| c == name)) {
             if positions[c].is_some() {
                 return Err(IngestError::DuplicateColumn {
                     file: name.to_string(),
@@ -108,7 +119,13 @@ fn parse_header(records: &Records, name: &str) -> Result<Header, IngestError> {
     Ok(Header { positions, width })
 }
 
-fn read_csv(input: &mut impl Read, name: &str, on_chunk: &mut OnChunk<'_>) -> Result<(), IngestError> {
+fn read_csv(
+    input: &mut impl Read,
+    name: &str,
+    declared: Option<u8>,
+    on_chunk: &mut OnChunk<'_>,
+) -> Result<(), IngestError> {
+    let mut delimiter = declared.unwrap_or(b',');
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut pos = 0usize;
     let mut eof = false;
@@ -128,11 +145,14 @@ fn read_csv(input: &mut impl Read, name: &str, on_chunk: &mut OnChunk<'_>) -> Re
                 let stripped = buf.len() - csv::strip_bom(&buf).len();
                 pos += stripped;
                 started = true;
+                if declared.is_none() {
+                    delimiter = csv::detect_delimiter(&buf[pos..]);
+                }
             } else {
                 continue;
             }
         }
-        match csv::read_record(&buf, pos, eof, &mut records) {
+        match csv::read_record_with(&buf, pos, eof, delimiter, &mut records) {
             Step::Advanced(next) => {
                 pos = next;
                 if header.is_none() && records.len() == 1 {
@@ -213,18 +233,19 @@ fn csv_chunk(records: &Records, header: &Header, first_record: u64, name: &str) 
     });
     columns.push(StringChunked::from_iter_options("malformed".into(), malformed).into_column());
     for (c, &col_name) in COLUMNS.iter().enumerate() {
-        let mut values: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut values: Vec<Option<std::borrow::Cow<'_, str>>> = Vec::with_capacity(n);
         for r in 0..n {
             let v = match header.positions[c] {
                 Some(k) => match records.field(r, k) {
-                    Some(bytes) => Some(std::str::from_utf8(bytes).map_err(|_| not_utf8(r))?.trim()),
+                    Some(bytes) => Some(nfc(std::str::from_utf8(bytes).map_err(|_| not_utf8(r))?.trim())),
                     None => None,
                 },
                 None => None,
             };
             values.push(v);
         }
-        columns.push(StringChunked::from_slice_options(col_name.into(), &values).into_column());
+        columns
+            .push(StringChunked::from_iter_options(col_name.into(), values.iter().map(|v| v.as_deref())).into_column());
     }
     DataFrame::new(n, columns).map_err(|e| IngestError::Columns {
         file: name.to_string(),
@@ -267,7 +288,7 @@ fn json_chunk(items: &[&RawValue], first_record: u64, name: &str) -> Result<Data
             }
             if text.starts_with('"') {
                 match serde_json::from_str::<String>(text) {
-                    Ok(s) => values[c][r] = Some(s.trim().to_string()),
+                    Ok(s) => values[c][r] = Some(nfc(s.trim()).into_owned()),
                     Err(_) => malformed[r] = Some(format!("{col} is not a valid JSON string")),
                 }
             } else if text.starts_with(|ch: char| ch == '-' || ch.is_ascii_digit()) {

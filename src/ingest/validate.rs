@@ -211,8 +211,8 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
         .zip(ecoms.iter())
         .map(|(t, e)| {
             [
-                rules::parse_amount(t.unwrap_or_default()),
-                rules::parse_amount(e.unwrap_or_default()),
+                rules::parse_amount_in(t.unwrap_or_default(), ctx.numbers),
+                rules::parse_amount_in(e.unwrap_or_default(), ctx.numbers),
             ]
         })
         .collect();
@@ -253,7 +253,7 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
     // invalid_weight (empty means 1)
     for (i, v) in col(WEIGHT)?.iter().enumerate() {
         match v {
-            Some(v) if !v.is_empty() && c.open(i) => match rules::parse_weight(v) {
+            Some(v) if !v.is_empty() && c.open(i) => match rules::parse_weight_in(v, ctx.numbers) {
                 Ok(w) => c.weight_micro[i] = w,
                 Err(_) => c.reject(
                     i,
