@@ -30,5 +30,6 @@ pub mod report;
 pub mod rollup;
 pub mod schedule;
 pub mod tabular;
+pub mod template;
 pub mod warehouse;
 pub mod web;

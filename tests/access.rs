@@ -101,6 +101,8 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/queries/{name}"), Analysis),
         (("post", "/api/v1/sql"), Analysis),
         (("post", "/api/v1/filings"), Filing),
+        (("get", "/api/v1/filings/template.csv"), Public),
+        (("get", "/api/v1/filings/template.xlsx"), Public),
         (("get", "/api/v1/ingests"), Filing),
         (("get", "/api/v1/ingests/{version}"), Filing),
         (("get", "/api/v1/reports"), Admin),

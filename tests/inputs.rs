@@ -154,3 +154,85 @@ fn declared_options_are_checked() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["files"][0]["accepted"], 2);
 }
+
+/// A router on a fresh data directory (open local mode).
+fn router(dir: &tempfile::TempDir) -> (std::sync::Arc<App>, axum::Router) {
+    let app = std::sync::Arc::new(App::open(dir.path().join("data")).unwrap());
+    (app.clone(), ecomshare::http::router(app))
+}
+
+async fn send(router: &axum::Router, req: axum::http::Request<axum::body::Body>) -> (u16, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+#[tokio::test]
+async fn the_templates_download_and_a_filled_csv_template_is_accepted_over_http() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let dir = tempfile::tempdir().unwrap();
+    let (app, router) = router(&dir);
+    let (status, csv) = send(
+        &router,
+        Request::get("/api/v1/filings/template.csv")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF\"M\xC3\xA3 s\xE1\xBB\x91 thu\xE1\xBA\xBF\""),
+        "a BOM, then Mã số thuế"
+    );
+    // An office fills it in Excel and saves it with semicolons and vi-VN numbers.
+    let mut filled = String::from_utf8(csv).unwrap().replace(',', ";");
+    filled.push_str(&format!(
+        "{};380;4711;2025-03;1.500.000;300.000;;;Hợp tác xã Quảng Phú\r\n",
+        tax_code(9)
+    ));
+    let req = Request::post("/api/v1/filings?name=mau.csv&locale=vi")
+        .header("content-type", "text/csv; charset=utf-8")
+        .body(Body::from(filled))
+        .unwrap();
+    let (status, body) = send(&router, req).await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let report: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report["files"][0]["accepted"], 1);
+    assert_eq!(app.dataset_version().unwrap(), 1);
+    // A declared option that is not one is refused with the API's error shape.
+    let req = Request::post("/api/v1/filings?name=x.csv&encoding=latin-9")
+        .header("content-type", "text/csv")
+        .body(Body::from("unit_id\n"))
+        .unwrap();
+    let (status, body) = send(&router, req).await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("invalid_input_options"));
+
+    // The workbook: three sheets, drop-down lists of districts and VSIC codes.
+    let (status, xlsx) = send(
+        &router,
+        Request::get("/api/v1/filings/template.xlsx")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let workbook = read("xl/workbook.xml");
+    for sheet in ["Báo cáo", "Danh mục", "Hướng dẫn"] {
+        assert!(workbook.contains(sheet), "{sheet} in {workbook}");
+    }
+    let first = read("xl/worksheets/sheet1.xml");
+    assert!(first.contains("'Danh mục'!$A$2:$A$"), "a district list: {first}");
+    assert!(first.contains("'Danh mục'!$D$2:$D$"), "a VSIC list");
+    let lists = read("xl/sharedStrings.xml");
+    assert!(lists.contains("Thanh Hóa") && lists.contains("Mã ngành VSIC"));
+}

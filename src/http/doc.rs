@@ -284,6 +284,20 @@ pub fn deliveries() -> Value {
             error_responses(&[400, 500]))})
 }
 
+pub fn template_csv() -> Value {
+    json!({"operationId": "filingTemplateCsv", "tags": ["filings"],
+        "summary": "The filing template as CSV: Vietnamese column headers (UTF-8 with a byte order mark)",
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+}
+
+pub fn template_xlsx() -> Value {
+    json!({"operationId": "filingTemplateXlsx", "tags": ["filings"],
+        "summary": "The filing template as an Excel workbook: Vietnamese headers, drop-down lists of district and VSIC codes, instructions",
+        "responses": merge(json!({"200": {"description": "XLSX", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}}),
+            error_responses(&[500]))})
+}
+
 pub fn ingests() -> Value {
     json!({"operationId": "listIngests", "tags": ["filings"],
         "summary": "The batches committed, newest first: a filer's own, every one for an admin",

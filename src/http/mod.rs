@@ -68,6 +68,13 @@ pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) 
             doc::filings,
             post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
         )
+        .get("/api/v1/filings/template.csv", Public, doc::template_csv, template_csv)
+        .get(
+            "/api/v1/filings/template.xlsx",
+            Public,
+            doc::template_xlsx,
+            template_xlsx,
+        )
         .get("/api/v1/ingests", Filing, doc::ingests, ingests)
         .get("/api/v1/ingests/{version}", Filing, doc::ingest_report, ingest_report)
         .get("/api/v1/reference/{table}", Figures, doc::reference, reference)
@@ -606,6 +613,45 @@ async fn post_filings(
         StatusCode::OK
     };
     Ok((status, Json(report)).into_response())
+}
+
+/// `GET /api/v1/filings/template.csv`: the filing template, Vietnamese headers.
+async fn template_csv() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"mau-bao-cao-tmdt.csv\"",
+            ),
+        ],
+        crate::template::csv(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/filings/template.xlsx`: the filing template as a workbook,
+/// with drop-down lists of the reference's district and VSIC codes.
+async fn template_xlsx(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let reference = blocking(move || app.reference()).await?;
+    let bytes = crate::template::xlsx(&reference).map_err(|e| {
+        tracing::error!(error = %e, "building the filing template failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"mau-bao-cao-tmdt.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Whose ingests a caller may read: a filer its own, an admin every one.
