@@ -46,7 +46,7 @@ struct Cli {
 enum Command {
     /// Ingest filing files (CSV or JSON) as one batch; prints the ingest report.
     Ingest {
-        /// Files to ingest (.csv or .json).
+        /// Files to ingest (.csv, .json or .xlsx).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The files' encoding: utf-8 (default; UTF-16 is recognised by its byte order mark), utf-16le, utf-16be, windows-1258.
@@ -58,6 +58,9 @@ enum Command {
         /// `vi` when amounts are written 1.234.567 and weights 0,5.
         #[arg(long)]
         locale: Option<String>,
+        /// The sheet of an .xlsx workbook to read [default: the first].
+        #[arg(long)]
+        sheet: Option<String>,
     },
     /// Print e-commerce share figures (the same as GET /api/v1/share).
     Share {
@@ -290,10 +293,12 @@ fn run(cli: Cli) -> Result<()> {
             encoding,
             delimiter,
             locale,
+            sheet,
         } => {
-            let options =
+            let mut options =
                 ecomshare::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
                     .map_err(CommandError::Usage)?;
+            options.sheet = sheet;
             commands::ingest(&config, &files, &options, &mut out)?
         }
         Command::Share {

@@ -236,3 +236,104 @@ async fn the_templates_download_and_a_filled_csv_template_is_accepted_over_http(
     let lists = read("xl/sharedStrings.xml");
     assert!(lists.contains("Thanh Hóa") && lists.contains("Mã ngành VSIC"));
 }
+
+/// A workbook as offices send them: a title row, Vietnamese headers on the
+/// third row, codes and amounts as numbers, a period as a date, a second
+/// sheet.
+fn workbook() -> Vec<u8> {
+    use rust_xlsxwriter::{ExcelDateTime, Workbook};
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet().set_name("Ghi chú").unwrap();
+    notes.write_string(0, 0, "Không phải báo cáo").unwrap();
+    let s = wb.add_worksheet().set_name("Tháng 3").unwrap();
+    s.write_string(0, 0, "BÁO CÁO DOANH THU BÁN LẺ THÁNG 3/2025").unwrap();
+    for (c, h) in [
+        "Mã số thuế",
+        "Mã huyện",
+        "Mã ngành VSIC",
+        "Kỳ báo cáo",
+        "Tổng doanh thu bán lẻ (đồng)",
+        "Doanh thu thương mại điện tử (đồng)",
+        "Tên đơn vị",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.write_string(2, c as u16, *h).unwrap();
+    }
+    let unit: f64 = tax_code(5).parse().unwrap();
+    s.write_number(3, 0, unit).unwrap();
+    s.write_number(3, 1, 380).unwrap();
+    s.write_number(3, 2, 4711).unwrap();
+    let month = rust_xlsxwriter::Format::new().set_num_format("mm/yyyy");
+    s.write_datetime_with_format(3, 3, ExcelDateTime::parse_from_str("2025-03-01").unwrap(), &month)
+        .unwrap();
+    s.write_number(3, 4, 1_500_000).unwrap();
+    s.write_number(3, 5, 300_000).unwrap();
+    s.write_string(3, 6, "Siêu thị Hòa Bình").unwrap();
+    // An empty row, then a record with text cells.
+    s.write_string(5, 0, tax_code(6)).unwrap();
+    s.write_string(5, 1, "381").unwrap();
+    s.write_string(5, 2, "4711").unwrap();
+    s.write_string(5, 3, "2025-03").unwrap();
+    s.write_string(5, 4, "2000000").unwrap();
+    s.write_string(5, 5, "2500000").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn a_workbook_sheet_is_read_by_header_names_with_numbers_dates_and_text() {
+    let env = Env::new();
+    let path = env.path("bao-cao.xlsx");
+    std::fs::write(&path, workbook()).unwrap();
+    // The first sheet has no header.
+    let r = env.run(&["ingest", path.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(r.json()["error"]["code"], "missing_columns");
+    let r = env.run(&["ingest", "--sheet", "Tháng 3", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(
+        (
+            report["files"][0]["accepted"].as_u64(),
+            report["files"][0]["rejected"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    // The second record sits three rows below the header: record 3.
+    assert_eq!(report["rejections"][0]["record"], 3);
+    assert_eq!(report["rejections"][0]["reason"], "ecommerce_exceeds_total");
+    let share = env.share(&["--from", "2025-03", "--to", "2025-03"]);
+    assert_eq!(share["total"]["total_revenue_vnd"], "1500000");
+    let r = env.run(&["ingest", "--sheet", "Tháng 4", path.to_str().unwrap()]);
+    assert_eq!(r.json()["error"]["code"], "unknown_sheet");
+}
+
+#[test]
+fn a_small_workbook_declaring_cell_xfd1048576_is_refused_at_once() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let s = wb.add_worksheet();
+    s.write_string(0, 0, "unit_id").unwrap();
+    s.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    assert!(bytes.len() < 10_000);
+    let started = std::time::Instant::now();
+    let (report, _) = ingest_format(bytes, Format::Xlsx);
+    assert_eq!(report.unwrap_err(), "sheet_too_large");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// `ingest` of bytes in a given format.
+fn ingest_format(bytes: Vec<u8>, format: Format) -> (Result<ecomshare::app::IngestReport, String>, ()) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path().join("data")).unwrap();
+    let report = app
+        .ingest(vec![IngestSource::Bytes {
+            name: "upload".into(),
+            format: Some(format),
+            bytes,
+        }])
+        .map_err(|e| e.code().to_string());
+    (report, ())
+}

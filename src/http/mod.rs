@@ -566,7 +566,10 @@ async fn post_filings(
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_format",
-            format!("Content-Type {content_type:?} is not text/csv or application/json"),
+            format!(
+                "Content-Type {content_type:?} is not text/csv, application/json or an XLSX workbook ({})",
+                crate::ingest::XLSX_MEDIA_TYPE
+            ),
         )
     })?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
@@ -578,7 +581,7 @@ async fn post_filings(
         .skip(1)
         .find_map(|p| p.trim().strip_prefix("charset="))
         .map(|c| c.trim_matches('"').to_string());
-    let (mut delimiter, mut locale) = (None, None);
+    let (mut delimiter, mut locale, mut sheet) = (None, None, None);
     for (k, v) in pairs {
         match k.as_str() {
             "name" if !v.trim().is_empty() => name = Some(v.trim().to_string()),
@@ -586,19 +589,22 @@ async fn post_filings(
             "encoding" => encoding = Some(v),
             "delimiter" => delimiter = Some(v),
             "locale" => locale = Some(v),
+            "sheet" => sheet = Some(v),
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown parameter {other:?}; expected name, encoding, delimiter or locale"),
+                    format!("unknown parameter {other:?}; expected name, encoding, delimiter, locale or sheet"),
                 ));
             }
         }
     }
-    let options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
+    let mut options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_input_options", m))?;
+    options.sheet = sheet;
     let name = name.unwrap_or_else(|| match format {
         Format::Csv => "upload.csv".into(),
         Format::Json => "upload.json".into(),
+        Format::Xlsx => "upload.xlsx".into(),
     });
     let source = IngestSource::Bytes {
         name,

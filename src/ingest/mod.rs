@@ -10,6 +10,7 @@
 mod read;
 pub mod text;
 mod validate;
+pub mod xlsx;
 
 use crate::domain::{Period, Reference, RejectReason};
 use polars::prelude::*;
@@ -19,7 +20,7 @@ use std::io::Read;
 use std::path::Path;
 use thiserror::Error;
 
-pub use read::Format;
+pub use read::{Format, XLSX_MEDIA_TYPE};
 
 /// The filing columns, as named in the contract.
 pub const UNIT_ID: &str = "unit_id";
@@ -55,6 +56,12 @@ pub enum IngestError {
     NotUtf8 { file: String, record: u64 },
     #[error("{file}: {message}; declare its encoding ({})", text::Encoding::NAMES)]
     Encoding { file: String, message: String },
+    #[error("{file}: {message}")]
+    Workbook {
+        file: String,
+        code: &'static str,
+        message: String,
+    },
     #[error("{file}: the file is empty (no header row)")]
     Empty { file: String },
     #[error("{file}: required column(s) missing from the header: {}", columns.join(", "))]
@@ -83,6 +90,7 @@ impl IngestError {
         match self {
             Self::NotUtf8 { .. } => "not_utf8",
             Self::Encoding { .. } => "invalid_encoding",
+            Self::Workbook { code, .. } => code,
             Self::Empty { .. } => "empty_file",
             Self::MissingColumns { .. } => "missing_columns",
             Self::DuplicateColumn { .. } => "duplicate_column",
@@ -103,6 +111,7 @@ impl IngestError {
         match self {
             Self::NotUtf8 { file, .. }
             | Self::Encoding { file, .. }
+            | Self::Workbook { file, .. }
             | Self::Empty { file }
             | Self::MissingColumns { file, .. }
             | Self::DuplicateColumn { file, .. }
@@ -129,12 +138,14 @@ pub struct FileContext<'a> {
 }
 
 /// How a file is written, as its upload declares (defaults: detected).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct InputOptions {
     pub encoding: text::Encoding,
     /// `,`, `;` or a tab; detected from the header line when absent.
     pub delimiter: Option<u8>,
     pub numbers: crate::domain::rules::NumberLocale,
+    /// A workbook's sheet to read (default: the first).
+    pub sheet: Option<String>,
 }
 
 impl InputOptions {
@@ -146,26 +157,27 @@ impl InputOptions {
             Some(e) => text::Encoding::parse(e)
                 .ok_or_else(|| format!("encoding {e:?} is not one of {}", text::Encoding::NAMES))?,
         };
-        let delimiter = match delimiter.map(|d| d.trim().to_ascii_lowercase()) {
+        let delimiter = match delimiter.map(|d| {
+            if d == "\t" {
+                d.to_string()
+            } else {
+                d.trim().to_ascii_lowercase()
+            }
+        }) {
             None => None,
-            Some(d) => Some(match d.as_str() {
-                "," | "comma" => b',',
-                ";" | "semicolon" => b';',
-                "\t" | "tab" => b'\t',
-                "" | "auto" => {
-                    return Ok(Self {
-                        encoding,
-                        delimiter: None,
-                        numbers: numbers(locale)?,
-                    });
-                }
+            Some(d) => match d.as_str() {
+                "" | "auto" => None,
+                "," | "comma" => Some(b','),
+                ";" | "semicolon" => Some(b';'),
+                "\t" | "tab" => Some(b'\t'),
                 other => return Err(format!("delimiter {other:?} is not comma, semicolon or tab")),
-            }),
+            },
         };
         Ok(Self {
             encoding,
             delimiter,
             numbers: numbers(locale)?,
+            sheet: None,
         })
     }
 }
@@ -221,10 +233,13 @@ pub fn ingest_file(
             inner: input,
             hasher: Sha256::new(),
         };
-        let mut decoded = text::Utf8Reader::new(&mut hashing, options.encoding);
-        read::read_chunks(&mut decoded, format, name, options.delimiter, &mut |raw| {
-            sink.chunk(raw)
-        })?;
+        if format == Format::Xlsx {
+            // A workbook's text is in its XML, always Unicode.
+            read::read_chunks(&mut hashing, format, name, options, &mut |raw| sink.chunk(raw))?;
+        } else {
+            let mut decoded = text::Utf8Reader::new(&mut hashing, options.encoding);
+            read::read_chunks(&mut decoded, format, name, options, &mut |raw| sink.chunk(raw))?;
+        }
         let digest = hashing.hasher.finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };

@@ -22,7 +22,12 @@ const BLOCK: usize = 8 << 20;
 pub enum Format {
     Csv,
     Json,
+    /// An Excel workbook (Office Open XML).
+    Xlsx,
 }
+
+/// The media type of an Excel workbook.
+pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 impl Format {
     /// From a file name's extension.
@@ -32,6 +37,8 @@ impl Format {
             Some(Self::Csv)
         } else if lower.ends_with(".json") {
             Some(Self::Json)
+        } else if lower.ends_with(".xlsx") {
+            Some(Self::Xlsx)
         } else {
             None
         }
@@ -43,6 +50,7 @@ impl Format {
         match essence.as_str() {
             "text/csv" | "application/csv" => Some(Self::Csv),
             "application/json" => Some(Self::Json),
+            XLSX_MEDIA_TYPE => Some(Self::Xlsx),
             _ => None,
         }
     }
@@ -56,12 +64,13 @@ pub fn read_chunks(
     input: &mut impl Read,
     format: Format,
     name: &str,
-    delimiter: Option<u8>,
+    options: &super::InputOptions,
     on_chunk: &mut OnChunk<'_>,
 ) -> Result<(), IngestError> {
     match format {
-        Format::Csv => read_csv(input, name, delimiter, on_chunk),
+        Format::Csv => read_csv(input, name, options.delimiter, on_chunk),
         Format::Json => read_json(input, name, on_chunk),
+        Format::Xlsx => super::xlsx::read_xlsx(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
     }
 }
 
