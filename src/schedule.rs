@@ -155,14 +155,7 @@ impl Scheduler {
         let archive = self.app.data_dir().join("reports");
         let report = crate::report::generate(&self.app, month, self.language, &archive).await?;
         let outbox = Outbox::new(self.app.data_dir());
-        let reference = ReportRef {
-            month: report.month.clone(),
-            language: report.language.clone(),
-            dataset_version: report.dataset_version,
-            dataset_committed_at: report.dataset_committed_at.clone(),
-            content_sha256: report.content_sha256.clone(),
-            bundle: report.bundle.clone(),
-        };
+        let reference = ReportRef::from(&report);
         for r in &self.recipients {
             if outbox.enqueue(&Delivery::new(&reference, r, self.clock.now()))? {
                 run.deliveries_queued += 1;

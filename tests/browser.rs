@@ -11,10 +11,9 @@ mod common;
 use common::{Env, fixture};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
@@ -36,10 +35,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status, body).
@@ -74,7 +69,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 fn serve(env: &Env) -> Server {
-    let port = free_port();
+    let port = common::free_port();
     let child = env
         .cmd()
         .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}")])
@@ -83,11 +78,7 @@ fn serve(env: &Env) -> Server {
         .spawn()
         .unwrap();
     let server = Server { child, port };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_for_port(port);
     server
 }
 

@@ -14,7 +14,7 @@ mod common;
 use common::Env;
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -177,12 +177,8 @@ fn killing_the_ingest_at_random_moments_never_leaves_half_a_batch() {
     assert!(left.is_empty(), "staging holds {left:?}");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn serve(data: &Path) -> (Child, u16) {
-    let port = free_port();
+    let port = common::free_port();
     let child = bin(data)
         .args(["serve", "--no-demo", "--no-warm", "--rate-limit-per-s", "0", "--addr"])
         .arg(format!("127.0.0.1:{port}"))
@@ -190,11 +186,7 @@ fn serve(data: &Path) -> (Child, u16) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_for_port(port);
     (child, port)
 }
 

@@ -179,12 +179,8 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn serve(env: &Env, config: &Path, clock_start: &str) -> Server {
-    let port = free_port();
+    let port = common::free_port();
     let child = env
         .cmd()
         .args(["--config", config.to_str().unwrap()])
@@ -201,11 +197,7 @@ fn serve(env: &Env, config: &Path, clock_start: &str) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_for_port(port);
     Server(child)
 }
 
@@ -259,7 +251,7 @@ max_backoff_s = 3
     drop(server);
     assert_eq!(receiver.received().len(), 1);
     let d = &outbox(&env)[0];
-    assert_eq!((d.state, d.month.as_str()), (State::Pending, "2025-03"));
+    assert_eq!((d.state, d.report.month.as_str()), (State::Pending, "2025-03"));
 
     let _server = serve(&env, &config, "2025-04-05T08:00:40+07:00");
     wait_until("delivery", Duration::from_secs(60), || {
@@ -542,14 +534,7 @@ async fn archive_march(app: &App) -> ReportRef {
     )
     .await
     .unwrap();
-    ReportRef {
-        month: g.month,
-        language: g.language,
-        dataset_version: g.dataset_version,
-        dataset_committed_at: g.dataset_committed_at,
-        content_sha256: g.content_sha256,
-        bundle: g.bundle,
-    }
+    ReportRef::from(&g)
 }
 
 #[tokio::test]

@@ -22,14 +22,14 @@ pub fn message(
     files: &[BundleFile],
     headline: &str,
 ) -> Result<Message, String> {
-    let lang = Lang::parse(&d.language).unwrap_or(Lang::Vi);
+    let lang = Lang::parse(&d.report.language).unwrap_or(Lang::Vi);
     let from: Mailbox = smtp
         .from
         .parse()
         .map_err(|e| format!("from address {:?}: {e}", smtp.from))?;
     let mut builder = Message::builder()
         .from(from)
-        .subject(subject(&d.month, lang))
+        .subject(subject(&d.report.month, lang))
         .message_id(Some(format!("<{}@ecomshare>", d.idempotency_key)));
     for address in to {
         let mailbox: Mailbox = address.parse().map_err(|e| format!("address {address:?}: {e}"))?;
@@ -57,16 +57,16 @@ fn text(d: &Delivery, headline: &str, files: &[BundleFile], lang: Lang) -> Strin
         Lang::Vi => format!(
             "Kính gửi Quý cơ quan,\n\n{headline}\n\nTệp đính kèm: {}.\nPhiên bản dữ liệu: {} (chốt lúc {}).\nMã băm nội dung (SHA-256): {}\n\nThư này được gửi tự động bởi ecomshare, Sở Công Thương tỉnh Thanh Hóa.\n",
             names.join(", "),
-            d.dataset_version,
-            d.dataset_committed_at,
-            d.content_sha256
+            d.report.dataset_version,
+            d.report.dataset_committed_at,
+            d.report.content_sha256
         ),
         Lang::En => format!(
             "Dear colleagues,\n\n{headline}\n\nAttached: {}.\nDataset version: {} (committed {}).\nContent hash (SHA-256): {}\n\nThis message was sent automatically by ecomshare, Thanh Hóa Department of Industry and Trade.\n",
             names.join(", "),
-            d.dataset_version,
-            d.dataset_committed_at,
-            d.content_sha256
+            d.report.dataset_version,
+            d.report.dataset_committed_at,
+            d.report.content_sha256
         ),
     }
 }

@@ -178,13 +178,9 @@ pub struct Delivery {
     pub idempotency_key: String,
     pub recipient: String,
     pub kind: Kind,
-    pub month: String,
-    pub language: String,
-    pub dataset_version: u64,
-    pub dataset_committed_at: String,
-    pub content_sha256: String,
-    /// The report bundle's directory under `DATA/reports/.bundles/`.
-    pub bundle: String,
+    /// The report carried (its fields inline in the record).
+    #[serde(flatten)]
+    pub report: ReportRef,
     pub files: Vec<String>,
     pub state: State,
     pub created_at: String,
@@ -194,14 +190,28 @@ pub struct Delivery {
 }
 
 /// The report a delivery carries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRef {
     pub month: String,
     pub language: String,
     pub dataset_version: u64,
     pub dataset_committed_at: String,
     pub content_sha256: String,
+    /// The report bundle's directory under `DATA/reports/.bundles/`.
     pub bundle: String,
+}
+
+impl From<&crate::report::Generated> for ReportRef {
+    fn from(g: &crate::report::Generated) -> Self {
+        Self {
+            month: g.month.clone(),
+            language: g.language.clone(),
+            dataset_version: g.dataset_version,
+            dataset_committed_at: g.dataset_committed_at.clone(),
+            content_sha256: g.content_sha256.clone(),
+            bundle: g.bundle.clone(),
+        }
+    }
 }
 
 impl Delivery {
@@ -215,12 +225,7 @@ impl Delivery {
             id,
             recipient: recipient.name.clone(),
             kind: recipient.channel.kind(),
-            month: report.month.clone(),
-            language: report.language.clone(),
-            dataset_version: report.dataset_version,
-            dataset_committed_at: report.dataset_committed_at.clone(),
-            content_sha256: report.content_sha256.clone(),
-            bundle: report.bundle.clone(),
+            report: report.clone(),
             files: recipient.files.clone(),
             state: State::Pending,
             created_at: stamp(now),
@@ -573,11 +578,11 @@ impl Worker {
                     });
                 };
                 let report: serde_json::Value =
-                    std::fs::read(self.reports.join(".bundles").join(&d.bundle).join("report.json"))
+                    std::fs::read(self.reports.join(".bundles").join(&d.report.bundle).join("report.json"))
                         .ok()
                         .and_then(|b| serde_json::from_slice(&b).ok())
                         .unwrap_or_default();
-                let lang = crate::locale::Lang::parse(&d.language).unwrap_or(crate::locale::Lang::Vi);
+                let lang = crate::locale::Lang::parse(&d.report.language).unwrap_or(crate::locale::Lang::Vi);
                 let headline = email::headline(&report, lang);
                 email::send(smtp, to, d, &files, &headline, self.options.retry.timeout).await
             }
@@ -585,7 +590,7 @@ impl Worker {
     }
 
     fn read_bundle(&self, d: &Delivery) -> Result<Vec<BundleFile>, String> {
-        let dir = self.reports.join(".bundles").join(&d.bundle);
+        let dir = self.reports.join(".bundles").join(&d.report.bundle);
         d.files
             .iter()
             .map(|name| {
@@ -616,11 +621,11 @@ pub fn manifest(d: &Delivery, files: &[BundleFile]) -> serde_json::Value {
         "recipient": d.recipient,
         "report": {
             "province": "Thanh Hóa",
-            "month": d.month,
-            "language": d.language,
-            "dataset_version": d.dataset_version,
-            "dataset_committed_at": d.dataset_committed_at,
-            "content_sha256": d.content_sha256,
+            "month": d.report.month,
+            "language": d.report.language,
+            "dataset_version": d.report.dataset_version,
+            "dataset_committed_at": d.report.dataset_committed_at,
+            "content_sha256": d.report.content_sha256,
         },
         "files": files.iter().map(|f| serde_json::json!({
             "name": f.name,
