@@ -20,7 +20,7 @@ use std::process::ExitCode;
     about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
 )]
 struct Cli {
-    /// TOML configuration file (keys: data, addr, demo, warm, queries, sql_memory_mb, query_timeout_s, sql_row_cap).
+    /// TOML configuration file (its keys are in the README: data, addr, limits, [schedule], [[recipients]], [disclosure]…).
     #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (Parquet files and manifests) [default: ./data].
