@@ -98,13 +98,19 @@ pub enum IngestSource {
         format: Option<Format>,
         bytes: Vec<u8>,
     },
+    /// An upload spooled to a file, with the name and format it came with.
+    Spooled {
+        name: String,
+        format: Option<Format>,
+        path: PathBuf,
+    },
 }
 
 impl IngestSource {
     fn name(&self) -> String {
         match self {
             Self::Path(p) => p.display().to_string(),
-            Self::Bytes { name, .. } => name.clone(),
+            Self::Bytes { name, .. } | Self::Spooled { name, .. } => name.clone(),
         }
     }
 }
@@ -406,6 +412,13 @@ impl App {
                     (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
                 }
                 IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
+                IngestSource::Spooled { format, path, .. } => {
+                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
+                        file: name.clone(),
+                        source,
+                    })?;
+                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
+                }
             };
             let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
             let (filings_path, rejections_path) = batch.staging_paths(index);

@@ -148,7 +148,7 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
 #[tokio::test]
 async fn every_route_for_every_role_and_anonymous() {
     let site = Site::new(no_rate_limit()).await;
-    let (_, ops) = ecomshare::http::routes(1 << 20);
+    let (_, ops) = ecomshare::http::routes();
     let expected = expected_access();
     let routed: Vec<(&str, &str)> = ops.iter().map(|op| (op.method, op.path)).collect();
     for op in ops.iter() {
@@ -372,6 +372,21 @@ async fn uploads_past_the_limit_get_413_and_stalled_ones_time_out() {
     assert!(String::from_utf8_lossy(&body).contains("payload_too_large"));
     assert_eq!(site.app.dataset_version().unwrap(), 1, "nothing was committed");
 
+    // Without a length, the limit is enforced while the body streams in.
+    let chunks = futures::stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 512]))));
+    let req = Request::post("/api/v1/filings?name=streamed.csv")
+        .header(header::AUTHORIZATION, filer.as_str())
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from_stream(chunks))
+        .unwrap();
+    assert_eq!(site.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let spooled = || {
+        std::fs::read_dir(site.app.data_dir().join("uploads"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(spooled(), 0, "the spool file of a refused upload is gone");
+
     // A body that starts and then stalls.
     let head = futures::stream::once(async { Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"unit_id,")) });
     let stalled = futures::StreamExt::chain(head, futures::stream::pending());
@@ -385,6 +400,7 @@ async fn uploads_past_the_limit_get_413_and_stalled_ones_time_out() {
     assert!(String::from_utf8_lossy(&body).contains("request_timeout"));
     assert!(headers.contains_key(header::RETRY_AFTER));
     assert_eq!(site.app.dataset_version().unwrap(), 1);
+    assert_eq!(spooled(), 0, "the spool file of a timed-out upload is gone");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod error;
 pub mod guard;
 mod queries;
 mod signin;
+mod spool;
 
 pub use error::ApiError;
 
@@ -21,8 +22,6 @@ use crate::export;
 use crate::ingest::Format;
 use crate::locale::Lang;
 use crate::web;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -56,7 +55,7 @@ pub fn router_with_upload_limit(app: Arc<App>, max_upload_bytes: usize) -> Route
 
 /// The routes, each with the access it asks for, and the documentation
 /// recorded beside them.
-pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
+pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
     use crate::domain::Access::{Admin, Analysis, Dashboard, Figures, Filing, Public};
     doc::Api::new()
         .get("/healthz", Public, doc::healthz, healthz)
@@ -66,7 +65,8 @@ pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) 
             "/api/v1/filings",
             Filing,
             doc::filings,
-            post(post_filings).layer(DefaultBodyLimit::max(max_upload_bytes)),
+            // The body is streamed to a spool file, bounded by the handler.
+            post(post_filings).layer(DefaultBodyLimit::disable()),
         )
         .get("/api/v1/filings/template.csv", Public, doc::template_csv, template_csv)
         .get(
@@ -110,7 +110,7 @@ pub fn routes(max_upload_bytes: usize) -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) 
 }
 
 pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
-    let (router, ops) = routes(options.max_upload_bytes);
+    let (router, ops) = routes();
     let guard = Arc::new(guard::Guard::new(app.clone(), options, &ops));
     router
         .layer(Extension(ops))
@@ -135,6 +135,7 @@ pub async fn serve(
     options: HttpOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    spool::clean(app.data_dir());
     axum::serve(
         listener,
         router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -545,19 +546,23 @@ async fn post_filings(
     caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+    let limit = guard.options.max_upload_bytes;
+    let too_large = || {
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!(
-                "uploads are limited to {} bytes; use the CLI for larger files",
-                guard.options.max_upload_bytes
-            ),
-        ),
-        status => ApiError::new(status, "invalid_body", e.body_text()),
-    })?;
+            format!("uploads are limited to {limit} bytes; use the CLI for larger files"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -606,13 +611,27 @@ async fn post_filings(
         Format::Json => "upload.json".into(),
         Format::Xlsx => "upload.xlsx".into(),
     });
-    let source = IngestSource::Bytes {
+    // The body goes to a spool file as it arrives, never whole in memory.
+    let spool = spool::receive(app.data_dir(), body, limit).await.map_err(|e| match e {
+        spool::Error::TooLarge => too_large(),
+        spool::Error::Body(message) => ApiError::bad_request("invalid_body", message),
+        spool::Error::Io(e) => {
+            tracing::error!(error = %e, "spooling an upload failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        }
+    })?;
+    let source = IngestSource::Spooled {
         name,
         format: Some(format),
-        bytes: Vec::from(body),
+        path: spool.path().to_path_buf(),
     };
     let submitted_by = caller.and_then(|Extension(i)| i.token_id);
-    let report = blocking(move || app.ingest_with(vec![source], &options, submitted_by)).await?;
+    let report = blocking(move || {
+        let report = app.ingest_with(vec![source], &options, submitted_by);
+        drop(spool);
+        report
+    })
+    .await?;
     let status = if report.committed {
         StatusCode::CREATED
     } else {

@@ -1,0 +1,93 @@
+//! An upload written to a spool file under `DATA/uploads/` as it arrives,
+//! so a file of any size within the limit passes through bounded memory
+//! (one 8 MiB buffer). The file is removed when the spool is dropped, and
+//! `clean` removes what a killed server left.
+
+use axum::body::Body;
+use futures::StreamExt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Bytes gathered before each write.
+const BUFFER: usize = 8 << 20;
+
+pub enum Error {
+    TooLarge,
+    Body(String),
+    Io(std::io::Error),
+}
+
+/// A spooled upload; its file goes away with it.
+pub struct Spool {
+    path: PathBuf,
+}
+
+impl Spool {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn dir(data: &Path) -> PathBuf {
+    data.join("uploads")
+}
+
+/// Removes spool files left by a process that stopped mid-upload.
+pub fn clean(data: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir(data)) {
+        for e in entries.filter_map(Result::ok) {
+            if e.file_name().to_string_lossy().ends_with(".part") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Streams `body` into a new spool file, refusing it past `limit` bytes.
+pub async fn receive(data: &Path, body: Body, limit: usize) -> Result<Spool, Error> {
+    let dir = dir(data);
+    std::fs::create_dir_all(&dir).map_err(Error::Io)?;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let spool = Spool {
+        path: dir.join(format!("{name}.part")),
+    };
+    let mut file = Some(std::fs::File::create(&spool.path).map_err(Error::Io)?);
+    let mut pending: Vec<u8> = Vec::with_capacity(BUFFER);
+    let mut total = 0usize;
+    let mut stream = body.into_data_stream();
+    loop {
+        let next = stream.next().await;
+        let done = next.is_none();
+        if let Some(chunk) = next {
+            let chunk = chunk.map_err(|e| Error::Body(e.to_string()))?;
+            total += chunk.len();
+            if total > limit {
+                return Err(Error::TooLarge);
+            }
+            pending.extend_from_slice(&chunk);
+        }
+        if pending.len() >= BUFFER || (done && !pending.is_empty()) {
+            let mut f = file.take().expect("the file is back after each write");
+            let buf = std::mem::take(&mut pending);
+            let (f, mut buf) = tokio::task::spawn_blocking(move || f.write_all(&buf).map(|()| (f, buf)))
+                .await
+                .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?
+                .map_err(Error::Io)?;
+            buf.clear();
+            pending = buf;
+            file = Some(f);
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(spool)
+}
