@@ -246,6 +246,39 @@ pub fn ingest_file(
     sink.finish(sha256)
 }
 
+/// Reads and validates a file without writing anything: its records, and
+/// how many would be accepted and rejected. The fuzz targets drive the
+/// readers and the validator through it.
+pub fn check(
+    input: impl Read,
+    format: Format,
+    options: &InputOptions,
+    name: &str,
+    ctx: &FileContext<'_>,
+) -> Result<(u64, u64, u64), IngestError> {
+    let (mut records, mut accepted, mut rejected) = (0u64, 0u64, 0u64);
+    let columns = |e: PolarsError| IngestError::Columns {
+        file: name.to_string(),
+        message: e.to_string(),
+    };
+    let mut on_chunk = |raw: DataFrame| -> Result<(), IngestError> {
+        let checked = validate::validate(&raw, ctx).map_err(columns)?;
+        let (a, r) = checked.split(&raw, name, ctx).map_err(columns)?;
+        records += raw.height() as u64;
+        accepted += a.height() as u64;
+        rejected += r.height() as u64;
+        Ok(())
+    };
+    let mut input = input;
+    if format == Format::Xlsx {
+        read::read_chunks(&mut input, format, name, options, &mut on_chunk)?;
+    } else {
+        let mut decoded = text::Utf8Reader::new(&mut input, options.encoding);
+        read::read_chunks(&mut decoded, format, name, options, &mut on_chunk)?;
+    }
+    Ok((records, accepted, rejected))
+}
+
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
