@@ -43,8 +43,35 @@ fn every_file_of_the_corpus_has_its_expected_outcome_and_nothing_half_done() {
             .unwrap_or_else(|| panic!("{name} has no expected outcome in expected.json"));
         let data = tempfile::tempdir().unwrap();
         let app = App::open(data.path().join("data")).unwrap();
-        let got = outcome(&app, &name, std::fs::read(&path).unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        let got = outcome(&app, &name, bytes.clone());
         assert_eq!(&got, want, "{name}");
+        // The dry run the fuzz targets use agrees with the ingest.
+        let reference = ecomshare::warehouse::builtin_reference();
+        let ctx = ecomshare::ingest::FileContext {
+            reference: &reference,
+            current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),
+            batch_seq: 1,
+            file_index: 0,
+            ingest_time_us: 0,
+            numbers: Default::default(),
+        };
+        let format = Format::from_path(&name).unwrap();
+        let dry = match ecomshare::ingest::check(&bytes[..], format, &Default::default(), &name, &ctx) {
+            Ok((records, accepted, rejected)) => {
+                assert_eq!(records, accepted + rejected);
+                json!({"accepted": accepted, "rejected": rejected})
+            }
+            Err(e) => json!({ "error": e.code() }),
+        };
+        match want.get("error") {
+            Some(code) => assert_eq!(dry["error"], *code, "{name}"),
+            None => assert_eq!(
+                (&dry["accepted"], &dry["rejected"]),
+                (&want["accepted"], &want["rejected"]),
+                "{name}"
+            ),
+        }
         let version = app.dataset_version().unwrap();
         if got.get("error").is_some() {
             assert_eq!(version, 0, "{name}: a refused file commits nothing");
