@@ -10,39 +10,35 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-/// Replaces `path` with `bytes` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to a synced temporary file beside `path`.
+fn write_beside(path: &Path, bytes: &[u8], suffix: &str) -> std::io::Result<std::path::PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}.{suffix}", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
-    drop(f);
+    Ok(tmp)
+}
+
+/// Replaces `path` with `bytes` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = write_beside(path, bytes, "tmp")?;
     std::fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Creates `path` with `bytes` only if nothing is there yet; `Ok(false)`
 /// when it already exists. Atomic: the file appears complete or not at all.
 pub fn create_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.new", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
+    let tmp = write_beside(path, bytes, "new")?;
     let linked = std::fs::hard_link(&tmp, path);
     std::fs::remove_file(&tmp)?;
     match linked {
-        Ok(()) => sync_dir(dir).map(|()| true),
+        Ok(()) => sync_dir(path.parent().unwrap_or(Path::new("."))).map(|()| true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
     }
