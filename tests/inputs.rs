@@ -337,3 +337,24 @@ fn ingest_format(bytes: Vec<u8>, format: Format) -> (Result<ecomshare::app::Inge
         .map_err(|e| e.code().to_string());
     (report, ())
 }
+
+#[test]
+fn json_keys_may_be_the_vietnamese_headers_too() {
+    let records = serde_json::json!([
+        {"Mã số thuế": tax_code(7), "Mã huyện": "380", "Mã ngành VSIC": "4711", "Kỳ báo cáo": "2025-03",
+         "Tổng doanh thu bán lẻ (đồng)": 1000, "Doanh thu thương mại điện tử (đồng)": 100, "Tên đơn vị": "Quán Ho\u{300}a"},
+        {"unit_id": tax_code(8), "Mã số thuế": tax_code(8), "district_code": "380", "sector_code": "4711",
+         "period": "2025-03", "total_revenue_vnd": 1, "ecommerce_revenue_vnd": 0}
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path().join("data")).unwrap();
+    let report = app
+        .ingest(vec![IngestSource::Bytes {
+            name: "vi.json".into(),
+            format: Some(Format::Json),
+            bytes: records.to_string().into_bytes(),
+        }])
+        .unwrap();
+    assert_eq!((report.files[0].accepted, report.files[0].rejected), (1, 1));
+    assert_eq!(report.rejections[0].reason, "malformed_row", "a column given twice");
+}

@@ -289,8 +289,19 @@ fn json_chunk(items: &[&RawValue], first_record: u64, name: &str) -> Result<Data
             malformed[r] = Some("the record is not a JSON object".into());
             continue;
         };
+        // Keys are matched like CSV headers (the contract's names or their
+        // Vietnamese aliases); a column given twice makes the record malformed.
+        let mut fields: [Option<&RawValue>; COLUMNS.len()] = [None; COLUMNS.len()];
+        for (key, raw) in &object {
+            if let Some(c) = super::text::column_of(key).and_then(|n| COLUMNS.iter().position(|&x| x == n)) {
+                if fields[c].is_some() {
+                    malformed[r] = Some(format!("{} is given twice", COLUMNS[c]));
+                }
+                fields[c] = Some(raw);
+            }
+        }
         for (c, &col) in COLUMNS.iter().enumerate() {
-            let Some(raw) = object.get(col) else { continue };
+            let Some(raw) = fields[c] else { continue };
             let text = raw.get();
             if text == "null" {
                 continue;
