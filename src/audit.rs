@@ -13,7 +13,6 @@
 use crate::fsutil;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -87,10 +86,7 @@ pub struct Verified {
 
 fn digest(v: &Value) -> String {
     let text = serde_json::to_string(v).expect("JSON serializes");
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 impl AuditLog {

@@ -107,9 +107,7 @@ pub struct Identity {
     pub role: Role,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::digest::hex;
 
 fn random_hex(n: usize) -> Result<String, AuthError> {
     let mut bytes = vec![0u8; n];

@@ -9,7 +9,6 @@
 //! runs a query (the engine does) and never touches HTTP.
 
 use crate::domain::QueryDef;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -119,10 +118,7 @@ pub struct Catalog {
 }
 
 fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(text.as_bytes())
 }
 
 /// The `.sql` files of `dir`, by name; none when it does not exist.

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod dashboard;
 pub mod delivery;
 pub mod demo;
+pub mod digest;
 pub mod domain;
 pub mod engine;
 pub mod export;

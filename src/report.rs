@@ -15,7 +15,6 @@ use crate::domain::Period;
 use crate::domain::share::change_pp;
 use crate::locale::Lang;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// Months of the report's trend.
@@ -242,8 +241,7 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         })?;
         report.charts.push((alt, String::from_utf8_lossy(&svg).into_owned()));
     }
-    let digest = Sha256::digest(to_json(&report).as_bytes());
-    report.content_sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+    report.content_sha256 = crate::digest::sha256_hex(to_json(&report).as_bytes());
     Ok(report)
 }
 

@@ -222,9 +222,7 @@ impl QueryStream {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::digest::hex;
 
 impl App {
     /// The named queries in force.

@@ -477,17 +477,6 @@ impl Worker {
         Ok(n)
     }
 
-    /// The earliest time a pending delivery is due, if any.
-    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, DeliveryError> {
-        Ok(self
-            .outbox
-            .list()?
-            .iter()
-            .filter(|d| d.state == State::Pending)
-            .filter_map(Delivery::next_at)
-            .min())
-    }
-
     /// Runs until the process stops: recovers interrupted attempts, then
     /// attempts what is due, checking the outbox every second.
     pub async fn run(self) {
@@ -614,7 +603,6 @@ impl Worker {
 /// The JSON manifest sent with a report: what it is and what each file
 /// holds (size and SHA-256), the same on every attempt.
 pub fn manifest(d: &Delivery, files: &[BundleFile]) -> serde_json::Value {
-    use sha2::{Digest, Sha256};
     serde_json::json!({
         "idempotency_key": d.idempotency_key,
         "delivery_id": d.id,
@@ -631,7 +619,7 @@ pub fn manifest(d: &Delivery, files: &[BundleFile]) -> serde_json::Value {
             "name": f.name,
             "media_type": f.media_type,
             "bytes": f.bytes.len(),
-            "sha256": Sha256::digest(&f.bytes).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "sha256": crate::digest::sha256_hex(&f.bytes),
         })).collect::<Vec<_>>(),
     })
 }

@@ -25,10 +25,7 @@ use std::time::Duration;
 pub fn boundary(d: &Delivery) -> String {
     use sha2::Digest;
     let h = Sha256::digest(d.idempotency_key.as_bytes());
-    format!(
-        "ecomshare-{}",
-        h.iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("ecomshare-{}", crate::digest::hex(&h[..12]))
 }
 
 /// The multipart body: the manifest, then the files in order.
@@ -65,7 +62,7 @@ pub fn signature(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     let tag = mac.finalize().into_bytes();
-    format!("sha256={}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256={}", crate::digest::hex(&tag))
 }
 
 pub async fn send(
@@ -158,7 +155,7 @@ mod tests {
         let key = Secret::new("Jefe");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let expected = crate::digest::hex(&mac.finalize().into_bytes());
         assert_eq!(
             expected,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -167,7 +164,7 @@ mod tests {
         let sig = signature(&key, 1_700_000_000, b"{}");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"1700000000.{}");
-        let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let want = crate::digest::hex(&mac.finalize().into_bytes());
         assert_eq!(sig, format!("sha256={want}"));
     }
 }

@@ -329,7 +329,10 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         match role {
             None if is_page(access, &req) => {
                 let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let to = format!("/signin?next={}", urlencode(next));
+                let to = format!(
+                    "/signin?{}",
+                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                );
                 return refused(None, Redirect::to(&to).into_response());
             }
             None => {
@@ -404,20 +407,6 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         guard.audit(event(identity.as_ref(), status));
     }
     response
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Whether `addr` is a loopback address (open local mode binds only there).
-pub fn is_loopback(addr: &SocketAddr) -> bool {
-    addr.ip().is_loopback()
 }
 
 /// The data directory's guard (tokens, sessions) for the CLI's checks.

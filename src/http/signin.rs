@@ -6,17 +6,11 @@
 use super::guard::{COOKIE, Guard};
 use super::{ApiError, page_lang};
 use crate::locale::Lang;
+use crate::web::esc;
 use axum::extract::{Extension, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use std::sync::Arc;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// Only a path on this site, never another site (`//host`, `https://…`).
 fn safe_next(next: Option<&str>) -> String {

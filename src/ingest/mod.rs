@@ -240,8 +240,7 @@ pub fn ingest_file(
             let mut decoded = text::Utf8Reader::new(&mut hashing, options.encoding);
             read::read_chunks(&mut decoded, format, name, options, &mut |raw| sink.chunk(raw))?;
         }
-        let digest = hashing.hasher.finalize();
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        crate::digest::hex(&hashing.hasher.finalize())
     };
     sink.finish(sha256)
 }
