@@ -135,61 +135,46 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals
             .entry(enterprise.clone())
             .or_default() += total;
     }
-    if dims != by || by.len() == 2 {
-        // One two-way table: dims[0] by the rest. `by` is a part of it.
-        let grid = Grid::plan(&cells, rule);
-        for row in resp.rows.iter_mut() {
-            let key = row_key(row, by);
-            let value = |d: Dim| by.iter().position(|b| *b == d).map(|i| key[i].clone());
-            let hide = match by.len() {
-                1 if by[0] == dims[0] => grid.row_total(&key[0]),
-                1 => grid.col_total(&key),
-                _ => {
-                    let r = value(dims[0]).flatten();
-                    let c: Key = dims[1..].iter().map(|d| value(*d).flatten()).collect();
-                    grid.cell(&r, &c)
-                }
-            };
-            if hide {
+    if by.len() == 1 && dims == by {
+        // A one-way table of its own: its groups and their total.
+        let mut all = Totals::new();
+        for t in cells.values() {
+            add(&mut all, t);
+        }
+        let stats = |t: Option<&Totals>| CellStats::from_totals(t.into_iter().flat_map(|t| t.values().copied()), rule);
+        let mut entries: Vec<CellStats> = resp.rows.iter().map(|r| stats(cells.get(&row_key(r, by)))).collect();
+        entries.push(stats(Some(&all)));
+        let s = plan(Shape::Line { cells: resp.rows.len() }, &entries, rule);
+        for (row, hide) in resp.rows.iter_mut().zip(&s) {
+            if *hide {
                 row.suppress();
             }
         }
-        if grid.grand_total() {
+        if s[resp.rows.len()] {
             resp.total.suppress();
         }
         return;
     }
-    let mut all = Totals::new();
-    for t in cells.values() {
-        add(&mut all, t);
+    // One two-way table, dims[0] by the rest; `by` is its cells, one of its
+    // margins, or (no `by`) its grand total.
+    let grid = Grid::plan(&cells, rule);
+    for row in resp.rows.iter_mut() {
+        let key = row_key(row, by);
+        let value = |d: Dim| by.iter().position(|b| *b == d).and_then(|i| key[i].clone());
+        let hide = match by.len() {
+            1 if by[0] == dims[0] => grid.row_total(&key[0]),
+            1 => grid.col_total(&key),
+            _ => {
+                let c: Key = dims[1..].iter().map(|d| value(*d)).collect();
+                grid.cell(&value(dims[0]), &c)
+            }
+        };
+        if hide {
+            row.suppress();
+        }
     }
-    let stats = |t: Option<&Totals>| CellStats::from_totals(t.into_iter().flat_map(|t| t.values().copied()), rule);
-    match by.len() {
-        1 => {
-            let mut entries: Vec<CellStats> = resp.rows.iter().map(|r| stats(cells.get(&row_key(r, by)))).collect();
-            entries.push(stats(Some(&all)));
-            let s = plan(Shape::Line { cells: resp.rows.len() }, &entries, rule);
-            for (row, hide) in resp.rows.iter_mut().zip(&s) {
-                if *hide {
-                    row.suppress();
-                }
-            }
-            if s[resp.rows.len()] {
-                resp.total.suppress();
-            }
-        }
-        _ => {
-            let grid = Grid::plan(&cells, rule);
-            for row in resp.rows.iter_mut() {
-                let key = row_key(row, by);
-                if grid.cell(&key[0], &key[1..]) {
-                    row.suppress();
-                }
-            }
-            if grid.grand_total() {
-                resp.total.suppress();
-            }
-        }
+    if grid.grand_total() {
+        resp.total.suppress();
     }
 }
 

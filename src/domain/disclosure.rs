@@ -83,8 +83,6 @@ pub fn enterprise_of(unit_id: &str) -> &str {
 /// The additive structure of a table's entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// One figure.
-    Single,
     /// `cells` entries, then their total.
     Line { cells: usize },
     /// `rows × cols` cells row by row, then the row totals, the column
@@ -95,7 +93,6 @@ pub enum Shape {
 impl Shape {
     pub fn len(self) -> usize {
         match self {
-            Shape::Single => 1,
             Shape::Line { cells } => cells + 1,
             Shape::Grid { rows, cols } => rows * cols + rows + cols + 1,
         }
@@ -143,7 +140,7 @@ pub fn protect(shape: Shape, entries: &[CellStats], rule: &Rule) -> Vec<bool> {
     // Cheapest first: revenue, with empty entries and the grand total last.
     let grand = shape.len() - 1;
     let cost = |i: usize| -> (u8, i128) {
-        let tier = if i == grand && shape != Shape::Single {
+        let tier = if i == grand {
             2
         } else if entries[i].is_empty() {
             1
@@ -153,7 +150,6 @@ pub fn protect(shape: Shape, entries: &[CellStats], rule: &Rule) -> Vec<bool> {
         (tier, entries[i].total)
     };
     match shape {
-        Shape::Single => {}
         Shape::Line { .. } => {
             if suppressed.iter().filter(|s| **s).count() == 1
                 && let Some(extra) = (0..entries.len()).filter(|i| !suppressed[*i]).min_by_key(|i| cost(*i))
@@ -374,7 +370,6 @@ mod tests {
             equations.push(row);
         };
         match shape {
-            Shape::Single => {}
             Shape::Line { cells } => add((0..cells).map(|e| (e, 1)).chain([(cells, -1)]).collect()),
             Shape::Grid { rows, cols } => {
                 for r in 0..=rows {
