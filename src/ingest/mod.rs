@@ -233,13 +233,7 @@ pub fn ingest_file(
             inner: input,
             hasher: Sha256::new(),
         };
-        if format == Format::Xlsx {
-            // A workbook's text is in its XML, always Unicode.
-            read::read_chunks(&mut hashing, format, name, options, &mut |raw| sink.chunk(raw))?;
-        } else {
-            let mut decoded = text::Utf8Reader::new(&mut hashing, options.encoding);
-            read::read_chunks(&mut decoded, format, name, options, &mut |raw| sink.chunk(raw))?;
-        }
+        read::read_chunks(&mut hashing, format, name, options, &mut |raw| sink.chunk(raw))?;
         crate::digest::hex(&hashing.hasher.finalize())
     };
     sink.finish(sha256)
@@ -269,12 +263,7 @@ pub fn check(
         Ok(())
     };
     let mut input = input;
-    if format == Format::Xlsx {
-        read::read_chunks(&mut input, format, name, options, &mut on_chunk)?;
-    } else {
-        let mut decoded = text::Utf8Reader::new(&mut input, options.encoding);
-        read::read_chunks(&mut decoded, format, name, options, &mut on_chunk)?;
-    }
+    read::read_chunks(&mut input, format, name, options, &mut on_chunk)?;
     Ok((records, accepted, rejected))
 }
 

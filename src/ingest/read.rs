@@ -58,8 +58,8 @@ impl Format {
 
 type OnChunk<'a> = dyn FnMut(DataFrame) -> Result<(), IngestError> + 'a;
 
-/// Reads a file (already decoded to UTF-8) into chunks; `delimiter` is the
-/// CSV separator declared, if any (else detected from the header line).
+/// Reads a file into chunks: CSV and JSON decoded to UTF-8 from the declared
+/// (or recognised) encoding, a workbook as it is (its XML is Unicode).
 pub fn read_chunks(
     input: &mut impl Read,
     format: Format,
@@ -67,9 +67,10 @@ pub fn read_chunks(
     options: &super::InputOptions,
     on_chunk: &mut OnChunk<'_>,
 ) -> Result<(), IngestError> {
+    let decoded = |input| super::text::Utf8Reader::new(input, options.encoding);
     match format {
-        Format::Csv => read_csv(input, name, options.delimiter, on_chunk),
-        Format::Json => read_json(input, name, on_chunk),
+        Format::Csv => read_csv(&mut decoded(input), name, options.delimiter, on_chunk),
+        Format::Json => read_json(&mut decoded(input), name, on_chunk),
         Format::Xlsx => super::xlsx::read_xlsx(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
     }
 }
