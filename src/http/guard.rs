@@ -177,9 +177,9 @@ impl Guard {
             .or(Some(peer))
     }
 
-    /// Who the request proves to be. `Err` when it presents a bearer token
-    /// that proves nothing.
-    fn identify(&self, req: &Request) -> Result<Option<Identity>, ()> {
+    /// Who the request proves to be (everyone is admin in open local mode,
+    /// `open`). `Err` when it presents a bearer token that proves nothing.
+    fn identify(&self, req: &Request, open: bool) -> Result<Option<Identity>, ()> {
         let now = chrono::Utc::now();
         if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
             let presented = auth
@@ -197,7 +197,7 @@ impl Guard {
         {
             return Ok(Some(identity));
         }
-        if self.open_mode() {
+        if open {
             return Ok(Some(Identity {
                 token_id: None,
                 role: Role::Admin,
@@ -268,15 +268,17 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         })
         .unwrap_or((None, Access::Public));
     let address = guard.address(&req);
-    let action = format!("{} {}", req.method(), route.unwrap_or("(unrouted)"));
-    let params = serde_json::json!({"path": req.uri().path(), "query": req.uri().query()});
-    let identity = guard.identify(&req);
+    // Whether any token exists: read once per request.
+    let open = guard.open_mode();
+    let identity = guard.identify(&req, open);
+    // The event's text is built only when a request is audited.
+    let (verb, uri) = (req.method().clone(), req.uri().clone());
     let event = |identity: Option<&Identity>, status: StatusCode| Event {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         token_id: identity.and_then(|i| i.token_id.clone()),
         role: identity.map(|i| i.role.as_str().to_string()),
-        action: action.clone(),
-        params: params.clone(),
+        action: format!("{verb} {}", route.unwrap_or("(unrouted)")),
+        params: serde_json::json!({"path": uri.path(), "query": uri.query()}),
         dataset_version: None,
         outcome: if status.is_server_error() {
             "failed".into()
@@ -396,7 +398,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         }
     };
     let mut response = response;
-    if !guard.open_mode() {
+    if !open {
         // What a response holds depends on who asked.
         response
             .headers_mut()
