@@ -536,11 +536,7 @@ fn no_token_cookie_or_secret_reaches_the_logs() {
         .as_str()
         .unwrap()
         .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let log_path = env.path("serve.log");
     let mut child = env
         .cmd()
