@@ -340,6 +340,11 @@ impl Outbox {
 
     /// Every delivery, oldest first.
     pub fn list(&self) -> Result<Vec<Delivery>, DeliveryError> {
+        self.unsettled(&mut Settled::new())
+    }
+
+    /// The record files, by path.
+    fn paths(&self) -> Result<Vec<PathBuf>, DeliveryError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -352,11 +357,29 @@ impl Outbox {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.starts_with('.') || !name.ends_with(".json") {
+            if !name.starts_with('.') && name.ends_with(".json") {
+                out.push(path);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The deliveries, oldest first, except those `settled` already knows
+    /// to be delivered or failed (unchanged since); records it reads in a
+    /// final state are added to it. With an empty `settled`, every one.
+    fn unsettled(&self, settled: &mut Settled) -> Result<Vec<Delivery>, DeliveryError> {
+        let mut out = Vec::new();
+        for path in self.paths()? {
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            if modified.is_some() && settled.get(&path) == modified.as_ref() {
                 continue;
             }
             let bytes = std::fs::read(&path).map_err(io(&path))?;
-            out.push(parse(&path, &bytes)?);
+            let d = parse(&path, &bytes)?;
+            if let (Some(m), State::Delivered | State::Failed) = (modified, d.state) {
+                settled.insert(path, m);
+            }
+            out.push(d);
         }
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)
@@ -439,8 +462,13 @@ pub struct BundleFile {
 
 /// Makes the attempts: reads the outbox, sends what is due, writes down
 /// each attempt and its outcome.
+/// Records known to be final, with their modification time: the worker's
+/// scans skip them until they change (a retry rewrites one).
+type Settled = std::collections::HashMap<PathBuf, std::time::SystemTime>;
+
 pub struct Worker {
     pub outbox: Outbox,
+    settled: std::sync::Mutex<Settled>,
     /// `DATA/reports`.
     pub reports: PathBuf,
     pub options: Arc<DeliveryOptions>,
@@ -458,6 +486,7 @@ impl Worker {
             .expect("an HTTP client with the bundled TLS roots");
         Self {
             outbox: Outbox::new(data),
+            settled: Default::default(),
             reports: data.join("reports"),
             options,
             clock,
@@ -469,7 +498,9 @@ impl Worker {
     /// Returns how many were attempted.
     pub async fn run_due(&self) -> Result<usize, DeliveryError> {
         let now = self.clock.now();
-        let due: Vec<Delivery> = self.outbox.list()?.into_iter().filter(|d| d.due(now)).collect();
+        // Every second: only the records not yet known to be final are read.
+        let unsettled = self.outbox.unsettled(&mut self.settled.lock().expect("settled lock"))?;
+        let due: Vec<Delivery> = unsettled.into_iter().filter(|d| d.due(now)).collect();
         let n = due.len();
         for d in due {
             self.attempt(d).await?;
@@ -719,6 +750,34 @@ mod tests {
         d.state = State::Failed;
         outbox.save(&d).unwrap();
         assert_eq!(outbox.retry(&d.id, now).unwrap().state, State::Pending);
+    }
+
+    #[test]
+    fn final_records_are_read_once_until_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let now = Utc::now();
+        let mut d = delivery(now);
+        outbox.enqueue(&d).unwrap();
+        let mut settled = Settled::new();
+        assert_eq!(outbox.unsettled(&mut settled).unwrap().len(), 1, "pending: read");
+        assert_eq!(
+            outbox.unsettled(&mut settled).unwrap().len(),
+            1,
+            "still pending: read again"
+        );
+        d.state = State::Failed;
+        outbox.save(&d).unwrap();
+        assert_eq!(outbox.unsettled(&mut settled).unwrap().len(), 1, "failed: read once");
+        assert!(outbox.unsettled(&mut settled).unwrap().is_empty(), "then skipped");
+        outbox.retry(&d.id, now).unwrap();
+        let again = outbox.unsettled(&mut settled).unwrap();
+        assert_eq!(
+            again[0].state,
+            State::Pending,
+            "a retry rewrites it, so it is read again"
+        );
+        assert_eq!(outbox.list().unwrap().len(), 1, "listing shows every record");
     }
 
     #[test]
