@@ -6,6 +6,7 @@
 --   same for the month before, and the change. A district whose count drops
 --   may have units that have not filed yet.
 -- param: period month = latest | Tháng (YYYY-MM) | Month (YYYY-MM)
+-- disclosure: counts
 WITH bounds AS (
     SELECT CASE
         WHEN substr($period, 6, 2) = '01'

@@ -256,6 +256,9 @@ struct Loaded {
     /// changes, so neither do its figures. Keyed by the parameters and the
     /// current month (which the default range depends on for an empty dataset).
     answers: Mutex<HashMap<(ShareParams, Period), Arc<ShareResponse>>>,
+    /// The disclosure-controlled month × district × sector table analysts'
+    /// SQL reads (`cells`), built on first use.
+    protected_cells: tokio::sync::OnceCell<datafusion::arrow::array::RecordBatch>,
 }
 
 /// Answers kept per snapshot before the cache starts afresh.
@@ -635,6 +638,7 @@ impl App {
             reference,
             snapshot,
             answers: Mutex::new(HashMap::new()),
+            protected_cells: tokio::sync::OnceCell::new(),
         }))
     }
 

@@ -606,8 +606,10 @@ fn no_token_cookie_or_secret_reaches_the_logs() {
     }
 }
 
-#[tokio::test]
-async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_protected() {
+/// Filings whose district tables need disclosure control: March, 380 five
+/// even enterprises, 381 one enterprise, 384 four small ones; February,
+/// 385 three units of two enterprises, 386 dominated by one enterprise.
+async fn sdc_app() -> (tempfile::TempDir, Arc<App>) {
     use common::{Row, csv, tax_code};
     let mut rows = Vec::new();
     // March: 380 five even enterprises; 381 one enterprise (too few); 384
@@ -674,6 +676,12 @@ async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_prot
     })
     .await
     .unwrap();
+    (data_dir, app)
+}
+
+#[tokio::test]
+async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_protected() {
+    let (_data_dir, app) = sdc_app().await;
     let store = TokenStore::new(app.data_dir());
     let (_, viewer) = store.create(Role::Viewer, "v", None, chrono::Utc::now()).unwrap();
     let (_, admin) = store.create(Role::Admin, "a", None, chrono::Utc::now()).unwrap();
@@ -800,6 +808,196 @@ async fn viewers_get_protected_figures_admins_the_full_ones_and_reports_are_prot
         .collect();
     assert_eq!(withheld, ["381", "384"]);
     assert!(report["methodology"].to_string().contains("dưới 3 doanh nghiệp"));
+}
+
+#[tokio::test]
+async fn an_analysts_sql_reads_protected_cells_and_unprotectable_queries_need_an_admin() {
+    let (_data_dir, app) = sdc_app().await;
+    let store = TokenStore::new(app.data_dir());
+    let (_, analyst) = store.create(Role::Analyst, "an", None, chrono::Utc::now()).unwrap();
+    let (_, admin) = store.create(Role::Admin, "a", None, chrono::Utc::now()).unwrap();
+    let router = ecomshare::http::router_with(app.clone(), no_rate_limit());
+    let call = |req: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&body).unwrap())
+        }
+    };
+    let sql = |text: &str, token: &str| {
+        Request::post("/api/v1/sql")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/sql")
+            .body(Body::from(text.to_string()))
+            .unwrap()
+    };
+    let get = |uri: &str, token: &str| {
+        Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // The filings themselves are not there for an analyst, only for an admin.
+    let (status, body) = call(sql("SELECT unit_id, total_revenue_vnd FROM filings", &analyst)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_table");
+    let (status, body) = call(sql("SELECT count(*) AS n FROM filings", &admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"][0]["n"], 21);
+
+    // The analyst's `cells` withhold what the share API withholds for the
+    // same month's district × sector table, figures and counts alike.
+    let (status, cells) = call(sql(
+        "SELECT period, district_code, sector_code, weighted_total_vnd, filings, units, suppressed \
+         FROM cells ORDER BY period, district_code, sector_code",
+        &analyst,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cells}");
+    let cells = cells["rows"].as_array().unwrap().clone();
+    for month in ["2025-02", "2025-03"] {
+        let (_, share) = call(get(
+            &format!("/api/v1/share?by=district,sector&from={month}&to={month}"),
+            &analyst,
+        ))
+        .await;
+        let withheld = |rows: &[Value]| -> Vec<(String, String)> {
+            rows.iter()
+                .filter(|r| r["suppressed"] == true)
+                .map(|r| {
+                    (
+                        r["district_code"].as_str().unwrap().to_string(),
+                        r["sector_code"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let in_month: Vec<Value> = cells.iter().filter(|c| c["period"] == month).cloned().collect();
+        let shared: Vec<Value> = share["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["filings"] != 0)
+            .cloned()
+            .collect();
+        assert_eq!(withheld(&in_month), withheld(&shared), "{month}");
+        assert!(!withheld(&in_month).is_empty(), "{month} has cells to withhold");
+        for c in &in_month {
+            let hidden = c["suppressed"] == true;
+            for field in ["weighted_total_vnd", "filings", "units"] {
+                assert_eq!(c[field].is_null(), hidden, "{field} of {c}");
+            }
+        }
+    }
+    let r380 = cells
+        .iter()
+        .find(|c| c["period"] == "2025-03" && c["district_code"] == "380")
+        .unwrap();
+    assert_eq!(r380["filings"], 5);
+    assert_eq!(
+        r380["weighted_total_vnd"].as_str().map(|v| v.starts_with("5000000")),
+        Some(true),
+        "{r380}"
+    );
+    // A sum over the cells cannot bring a withheld one back: the province
+    // total of March from the analyst's cells leaves out 381 and 384.
+    let (_, sum) = call(sql(
+        "SELECT sum(weighted_total_vnd) AS t FROM cells WHERE period = '2025-03'",
+        &analyst,
+    ))
+    .await;
+    assert!(sum["rows"][0]["t"].as_str().unwrap().starts_with("5000000"), "{sum}");
+
+    // Named queries: a query of cells or of counts is the analyst's; one that
+    // lists filings, or figures of tables the share API does not publish,
+    // needs full access.
+    for (name, analyst_status) in [
+        ("share_by_district", StatusCode::OK),
+        ("coverage_by_district", StatusCode::OK),
+        ("revisions", StatusCode::FORBIDDEN),
+        ("yoy_by_district", StatusCode::FORBIDDEN),
+    ] {
+        let uri = format!("/api/v1/queries/{name}");
+        let (status, body) = call(get(&uri, &analyst)).await;
+        assert_eq!(status, analyst_status, "{name}: {body}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["error"]["code"], "full_access_required", "{name}");
+        }
+        let (status, body) = call(get(&uri, &admin)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrent_query_cap_answers_503_while_other_routes_still_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ecomshare::app::AppOptions {
+        query_timeout: Duration::from_secs(3),
+        ..Default::default()
+    };
+    let app = Arc::new(App::open_with(dir.path().join("data"), options).unwrap());
+    let ingest = app.clone();
+    tokio::task::spawn_blocking(move || {
+        ingest
+            .ingest(vec![IngestSource::Path(fixture("sample_filings.csv"))])
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (_, admin) = TokenStore::new(app.data_dir())
+        .create(Role::Admin, "a", None, chrono::Utc::now())
+        .unwrap();
+    let router = ecomshare::http::router_with(
+        app.clone(),
+        HttpOptions {
+            max_concurrent_queries: 1,
+            ..no_rate_limit()
+        },
+    );
+    let sql = |text: &str| {
+        Request::post("/api/v1/sql")
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "application/sql")
+            .body(Body::from(text.to_string()))
+            .unwrap()
+    };
+    // Billions of joined rows: it holds the one slot until the query
+    // timeout ends it.
+    let slow = tokio::spawn(router.clone().oneshot(sql(
+        "SELECT count(*) AS n FROM filings a, filings b, filings c, filings d, filings e, filings f",
+    )));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let resp = router
+        .clone()
+        .oneshot(sql("SELECT count(*) AS n FROM districts"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"]["code"], "too_many_queries");
+    // Other routes are not queries and do not wait for the slot.
+    let share = Request::get("/api/v1/share")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(router.clone().oneshot(share).await.unwrap().status(), StatusCode::OK);
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(
+        slow.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the slow query ends at its timeout"
+    );
+    // The slot is free again.
+    let resp = router
+        .clone()
+        .oneshot(sql("SELECT count(*) AS n FROM districts"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }
 
 #[tokio::test]

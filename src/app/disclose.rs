@@ -20,6 +20,9 @@ use std::sync::Arc;
 
 type Key = Vec<Option<String>>;
 type Totals = HashMap<String, i128>;
+/// One enterprise's total in one entry of a table: the entry's key, the
+/// enterprise, Σ weight × total revenue.
+type EnterpriseTotal = (Key, String, i128);
 
 fn add(into: &mut Totals, from: &Totals) {
     for (e, v) in from {
@@ -126,7 +129,7 @@ impl Grid {
 /// Withholds the entries of `resp` (a breakdown by `by`) that disclosure
 /// control withholds, from each enterprise's totals by `dims` (see
 /// [`totals_dims`]).
-pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals: &[(Key, String, i128)], rule: &Rule) {
+pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals: &[EnterpriseTotal], rule: &Rule) {
     let mut cells: HashMap<Key, Totals> = HashMap::new();
     for (key, enterprise, total) in totals {
         *cells
@@ -266,4 +269,89 @@ pub(super) fn withhold_rows(
         );
     }
     Ok((out_schema, out))
+}
+
+/// The table analysts' SQL reads when figures are protected (`cells`): one
+/// row per month × district × sector of `resp` (a breakdown by period,
+/// district and sector), each month protected as its own district × sector
+/// table with margins — the same table, and so the same withheld cells, as
+/// the share API gives for that month. A withheld row keeps its keys; its
+/// amounts and counts are null and `suppressed` is true.
+pub(super) fn monthly_cells(
+    resp: &ShareResponse,
+    totals: &[EnterpriseTotal],
+    rule: &Rule,
+) -> Result<RecordBatch, AppError> {
+    let grid = [Dim::District, Dim::Sector];
+    let mut months: std::collections::BTreeMap<String, (ShareResponse, Vec<EnterpriseTotal>)> = Default::default();
+    for row in &resp.rows {
+        let Some(Some(month)) = row.keys.get(Dim::Period.key_field()) else {
+            continue;
+        };
+        let entry = months.entry(month.clone()).or_insert_with(|| {
+            let empty = ShareResponse {
+                rows: Vec::new(),
+                ..resp.clone()
+            };
+            (empty, Vec::new())
+        });
+        entry.0.rows.push(row.clone());
+    }
+    for (key, enterprise, total) in totals {
+        if let Some((_, t)) = key[0].as_ref().and_then(|m| months.get_mut(m)) {
+            t.push((key[1..].to_vec(), enterprise.clone(), *total));
+        }
+    }
+    let mut rows = Vec::new();
+    for (_, (mut month, totals)) in months {
+        protect(&mut month, &grid, &grid, &totals, rule);
+        rows.extend(month.rows);
+    }
+    let text = |field: &str| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| r.keys.get(field).cloned().flatten())
+                .collect::<StringArray>(),
+        )
+    };
+    let amount = |f: fn(&ShareRow) -> &String| -> Result<ArrayRef, AppError> {
+        let strings: StringArray = rows.iter().map(|r| (!r.suppressed).then(|| f(r).as_str())).collect();
+        cast(&strings, &DataType::Decimal128(38, 6)).map_err(|e| shape(e.to_string()))
+    };
+    let count = |f: fn(&ShareRow) -> u64| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| (!r.suppressed).then(|| f(r) as i64))
+                .collect::<datafusion::arrow::array::Int64Array>(),
+        )
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("period", DataType::Utf8, true),
+        Field::new("district_code", DataType::Utf8, true),
+        Field::new("district_name", DataType::Utf8, true),
+        Field::new("sector_code", DataType::Utf8, true),
+        Field::new("sector_name", DataType::Utf8, true),
+        Field::new("weighted_total_vnd", DataType::Decimal128(38, 6), true),
+        Field::new("weighted_ecommerce_vnd", DataType::Decimal128(38, 6), true),
+        Field::new("filings", DataType::Int64, true),
+        Field::new("units", DataType::Int64, true),
+        Field::new("suppressed", DataType::Boolean, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        text("period"),
+        text("district_code"),
+        text("district_name"),
+        text("sector_code"),
+        text("sector_name"),
+        amount(|r| &r.total_revenue_vnd)?,
+        amount(|r| &r.ecommerce_revenue_vnd)?,
+        count(|r| r.filings),
+        count(|r| r.units),
+        Arc::new(rows.iter().map(|r| Some(r.suppressed)).collect::<BooleanArray>()),
+    ];
+    RecordBatch::try_new(schema, columns).map_err(|e| shape(e.to_string()))
+}
+
+fn shape(message: String) -> AppError {
+    AppError::Engine(crate::engine::EngineError::Shape(message))
 }

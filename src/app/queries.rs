@@ -9,6 +9,7 @@ use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
 use crate::tabular::{self, Encoder, Format, Meta};
 use chrono::Utc;
+use datafusion::arrow::array::RecordBatch;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -118,6 +119,9 @@ pub struct SqlRequest {
     pub sql: String,
     pub params: Vec<(String, BoundValue)>,
     pub as_of: Option<u64>,
+    /// Protected callers' SQL reads the disclosure-controlled `cells`
+    /// instead of the filings (`engine::PROTECTED_VIEWS`).
+    pub audience: Audience,
 }
 
 /// A result being encoded chunk by chunk.
@@ -258,6 +262,14 @@ impl App {
                 format!("there is no query {name:?}; GET /api/v1/queries lists them"),
             )
         })?;
+        if audience == Audience::Protected && !entry.def.protectable() {
+            return Err(AppError::bad(
+                "full_access_required",
+                format!(
+                    "the query {name:?} shows figures disclosure control cannot protect (it declares neither cells nor counts only); it needs an admin token"
+                ),
+            ));
+        }
         let (tag, _) = self.current()?;
         let dataset_version = match as_of {
             Some(v) if v > tag.dataset_version => {
@@ -375,8 +387,12 @@ impl App {
     pub async fn run_sql(&self, request: &SqlRequest, format: Format) -> Result<QueryStream, AppError> {
         let loaded = self.load_at(request.as_of).await?;
         let cap = self.options.sql_row_cap;
+        let protected = match request.audience {
+            Audience::Full => None,
+            Audience::Protected => Some(self.protected_cells(&loaded).await?),
+        };
         let mut rows = self
-            .with_timeout(loaded.snapshot.run_adhoc(&request.sql, &request.params, cap))
+            .with_timeout(loaded.snapshot.run_adhoc(&request.sql, &request.params, cap, protected))
             .await?;
         if format == Format::Json {
             let schema = rows.schema();
@@ -430,6 +446,35 @@ impl App {
             format,
             meta.params,
         ))
+    }
+
+    /// The disclosure-controlled table of `loaded`'s version: every month
+    /// with filings by district and sector, each month protected as the
+    /// share API protects it (see `disclose::monthly_cells`).
+    async fn protected_cells(&self, loaded: &Loaded) -> Result<RecordBatch, AppError> {
+        let batch = loaded
+            .protected_cells
+            .get_or_try_init(|| async {
+                let (from, to) = match loaded.snapshot.period_range().await? {
+                    Some((lo, hi)) => (lo, hi),
+                    None => {
+                        let now = month_in_vietnam(Utc::now());
+                        (now, now)
+                    }
+                };
+                let params = ShareParams {
+                    by: Some("period,district,sector".into()),
+                    from: Some(from.to_string()),
+                    to: Some(to.to_string()),
+                    ..ShareParams::default()
+                };
+                let full = self.compute_share(&params, loaded, false).await?;
+                let slice = self.resolve(&params, loaded).await?;
+                let totals = loaded.snapshot.enterprise_totals(&slice).await?;
+                super::disclose::monthly_cells(&full, &totals, &self.options.disclosure)
+            })
+            .await?;
+        Ok(batch.clone())
     }
 
     /// The columns of each public view, for the API description.

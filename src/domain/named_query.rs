@@ -156,6 +156,20 @@ pub struct QueryDef {
     /// the cells of this share breakdown (and its total), so disclosure
     /// control can withhold the same cells the share API withholds.
     pub cells: Option<Cells>,
+    /// `-- disclosure: counts`: the rows publish counts of filings and units
+    /// only, no revenue, so disclosure control has nothing to withhold.
+    pub counts_only: bool,
+}
+
+impl QueryDef {
+    /// Whether callers with protected figures may run the query: its rows
+    /// are the cells of a share breakdown disclosure control can withhold,
+    /// or they hold no revenue at all. Any other query (filing by filing,
+    /// or figures of tables the share API does not publish) needs full
+    /// access.
+    pub fn protectable(&self) -> bool {
+        self.cells.is_some() || self.counts_only
+    }
 }
 
 /// The share breakdown a query's rows are the cells of.
@@ -360,6 +374,7 @@ impl QueryDef {
             params: Vec::new(),
             sql,
             cells: None,
+            counts_only: false,
         };
         let mut cells = None;
         for (key, value) in fields {
@@ -379,6 +394,12 @@ impl QueryDef {
                     def.params.push(p);
                 }
                 "cells" => cells = Some(value),
+                "disclosure" if value == "counts" => def.counts_only = true,
+                "disclosure" => {
+                    return Err(format!(
+                        "disclosure: {value:?} is not known; the one value is \"counts\" (the rows hold no revenue)"
+                    ));
+                }
                 other => return Err(format!("unknown header field {other:?}")),
             }
         }

@@ -43,6 +43,11 @@ pub const PUBLIC_FILINGS_SQL: &str = include_str!("../../queries/internal/public
 /// registered where they run.
 pub const PUBLIC_VIEWS: [&str; 6] = ["filings", "filing_history", "districts", "sectors", "vsic", "targets"];
 
+/// The views analysts' SQL reads when figures are protected: the
+/// disclosure-controlled table `cells` (given by the caller) and the
+/// reference; no filing is registered where it runs.
+pub const PROTECTED_VIEWS: [&str; 5] = ["cells", "districts", "sectors", "vsic", "targets"];
+
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("query failed: {0}")]
@@ -431,18 +436,25 @@ impl Snapshot {
     /// Runs an analyst's SQL: refused before planning unless it is one
     /// read-only query over the public views (see [`guard`]); at most
     /// `row_cap + 1` rows are produced, so the caller can tell a result
-    /// that is too large.
+    /// that is too large. With `protected` cells, the query runs in a
+    /// session of its own that holds only [`PROTECTED_VIEWS`]: those cells
+    /// as `cells` and the reference.
     pub async fn run_adhoc(
         &self,
         sql: &str,
         params: &[(String, BoundValue)],
         row_cap: usize,
+        protected: Option<RecordBatch>,
     ) -> Result<Rows, EngineError> {
-        let statement: DfStatement = guard::check(sql, &PUBLIC_VIEWS).map_err(|r| EngineError::Sql {
+        let (session, allowed): (SessionContext, &[&str]) = match protected {
+            None => (self.public.clone(), &PUBLIC_VIEWS),
+            Some(cells) => (self.protected_session(cells).await?, &PROTECTED_VIEWS),
+        };
+        let statement: DfStatement = guard::check(sql, allowed).map_err(|r| EngineError::Sql {
             code: r.code,
             message: r.message,
         })?;
-        let state = self.public.state();
+        let state = session.state();
         let plan = state.statement_to_plan(statement).await.map_err(plan_error)?;
         read_only().verify_plan(&plan).map_err(|e| EngineError::Sql {
             code: "sql_refused",
@@ -454,6 +466,23 @@ impl Snapshot {
             .limit(0, Some(row_cap.saturating_add(1)))
             .map_err(plan_error)?;
         self.stream(df).await
+    }
+
+    /// A session with the reference views, the domain's functions and
+    /// `cells`, under the same memory pool as the public one.
+    async fn protected_session(&self, cells: RecordBatch) -> Result<SessionContext, EngineError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(self.limits.memory_bytes, 1.0)
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(session_config(), runtime);
+        for f in functions::all(self.reference.clone()) {
+            ctx.register_udf(f);
+        }
+        for name in &PROTECTED_VIEWS[1..] {
+            ctx.register_table(*name, self.public.table_provider(*name).await?)?;
+        }
+        ctx.register_table("cells", Arc::new(MemTable::try_new(cells.schema(), vec![vec![cells]])?))?;
+        Ok(ctx)
     }
 
     async fn stream(&self, df: DataFrame) -> Result<Rows, EngineError> {

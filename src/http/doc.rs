@@ -204,7 +204,7 @@ pub fn query() -> Value {
 
 pub fn sql() -> Value {
     json!({"operationId": "sql", "tags": ["queries"], "summary": "Run an analyst's read-only SQL over the public views",
-        "description": "One SELECT over the views filings, filing_history, districts, sectors, vsic and targets, with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
+        "description": "One SELECT over the views filings, filing_history, districts, sectors, vsic and targets (an admin) or cells, districts, sectors, vsic and targets (an analyst: cells is the month × district × sector table under disclosure control, each month protected as the share API protects it, withheld rows with null figures and suppressed true), with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
         "parameters": [format_param(), as_of_param()],
         "requestBody": {"required": true, "content": {
             "application/json": {"schema": {"type": "object", "required": ["sql"], "additionalProperties": false, "properties": {

@@ -40,6 +40,7 @@ impl From<AppError> for ApiError {
             let status = match code {
                 "unsupported_format" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unknown_query" | "unknown_version" => StatusCode::NOT_FOUND,
+                "full_access_required" => StatusCode::FORBIDDEN,
                 // Well-formed, but too big or too slow as asked: narrow it.
                 "query_timeout" | "memory_limit_exceeded" | "result_too_large" | "query_failed_on_data" => {
                     StatusCode::UNPROCESSABLE_ENTITY

@@ -185,6 +185,7 @@ fn bound(name: &str, v: serde_json::Value) -> Result<BoundValue, ApiError> {
 /// the bare SQL as `application/sql` (then `as_of` in the query string).
 pub async fn sql(
     State(app): State<Arc<App>>,
+    caller: Option<axum::Extension<crate::auth::Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
@@ -227,6 +228,7 @@ pub async fn sql(
                 sql: b.sql,
                 params,
                 as_of: b.as_of,
+                ..SqlRequest::default()
             }
         }
         "application/sql" | "text/plain" => SqlRequest {
@@ -250,6 +252,7 @@ pub async fn sql(
         }
         request.as_of = Some(v);
     }
+    request.audience = super::audience(caller.as_ref());
     let stream = app.run_sql(&request, format).await?;
     let mut response = stream_response(stream, "sql");
     response
