@@ -709,6 +709,17 @@ mod tests {
     }
 
     #[test]
+    fn a_query_is_protectable_by_its_cells_or_by_holding_counts_only() {
+        let plain = QueryDef::parse("demo", HEADER).unwrap();
+        assert!(!plain.protectable(), "neither cells nor counts: admins only");
+        let head = "-- name: demo\n-- title.vi: Thử\n-- title.en: Test\n";
+        let counts = QueryDef::parse("demo", &format!("{head}-- disclosure: counts\nSELECT 1")).unwrap();
+        assert!(counts.counts_only && counts.protectable());
+        let unknown = QueryDef::parse("demo", &format!("{head}-- disclosure: none\nSELECT 1")).unwrap_err();
+        assert!(unknown.contains("\"counts\""), "{unknown}");
+    }
+
+    #[test]
     fn defaults_resolve_against_the_dataset() {
         let r = builtin_reference();
         let d = QueryDef::parse("demo", HEADER).unwrap();
