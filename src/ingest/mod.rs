@@ -330,7 +330,9 @@ impl<'a> Sink<'a> {
         self.accepted += accepted.height() as u64;
         self.rejections.extend(checked.rejections());
         if accepted.height() > 0 {
-            write_batch(&mut self.filings, self.filings_path, &accepted, self.name)?;
+            for part in laid_out(&accepted).map_err(|e| self.columns_err(e))? {
+                write_batch(&mut self.filings, self.filings_path, &part, self.name)?;
+            }
         }
         if rejected.height() > 0 {
             write_batch(&mut self.rejections_writer, self.rejections_path, &rejected, self.name)?;
@@ -368,6 +370,31 @@ impl<'a> Sink<'a> {
             wrote_rejections,
         })
     }
+}
+
+/// Accepted filings in the warehouse's layout: sorted by period, district
+/// and VSIC code, one part per period, each written as its own row group.
+/// A filter on period then skips whole row groups by their statistics, and
+/// district and VSIC codes run together within a group (long dictionary
+/// runs, tight min/max). A filing's place in the file carries no meaning:
+/// its provenance is in its columns.
+fn laid_out(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
+    let sorted = df.sort(
+        ["period", "district_code", "vsic_code"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )?;
+    let periods = sorted.column("period")?.str()?.clone();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..=sorted.height() {
+        if i == sorted.height() || periods.get(i) != periods.get(start) {
+            let mut part = sorted.slice(start as i64, i - start);
+            part.rechunk_mut();
+            parts.push(part);
+            start = i;
+        }
+    }
+    Ok(parts)
 }
 
 /// Writes the row ids a batch supersedes (one Int64 column `row_id`),
