@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
+mod compact;
 mod disclose;
 mod queries;
+pub use compact::{CompactPolicy, CompactReport};
 pub use queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 
 #[derive(Debug, Error)]
@@ -478,7 +480,7 @@ impl App {
             (batch.base().version, false)
         } else {
             // Decide once, at commit, which earlier filings this batch supersedes.
-            let (filings, superseded) = self.version_files(batch.base());
+            let (filings, superseded) = self.version_files(batch.base())?;
             let staged = batch.staged_filings();
             let started = std::time::Instant::now();
             let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged))?;
@@ -590,7 +592,7 @@ impl App {
                 version = manifest.version,
                 "building the rollup of a version from before rollups"
             );
-            let (filings, superseded) = self.version_files(manifest);
+            let (filings, superseded) = self.version_files(manifest)?;
             block_on(async {
                 let rows = crate::engine::scan_effective(&filings, &superseded).await?;
                 add_all(&mut rollup, &mut dictionary, rows).await
@@ -599,12 +601,14 @@ impl App {
         Ok((rollup, dictionary))
     }
 
-    /// Absolute paths of a version's filings and superseded-row-ids files.
-    fn version_files(&self, manifest: &Manifest) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        (
-            manifest.filings_files().map(|p| self.warehouse.path_of(p)).collect(),
-            manifest.superseded_files().map(|p| self.warehouse.path_of(p)).collect(),
-        )
+    /// Absolute paths of the files to read for a version's filings and
+    /// superseded row ids: its batches' own, or the compacted segments
+    /// that stand for runs of them (the same rows).
+    fn version_files(&self, manifest: &Manifest) -> Result<(Vec<PathBuf>, Vec<PathBuf>), AppError> {
+        let index = self.warehouse.segments()?;
+        let (filings, superseded) = crate::warehouse::version_files(manifest, &index);
+        let absolute = |v: Vec<String>| v.iter().map(|p| self.warehouse.path_of(p)).collect();
+        Ok((absolute(filings), absolute(superseded)))
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
@@ -626,7 +630,7 @@ impl App {
             0 => Manifest::empty(),
             version => self.warehouse.manifest(version)?,
         };
-        let (files, superseded) = self.version_files(&manifest);
+        let (files, superseded) = self.version_files(&manifest)?;
         let reference = Arc::new(reference);
         let rollup = match manifest.rollup_file() {
             Some(path) => Some(Arc::new(Rollup::read(&self.warehouse.path_of(path))?)),

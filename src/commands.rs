@@ -252,6 +252,23 @@ pub fn deliveries(config: &Config, retry: Option<&str>, out: &mut dyn Write) -> 
     }
 }
 
+/// `ecomshare compact`: merges every run of small batches due for it into
+/// segments; prints what each round did and the files the latest version
+/// is read from.
+pub fn compact(config: &Config, out: &mut dyn Write) -> Result<(), CommandError> {
+    let app = open_app(config)?;
+    let mut rounds = Vec::new();
+    loop {
+        let report = app.compact(&config.compaction)?;
+        let done = !report.compacted;
+        rounds.push(report);
+        if done {
+            break;
+        }
+    }
+    print_json(out, &serde_json::json!({ "compactions": rounds }))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -339,6 +356,13 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
             tokio::spawn(keep_warm(app.clone()));
         }
         start_reports(&app, config)?;
+        if config.compaction_interval_s > 0 {
+            tokio::spawn(keep_compact(
+                app.clone(),
+                config.compaction,
+                std::time::Duration::from_secs(config.compaction_interval_s),
+            ));
+        }
         crate::http::serve(listener, app, config.http.clone(), shutdown_signal())
             .await
             .map_err(io("serving"))
@@ -486,6 +510,29 @@ async fn keep_warm(app: Arc<App>) {
             _ => {}
         }
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
+/// Every `every`, merges the runs of small batches due for it (see
+/// `App::compact`): answers do not change, later versions read fewer files.
+async fn keep_compact(app: Arc<App>, policy: crate::app::CompactPolicy, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        loop {
+            let app = app.clone();
+            match tokio::task::spawn_blocking(move || app.compact(&policy)).await {
+                Ok(Ok(r)) if r.compacted => continue,
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "compaction failed");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "compaction stopped");
+                    break;
+                }
+            }
+        }
     }
 }
 

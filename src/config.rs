@@ -80,6 +80,22 @@ pub struct FileConfig {
     pub smtp: Option<SmtpFile>,
     /// Retries of deliveries.
     pub delivery: Option<DeliveryFile>,
+    /// Background compaction of small batches by `serve`.
+    pub compaction: Option<CompactionFile>,
+}
+
+/// `[compaction]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CompactionFile {
+    /// Seconds between `serve`'s compaction rounds (default 60; 0: never).
+    pub interval_s: Option<u64>,
+    /// Batches with fewer accepted filings are small (default 100000).
+    pub small_rows: Option<u64>,
+    /// Small batches in a run before it is compacted (default 8).
+    pub min_batches: Option<usize>,
+    /// Most filings in one segment (default 2000000).
+    pub max_rows: Option<u64>,
 }
 
 /// `[disclosure]`
@@ -193,6 +209,9 @@ pub struct Config {
     pub query_timeout_s: u64,
     pub sql_row_cap: u64,
     pub reports: Reports,
+    pub compaction: crate::app::CompactPolicy,
+    /// Seconds between `serve`'s compaction rounds; 0: never.
+    pub compaction_interval_s: u64,
 }
 
 impl FileConfig {
@@ -230,10 +249,24 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         }
         rule
     };
+    let c = file.compaction.take().unwrap_or_default();
+    let d = crate::app::CompactPolicy::default();
+    let compaction = crate::app::CompactPolicy {
+        small_rows: c.small_rows.unwrap_or(d.small_rows),
+        min_batches: c.min_batches.unwrap_or(d.min_batches),
+        max_rows: c.max_rows.unwrap_or(d.max_rows),
+    };
+    if compaction.min_batches < 2 || compaction.small_rows == 0 || compaction.max_rows == 0 {
+        return Err(ConfigError::Invalid(
+            "compaction: min_batches must be at least 2, small_rows and max_rows at least 1".into(),
+        ));
+    }
     Ok(Config {
         http,
         disclosure,
         reports,
+        compaction,
+        compaction_interval_s: c.interval_s.unwrap_or(60),
         data: overrides
             .data
             .or(file.data)

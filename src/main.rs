@@ -126,6 +126,8 @@ enum Command {
         #[arg(long, value_name = "ID")]
         retry: Option<String>,
     },
+    /// Merge runs of small batches into segments (answers unchanged); prints JSON.
+    Compact,
     /// Access tokens: create (printed once), list, revoke.
     Token {
         #[command(subcommand)]
@@ -382,6 +384,7 @@ fn run(cli: Cli) -> Result<()> {
             action: AuditAction::Verify,
         } => commands::audit_verify(&config, &mut out)?,
         Command::Deliveries { retry } => commands::deliveries(&config, retry.as_deref(), &mut out)?,
+        Command::Compact => commands::compact(&config, &mut out)?,
         Command::Serve { .. } => commands::serve(&config)?,
         Command::Demo {
             out: dir,

@@ -347,18 +347,7 @@ impl<'a> Sink<'a> {
             (self.filings, self.filings_path),
             (self.rejections_writer, self.rejections_path),
         ] {
-            if let Some(w) = writer {
-                w.finish().map_err(|e| IngestError::Columns {
-                    file: self.name.to_string(),
-                    message: e.to_string(),
-                })?;
-                File::open(path)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|source| IngestError::Io {
-                        file: self.name.to_string(),
-                        source,
-                    })?;
-            }
+            finish_writer(writer, path, self.name)?;
         }
         Ok(FileResult {
             records: self.records,
@@ -395,6 +384,76 @@ fn laid_out(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
         }
     }
     Ok(parts)
+}
+
+/// Merges filings Parquet files (of several batches) into one, in the
+/// warehouse's layout (see [`laid_out`]); every row is kept as it is, its
+/// provenance columns included. Returns the rows written. The inputs are
+/// read whole: the caller bounds their total size.
+pub fn merge_filings(inputs: &[std::path::PathBuf], output: &Path) -> Result<u64, IngestError> {
+    let all = read_all(inputs)?;
+    let name = output.display().to_string();
+    let columns = |e: PolarsError| IngestError::Columns {
+        file: name.clone(),
+        message: e.to_string(),
+    };
+    let mut writer = None;
+    for part in laid_out(&all).map_err(columns)? {
+        write_batch(&mut writer, output, &part, &name)?;
+    }
+    finish_writer(writer, output, &name)?;
+    Ok(all.height() as u64)
+}
+
+/// Merges superseded-row-ids Parquet files into one (rows as they are).
+pub fn merge_row_ids(inputs: &[std::path::PathBuf], output: &Path) -> Result<u64, IngestError> {
+    let all = read_all(inputs)?;
+    let name = output.display().to_string();
+    let mut writer = None;
+    write_batch(&mut writer, output, &all, &name)?;
+    finish_writer(writer, output, &name)?;
+    Ok(all.height() as u64)
+}
+
+fn read_all(inputs: &[std::path::PathBuf]) -> Result<DataFrame, IngestError> {
+    let mut all: Option<DataFrame> = None;
+    for path in inputs {
+        let name = path.display().to_string();
+        let columns = |e: PolarsError| IngestError::Columns {
+            file: name.clone(),
+            message: e.to_string(),
+        };
+        let file = File::open(path).map_err(|source| IngestError::Io {
+            file: name.clone(),
+            source,
+        })?;
+        let df = ParquetReader::new(file).finish().map_err(columns)?;
+        match all.as_mut() {
+            None => all = Some(df),
+            Some(a) => {
+                a.vstack_mut(&df).map_err(columns)?;
+            }
+        }
+    }
+    let mut all = all.unwrap_or_default();
+    all.rechunk_mut();
+    Ok(all)
+}
+
+fn finish_writer(writer: Option<BatchedWriter<File>>, path: &Path, name: &str) -> Result<(), IngestError> {
+    if let Some(w) = writer {
+        w.finish().map_err(|e| IngestError::Columns {
+            file: name.to_string(),
+            message: e.to_string(),
+        })?;
+        File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| IngestError::Io {
+                file: name.to_string(),
+                source,
+            })?;
+    }
+    Ok(())
 }
 
 /// Writes the row ids a batch supersedes (one Int64 column `row_id`),

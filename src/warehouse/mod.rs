@@ -8,6 +8,8 @@
 //! DATA/manifest/00000007.json       one per dataset version, cumulative, immutable
 //! DATA/batches/00000007/...         Parquet files of the batch committed as version 7
 //! DATA/staging/...                  a batch being written (never read)
+//! DATA/segments/index.json          compacted runs of small batches (see segments.rs)
+//! DATA/segments/00000003-00000009/  one segment's merged files
 //! DATA/reference/*.csv              optional overrides of the compiled-in reference
 //! ```
 //!
@@ -19,9 +21,11 @@
 
 mod manifest;
 mod reference;
+mod segments;
 
 pub use manifest::{BatchEntry, FileEntry, Manifest};
 pub use reference::{ReferenceFiles, builtin_reference, load_reference, recorded_reference, reference_files};
+pub use segments::{Compaction, Segment, SegmentIndex, SegmentPaths, version_files};
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -212,7 +216,7 @@ impl Warehouse {
                 remove_any(&path)?;
             }
         }
-        Ok(())
+        self.recover_segments()
     }
 }
 
