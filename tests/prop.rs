@@ -141,10 +141,16 @@ fn exact(micro: i128) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, .. ProptestConfig::default() })]
 
+    /// With the commit's search for superseded filings split in any number
+    /// of parts (a part of 1 to 12 filings of a batch), as for large batches.
     #[test]
-    fn api_figures_equal_the_naive_oracle(batches in prop::collection::vec(prop::collection::vec(filing(), 1..12), 1..5)) {
+    fn api_figures_equal_the_naive_oracle(
+        batches in prop::collection::vec(prop::collection::vec(filing(), 1..12), 1..5),
+        part_rows in prop_oneof![Just(4_000_000u64), 1..12u64],
+    ) {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(dir.path().join("data")).unwrap();
+        let options = ecomshare::app::AppOptions { supersession_part_rows: part_rows, ..Default::default() };
+        let app = App::open_with(dir.path().join("data"), options).unwrap();
         for (b, batch) in batches.iter().enumerate() {
             let report = app.ingest(vec![IngestSource::Bytes {
                 name: format!("batch{b}.csv"),

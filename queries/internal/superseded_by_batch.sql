@@ -14,21 +14,30 @@
 --   so a hash collision only adds a candidate that then wins its own key.
 --   The semi joins name the small side first (`contested`, `staged`) so that
 --   the hash table is built on it, not on every candidate.
-WITH current_filings AS (
+--   Run once per part of the key space (`$part` of `$parts`, by key_hash):
+--   a key's candidates all fall in one part, so the parts' answers together
+--   are the whole answer, and each run holds only its part's hash tables.
+WITH staged_part AS (
+    SELECT *
+    FROM staged
+    WHERE ((key_hash % $parts) + $parts) % $parts = $part
+),
+current_filings AS (
     SELECT f.unit_id, f.district_code, f.vsic_code, f.period, f.submitted_at_us, f.row_id, f.key_hash,
         f.total_revenue_vnd, f.ecommerce_revenue_vnd, f.weight_micro
     FROM filings f
     LEFT ANTI JOIN superseded s ON f.row_id = s.row_id
+    WHERE ((f.key_hash % $parts) + $parts) % $parts = $part
 ),
 candidates AS (
     SELECT c.unit_id, c.district_code, c.vsic_code, c.period, c.submitted_at_us, c.row_id, c.key_hash,
         c.total_revenue_vnd, c.ecommerce_revenue_vnd, c.weight_micro
-    FROM staged n
+    FROM staged_part n
     RIGHT SEMI JOIN current_filings c ON c.key_hash = n.key_hash
     UNION ALL
     SELECT unit_id, district_code, vsic_code, period, submitted_at_us, row_id, key_hash,
         total_revenue_vnd, ecommerce_revenue_vnd, weight_micro
-    FROM staged
+    FROM staged_part
 ),
 contested AS (
     SELECT key_hash

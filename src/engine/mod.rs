@@ -296,10 +296,15 @@ async fn register_files(
 /// ids and the columns a rollup subtracts ([`crate::rollup::INPUT_COLUMNS`]).
 /// `filings` and `superseded` are the previous version's files, `staged` the
 /// batch's accepted filings.
+///
+/// The key space is split into `parts` by key hash, run one after the
+/// other, so the hash tables of one run hold about 1/`parts` of the batch's
+/// keys: the caller picks `parts` from the batch's size to bound memory.
 pub async fn superseded_by(
     filings: &[PathBuf],
     superseded: &[PathBuf],
     staged: &[PathBuf],
+    parts: u32,
 ) -> Result<Vec<RecordBatch>, EngineError> {
     if staged.is_empty() {
         return Ok(Vec::new());
@@ -308,7 +313,17 @@ pub async fn superseded_by(
     register_files(&ctx, "filings", filings, filings_schema()).await?;
     register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     register_files(&ctx, "staged", staged, filings_schema()).await?;
-    Ok(ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.collect().await?)
+    let parts = i64::from(parts.max(1));
+    let mut out = Vec::new();
+    for part in 0..parts {
+        let params = ParamValues::from(vec![
+            ("parts".to_string(), ScalarValue::Int64(Some(parts))),
+            ("part".to_string(), ScalarValue::Int64(Some(part))),
+        ]);
+        let df = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.with_param_values(params)?;
+        out.extend(df.collect().await?);
+    }
+    Ok(out)
 }
 
 /// The row ids of `superseded_by`'s answer.

@@ -356,6 +356,11 @@ impl Batch<'_> {
         self.files.push(entry);
     }
 
+    /// The files added so far.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
