@@ -19,8 +19,9 @@ in WORKDIR/rows-N/ecomshare-data).
    requests that compute them again.
 
 Callers are a viewer (protected figures, so the first answers include
-disclosure control's per-enterprise scan), or anonymous with --public
-(the server's public dashboard). Tokens are created in DIR with
+disclosure control's per-enterprise scan), an admin with --role admin
+(full figures), or anonymous with --public (the server's public
+dashboard). Tokens are created in DIR with
 `ecomshare token create`.
 """
 
@@ -96,9 +97,9 @@ def fetch(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - start, status
 
 
-def wrk(port: int, headers: dict[str, str], duration: int, connections: int) -> dict:
+def wrk(port: int, headers: dict[str, str], duration: int, connections: int, paths: list[str]) -> dict:
     lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
-    lua_paths = "{" + ", ".join(f'"{p}"' for p in REQUESTS) + "}"
+    lua_paths = "{" + ", ".join(f'"{p}"' for p in paths) + "}"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA.replace("{PATHS}", lua_paths).replace("{HEADERS}", lua_headers))
         script = f.name
@@ -125,25 +126,35 @@ def main(argv: list[str]) -> int:
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--ingest", help="a filings file to upload during a second load run")
+    p.add_argument("--ingest-duration", type=int, default=60, help="seconds of load while --ingest runs")
     p.add_argument("--public", action="store_true", help="anonymous callers of the public dashboard")
+    p.add_argument("--no-warm", action="store_true",
+                   help="serve --no-warm: no background computing of the dashboard's default views")
+    p.add_argument("--role", default="viewer", choices=["viewer", "admin"],
+                   help="the callers' role: viewer (protected figures) or admin (full figures)")
     a = p.parse_args(argv)
     binary, data = Path(a.bin), Path(a.data)
     compare.check_binary(binary)
 
     viewer = token(binary, data, "viewer")
     admin = token(binary, data, "admin")
-    headers = {} if a.public else {"Authorization": f"Bearer {viewer}"}
+    caller = viewer if a.role == "viewer" else admin
+    headers = {} if a.public else {"Authorization": f"Bearer {caller}"}
     port = queries.free_port()
     cmd = [str(binary), "--data", str(data), "serve", "--no-demo", "--rate-limit-per-s", "0",
            "--addr", f"127.0.0.1:{port}"]
     if a.public:
         cmd.append("--public-dashboard")
+    if a.no_warm:
+        cmd.append("--no-warm")
     # Uploads as large as the --ingest file, for as long as they take.
     config = Path(tempfile.mkdtemp()) / "ecomshare.toml"
     config.write_text("max_upload_mb = 65536\nupload_timeout_s = 86400\n")
     start = time.perf_counter()
+    log = config.parent / "server.log"
+    print(f"server log: {log}")
     server = subprocess.Popen([str(binary), "--config", str(config), *cmd[1:]],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=open(log, "w"))
     try:
         while True:
             try:
@@ -167,10 +178,13 @@ def main(argv: list[str]) -> int:
             seconds, status = fetch(port, path, headers)
             print(f"| `{path}` | {seconds * 1000:.1f} | {status} |")
 
-        print(f"\nwrk -t2 -c{a.connections} -d{a.duration}s over the {len(REQUESTS)} requests, in turn:\n")
+        api = [p for p in REQUESTS if p.startswith("/api/")]
+        print(f"\nwrk -t2 -c{a.connections} -d{a.duration}s, rotating over the share API's {len(api)} requests "
+              f"or all {len(REQUESTS)} (pages and charts too):\n")
         print("| run | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | socket errors |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        print(row("steady", wrk(port, headers, a.duration, a.connections)), flush=True)
+        print(row("share API", wrk(port, headers, a.duration, a.connections, api)), flush=True)
+        print(row("all requests", wrk(port, headers, a.duration, a.connections, REQUESTS)), flush=True)
 
         if a.ingest:
             upload: dict = {}
@@ -187,7 +201,9 @@ def main(argv: list[str]) -> int:
 
             t = threading.Thread(target=post)
             t.start()
-            print(row("during an ingest", wrk(port, headers, a.duration, a.connections)), flush=True)
+            # Long enough to span the upload, the validation and the commit.
+            print(row("share API during an ingest", wrk(port, headers, a.ingest_duration, a.connections, api)),
+                  flush=True)
             t.join()
             print(f"\ningest of {a.ingest}: {upload['seconds']:.1f} s; answer: {upload['answer']}")
     finally:

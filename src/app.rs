@@ -13,7 +13,7 @@ use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
 use crate::engine::{EngineError, Limits, Snapshot};
 use crate::ingest::{self, FileContext, Format, IngestError};
 use crate::rollup::{Rollup, UnitDictionary};
-use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError, load_reference};
+use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -309,6 +309,9 @@ pub struct App {
     loaded: Mutex<Option<Arc<Loaded>>>,
     /// Snapshots of earlier versions asked for with `as_of`, most recent last.
     past: Mutex<Vec<Arc<Loaded>>>,
+    /// The reference in force, parsed, with the texts it was parsed from and
+    /// its fingerprint: every request reads the texts, few parse them.
+    reference_cache: Mutex<Option<(crate::warehouse::ReferenceFiles, Reference, u64)>>,
     catalog: crate::catalog::Catalog,
     options: AppOptions,
     results: Arc<queries::ResultCache>,
@@ -327,6 +330,7 @@ impl App {
             warehouse,
             loaded: Mutex::new(None),
             past: Mutex::new(Vec::new()),
+            reference_cache: Mutex::new(None),
             catalog: crate::catalog::Catalog::new(dirs),
             results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
             options,
@@ -347,7 +351,23 @@ impl App {
     }
 
     pub fn reference(&self) -> Result<Reference, AppError> {
-        Ok(load_reference(&self.warehouse)?)
+        Ok(self.reference_in_force()?.0)
+    }
+
+    /// The reference in force and its fingerprint, parsed again only when
+    /// the texts in force changed.
+    fn reference_in_force(&self) -> Result<(Reference, u64), AppError> {
+        let files = crate::warehouse::reference_files(&self.warehouse)?;
+        let mut cache = self.reference_cache.lock().expect("reference cache lock");
+        if let Some((texts, reference, fingerprint)) = cache.as_ref()
+            && *texts == files
+        {
+            return Ok((reference.clone(), *fingerprint));
+        }
+        let reference = files.parse()?;
+        let fingerprint = reference_fingerprint(&reference);
+        *cache = Some((files, reference.clone(), fingerprint));
+        Ok((reference, fingerprint))
     }
 
     /// The latest dataset version (0 before the first commit); lists the
@@ -365,10 +385,10 @@ impl App {
     /// directory but parses no manifest: a request that finds its snapshot
     /// cached reads only the small reference files.
     fn current(&self) -> Result<(StateTag, Reference), AppError> {
-        let reference = self.reference()?;
+        let (reference, fingerprint) = self.reference_in_force()?;
         let tag = StateTag {
             dataset_version: self.warehouse.latest_version()?.unwrap_or(0),
-            reference: reference_fingerprint(&reference),
+            reference: fingerprint,
         };
         Ok((tag, reference))
     }

@@ -115,6 +115,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     router
         .layer(Extension(ops))
         .layer(Extension(guard.clone()))
+        .layer(Extension(Arc::new(Bodies::default())))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -310,6 +311,7 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
 
 async fn share(
     State(app): State<Arc<App>>,
+    Extension(bodies): Extension<Arc<Bodies>>,
     caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -328,15 +330,26 @@ async fn share(
     let mut response = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let figures = app.share(&params).await?;
-        match repr {
-            Repr::Json => Json(figures).into_response(),
-            Repr::Csv => (
-                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-                export::share_csv(&figures),
-            )
-                .into_response(),
-        }
+        let body = match bodies.get(&etag) {
+            Some(body) => body,
+            None => {
+                let figures = app.share(&params).await?;
+                let body = match repr {
+                    Repr::Json => axum::body::Bytes::from(serde_json::to_vec(&figures).map_err(|e| {
+                        tracing::error!(error = %e, "encoding a share answer");
+                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                    })?),
+                    Repr::Csv => axum::body::Bytes::from(export::share_csv(&figures)),
+                };
+                bodies.put(&etag, body.clone());
+                body
+            }
+        };
+        let content_type = match repr {
+            Repr::Json => "application/json",
+            Repr::Csv => "text/csv; charset=utf-8",
+        };
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
     };
     let h = response.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
@@ -344,6 +357,33 @@ async fn share(
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
     h.insert(queries::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
     Ok(response)
+}
+
+/// Encoded share answers by ETag (which names the dataset version, the
+/// reference, the parameters with the audience, the representation and the
+/// month), so a repeated request is answered without encoding again.
+/// Bounded: emptied when it would pass `Bodies::MAX_BYTES`.
+#[derive(Default)]
+pub struct Bodies {
+    inner: std::sync::Mutex<(std::collections::HashMap<String, axum::body::Bytes>, usize)>,
+}
+
+impl Bodies {
+    const MAX_BYTES: usize = 64 << 20;
+
+    fn get(&self, etag: &str) -> Option<axum::body::Bytes> {
+        self.inner.lock().expect("bodies lock").0.get(etag).cloned()
+    }
+
+    fn put(&self, etag: &str, body: axum::body::Bytes) {
+        let mut inner = self.inner.lock().expect("bodies lock");
+        if inner.1 + body.len() > Self::MAX_BYTES {
+            inner.0.clear();
+            inner.1 = 0;
+        }
+        inner.1 += body.len();
+        inner.0.insert(etag.to_string(), body);
+    }
 }
 
 /// The dataset version an answer with `params` is of.
