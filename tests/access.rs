@@ -31,8 +31,13 @@ struct Site {
 
 impl Site {
     async fn new(options: HttpOptions) -> Self {
+        Self::with(options, ecomshare::app::AppOptions::default()).await
+    }
+
+    /// The sample filings and one token per role.
+    async fn with(options: HttpOptions, app_options: ecomshare::app::AppOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+        let app = Arc::new(App::open_with(dir.path().join("data"), app_options).unwrap());
         let ingest = app.clone();
         tokio::task::spawn_blocking(move || {
             ingest
@@ -933,30 +938,19 @@ async fn an_analysts_sql_reads_protected_cells_and_unprotectable_queries_need_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_concurrent_query_cap_answers_503_while_other_routes_still_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = ecomshare::app::AppOptions {
-        query_timeout: Duration::from_secs(3),
-        ..Default::default()
-    };
-    let app = Arc::new(App::open_with(dir.path().join("data"), options).unwrap());
-    let ingest = app.clone();
-    tokio::task::spawn_blocking(move || {
-        ingest
-            .ingest(vec![IngestSource::Path(fixture("sample_filings.csv"))])
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let (_, admin) = TokenStore::new(app.data_dir())
-        .create(Role::Admin, "a", None, chrono::Utc::now())
-        .unwrap();
-    let router = ecomshare::http::router_with(
-        app.clone(),
+    let site = Site::with(
         HttpOptions {
             max_concurrent_queries: 1,
             ..no_rate_limit()
         },
-    );
+        ecomshare::app::AppOptions {
+            query_timeout: Duration::from_secs(3),
+            ..Default::default()
+        },
+    )
+    .await;
+    let router = site.router.clone();
+    let admin = site.tokens[&Role::Admin].clone();
     let sql = |text: &str| {
         Request::post("/api/v1/sql")
             .header(header::AUTHORIZATION, format!("Bearer {admin}"))
