@@ -257,7 +257,9 @@ struct Loaded {
     /// Answers already given on this snapshot: a dataset version never
     /// changes, so neither do its figures. Keyed by the parameters and the
     /// current month (which the default range depends on for an empty dataset).
-    answers: Mutex<HashMap<(ShareParams, Period), Arc<ShareResponse>>>,
+    /// Each answer is computed once however many requests ask for it at the
+    /// same time (the first computes, the others wait for its result).
+    answers: Mutex<HashMap<(ShareParams, Period), Arc<tokio::sync::OnceCell<Arc<ShareResponse>>>>>,
     /// The disclosure-controlled month × district × sector table analysts'
     /// SQL reads (`cells`), built on first use.
     protected_cells: tokio::sync::OnceCell<datafusion::arrow::array::RecordBatch>,
@@ -307,6 +309,10 @@ impl Default for AppOptions {
 pub struct App {
     warehouse: Warehouse,
     loaded: Mutex<Option<Arc<Loaded>>>,
+    /// Held while the current version's snapshot is being loaded.
+    loading: tokio::sync::Mutex<()>,
+    /// Share answers computed (not taken from a cache) since start.
+    computed: std::sync::atomic::AtomicU64,
     /// Snapshots of earlier versions asked for with `as_of`, most recent last.
     past: Mutex<Vec<Arc<Loaded>>>,
     /// The reference in force, parsed, with the texts it was parsed from and
@@ -329,6 +335,8 @@ impl App {
         Ok(Self {
             warehouse,
             loaded: Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
+            computed: std::sync::atomic::AtomicU64::new(0),
             past: Mutex::new(Vec::new()),
             reference_cache: Mutex::new(None),
             catalog: crate::catalog::Catalog::new(dirs),
@@ -644,10 +652,22 @@ impl App {
 
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
         let (tag, reference) = self.current()?;
-        if let Some(l) = self.loaded.lock().expect("cache lock").as_ref()
-            && l.tag == tag
-        {
-            return Ok(l.clone());
+        let cached = || {
+            self.loaded
+                .lock()
+                .expect("cache lock")
+                .as_ref()
+                .filter(|l| l.tag == tag)
+                .cloned()
+        };
+        if let Some(l) = cached() {
+            return Ok(l);
+        }
+        // One load at a time: requests arriving with a new version wait for
+        // the first one's snapshot instead of each loading their own.
+        let _loading = self.loading.lock().await;
+        if let Some(l) = cached() {
+            return Ok(l);
         }
         let loaded = self.load_version(tag, reference).await?;
         *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
@@ -721,16 +741,17 @@ impl App {
     pub async fn share(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
         let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
         let key = (params.clone(), month_in_vietnam(Utc::now()));
-        if let Some(hit) = loaded.answers.lock().expect("answers lock").get(&key) {
-            return Ok(ShareResponse::clone(hit));
-        }
-        let response = self.compute_share(params, &loaded, false).await?;
-        let mut answers = loaded.answers.lock().expect("answers lock");
-        if answers.len() >= MAX_CACHED_ANSWERS {
-            answers.clear();
-        }
-        answers.insert(key, Arc::new(response.clone()));
-        Ok(response)
+        let cell = {
+            let mut answers = loaded.answers.lock().expect("answers lock");
+            if answers.len() >= MAX_CACHED_ANSWERS && !answers.contains_key(&key) {
+                answers.clear();
+            }
+            answers.entry(key).or_default().clone()
+        };
+        let response = cell
+            .get_or_try_init(|| async { self.compute_share(params, &loaded, false).await.map(Arc::new) })
+            .await?;
+        Ok(ShareResponse::clone(response))
     }
 
     /// `share` without the per-version cache of answers: always runs the
@@ -752,7 +773,14 @@ impl App {
         Ok(self.load().await?.snapshot.has_rollup())
     }
 
+    /// How many share answers were computed rather than taken from a
+    /// cache, since the app was opened.
+    pub fn share_answers_computed(&self) -> u64 {
+        self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn compute_share(&self, params: &ShareParams, loaded: &Loaded, raw: bool) -> Result<ShareResponse, AppError> {
+        self.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reference = &loaded.reference;
         let slice = self.resolve(params, loaded).await?;
         let crate::engine::Breakdown {

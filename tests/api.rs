@@ -561,3 +561,43 @@ async fn a_real_server_on_a_socket() {
     tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_a_new_answer_compute_it_once() {
+    let api = Api::new().with_sample().await;
+    // A viewer's answer is protected: disclosure control's scan of the
+    // filings makes its computation wait on the engine, where callers meet.
+    let (_, viewer) = ecomshare::auth::TokenStore::new(api.app.data_dir())
+        .create(ecomshare::domain::Role::Viewer, "v", None, chrono::Utc::now())
+        .unwrap();
+    let router = ecomshare::http::router(api.app.clone());
+    let before = api.app.share_answers_computed();
+    let uri = "/api/v1/share?by=district,sector&from=2025-01&to=2025-03";
+    let asks = (0..16).map(|_| {
+        let router = router.clone();
+        let bearer = format!("Bearer {viewer}");
+        tokio::spawn(async move {
+            let req = Request::get(uri)
+                .header(header::AUTHORIZATION, bearer)
+                .body(Body::empty())
+                .unwrap();
+            let resp = router.oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.into_body().collect().await.unwrap().to_bytes()
+        })
+    });
+    let bodies: Vec<_> = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every caller gets the same answer"
+    );
+    assert_eq!(
+        api.app.share_answers_computed() - before,
+        1,
+        "sixteen callers at once, one computation"
+    );
+}
