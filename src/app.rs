@@ -259,11 +259,14 @@ struct Loaded {
     /// current month (which the default range depends on for an empty dataset).
     /// Each answer is computed once however many requests ask for it at the
     /// same time (the first computes, the others wait for its result).
-    answers: Mutex<HashMap<(ShareParams, Period), Arc<tokio::sync::OnceCell<Arc<ShareResponse>>>>>,
+    answers: Mutex<HashMap<(ShareParams, Period), Arc<AnswerCell>>>,
     /// The disclosure-controlled month × district × sector table analysts'
     /// SQL reads (`cells`), built on first use.
     protected_cells: tokio::sync::OnceCell<datafusion::arrow::array::RecordBatch>,
 }
+
+/// One share answer, computed at most once per snapshot.
+type AnswerCell = tokio::sync::OnceCell<Arc<ShareResponse>>;
 
 /// Answers kept per snapshot before the cache starts afresh.
 const MAX_CACHED_ANSWERS: usize = 512;
