@@ -92,6 +92,9 @@ impl Listing {
                     "description": d.description,
                     "params": params,
                     "source": match e.source { Source::Builtin => "builtin", Source::File(_) => "file" },
+                    // Who may run it: `protected` (any analyst; figures under
+                    // disclosure control) or `full` (admins only).
+                    "access": if d.protectable() { "protected" } else { "full" },
                     "href": format!("/api/v1/queries/{}", d.name),
                 })
             })

@@ -918,7 +918,16 @@ async fn an_analysts_sql_reads_protected_cells_and_unprotectable_queries_need_an
 
     // Named queries: a query of cells or of counts is the analyst's; one that
     // lists filings, or figures of tables the share API does not publish,
-    // needs full access.
+    // needs full access. The list says which is which.
+    let (_, listing) = call(get("/api/v1/queries", &analyst)).await;
+    let access_of = |name: &str| {
+        listing["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .map(|q| q["access"].clone())
+    };
     for (name, analyst_status) in [
         ("share_by_district", StatusCode::OK),
         ("coverage_by_district", StatusCode::OK),
@@ -928,6 +937,8 @@ async fn an_analysts_sql_reads_protected_cells_and_unprotectable_queries_need_an
         let uri = format!("/api/v1/queries/{name}");
         let (status, body) = call(get(&uri, &analyst)).await;
         assert_eq!(status, analyst_status, "{name}: {body}");
+        let listed = if status == StatusCode::OK { "protected" } else { "full" };
+        assert_eq!(access_of(name), Some(Value::from(listed)), "{name}");
         if status == StatusCode::FORBIDDEN {
             assert_eq!(body["error"]["code"], "full_access_required", "{name}");
         }

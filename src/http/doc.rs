@@ -436,6 +436,7 @@ fn schemas() -> Value {
                 "queries": {"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"}, "title": {"type": "object"}, "description": {"type": "string"},
                     "params": {"type": "array", "items": {"type": "object"}}, "source": {"enum": ["builtin", "file"]},
+                    "access": {"enum": ["protected", "full"], "description": "protected: any analyst, figures under disclosure control; full: admins only (403 full_access_required otherwise)"},
                     "href": {"type": "string"}}}},
                 "problems": {"type": "array", "items": {"type": "object"}}}}
         }),
