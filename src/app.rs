@@ -320,7 +320,7 @@ pub struct App {
     past: Mutex<Vec<Arc<Loaded>>>,
     /// The reference in force, parsed, with the texts it was parsed from and
     /// its fingerprint: every request reads the texts, few parse them.
-    reference_cache: Mutex<Option<(crate::warehouse::ReferenceFiles, Reference, u64)>>,
+    reference_cache: Mutex<Option<(crate::warehouse::ReferenceFiles, Arc<Reference>, u64)>>,
     catalog: crate::catalog::Catalog,
     options: AppOptions,
     results: Arc<queries::ResultCache>,
@@ -361,13 +361,13 @@ impl App {
         Ok(self.warehouse.latest()?)
     }
 
-    pub fn reference(&self) -> Result<Reference, AppError> {
+    pub fn reference(&self) -> Result<Arc<Reference>, AppError> {
         Ok(self.reference_in_force()?.0)
     }
 
     /// The reference in force and its fingerprint, parsed again only when
     /// the texts in force changed.
-    fn reference_in_force(&self) -> Result<(Reference, u64), AppError> {
+    fn reference_in_force(&self) -> Result<(Arc<Reference>, u64), AppError> {
         let files = crate::warehouse::reference_files(&self.warehouse)?;
         let mut cache = self.reference_cache.lock().expect("reference cache lock");
         if let Some((texts, reference, fingerprint)) = cache.as_ref()
@@ -375,7 +375,7 @@ impl App {
         {
             return Ok((reference.clone(), *fingerprint));
         }
-        let reference = files.parse()?;
+        let reference = Arc::new(files.parse()?);
         let fingerprint = reference_fingerprint(&reference);
         *cache = Some((files, reference.clone(), fingerprint));
         Ok((reference, fingerprint))
@@ -395,7 +395,7 @@ impl App {
     /// The state tag and the reference in force. Lists the manifest
     /// directory but parses no manifest: a request that finds its snapshot
     /// cached reads only the small reference files.
-    fn current(&self) -> Result<(StateTag, Reference), AppError> {
+    fn current(&self) -> Result<(StateTag, Arc<Reference>), AppError> {
         let (reference, fingerprint) = self.reference_in_force()?;
         let tag = StateTag {
             dataset_version: self.warehouse.latest_version()?.unwrap_or(0),
@@ -679,13 +679,12 @@ impl App {
         Ok(loaded)
     }
 
-    async fn load_version(&self, tag: StateTag, reference: Reference) -> Result<Arc<Loaded>, AppError> {
+    async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {
         let manifest = match tag.dataset_version {
             0 => Manifest::empty(),
             version => self.warehouse.manifest(version)?,
         };
         let (files, superseded) = self.version_files(&manifest)?;
-        let reference = Arc::new(reference);
         let rollup = match manifest.rollup_file() {
             Some(path) => Some(Arc::new(Rollup::read(&self.warehouse.path_of(path))?)),
             None => None,
@@ -720,7 +719,7 @@ impl App {
             v => self.warehouse.manifest(v)?.reference_file().map(str::to_string),
         };
         let reference = match recorded {
-            Some(path) => crate::warehouse::recorded_reference(&self.warehouse, &path)?,
+            Some(path) => Arc::new(crate::warehouse::recorded_reference(&self.warehouse, &path)?),
             None => current_reference,
         };
         let tag = StateTag {

@@ -312,7 +312,8 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
     }
     let options = default_demo_options(1);
     tracing::info!(units = options.units, months = options.months, end = %options.end, "empty data directory: loading the demo dataset");
-    let files = demo::generate(&app.reference()?, &options);
+    let reference = app.reference()?;
+    let files = demo::generate(&reference, &options);
     for (name, text) in [
         ("demo/filings.csv", files.filings),
         ("demo/revisions.csv", files.revisions),

@@ -298,7 +298,7 @@ pub struct Overview {
     /// The figures of the trend and heat-map charts, for the tables behind them.
     pub trend: Trend,
     pub heatmap: Heatmap,
-    pub reference: Reference,
+    pub reference: std::sync::Arc<Reference>,
 }
 
 /// The figures of the overview page for the filters of `params`.

@@ -52,7 +52,7 @@ impl App {
         };
         let latest = compaction.latest().clone();
         let covered = compaction.index().covered_to();
-        let files_before = self.files_read(&latest)?;
+        let files_before = files_read(&latest, compaction.index());
         let mut run: Vec<&crate::warehouse::BatchEntry> = Vec::new();
         let mut rows = 0u64;
         for batch in latest.batches.iter().filter(|b| b.seq > covered) {
@@ -95,7 +95,7 @@ impl App {
             crate::ingest::merge_row_ids(&superseded, &paths.superseded)?;
         }
         let files_replaced = (filings.len() + superseded.len()) as u64;
-        compaction.publish(first, last, merged, files_replaced)?;
+        let index = compaction.publish(first, last, merged, files_replaced)?;
         tracing::info!(
             first,
             last,
@@ -110,12 +110,12 @@ impl App {
             rows: merged,
             files_replaced,
             files_before,
-            files_after: self.files_read(&latest)?,
+            files_after: files_read(&latest, &index),
         })
     }
 
     fn nothing_compacted(&self) -> Result<CompactReport, AppError> {
-        let files = self.files_read(&self.warehouse.latest()?)?;
+        let files = files_read(&self.warehouse.latest()?, &self.warehouse.segments()?);
         Ok(CompactReport {
             compacted: false,
             first_batch: None,
@@ -126,9 +126,10 @@ impl App {
             files_after: files,
         })
     }
+}
 
-    fn files_read(&self, manifest: &crate::warehouse::Manifest) -> Result<usize, AppError> {
-        let (filings, superseded) = self.version_files(manifest)?;
-        Ok(filings.len() + superseded.len())
-    }
+/// How many files a version is read from, given the segments.
+fn files_read(manifest: &crate::warehouse::Manifest, index: &crate::warehouse::SegmentIndex) -> usize {
+    let (filings, superseded) = crate::warehouse::version_files(manifest, index);
+    filings.len() + superseded.len()
 }

@@ -289,9 +289,16 @@ pub(super) fn monthly_cells(
             continue;
         };
         let entry = months.entry(month.clone()).or_insert_with(|| {
+            // The month's table: the rows are gathered below (cloning the
+            // whole response per month would copy every month's rows).
             let empty = ShareResponse {
+                from: resp.from.clone(),
+                to: resp.to.clone(),
+                by: resp.by.clone(),
+                dataset_version: resp.dataset_version,
+                target: resp.target,
                 rows: Vec::new(),
-                ..resp.clone()
+                total: resp.total.clone(),
             };
             (empty, Vec::new())
         });

@@ -188,7 +188,11 @@ async fn healthz(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
 
 /// The API description as it stands now (the catalog and reference included).
 async fn current_document(app: Arc<App>, ops: Arc<Vec<doc::Op>>) -> Result<serde_json::Value, ApiError> {
-    blocking(move || Ok(doc::document(&ops, &app.queries(), &app.reference()?))).await
+    blocking(move || {
+        let reference = app.reference()?;
+        Ok(doc::document(&ops, &app.queries(), &reference))
+    })
+    .await
 }
 
 async fn openapi(

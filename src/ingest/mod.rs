@@ -250,10 +250,7 @@ pub fn check(
     ctx: &FileContext<'_>,
 ) -> Result<(u64, u64, u64), IngestError> {
     let (mut records, mut accepted, mut rejected) = (0u64, 0u64, 0u64);
-    let columns = |e: PolarsError| IngestError::Columns {
-        file: name.to_string(),
-        message: e.to_string(),
-    };
+    let columns = columns_error(name);
     let mut on_chunk = |raw: DataFrame| -> Result<(), IngestError> {
         let checked = validate::validate(&raw, ctx).map_err(columns)?;
         let (a, r) = checked.split(&raw, name, ctx).map_err(columns)?;
@@ -265,6 +262,14 @@ pub fn check(
     let mut input = input;
     read::read_chunks(&mut input, format, name, options, &mut on_chunk)?;
     Ok((records, accepted, rejected))
+}
+
+/// Turns a polars error on `file` into the ingest's error.
+fn columns_error(file: &str) -> impl Fn(PolarsError) -> IngestError + Copy + '_ {
+    move |e| IngestError::Columns {
+        file: file.to_string(),
+        message: e.to_string(),
+    }
 }
 
 struct HashingReader<R> {
@@ -309,10 +314,7 @@ impl<'a> Sink<'a> {
     }
 
     fn columns_err(&self, e: PolarsError) -> IngestError {
-        IngestError::Columns {
-            file: self.name.to_string(),
-            message: e.to_string(),
-        }
+        columns_error(self.name)(e)
     }
 
     fn chunk(&mut self, raw: DataFrame) -> Result<(), IngestError> {
@@ -417,12 +419,8 @@ fn laid_out(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
 pub fn merge_filings(inputs: &[std::path::PathBuf], output: &Path) -> Result<u64, IngestError> {
     let all = read_all(inputs)?;
     let name = output.display().to_string();
-    let columns = |e: PolarsError| IngestError::Columns {
-        file: name.clone(),
-        message: e.to_string(),
-    };
     let mut writer = None;
-    for part in laid_out(&all).map_err(columns)? {
+    for part in laid_out(&all).map_err(columns_error(&name))? {
         write_batch(&mut writer, output, &part, &name)?;
     }
     finish_writer(writer, output, &name)?;
@@ -443,10 +441,7 @@ fn read_all(inputs: &[std::path::PathBuf]) -> Result<DataFrame, IngestError> {
     let mut all: Option<DataFrame> = None;
     for path in inputs {
         let name = path.display().to_string();
-        let columns = |e: PolarsError| IngestError::Columns {
-            file: name.clone(),
-            message: e.to_string(),
-        };
+        let columns = columns_error(&name);
         let file = File::open(path).map_err(|source| IngestError::Io {
             file: name.clone(),
             source,
@@ -466,10 +461,7 @@ fn read_all(inputs: &[std::path::PathBuf]) -> Result<DataFrame, IngestError> {
 
 fn finish_writer(writer: Option<BatchedWriter<File>>, path: &Path, name: &str) -> Result<(), IngestError> {
     if let Some(w) = writer {
-        w.finish().map_err(|e| IngestError::Columns {
-            file: name.to_string(),
-            message: e.to_string(),
-        })?;
+        w.finish().map_err(columns_error(name))?;
         File::open(path)
             .and_then(|f| f.sync_all())
             .map_err(|source| IngestError::Io {
@@ -491,10 +483,7 @@ pub fn write_row_ids(path: &Path, ids: &[i64], superseded_in: u64) -> Result<(),
             Int64Chunked::full("superseded_in".into(), superseded_in as i64, ids.len()).into_column(),
         ],
     )
-    .map_err(|e| IngestError::Columns {
-        file: name.clone(),
-        message: e.to_string(),
-    })?;
+    .map_err(columns_error(&name))?;
     let file = File::create(path).map_err(|source| IngestError::Io {
         file: name.clone(),
         source,
@@ -502,10 +491,7 @@ pub fn write_row_ids(path: &Path, ids: &[i64], superseded_in: u64) -> Result<(),
     ParquetWriter::new(&file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(&mut df)
-        .map_err(|e| IngestError::Columns {
-            file: name.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(columns_error(&name))?;
     file.sync_all().map_err(|source| IngestError::Io { file: name, source })
 }
 
@@ -515,10 +501,7 @@ fn write_batch(
     df: &DataFrame,
     name: &str,
 ) -> Result<(), IngestError> {
-    let columns_err = |e: PolarsError| IngestError::Columns {
-        file: name.to_string(),
-        message: e.to_string(),
-    };
+    let columns_err = columns_error(name);
     if writer.is_none() {
         let file = File::create(path).map_err(|source| IngestError::Io {
             file: name.to_string(),

@@ -97,14 +97,6 @@ impl Manifest {
         Ok(m)
     }
 
-    /// Relative paths of every filings file of this version.
-    pub fn filings_files(&self) -> impl Iterator<Item = &str> {
-        self.batches
-            .iter()
-            .flat_map(|b| &b.files)
-            .filter_map(|f| f.filings.as_deref())
-    }
-
     /// The reference tables as they stood when this version was committed
     /// (relative path), if recorded.
     pub fn reference_file(&self) -> Option<&str> {
@@ -119,11 +111,6 @@ impl Manifest {
     /// The unit dictionary files of this version, in batch order.
     pub fn units_files(&self) -> impl Iterator<Item = &str> {
         self.batches.iter().filter_map(|b| b.units.as_deref())
-    }
-
-    /// Relative paths of every superseded-row-ids file of this version.
-    pub fn superseded_files(&self) -> impl Iterator<Item = &str> {
-        self.batches.iter().filter_map(|b| b.superseded.as_deref())
     }
 }
 

@@ -24,7 +24,7 @@ mod reference;
 mod segments;
 
 pub use manifest::{BatchEntry, FileEntry, Manifest};
-pub use reference::{ReferenceFiles, builtin_reference, load_reference, recorded_reference, reference_files};
+pub use reference::{ReferenceFiles, builtin_reference, recorded_reference, reference_files};
 pub use segments::{Compaction, Segment, SegmentIndex, SegmentPaths, version_files};
 
 use std::fs::{self, File};

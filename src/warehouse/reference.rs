@@ -35,11 +35,6 @@ impl ReferenceFiles {
     }
 }
 
-/// Reads the reference in force for `warehouse`.
-pub fn load_reference(warehouse: &Warehouse) -> Result<Reference, WarehouseError> {
-    reference_files(warehouse)?.parse()
-}
-
 /// The reference kept with a committed batch (`relative` to the data directory).
 pub fn recorded_reference(warehouse: &Warehouse, relative: &str) -> Result<Reference, WarehouseError> {
     let path = warehouse.path_of(relative);
@@ -102,7 +97,7 @@ mod tests {
             "year,scope,target_share,source\n2024,province,0.09,local plan\n",
         )
         .unwrap();
-        let r = load_reference(&w).unwrap();
+        let r = reference_files(&w).unwrap().parse().unwrap();
         assert_eq!(r.target_for(2025, None).unwrap().share(), 0.09);
         assert_eq!(r.districts.len(), 27);
     }
