@@ -25,6 +25,7 @@ use thiserror::Error;
 
 mod compact;
 mod disclose;
+mod kept;
 mod queries;
 pub use compact::{CompactPolicy, CompactReport};
 pub use queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
@@ -263,6 +264,21 @@ struct Loaded {
     /// The disclosure-controlled month × district × sector table analysts'
     /// SQL reads (`cells`), built on first use.
     protected_cells: tokio::sync::OnceCell<datafusion::arrow::array::RecordBatch>,
+    /// Each batch of the version and the months it changed (`None`: every month).
+    batch_months: Vec<(u64, Option<BTreeSet<String>>)>,
+}
+
+impl Loaded {
+    /// The version whose batch last changed `month`'s effective filings (0
+    /// when none did): the month's filings are the same in every version
+    /// from that one to this.
+    fn changed_by(&self, month: &str) -> u64 {
+        self.batch_months
+            .iter()
+            .rev()
+            .find(|(_, months)| months.as_ref().is_none_or(|m| m.contains(month)))
+            .map_or(0, |(seq, _)| *seq)
+    }
 }
 
 /// One share answer, computed at most once per snapshot.
@@ -293,6 +309,10 @@ pub struct AppOptions {
     /// supersedes (see `engine::superseded_by`): 4,000,000 keeps that
     /// search's hash tables near 0.4 GiB whatever the batch's size.
     pub supersession_part_rows: u64,
+    /// Judge protected tables from the contributions kept per month (see
+    /// `kept`), counting from every filing only what their bounds cannot
+    /// decide; false counts every table from the filings.
+    pub kept_contributions: bool,
 }
 
 impl Default for AppOptions {
@@ -305,6 +325,7 @@ impl Default for AppOptions {
             result_cache_bytes: 128 << 20,
             disclosure: crate::domain::disclosure::Rule::default(),
             supersession_part_rows: 4_000_000,
+            kept_contributions: true,
         }
     }
 }
@@ -316,6 +337,8 @@ pub struct App {
     loading: tokio::sync::Mutex<()>,
     /// Share answers computed (not taken from a cache) since start.
     computed: std::sync::atomic::AtomicU64,
+    /// Tables disclosure control counted from every filing since start.
+    exact_counts: std::sync::atomic::AtomicU64,
     /// Snapshots of earlier versions asked for with `as_of`, most recent last.
     past: Mutex<Vec<Arc<Loaded>>>,
     /// The reference in force, parsed, with the texts it was parsed from and
@@ -324,6 +347,8 @@ pub struct App {
     catalog: crate::catalog::Catalog,
     options: AppOptions,
     results: Arc<queries::ResultCache>,
+    /// Disclosure control's kept contributions, per month (see `kept`).
+    kept: Mutex<HashMap<kept::KeptKey, Arc<kept::KeptCell>>>,
 }
 
 impl App {
@@ -340,10 +365,12 @@ impl App {
             loaded: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
             computed: std::sync::atomic::AtomicU64::new(0),
+            exact_counts: std::sync::atomic::AtomicU64::new(0),
             past: Mutex::new(Vec::new()),
             reference_cache: Mutex::new(None),
             catalog: crate::catalog::Catalog::new(dirs),
             results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
+            kept: Mutex::new(HashMap::new()),
             options,
         })
     }
@@ -552,6 +579,7 @@ impl App {
                 "commit: rollup written"
             );
             batch.set_rollup();
+            batch.set_periods(rollup.touched_periods());
             batch.record_reference(&reference_files)?;
             let kept = IngestReport {
                 dataset_version: batch.seq(),
@@ -696,6 +724,11 @@ impl App {
             snapshot,
             answers: Mutex::new(HashMap::new()),
             protected_cells: tokio::sync::OnceCell::new(),
+            batch_months: manifest
+                .batches
+                .iter()
+                .map(|b| (b.seq, b.periods.as_ref().map(|p| p.iter().cloned().collect())))
+                .collect(),
         }))
     }
 
@@ -781,6 +814,13 @@ impl App {
         self.computed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many protected tables were counted from every filing (their
+    /// kept contributions could not decide them, or were not used) since
+    /// the app was opened.
+    pub fn disclosure_exact_counts(&self) -> u64 {
+        self.exact_counts.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn compute_share(&self, params: &ShareParams, loaded: &Loaded, raw: bool) -> Result<ShareResponse, AppError> {
         self.computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reference = &loaded.reference;
@@ -830,8 +870,19 @@ impl App {
                 by: dims.clone(),
                 ..slice.clone()
             };
-            let totals = loaded.snapshot.enterprise_totals(&counted).await?;
-            disclose::protect(&mut response, &slice.by, &dims, &totals, &self.options.disclosure);
+            let rule = &self.options.disclosure;
+            let decided = self.options.kept_contributions
+                && disclose::protect(
+                    &mut response,
+                    &slice.by,
+                    &dims,
+                    &self.kept_parts(loaded, &counted).await?,
+                    rule,
+                );
+            if !decided {
+                let exact = self.exact_parts(loaded, &counted).await?;
+                disclose::protect(&mut response, &slice.by, &dims, &exact, rule);
+            }
         }
         Ok(response)
     }

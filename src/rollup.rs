@@ -253,6 +253,8 @@ pub struct Rollup {
     /// on first use: slices with no sector or VSIC code in them are
     /// answered from these ~60 times fewer cells.
     coarse: std::sync::OnceLock<Box<Rollup>>,
+    /// The months of the filings applied since this rollup was read.
+    touched: std::collections::BTreeSet<String>,
 }
 
 impl PartialEq for Rollup {
@@ -349,7 +351,15 @@ impl Rollup {
         let total = ints(batch, "total_revenue_vnd")?;
         let ecommerce = ints(batch, "ecommerce_revenue_vnd")?;
         let weight = ints(batch, "weight_micro")?;
+        let mut last_period = None;
         for i in 0..batch.num_rows() {
+            // Filings come sorted by month: a set lookup per change only.
+            if last_period != Some(period.value(i)) {
+                last_period = Some(period.value(i));
+                if !self.touched.contains(period.value(i)) {
+                    self.touched.insert(period.value(i).to_string());
+                }
+            }
             let slot = self.slot(period.value(i), district.value(i), vsic.value(i));
             let w = i128::from(weight.value(i));
             let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
@@ -368,6 +378,12 @@ impl Rollup {
             }
         }
         Ok(())
+    }
+
+    /// The months of the filings added or subtracted since this rollup
+    /// was read: the months whose figures the batch changed.
+    pub fn touched_periods(&self) -> Vec<String> {
+        self.touched.iter().cloned().collect()
     }
 
     /// Gives the units first met in the filings added since the last call
@@ -537,36 +553,15 @@ impl Rollup {
         let mut groups: HashMap<GroupKey<'_>, Group<'_>> = HashMap::new();
         let mut total = Group::default();
         for (k, a) in self.keys.iter().zip(&self.aggs) {
-            if a.filings == 0 || k.period < from || k.period > to {
+            if a.filings == 0 {
                 continue;
             }
-            if !slice.districts.is_empty() && !slice.districts.contains(&k.district) {
+            let Some(key) = group_key(slice, reference, (&from, &to), (&k.period, &k.district, &k.vsic)) else {
                 continue;
-            }
-            if !slice.vsic.is_empty() && !slice.vsic.contains(&k.vsic) {
-                continue;
-            }
-            let sector = reference.vsic(&k.vsic).map(|v| v.group_code.as_str());
-            if !slice.sectors.is_empty() && !sector.is_some_and(|s| slice.sectors.iter().any(|x| x == s)) {
-                continue;
-            }
+            };
             if by.is_empty() {
                 total.add(a);
                 continue;
-            }
-            let mut key: GroupKey<'_> = [KeyPart::Null; MAX_DIMS];
-            for (slot, d) in key.iter_mut().zip(by) {
-                *slot = match d {
-                    Dim::District => KeyPart::Text(&k.district),
-                    Dim::Sector => sector.map_or(KeyPart::Null, KeyPart::Text),
-                    Dim::Vsic => KeyPart::Text(&k.vsic),
-                    Dim::Period => KeyPart::Text(&k.period),
-                    Dim::Quarter => match Period::parse(&k.period) {
-                        Some(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
-                        None => KeyPart::Null,
-                    },
-                    Dim::Year => KeyPart::Text(&k.period[..4]),
-                };
             }
             groups.entry(key).or_default().add(a);
         }
@@ -612,6 +607,58 @@ impl Agg {
 const MAX_DIMS: usize = Dim::ALL.len();
 
 /// One key of a group, borrowed from the cell it was read from.
+/// The keys (in `slice.by` order) of the group that the cell of month
+/// `period`, `district` and VSIC code `vsic` falls in, or `None` when the
+/// slice leaves the cell out — the grouping of [`Rollup::breakdown`].
+pub fn group_of(
+    slice: &Slice,
+    reference: &Reference,
+    period: &str,
+    district: &str,
+    vsic: &str,
+) -> Option<Vec<Option<String>>> {
+    let (from, to) = (slice.from.to_string(), slice.to.to_string());
+    let key = group_key(slice, reference, (&from, &to), (period, district, vsic))?;
+    Some(key[..slice.by.len()].iter().copied().map(KeyPart::to_key).collect())
+}
+
+/// [`group_of`] with borrowed parts; `range` is the slice's months written out.
+fn group_key<'a>(
+    slice: &Slice,
+    reference: &'a Reference,
+    range: (&str, &str),
+    (period, district, vsic): (&'a str, &'a str, &'a str),
+) -> Option<GroupKey<'a>> {
+    if period < range.0 || period > range.1 {
+        return None;
+    }
+    if !slice.districts.is_empty() && !slice.districts.iter().any(|d| d == district) {
+        return None;
+    }
+    if !slice.vsic.is_empty() && !slice.vsic.iter().any(|v| v == vsic) {
+        return None;
+    }
+    let sector = reference.vsic(vsic).map(|v| v.group_code.as_str());
+    if !slice.sectors.is_empty() && !sector.is_some_and(|s| slice.sectors.iter().any(|x| x == s)) {
+        return None;
+    }
+    let mut key: GroupKey<'a> = [KeyPart::Null; MAX_DIMS];
+    for (slot, d) in key.iter_mut().zip(&slice.by) {
+        *slot = match d {
+            Dim::District => KeyPart::Text(district),
+            Dim::Sector => sector.map_or(KeyPart::Null, KeyPart::Text),
+            Dim::Vsic => KeyPart::Text(vsic),
+            Dim::Period => KeyPart::Text(period),
+            Dim::Quarter => match Period::parse(period) {
+                Some(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
+                None => KeyPart::Null,
+            },
+            Dim::Year => KeyPart::Text(&period[..4]),
+        };
+    }
+    Some(key)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum KeyPart<'a> {
     Null,

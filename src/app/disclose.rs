@@ -3,15 +3,17 @@
 //! cells, row and column totals and grand total are the two-way, district,
 //! sector and plain answers, so all four agree), a line of groups with
 //! their total (any other one-way breakdown), or a grid of the first
-//! dimension by the others — each entry's enterprises are counted from the
-//! engine's per-enterprise totals, and `domain::disclosure` decides which
+//! dimension by the others — each entry's enterprises are judged from the
+//! contributions kept per month, district and VSIC code (bounds that decide
+//! almost every entry), or, when those cannot decide an entry, from the
+//! engine's exact per-enterprise totals; `domain::disclosure` decides which
 //! entries to withhold. Withheld rows keep their keys and target; their
 //! figures are emptied (written as nulls). Also withholds the same cells in
 //! a named query's rows (Arrow batches, plain data).
 
 use super::{AppError, ShareResponse, ShareRow};
 use crate::domain::Dim;
-use crate::domain::disclosure::{CellStats, Rule, Shape, protect as plan};
+use crate::domain::disclosure::{CellStats, Contributions, Entry, Rule, Shape, bounded_entry, protect_entries as plan};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::{cast, nullif};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -24,9 +26,74 @@ type Totals = HashMap<String, i128>;
 /// enterprise, Σ weight × total revenue.
 type EnterpriseTotal = (Key, String, i128);
 
-fn add(into: &mut Totals, from: &Totals) {
-    for (e, v) in from {
-        *into.entry(e.clone()).or_default() += v;
+/// What a table's entries are judged from: for each of its cells (keyed
+/// as the table's entries are), either each enterprise's exact total, or
+/// the contributions kept for a month × district × VSIC cell.
+pub(super) enum Parts {
+    Exact(Vec<EnterpriseTotal>),
+    Kept(Vec<(Key, Contributions)>),
+}
+
+impl Parts {
+    /// The parts of each value of the first key, keyed by the rest.
+    fn split_first(self) -> std::collections::BTreeMap<String, Parts> {
+        let mut out = std::collections::BTreeMap::new();
+        match self {
+            Parts::Exact(totals) => {
+                for (key, e, t) in totals {
+                    if let Some(first) = key[0].clone() {
+                        match out.entry(first).or_insert_with(|| Parts::Exact(Vec::new())) {
+                            Parts::Exact(v) => v.push((key[1..].to_vec(), e, t)),
+                            Parts::Kept(_) => unreachable!("one kind of parts"),
+                        }
+                    }
+                }
+            }
+            Parts::Kept(cells) => {
+                for (key, c) in cells {
+                    if let Some(first) = key[0].clone() {
+                        match out.entry(first).or_insert_with(|| Parts::Kept(Vec::new())) {
+                            Parts::Kept(v) => v.push((key[1..].to_vec(), c)),
+                            Parts::Exact(_) => unreachable!("one kind of parts"),
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The contributions to one entry of a table, merged as entries add up.
+trait Part: Default + Clone {
+    fn add(&mut self, other: &Self);
+    /// The entry, or `None` when this kind of part cannot decide it.
+    fn entry(&self, rule: &Rule) -> Option<Entry>;
+}
+
+impl Part for Totals {
+    fn add(&mut self, other: &Self) {
+        for (e, v) in other {
+            *self.entry(e.clone()).or_default() += v;
+        }
+    }
+
+    fn entry(&self, rule: &Rule) -> Option<Entry> {
+        Some(CellStats::from_totals(self.values().copied(), rule).entry(rule))
+    }
+}
+
+/// The kept contributions of the month × district × VSIC cells of an entry.
+#[derive(Default, Clone)]
+struct Kept<'a>(Vec<&'a Contributions>);
+
+impl Part for Kept<'_> {
+    fn add(&mut self, other: &Self) {
+        self.0.extend_from_slice(&other.0);
+    }
+
+    fn entry(&self, rule: &Rule) -> Option<Entry> {
+        bounded_entry(&self.0, rule)
     }
 }
 
@@ -62,7 +129,8 @@ struct Grid {
 }
 
 impl Grid {
-    fn plan(cells: &HashMap<Key, Totals>, rule: &Rule) -> Self {
+    /// `None` when an entry cannot be decided from these parts.
+    fn plan<S: Part>(cells: &HashMap<Key, S>, rule: &Rule) -> Option<Self> {
         let mut rows: Vec<Option<String>> = cells.keys().map(|k| k[0].clone()).collect();
         rows.sort();
         rows.dedup();
@@ -73,27 +141,26 @@ impl Grid {
         let row_of: HashMap<&Option<String>, usize> = rows.iter().enumerate().map(|(i, v)| (v, i)).collect();
         let col_of: HashMap<&[Option<String>], usize> =
             cols.iter().enumerate().map(|(j, v)| (v.as_slice(), j)).collect();
-        let mut cell_totals = vec![Totals::new(); r * c];
-        let mut row_totals = vec![Totals::new(); r];
-        let mut col_totals = vec![Totals::new(); c];
-        let mut all = Totals::new();
+        let mut cell_parts = vec![S::default(); r * c];
+        let mut row_parts = vec![S::default(); r];
+        let mut col_parts = vec![S::default(); c];
+        let mut all = S::default();
         for (key, t) in cells {
             let (i, j) = (row_of[&key[0]], col_of[&key[1..]]);
-            add(&mut cell_totals[i * c + j], t);
-            add(&mut row_totals[i], t);
-            add(&mut col_totals[j], t);
-            add(&mut all, t);
+            cell_parts[i * c + j].add(t);
+            row_parts[i].add(t);
+            col_parts[j].add(t);
+            all.add(t);
         }
-        let stats = |t: &Totals| CellStats::from_totals(t.values().copied(), rule);
-        let entries: Vec<CellStats> = cell_totals
+        let entries: Vec<Entry> = cell_parts
             .iter()
-            .chain(&row_totals)
-            .chain(&col_totals)
+            .chain(&row_parts)
+            .chain(&col_parts)
             .chain(std::iter::once(&all))
-            .map(stats)
-            .collect();
-        let suppressed = plan(Shape::Grid { rows: r, cols: c }, &entries, rule);
-        Self { rows, cols, suppressed }
+            .map(|p| p.entry(rule))
+            .collect::<Option<_>>()?;
+        let suppressed = plan(Shape::Grid { rows: r, cols: c }, &entries);
+        Some(Self { rows, cols, suppressed })
     }
 
     fn cell(&self, row: &Option<String>, col: &[Option<String>]) -> bool {
@@ -127,27 +194,57 @@ impl Grid {
 }
 
 /// Withholds the entries of `resp` (a breakdown by `by`) that disclosure
-/// control withholds, from each enterprise's totals by `dims` (see
-/// [`totals_dims`]).
-pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals: &[EnterpriseTotal], rule: &Rule) {
-    let mut cells: HashMap<Key, Totals> = HashMap::new();
-    for (key, enterprise, total) in totals {
-        *cells
-            .entry(key.clone())
-            .or_default()
-            .entry(enterprise.clone())
-            .or_default() += total;
+/// control withholds, judged from `parts` keyed by `dims` (see
+/// [`totals_dims`]). Returns false, with `resp` untouched, when the parts
+/// cannot decide an entry (kept contributions whose bounds do not tell);
+/// exact totals always decide.
+pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], parts: &Parts, rule: &Rule) -> bool {
+    match parts {
+        Parts::Exact(totals) => {
+            let mut cells: HashMap<Key, Totals> = HashMap::new();
+            for (key, enterprise, total) in totals {
+                *cells
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(enterprise.clone())
+                    .or_default() += total;
+            }
+            protect_with(resp, by, dims, &cells, rule)
+        }
+        Parts::Kept(kept) => {
+            let mut cells: HashMap<Key, Kept<'_>> = HashMap::new();
+            for (key, c) in kept {
+                cells.entry(key.clone()).or_default().0.push(c);
+            }
+            protect_with(resp, by, dims, &cells, rule)
+        }
     }
+}
+
+fn protect_with<S: Part>(
+    resp: &mut ShareResponse,
+    by: &[Dim],
+    dims: &[Dim],
+    cells: &HashMap<Key, S>,
+    rule: &Rule,
+) -> bool {
     if by.len() == 1 && dims == by {
         // A one-way table of its own: its groups and their total.
-        let mut all = Totals::new();
+        let mut all = S::default();
         for t in cells.values() {
-            add(&mut all, t);
+            all.add(t);
         }
-        let stats = |t: Option<&Totals>| CellStats::from_totals(t.into_iter().flat_map(|t| t.values().copied()), rule);
-        let mut entries: Vec<CellStats> = resp.rows.iter().map(|r| stats(cells.get(&row_key(r, by)))).collect();
-        entries.push(stats(Some(&all)));
-        let s = plan(Shape::Line { cells: resp.rows.len() }, &entries, rule);
+        let empty = S::default();
+        let entries: Option<Vec<Entry>> = resp
+            .rows
+            .iter()
+            .map(|r| cells.get(&row_key(r, by)).unwrap_or(&empty).entry(rule))
+            .chain(std::iter::once(all.entry(rule)))
+            .collect();
+        let Some(entries) = entries else {
+            return false;
+        };
+        let s = plan(Shape::Line { cells: resp.rows.len() }, &entries);
         for (row, hide) in resp.rows.iter_mut().zip(&s) {
             if *hide {
                 row.suppress();
@@ -156,11 +253,13 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals
         if s[resp.rows.len()] {
             resp.total.suppress();
         }
-        return;
+        return true;
     }
     // One two-way table, dims[0] by the rest; `by` is its cells, one of its
     // margins, or (no `by`) its grand total.
-    let grid = Grid::plan(&cells, rule);
+    let Some(grid) = Grid::plan(cells, rule) else {
+        return false;
+    };
     for row in resp.rows.iter_mut() {
         let key = row_key(row, by);
         let value = |d: Dim| by.iter().position(|b| *b == d).and_then(|i| key[i].clone());
@@ -179,6 +278,7 @@ pub(super) fn protect(resp: &mut ShareResponse, by: &[Dim], dims: &[Dim], totals
     if grid.grand_total() {
         resp.total.suppress();
     }
+    true
 }
 
 /// Whether a result column describes a row (kept when the row is withheld)
@@ -277,13 +377,10 @@ pub(super) fn withhold_rows(
 /// table with margins — the same table, and so the same withheld cells, as
 /// the share API gives for that month. A withheld row keeps its keys; its
 /// amounts and counts are null and `suppressed` is true.
-pub(super) fn monthly_cells(
-    resp: &ShareResponse,
-    totals: &[EnterpriseTotal],
-    rule: &Rule,
-) -> Result<RecordBatch, AppError> {
+/// `None` when `parts` cannot decide an entry (see [`protect`]).
+pub(super) fn monthly_cells(resp: &ShareResponse, parts: Parts, rule: &Rule) -> Result<Option<RecordBatch>, AppError> {
     let grid = [Dim::District, Dim::Sector];
-    let mut months: std::collections::BTreeMap<String, (ShareResponse, Vec<EnterpriseTotal>)> = Default::default();
+    let mut months: std::collections::BTreeMap<String, ShareResponse> = Default::default();
     for row in &resp.rows {
         let Some(Some(month)) = row.keys.get(Dim::Period.key_field()) else {
             continue;
@@ -291,7 +388,7 @@ pub(super) fn monthly_cells(
         let entry = months.entry(month.clone()).or_insert_with(|| {
             // The month's table: the rows are gathered below (cloning the
             // whole response per month would copy every month's rows).
-            let empty = ShareResponse {
+            ShareResponse {
                 from: resp.from.clone(),
                 to: resp.to.clone(),
                 by: resp.by.clone(),
@@ -299,19 +396,17 @@ pub(super) fn monthly_cells(
                 target: resp.target,
                 rows: Vec::new(),
                 total: resp.total.clone(),
-            };
-            (empty, Vec::new())
+            }
         });
-        entry.0.rows.push(row.clone());
+        entry.rows.push(row.clone());
     }
-    for (key, enterprise, total) in totals {
-        if let Some((_, t)) = key[0].as_ref().and_then(|m| months.get_mut(m)) {
-            t.push((key[1..].to_vec(), enterprise.clone(), *total));
-        }
-    }
+    let mut parts = parts.split_first();
     let mut rows = Vec::new();
-    for (_, (mut month, totals)) in months {
-        protect(&mut month, &grid, &grid, &totals, rule);
+    for (m, mut month) in months {
+        let month_parts = parts.remove(&m).unwrap_or(Parts::Exact(Vec::new()));
+        if !protect(&mut month, &grid, &grid, &month_parts, rule) {
+            return Ok(None);
+        }
         rows.extend(month.rows);
     }
     let text = |field: &str| -> ArrayRef {
@@ -356,7 +451,9 @@ pub(super) fn monthly_cells(
         count(|r| r.units),
         Arc::new(rows.iter().map(|r| Some(r.suppressed)).collect::<BooleanArray>()),
     ];
-    RecordBatch::try_new(schema, columns).map_err(|e| shape(e.to_string()))
+    RecordBatch::try_new(schema, columns)
+        .map(Some)
+        .map_err(|e| shape(e.to_string()))
 }
 
 fn shape(message: String) -> AppError {

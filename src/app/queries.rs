@@ -470,8 +470,15 @@ impl App {
                 };
                 let full = self.compute_share(&params, loaded, false).await?;
                 let slice = self.resolve(&params, loaded).await?;
-                let totals = loaded.snapshot.enterprise_totals(&slice).await?;
-                super::disclose::monthly_cells(&full, &totals, &self.options.disclosure)
+                let rule = &self.options.disclosure;
+                if self.options.kept_contributions
+                    && let Some(cells) =
+                        super::disclose::monthly_cells(&full, self.kept_parts(loaded, &slice).await?, rule)?
+                {
+                    return Ok(cells);
+                }
+                super::disclose::monthly_cells(&full, self.exact_parts(loaded, &slice).await?, rule)
+                    .map(|c| c.expect("exact totals decide every entry"))
             })
             .await?;
         Ok(batch.clone())

@@ -133,16 +133,180 @@ impl Shape {
     }
 }
 
+/// What secondary suppression needs of an entry: whether it is sensitive,
+/// whether it is empty, and its total (the cost of withholding it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub sensitive: bool,
+    pub empty: bool,
+    pub total: i128,
+}
+
+impl CellStats {
+    pub fn entry(&self, rule: &Rule) -> Entry {
+        Entry {
+            sensitive: self.sensitive(rule),
+            empty: self.is_empty(),
+            total: self.total,
+        }
+    }
+}
+
+/// One cell's enterprises as kept to decide disclosure without the raw
+/// filings: how many there are, their total, and the largest enterprise
+/// totals (largest first; every one of them when `enterprises` is not more
+/// than `top.len()`). Enterprises are numbered by [`enterprise_number`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contributions {
+    pub enterprises: u32,
+    pub total: i128,
+    pub top: Vec<(u64, i128)>,
+}
+
+impl Contributions {
+    /// From each enterprise's total in the cell, keeping the `k` largest.
+    pub fn from_totals(mut totals: Vec<(u64, i128)>, k: usize) -> Self {
+        totals.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Self {
+            enterprises: totals.len() as u32,
+            total: totals.iter().map(|t| t.1).sum(),
+            top: totals.into_iter().take(k).collect(),
+        }
+    }
+
+    /// Whether every enterprise of the cell is in `top`.
+    fn complete(&self) -> bool {
+        self.enterprises as usize <= self.top.len()
+    }
+
+    /// The most an enterprise not in `top` holds in this cell.
+    fn unlisted_bound(&self) -> i128 {
+        if self.complete() {
+            0
+        } else {
+            self.top.last().map_or(0, |t| t.1)
+        }
+    }
+}
+
+/// How many largest enterprises a cell keeps for `rule` to be decided
+/// mostly without the raw filings: at least `min_enterprises`, so the count
+/// test is always exact, and a few more than `dominance_n`, so that bounds
+/// on the largest are tight.
+pub fn kept_per_cell(rule: &Rule) -> usize {
+    (rule.min_enterprises as usize).max(rule.dominance_n + 3)
+}
+
+/// An enterprise's tax code (10 digits) or personal number (12 digits) as
+/// a number, the length kept so that the two kinds never meet; `None` for
+/// anything else.
+pub fn enterprise_number(enterprise: &str) -> Option<u64> {
+    let len = enterprise.len();
+    if !(1..=18).contains(&len) || !enterprise.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = enterprise.parse().ok()?;
+    Some(n | ((len as u64) << 60))
+}
+
+/// The entry made of `cells` (each cell's kept contributions), decided
+/// from bounds on its enterprises' totals: `None` when the bounds cannot
+/// tell whether it is sensitive (the caller then counts from the raw
+/// filings). When it answers, the answer is the one [`CellStats`] gives
+/// from the exact totals:
+/// - the count test is exact: a cell with more enterprises than it keeps
+///   lists at least `min_enterprises` of them;
+/// - an enterprise's total is at least the sum of its listed contributions
+///   and at most that plus, for each cell not listing it, the smallest
+///   contribution the cell lists (when the cell has more than it lists);
+///   the largest `dominance_n` totals lie between the largest lower bounds
+///   and the largest upper bounds.
+pub fn bounded_entry(cells: &[&Contributions], rule: &Rule) -> Option<Entry> {
+    let total: i128 = cells.iter().map(|c| c.total).sum();
+    let enterprises: u64 = cells.iter().map(|c| u64::from(c.enterprises)).sum();
+    if enterprises == 0 {
+        return Some(Entry {
+            sensitive: false,
+            empty: true,
+            total,
+        });
+    }
+    if cells.iter().any(|c| c.total < 0 || c.top.iter().any(|t| t.1 < 0)) {
+        return None;
+    }
+    // Per listed enterprise: its listed sum, and the unlisted bounds of the
+    // cells that list it (which do not apply to it).
+    let mut listed: std::collections::HashMap<u64, (i128, i128)> = std::collections::HashMap::new();
+    let mut unlisted_all: i128 = 0;
+    let mut complete = true;
+    for c in cells {
+        let bound = c.unlisted_bound();
+        unlisted_all += bound;
+        complete &= c.complete();
+        for (e, v) in &c.top {
+            let slot = listed.entry(*e).or_default();
+            slot.0 += v;
+            slot.1 += bound;
+        }
+    }
+    let known = listed.len() as u64;
+    let min = u64::from(rule.min_enterprises);
+    let too_few = if complete {
+        known < min
+    } else if known >= min {
+        false
+    } else {
+        return None;
+    };
+    if too_few {
+        return Some(Entry {
+            sensitive: true,
+            empty: false,
+            total,
+        });
+    }
+    let n = rule.dominance_n;
+    let largest = |mut v: Vec<i128>| -> i128 {
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v.into_iter().take(n).sum()
+    };
+    let lower = largest(listed.values().map(|l| l.0).collect());
+    let mut uppers: Vec<i128> = listed.values().map(|l| l.0 + unlisted_all - l.1).collect();
+    if !complete {
+        uppers.extend(std::iter::repeat_n(unlisted_all, n));
+    }
+    let upper = largest(uppers).min(total);
+    let percent = i128::from(rule.dominance_percent);
+    let sensitive = if lower * 100 > total * percent {
+        true
+    } else if upper * 100 <= total * percent {
+        false
+    } else {
+        return None;
+    };
+    Some(Entry {
+        sensitive,
+        empty: false,
+        total,
+    })
+}
+
 /// Which entries to suppress: the sensitive ones and enough others.
 pub fn protect(shape: Shape, entries: &[CellStats], rule: &Rule) -> Vec<bool> {
+    let entries: Vec<Entry> = entries.iter().map(|e| e.entry(rule)).collect();
+    protect_entries(shape, &entries)
+}
+
+/// [`protect`] for entries already judged.
+pub fn protect_entries(shape: Shape, entries: &[Entry]) -> Vec<bool> {
     assert_eq!(entries.len(), shape.len(), "one entry per position of the shape");
-    let mut suppressed: Vec<bool> = entries.iter().map(|e| e.sensitive(rule)).collect();
+    let mut suppressed: Vec<bool> = entries.iter().map(|e| e.sensitive).collect();
     // Cheapest first: revenue, with empty entries and the grand total last.
     let grand = shape.len() - 1;
     let cost = |i: usize| -> (u8, i128) {
         let tier = if i == grand {
             2
-        } else if entries[i].is_empty() {
+        } else if entries[i].empty {
             1
         } else {
             0
@@ -436,7 +600,52 @@ mod tests {
         })
     }
 
+    /// Cells of random enterprises' contributions: few enterprises, so that
+    /// one enterprise often spans cells, and a few big ones so that
+    /// dominance sometimes holds.
+    fn contributions() -> impl Strategy<Value = Vec<Vec<(u64, i128)>>> {
+        let value = prop_oneof![4 => 0i128..1_000, 1 => 0i128..100_000];
+        let cell = prop::collection::btree_map(0u64..8, value, 0..7).prop_map(|m| m.into_iter().collect());
+        prop::collection::vec(cell, 1..16)
+    }
+
+    #[test]
+    fn enterprise_numbers_keep_tax_codes_and_personal_numbers_apart() {
+        assert_ne!(enterprise_number("0000000001"), enterprise_number("000000000001"));
+        assert_eq!(enterprise_number("0102030405"), enterprise_number("0102030405"));
+        assert_eq!(enterprise_number("01020304-5"), None);
+        assert_eq!(enterprise_number(""), None);
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// The oracle: the exact statistics of the merged enterprise totals.
+        /// Whenever the bounds decide, they decide as the exact totals do.
+        #[test]
+        fn bounds_decide_as_the_exact_totals_do(
+            cells in contributions(),
+            k in 1usize..6,
+            min_enterprises in 1u32..5,
+            dominance_percent in prop_oneof![Just(85u32), 30u32..100],
+        ) {
+            let rule = Rule { min_enterprises, dominance_n: 2, dominance_percent };
+            let kept: Vec<Contributions> = cells.iter().map(|c| Contributions::from_totals(c.clone(), k)).collect();
+            let mut merged: std::collections::HashMap<u64, i128> = Default::default();
+            for (e, v) in cells.iter().flatten() {
+                *merged.entry(*e).or_default() += v;
+            }
+            let exact = CellStats::from_totals(merged.values().copied(), &rule).entry(&rule);
+            let refs: Vec<&Contributions> = kept.iter().collect();
+            match bounded_entry(&refs, &rule) {
+                Some(bounded) => prop_assert_eq!(bounded, exact),
+                None => prop_assert!(k < min_enterprises as usize || !exact.empty, "an empty entry is always decided"),
+            }
+            // With every enterprise kept, the bounds are exact.
+            let all: Vec<Contributions> = cells.iter().map(|c| Contributions::from_totals(c.clone(), 64)).collect();
+            let refs: Vec<&Contributions> = all.iter().collect();
+            prop_assert_eq!(bounded_entry(&refs, &rule), Some(exact));
+        }
+
         #[test]
         fn no_suppressed_entry_of_a_line_can_be_computed(cells in prop::collection::vec(cell(), 1..8), total in cell()) {
             let shape = Shape::Line { cells: cells.len() };

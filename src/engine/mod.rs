@@ -10,6 +10,7 @@
 //! reference files itself, never decides a status or a target on its own,
 //! and knows nothing of HTTP.
 
+use crate::domain::disclosure::{Contributions, enterprise_number};
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
 use crate::rollup::Rollup;
 use datafusion::arrow::array::{
@@ -604,6 +605,56 @@ impl Snapshot {
             }
         }
         Ok(out)
+    }
+
+    /// For disclosure control without the raw filings: each district ×
+    /// VSIC cell of month `period`, with its enterprises' count and total
+    /// and the `k` largest enterprise totals (see
+    /// [`crate::domain::disclosure::Contributions`]). One scan of the
+    /// month's row group.
+    pub async fn month_contributions(
+        &self,
+        period: Period,
+        k: usize,
+    ) -> Result<Vec<((String, String), Contributions)>, EngineError> {
+        let batches = self
+            .ctx
+            .table("share_base")
+            .await?
+            .filter(col("period").eq(lit(period.to_string())))?
+            .aggregate(
+                vec![
+                    col("district_code"),
+                    col("vsic_code"),
+                    datafusion::functions::string::expr_fn::split_part(col("unit_id"), lit("-"), lit(1i64))
+                        .alias("enterprise"),
+                ],
+                vec![sum(col("weighted_total")).alias("total")],
+            )?
+            .collect()
+            .await?;
+        let mut cells: std::collections::HashMap<(String, String), Vec<(u64, i128)>> = Default::default();
+        for batch in &batches {
+            let district = string_column(batch.column(0))?;
+            let vsic = string_column(batch.column(1))?;
+            let enterprise = string_column(batch.column(2))?;
+            let total = decimal_column(batch.column(3))?;
+            for row in 0..batch.num_rows() {
+                let e = enterprise.value(row);
+                let number = enterprise_number(e).ok_or_else(|| {
+                    EngineError::Shape(format!("enterprise {e:?} is not a tax code or personal number"))
+                })?;
+                let value = if total.is_null(row) { 0 } else { total.value(row) };
+                cells
+                    .entry((district.value(row).to_string(), vsic.value(row).to_string()))
+                    .or_default()
+                    .push((number, value));
+            }
+        }
+        Ok(cells
+            .into_iter()
+            .map(|(key, totals)| (key, Contributions::from_totals(totals, k)))
+            .collect())
     }
 
     pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {

@@ -52,6 +52,11 @@ pub struct BatchEntry {
     /// command line or open local mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_by: Option<String>,
+    /// The months whose effective filings this batch changed (its filings'
+    /// and those they supersede); absent for batches from before it was
+    /// kept, which count as changing every month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub periods: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -181,6 +181,7 @@ impl Warehouse {
             superseded: None,
             reference: None,
             rollup: false,
+            periods: None,
             report: None,
             submitted_by: None,
             committed: false,
@@ -261,6 +262,7 @@ pub struct Batch<'w> {
     superseded: Option<String>,
     reference: Option<String>,
     rollup: bool,
+    periods: Option<Vec<String>>,
     report: Option<String>,
     submitted_by: Option<String>,
     committed: bool,
@@ -324,6 +326,11 @@ impl Batch<'_> {
     /// Records that the files at `staging_rollup_paths` were written.
     pub fn set_rollup(&mut self) {
         self.rollup = true;
+    }
+
+    /// Records the months whose effective filings the batch changes.
+    pub fn set_periods(&mut self, periods: Vec<String>) {
+        self.periods = Some(periods);
     }
 
     /// Where the ingest writes file `index`'s accepted and rejected records.
@@ -398,6 +405,7 @@ impl Batch<'_> {
                 .then(|| format!("batches/{}/{UNITS_FILE}", batch_dir_name(self.seq))),
             report: self.report.take(),
             submitted_by: self.submitted_by.take(),
+            periods: self.periods.take(),
         });
 
         // 1. Every data file durable in staging.

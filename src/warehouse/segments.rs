@@ -252,6 +252,7 @@ mod tests {
             units: None,
             report: None,
             submitted_by: None,
+            periods: None,
         }
     }
 

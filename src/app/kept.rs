@@ -1,0 +1,96 @@
+//! The contributions kept for disclosure control: per month, each district
+//! × VSIC cell's enterprise count, total and largest enterprise totals
+//! (`domain::disclosure::Contributions`), computed by the engine from one
+//! month of effective filings and kept across versions for as long as the
+//! month's filings do not change — a month's contributions are those of
+//! the last batch that changed the month (`BatchEntry::periods`). With them
+//! a viewer's new breakdown is judged without scanning every filing; only
+//! an entry whose bounds cannot decide it sends the answer to the exact
+//! per-enterprise scan.
+//!
+//! Owns the cache and the choice between kept and exact parts; the bounds
+//! themselves are `domain::disclosure`'s, the tables `disclose`'s.
+
+use super::disclose::Parts;
+use super::{App, AppError, Loaded};
+use crate::domain::disclosure::{Contributions, kept_per_cell};
+use crate::domain::{Period, Slice};
+use std::sync::Arc;
+
+/// One month's contributions by (district, VSIC code).
+pub(super) type MonthContributions = Vec<((String, String), Contributions)>;
+
+/// A month's kept contributions, computed at most once: (month, the version
+/// whose batch last changed it, cells kept per entry).
+pub(super) type KeptKey = (String, u64, usize);
+pub(super) type KeptCell = tokio::sync::OnceCell<Arc<MonthContributions>>;
+
+/// Months kept before the cache starts afresh (a month of a national
+/// roll-out is some 50 kB here).
+const MAX_KEPT_MONTHS: usize = 2048;
+
+impl App {
+    /// What disclosure control judges `slice`'s entries from (`slice.by`
+    /// being the table's dimensions): the kept contributions of its months.
+    pub(super) async fn kept_parts(&self, loaded: &Loaded, slice: &Slice) -> Result<Parts, AppError> {
+        let Some((lo, hi)) = loaded.snapshot.period_range().await? else {
+            return Ok(Parts::Kept(Vec::new()));
+        };
+        let (from, to) = (slice.from.max(lo), slice.to.min(hi));
+        let k = kept_per_cell(&self.options.disclosure);
+        let mut cells = Vec::new();
+        let mut month = from;
+        while month <= to {
+            let name = month.to_string();
+            let kept = self.month_contributions(loaded, month, k).await?;
+            for ((district, vsic), c) in kept.iter() {
+                if let Some(key) = crate::rollup::group_of(slice, &loaded.reference, &name, district, vsic) {
+                    cells.push((key, c.clone()));
+                }
+            }
+            match month.add_months(1) {
+                Some(next) => month = next,
+                None => break,
+            }
+        }
+        Ok(Parts::Kept(cells))
+    }
+
+    /// The exact per-enterprise totals of `slice`'s entries.
+    pub(super) async fn exact_parts(&self, loaded: &Loaded, slice: &Slice) -> Result<Parts, AppError> {
+        self.exact_counts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(by = ?slice.by, "disclosure: counting every enterprise from the filings");
+        Ok(Parts::Exact(loaded.snapshot.enterprise_totals(slice).await?))
+    }
+
+    async fn month_contributions(
+        &self,
+        loaded: &Loaded,
+        month: Period,
+        k: usize,
+    ) -> Result<Arc<MonthContributions>, AppError> {
+        let name = month.to_string();
+        let key: KeptKey = (name.clone(), loaded.changed_by(&name), k);
+        let cell = {
+            let mut kept = self.kept.lock().expect("kept lock");
+            if kept.len() >= MAX_KEPT_MONTHS && !kept.contains_key(&key) {
+                kept.clear();
+            }
+            kept.entry(key).or_default().clone()
+        };
+        let value = cell
+            .get_or_try_init(|| async {
+                let started = std::time::Instant::now();
+                let cells = loaded.snapshot.month_contributions(month, k).await?;
+                tracing::debug!(
+                    month = %name,
+                    cells = cells.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "disclosure: contributions of a month kept"
+                );
+                Ok::<_, AppError>(Arc::new(cells))
+            })
+            .await?;
+        Ok(value.clone())
+    }
+}
