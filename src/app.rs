@@ -182,6 +182,12 @@ pub struct ShareResponse {
     pub target: Option<f64>,
     pub rows: Vec<ShareRow>,
     pub total: ShareRow,
+    /// The first month of the commune level ("2025-07") when the range
+    /// crosses it and the figures are by district: from that month a
+    /// district's figures are its former area's (the communes whose former
+    /// district it is, by the majority rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_break: Option<&'static str>,
 }
 
 /// A row of figures. A row withheld by disclosure control has
@@ -837,7 +843,7 @@ impl App {
         let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
         let district_pos = slice.by.iter().position(|d| *d == Dim::District);
         let cells = match district_pos {
-            Some(pos) => fill_districts(cells, pos, slice.by.len(), reference, &slice.districts),
+            Some(pos) => fill_districts(cells, pos, slice.by.len(), reference, &slice),
             None => cells,
         };
         let rows = cells
@@ -863,6 +869,7 @@ impl App {
             target: reference.target_for(to_year, None).map(|t| t.share()),
             rows,
             total,
+            series_break: crosses_reform(&slice).then_some(crate::domain::reference::REFORM_TEXT),
         };
         if params.audience == Audience::Protected {
             let dims = disclose::totals_dims(&slice.by);
@@ -936,6 +943,15 @@ impl App {
             Some(bad) => Err(AppError::bad(code, format!("{bad:?} is not a known {what}"))),
             None => Ok(values),
         };
+        if by.contains(&Dim::Commune) && from < crate::domain::reference::REFORM {
+            return Err(AppError::bad(
+                "invalid_range",
+                format!(
+                    "by=commune needs from={} or later: communes replaced districts on 1 July 2025 (from={from})",
+                    crate::domain::reference::REFORM
+                ),
+            ));
+        }
         Ok(Slice {
             from,
             to,
@@ -1026,13 +1042,26 @@ fn reference_fingerprint(r: &Reference) -> u64 {
     h.finish()
 }
 
+/// Whether a slice's figures are by district (broken down or filtered)
+/// over months on both sides of the 2025 reform.
+fn crosses_reform(slice: &Slice) -> bool {
+    let reform = crate::domain::reference::REFORM;
+    slice.from < reform && slice.to >= reform && (slice.by.contains(&Dim::District) || !slice.districts.is_empty())
+}
+
 /// Adds a no-data cell for every district (of the filter, or of the
-/// reference) missing from each combination of the other keys.
-fn fill_districts(cells: Vec<Cell>, pos: usize, width: usize, reference: &Reference, filter: &[String]) -> Vec<Cell> {
-    let districts: Vec<&str> = if filter.is_empty() {
-        reference.districts.iter().map(|d| d.district_code.as_str()).collect()
+/// reference: those whose area existed in the slice's months) missing from
+/// each combination of the other keys.
+fn fill_districts(cells: Vec<Cell>, pos: usize, width: usize, reference: &Reference, slice: &Slice) -> Vec<Cell> {
+    let districts: Vec<&str> = if slice.districts.is_empty() {
+        reference
+            .districts
+            .iter()
+            .filter(|d| reference.district_area_in(&d.district_code, slice.from, slice.to))
+            .map(|d| d.district_code.as_str())
+            .collect()
     } else {
-        filter.iter().map(String::as_str).collect()
+        slice.districts.iter().map(String::as_str).collect()
     };
     let others = |keys: &[Option<String>]| -> Vec<Option<String>> {
         keys.iter()
@@ -1076,6 +1105,7 @@ fn share_row(
         if let Some(name_field) = dim.name_field() {
             let name = key.as_deref().and_then(|k| match dim {
                 Dim::District => reference.district(k).map(|d| d.district_name.clone()),
+                Dim::Commune => reference.commune(k).map(|c| c.commune_name.clone()),
                 Dim::Sector => reference.sector(k).map(|s| s.group_name.clone()),
                 Dim::Vsic => reference.vsic(k).map(|v| v.vsic_name.clone()),
                 _ => None,

@@ -310,7 +310,8 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
         });
     }
 
-    let header = "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight,unit_name\n";
+    let header = "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight,unit_name,commune_code\n";
+    let reform = crate::domain::reference::REFORM.index();
     let mut filings = String::from(header);
     let mut revisions = String::from(header);
     let dong_son_end = Period::new(2024, 12).expect("valid").index();
@@ -323,11 +324,17 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
             if m < u.active.0 || m > u.active.1 {
                 continue;
             }
-            // Đông Sơn merged into Thanh Hóa city from 2025: its units file there.
+            // Đông Sơn merged into Thanh Hóa city from 2025: its units file
+            // there. From the 2025 reform units name their commune; most
+            // leave the district empty, the others give its former district.
             let district = if u.district == "405" && m > dong_son_end {
                 "380"
             } else {
                 u.district.as_str()
+            };
+            let (district, commune) = match commune_of(reference, &u.id, district) {
+                Some((commune, both)) if m >= reform => (if both { district } else { "" }, commune),
+                _ => (district, ""),
             };
             let noise = (0.12 * rng.normal()).exp();
             let total = (u.base * growth * season_total(period) * noise).round().max(0.0);
@@ -342,7 +349,7 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
             write_row(
                 &mut filings,
                 u,
-                district,
+                (district, commune),
                 period,
                 total as i64,
                 ecommerce as i64,
@@ -357,7 +364,7 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
                 write_row(
                     &mut revisions,
                     u,
-                    district,
+                    (district, commune),
                     period,
                     total2 as i64,
                     ecommerce2 as i64,
@@ -369,10 +376,38 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
     DemoFiles { filings, revisions }
 }
 
-fn write_row(out: &mut String, u: &Unit, district: &str, period: Period, total: i64, ecommerce: i64, submitted: &str) {
+/// The commune a unit in `district` files under after the reform — one of
+/// the district's, picked by a hash of the unit id (the demo's random
+/// sequence stays as it was before communes) — and whether it also gives
+/// its district; `None` when the reference has no commune there.
+fn commune_of<'r>(reference: &'r Reference, unit: &str, district: &str) -> Option<(&'r str, bool)> {
+    let here: Vec<&str> = reference
+        .communes
+        .iter()
+        .filter(|c| c.district_code == district)
+        .map(|c| c.commune_code.as_str())
+        .collect();
+    if here.is_empty() {
+        return None;
+    }
+    let h = unit.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    Some((here[(h % here.len() as u64) as usize], h % 10 < 3))
+}
+
+fn write_row(
+    out: &mut String,
+    u: &Unit,
+    (district, commune): (&str, &str),
+    period: Period,
+    total: i64,
+    ecommerce: i64,
+    submitted: &str,
+) {
     let _ = writeln!(
         out,
-        "{},{},{},{},{},{},{},{},\"{}\"",
+        "{},{},{},{},{},{},{},{},\"{}\",{}",
         u.id,
         district,
         u.vsic,
@@ -381,7 +416,8 @@ fn write_row(out: &mut String, u: &Unit, district: &str, period: Period, total: 
         ecommerce,
         submitted,
         u.weight.unwrap_or(""),
-        u.name.replace('"', "\"\"")
+        u.name.replace('"', "\"\""),
+        commune
     );
 }
 
@@ -424,12 +460,33 @@ mod tests {
         let files = generate(&r, &options());
         let records = crate::csv::read_all(files.filings.as_bytes());
         let mut districts = std::collections::HashSet::new();
+        let mut communes = std::collections::HashSet::new();
+        let (mut commune_only, mut both) = (0, 0);
         let mut periods = std::collections::HashSet::new();
         let (mut total, mut ecom) = (0f64, 0f64);
         for i in 1..records.len() {
             let f = |k| std::str::from_utf8(records.field(i, k).unwrap()).unwrap();
             assert!(is_valid_unit_id(f(0)), "{}", f(0));
-            assert!(r.district(f(1)).is_some());
+            let month = Period::parse(f(3)).unwrap();
+            // Both sides of the 2025 reform: districts in force before,
+            // communes (with their former district or none) from 2025-07.
+            if month < crate::domain::reference::REFORM {
+                assert_eq!(f(9), "");
+                assert_eq!(r.district_in_force(f(1), month), Ok(()), "{} in {month}", f(1));
+                districts.insert(f(1).to_string());
+            } else {
+                let commune = r
+                    .commune(f(9))
+                    .unwrap_or_else(|| panic!("commune {:?} in {month}", f(9)));
+                match f(1) {
+                    "" => commune_only += 1,
+                    d => {
+                        assert_eq!(d, commune.district_code);
+                        both += 1;
+                    }
+                }
+                communes.insert(f(9).to_string());
+            }
             assert!(r.vsic(f(2)).is_some());
             let (t, e): (i64, i64) = (f(4).parse().unwrap(), f(5).parse().unwrap());
             assert!(0 <= e && e <= t);
@@ -439,6 +496,8 @@ mod tests {
             ecom += e as f64;
         }
         assert!(districts.len() >= 26, "{}", districts.len());
+        assert!(communes.len() >= 100, "{}", communes.len());
+        assert!(commune_only > both && both > 0, "{commune_only} {both}");
         assert_eq!(periods.len(), 36);
         let share = ecom / total;
         assert!((0.04..0.11).contains(&share), "province share {share}");

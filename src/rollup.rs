@@ -57,11 +57,22 @@ fn file_err(path: &Path) -> impl Fn(String) -> RollupError + '_ {
     }
 }
 
-/// A cell: one month, district and VSIC code.
+/// A cell: one month, district, commune (empty before the 2025 reform) and
+/// VSIC code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CellKey {
     pub period: String,
     pub district: String,
+    pub commune: String,
+    pub vsic: String,
+}
+
+/// The codes of a cell within a month.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellCodes {
+    pub district: String,
+    /// Empty before the 2025 reform.
+    pub commune: String,
     pub vsic: String,
 }
 
@@ -176,11 +187,13 @@ impl UnitDictionary {
 }
 
 /// The columns a batch of filings must have to be added or subtracted:
-/// unit_id, district_code, vsic_code, period, total_revenue_vnd,
-/// ecommerce_revenue_vnd, weight_micro (by name, any order, more allowed).
-pub const INPUT_COLUMNS: [&str; 7] = [
+/// unit_id, district_code, commune_code (null or empty before the 2025
+/// reform), vsic_code, period, total_revenue_vnd, ecommerce_revenue_vnd,
+/// weight_micro (by name, any order, more allowed).
+pub const INPUT_COLUMNS: [&str; 8] = [
     "unit_id",
     "district_code",
+    "commune_code",
     "vsic_code",
     "period",
     "total_revenue_vnd",
@@ -244,10 +257,12 @@ impl Interner {
 pub struct Rollup {
     keys: Vec<CellKey>,
     aggs: Vec<Agg>,
-    /// Cell position by (period, district, VSIC) ids packed in 21 bits each.
-    index: FastMap<u64, usize>,
+    /// Cell position by (period, district, commune, VSIC) ids packed in 32
+    /// bits each.
+    index: FastMap<u128, usize>,
     periods: Interner,
     districts: Interner,
+    communes: Interner,
     vsics: Interner,
     /// The same figures by period × district only (VSIC code empty), made
     /// on first use: slices with no sector or VSIC code in them are
@@ -263,17 +278,20 @@ impl PartialEq for Rollup {
     }
 }
 
-/// A string column, as stored (`Utf8`) or as DataFusion reads it (`Utf8View`).
+/// A string column, as stored (`Utf8`) or as DataFusion reads it
+/// (`Utf8View`), or absent (every value empty). A null reads as empty.
 enum Text {
     Utf8(StringArray),
     View(StringViewArray),
+    Absent(usize),
 }
 
 impl Text {
     fn value(&self, i: usize) -> &str {
         match self {
-            Text::Utf8(a) => a.value(i),
-            Text::View(a) => a.value(i),
+            Text::Utf8(a) if a.is_valid(i) => a.value(i),
+            Text::View(a) if a.is_valid(i) => a.value(i),
+            _ => "",
         }
     }
 
@@ -281,6 +299,7 @@ impl Text {
         match self {
             Text::Utf8(a) => a.len(),
             Text::View(a) => a.len(),
+            Text::Absent(n) => *n,
         }
     }
 }
@@ -313,6 +332,14 @@ fn text(batch: &RecordBatch, name: &str) -> Result<Text, RollupError> {
     )
 }
 
+/// A column written only since the 2025 reform's communes: empty when absent.
+fn commune_text(batch: &RecordBatch) -> Result<Text, RollupError> {
+    match batch.column_by_name("commune_code") {
+        Some(c) => strings(c),
+        None => Ok(Text::Absent(batch.num_rows())),
+    }
+}
+
 impl Rollup {
     pub fn cells(&self) -> usize {
         self.keys.len()
@@ -325,15 +352,21 @@ impl Rollup {
         cells
     }
 
-    /// The position of cell (period, district, vsic), created empty if new.
-    fn slot(&mut self, period: &str, district: &str, vsic: &str) -> usize {
-        let key = (self.periods.id(period) << 42) | (self.districts.id(district) << 21) | self.vsics.id(vsic);
+    /// The position of cell (period, district, commune, vsic), created
+    /// empty if new.
+    fn slot(&mut self, period: &str, district: &str, commune: &str, vsic: &str) -> usize {
+        let id = |i: u64| u128::from(i as u32);
+        let key = (id(self.periods.id(period)) << 96)
+            | (id(self.districts.id(district)) << 64)
+            | (id(self.communes.id(commune)) << 32)
+            | id(self.vsics.id(vsic));
         if let Some(i) = self.index.get(&key) {
             return *i;
         }
         self.keys.push(CellKey {
             period: period.to_string(),
             district: district.to_string(),
+            commune: commune.to_string(),
             vsic: vsic.to_string(),
         });
         self.aggs.push(Agg::default());
@@ -346,6 +379,7 @@ impl Rollup {
     pub fn apply(&mut self, batch: &RecordBatch, units: &mut UnitDictionary, sign: i8) -> Result<(), RollupError> {
         let unit = text(batch, "unit_id")?;
         let district = text(batch, "district_code")?;
+        let commune = commune_text(batch)?;
         let vsic = text(batch, "vsic_code")?;
         let period = text(batch, "period")?;
         let total = ints(batch, "total_revenue_vnd")?;
@@ -360,7 +394,7 @@ impl Rollup {
                     self.touched.insert(period.value(i).to_string());
                 }
             }
-            let slot = self.slot(period.value(i), district.value(i), vsic.value(i));
+            let slot = self.slot(period.value(i), district.value(i), commune.value(i), vsic.value(i));
             let w = i128::from(weight.value(i));
             let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
             if sign > 0 {
@@ -443,6 +477,10 @@ impl Rollup {
                 Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.district.as_str()))),
             ),
             (
+                "commune_code",
+                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.commune.as_str()))),
+            ),
+            (
                 "vsic_code",
                 Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.vsic.as_str()))),
             ),
@@ -470,6 +508,7 @@ impl Rollup {
             let bad = |m: &str| file_err(path)(m.to_string());
             let period = text(&batch, "period")?;
             let district = text(&batch, "district_code")?;
+            let commune = commune_text(&batch)?;
             let vsic = text(&batch, "vsic_code")?;
             let dec = |name: &str| {
                 batch
@@ -488,7 +527,7 @@ impl Rollup {
                 // Runs keep the file small; unions are much faster without
                 // them (merging run containers is quadratic in the runs).
                 bitmap.remove_run_compression();
-                let slot = r.slot(period.value(i), district.value(i), vsic.value(i));
+                let slot = r.slot(period.value(i), district.value(i), commune.value(i), vsic.value(i));
                 r.aggs[slot] = Agg {
                     total: total.value(i),
                     ecommerce: ecommerce.value(i),
@@ -523,7 +562,10 @@ impl Rollup {
     pub fn breakdown(&self, slice: &Slice, reference: &Reference) -> Breakdown {
         let by_area_and_time = slice.sectors.is_empty()
             && slice.vsic.is_empty()
-            && !slice.by.iter().any(|d| matches!(d, Dim::Sector | Dim::Vsic));
+            && !slice
+                .by
+                .iter()
+                .any(|d| matches!(d, Dim::Sector | Dim::Vsic | Dim::Commune));
         if by_area_and_time {
             self.coarse().scan(slice, reference)
         } else {
@@ -540,7 +582,7 @@ impl Rollup {
             }
             let mut coarse = Rollup::default();
             for ((period, district), g) in groups {
-                let slot = coarse.slot(period, district, "");
+                let slot = coarse.slot(period, district, "", "");
                 coarse.aggs[slot] = g.into_agg();
             }
             Box::new(coarse)
@@ -556,7 +598,13 @@ impl Rollup {
             if a.filings == 0 {
                 continue;
             }
-            let Some(key) = group_key(slice, reference, (&from, &to), (&k.period, &k.district, &k.vsic)) else {
+            let Some(key) = group_key(
+                slice,
+                reference,
+                (&from, &to),
+                &k.period,
+                (&k.district, &k.commune, &k.vsic),
+            ) else {
                 continue;
             };
             if by.is_empty() {
@@ -606,19 +654,13 @@ impl Agg {
 /// At most this many dimensions in a breakdown (each of `Dim` once).
 const MAX_DIMS: usize = Dim::ALL.len();
 
-/// One key of a group, borrowed from the cell it was read from.
-/// The keys (in `slice.by` order) of the group that the cell of month
-/// `period`, `district` and VSIC code `vsic` falls in, or `None` when the
-/// slice leaves the cell out — the grouping of [`Rollup::breakdown`].
-pub fn group_of(
-    slice: &Slice,
-    reference: &Reference,
-    period: &str,
-    district: &str,
-    vsic: &str,
-) -> Option<Vec<Option<String>>> {
+/// The keys (in `slice.by` order) of the group that the cell `codes` of
+/// month `period` falls in, or `None` when the slice leaves the cell out —
+/// the grouping of [`Rollup::breakdown`].
+pub fn group_of(slice: &Slice, reference: &Reference, period: &str, codes: &CellCodes) -> Option<Vec<Option<String>>> {
     let (from, to) = (slice.from.to_string(), slice.to.to_string());
-    let key = group_key(slice, reference, (&from, &to), (period, district, vsic))?;
+    let cell = (codes.district.as_str(), codes.commune.as_str(), codes.vsic.as_str());
+    let key = group_key(slice, reference, (&from, &to), period, cell)?;
     Some(key[..slice.by.len()].iter().copied().map(KeyPart::to_key).collect())
 }
 
@@ -627,7 +669,8 @@ fn group_key<'a>(
     slice: &Slice,
     reference: &'a Reference,
     range: (&str, &str),
-    (period, district, vsic): (&'a str, &'a str, &'a str),
+    period: &'a str,
+    (district, commune, vsic): (&'a str, &'a str, &'a str),
 ) -> Option<GroupKey<'a>> {
     if period < range.0 || period > range.1 {
         return None;
@@ -646,6 +689,8 @@ fn group_key<'a>(
     for (slot, d) in key.iter_mut().zip(&slice.by) {
         *slot = match d {
             Dim::District => KeyPart::Text(district),
+            Dim::Commune if commune.is_empty() => KeyPart::Null,
+            Dim::Commune => KeyPart::Text(commune),
             Dim::Sector => sector.map_or(KeyPart::Null, KeyPart::Text),
             Dim::Vsic => KeyPart::Text(vsic),
             Dim::Period => KeyPart::Text(period),
@@ -659,6 +704,7 @@ fn group_key<'a>(
     Some(key)
 }
 
+/// One key of a group, borrowed from the cell it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum KeyPart<'a> {
     Null,

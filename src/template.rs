@@ -1,8 +1,8 @@
 //! The filing template offices download: the contract's columns under
 //! their Vietnamese names, as CSV (UTF-8 with a byte order mark, so Excel
-//! opens it with its diacritics) and as an Excel workbook whose district
-//! and VSIC columns offer the reference's codes as drop-down lists (sheet
-//! "Danh mục"), amounts as whole numbers, codes and periods as text.
+//! opens it with its diacritics) and as an Excel workbook whose district,
+//! commune and VSIC columns offer the reference's codes as drop-down lists
+//! (sheet "Danh mục"), amounts as whole numbers, codes and periods as text.
 //!
 //! Takes the reference (plain data); reads and writes no file.
 
@@ -11,9 +11,10 @@ use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, F
 
 /// The template's columns: the Vietnamese header and the contract name it
 /// stands for (the ingest accepts both).
-pub const COLUMNS: [(&str, &str); 9] = [
+pub const COLUMNS: [(&str, &str); 10] = [
     ("Mã số thuế", "unit_id"),
     ("Mã huyện", "district_code"),
+    ("Mã xã", "commune_code"),
     ("Mã ngành VSIC", "sector_code"),
     ("Kỳ báo cáo", "period"),
     ("Tổng doanh thu bán lẻ (đồng)", "total_revenue_vnd"),
@@ -47,8 +48,8 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
         let col = col as u16;
         sheet.write_string_with_format(0, col, *vi, &bold)?;
         let (width, format) = match col {
-            4 | 5 => (22.0, &amount),
-            8 => (36.0, &text),
+            5 | 6 => (22.0, &amount),
+            9 => (36.0, &text),
             _ => (16.0, &text),
         };
         sheet.set_column_width(col, width)?;
@@ -57,6 +58,7 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
     sheet.set_row_height(0, 32)?;
     sheet.set_freeze_panes(1, 0)?;
     let districts = reference.districts.len() as u32;
+    let communes = reference.communes.len() as u32;
     let vsic = reference.vsic.len() as u32;
     let list = |col: u16, formula: String, title: &str, message: &str| -> Result<(u16, DataValidation), XlsxError> {
         Ok((
@@ -77,6 +79,12 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
         )?,
         list(
             2,
+            format!("='Danh mục'!$H$2:$H${}", communes.max(1) + 1),
+            "Mã xã",
+            "Từ kỳ 2025-07: chọn mã xã, phường trong danh mục (sheet Danh mục).",
+        )?,
+        list(
+            3,
             format!("='Danh mục'!$D$2:$D${}", vsic + 1),
             "Mã ngành VSIC",
             "Chọn mã ngành VSIC trong danh mục (sheet Danh mục).",
@@ -87,12 +95,23 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
     let whole = DataValidation::new()
         .allow_whole_number(DataValidationRule::GreaterThanOrEqualTo(0))
         .set_error_message("Doanh thu là số nguyên không âm, tính bằng đồng.")?;
-    sheet.add_data_validation(1, 4, ROWS, 5, &whole)?;
+    sheet.add_data_validation(1, 5, ROWS, 6, &whole)?;
 
     let lists = wb.add_worksheet().set_name("Danh mục")?;
-    for (col, head) in ["Mã huyện", "Tên huyện", "", "Mã ngành VSIC", "Tên ngành", "Nhóm ngành"]
-        .iter()
-        .enumerate()
+    for (col, head) in [
+        "Mã huyện",
+        "Tên huyện",
+        "",
+        "Mã ngành VSIC",
+        "Tên ngành",
+        "Nhóm ngành",
+        "",
+        "Mã xã",
+        "Tên xã, phường",
+        "Huyện cũ",
+    ]
+    .iter()
+    .enumerate()
     {
         if !head.is_empty() {
             lists.write_string_with_format(0, col as u16, *head, &bold)?;
@@ -109,17 +128,25 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
         lists.write_string(row, 4, &v.vsic_name)?;
         lists.write_string(row, 5, &v.group_code)?;
     }
+    for (i, c) in reference.communes.iter().enumerate() {
+        let row = i as u32 + 1;
+        lists.write_string_with_format(row, 7, &c.commune_code, &text)?;
+        lists.write_string(row, 8, &c.commune_name)?;
+        lists.write_string_with_format(row, 9, &c.district_code, &text)?;
+    }
+    lists.set_column_width(8, 24)?;
     lists.set_column_width(1, 20)?;
     lists.set_column_width(4, 48)?;
     lists.set_column_width(5, 20)?;
 
     let help = wb.add_worksheet().set_name("Hướng dẫn")?;
     for (row, line) in [
-        "Mỗi dòng của sheet \"Báo cáo\" là báo cáo của một đơn vị, một huyện, một mã ngành VSIC và một kỳ (tháng).",
+        "Mỗi dòng của sheet \"Báo cáo\" là báo cáo của một đơn vị, một huyện (từ kỳ 2025-07: một xã, phường), một mã ngành VSIC và một kỳ (tháng).",
+        "Đến kỳ 2025-06: ghi Mã huyện, để trống Mã xã. Từ kỳ 2025-07: ghi Mã xã (5 chữ số); Mã huyện có thể để trống, nếu ghi phải là huyện cũ của xã (sheet Danh mục).",
         "Mã số thuế: 10 chữ số (đơn vị phụ thuộc: 10 chữ số, gạch ngang, 3 chữ số) hoặc số định danh cá nhân 12 chữ số.",
         "Kỳ báo cáo: năm-tháng, ví dụ 2025-03. Doanh thu: số nguyên, đơn vị đồng; doanh thu TMĐT không lớn hơn tổng doanh thu bán lẻ.",
         "Thời điểm nộp (không bắt buộc): ví dụ 2025-04-05T09:00:00+07:00. Trọng số (không bắt buộc): để trống là 1.",
-        "Báo cáo điều chỉnh: nộp lại dòng của cùng đơn vị, huyện, mã ngành và kỳ; báo cáo nộp sau cùng được tính.",
+        "Báo cáo điều chỉnh: nộp lại dòng của cùng đơn vị, huyện, xã, mã ngành và kỳ; báo cáo nộp sau cùng được tính.",
     ]
     .iter()
     .enumerate()

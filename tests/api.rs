@@ -165,7 +165,18 @@ async fn share_rows_carry_names_targets_and_status() {
     assert_eq!(v["by"], serde_json::json!(["district"]));
     assert_eq!(v["target"], 0.1, "2025 target in force");
     let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 27, "every district in the reference");
+    assert_eq!(
+        rows.len(),
+        26,
+        "every district whose area existed in 2025 (Đông Sơn merged in 2024-12)"
+    );
+    assert!(!rows.iter().any(|r| r["district_code"] == "405"));
+    let (_, v2024) = api.get("/api/v1/share?from=2024-12&to=2025-03&by=district").await;
+    assert_eq!(
+        v2024["rows"].as_array().unwrap().len(),
+        27,
+        "Đông Sơn is listed while it existed"
+    );
     let codes: Vec<&str> = rows.iter().map(|r| r["district_code"].as_str().unwrap()).collect();
     let mut sorted = codes.clone();
     sorted.sort();

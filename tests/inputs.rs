@@ -190,7 +190,12 @@ async fn the_templates_download_and_a_filled_csv_template_is_accepted_over_http(
     // An office fills it in Excel and saves it with semicolons and vi-VN numbers.
     let mut filled = String::from_utf8(csv).unwrap().replace(',', ";");
     filled.push_str(&format!(
-        "{};380;4711;2025-03;1.500.000;300.000;;;Hợp tác xã Quảng Phú\r\n",
+        "{};380;;4711;2025-03;1.500.000;300.000;;;Hợp tác xã Quảng Phú\r\n",
+        tax_code(9)
+    ));
+    // From the 2025 reform the office names the commune and leaves the district empty.
+    filled.push_str(&format!(
+        "{};;14758;4711;2025-08;2.500.000;500.000;;;Hợp tác xã Quảng Phú\r\n",
         tax_code(9)
     ));
     let req = Request::post("/api/v1/filings?name=mau.csv&locale=vi")
@@ -200,7 +205,7 @@ async fn the_templates_download_and_a_filled_csv_template_is_accepted_over_http(
     let (status, body) = send(&router, req).await;
     assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
     let report: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(report["files"][0]["accepted"], 1);
+    assert_eq!(report["files"][0]["accepted"], 2, "{report}");
     assert_eq!(app.dataset_version().unwrap(), 1);
     // A declared option that is not one is refused with the API's error shape.
     let req = Request::post("/api/v1/filings?name=x.csv&encoding=latin-9")

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 const UNITS: [u32; 4] = [11, 12, 13, 14];
-const DISTRICTS: [&str; 3] = ["380", "381", "405"];
+const DISTRICTS: [&str; 3] = ["380", "381", "382"];
 const VSIC: [(&str, &str); 4] = [
     ("4711", "FOOD"),
     ("4791", "OTHER_GOODS"),

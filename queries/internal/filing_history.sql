@@ -11,6 +11,7 @@ SELECT
     f.unit_id,
     f.unit_name,
     f.district_code,
+    f.commune_code,
     v.sector_code,
     f.vsic_code,
     f.period,

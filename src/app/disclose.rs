@@ -396,6 +396,7 @@ pub(super) fn monthly_cells(resp: &ShareResponse, parts: Parts, rule: &Rule) -> 
                 target: resp.target,
                 rows: Vec::new(),
                 total: resp.total.clone(),
+                series_break: resp.series_break,
             }
         });
         entry.rows.push(row.clone());

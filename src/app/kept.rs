@@ -17,8 +17,8 @@ use crate::domain::disclosure::{Contributions, kept_per_cell};
 use crate::domain::{Period, Slice};
 use std::sync::Arc;
 
-/// One month's contributions by (district, VSIC code).
-pub(super) type MonthContributions = Vec<((String, String), Contributions)>;
+/// One month's contributions by cell (district, commune, VSIC code).
+pub(super) type MonthContributions = Vec<(crate::rollup::CellCodes, Contributions)>;
 
 /// A month's kept contributions, computed at most once: (month, the version
 /// whose batch last changed it, cells kept per entry).
@@ -43,8 +43,8 @@ impl App {
         while month <= to {
             let name = month.to_string();
             let kept = self.month_contributions(loaded, month, k).await?;
-            for ((district, vsic), c) in kept.iter() {
-                if let Some(key) = crate::rollup::group_of(slice, &loaded.reference, &name, district, vsic) {
+            for (codes, c) in kept.iter() {
+                if let Some(key) = crate::rollup::group_of(slice, &loaded.reference, &name, codes) {
                     cells.push((key, c.clone()));
                 }
             }

@@ -14,6 +14,12 @@ impl Period {
         ((1..=12).contains(&month) && (1..=9999).contains(&year)).then_some(Self { year, month })
     }
 
+    /// A month known to be valid, for constants (panics at compile time otherwise).
+    pub const fn new_unchecked(year: u16, month: u8) -> Self {
+        assert!(month >= 1 && month <= 12 && year >= 1 && year <= 9999, "a valid month");
+        Self { year, month }
+    }
+
     /// Parses exactly `YYYY-MM` (four digits, a hyphen, two digits, month 01–12).
     pub fn parse(s: &str) -> Option<Self> {
         let b = s.as_bytes();

@@ -30,10 +30,15 @@ pub fn parts(row_id: i64) -> (u64, u32, u64) {
 /// find candidate revisions cheaply and then compares the keys themselves, so
 /// a collision costs a little work, never a wrong figure.
 pub fn key_hash(unit_id: &str, district_code: &str, vsic_code: &str, period: &str) -> i64 {
+    fnv(&[unit_id, district_code, vsic_code, period])
+}
+
+/// FNV-1a over the parts, each followed by a unit separator (0x1f).
+fn fnv(parts: &[&str]) -> i64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
-    for part in [unit_id, district_code, vsic_code, period] {
+    for part in parts {
         for &b in part.as_bytes().iter().chain(&[0x1f]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(PRIME);
@@ -42,9 +47,40 @@ pub fn key_hash(unit_id: &str, district_code: &str, vsic_code: &str, period: &st
     h as i64
 }
 
+/// The key hash of a filing whose key includes a commune
+/// (unit_id, district_code, commune_code, vsic_code, period): the
+/// commune-less key's [`key_hash`] when `commune_code` is empty — so filings
+/// from before the 2025 reform keep their stored hashes — else the same
+/// FNV-1a over the five values.
+pub fn key_hash_with_commune(
+    unit_id: &str,
+    district_code: &str,
+    commune_code: &str,
+    vsic_code: &str,
+    period: &str,
+) -> i64 {
+    if commune_code.is_empty() {
+        key_hash(unit_id, district_code, vsic_code, period)
+    } else {
+        fnv(&[unit_id, district_code, commune_code, vsic_code, period])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_without_a_commune_keeps_its_stored_hash() {
+        let old = key_hash("0100109106", "380", "4711", "2025-01");
+        assert_eq!(key_hash_with_commune("0100109106", "380", "", "4711", "2025-01"), old);
+        let with = key_hash_with_commune("0100109106", "380", "14758", "4711", "2025-07");
+        assert_ne!(with, key_hash("0100109106", "380", "4711", "2025-07"));
+        assert_ne!(
+            with,
+            key_hash_with_commune("0100109106", "380", "14797", "4711", "2025-07")
+        );
+    }
 
     #[test]
     fn key_hash_is_fixed_and_separates_fields() {

@@ -7,6 +7,8 @@ use super::period::Period;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dim {
     District,
+    /// The commune-level unit, for months from the 2025 reform.
+    Commune,
     Sector,
     Vsic,
     Period,
@@ -15,8 +17,9 @@ pub enum Dim {
 }
 
 impl Dim {
-    pub const ALL: [Dim; 6] = [
+    pub const ALL: [Dim; 7] = [
         Dim::District,
+        Dim::Commune,
         Dim::Sector,
         Dim::Vsic,
         Dim::Period,
@@ -28,6 +31,7 @@ impl Dim {
     pub fn name(self) -> &'static str {
         match self {
             Dim::District => "district",
+            Dim::Commune => "commune",
             Dim::Sector => "sector",
             Dim::Vsic => "vsic",
             Dim::Period => "period",
@@ -44,6 +48,7 @@ impl Dim {
     pub fn key_field(self) -> &'static str {
         match self {
             Dim::District => "district_code",
+            Dim::Commune => "commune_code",
             Dim::Sector => "sector_code",
             Dim::Vsic => "vsic_code",
             Dim::Period => "period",
@@ -56,6 +61,7 @@ impl Dim {
     pub fn name_field(self) -> Option<&'static str> {
         match self {
             Dim::District => Some("district_name"),
+            Dim::Commune => Some("commune_name"),
             Dim::Sector => Some("sector_name"),
             Dim::Vsic => Some("vsic_name"),
             _ => None,

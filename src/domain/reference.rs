@@ -1,7 +1,11 @@
-//! Reference tables: districts, retail sector groups, VSIC codes and
-//! targets, parsed from their CSV text. Which text (compiled-in fixtures or a
-//! data directory's override) is the caller's business: this module reads no
-//! files.
+//! Reference tables: districts, the commune-level units that replaced them
+//! on 1 July 2025 (and the former communes that formed each), retail sector
+//! groups, VSIC codes and targets, parsed from their CSV text. Codes are
+//! effective-dated: a district is in force until its `valid_to` (Đông Sơn,
+//! 405, until 2024-12, successor 380) or, at the latest, until the district
+//! level ended (the month before [`REFORM`]); communes are in force from
+//! [`REFORM`]. Which text (compiled-in fixtures or a data directory's
+//! override) is the caller's business: this module reads no files.
 
 use super::period::Period;
 use crate::csv;
@@ -32,6 +36,36 @@ pub struct District {
     pub successor_code: Option<String>,
     pub lat: f64,
     pub lon: f64,
+}
+
+/// A commune-level unit of the 2025 reform (phường or xã), with the former
+/// district it mostly lies in (as districts stood on 30 June 2025; by the
+/// majority of the communes merged into it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Commune {
+    pub commune_code: String,
+    pub commune_name: String,
+    pub commune_type: String,
+    pub district_code: String,
+    /// The former districts its former communes lay in, when more than one
+    /// (`district_code` first): units that span a former boundary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<String>,
+}
+
+/// The first month of the commune level: Resolution 1686/NQ-UBTVQH15
+/// abolished Thanh Hóa's districts on 1 July 2025.
+pub const REFORM: Period = Period::new_unchecked(2025, 7);
+/// [`REFORM`] written out.
+pub const REFORM_TEXT: &str = "2025-07";
+
+/// Why a code cannot be used for a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotInForce {
+    /// Not yet in force (a commune before the reform).
+    Before(Period),
+    /// No longer in force, with the code that succeeded it, if one did.
+    After(Period, Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,15 +119,21 @@ pub struct ReferenceTexts<'a> {
     pub sector_groups: &'a str,
     pub vsic_codes: &'a str,
     pub targets: &'a str,
+    /// units_2025.csv: the commune-level units from the reform.
+    pub communes: &'a str,
+    /// units_2025_from_communes.csv: the former communes of each unit.
+    pub commune_sources: &'a str,
 }
 
 #[derive(Debug, Clone)]
 pub struct Reference {
     pub districts: Vec<District>,
+    pub communes: Vec<Commune>,
     pub sectors: Vec<SectorGroup>,
     pub vsic: Vec<VsicCode>,
     pub targets: Vec<Target>,
     district_index: HashMap<String, usize>,
+    commune_index: HashMap<String, usize>,
     sector_index: HashMap<String, usize>,
     vsic_index: HashMap<String, usize>,
 }
@@ -186,7 +226,57 @@ impl Reference {
                 })
             })?;
 
+        let mut communes = Table::parse("units_2025.csv", t.communes)?.rows(
+            &["unit_code", "unit_name", "unit_type", "former_district_code"],
+            |f, v| {
+                let get = |n: &str| v.get(n);
+                let code = f.code(get("unit_code"))?;
+                if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(f.err(format!("a commune code is 5 digits: {code:?}")));
+                }
+                Ok(Commune {
+                    commune_code: code,
+                    commune_name: get("unit_name").to_string(),
+                    commune_type: get("unit_type").to_string(),
+                    district_code: f.code(get("former_district_code"))?,
+                    spans: Vec::new(),
+                })
+            },
+        )?;
+        let sources = Table::parse("units_2025_from_communes.csv", t.commune_sources)?.rows(
+            &["unit_code", "old_district_code_at_2025_06_30"],
+            |f, v| {
+                Ok((
+                    f.code(v.get("unit_code"))?,
+                    f.code(v.get("old_district_code_at_2025_06_30"))?,
+                ))
+            },
+        )?;
         let district_index = index(&districts, |d| &d.district_code, "districts.csv")?;
+        let commune_index = index(&communes, |c| &c.commune_code, "units_2025.csv")?;
+        for c in &communes {
+            if !district_index.contains_key(&c.district_code) {
+                return Err(ReferenceError::Invalid {
+                    file: "units_2025.csv",
+                    message: format!("unit {} lies in unknown district {}", c.commune_code, c.district_code),
+                });
+            }
+        }
+        for (unit, district) in sources {
+            let Some(&i) = commune_index.get(&unit) else {
+                return Err(ReferenceError::Invalid {
+                    file: "units_2025_from_communes.csv",
+                    message: format!("unit {unit} is not in units_2025.csv"),
+                });
+            };
+            let c = &mut communes[i];
+            if district != c.district_code && !c.spans.contains(&district) {
+                if c.spans.is_empty() {
+                    c.spans.push(c.district_code.clone());
+                }
+                c.spans.push(district);
+            }
+        }
         let sector_index = index(&sectors, |s| &s.group_code, "sector_groups.csv")?;
         let vsic_index = index(&vsic, |v| &v.vsic_code, "vsic_codes.csv")?;
         for v in &vsic {
@@ -207,10 +297,12 @@ impl Reference {
         }
         Ok(Self {
             districts,
+            communes,
             sectors,
             vsic,
             targets,
             district_index,
+            commune_index,
             sector_index,
             vsic_index,
         })
@@ -218,6 +310,75 @@ impl Reference {
 
     pub fn district(&self, code: &str) -> Option<&District> {
         self.district_index.get(code).map(|&i| &self.districts[i])
+    }
+
+    pub fn commune(&self, code: &str) -> Option<&Commune> {
+        self.commune_index.get(code).map(|&i| &self.communes[i])
+    }
+
+    /// The last month district codes are used in filings: the month before
+    /// the commune level began, when the reference has communes.
+    pub fn districts_until(&self) -> Option<Period> {
+        (!self.communes.is_empty()).then(|| REFORM.add_months(-1).expect("2025-06"))
+    }
+
+    /// The last month district `code` is in force: its own `valid_to`, or
+    /// the end of the district level, whichever comes first.
+    pub fn district_valid_to(&self, code: &str) -> Option<Period> {
+        let own = self.district(code)?.valid_to.as_deref().and_then(Period::parse);
+        match (own, self.districts_until()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether district `code` (known) may be used for `period`: in force
+    /// from its `valid_from` to its `valid_to`, and never after the district
+    /// level ended. A district merged into another names its successor.
+    pub fn district_in_force(&self, code: &str, period: Period) -> Result<(), NotInForce> {
+        let Some(d) = self.district(code) else {
+            return Ok(());
+        };
+        let month = |v: &Option<String>| v.as_deref().and_then(Period::parse);
+        if let Some(from) = month(&d.valid_from)
+            && period < from
+        {
+            return Err(NotInForce::Before(from));
+        }
+        match self.district_valid_to(code) {
+            Some(until) if period > until => {
+                let successor = d.successor_code.clone().filter(|_| month(&d.valid_to) == Some(until));
+                Err(NotInForce::After(until, successor))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether district `code`'s area existed in some month of `from..=to`:
+    /// from its `valid_from` to its own `valid_to` (a district merged into
+    /// another ends; the district level's end does not end its area, which
+    /// the communes continue).
+    pub fn district_area_in(&self, code: &str, from: Period, to: Period) -> bool {
+        let Some(d) = self.district(code) else {
+            return false;
+        };
+        let month = |v: &Option<String>| v.as_deref().and_then(Period::parse);
+        month(&d.valid_from).is_none_or(|f| f <= to) && month(&d.valid_to).is_none_or(|t| t >= from)
+    }
+
+    /// Whether commune `code` (known) may be used for `period`: from the reform on.
+    pub fn commune_in_force(&self, period: Period) -> Result<(), NotInForce> {
+        if period < REFORM {
+            Err(NotInForce::Before(REFORM))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The units that span two or more former districts, for the
+    /// methodology: their figures count in `district_code` only.
+    pub fn spanning_communes(&self) -> impl Iterator<Item = &Commune> {
+        self.communes.iter().filter(|c| !c.spans.is_empty())
     }
 
     pub fn sector(&self, code: &str) -> Option<&SectorGroup> {
@@ -391,6 +552,8 @@ mod tests {
             sector_groups: "group_code,kind,group_name,name_en\nFOOD,goods,\"Lương thực, thực phẩm\",Food\n",
             vsic_codes: "vsic_code,group_code,vsic_name\n4711,FOOD,x\n47732,FOOD,y\n",
             targets: "year,scope,target_share,source\n2022,province,0.07,a\n2023,province,0.085,b\n2025,province,0.10,c\n2024,405,0.05,d\n",
+            communes: "unit_code,unit_name,unit_type,former_district_code,former_district_name\n14758,Phường Hàm Rồng,phường,380,x\n15853,Phường Đông Tiến,phường,380,x\n",
+            commune_sources: "unit_code,old_district_code_at_2025_06_30\n14758,380\n15853,380\n15853,405\n",
         }
     }
 
@@ -428,6 +591,40 @@ mod tests {
         let mut t = texts();
         t.districts = "district_code,district_name\n380,x\n";
         assert!(Reference::parse(t).is_err());
+    }
+
+    #[test]
+    fn codes_are_in_force_for_their_months() {
+        let r = Reference::parse(texts()).unwrap();
+        let m = |s: &str| Period::parse(s).unwrap();
+        assert_eq!(r.district_in_force("380", m("2025-06")), Ok(()));
+        assert_eq!(
+            r.district_in_force("380", m("2025-07")),
+            Err(NotInForce::After(m("2025-06"), None))
+        );
+        assert_eq!(r.district_in_force("405", m("2024-12")), Ok(()));
+        assert_eq!(
+            r.district_in_force("405", m("2025-03")),
+            Err(NotInForce::After(m("2024-12"), Some("380".into())))
+        );
+        assert_eq!(r.commune_in_force(m("2025-06")), Err(NotInForce::Before(m("2025-07"))));
+        assert_eq!(r.commune_in_force(m("2025-07")), Ok(()));
+        assert_eq!(r.commune("14758").unwrap().district_code, "380");
+        let spanning: Vec<_> = r
+            .spanning_communes()
+            .map(|c| (c.commune_code.as_str(), c.spans.clone()))
+            .collect();
+        assert_eq!(spanning, vec![("15853", vec!["380".to_string(), "405".to_string()])]);
+    }
+
+    #[test]
+    fn the_bundled_reform_units_and_the_five_that_span_two_districts() {
+        let r = crate::warehouse::builtin_reference();
+        assert_eq!(r.communes.len(), 166);
+        assert_eq!(r.communes.iter().filter(|c| c.commune_type == "phường").count(), 19);
+        let spanning: Vec<&str> = r.spanning_communes().map(|c| c.commune_code.as_str()).collect();
+        assert_eq!(spanning, ["14812", "15448", "15853", "16369", "16516"]);
+        assert!(r.communes.iter().all(|c| c.district_code != "405"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub enum RejectReason {
     MissingField,
     InvalidUnitId,
     UnknownDistrict,
+    CodeNotInForce,
+    UnknownCommune,
     UnknownSector,
     InvalidPeriod,
     FuturePeriod,
@@ -26,11 +28,13 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const ALL: [RejectReason; 13] = [
+    pub const ALL: [RejectReason; 15] = [
         Self::MalformedRow,
         Self::MissingField,
         Self::InvalidUnitId,
         Self::UnknownDistrict,
+        Self::CodeNotInForce,
+        Self::UnknownCommune,
         Self::UnknownSector,
         Self::InvalidPeriod,
         Self::FuturePeriod,
@@ -48,6 +52,8 @@ impl RejectReason {
             Self::MissingField => "missing_field",
             Self::InvalidUnitId => "invalid_unit_id",
             Self::UnknownDistrict => "unknown_district",
+            Self::CodeNotInForce => "code_not_in_force",
+            Self::UnknownCommune => "unknown_commune",
             Self::UnknownSector => "unknown_sector",
             Self::InvalidPeriod => "invalid_period",
             Self::FuturePeriod => "future_period",
@@ -216,7 +222,8 @@ mod tests {
     fn codes_round_trip_in_order() {
         let codes: Vec<_> = RejectReason::ALL.iter().map(|r| r.code()).collect();
         assert_eq!(codes[0], "malformed_row");
-        assert_eq!(codes[12], "ecommerce_exceeds_total");
+        assert_eq!(codes[4..6], ["code_not_in_force", "unknown_commune"]);
+        assert_eq!(codes[14], "ecommerce_exceeds_total");
         for r in RejectReason::ALL {
             assert_eq!(RejectReason::from_code(r.code()), Some(r));
         }

@@ -12,7 +12,7 @@
 
 use crate::domain::disclosure::{Contributions, enterprise_number};
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
-use crate::rollup::Rollup;
+use crate::rollup::{CellCodes, Rollup};
 use datafusion::arrow::array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
@@ -193,6 +193,8 @@ fn filings_schema() -> Arc<Schema> {
         i("record", DataType::Int64),
         i("row_id", DataType::Int64),
         i("key_hash", DataType::Int64),
+        // Absent from files written before the 2025 reform's communes: null.
+        s("commune_code", true),
     ]))
 }
 
@@ -232,13 +234,31 @@ fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, E
         ("district_type", text(d.iter().map(|d| d.district_type.as_str()))),
         ("name_en", text(d.iter().map(|d| d.name_en.as_str()))),
         ("valid_from", opt_text(d.iter().map(|d| d.valid_from.as_deref()))),
-        ("valid_to", opt_text(d.iter().map(|d| d.valid_to.as_deref()))),
+        (
+            "valid_to",
+            Arc::new(
+                d.iter()
+                    .map(|d| r.district_valid_to(&d.district_code).map(|p| p.to_string()))
+                    .collect::<StringArray>(),
+            ),
+        ),
         (
             "successor_code",
             opt_text(d.iter().map(|d| d.successor_code.as_deref())),
         ),
         ("lat", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lat)))),
         ("lon", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lon)))),
+    ])?;
+    let c = &r.communes;
+    let communes = batch(vec![
+        ("commune_code", text(c.iter().map(|c| c.commune_code.as_str()))),
+        ("commune_name", text(c.iter().map(|c| c.commune_name.as_str()))),
+        ("commune_type", text(c.iter().map(|c| c.commune_type.as_str()))),
+        ("district_code", text(c.iter().map(|c| c.district_code.as_str()))),
+        (
+            "valid_from",
+            text(c.iter().map(|_| crate::domain::reference::REFORM_TEXT)),
+        ),
     ])?;
     let s = &r.sectors;
     let sectors = batch(vec![
@@ -268,6 +288,7 @@ fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, E
     ])?;
     Ok(vec![
         ("ref_districts", districts),
+        ("ref_communes", communes),
         ("ref_sectors", sectors),
         ("ref_vsic", vsic),
         ("ref_targets", targets),
@@ -416,6 +437,7 @@ impl Snapshot {
             ("filings", "public_filings"),
             ("filing_history", "filing_history"),
             ("districts", "ref_districts"),
+            ("communes", "ref_communes"),
             ("sectors", "ref_sectors"),
             ("vsic", "ref_vsic"),
             ("targets", "ref_targets"),
@@ -608,7 +630,7 @@ impl Snapshot {
     }
 
     /// For disclosure control without the raw filings: each district ×
-    /// VSIC cell of month `period`, with its enterprises' count and total
+    /// commune × VSIC cell of month `period`, with its enterprises' count and total
     /// and the `k` largest enterprise totals (see
     /// [`crate::domain::disclosure::Contributions`]). One scan of the
     /// month's row group.
@@ -616,7 +638,7 @@ impl Snapshot {
         &self,
         period: Period,
         k: usize,
-    ) -> Result<Vec<((String, String), Contributions)>, EngineError> {
+    ) -> Result<Vec<(CellCodes, Contributions)>, EngineError> {
         let batches = self
             .ctx
             .table("share_base")
@@ -625,6 +647,7 @@ impl Snapshot {
             .aggregate(
                 vec![
                     col("district_code"),
+                    col("commune_code"),
                     col("vsic_code"),
                     datafusion::functions::string::expr_fn::split_part(col("unit_id"), lit("-"), lit(1i64))
                         .alias("enterprise"),
@@ -633,22 +656,29 @@ impl Snapshot {
             )?
             .collect()
             .await?;
-        let mut cells: std::collections::HashMap<(String, String), Vec<(u64, i128)>> = Default::default();
+        let mut cells: std::collections::HashMap<CellCodes, Vec<(u64, i128)>> = Default::default();
         for batch in &batches {
             let district = string_column(batch.column(0))?;
-            let vsic = string_column(batch.column(1))?;
-            let enterprise = string_column(batch.column(2))?;
-            let total = decimal_column(batch.column(3))?;
+            let commune = string_column(batch.column(1))?;
+            let vsic = string_column(batch.column(2))?;
+            let enterprise = string_column(batch.column(3))?;
+            let total = decimal_column(batch.column(4))?;
             for row in 0..batch.num_rows() {
                 let e = enterprise.value(row);
                 let number = enterprise_number(e).ok_or_else(|| {
                     EngineError::Shape(format!("enterprise {e:?} is not a tax code or personal number"))
                 })?;
                 let value = if total.is_null(row) { 0 } else { total.value(row) };
-                cells
-                    .entry((district.value(row).to_string(), vsic.value(row).to_string()))
-                    .or_default()
-                    .push((number, value));
+                let codes = CellCodes {
+                    district: district.value(row).to_string(),
+                    commune: if commune.is_valid(row) {
+                        commune.value(row).to_string()
+                    } else {
+                        String::new()
+                    },
+                    vsic: vsic.value(row).to_string(),
+                };
+                cells.entry(codes).or_default().push((number, value));
             }
         }
         Ok(cells

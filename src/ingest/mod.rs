@@ -32,10 +32,15 @@ pub const ECOMMERCE: &str = "ecommerce_revenue_vnd";
 pub const SUBMITTED_AT: &str = "submitted_at";
 pub const WEIGHT: &str = "weight";
 pub const UNIT_NAME: &str = "unit_name";
+/// The commune-level unit (5 digits) of a filing for a month from the 2025
+/// reform on; `district_code` may then be left empty (it is derived).
+pub const COMMUNE_CODE: &str = "commune_code";
 
+/// Required in every record; `district_code` only when `commune_code` is
+/// empty, and its column only when there is no `commune_code` column.
 pub const REQUIRED: [&str; 6] = [UNIT_ID, DISTRICT_CODE, SECTOR_CODE, PERIOD, TOTAL, ECOMMERCE];
-pub const OPTIONAL: [&str; 3] = [SUBMITTED_AT, WEIGHT, UNIT_NAME];
-pub const COLUMNS: [&str; 9] = [
+pub const OPTIONAL: [&str; 4] = [SUBMITTED_AT, WEIGHT, UNIT_NAME, COMMUNE_CODE];
+pub const COLUMNS: [&str; 10] = [
     UNIT_ID,
     DISTRICT_CODE,
     SECTOR_CODE,
@@ -45,6 +50,7 @@ pub const COLUMNS: [&str; 9] = [
     SUBMITTED_AT,
     WEIGHT,
     UNIT_NAME,
+    COMMUNE_CODE,
 ];
 
 pub use crate::domain::provenance::{MAX_FILES_PER_BATCH, MAX_RECORDS_PER_FILE};

@@ -114,10 +114,16 @@ fn parse_header(records: &Records, name: &str) -> Result<Header, IngestError> {
             positions[c] = Some(k);
         }
     }
+    // With a commune column, filings may name their commune instead of
+    // their district (from the 2025 reform on).
+    let has_commune = COLUMNS
+        .iter()
+        .position(|&c| c == super::COMMUNE_CODE)
+        .is_some_and(|c| positions[c].is_some());
     let missing: Vec<String> = REQUIRED
         .iter()
         .enumerate()
-        .filter(|(c, _)| positions[*c].is_none())
+        .filter(|(c, name)| positions[*c].is_none() && !(has_commune && **name == super::DISTRICT_CODE))
         .map(|(_, n)| n.to_string())
         .collect();
     if !missing.is_empty() {

@@ -184,7 +184,7 @@ pub fn fold(s: &str) -> String {
 
 /// Header names accepted for each column (after folding), besides the
 /// contract's own names.
-pub const ALIASES: [(&str, &[&str]); 9] = [
+pub const ALIASES: [(&str, &[&str]); 10] = [
     ("unit_id", &["mã số thuế", "mst", "mã số doanh nghiệp", "mã đơn vị"]),
     (
         "district_code",
@@ -218,6 +218,16 @@ pub const ALIASES: [(&str, &[&str]); 9] = [
     ("submitted_at", &["thời điểm nộp", "ngày nộp", "thời gian nộp"]),
     ("weight", &["trọng số"]),
     ("unit_name", &["tên đơn vị", "tên doanh nghiệp"]),
+    (
+        "commune_code",
+        &[
+            "mã xã",
+            "mã phường/xã",
+            "mã xã/phường",
+            "mã xã, phường",
+            "mã đơn vị hành chính cấp xã",
+        ],
+    ),
 ];
 
 /// The contract column a header name stands for, if any.
@@ -266,6 +276,7 @@ mod tests {
     fn vietnamese_headers_match_after_folding() {
         assert_eq!(column_of("  Mã  số thuế "), Some("unit_id"));
         assert_eq!(column_of("MÃ HUYỆN"), Some("district_code"));
+        assert_eq!(column_of("Mã  xã"), Some("commune_code"));
         assert_eq!(column_of("Tổng doanh thu bán lẻ (đồng)"), Some("total_revenue_vnd"));
         // Decomposed, as some tools write it.
         assert_eq!(column_of("Ky\u{300} ba\u{301}o ca\u{301}o"), Some("period"));

@@ -5,11 +5,12 @@
 //! in the contractual order of `RejectReason`.
 
 use super::{
-    COLUMNS, DISTRICT_CODE, ECOMMERCE, FileContext, PERIOD, REQUIRED, Rejection, SECTOR_CODE, SUBMITTED_AT, TOTAL,
-    UNIT_ID, UNIT_NAME, WEIGHT,
+    COLUMNS, COMMUNE_CODE, DISTRICT_CODE, ECOMMERCE, FileContext, PERIOD, REQUIRED, Rejection, SECTOR_CODE,
+    SUBMITTED_AT, TOTAL, UNIT_ID, UNIT_NAME, WEIGHT,
 };
 use crate::domain::amount::WEIGHT_ONE;
-use crate::domain::provenance::{key_hash, row_id};
+use crate::domain::provenance::{key_hash_with_commune, row_id};
+use crate::domain::reference::NotInForce;
 use crate::domain::rules::{self, FieldError};
 use crate::domain::unit_id::is_valid_unit_id;
 use crate::domain::{Period, RejectReason};
@@ -24,6 +25,9 @@ pub struct Checked {
     ecommerce: Vec<i64>,
     weight_micro: Vec<i64>,
     submitted_us: Vec<i64>,
+    /// The district of a filing that names its commune: the commune's
+    /// former district (`None`: the district_code as given).
+    derived_district: Vec<Option<String>>,
 }
 
 impl Checked {
@@ -68,11 +72,26 @@ impl Checked {
         let n = raw.height();
         let ok = BooleanChunked::from_iter_values("ok".into(), self.reason.iter().map(Option::is_none));
         let raw_col = |name: &str| -> PolarsResult<Column> { Ok(raw.column(name)?.clone()) };
+        let given = raw.column(DISTRICT_CODE)?.str()?;
+        let district: StringChunked = given
+            .iter()
+            .zip(&self.derived_district)
+            .map(|(g, d)| d.as_deref().or(g))
+            .collect();
+        let district = district.with_name(DISTRICT_CODE.into());
+        let commune: StringChunked = raw
+            .column(COMMUNE_CODE)?
+            .str()?
+            .iter()
+            .map(|c| c.filter(|c| !c.is_empty()))
+            .collect();
+        let commune = commune.with_name(COMMUNE_CODE.into());
+        let key_hash = key_hashes(raw, &district, &commune)?;
         let typed = DataFrame::new(
             n,
             vec![
                 raw_col(UNIT_ID)?,
-                raw_col(DISTRICT_CODE)?,
+                district.into_column(),
                 raw_col(SECTOR_CODE)?.with_name("vsic_code".into()),
                 raw_col(PERIOD)?,
                 Int64Chunked::from_vec(TOTAL.into(), self.total.clone()).into_column(),
@@ -90,7 +109,8 @@ impl Checked {
                         .map(|&r| row_id(ctx.batch_seq, ctx.file_index, r as u64)),
                 )
                 .into_column(),
-                key_hashes(raw)?.into_column(),
+                key_hash.into_column(),
+                commune.into_column(),
             ],
         )?;
         let accepted = typed.filter(&ok)?;
@@ -111,20 +131,23 @@ impl Checked {
     }
 }
 
-/// The key hash of every record (rejected ones included; they are filtered out).
-fn key_hashes(raw: &DataFrame) -> PolarsResult<Int64Chunked> {
+/// The key hash of every record (rejected ones included; they are filtered
+/// out), over its district as derived and its commune.
+fn key_hashes(raw: &DataFrame, district: &StringChunked, commune: &StringChunked) -> PolarsResult<Int64Chunked> {
     let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
-    let (u, d, s, p) = (col(UNIT_ID)?, col(DISTRICT_CODE)?, col(SECTOR_CODE)?, col(PERIOD)?);
+    let (u, s, p) = (col(UNIT_ID)?, col(SECTOR_CODE)?, col(PERIOD)?);
     Ok(Int64Chunked::from_iter_values(
         "key_hash".into(),
         u.iter()
-            .zip(d.iter())
+            .zip(district.iter())
+            .zip(commune.iter())
             .zip(s.iter())
             .zip(p.iter())
-            .map(|(((u, d), s), p)| {
-                key_hash(
+            .map(|((((u, d), c), s), p)| {
+                key_hash_with_commune(
                     u.unwrap_or_default(),
                     d.unwrap_or_default(),
+                    c.unwrap_or_default(),
                     s.unwrap_or_default(),
                     p.unwrap_or_default(),
                 )
@@ -142,6 +165,7 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
         ecommerce: vec![0; n],
         weight_micro: vec![WEIGHT_ONE; n],
         submitted_us: vec![ctx.ingest_time_us; n],
+        derived_district: vec![None; n],
     };
     let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
 
@@ -151,11 +175,23 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             c.reject(i, RejectReason::MalformedRow, m.to_string());
         }
     }
-    // missing_field: the required columns, in contract order.
+    // missing_field: the required columns, in contract order; a filing
+    // that names its commune may leave its district empty.
+    let communes = col(COMMUNE_CODE)?;
+    let named_commune = |i: usize| communes.get(i).is_some_and(|c| !c.is_empty());
     for name in REQUIRED {
         for (i, v) in col(name)?.iter().enumerate() {
-            if c.open(i) && v.is_none_or(str::is_empty) {
-                c.reject(i, RejectReason::MissingField, format!("required field {name} is empty"));
+            if c.open(i) && v.is_none_or(str::is_empty) && !(name == DISTRICT_CODE && named_commune(i)) {
+                let hint = if name == DISTRICT_CODE {
+                    " (or name the commune in commune_code, from 2025-07)"
+                } else {
+                    ""
+                };
+                c.reject(
+                    i,
+                    RejectReason::MissingField,
+                    format!("required field {name} is empty{hint}"),
+                );
             }
         }
     }
@@ -167,9 +203,79 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
     c.check(
         col(DISTRICT_CODE)?,
         RejectReason::UnknownDistrict,
-        |v| ctx.reference.district(v).is_some(),
+        |v| v.is_empty() || ctx.reference.district(v).is_some(),
         |v| format!("district_code {v:?} is not in the district reference"),
     );
+    // code_not_in_force: a known code used for a month it is not in force
+    // (a record whose period is not a month is left to invalid_period).
+    let districts = col(DISTRICT_CODE)?;
+    let months: Vec<Option<Period>> = col(PERIOD)?.iter().map(|v| v.and_then(Period::parse)).collect();
+    for (i, month) in months.iter().enumerate() {
+        let (true, Some(month)) = (c.open(i), *month) else {
+            continue;
+        };
+        let commune = communes.get(i).unwrap_or_default();
+        let district = districts.get(i).unwrap_or_default();
+        if !commune.is_empty() {
+            if ctx.reference.commune(commune).is_some()
+                && let Err(NotInForce::Before(from)) = ctx.reference.commune_in_force(month)
+            {
+                c.reject(
+                    i,
+                    RejectReason::CodeNotInForce,
+                    format!(
+                        "commune_code {commune:?} is in force from {from}; for {month} name the district (district_code) and leave commune_code empty"
+                    ),
+                );
+            }
+        } else if let Err(e) = ctx.reference.district_in_force(district, month) {
+            let message = match e {
+                NotInForce::Before(from) => {
+                    format!("district_code {district:?} is in force from {from}, not in {month}")
+                }
+                NotInForce::After(until, Some(successor)) => {
+                    let name = ctx
+                        .reference
+                        .district(&successor)
+                        .map(|d| format!(" ({})", d.district_name))
+                        .unwrap_or_default();
+                    format!(
+                        "district_code {district:?} is not in force in {month}: it was in force until {until}; its successor is {successor}{name}"
+                    )
+                }
+                NotInForce::After(until, None) => format!(
+                    "district_code {district:?} is not in force in {month}: districts were in force until {until}; from the 2025 reform on, name the commune (commune_code)"
+                ),
+            };
+            c.reject(i, RejectReason::CodeNotInForce, message);
+        }
+    }
+    // unknown_commune: a commune not in the reference, or one whose former
+    // district is not the district_code given with it. Known ones give the
+    // filing its district.
+    for i in 0..n {
+        let commune = communes.get(i).unwrap_or_default();
+        if !c.open(i) || commune.is_empty() {
+            continue;
+        }
+        let district = districts.get(i).unwrap_or_default();
+        match ctx.reference.commune(commune) {
+            None => c.reject(
+                i,
+                RejectReason::UnknownCommune,
+                format!("commune_code {commune:?} is not in the commune reference (the 166 units of 2025)"),
+            ),
+            Some(k) if !district.is_empty() && district != k.district_code => c.reject(
+                i,
+                RejectReason::UnknownCommune,
+                format!(
+                    "commune_code {commune:?} ({}) lies in former district {}, not in district_code {district:?}",
+                    k.commune_name, k.district_code
+                ),
+            ),
+            Some(k) => c.derived_district[i] = Some(k.district_code.clone()),
+        }
+    }
     c.check(
         col(SECTOR_CODE)?,
         RejectReason::UnknownSector,

@@ -9,6 +9,16 @@ const DISTRICTS: &str = include_str!("../../fixtures/reference/districts.csv");
 const SECTOR_GROUPS: &str = include_str!("../../fixtures/reference/sector_groups.csv");
 const VSIC_CODES: &str = include_str!("../../fixtures/reference/vsic_codes.csv");
 const TARGETS: &str = include_str!("../../fixtures/reference/targets.csv");
+const COMMUNES: &str = include_str!("../../fixtures/reference/units_2025.csv");
+const COMMUNE_SOURCES: &str = include_str!("../../fixtures/reference/units_2025_from_communes.csv");
+
+fn builtin_communes() -> String {
+    COMMUNES.to_string()
+}
+
+fn builtin_commune_sources() -> String {
+    COMMUNE_SOURCES.to_string()
+}
 
 /// The four reference files' texts, as read or as kept with a batch.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -18,6 +28,13 @@ pub struct ReferenceFiles {
     pub sector_groups: String,
     pub vsic_codes: String,
     pub targets: String,
+    /// Kept with batches since the 2025 reform's units were added; a batch
+    /// kept before then is read with the compiled-in ones (its filings name
+    /// no commune).
+    #[serde(default = "builtin_communes")]
+    pub communes: String,
+    #[serde(default = "builtin_commune_sources")]
+    pub commune_sources: String,
 }
 
 impl ReferenceFiles {
@@ -31,6 +48,8 @@ impl ReferenceFiles {
             sector_groups: &self.sector_groups,
             vsic_codes: &self.vsic_codes,
             targets: &self.targets,
+            communes: &self.communes,
+            commune_sources: &self.commune_sources,
         })?)
     }
 }
@@ -60,6 +79,8 @@ pub fn reference_files(warehouse: &Warehouse) -> Result<ReferenceFiles, Warehous
         sector_groups: read("sector_groups.csv", SECTOR_GROUPS)?,
         vsic_codes: read("vsic_codes.csv", VSIC_CODES)?,
         targets: read("targets.csv", TARGETS)?,
+        communes: read("units_2025.csv", COMMUNES)?,
+        commune_sources: read("units_2025_from_communes.csv", COMMUNE_SOURCES)?,
     })
 }
 
@@ -70,6 +91,8 @@ pub fn builtin_reference() -> Reference {
         sector_groups: SECTOR_GROUPS,
         vsic_codes: VSIC_CODES,
         targets: TARGETS,
+        communes: COMMUNES,
+        commune_sources: COMMUNE_SOURCES,
     })
     .expect("the bundled reference tables are valid")
 }

@@ -1,0 +1,161 @@
+//! The 2025 reform through the real binary: districts before 2025-07,
+//! communes from it, codes used outside their months rejected, and the
+//! district series continuous across the break.
+
+mod common;
+
+use common::{Env, tax_code};
+use serde_json::Value;
+
+const HEADER: &str =
+    "unit_id,district_code,commune_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight";
+
+fn rows(lines: &[String]) -> String {
+    let mut s = String::from(HEADER);
+    for l in lines {
+        s.push('\n');
+        s.push_str(l);
+    }
+    s.push('\n');
+    s
+}
+
+/// The row of `resp` whose keys are `keys`.
+fn row<'a>(resp: &'a Value, keys: &[(&str, &str)]) -> &'a Value {
+    resp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| keys.iter().all(|(k, v)| r[*k] == *v))
+        .unwrap_or_else(|| panic!("no row {keys:?} in {resp}"))
+}
+
+#[test]
+fn filings_on_both_sides_of_the_reform() {
+    let env = Env::new();
+    let (a, b, c) = (tax_code(1), tax_code(2), tax_code(3));
+    // Version 1: before the reform, by district.
+    let before = env.write(
+        "before.csv",
+        &rows(&[
+            format!("{a},381,,4711,2025-06,1000000,100000,,"),
+            format!("{b},380,,4711,2025-06,2000000,300000,,"),
+            format!("{c},382,,5610,2025-06,500000,50000,,"),
+        ]),
+    );
+    let r = env.ingest(&[&before]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["files"][0]["accepted"], 3);
+    let v1 = env.share(&["--from", "2025-06", "--to", "2025-06", "--by", "district"]);
+
+    // Version 2: after it, by commune — with the district left empty or
+    // given as the commune's former one — and every code used out of its
+    // months rejected with its reason.
+    let after = env.write(
+        "after.csv",
+        &rows(&[
+            // Unit a only changed its code: Phường Quang Trung lies in 381.
+            format!("{a},,14818,4711,2025-07,1000000,100000,,"),
+            format!("{b},380,14758,4711,2025-07,2500000,400000,,"),
+            format!("{c},,16516,5610,2025-07,700000,70000,,"),
+            format!("{a},405,,4711,2025-03,1,0,,"),
+            format!("{a},381,14758,4711,2025-08,1,0,,"),
+            format!("{a},,99999,4711,2025-08,1,0,,"),
+            format!("{a},,14818,4711,2025-05,1,0,,"),
+            format!("{a},381,,4711,2025-08,1,0,,"),
+            // A revision of b's July filing naming only the commune: the
+            // same key (the district is derived), and filed later in the
+            // batch, so it replaces it.
+            format!("{b},,14758,4711,2025-07,2600000,420000,,"),
+        ]),
+    );
+    let r = env.ingest(&[&after]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["files"][0]["accepted"], 4);
+    let rejections: Vec<(u64, &str, &str)> = report["rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap(),
+                r["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let reasons: Vec<(u64, &str)> = rejections.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        reasons,
+        [
+            (4, "code_not_in_force"),
+            (5, "unknown_commune"),
+            (6, "unknown_commune"),
+            (7, "code_not_in_force"),
+            (8, "code_not_in_force"),
+        ]
+    );
+    assert!(
+        rejections[0].2.contains("successor is 380"),
+        "Đông Sơn's message names its successor: {}",
+        rejections[0].2
+    );
+    assert!(
+        rejections[1].2.contains("lies in former district 380"),
+        "{}",
+        rejections[1].2
+    );
+    assert!(rejections[4].2.contains("commune_code"), "{}", rejections[4].2);
+
+    // by=district is continuous: unit a's district is the same before and after.
+    let by_month = env.share(&["--from", "2025-06", "--to", "2025-07", "--by", "district,period"]);
+    for field in ["total_revenue_vnd", "ecommerce_revenue_vnd", "filings", "units"] {
+        assert_eq!(
+            row(&by_month, &[("district_code", "381"), ("period", "2025-06")])[field],
+            row(&by_month, &[("district_code", "381"), ("period", "2025-07")])[field],
+            "{field}"
+        );
+    }
+    // The revision replaced b's July filing (one filing, the later figures).
+    let july = row(&by_month, &[("district_code", "380"), ("period", "2025-07")]);
+    assert_eq!(july["filings"], 1);
+    assert_eq!(july["total_revenue_vnd"], "2600000");
+    // Nam Sầm Sơn spans 382 and 406; its figures count in 382, its majority district.
+    assert_eq!(
+        row(&by_month, &[("district_code", "382"), ("period", "2025-07")])["total_revenue_vnd"],
+        "700000"
+    );
+    assert_eq!(by_month["series_break"], "2025-07", "the series crosses the reform");
+
+    // by=commune: code and name, and the communes add up to the province.
+    let communes = env.share(&["--from", "2025-07", "--to", "2025-08", "--by", "commune"]);
+    assert!(communes.get("series_break").is_none());
+    let list = communes["rows"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(
+        row(&communes, &[("commune_code", "14818")])["commune_name"],
+        "Phường Quang Trung"
+    );
+    let sum: u64 = list
+        .iter()
+        .map(|r| r["total_revenue_vnd"].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        sum.to_string(),
+        communes["total"]["total_revenue_vnd"].as_str().unwrap()
+    );
+    let province = env.share(&["--from", "2025-07", "--to", "2025-08"]);
+    assert_eq!(province["total"], communes["total"]);
+    // Communes began in 2025-07: a commune breakdown from before is refused.
+    let r = env.run(&["share", "--from", "2025-06", "--to", "2025-08", "--by", "commune"]);
+    assert_ne!(r.code, 0);
+    assert_eq!(r.json()["error"]["code"], "invalid_range");
+
+    // as_of: version 1's figures are as they were.
+    let as_of = env.share(&[
+        "--from", "2025-06", "--to", "2025-06", "--by", "district", "--as-of", "1",
+    ]);
+    assert_eq!(as_of["rows"], v1["rows"]);
+    assert_eq!(as_of["total"], v1["total"]);
+}
