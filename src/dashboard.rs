@@ -292,6 +292,9 @@ pub struct Overview {
     pub districts: ShareResponse,
     /// Sectors over the selected range.
     pub sectors: ShareResponse,
+    /// Communes over the part of the selected range from the 2025 reform
+    /// on (none when the range ends before it).
+    pub communes: Option<ShareResponse>,
     /// With exactly one district selected: its rank by share among the
     /// districts with data, and how many there are.
     pub rank: Option<(usize, usize)>,
@@ -341,7 +344,20 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
     let Chart::Heatmap(heatmap) = chart(app, ChartKind::Heatmap, params, lang).await? else {
         unreachable!("the heat map chart is a heat map")
     };
+    let reform = crate::domain::reference::REFORM;
+    let communes = match Period::parse(&districts.from) {
+        Some(from) if latest >= reform => Some(
+            app.share(&ShareParams {
+                from: Some(from.max(reform).to_string()),
+                to: Some(latest.to_string()),
+                ..with_by(params, "commune")
+            })
+            .await?,
+        ),
+        _ => None,
+    };
     Ok(Overview {
+        communes,
         rank,
         trend,
         heatmap,

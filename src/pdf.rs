@@ -269,6 +269,21 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
         l.paragraph(m, BODY, 120);
         l.y += 3.0;
     }
+    if let Some(communes) = &shown.communes {
+        l.table(
+            &[
+                (30.0, Left),
+                (110.0, Left),
+                (80.0, Left),
+                (70.0, Right),
+                (66.0, Right),
+                (44.0, Right),
+                (70.0, Right),
+                (40.0, Right),
+            ],
+            communes,
+        );
+    }
 
     draw(report, l.pages)
 }

@@ -1,6 +1,7 @@
 //! Monthly report to the ministries: the figures of one month gathered into
 //! one plain structure — headline, trend, districts (with rank and changes),
-//! sectors, district × sector, data quality, methodology — and written as
+//! sectors, district × sector, data quality, methodology, and from 2025-07
+//! an annex by commune — and written as
 //! `report.pdf` (see `pdf.rs`), `report.html`, `report.xlsx` and
 //! `report.json`.
 //!
@@ -39,6 +40,10 @@ pub struct Report {
     pub sectors: Vec<ShareRow>,
     /// District × sector group for the month, pairs with filings only.
     pub district_sector: Vec<ShareRow>,
+    /// The annex by commune, for months from the 2025 reform: the communes
+    /// with filings, ranked by share (absent before the reform).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub communes: Vec<RankedLine>,
     pub quality: Quality,
     pub methodology: Vec<String>,
     /// SHA-256 of this report's JSON with this field empty.
@@ -73,6 +78,16 @@ pub struct DistrictLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct RankedLine {
+    #[serde(flatten)]
+    pub figures: ShareRow,
+    /// The former district (name) whose area the commune's figures count in.
+    pub former_district: String,
+    /// Rank by share among the lines with revenue (1 = highest).
+    pub rank: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Quality {
     /// Effective filings and reporting units of the month.
     pub filings: u64,
@@ -92,22 +107,69 @@ pub struct Quality {
     pub revisions_since_previous_report: Option<u64>,
 }
 
-fn methodology(lang: Lang, rule: &crate::domain::disclosure::Rule) -> Vec<String> {
+fn methodology(
+    lang: Lang,
+    rule: &crate::domain::disclosure::Rule,
+    reference: &crate::domain::Reference,
+) -> Vec<String> {
     let lines: [&str; 4] = match lang {
         Lang::Vi => [
             "Tỷ trọng doanh thu thương mại điện tử = Σ(trọng số × doanh thu TMĐT) / Σ(trọng số × tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng), tính trên các báo cáo có hiệu lực; là tỷ số của hai tổng, không phải bình quân các tỷ số.",
-            "Báo cáo điều chỉnh thay thế báo cáo trước của cùng đơn vị, huyện, mã ngành VSIC và kỳ: báo cáo nộp sau cùng được tính.",
+            "Báo cáo điều chỉnh thay thế báo cáo trước của cùng đơn vị, huyện, xã (từ kỳ 2025-07), mã ngành VSIC và kỳ: báo cáo nộp sau cùng được tính.",
             "Mục tiêu: 7% (2022), 8,5% (2023), 10% (2025) theo kế hoạch chuyển đổi số quốc gia và Quyết định 645/QĐ-TTg; năm chưa có mục tiêu riêng dùng mục tiêu gần nhất trước đó.",
             "Các tổng được tính chính xác (không làm tròn); việc đạt hay chưa đạt mục tiêu được quyết định trên số nguyên.",
         ],
         Lang::En => [
             "E-commerce share = Σ(weight × e-commerce revenue) / Σ(weight × total retail sales of goods and consumer services) over the effective filings: a ratio of two sums, not a mean of ratios.",
-            "A revision replaces the earlier filing of the same unit, district, VSIC code and period: the latest submission counts.",
+            "A revision replaces the earlier filing of the same unit, district, commune (from 2025-07), VSIC code and period: the latest submission counts.",
             "Targets: 7% (2022), 8.5% (2023), 10% (2025) under the national digital transformation plan and Decision 645/QĐ-TTg; a year without a target of its own uses the latest earlier one.",
             "Sums are exact (no rounding); whether a target is met is decided on integers.",
         ],
     };
     let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    // The 2025 reform: how the district series continues, and the units
+    // that span two former districts.
+    let district_name = |code: &str| {
+        reference
+            .district(code)
+            .map_or_else(|| code.to_string(), |d| d.district_name.clone())
+    };
+    let spanning: Vec<String> = reference
+        .spanning_communes()
+        .map(|c| {
+            let others: Vec<String> = c.spans[1..].iter().map(|d| district_name(d)).collect();
+            match lang {
+                Lang::Vi => format!(
+                    "{} ({}; tính vào {}, gồm cả phần của {})",
+                    c.commune_name,
+                    c.commune_code,
+                    district_name(&c.district_code),
+                    others.join(", ")
+                ),
+                Lang::En => format!(
+                    "{} ({}; counted in {}, including its part of {})",
+                    c.commune_name,
+                    c.commune_code,
+                    district_name(&c.district_code),
+                    others.join(", ")
+                ),
+            }
+        })
+        .collect();
+    if !reference.communes.is_empty() {
+        out.push(match lang {
+            Lang::Vi => format!(
+                "Sắp xếp đơn vị hành chính 2025: từ ngày 01/7/2025 cấp huyện không còn; báo cáo từ kỳ 2025-07 ghi mã xã, phường ({} đơn vị). Để chuỗi số liệu theo huyện liên tục, từ kỳ 2025-07 một huyện là địa bàn cũ của huyện đó: các xã, phường có huyện cũ là huyện đó theo nguyên tắc đa số (xã nhập toàn bộ tính 1, nhập một phần tính 0,5). Các đơn vị nằm trên địa bàn hai huyện cũ: {}. Đông Sơn (405) đã nhập vào thành phố Thanh Hóa (380) từ ngày 01/01/2025.",
+                reference.communes.len(),
+                spanning.join("; ")
+            ),
+            Lang::En => format!(
+                "The 2025 administrative reform: from 1 July 2025 the district level no longer exists; filings from 2025-07 name their commune ({} units). To keep the district series continuous, from 2025-07 a district means its former area: the communes whose former district it is, by the majority rule (a commune merged whole counts 1, in part 0.5). Units spanning two former districts: {}. Đông Sơn (405) merged into Thanh Hóa city (380) on 1 January 2025.",
+                reference.communes.len(),
+                spanning.join("; ")
+            ),
+        });
+    }
     out.push(match lang {
         Lang::Vi => format!(
             "Bảo mật số liệu: ô có dưới {} doanh nghiệp (đơn vị phụ thuộc tính theo mã số thuế của doanh nghiệp mẹ), hoặc có {} doanh nghiệp lớn nhất chiếm trên {}% tổng mức bán lẻ của ô, được ẩn số liệu (ký hiệu {}); sau đó ẩn thêm các ô khác (ưu tiên ô có doanh thu nhỏ nhất) để không ô bị ẩn nào có thể tính ngược chính xác từ các ô và tổng cộng được công bố của cùng bảng (bảng một và hai chiều có dòng tổng).",
@@ -147,19 +209,18 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     let districts_last_year = app.share(&span(back(12), back(12), Some("district"))).await?;
     let sectors = app.share(&span(month, month, Some("sector"))).await?;
     let cross = app.share(&span(month, month, Some("district,sector"))).await?;
+    let communes = if month >= crate::domain::reference::REFORM {
+        app.share(&span(month, month, Some("commune"))).await?.rows
+    } else {
+        Vec::new()
+    };
 
     let share_of = |rows: &[ShareRow], district: &str| {
         rows.iter()
             .find(|r| code(r, "district_code") == Some(district))
             .and_then(|r| r.share)
     };
-    let mut ranked: Vec<(&str, f64)> = districts
-        .rows
-        .iter()
-        .filter_map(|r| Some((code(r, "district_code")?, r.share?)))
-        .collect();
-    // Highest share first; ties by code, so the order never depends on chance.
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let ranked = ranking(&districts.rows, "district_code");
     let district_lines = districts
         .rows
         .iter()
@@ -200,6 +261,7 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         previous_report_version,
         revisions_since_previous_report,
     };
+    let reference = app.reference()?;
     let mut report = Report {
         month: month.to_string(),
         language: lang_code(lang),
@@ -221,8 +283,30 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
             .into_iter()
             .filter(|r| r.filings > 0 || r.suppressed)
             .collect(),
+        communes: {
+            let ranked = ranking(&communes, "commune_code");
+            let mut lines: Vec<RankedLine> = communes
+                .into_iter()
+                .filter(|r| r.filings > 0 || r.suppressed)
+                .map(|r| {
+                    let c = code(&r, "commune_code").unwrap_or("").to_string();
+                    let former_district = reference
+                        .commune(&c)
+                        .and_then(|k| reference.district(&k.district_code))
+                        .map(|d| d.district_name.clone())
+                        .unwrap_or_default();
+                    RankedLine {
+                        rank: ranked.iter().position(|(k, _)| *k == c).map(|i| i + 1),
+                        former_district,
+                        figures: r,
+                    }
+                })
+                .collect();
+            lines.sort_by_key(|l| (l.rank.is_none(), l.rank));
+            lines
+        },
         quality,
-        methodology: methodology(lang, &app.disclosure_rule()),
+        methodology: methodology(lang, &app.disclosure_rule(), &reference),
         content_sha256: String::new(),
         charts: Vec::new(),
     };
@@ -243,6 +327,17 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     }
     report.content_sha256 = crate::digest::sha256_hex(to_json(&report).as_bytes());
     Ok(report)
+}
+
+/// The rows with a share, highest first (ties by `field`'s code, so the
+/// order never depends on chance), as (code, share).
+fn ranking(rows: &[ShareRow], field: &str) -> Vec<(String, f64)> {
+    let mut ranked: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((code(r, field)?.to_string(), r.share?)))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
 }
 
 /// How many filings the `revisions` query finds between two versions.
@@ -771,6 +866,39 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         .collect();
     sheet(if vi { "Huyện × Ngành" } else { "District×Sector" }, &head, rows)?;
 
+    if !report.communes.is_empty() {
+        let mut head = vec![
+            if vi { "Mã xã" } else { "Commune code" },
+            if vi { "Xã, phường" } else { "Commune" },
+            if vi { "Huyện cũ" } else { "Former district" },
+        ];
+        head.extend(figure_headers(lang));
+        head.push(if vi { "Xếp hạng" } else { "Rank" });
+        let rows = report
+            .communes
+            .iter()
+            .map(|c| {
+                let mut row = vec![
+                    name_of(&c.figures, "commune_code"),
+                    name_of(&c.figures, "commune_name"),
+                    Val::Text(c.former_district.clone()),
+                ];
+                row.extend(figure_cells(&c.figures, lang));
+                row.push(c.rank.map_or(Val::Text(String::new()), |r| Val::Count(r as u64)));
+                row
+            })
+            .collect();
+        sheet(
+            if vi {
+                "Phụ lục xã, phường"
+            } else {
+                "Annex communes"
+            },
+            &head,
+            rows,
+        )?;
+    }
+
     let mut head = vec![if vi { "Tháng" } else { "Month" }];
     head.extend(figure_headers(lang));
     let rows = report
@@ -900,6 +1028,8 @@ pub struct Shown {
     pub sectors: Section,
     pub quality: Section,
     pub methodology_heading: &'static str,
+    /// The annex by commune (months from the 2025 reform).
+    pub communes: Option<Section>,
 }
 
 pub fn shown(report: &Report) -> Shown {
@@ -1064,6 +1194,36 @@ pub fn shown(report: &Report) -> Shown {
             ],
         ),
         methodology_heading: t("Phương pháp tính", "Methodology"),
+        communes: (!report.communes.is_empty()).then(|| Section {
+            heading: t("Phụ lục: theo xã, phường", "Annex: by commune"),
+            head: vec![
+                t("Mã", "Code"),
+                t("Xã, phường", "Commune"),
+                t("Huyện cũ", "Former district"),
+                t("Tổng mức bán lẻ", "Total retail sales"),
+                t("Doanh thu TMĐT", "E-commerce revenue"),
+                t("Tỷ trọng", "Share"),
+                t("Chênh lệch", "Gap"),
+                t("Xếp hạng", "Rank"),
+            ],
+            rows: report
+                .communes
+                .iter()
+                .map(|c| {
+                    let f = &c.figures;
+                    vec![
+                        key(f, "commune_code"),
+                        key(f, "commune_name"),
+                        c.former_district.clone(),
+                        money(&f.total_revenue_vnd),
+                        money(&f.ecommerce_revenue_vnd),
+                        pct(f.share),
+                        pp(f.gap_pp),
+                        c.rank.map_or_else(|| "—".into(), |r| r.to_string()),
+                    ]
+                })
+                .collect(),
+        }),
     }
 }
 
@@ -1137,6 +1297,9 @@ pub fn to_html(report: &Report) -> String {
     o.push_str(&format!("<h2>{}</h2>", shown.methodology_heading));
     for m in &report.methodology {
         o.push_str(&format!("<p>{}</p>", esc(m)));
+    }
+    if let Some(communes) = &shown.communes {
+        section(&mut o, communes);
     }
     o.push_str("</body></html>\n");
     o

@@ -50,6 +50,9 @@ struct Texts {
     apply: &'static str,
     districts_table: &'static str,
     sectors_table: &'static str,
+    communes_table: &'static str,
+    commune: &'static str,
+    series_break: &'static str,
     total_retail: &'static str,
     ecommerce: &'static str,
     share: &'static str,
@@ -82,6 +85,9 @@ const VI: Texts = Texts {
     apply: "Xem",
     districts_table: "Theo huyện",
     sectors_table: "Theo ngành",
+    communes_table: "Theo xã, phường (từ tháng 7/2025), xếp hạng theo tỷ trọng",
+    commune: "Xã, phường",
+    series_break: "Từ tháng 7/2025 không còn cấp huyện: số liệu của một huyện từ tháng đó là của địa bàn cũ của huyện (các xã, phường có huyện cũ là huyện đó), để chuỗi số liệu liên tục.",
     total_retail: "Tổng mức bán lẻ (tỷ đồng)",
     ecommerce: "Doanh thu TMĐT (tỷ đồng)",
     share: "Tỷ trọng",
@@ -114,6 +120,9 @@ const EN: Texts = Texts {
     apply: "Show",
     districts_table: "By district",
     sectors_table: "By sector",
+    communes_table: "By commune (from July 2025), ranked by share",
+    commune: "Commune",
+    series_break: "Districts were abolished in July 2025: from that month a district's figures are those of its former area (the communes whose former district it is), so that the series continues.",
     total_retail: "Total retail (VND bn)",
     ecommerce: "E-commerce (VND bn)",
     share: "Share",
@@ -385,8 +394,11 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         "district_name",
         lang,
         true,
-        |code| format!("/districts/{code}"),
+        |code| Some(format!("/districts/{code}")),
     );
+    if o.districts.series_break.is_some() {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(t.series_break));
+    }
     table(
         &mut out,
         t.sectors_table,
@@ -395,8 +407,20 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         "sector_name",
         lang,
         false,
-        |code| format!("/sectors/{code}"),
+        |code| Some(format!("/sectors/{code}")),
     );
+    if let Some(communes) = &o.communes {
+        table(
+            &mut out,
+            t.communes_table,
+            communes,
+            "commune_code",
+            "commune_name",
+            lang,
+            true,
+            |_| None,
+        );
+    }
     let _ = write!(
         out,
         "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer></body></html>",
@@ -541,7 +565,7 @@ fn table(
     name_field: &str,
     lang: Lang,
     ranked: bool,
-    link: impl Fn(&str) -> String,
+    link: impl Fn(&str) -> Option<String>,
 ) {
     let t = texts(lang);
     let mut rows: Vec<&ShareRow> = resp.rows.iter().collect();
@@ -559,10 +583,10 @@ fn table(
         } else {
             String::new()
         },
-        esc(if code_field == "district_code" {
-            t.district
-        } else {
-            t.sector
+        esc(match code_field {
+            "district_code" => t.district,
+            "commune_code" => t.commune,
+            _ => t.sector,
         }),
         esc(t.total_retail),
         esc(t.ecommerce),
@@ -587,15 +611,17 @@ fn table(
         };
         let _ = write!(
             out,
-            "<tr class=\"{}\">{}<td><a href=\"{}\">{}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\">{}<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             status_class(r.status),
             if ranked {
                 format!("<td class=\"n\">{rank}</td>")
             } else {
                 String::new()
             },
-            esc(&link(&code)),
-            esc(&name),
+            match link(&code) {
+                Some(href) => format!("<a href=\"{}\">{}</a>", esc(&href), esc(&name)),
+                None => format!("{} <span class=\"code\">{}</span>", esc(&name), esc(&code)),
+            },
             money(&r.total_revenue_vnd, lang),
             money(&r.ecommerce_revenue_vnd, lang),
             esc(&percent(r.share, lang)),
@@ -637,7 +663,7 @@ table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}caption
 th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 tr.met td:last-child{color:#00734f}tr.below td:last-child{color:#a84300}\
 table.heat{font-size:.75rem}table.heat td{padding:.15rem .25rem}\
-footer{margin-top:1rem;font-size:.8rem;color:#555}\
+footer{margin-top:1rem;font-size:.8rem;color:#555}p.note{font-size:.85rem;color:#444}span.code{color:#666;font-size:.8em}\
 @media print{.filters{display:none}.charts img{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 
 #[cfg(test)]

@@ -321,7 +321,7 @@ async fn reference_tables_and_openapi() {
     assert_eq!(v.as_array().unwrap().len(), 15);
     let (_, v) = api.get("/api/v1/reference/vsic").await;
     assert!(v.as_array().unwrap().iter().any(|r| r["vsic_code"] == "47732"));
-    let (s, _) = api.get("/api/v1/reference/communes").await;
+    let (s, _) = api.get("/api/v1/reference/provinces").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, v) = api.get("/api/v1/openapi.json").await;
     assert_eq!(s, StatusCode::OK);

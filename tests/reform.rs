@@ -159,3 +159,133 @@ fn filings_on_both_sides_of_the_reform() {
     assert_eq!(as_of["rows"], v1["rows"]);
     assert_eq!(as_of["total"], v1["total"]);
 }
+
+#[test]
+fn the_monthly_report_gains_a_commune_annex_from_the_reform() {
+    let env = Env::new();
+    let mut lines = Vec::new();
+    for (i, commune) in ["14758", "14797", "14812", "14818"].iter().enumerate() {
+        for n in 0..3u32 {
+            let unit = tax_code(10 * i as u32 + n + 1);
+            lines.push(format!(
+                "{unit},,{commune},4711,2025-07,{},{},,",
+                1_000_000 * (n + 1),
+                100_000 * (i as u32 + 1)
+            ));
+            lines.push(format!("{unit},380,,4711,2025-06,1000000,100000,,"));
+        }
+    }
+    let file = env.write("filings.csv", &rows(&lines));
+    assert_eq!(env.ingest(&[&file]).code, 0);
+    let report = |month: &str| -> Value {
+        let out = env.path(&format!("report-{month}"));
+        let r = env.run(&["report", "--month", month, "--out", out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+    };
+    let july = report("2025-07");
+    let annex = july["communes"].as_array().unwrap();
+    assert_eq!(annex.len(), 4);
+    // Ranked by share, highest first; the figures are the share API's (protected).
+    let ranks: Vec<u64> = annex.iter().map(|c| c["rank"].as_u64().unwrap()).collect();
+    assert_eq!(ranks, [1, 2, 3, 4]);
+    let share = env
+        .run(&["share", "--from", "2025-07", "--to", "2025-07", "--by", "commune"])
+        .json();
+    for line in annex {
+        let api = row(&share, &[("commune_code", line["commune_code"].as_str().unwrap())]);
+        assert_eq!(line["share"], api["share"]);
+    }
+    assert_eq!(annex[0]["commune_code"], "14818");
+    assert_eq!(annex[0]["former_district"], "Bỉm Sơn");
+    let methodology = july["methodology"].to_string();
+    for unit in ["14812", "15448", "15853", "16369", "16516"] {
+        assert!(methodology.contains(unit), "the methodology lists {unit}");
+    }
+    let html = std::fs::read_to_string(env.path("report-2025-07").join("report.html")).unwrap();
+    assert!(html.contains("Phụ lục: theo xã, phường"));
+    // Before the reform there is no annex.
+    assert!(report("2025-06").get("communes").is_none());
+}
+
+/// The dashboard through the real router: the district views keep the long
+/// series (with a note where it crosses the reform), and recent periods gain
+/// a commune table ranked by share.
+#[test]
+fn the_dashboard_adds_a_commune_table_for_recent_periods() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = std::sync::Arc::new(ecomshare::app::App::open(dir.path().join("data")).unwrap());
+    let mut lines = Vec::new();
+    for (i, commune) in ["14758", "14818"].iter().enumerate() {
+        for n in 0..3u32 {
+            let unit = tax_code(10 * i as u32 + n + 1);
+            lines.push(format!(
+                "{unit},,{commune},4711,2025-08,1000000,{},,",
+                100_000 * (i as u32 + 1)
+            ));
+            lines.push(format!("{unit},380,,4711,2025-06,1000000,100000,,"));
+        }
+    }
+    app.ingest(vec![ecomshare::app::IngestSource::Bytes {
+        name: "f.csv".into(),
+        format: Some(ecomshare::ingest::Format::Csv),
+        bytes: rows(&lines).into_bytes(),
+    }])
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let router = ecomshare::http::router(app);
+    let page = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let resp = router
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+        }
+    };
+    let html = rt.block_on(page("/?from=2025-05&to=2025-08"));
+    assert!(html.contains("Theo xã, phường"), "a commune table");
+    assert!(html.contains("Phường Quang Trung"));
+    let ranked = html.find("Phường Quang Trung").unwrap() < html.find("Phường Hàm Rồng").unwrap();
+    assert!(ranked, "the commune with the higher share first");
+    assert!(
+        html.contains("địa bàn cũ của huyện"),
+        "the district series is marked where it crosses the reform"
+    );
+    let before = rt.block_on(page("/?from=2025-01&to=2025-06"));
+    assert!(!before.contains("Theo xã, phường") && !before.contains("địa bàn cũ của huyện"));
+    let english = rt.block_on(page("/?from=2025-05&to=2025-08&lang=en"));
+    assert!(english.contains("By commune"));
+
+    // The reference tables say when each code is in force.
+    let json = |uri: &'static str| -> serde_json::Value { serde_json::from_str(&rt.block_on(page(uri))).unwrap() };
+    let communes = json("/api/v1/reference/communes");
+    assert_eq!(communes.as_array().unwrap().len(), 166);
+    assert!(
+        communes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["valid_from"] == "2025-07")
+    );
+    let districts = json("/api/v1/reference/districts");
+    let valid_to = |code: &str| {
+        districts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["district_code"] == code)
+            .unwrap()["valid_to"]
+            .clone()
+    };
+    assert_eq!(valid_to("405"), "2024-12");
+    assert_eq!(valid_to("380"), "2025-06");
+}

@@ -42,12 +42,20 @@ pub const PUBLIC_FILINGS_SQL: &str = include_str!("../../queries/internal/public
 
 /// The views named queries and analysts' SQL read; nothing else is
 /// registered where they run.
-pub const PUBLIC_VIEWS: [&str; 6] = ["filings", "filing_history", "districts", "sectors", "vsic", "targets"];
+pub const PUBLIC_VIEWS: [&str; 7] = [
+    "filings",
+    "filing_history",
+    "districts",
+    "communes",
+    "sectors",
+    "vsic",
+    "targets",
+];
 
 /// The views analysts' SQL reads when figures are protected: the
 /// disclosure-controlled table `cells` (given by the caller) and the
 /// reference; no filing is registered where it runs.
-pub const PROTECTED_VIEWS: [&str; 5] = ["cells", "districts", "sectors", "vsic", "targets"];
+pub const PROTECTED_VIEWS: [&str; 6] = ["cells", "districts", "communes", "sectors", "vsic", "targets"];
 
 #[derive(Debug, Error)]
 pub enum EngineError {

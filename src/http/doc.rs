@@ -151,7 +151,7 @@ pub fn share() -> Value {
         "parameters": [
             {"name": "from", "in": "query", "schema": month_schema(), "description": "First month; default 11 months before `to`"},
             {"name": "to", "in": "query", "schema": month_schema(), "description": "Last month; default the latest month with data"},
-            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district, sector, vsic, period, quarter, year; empty gives only the total"},
+            {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district, commune (from 2025-07), sector, vsic, period, quarter, year; empty gives only the total"},
             {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district codes"},
             {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "Comma list of retail sector group codes"},
             {"name": "vsic", "in": "query", "schema": {"type": "string"}, "description": "Comma list of VSIC codes"},
@@ -180,7 +180,7 @@ pub fn filings() -> Value {
 pub fn reference() -> Value {
     json!({"operationId": "reference", "tags": ["reference"], "summary": "A reference table in force",
         "parameters": [{"name": "table", "in": "path", "required": true,
-            "schema": {"type": "string", "enum": ["districts", "sectors", "vsic", "targets"]}}],
+            "schema": {"type": "string", "enum": ["districts", "communes", "sectors", "vsic", "targets"]}}],
         "responses": merge(json!({"200": {"description": "The rows", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}),
             error_responses(&[404, 500]))})
 }
@@ -204,7 +204,7 @@ pub fn query() -> Value {
 
 pub fn sql() -> Value {
     json!({"operationId": "sql", "tags": ["queries"], "summary": "Run an analyst's read-only SQL over the public views",
-        "description": "One SELECT over the views filings, filing_history, districts, sectors, vsic and targets (an admin) or cells, districts, sectors, vsic and targets (an analyst: cells is the month × district × sector table under disclosure control, each month protected as the share API protects it, withheld rows with null figures and suppressed true), with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
+        "description": "One SELECT over the views filings, filing_history, districts, communes, sectors, vsic and targets (an admin) or cells, districts, communes, sectors, vsic and targets (an analyst: cells is the month × district × sector table under disclosure control, each month protected as the share API protects it, withheld rows with null figures and suppressed true), with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
         "parameters": [format_param(), as_of_param()],
         "requestBody": {"required": true, "content": {
             "application/json": {"schema": {"type": "object", "required": ["sql"], "additionalProperties": false, "properties": {
