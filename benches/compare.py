@@ -9,7 +9,9 @@ each system K times, every run a child process (wall seconds and peak RSS):
 
   ingest  ecomshare: `BIN --data FRESH ingest filings.csv revisions.csv`
           DuckDB:    `compare.py duckdb-ingest ...`: the same validation in SQL,
-                     accepted and rejected records written to Parquet
+                     accepted and rejected records written to Parquet (with
+                     the 2025 reform: commune_code, code_not_in_force,
+                     unknown_commune, the district derived from the commune)
   query   ecomshare: `BIN --data DIR share --by district,sector --from --to`
           DuckDB:    `compare.py duckdb-query ...`: effective filings and exact
                      weighted sums over the Parquet of the DuckDB ingest
@@ -56,15 +58,21 @@ COLUMNS = [
     "submitted_at",
     "weight",
     "unit_name",
+    "commune_code",
 ]
+# district_code is required unless the file has a commune_code column (and
+# then a record may name its commune instead of its district).
 REQUIRED = COLUMNS[:6]
 
-# The rejection reasons in the order the rules are checked (src/domain/rules.rs).
+# The rejection reasons in the order the rules are checked (src/domain/rules.rs,
+# src/ingest/validate.rs).
 REASONS = [
     "malformed_row",
     "missing_field",
     "invalid_unit_id",
     "unknown_district",
+    "code_not_in_force",
+    "unknown_commune",
     "unknown_sector",
     "invalid_period",
     "future_period",
@@ -81,6 +89,12 @@ DEMO_MONTHS = 36
 DEMO_SEED = 1
 DEMO_END = "2025-12"
 QUERY_FROM, QUERY_TO = "2025-01", "2025-12"
+
+# The 2025 reform (src/domain/reference.rs): communes are in force from
+# REFORM; districts until their own valid_to and, when the reference has
+# communes, at the latest until DISTRICTS_UNTIL (the district level ended).
+REFORM = "2025-07"
+DISTRICTS_UNTIL = "2025-06"
 
 VIETNAM = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: UTC+7 all year
 # What Rust's str::trim removes (Unicode White_Space): values are trimmed first.
@@ -183,7 +197,12 @@ FROM (
 )
 """
 
-# Every well-formed record with the first rule it fails (NULL when accepted).
+# Every well-formed record with the first rule it fails (NULL when accepted),
+# and its district: a known commune's former district, else the district given.
+# code_not_in_force is only judged for a period that is a month (else it is
+# left to invalid_period): a known commune before the reform, or, without a
+# commune, the district outside its valid_from..valid_to (valid_to already
+# capped at the end of the district level in ref_district).
 CHECK = """
 CREATE TEMP TABLE checked AS
 WITH given AS (
@@ -193,11 +212,16 @@ parsed AS (
     -- Reference membership by joining to the reference tables.
     SELECT g.*,
            d.district_code IS NOT NULL AS district_known,
+           d.valid_from AS district_from,
+           d.valid_to AS district_to,
+           k.commune_code IS NOT NULL AS commune_known,
+           k.former_district_code,
            v.vsic_code IS NOT NULL AS sector_known,
            weight_micro(g.weight) AS weight_micro,
            rfc3339_parts(g.submitted_at) AS ts
     FROM given g
     LEFT JOIN ref_district d ON d.district_code = g.district_code
+    LEFT JOIN ref_commune k ON k.commune_code = g.commune_code
     LEFT JOIN ref_vsic v ON v.vsic_code = g.sector_code
 ),
 typed AS (
@@ -207,11 +231,19 @@ typed AS (
     FROM parsed
 )
 SELECT file_index, k, {names}, weight_micro, submitted_at_us,
+       coalesce(former_district_code, district_code) AS filing_district,
        CASE
-           WHEN unit_id IS NULL OR district_code IS NULL OR sector_code IS NULL OR period IS NULL
-                OR total_revenue_vnd IS NULL OR ecommerce_revenue_vnd IS NULL THEN 'missing_field'
+           WHEN unit_id IS NULL OR (district_code IS NULL AND commune_code IS NULL) OR sector_code IS NULL
+                OR period IS NULL OR total_revenue_vnd IS NULL OR ecommerce_revenue_vnd IS NULL THEN 'missing_field'
            WHEN NOT unit_id_ok(unit_id) THEN 'invalid_unit_id'
-           WHEN NOT district_known THEN 'unknown_district'
+           WHEN district_code IS NOT NULL AND NOT district_known THEN 'unknown_district'
+           WHEN period_ok(period) AND CASE
+                    WHEN commune_code IS NOT NULL THEN commune_known AND period < {reform}
+                    ELSE coalesce(period < district_from, false) OR coalesce(period > district_to, false)
+                END THEN 'code_not_in_force'
+           WHEN commune_code IS NOT NULL
+                AND (NOT commune_known OR coalesce(district_code <> former_district_code, false))
+                THEN 'unknown_commune'
            WHEN NOT sector_known THEN 'unknown_sector'
            WHEN NOT period_ok(period) THEN 'invalid_period'
            WHEN period > {current_month} THEN 'future_period'
@@ -255,7 +287,7 @@ NUMBERED_PLAIN = "CREATE TEMP VIEW numbered AS SELECT *, k AS record FROM checke
 
 WRITE_ACCEPTED = """
 COPY (
-    SELECT unit_id, district_code, sector_code AS vsic_code, period,
+    SELECT unit_id, filing_district AS district_code, commune_code, sector_code AS vsic_code, period,
            CAST(substr(period, 1, 4) AS INTEGER) AS year,
            CAST(substr(period, 6, 2) AS INTEGER) AS month,
            CAST(total_revenue_vnd AS BIGINT) AS total_revenue_vnd,
@@ -309,7 +341,8 @@ def file_projection(path: Path) -> tuple[dict[str, str], str]:
             if name in position:
                 raise BenchError(f"{path}: column {name} appears more than once in the header")
             position[name] = i
-    missing = [c for c in REQUIRED if c not in position]
+    missing = [c for c in REQUIRED if c not in position
+               and not (c == "district_code" and "commune_code" in position)]
     if missing:
         raise BenchError(f"{path}: required column(s) missing from the header: {', '.join(missing)}")
     projection = ", ".join(
@@ -331,10 +364,20 @@ def duckdb_ingest(files: list[Path], out: Path, reference: Path, now_us: int, cu
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {sql_str(str(out / 'duckdb.tmp'))}")
     con.execute(INGEST_MACROS.format(ws=sql_str(WHITESPACE)))
-    con.execute(f"""CREATE TEMP TABLE ref_district AS SELECT DISTINCT trim(district_code) AS district_code
-                    FROM read_csv({sql_str(str(reference / 'districts.csv'))}, header = true, all_varchar = true)""")
     con.execute(f"""CREATE TEMP TABLE ref_vsic AS SELECT DISTINCT trim(vsic_code) AS vsic_code
                     FROM read_csv({sql_str(str(reference / 'vsic_codes.csv'))}, header = true, all_varchar = true)""")
+    con.execute(f"""CREATE TEMP TABLE ref_commune AS
+                    SELECT DISTINCT trim(unit_code) AS commune_code, trim(former_district_code) AS former_district_code
+                    FROM read_csv({sql_str(str(reference / 'units_2025.csv'))}, header = true, all_varchar = true)""")
+    # The months each district is in force; with communes in the reference,
+    # no district is in force after the district level ended.
+    (has_communes,) = con.execute("SELECT count(*) > 0 FROM ref_commune").fetchone()
+    until = sql_str(DISTRICTS_UNTIL) if has_communes else "NULL"
+    con.execute(f"""CREATE TEMP TABLE ref_district AS
+                    SELECT DISTINCT trim(district_code) AS district_code,
+                           nullif(trim(valid_from), '') AS valid_from,
+                           least(nullif(trim(valid_to), ''), {until}) AS valid_to  -- least() skips NULLs
+                    FROM read_csv({sql_str(str(reference / 'districts.csv'))}, header = true, all_varchar = true)""")
     con.execute("CREATE TEMP TABLE files (file_index INTEGER, file VARCHAR)")
     con.executemany("INSERT INTO files VALUES (?, ?)", [(i, str(f)) for i, f in enumerate(files)])
 
@@ -347,6 +390,7 @@ def duckdb_ingest(files: list[Path], out: Path, reference: Path, now_us: int, cu
         names=", ".join(COLUMNS),
         now_us=now_us,
         current_month=sql_str(current_month),
+        reform=sql_str(REFORM),
     ))
 
     errors = " UNION ALL ".join(
@@ -392,13 +436,16 @@ def duckdb_ingest(files: list[Path], out: Path, reference: Path, now_us: int, cu
 
 # Amounts times weights in millionths are exact integers (at most 10^27 each),
 # summed as HUGEINT. The grand total comes from the same pass (grouping set ()).
+# The revision key is (unit_id, district_code, commune_code, vsic_code, period)
+# with the district as derived (a commune's former district), so filings from
+# the reform on count in their commune's former district.
 SHARE_QUERY = """
 WITH effective AS (
     SELECT *
     FROM read_parquet($filings)
     WHERE period BETWEEN $first AND $last
     QUALIFY row_number() OVER (
-        PARTITION BY unit_id, district_code, vsic_code, period
+        PARTITION BY unit_id, district_code, commune_code, vsic_code, period
         ORDER BY submitted_at_us DESC, batch_seq DESC, file_index DESC, record DESC
     ) = 1
 )
@@ -776,8 +823,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 def self_test(args: argparse.Namespace) -> int:
     """Checks DuckDB's validation against the fixtures: in bad_filings.csv
-    records 1-13 rejected with one reason each, in the order of the rules, and
-    record 14 accepted; sample_filings.csv accepted whole. With an ecomshare
+    records 1-15 rejected with one reason each, in the order of the rules, and
+    record 16 accepted; sample_filings.csv accepted whole. With an ecomshare
     binary, also ingests both files with it and compares outcomes and figures."""
     import duckdb
 
@@ -800,8 +847,9 @@ def self_test(args: argparse.Namespace) -> int:
             failures.append(f"bad_filings.csv rejections: expected {expected}, got {got}")
         accepted = duckdb.sql(f"SELECT record FROM read_parquet({sql_str(str(out / 'filings.parquet'))}) "
                               "WHERE file_index = 0").fetchall()
-        if accepted != [(14,)]:
-            failures.append(f"bad_filings.csv accepted records: expected [14], got {[r for (r,) in accepted]}")
+        good = len(REASONS) + 1
+        if accepted != [(good,)]:
+            failures.append(f"bad_filings.csv accepted records: expected [{good}], got {[r for (r,) in accepted]}")
         if summary["files"][1]["rejected"]:
             failures.append(f"sample_filings.csv is documented as valid: {summary['files'][1]['reasons']}")
 

@@ -253,6 +253,10 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
         ],
         &shown.districts,
     );
+    if let Some(note) = shown.series_break_note {
+        l.paragraph(note, BODY, 120);
+        l.y += 3.0;
+    }
     l.table(
         &[
             (114.0, Left),

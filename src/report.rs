@@ -36,6 +36,11 @@ pub struct Report {
     pub trend: Vec<ShareRow>,
     /// Every district for the month.
     pub districts: Vec<DistrictLine>,
+    /// "2025-07" when the districts' comparisons (previous month, same
+    /// month a year earlier) reach back across the 2025 reform: from then a
+    /// district's figures are its former area's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_break: Option<&'static str>,
     /// Every retail sector group for the month.
     pub sectors: Vec<ShareRow>,
     /// District × sector group for the month, pairs with filings only.
@@ -277,6 +282,8 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         },
         trend: trend.rows,
         districts: district_lines,
+        series_break: (back(12) < crate::domain::reference::REFORM && month >= crate::domain::reference::REFORM)
+            .then_some(crate::domain::reference::REFORM_TEXT),
         sectors: sectors.rows,
         district_sector: cross
             .rows
@@ -1028,6 +1035,8 @@ pub struct Shown {
     pub sectors: Section,
     pub quality: Section,
     pub methodology_heading: &'static str,
+    /// Said under the districts when their comparisons cross the reform.
+    pub series_break_note: Option<&'static str>,
     /// The annex by commune (months from the 2025 reform).
     pub communes: Option<Section>,
 }
@@ -1194,6 +1203,12 @@ pub fn shown(report: &Report) -> Shown {
             ],
         ),
         methodology_heading: t("Phương pháp tính", "Methodology"),
+        series_break_note: report.series_break.map(|_| {
+            t(
+                "Các so sánh theo huyện vượt qua mốc 01/7/2025 (bỏ cấp huyện): từ tháng 7/2025 số liệu của huyện là của địa bàn cũ của huyện (các xã, phường có huyện cũ là huyện đó), xem Phương pháp tính.",
+                "District comparisons reach back across 1 July 2025 (districts abolished): from July 2025 a district's figures are its former area's (the communes whose former district it is); see Methodology.",
+            )
+        }),
         communes: (!report.communes.is_empty()).then(|| Section {
             heading: t("Phụ lục: theo xã, phường", "Annex: by commune"),
             head: vec![
@@ -1292,6 +1307,9 @@ pub fn to_html(report: &Report) -> String {
         ));
     }
     section(&mut o, &shown.districts);
+    if let Some(note) = shown.series_break_note {
+        o.push_str(&format!("<p class=\"meta\">{}</p>", esc(note)));
+    }
     section(&mut o, &shown.sectors);
     section(&mut o, &shown.quality);
     o.push_str(&format!("<h2>{}</h2>", shown.methodology_heading));

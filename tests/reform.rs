@@ -204,8 +204,12 @@ fn the_monthly_report_gains_a_commune_annex_from_the_reform() {
     }
     let html = std::fs::read_to_string(env.path("report-2025-07").join("report.html")).unwrap();
     assert!(html.contains("Phụ lục: theo xã, phường"));
-    // Before the reform there is no annex.
-    assert!(report("2025-06").get("communes").is_none());
+    // The districts' comparison with a year earlier crosses the reform.
+    assert_eq!(july["series_break"], "2025-07");
+    assert!(html.contains("vượt qua mốc 01/7/2025"));
+    // Before the reform there is no annex, and nothing crosses it.
+    let june = report("2025-06");
+    assert!(june.get("communes").is_none() && june.get("series_break").is_none());
 }
 
 /// The dashboard through the real router: the district views keep the long
