@@ -187,11 +187,16 @@ CREATE TEMP MACRO rfc3339_us(t) AS
 # The scan keeps the file's order (DuckDB preserves insertion order), so
 # ROW_NUMBER() OVER () numbers records as they appear. Unlike ecomshare,
 # DuckDB's reader wants one kind of line ending (LF or CRLF) per file.
+# DuckDB accepts a record with extra fields when the first extra one is NULL
+# (a trailing ','), so nothing may read as NULL: the NULL string is a line
+# break (no unquoted value can be one) and quoted values are never NULL.
+# Empty values are then '', made NULL by clean().
 READ_FILE = """
 SELECT {file_index} AS file_index, k, {projection}
 FROM (
     SELECT row_number() OVER () AS k, *
     FROM read_csv({path}, header = true, columns = {columns}, delim = ',', quote = '"', escape = '"',
+                  nullstr = {no_null}, allow_quoted_nulls = false,
                   auto_detect = false, store_rejects = true,
                   rejects_table = 'rejects_{file_index}', rejects_scan = 'rejects_scan_{file_index}')
 )
@@ -384,7 +389,8 @@ def duckdb_ingest(files: list[Path], out: Path, reference: Path, now_us: int, cu
     reads = []
     for i, path in enumerate(files):
         columns, projection = file_projection(path)
-        reads.append(READ_FILE.format(file_index=i, path=sql_str(str(path)), columns=columns, projection=projection))
+        reads.append(READ_FILE.format(file_index=i, path=sql_str(str(path)), columns=columns, projection=projection,
+                                      no_null=sql_str("\n")))
     con.execute(CHECK.format(
         files="\nUNION ALL\n".join(reads),
         names=", ".join(COLUMNS),

@@ -293,3 +293,87 @@ fn the_dashboard_adds_a_commune_table_for_recent_periods() {
     assert_eq!(valid_to("405"), "2024-12");
     assert_eq!(valid_to("380"), "2025-06");
 }
+
+/// Rewrites every Parquet file `name_prefix*` under `DATA/batches/` without
+/// its `commune_code` column: the files as written before communes existed.
+fn strip_commune(data: &std::path::Path, name_prefix: &str) -> usize {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut stripped = 0;
+    for batch_dir in std::fs::read_dir(data.join("batches")).unwrap() {
+        for file in std::fs::read_dir(batch_dir.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with(name_prefix) || !name.ends_with(".parquet") {
+                continue;
+            }
+            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+            let batches: Vec<_> = reader.map(Result::unwrap).collect();
+            let Some(first) = batches.first() else { continue };
+            let schema = first.schema();
+            let keep: Vec<usize> = (0..schema.fields().len())
+                .filter(|i| schema.field(*i).name() != "commune_code")
+                .collect();
+            if keep.len() == schema.fields().len() {
+                continue;
+            }
+            let out_schema = std::sync::Arc::new(schema.project(&keep).unwrap());
+            let mut writer = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), out_schema, None).unwrap();
+            for b in &batches {
+                writer.write(&b.project(&keep).unwrap()).unwrap();
+            }
+            writer.close().unwrap();
+            stripped += 1;
+        }
+    }
+    stripped
+}
+
+/// Regression: a data directory written before communes existed (filings
+/// and rollups without a commune_code column) failed every query with
+/// "No field named f.commune_code". It reads as before, takes new filings
+/// with communes beside the old ones, and old keys are still revised.
+#[test]
+fn a_data_directory_from_before_communes_still_answers_and_takes_new_filings() {
+    let env = Env::new();
+    let (a, b) = (tax_code(1), tax_code(2));
+    let old = env.write(
+        "old.csv",
+        &rows(&[
+            format!("{a},381,,4711,2025-06,1000000,100000,,"),
+            format!("{b},380,,4711,2025-06,2000000,300000,,"),
+        ]),
+    );
+    assert_eq!(env.ingest(&[&old]).code, 0);
+    let args = ["--from", "2025-06", "--to", "2025-06", "--by", "district"];
+    let before = env.share(&args);
+    assert!(strip_commune(&env.data(), "filings_") >= 1);
+    assert_eq!(strip_commune(&env.data(), "rollup"), 1);
+    assert_eq!(env.share(&args), before, "old files answer as before");
+    let query = env.run(&["query", "coverage_by_district", "--param", "period=2025-06"]);
+    assert_eq!(query.code, 0, "named queries read the old files: {}", query.stderr);
+
+    let new = env.write(
+        "new.csv",
+        &rows(&[
+            format!("{a},,14818,4711,2025-07,1000000,100000,,"),
+            // A revision of an old filing: same key, no commune.
+            format!("{b},380,,4711,2025-06,2500000,400000,,"),
+        ]),
+    );
+    let r = env.ingest(&[&new]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["files"][0]["accepted"], 2);
+    let after = env.share(&["--from", "2025-06", "--to", "2025-07", "--by", "district,period"]);
+    let june = row(&after, &[("district_code", "380"), ("period", "2025-06")]);
+    assert_eq!(june["filings"], 1, "the revision replaced the old filing");
+    assert_eq!(june["total_revenue_vnd"], "2500000");
+    let communes = env.share(&["--from", "2025-07", "--to", "2025-07", "--by", "commune"]);
+    assert_eq!(
+        row(&communes, &[("commune_code", "14818")])["total_revenue_vnd"],
+        "1000000"
+    );
+}

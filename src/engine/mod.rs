@@ -315,7 +315,16 @@ async fn register_files(
         ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     } else {
         let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-        let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await?;
+        let mut df = ctx.read_parquet(paths, ParquetReadOptions::default()).await?;
+        // A column added to the format later (commune_code) is absent from
+        // files written before it: it reads as null there. (Files with and
+        // without it together are merged by the reader, nulls where absent.)
+        for field in schema.fields().iter().filter(|f| f.is_nullable()) {
+            if df.schema().field_with_unqualified_name(field.name()).is_err() {
+                let null = ScalarValue::try_from(field.data_type())?;
+                df = df.with_column(field.name(), lit(null))?;
+            }
+        }
         ctx.register_table(name, df.into_view())?;
     }
     Ok(())
