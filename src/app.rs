@@ -336,6 +336,16 @@ impl Default for AppOptions {
     }
 }
 
+/// The reference in force as last read: its texts, the stamps of the
+/// override files when they were settled, the parsed tables and their
+/// fingerprint.
+struct ReferenceCache {
+    texts: crate::warehouse::ReferenceFiles,
+    stamps: Option<Vec<Option<crate::warehouse::Stamp>>>,
+    reference: Arc<Reference>,
+    fingerprint: u64,
+}
+
 pub struct App {
     warehouse: Warehouse,
     loaded: Mutex<Option<Arc<Loaded>>>,
@@ -349,7 +359,9 @@ pub struct App {
     past: Mutex<Vec<Arc<Loaded>>>,
     /// The reference in force, parsed, with the texts it was parsed from and
     /// its fingerprint: every request reads the texts, few parse them.
-    reference_cache: Mutex<Option<(crate::warehouse::ReferenceFiles, Arc<Reference>, u64)>>,
+    reference_cache: Mutex<Option<ReferenceCache>>,
+    /// The manifest directory's settled stamp and the latest version it listed.
+    version_cache: Mutex<Option<(crate::warehouse::Stamp, u64)>>,
     catalog: crate::catalog::Catalog,
     options: AppOptions,
     results: Arc<queries::ResultCache>,
@@ -374,6 +386,7 @@ impl App {
             exact_counts: std::sync::atomic::AtomicU64::new(0),
             past: Mutex::new(Vec::new()),
             reference_cache: Mutex::new(None),
+            version_cache: Mutex::new(None),
             catalog: crate::catalog::Catalog::new(dirs),
             results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
             kept: Mutex::new(HashMap::new()),
@@ -401,17 +414,48 @@ impl App {
     /// The reference in force and its fingerprint, parsed again only when
     /// the texts in force changed.
     fn reference_in_force(&self) -> Result<(Arc<Reference>, u64), AppError> {
-        let files = crate::warehouse::reference_files(&self.warehouse)?;
+        // Unchanged settled stamps of the override files: the texts are
+        // those already parsed, and no file is read.
+        let stamps = self.warehouse.reference_stamps()?;
+        let settled = stamps.iter().flatten().all(|s| s.settled());
         let mut cache = self.reference_cache.lock().expect("reference cache lock");
-        if let Some((texts, reference, fingerprint)) = cache.as_ref()
-            && *texts == files
+        if let Some(cached) = cache.as_ref()
+            && settled
+            && cached.stamps.as_ref() == Some(&stamps)
         {
-            return Ok((reference.clone(), *fingerprint));
+            return Ok((cached.reference.clone(), cached.fingerprint));
+        }
+        let files = crate::warehouse::reference_files(&self.warehouse)?;
+        if let Some(cached) = cache.as_mut()
+            && cached.texts == files
+        {
+            cached.stamps = settled.then_some(stamps);
+            return Ok((cached.reference.clone(), cached.fingerprint));
         }
         let reference = Arc::new(files.parse()?);
         let fingerprint = reference_fingerprint(&reference);
-        *cache = Some((files, reference.clone(), fingerprint));
+        *cache = Some(ReferenceCache {
+            texts: files,
+            stamps: settled.then_some(stamps),
+            reference: reference.clone(),
+            fingerprint,
+        });
         Ok((reference, fingerprint))
+    }
+
+    /// The latest dataset version, from the manifest directory's listing,
+    /// listed again only when the directory's settled stamp changes.
+    fn latest_version(&self) -> Result<u64, AppError> {
+        let stamp = self.warehouse.manifest_stamp()?;
+        let mut cache = self.version_cache.lock().expect("version cache lock");
+        if let (Some((cached, version)), Some(now)) = (cache.as_ref(), stamp)
+            && *cached == now
+        {
+            return Ok(*version);
+        }
+        let version = self.warehouse.latest_version()?.unwrap_or(0);
+        *cache = stamp.filter(|s| s.settled()).map(|s| (s, version));
+        Ok(version)
     }
 
     /// The latest dataset version (0 before the first commit); lists the
@@ -431,7 +475,7 @@ impl App {
     fn current(&self) -> Result<(StateTag, Arc<Reference>), AppError> {
         let (reference, fingerprint) = self.reference_in_force()?;
         let tag = StateTag {
-            dataset_version: self.warehouse.latest_version()?.unwrap_or(0),
+            dataset_version: self.latest_version()?,
             reference: fingerprint,
         };
         Ok((tag, reference))
@@ -688,6 +732,17 @@ impl App {
     }
 
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
+        self.load_with(false).await
+    }
+
+    /// Loads the latest version now, waiting for a load in progress rather
+    /// than answering from the version before: after a commit, the
+    /// committer's next answers are the new version's. Returns the version.
+    pub async fn load_latest(&self) -> Result<u64, AppError> {
+        Ok(self.load_with(true).await?.tag.dataset_version)
+    }
+
+    async fn load_with(&self, wait: bool) -> Result<Arc<Loaded>, AppError> {
         let (tag, reference) = self.current()?;
         let cached = || {
             self.loaded
@@ -700,9 +755,20 @@ impl App {
         if let Some(l) = cached() {
             return Ok(l);
         }
-        // One load at a time: requests arriving with a new version wait for
-        // the first one's snapshot instead of each loading their own.
-        let _loading = self.loading.lock().await;
+        // One load at a time. The first request to see a new version loads
+        // it; the others meanwhile answer from the version before (their
+        // figures say which version they are), rather than wait — or, with
+        // none loaded yet, wait for the first one's snapshot.
+        let _loading = match self.loading.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if wait => self.loading.lock().await,
+            Err(_) => {
+                if let Some(previous) = self.loaded.lock().expect("cache lock").clone() {
+                    return Ok(previous);
+                }
+                self.loading.lock().await
+            }
+        };
         if let Some(l) = cached() {
             return Ok(l);
         }

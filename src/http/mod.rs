@@ -670,12 +670,17 @@ async fn post_filings(
         path: spool.path().to_path_buf(),
     };
     let submitted_by = caller.and_then(|Extension(i)| i.token_id);
+    let committer = app.clone();
     let report = blocking(move || {
-        let report = app.ingest_with(vec![source], &options, submitted_by);
+        let report = committer.ingest_with(vec![source], &options, submitted_by);
         drop(spool);
         report
     })
     .await?;
+    if report.committed {
+        // The submitter's next request sees the version it just made.
+        app.load_latest().await?;
+    }
     let status = if report.committed {
         StatusCode::CREATED
     } else {

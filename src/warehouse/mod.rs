@@ -76,6 +76,45 @@ pub const MAX_VERSION: u64 = crate::domain::provenance::MAX_BATCH;
 /// How long a committer waits for another one before giving up.
 pub const LOCK_WAIT: Duration = Duration::from_secs(600);
 
+/// What a file's or directory's metadata says of its content: inode, size
+/// and change times. Equal stamps mean unchanged content, except within the
+/// file system's time resolution of a change; [`Stamp::settled`] tells
+/// whether that window has passed, so a caller trusts only settled stamps
+/// (as git does with its index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Stamp {
+    /// The stamp of `path`; `None` when it does not exist.
+    pub fn of(path: &Path) -> Result<Option<Self>, WarehouseError> {
+        use std::os::unix::fs::MetadataExt;
+        match fs::metadata(path) {
+            Ok(m) => Ok(Some(Self {
+                ino: m.ino(),
+                len: m.len(),
+                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+                ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(path)(e)),
+        }
+    }
+
+    /// Whether the last change is more than 2 s old: a later change then
+    /// moves the times even on a file system that keeps whole seconds.
+    pub fn settled(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        now - self.mtime_ns.max(self.ctime_ns) > 2_000_000_000
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     root: PathBuf,
@@ -141,6 +180,22 @@ impl Warehouse {
             }
         }
         Ok(best)
+    }
+
+    /// The manifest directory's [`Stamp`]: it changes whenever a manifest
+    /// is added (a commit renames one in).
+    pub fn manifest_stamp(&self) -> Result<Option<Stamp>, WarehouseError> {
+        Stamp::of(&self.manifest_dir())
+    }
+
+    /// The [`Stamp`] of each reference file override, in the order of
+    /// [`reference_files`] (`None`: no override).
+    pub fn reference_stamps(&self) -> Result<Vec<Option<Stamp>>, WarehouseError> {
+        let dir = self.root.join("reference");
+        reference::FILE_NAMES
+            .iter()
+            .map(|name| Stamp::of(&dir.join(name)))
+            .collect()
     }
 
     /// Absolute path of a file the manifest lists.

@@ -63,6 +63,17 @@ pub fn recorded_reference(warehouse: &Warehouse, relative: &str) -> Result<Refer
     files.parse()
 }
 
+/// The reference files' names under `DATA/reference/`, in the order
+/// [`reference_files`] reads them.
+pub const FILE_NAMES: [&str; 6] = [
+    "districts.csv",
+    "sector_groups.csv",
+    "vsic_codes.csv",
+    "targets.csv",
+    "units_2025.csv",
+    "units_2025_from_communes.csv",
+];
+
 /// The texts of the reference files in force for `warehouse`.
 pub fn reference_files(warehouse: &Warehouse) -> Result<ReferenceFiles, WarehouseError> {
     let dir = warehouse.root().join("reference");
@@ -74,13 +85,14 @@ pub fn reference_files(warehouse: &Warehouse) -> Result<ReferenceFiles, Warehous
             Err(e) => Err(io(&path)(e)),
         }
     };
+    let [districts, sector_groups, vsic_codes, targets, communes, commune_sources] = FILE_NAMES;
     Ok(ReferenceFiles {
-        districts: read("districts.csv", DISTRICTS)?,
-        sector_groups: read("sector_groups.csv", SECTOR_GROUPS)?,
-        vsic_codes: read("vsic_codes.csv", VSIC_CODES)?,
-        targets: read("targets.csv", TARGETS)?,
-        communes: read("units_2025.csv", COMMUNES)?,
-        commune_sources: read("units_2025_from_communes.csv", COMMUNE_SOURCES)?,
+        districts: read(districts, DISTRICTS)?,
+        sector_groups: read(sector_groups, SECTOR_GROUPS)?,
+        vsic_codes: read(vsic_codes, VSIC_CODES)?,
+        targets: read(targets, TARGETS)?,
+        communes: read(communes, COMMUNES)?,
+        commune_sources: read(commune_sources, COMMUNE_SOURCES)?,
     })
 }
 
