@@ -265,7 +265,8 @@ struct Loaded {
     /// changes, so neither do its figures. Keyed by the parameters and the
     /// current month (which the default range depends on for an empty dataset).
     /// Each answer is computed once however many requests ask for it at the
-    /// same time (the first computes, the others wait for its result).
+    /// same time: the first computes; the others take the previous
+    /// version's answer when it has one, else wait for the result.
     answers: Mutex<HashMap<(ShareParams, Period), Arc<AnswerCell>>>,
     /// The disclosure-controlled month × district × sector table analysts'
     /// SQL reads (`cells`), built on first use.
@@ -288,7 +289,12 @@ impl Loaded {
 }
 
 /// One share answer, computed at most once per snapshot.
-type AnswerCell = tokio::sync::OnceCell<Arc<ShareResponse>>;
+#[derive(Default)]
+struct AnswerCell {
+    value: tokio::sync::OnceCell<Arc<ShareResponse>>,
+    /// Set by the request that computes the value (cleared if it fails).
+    started: std::sync::atomic::AtomicBool,
+}
 
 /// Answers kept per snapshot before the cache starts afresh.
 const MAX_CACHED_ANSWERS: usize = 512;
@@ -351,6 +357,9 @@ pub struct App {
     loaded: Mutex<Option<Arc<Loaded>>>,
     /// Held while the current version's snapshot is being loaded.
     loading: tokio::sync::Mutex<()>,
+    /// The snapshot the current one replaced: its answers stand in while
+    /// the current one's are computed.
+    previous: Mutex<Option<Arc<Loaded>>>,
     /// Share answers computed (not taken from a cache) since start.
     computed: std::sync::atomic::AtomicU64,
     /// Tables disclosure control counted from every filing since start.
@@ -382,6 +391,7 @@ impl App {
             warehouse,
             loaded: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
+            previous: Mutex::new(None),
             computed: std::sync::atomic::AtomicU64::new(0),
             exact_counts: std::sync::atomic::AtomicU64::new(0),
             past: Mutex::new(Vec::new()),
@@ -773,7 +783,8 @@ impl App {
             return Ok(l);
         }
         let loaded = self.load_version(tag, reference).await?;
-        *self.loaded.lock().expect("cache lock") = Some(loaded.clone());
+        let before = self.loaded.lock().expect("cache lock").replace(loaded.clone());
+        *self.previous.lock().expect("cache lock") = before;
         // Results of the previous current version answer no more requests.
         self.results.retain_as_of();
         Ok(loaded)
@@ -853,12 +864,32 @@ impl App {
             if answers.len() >= MAX_CACHED_ANSWERS && !answers.contains_key(&key) {
                 answers.clear();
             }
-            answers.entry(key).or_default().clone()
+            answers.entry(key.clone()).or_default().clone()
         };
+        if let Some(response) = cell.value.get() {
+            return Ok(ShareResponse::clone(response));
+        }
+        let first = !cell.started.swap(true, std::sync::atomic::Ordering::AcqRel);
+        if !first
+            && params.as_of.is_none()
+            && let Some(response) = self.previous_answer(&key)
+        {
+            // Another request computes this answer for a new version:
+            // meanwhile the version before answers (its figures say which
+            // version they are), rather than keep this request waiting.
+            return Ok(response);
+        }
         let response = cell
+            .value
             .get_or_try_init(|| async { self.compute_share(params, &loaded, false).await.map(Arc::new) })
-            .await?;
-        Ok(ShareResponse::clone(response))
+            .await;
+        match response {
+            Ok(response) => Ok(ShareResponse::clone(response)),
+            Err(e) => {
+                cell.started.store(false, std::sync::atomic::Ordering::Release);
+                Err(e)
+            }
+        }
     }
 
     /// `share` without the per-version cache of answers: always runs the
@@ -878,6 +909,17 @@ impl App {
     /// Whether the current version has a rollup.
     pub async fn has_rollup(&self) -> Result<bool, AppError> {
         Ok(self.load().await?.snapshot.has_rollup())
+    }
+
+    /// The answer for `key` of the version loaded before the current one,
+    /// if it was computed.
+    fn previous_answer(&self, key: &(ShareParams, Period)) -> Option<ShareResponse> {
+        let previous = self.previous.lock().expect("cache lock").clone()?;
+        let answers = previous.answers.lock().expect("answers lock");
+        answers
+            .get(key)
+            .and_then(|c| c.value.get())
+            .map(|r| ShareResponse::clone(r))
     }
 
     /// How many share answers were computed rather than taken from a
@@ -1208,6 +1250,76 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(month_in_vietnam(t).to_string(), "2026-11");
+    }
+
+    /// Regression (issue 8): after a commit at 100M filings every
+    /// connection stalled for seconds while the new version was loaded and
+    /// its answers computed. While one request loads it, or computes an
+    /// answer for it, the others take the version before's answer.
+    #[test]
+    fn while_a_new_version_is_loaded_or_answered_the_others_take_the_version_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        let ingest = |units: std::ops::Range<u32>| {
+            let mut text =
+                String::from("unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n");
+            for n in units {
+                let unit = crate::domain::unit_id::complete_tax_code(&format!("28{n:07}")).unwrap_or_default();
+                if !unit.is_empty() {
+                    text.push_str(&format!("{unit},380,4711,2025-01,1000,100\n"));
+                }
+            }
+            let report = app
+                .ingest(vec![IngestSource::Bytes {
+                    name: "f.csv".into(),
+                    format: Some(Format::Csv),
+                    bytes: text.into_bytes(),
+                }])
+                .unwrap();
+            assert!(report.committed);
+        };
+        let params = ShareParams {
+            from: Some("2025-01".into()),
+            to: Some("2025-01".into()),
+            by: Some("district".into()),
+            ..ShareParams::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let version = |app: &App| {
+            let answer = rt
+                .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), app.share(&params)).await });
+            answer.expect("answered without waiting").unwrap().dataset_version
+        };
+        ingest(0..20);
+        assert_eq!(version(&app), 1);
+
+        // Version 2 committed; another request is loading it.
+        ingest(20..40);
+        let loading = app.loading.try_lock().unwrap();
+        assert_eq!(version(&app), 1, "the version before, while another request loads");
+        drop(loading);
+        assert_eq!(version(&app), 2, "then the new version");
+
+        // Version 3 loaded; another request is computing this answer.
+        ingest(40..60);
+        assert_eq!(rt.block_on(app.load_latest()).unwrap(), 3);
+        let loaded = app.loaded.lock().unwrap().clone().unwrap();
+        let key = (params.clone(), month_in_vietnam(Utc::now()));
+        let cell = loaded.answers.lock().unwrap().entry(key).or_default().clone();
+        cell.started.store(true, std::sync::atomic::Ordering::Release);
+        assert_eq!(version(&app), 2, "the version before, while another request computes");
+        cell.started.store(false, std::sync::atomic::Ordering::Release);
+        assert_eq!(version(&app), 3, "then the new version's own answer");
+        // Asked as of a version, an answer is never another version's.
+        cell.started.store(true, std::sync::atomic::Ordering::Release);
+        let as_of = ShareParams {
+            as_of: Some("1".into()),
+            ..params.clone()
+        };
+        assert_eq!(rt.block_on(app.share(&as_of)).unwrap().dataset_version, 1);
     }
 
     #[test]
