@@ -741,17 +741,20 @@ impl App {
         Ok((absolute(filings), absolute(superseded)))
     }
 
+    /// The latest version's snapshot, waiting for a load in progress.
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
-        self.load_with(false).await
+        self.load_with(true).await
     }
 
-    /// Loads the latest version now, waiting for a load in progress rather
-    /// than answering from the version before: after a commit, the
-    /// committer's next answers are the new version's. Returns the version.
+    /// Loads the latest version now (a server does this after a commit, so
+    /// that the committer's next answers are the new version's). Returns
+    /// the version.
     pub async fn load_latest(&self) -> Result<u64, AppError> {
         Ok(self.load_with(true).await?.tag.dataset_version)
     }
 
+    /// The latest version's snapshot; without `wait`, while another request
+    /// loads it, the snapshot of the version before.
     async fn load_with(&self, wait: bool) -> Result<Arc<Loaded>, AppError> {
         let (tag, reference) = self.current()?;
         let cached = || {
@@ -766,9 +769,8 @@ impl App {
             return Ok(l);
         }
         // One load at a time. The first request to see a new version loads
-        // it; the others meanwhile answer from the version before (their
-        // figures say which version they are), rather than wait — or, with
-        // none loaded yet, wait for the first one's snapshot.
+        // it; the others wait for its snapshot, or (without `wait`, when a
+        // version was loaded before) take that one meanwhile.
         let _loading = match self.loading.try_lock() {
             Ok(guard) => guard,
             Err(_) if wait => self.loading.lock().await,
@@ -855,9 +857,34 @@ impl App {
     }
 
     /// Answers a share query: the figures of every group, the total, their
-    /// targets and standing.
+    /// targets and standing, of the latest version (or `as_of`).
     pub async fn share(&self, params: &ShareParams) -> Result<ShareResponse, AppError> {
-        let loaded = self.load_at(parse_as_of(params.as_of.as_deref())?).await?;
+        Ok(self.share_with(params, true).await?.0)
+    }
+
+    /// [`App::share`] for a caller that takes one answer on its own (the
+    /// share API): while another request loads the latest version, or
+    /// computes this answer for it, the answer of the version before is
+    /// given rather than waited for. Its `dataset_version` says which
+    /// version it is. Never for `as_of`; never for callers that combine
+    /// several answers (pages, charts, reports), which must agree.
+    ///
+    /// Also says whether the answer is the latest state's (dataset version
+    /// and reference, as [`App::state_tag`] gave them when asked; always for
+    /// `as_of`): only such an answer may be kept under that state's ETag.
+    pub async fn share_without_waiting(&self, params: &ShareParams) -> Result<(ShareResponse, bool), AppError> {
+        self.share_with(params, params.as_of.is_some()).await
+    }
+
+    async fn share_with(&self, params: &ShareParams, wait: bool) -> Result<(ShareResponse, bool), AppError> {
+        let (loaded, latest) = match parse_as_of(params.as_of.as_deref())? {
+            None => {
+                let loaded = self.load_with(wait).await?;
+                let latest = loaded.tag == self.current()?.0;
+                (loaded, latest)
+            }
+            as_of => (self.load_at(as_of).await?, true),
+        };
         let key = (params.clone(), month_in_vietnam(Utc::now()));
         let cell = {
             let mut answers = loaded.answers.lock().expect("answers lock");
@@ -867,24 +894,24 @@ impl App {
             answers.entry(key.clone()).or_default().clone()
         };
         if let Some(response) = cell.value.get() {
-            return Ok(ShareResponse::clone(response));
+            return Ok((ShareResponse::clone(response), latest));
         }
         let first = !cell.started.swap(true, std::sync::atomic::Ordering::AcqRel);
         if !first
-            && params.as_of.is_none()
+            && !wait
             && let Some(response) = self.previous_answer(&key)
         {
             // Another request computes this answer for a new version:
             // meanwhile the version before answers (its figures say which
             // version they are), rather than keep this request waiting.
-            return Ok(response);
+            return Ok((response, false));
         }
         let response = cell
             .value
             .get_or_try_init(|| async { self.compute_share(params, &loaded, false).await.map(Arc::new) })
             .await;
         match response {
-            Ok(response) => Ok(ShareResponse::clone(response)),
+            Ok(response) => Ok((ShareResponse::clone(response), latest)),
             Err(e) => {
                 cell.started.store(false, std::sync::atomic::Ordering::Release);
                 Err(e)
@@ -1289,9 +1316,12 @@ mod tests {
             .build()
             .unwrap();
         let version = |app: &App| {
-            let answer = rt
-                .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(10), app.share(&params)).await });
-            answer.expect("answered without waiting").unwrap().dataset_version
+            let answer = rt.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(10), app.share_without_waiting(&params)).await
+            });
+            let (answer, latest) = answer.expect("answered without waiting").unwrap();
+            assert_eq!(latest, answer.dataset_version == app.dataset_version().unwrap());
+            answer.dataset_version
         };
         ingest(0..20);
         assert_eq!(version(&app), 1);
@@ -1300,6 +1330,9 @@ mod tests {
         ingest(20..40);
         let loading = app.loading.try_lock().unwrap();
         assert_eq!(version(&app), 1, "the version before, while another request loads");
+        let strict = rt
+            .block_on(async { tokio::time::timeout(std::time::Duration::from_millis(300), app.share(&params)).await });
+        assert!(strict.is_err(), "App::share waits for the new version");
         drop(loading);
         assert_eq!(version(&app), 2, "then the new version");
 
@@ -1311,15 +1344,20 @@ mod tests {
         let cell = loaded.answers.lock().unwrap().entry(key).or_default().clone();
         cell.started.store(true, std::sync::atomic::Ordering::Release);
         assert_eq!(version(&app), 2, "the version before, while another request computes");
+        assert_eq!(
+            rt.block_on(app.share(&params)).unwrap().dataset_version,
+            3,
+            "App::share never"
+        );
         cell.started.store(false, std::sync::atomic::Ordering::Release);
         assert_eq!(version(&app), 3, "then the new version's own answer");
         // Asked as of a version, an answer is never another version's.
-        cell.started.store(true, std::sync::atomic::Ordering::Release);
         let as_of = ShareParams {
             as_of: Some("1".into()),
             ..params.clone()
         };
-        assert_eq!(rt.block_on(app.share(&as_of)).unwrap().dataset_version, 1);
+        let (answer, latest) = rt.block_on(app.share_without_waiting(&as_of)).unwrap();
+        assert_eq!((answer.dataset_version, latest), (1, true));
     }
 
     #[test]

@@ -331,13 +331,18 @@ async fn share(
         (&params, repr, tag, crate::app::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
         format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
     };
+    // The version the body holds: the tag's, or — while the latest version
+    // is being loaded or this answer computed for it — the one before
+    // (`App::share_without_waiting`), sent without an ETag and not kept.
+    let mut version = version_of(&params, tag);
+    let mut latest = true;
     let mut response = if if_none_match(&headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let body = match bodies.get(&etag) {
             Some(body) => body,
             None => {
-                let figures = app.share(&params).await?;
+                let (figures, is_latest) = app.share_without_waiting(&params).await?;
                 let body = match repr {
                     Repr::Json => axum::body::Bytes::from(serde_json::to_vec(&figures).map_err(|e| {
                         tracing::error!(error = %e, "encoding a share answer");
@@ -345,7 +350,11 @@ async fn share(
                     })?),
                     Repr::Csv => axum::body::Bytes::from(export::share_csv(&figures)),
                 };
-                bodies.put(&etag, body.clone());
+                if is_latest && figures.dataset_version == version {
+                    bodies.put(&etag, body.clone());
+                } else {
+                    (version, latest) = (figures.dataset_version, false);
+                }
                 body
             }
         };
@@ -356,10 +365,12 @@ async fn share(
         ([(header::CONTENT_TYPE, content_type)], body).into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
+    if latest {
+        h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    h.insert(queries::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
+    h.insert(queries::DATASET_VERSION, HeaderValue::from(version));
     Ok(response)
 }
 
