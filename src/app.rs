@@ -799,7 +799,15 @@ impl App {
         };
         let (files, superseded) = self.version_files(&manifest)?;
         let rollup = match manifest.rollup_file() {
-            Some(path) => Some(Arc::new(Rollup::read(&self.warehouse.path_of(path))?)),
+            // Reading a large rollup takes a CPU for a while: not on a
+            // thread that serves requests.
+            Some(path) => {
+                let path = self.warehouse.path_of(path);
+                let read = tokio::task::spawn_blocking(move || Rollup::read(&path));
+                Some(Arc::new(read.await.map_err(|e| {
+                    AppError::Engine(EngineError::Shape(format!("reading the rollup failed: {e}")))
+                })??))
+            }
             None => None,
         };
         let snapshot = Snapshot::load(&files, &superseded, reference.clone(), self.options.limits, rollup).await?;
