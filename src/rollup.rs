@@ -68,7 +68,7 @@ pub struct CellKey {
 }
 
 /// The codes of a cell within a month.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct CellCodes {
     pub district: String,
     /// Empty before the 2025 reform.

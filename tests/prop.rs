@@ -587,4 +587,39 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
     );
     assert_eq!(exact.disclosure_exact_counts(), 6);
     assert!(withheld > 0, "the demo data has cells to withhold: {withheld}");
+
+    // The contributions are kept on disk: a restarted app reads them rather
+    // than counting every month again, and answers the same; a damaged file
+    // is counted again.
+    let dir = data.join("cache").join("kept");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 12, "one file per month");
+    let written: Vec<_> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().modified().unwrap())
+        .collect();
+    std::fs::write(&files[0], b"{not json").unwrap();
+    let restarted = App::open(&data).unwrap();
+    let params = ShareParams {
+        audience: ecomshare::app::Audience::Protected,
+        from: Some("2024-07".into()),
+        to: Some("2025-06".into()),
+        by: Some("district,sector".into()),
+        ..ShareParams::default()
+    };
+    let a = rt.block_on(restarted.share_uncached(&params)).unwrap();
+    assert_eq!(a, rt.block_on(exact.share_uncached(&params)).unwrap());
+    for (f, before) in files.iter().zip(&written).skip(1) {
+        assert_eq!(
+            std::fs::metadata(f).unwrap().modified().unwrap(),
+            *before,
+            "{} read, not rewritten",
+            f.display()
+        );
+    }
+    let repaired = std::fs::read(&files[0]).unwrap();
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&repaired).is_ok(),
+        "the damaged month counted again"
+    );
 }

@@ -8,6 +8,10 @@
 //! an entry whose bounds cannot decide it sends the answer to the exact
 //! per-enterprise scan.
 //!
+//! Each month's contributions are also kept on disk
+//! (`DATA/cache/kept/`, derived data that may be removed at any time), so
+//! that a restart reads them instead of counting every month again.
+//!
 //! Owns the cache and the choice between kept and exact parts; the bounds
 //! themselves are `domain::disclosure`'s, the tables `disclose`'s.
 
@@ -76,10 +80,16 @@ impl App {
             if kept.len() >= MAX_KEPT_MONTHS && !kept.contains_key(&key) {
                 kept.clear();
             }
-            kept.entry(key).or_default().clone()
+            kept.entry(key.clone()).or_default().clone()
         };
         let value = cell
             .get_or_try_init(|| async {
+                // Kept on disk too, so that a restart does not count every
+                // month again (at 100M filings, a second or so per month).
+                let path = self.warehouse.kept_contributions_path(&name, key.1, k);
+                if let Some(cells) = read_kept(&path).await {
+                    return Ok(Arc::new(cells));
+                }
                 let started = std::time::Instant::now();
                 let cells = loaded.snapshot.month_contributions(month, k).await?;
                 tracing::debug!(
@@ -88,9 +98,40 @@ impl App {
                     ms = started.elapsed().as_millis() as u64,
                     "disclosure: contributions of a month kept"
                 );
-                Ok::<_, AppError>(Arc::new(cells))
+                let cells = Arc::new(cells);
+                write_kept(path, cells.clone()).await;
+                Ok::<_, AppError>(cells)
             })
             .await?;
         Ok(value.clone())
+    }
+}
+
+/// A month's contributions as kept on disk; `None` when absent or
+/// unreadable (they are then counted again).
+async fn read_kept(path: &std::path::Path) -> Option<MonthContributions> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Keeps a month's contributions on disk (atomically); a failure only costs
+/// counting them again after a restart.
+async fn write_kept(path: std::path::PathBuf, cells: Arc<MonthContributions>) {
+    let written = tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let bytes = serde_json::to_vec(&*cells).map_err(std::io::Error::other)?;
+        crate::fsutil::write_atomic(&path, &bytes)
+    })
+    .await;
+    if let Ok(Err(e)) = written {
+        tracing::warn!(error = %e, "keeping a month's contributions on disk failed");
     }
 }

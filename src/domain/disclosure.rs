@@ -156,7 +156,7 @@ impl CellStats {
 /// filings: how many there are, their total, and the largest enterprise
 /// totals (largest first; every one of them when `enterprises` is not more
 /// than `top.len()`). Enterprises are numbered by [`enterprise_number`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Contributions {
     pub enterprises: u32,
     pub total: i128,

@@ -198,6 +198,17 @@ impl Warehouse {
             .collect()
     }
 
+    /// Where disclosure control keeps a month's contributions as computed
+    /// at `version` with `k` enterprises per cell: derived data, the same
+    /// for every version until a batch changes the month, so kept across
+    /// restarts; removable at any time (it is computed again).
+    pub fn kept_contributions_path(&self, month: &str, version: u64, k: usize) -> PathBuf {
+        self.root
+            .join("cache")
+            .join("kept")
+            .join(format!("{month}-v{version}-k{k}.json"))
+    }
+
     /// Absolute path of a file the manifest lists.
     pub fn path_of(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
