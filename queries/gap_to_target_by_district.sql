@@ -25,7 +25,9 @@ sums AS (
     GROUP BY GROUPING SETS ((f.district_code), ())
 ),
 labels AS (
-    SELECT district_code, district_name, 0 AS is_total FROM districts
+    -- The districts whose area existed in the range (Đông Sơn until 2024-12).
+    SELECT d.district_code, d.district_name, 0 AS is_total FROM districts d CROSS JOIN bounds b
+    WHERE d.area_valid_to IS NULL OR d.area_valid_to >= b.from_month
     UNION ALL
     SELECT CAST(NULL AS VARCHAR), 'Toàn tỉnh', 1
 )

@@ -39,4 +39,6 @@ FROM districts d
 CROSS JOIN sectors g
 CROSS JOIN y
 LEFT JOIN sums s ON s.district_code = d.district_code AND s.sector_code = g.sector_code
+-- The districts whose area existed in the range (Đông Sơn until 2024-12).
+WHERE d.area_valid_to IS NULL OR d.area_valid_to >= $from
 ORDER BY d.district_code, g.sector_code

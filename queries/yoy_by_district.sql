@@ -30,7 +30,9 @@ sums AS (
     GROUP BY GROUPING SETS ((district_code), ())
 ),
 labels AS (
+    -- The districts whose area existed in the range (Đông Sơn until 2024-12).
     SELECT district_code, district_name, 0 AS is_total FROM districts
+    WHERE area_valid_to IS NULL OR area_valid_to >= $from
     UNION ALL
     SELECT CAST(NULL AS VARCHAR), 'Toàn tỉnh', 1
 )

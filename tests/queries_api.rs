@@ -161,7 +161,7 @@ async fn a_query_answers_in_every_format_with_its_version_and_etag() {
     let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(b), None).unwrap();
     assert_eq!(reader.schema().metadata()["ecomshare.dataset_version"], "1");
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
-    assert_eq!(rows, 28, "27 districts and the province");
+    assert_eq!(rows, 27, "the 26 districts of 2025 (Đông Sơn merged in 2024-12) and the province");
 
     // Regression (found by schemathesis): `If-None-Match: *` answered 304 to
     // a request whose parameters are wrong, which has no representation.
@@ -177,7 +177,7 @@ async fn a_query_answers_in_every_format_with_its_version_and_etag() {
             .unwrap()
             .build()
             .unwrap();
-    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 28);
+    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 27);
 }
 
 #[tokio::test]

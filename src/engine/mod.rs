@@ -254,6 +254,9 @@ fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, E
             "successor_code",
             opt_text(d.iter().map(|d| d.successor_code.as_deref())),
         ),
+        // The district's area ends only with a merger (Đông Sơn); the end of
+        // the district level does not end it (the communes continue it).
+        ("area_valid_to", opt_text(d.iter().map(|d| d.valid_to.as_deref()))),
         ("lat", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lat)))),
         ("lon", Arc::new(Float64Array::from_iter_values(d.iter().map(|d| d.lon)))),
     ])?;

@@ -24,6 +24,12 @@ FILES = [
 REF = ROOT / "fixtures/reference"
 
 districts = list(csv.DictReader(open(REF / "districts.csv", encoding="utf-8")))
+
+
+def districts_from(first_month):
+    """The districts whose area existed from `first_month` on: its own
+    valid_to, if any, not before it (Đông Sơn ends 2024-12)."""
+    return [d for d in districts if not d["valid_to"] or d["valid_to"] >= first_month]
 sectors = list(csv.DictReader(open(REF / "sector_groups.csv", encoding="utf-8")))
 vsic_group = {r["vsic_code"]: r["group_code"] for r in csv.DictReader(open(REF / "vsic_codes.csv", encoding="utf-8"))}
 targets = [
@@ -144,7 +150,7 @@ def share_by_district(eff, frm, to, sector=""):
     rows = [f for f in eff if frm <= f["period"] <= to and (not sector or f["sector"] == sector)]
     year = int(to[:4])
     out = []
-    for d in districts:
+    for d in districts_from(frm):
         c = d["district_code"]
         out.append([c, d["district_name"]] + figure_cols([f for f in rows if f["district"] == c], target_for(year, c)))
     out.append(["NULL", "Toàn tỉnh"] + figure_cols(rows, target_for(year, None)))
@@ -166,7 +172,7 @@ def share_by_district_sector(eff, frm, to):
     rows = [f for f in eff if frm <= f["period"] <= to]
     year = int(to[:4])
     out = []
-    for d in districts:
+    for d in districts_from(frm):
         for s in sorted(sectors, key=lambda s: s["group_code"]):
             sel = [f for f in rows if f["district"] == d["district_code"] and f["sector"] == s["group_code"]]
             out.append(
@@ -205,7 +211,7 @@ def yoy_by_district(eff, frm, to):
         ch = None if s1 is None or s0 is None else (s1 - s0) * 100
         return [pf, pt, dec(t1), fl(s1), dec(t0), fl(s0), fl(ch)]
 
-    for d in districts:
+    for d in districts_from(frm):
         c = d["district_code"]
         out.append([c, d["district_name"]] + cols([f for f in now if f["district"] == c], [f for f in before if f["district"] == c]))
     out.append(["NULL", "Toàn tỉnh"] + cols(now, before))
@@ -223,7 +229,7 @@ def gap_to_target_by_district(eff, through):
         n = needed(e, t, target)
         return [frm, dec(t), dec(e), fl(share(e, t)), fl(target and float(target)), fl(gap(e, t, target)), "NULL" if n is None else dec(n), status(e, t, target)]
 
-    for d in districts:
+    for d in districts_from(frm):
         c = d["district_code"]
         out.append([c, d["district_name"]] + cols([f for f in rows if f["district"] == c], target_for(year, c)))
     out.append(["NULL", "Toàn tỉnh"] + cols(rows, target_for(year, None)))
@@ -245,7 +251,7 @@ def coverage_by_district(eff, period):
         fa, ua, fb, ub = len(a), len({f["unit_id"] for f in a}), len(b), len({f["unit_id"] for f in b})
         return [pm, str(fa), str(ua), str(fb), str(ub), str(fa - fb), str(ua - ub)]
 
-    for d in districts:
+    for d in districts_from(pm):
         out.append([d["district_code"], d["district_name"]] + cols([f for f in eff if f["district"] == d["district_code"]]))
     out.append(["NULL", "Toàn tỉnh"] + cols(eff))
     return out
