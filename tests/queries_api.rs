@@ -161,7 +161,10 @@ async fn a_query_answers_in_every_format_with_its_version_and_etag() {
     let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(b), None).unwrap();
     assert_eq!(reader.schema().metadata()["ecomshare.dataset_version"], "1");
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
-    assert_eq!(rows, 27, "the 26 districts of 2025 (Đông Sơn merged in 2024-12) and the province");
+    assert_eq!(
+        rows, 27,
+        "the 26 districts of 2025 (Đông Sơn merged in 2024-12) and the province"
+    );
 
     // Regression (found by schemathesis): `If-None-Match: *` answered 304 to
     // a request whose parameters are wrong, which has no representation.
