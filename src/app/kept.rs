@@ -29,9 +29,10 @@ pub(super) type MonthContributions = Vec<(crate::rollup::CellCodes, Contribution
 pub(super) type KeptKey = (String, u64, usize);
 pub(super) type KeptCell = tokio::sync::OnceCell<Arc<MonthContributions>>;
 
-/// Months kept before the cache starts afresh (a month of a national
-/// roll-out is some 50 kB here).
-const MAX_KEPT_MONTHS: usize = 2048;
+/// Months kept in memory before the cache starts afresh: a month of the
+/// province's 27 districts × 57 VSIC codes is about 0.5 MB (the disk copy
+/// stays).
+const MAX_KEPT_MONTHS: usize = 256;
 
 impl App {
     /// What disclosure control judges `slice`'s entries from (`slice.by`
