@@ -322,10 +322,9 @@ async fn share(
 ) -> Result<Response, ApiError> {
     let params = share_params(query.as_deref(), audience(caller.as_ref()))?;
     let repr = negotiate(&headers)?;
-    let tag = {
-        let app = app.clone();
-        blocking(move || app.state_tag()).await?
-    };
+    // A few `stat` calls once the data directory has settled (see
+    // `App::state_tag`): cheaper here than a hand-off to a blocking thread.
+    let tag = app.state_tag()?;
     let etag = {
         let mut h = DefaultHasher::new();
         (&params, repr, tag, crate::app::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
