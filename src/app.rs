@@ -743,19 +743,20 @@ impl App {
 
     /// The latest version's snapshot, waiting for a load in progress.
     async fn load(&self) -> Result<Arc<Loaded>, AppError> {
-        self.load_with(true).await
+        Ok(self.load_with(true).await?.0)
     }
 
     /// Loads the latest version now (a server does this after a commit, so
     /// that the committer's next answers are the new version's). Returns
     /// the version.
     pub async fn load_latest(&self) -> Result<u64, AppError> {
-        Ok(self.load_with(true).await?.tag.dataset_version)
+        Ok(self.load().await?.tag.dataset_version)
     }
 
     /// The latest version's snapshot; without `wait`, while another request
-    /// loads it, the snapshot of the version before.
-    async fn load_with(&self, wait: bool) -> Result<Arc<Loaded>, AppError> {
+    /// loads it, the snapshot of the version before. Also says whether the
+    /// snapshot is of the state read when asked (false: the one before).
+    async fn load_with(&self, wait: bool) -> Result<(Arc<Loaded>, bool), AppError> {
         let (tag, reference) = self.current()?;
         let cached = || {
             self.loaded
@@ -766,7 +767,7 @@ impl App {
                 .cloned()
         };
         if let Some(l) = cached() {
-            return Ok(l);
+            return Ok((l, true));
         }
         // One load at a time. The first request to see a new version loads
         // it; the others wait for its snapshot, or (without `wait`, when a
@@ -776,20 +777,20 @@ impl App {
             Err(_) if wait => self.loading.lock().await,
             Err(_) => {
                 if let Some(previous) = self.loaded.lock().expect("cache lock").clone() {
-                    return Ok(previous);
+                    return Ok((previous, false));
                 }
                 self.loading.lock().await
             }
         };
         if let Some(l) = cached() {
-            return Ok(l);
+            return Ok((l, true));
         }
         let loaded = self.load_version(tag, reference).await?;
         let before = self.loaded.lock().expect("cache lock").replace(loaded.clone());
         *self.previous.lock().expect("cache lock") = before;
         // Results of the previous current version answer no more requests.
         self.results.retain_as_of();
-        Ok(loaded)
+        Ok((loaded, true))
     }
 
     async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {
@@ -886,11 +887,7 @@ impl App {
 
     async fn share_with(&self, params: &ShareParams, wait: bool) -> Result<(ShareResponse, bool), AppError> {
         let (loaded, latest) = match parse_as_of(params.as_of.as_deref())? {
-            None => {
-                let loaded = self.load_with(wait).await?;
-                let latest = loaded.tag == self.current()?.0;
-                (loaded, latest)
-            }
+            None => self.load_with(wait).await?,
             as_of => (self.load_at(as_of).await?, true),
         };
         let key = (params.clone(), month_in_vietnam(Utc::now()));

@@ -315,12 +315,32 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
     let mut filings = String::from(header);
     let mut revisions = String::from(header);
     let dong_son_end = Period::new(2024, 12).expect("valid").index();
+    // Each unit's commune after the reform (Đông Sơn's units are then in
+    // Thanh Hóa city), chosen once.
+    let mut by_district: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for c in &reference.communes {
+        by_district
+            .entry(c.district_code.as_str())
+            .or_default()
+            .push(c.commune_code.as_str());
+    }
+    let unit_communes: Vec<Option<(&str, bool)>> = units
+        .iter()
+        .map(|u| {
+            let district = if u.district == "405" {
+                "380"
+            } else {
+                u.district.as_str()
+            };
+            commune_of(&by_district, &u.id, district)
+        })
+        .collect();
     for m in start..=end {
         let period = Period::from_index(m).expect("month in range");
         let years = f64::from(m - start) / 12.0;
         let growth = 1.07f64.powf(years);
         let trend = 1.0 + 0.2 * years;
-        for u in &units {
+        for (u, unit_commune) in units.iter().zip(&unit_communes) {
             if m < u.active.0 || m > u.active.1 {
                 continue;
             }
@@ -332,7 +352,7 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
             } else {
                 u.district.as_str()
             };
-            let (district, commune) = match commune_of(reference, &u.id, district) {
+            let (district, commune) = match *unit_commune {
                 Some((commune, both)) if m >= reform => (if both { district } else { "" }, commune),
                 _ => (district, ""),
             };
@@ -380,16 +400,12 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
 /// the district's, picked by a hash of the unit id (the demo's random
 /// sequence stays as it was before communes) — and whether it also gives
 /// its district; `None` when the reference has no commune there.
-fn commune_of<'r>(reference: &'r Reference, unit: &str, district: &str) -> Option<(&'r str, bool)> {
-    let here: Vec<&str> = reference
-        .communes
-        .iter()
-        .filter(|c| c.district_code == district)
-        .map(|c| c.commune_code.as_str())
-        .collect();
-    if here.is_empty() {
-        return None;
-    }
+fn commune_of<'r>(
+    by_district: &std::collections::HashMap<&str, Vec<&'r str>>,
+    unit: &str,
+    district: &str,
+) -> Option<(&'r str, bool)> {
+    let here = by_district.get(district).filter(|c| !c.is_empty())?;
     let h = unit.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });

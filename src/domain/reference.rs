@@ -47,6 +47,8 @@ pub struct Commune {
     pub commune_name: String,
     pub commune_type: String,
     pub district_code: String,
+    /// The first month the code is in force: [`REFORM`].
+    pub valid_from: String,
     /// The former districts its former communes lay in, when more than one
     /// (`district_code` first): units that span a former boundary.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -239,6 +241,7 @@ impl Reference {
                     commune_name: get("unit_name").to_string(),
                     commune_type: get("unit_type").to_string(),
                     district_code: f.code(get("former_district_code"))?,
+                    valid_from: REFORM_TEXT.to_string(),
                     spans: Vec::new(),
                 })
             },

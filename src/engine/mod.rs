@@ -266,10 +266,7 @@ fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, E
         ("commune_name", text(c.iter().map(|c| c.commune_name.as_str()))),
         ("commune_type", text(c.iter().map(|c| c.commune_type.as_str()))),
         ("district_code", text(c.iter().map(|c| c.district_code.as_str()))),
-        (
-            "valid_from",
-            text(c.iter().map(|_| crate::domain::reference::REFORM_TEXT)),
-        ),
+        ("valid_from", text(c.iter().map(|c| c.valid_from.as_str()))),
     ])?;
     let s = &r.sectors;
     let sectors = batch(vec![

@@ -786,33 +786,19 @@ async fn ingest_report(
 
 async fn reference(State(app): State<Arc<App>>, Path(table): Path<String>) -> Result<Response, ApiError> {
     let reference = blocking(move || app.reference()).await?;
-    // Codes with the months they are in force: a district until its own
-    // end or the district level's (2025-06), a commune from the reform.
-    let dated = |mut value: serde_json::Value, field: &str, month: &dyn Fn(&str) -> Option<String>| {
-        if let Some(rows) = value.as_array_mut() {
-            for row in rows {
-                let code = row["district_code"]
-                    .as_str()
-                    .or(row["commune_code"].as_str())
-                    .map(str::to_string);
-                if let (Some(code), Some(obj)) = (code, row.as_object_mut()) {
-                    obj.insert(field.to_string(), month(&code).into());
-                }
-            }
-        }
-        value
-    };
     let body = match table.as_str() {
-        "districts" => serde_json::to_value(&reference.districts).map(|v| {
-            dated(v, "valid_to", &|code| {
-                reference.district_valid_to(code).map(|p| p.to_string())
-            })
+        // A district's code is in force until its own end or the district
+        // level's (2025-06), whichever comes first.
+        "districts" => serde_json::to_value(&reference.districts).map(|mut v| {
+            for (row, d) in v.as_array_mut().into_iter().flatten().zip(&reference.districts) {
+                row["valid_to"] = reference
+                    .district_valid_to(&d.district_code)
+                    .map(|p| p.to_string())
+                    .into();
+            }
+            v
         }),
-        "communes" => serde_json::to_value(&reference.communes).map(|v| {
-            dated(v, "valid_from", &|_| {
-                Some(crate::domain::reference::REFORM_TEXT.to_string())
-            })
-        }),
+        "communes" => serde_json::to_value(&reference.communes),
         "sectors" => serde_json::to_value(&reference.sectors),
         "vsic" => serde_json::to_value(&reference.vsic),
         "targets" => serde_json::to_value(&reference.targets),
