@@ -325,6 +325,10 @@ pub struct AppOptions {
     /// `kept`), counting from every filing only what their bounds cannot
     /// decide; false counts every table from the filings.
     pub kept_contributions: bool,
+    /// Read a version's whole rollup when loading it (a server's choice:
+    /// its answers then never wait on the disk); false reads each month,
+    /// quarter or year when first asked (a one-shot command's).
+    pub read_rollup_whole: bool,
 }
 
 impl Default for AppOptions {
@@ -338,6 +342,7 @@ impl Default for AppOptions {
             disclosure: crate::domain::disclosure::Rule::default(),
             supersession_part_rows: 4_000_000,
             kept_contributions: true,
+            read_rollup_whole: true,
         }
     }
 }
@@ -804,7 +809,14 @@ impl App {
             // thread that serves requests.
             Some(path) => {
                 let path = self.warehouse.path_of(path);
-                let read = tokio::task::spawn_blocking(move || Rollup::read(&path));
+                let whole = self.options.read_rollup_whole;
+                let read = tokio::task::spawn_blocking(move || {
+                    let rollup = Rollup::read(&path)?;
+                    if whole {
+                        rollup.load_all()?;
+                    }
+                    Ok::<_, crate::rollup::RollupError>(rollup)
+                });
                 Some(Arc::new(read.await.map_err(|e| {
                     AppError::Engine(EngineError::Shape(format!("reading the rollup failed: {e}")))
                 })??))

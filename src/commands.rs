@@ -125,7 +125,12 @@ pub fn share(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let app = open_app(config)?;
+    // One answer: only the rollup's parts it needs are read.
+    let options = AppOptions {
+        read_rollup_whole: false,
+        ..app_options(config)
+    };
+    let app = App::open_with(&config.data, options)?;
     let runtime = runtime()?;
     let response = runtime.block_on(app.share(params))?;
     match format {

@@ -6,9 +6,14 @@
 //!
 //! Kept at each commit next to the raw data (`batches/N/rollup.parquet`, the
 //! whole table of version N; `batches/N/units.parquet`, the units first seen
-//! in batch N, whose positions across batches are the dictionary), and
-//! updated from the previous version's: a batch's filings are added, the
-//! filings they supersede subtracted. A cell's unit set only grows: a unit is
+//! in batch N, whose positions across batches are the dictionary), in parts
+//! of one row group each: a month's cells, and the same by quarter and by
+//! year (unions of their months' cells), so that a slice of whole quarters or
+//! years unites a few sets per group instead of one per month. Each version's
+//! table is made from the previous version's: a batch's filings are added,
+//! the filings they supersede subtracted, and the quarters and years of the
+//! months it changed made again. Parts are read when first needed, unit sets
+//! decoded when first united. A cell's unit set only grows: a unit is
 //! in a cell exactly when one of its keys (unit, district, VSIC code,
 //! period) falls in the cell, and a key, once filed, always has a filing in
 //! force. Any slice of the share API is answered from the cells, with the
@@ -21,19 +26,20 @@ use crate::domain::{Breakdown, Cell, Dim, Figures, Period, Reference, Slice, Wei
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray, StringViewArray,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
 use roaring::{MultiOps, RoaringBitmap};
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -57,16 +63,6 @@ fn file_err(path: &Path) -> impl Fn(String) -> RollupError + '_ {
     }
 }
 
-/// A cell: one month, district, commune (empty before the 2025 reform) and
-/// VSIC code.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CellKey {
-    pub period: String,
-    pub district: String,
-    pub commune: String,
-    pub vsic: String,
-}
-
 /// The codes of a cell within a month.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct CellCodes {
@@ -74,16 +70,6 @@ pub struct CellCodes {
     /// Empty before the 2025 reform.
     pub commune: String,
     pub vsic: String,
-}
-
-/// A cell's aggregates.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Agg {
-    /// Σ total revenue × weight_micro (micro-đồng).
-    pub total: i128,
-    pub ecommerce: i128,
-    pub filings: i64,
-    pub units: RoaringBitmap,
 }
 
 /// The unit ids of a dataset, each with its position (the bitmaps' bits).
@@ -237,44 +223,281 @@ impl Hasher for Fx {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
-/// Small integer ids for the codes of one key column.
+/// A cell's aggregates.
 #[derive(Debug, Clone, Default)]
-struct Interner(FastMap<String, u64>);
+pub struct Agg {
+    /// Σ total revenue × weight_micro (micro-đồng).
+    pub total: i128,
+    pub ecommerce: i128,
+    pub filings: i64,
+    units: Units,
+}
 
-impl Interner {
-    fn id(&mut self, s: &str) -> u64 {
-        if let Some(i) = self.0.get(s) {
-            return *i;
-        }
-        let next = self.0.len() as u64;
-        self.0.insert(s.to_string(), next);
-        next
+impl PartialEq for Agg {
+    fn eq(&self, other: &Self) -> bool {
+        (self.total, self.ecommerce, self.filings) == (other.total, other.ecommerce, other.filings)
+            && matches!((self.units.get(), other.units.get()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
-/// The aggregates of one dataset version.
+/// A cell's unit set. Read from a file it stays in its stored form (the
+/// portable serialization, runs kept) until a question needs it, so a
+/// one-shot query decodes only its months' sets and a commit rewrites the
+/// sets it did not change byte for byte.
+#[derive(Debug, Clone, Default)]
+struct Units {
+    set: OnceLock<RoaringBitmap>,
+    /// The set as stored; `None` once changed (or never stored).
+    stored: Option<(Arc<BinaryArray>, u32)>,
+}
+
+impl Units {
+    fn of(set: RoaringBitmap) -> Self {
+        Self {
+            set: OnceLock::from(set),
+            stored: None,
+        }
+    }
+
+    fn get(&self) -> Result<&RoaringBitmap, RollupError> {
+        if let Some(set) = self.set.get() {
+            return Ok(set);
+        }
+        let Some((array, i)) = &self.stored else {
+            return Ok(self.set.get_or_init(RoaringBitmap::new));
+        };
+        let mut set = RoaringBitmap::deserialize_from(array.value(*i as usize))
+            .map_err(|e| RollupError::Input(format!("a stored unit set is damaged: {e}")))?;
+        // Runs keep the file small; unions are much faster without them
+        // (merging run containers is quadratic in the runs).
+        set.remove_run_compression();
+        Ok(self.set.get_or_init(|| set))
+    }
+
+    fn get_mut(&mut self) -> Result<&mut RoaringBitmap, RollupError> {
+        self.get()?;
+        self.stored = None;
+        Ok(self.set.get_mut().expect("decoded just above"))
+    }
+
+    /// Whether the set may differ from its stored form.
+    fn changed(&self) -> bool {
+        self.stored.is_none()
+    }
+
+    /// Appends the set's portable serialization: the stored bytes when
+    /// unchanged.
+    fn serialize_into(&self, buf: &mut Vec<u8>) -> Result<(), RollupError> {
+        match &self.stored {
+            Some((array, i)) => {
+                buf.extend_from_slice(array.value(*i as usize));
+                Ok(())
+            }
+            None => self
+                .get()?
+                .serialize_into(buf)
+                .map_err(|e| RollupError::Input(e.to_string())),
+        }
+    }
+}
+
+/// A cell's codes within its part: district, commune, VSIC code.
+type Codes = [Box<str>; 3];
+
+/// The cells of one part of the calendar: a month, or (made from its
+/// months at each commit) a quarter or a year.
+#[derive(Debug, Clone, Default)]
+struct Cells {
+    codes: Vec<Codes>,
+    aggs: Vec<Agg>,
+    /// Cell position by codes, made when filings are first applied.
+    index: Option<HashMap<Codes, u32, BuildHasherDefault<Fx>>>,
+    /// The same figures by district alone (made on first use: slices with
+    /// no sector, VSIC code or commune in them are answered from these ~60
+    /// times fewer cells).
+    by_district: OnceLock<Vec<(Box<str>, Agg)>>,
+}
+
+impl Cells {
+    /// The position of the cell `codes`, created empty if new.
+    fn slot(&mut self, codes: [&str; 3]) -> usize {
+        self.by_district.take();
+        let index = self.index.get_or_insert_with(|| {
+            self.codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i as u32))
+                .collect()
+        });
+        let key: Codes = codes.map(Box::from);
+        if let Some(i) = index.get(&key) {
+            return *i as usize;
+        }
+        index.insert(key.clone(), self.codes.len() as u32);
+        self.codes.push(key);
+        self.aggs.push(Agg::default());
+        self.codes.len() - 1
+    }
+
+    /// Reads a part's row group (or rows) from a record batch.
+    fn from_batch(batch: &RecordBatch, rows: std::ops::Range<usize>) -> Result<Self, RollupError> {
+        let [_, district, commune, vsic] = key_columns(batch)?;
+        let dec = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<Decimal128Array>())
+                .ok_or_else(|| RollupError::Input(format!("no DECIMAL column {name}")))
+        };
+        let (total, ecommerce) = (dec("weighted_total")?, dec("weighted_ecommerce")?);
+        let filings = ints(batch, "filings")?;
+        let units = Arc::new(
+            batch
+                .column_by_name("units")
+                .and_then(|c| c.as_any().downcast_ref::<BinaryArray>())
+                .ok_or_else(|| RollupError::Input("no BINARY column units".into()))?
+                .clone(),
+        );
+        let mut cells = Cells::default();
+        for i in rows {
+            cells
+                .codes
+                .push([district.value(i).into(), commune.value(i).into(), vsic.value(i).into()]);
+            cells.aggs.push(Agg {
+                total: total.value(i),
+                ecommerce: ecommerce.value(i),
+                filings: filings.value(i),
+                units: Units {
+                    set: OnceLock::new(),
+                    stored: Some((units.clone(), i as u32)),
+                },
+            });
+        }
+        Ok(cells)
+    }
+
+    /// Its figures by district (cells with effective filings only).
+    fn by_district(&self) -> Result<&[(Box<str>, Agg)], RollupError> {
+        if let Some(done) = self.by_district.get() {
+            return Ok(done);
+        }
+        let mut groups: HashMap<&str, Group<'_>> = HashMap::new();
+        for (codes, a) in self.codes.iter().zip(&self.aggs) {
+            if a.filings != 0 {
+                groups.entry(&codes[0]).or_default().add(a)?;
+            }
+        }
+        let mut done: Vec<(Box<str>, Agg)> = groups.into_iter().map(|(d, g)| (d.into(), g.into_agg())).collect();
+        done.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(self.by_district.get_or_init(|| done))
+    }
+}
+
+/// Where a part of the calendar falls: a month, a quarter or a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Span {
+    Month(Period),
+    Quarter(u16, u8),
+    Year(u16),
+}
+
+impl Span {
+    /// A part's name: "2025-01", "2025-Q1", "2025".
+    fn parse(name: &str) -> Option<Self> {
+        if let Some(p) = Period::parse(name) {
+            return Some(Span::Month(p));
+        }
+        if let Some((y, q)) = name.split_once("-Q") {
+            let q: u8 = q.parse().ok().filter(|q| (1..=4).contains(q))?;
+            return Some(Span::Quarter(y.parse().ok()?, q));
+        }
+        (name.len() == 4).then(|| name.parse().ok().map(Span::Year))?
+    }
+
+    fn name(self) -> String {
+        match self {
+            Span::Month(p) => p.to_string(),
+            Span::Quarter(y, q) => format!("{y:04}-Q{q}"),
+            Span::Year(y) => format!("{y:04}"),
+        }
+    }
+
+    /// Its first and last month.
+    fn months(self) -> (Period, Period) {
+        let p = |y, m| Period::new(y, m).expect("a valid month");
+        match self {
+            Span::Month(m) => (m, m),
+            Span::Quarter(y, q) => (p(y, q * 3 - 2), p(y, q * 3)),
+            Span::Year(y) => (p(y, 1), p(y, 12)),
+        }
+    }
+
+    /// The quarter and the year a month falls in.
+    fn levels_of(month: Period) -> [Span; 2] {
+        [
+            Span::Quarter(month.year(), (month.month() - 1) / 3 + 1),
+            Span::Year(month.year()),
+        ]
+    }
+}
+
+/// One part of a rollup: loaded, or still in its file.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    cells: OnceLock<Cells>,
+    /// Its row group in the file it was read from, while not loaded.
+    row_group: Option<usize>,
+}
+
+/// A rollup file kept open, its parts read on first use. The descriptor
+/// stays valid when the file is replaced or removed.
+#[derive(Debug)]
+struct Stored {
+    path: std::path::PathBuf,
+    file: std::sync::Mutex<File>,
+    metadata: ArrowReaderMetadata,
+}
+
+impl Stored {
+    fn read_row_group(&self, row_group: usize) -> Result<RecordBatch, RollupError> {
+        let err = file_err(&self.path);
+        let file = self.file.lock().expect("rollup file lock");
+        let input = file.try_clone().map_err(|e| err(e.to_string()))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
+            .with_row_groups(vec![row_group])
+            .with_batch_size(self.metadata.metadata().row_group(row_group).num_rows().max(1) as usize)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        let batches: Vec<RecordBatch> = reader
+            .map(|b| b.map_err(|e| err(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        concat_batches(&self.metadata.schema().clone(), &batches).map_err(|e| err(e.to_string()))
+    }
+}
+
+/// The file's key-value entry that names its parts, one row group each.
+const PARTS_KEY: &str = "ecomshare.rollup.parts";
+
+/// The aggregates of one dataset version: cells by period × district ×
+/// commune × VSIC code, in parts by month, and the same by quarter and by
+/// year so that a slice of whole quarters or years unites a few cells per
+/// group instead of one per month.
 #[derive(Debug, Clone, Default)]
 pub struct Rollup {
-    keys: Vec<CellKey>,
-    aggs: Vec<Agg>,
-    /// Cell position by (period, district, commune, VSIC) ids packed in 32
-    /// bits each.
-    index: FastMap<u128, usize>,
-    periods: Interner,
-    districts: Interner,
-    communes: Interner,
-    vsics: Interner,
-    /// The same figures by period × district only (VSIC code empty), made
-    /// on first use: slices with no sector or VSIC code in them are
-    /// answered from these ~60 times fewer cells.
-    coarse: std::sync::OnceLock<Box<Rollup>>,
+    parts: BTreeMap<Span, Part>,
+    /// Whether the quarter and year parts are there (files written before
+    /// them have months only; the next commit adds them).
+    levels: bool,
+    stored: Option<Arc<Stored>>,
     /// The months of the filings applied since this rollup was read.
     touched: std::collections::BTreeSet<String>,
 }
 
 impl PartialEq for Rollup {
     fn eq(&self, other: &Self) -> bool {
-        self.sorted() == other.sorted()
+        match (self.sorted(), other.sorted()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -340,75 +563,122 @@ fn commune_text(batch: &RecordBatch) -> Result<Text, RollupError> {
     }
 }
 
+/// The key columns of a batch: period, district, commune, VSIC code.
+fn key_columns(batch: &RecordBatch) -> Result<[Text; 4], RollupError> {
+    Ok([
+        text(batch, "period")?,
+        text(batch, "district_code")?,
+        commune_text(batch)?,
+        text(batch, "vsic_code")?,
+    ])
+}
+
+fn bad_period(name: &str) -> RollupError {
+    RollupError::Input(format!("period {name:?} is not a month, quarter or year"))
+}
+
 impl Rollup {
+    /// The number of month cells (without reading any part).
     pub fn cells(&self) -> usize {
-        self.keys.len()
+        self.parts
+            .iter()
+            .filter(|(span, _)| matches!(span, Span::Month(_)))
+            .map(|(_, part)| self.rows(part))
+            .sum()
     }
 
-    /// The cells in key order.
-    fn sorted(&self) -> Vec<(&CellKey, &Agg)> {
-        let mut cells: Vec<(&CellKey, &Agg)> = self.keys.iter().zip(&self.aggs).collect();
-        cells.sort_by(|a, b| a.0.cmp(b.0));
-        cells
-    }
-
-    /// The position of cell (period, district, commune, vsic), created
-    /// empty if new.
-    fn slot(&mut self, period: &str, district: &str, commune: &str, vsic: &str) -> usize {
-        let id = |i: u64| u128::from(i as u32);
-        let key = (id(self.periods.id(period)) << 96)
-            | (id(self.districts.id(district)) << 64)
-            | (id(self.communes.id(commune)) << 32)
-            | id(self.vsics.id(vsic));
-        if let Some(i) = self.index.get(&key) {
-            return *i;
+    /// A part's number of cells, from the file's metadata while not read.
+    fn rows(&self, part: &Part) -> usize {
+        match (part.cells.get(), &self.stored, part.row_group) {
+            (Some(cells), _, _) => cells.aggs.iter().filter(|a| a.filings != 0).count(),
+            (None, Some(stored), Some(rg)) => stored.metadata.metadata().row_group(rg).num_rows() as usize,
+            _ => 0,
         }
-        self.keys.push(CellKey {
-            period: period.to_string(),
-            district: district.to_string(),
-            commune: commune.to_string(),
-            vsic: vsic.to_string(),
-        });
-        self.aggs.push(Agg::default());
-        self.index.insert(key, self.aggs.len() - 1);
-        self.aggs.len() - 1
+    }
+
+    /// A part's cells, read from the file on first use.
+    fn part<'a>(&self, part: &'a Part) -> Result<&'a Cells, RollupError> {
+        if let Some(cells) = part.cells.get() {
+            return Ok(cells);
+        }
+        let (Some(stored), Some(row_group)) = (&self.stored, part.row_group) else {
+            return Ok(part.cells.get_or_init(Cells::default));
+        };
+        let batch = stored.read_row_group(row_group)?;
+        let cells = Cells::from_batch(&batch, 0..batch.num_rows())?;
+        Ok(part.cells.get_or_init(|| cells))
+    }
+
+    /// A part's cells to change, read first if need be.
+    fn part_mut(&mut self, span: Span) -> Result<&mut Cells, RollupError> {
+        if let Some(part) = self.parts.get(&span) {
+            self.part(part)?;
+        }
+        let part = self.parts.entry(span).or_default();
+        part.cells.get_or_init(Cells::default);
+        Ok(part.cells.get_mut().expect("loaded just above"))
+    }
+
+    /// Reads every part not read yet (a server does this once per version,
+    /// off the threads that answer).
+    pub fn load_all(&self) -> Result<(), RollupError> {
+        for part in self.parts.values() {
+            self.part(part)?;
+        }
+        Ok(())
+    }
+
+    /// Every cell of every part (months, then quarters and years), in key
+    /// order.
+    fn sorted(&self) -> Result<Vec<(String, &Codes, &Agg)>, RollupError> {
+        let mut cells = Vec::new();
+        for (span, part) in &self.parts {
+            let name = span.name();
+            let part = self.part(part)?;
+            let mut these: Vec<(String, &Codes, &Agg)> = part
+                .codes
+                .iter()
+                .zip(&part.aggs)
+                .map(|(c, a)| (name.clone(), c, a))
+                .collect();
+            these.sort_by(|a, b| a.1.cmp(b.1));
+            cells.extend(these);
+        }
+        Ok(cells)
     }
 
     /// Adds (`sign` = 1) or subtracts (`sign` = −1) a batch of filings.
     /// Subtracting leaves unit sets as they are (see the module comment).
     pub fn apply(&mut self, batch: &RecordBatch, units: &mut UnitDictionary, sign: i8) -> Result<(), RollupError> {
         let unit = text(batch, "unit_id")?;
-        let district = text(batch, "district_code")?;
-        let commune = commune_text(batch)?;
-        let vsic = text(batch, "vsic_code")?;
-        let period = text(batch, "period")?;
+        let [period, district, commune, vsic] = key_columns(batch)?;
         let total = ints(batch, "total_revenue_vnd")?;
         let ecommerce = ints(batch, "ecommerce_revenue_vnd")?;
         let weight = ints(batch, "weight_micro")?;
-        let mut last_period = None;
-        for i in 0..batch.num_rows() {
-            // Filings come sorted by month: a set lookup per change only.
-            if last_period != Some(period.value(i)) {
-                last_period = Some(period.value(i));
-                if !self.touched.contains(period.value(i)) {
-                    self.touched.insert(period.value(i).to_string());
+        let mut i = 0;
+        // Filings come sorted by month: one part per run of a month.
+        while i < batch.num_rows() {
+            let name = period.value(i);
+            let month = Period::parse(name).ok_or_else(|| bad_period(name))?;
+            self.touched.insert(name.to_string());
+            let cells = self.part_mut(Span::Month(month))?;
+            while i < batch.num_rows() && period.value(i) == name {
+                let slot = cells.slot([district.value(i), commune.value(i), vsic.value(i)]);
+                let w = i128::from(weight.value(i));
+                let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
+                let agg = &mut cells.aggs[slot];
+                if sign > 0 {
+                    let u = units.position(unit.value(i), district.value(i), vsic.value(i))?;
+                    agg.total += t;
+                    agg.ecommerce += e;
+                    agg.filings += 1;
+                    agg.units.get_mut()?.insert(u);
+                } else {
+                    agg.total -= t;
+                    agg.ecommerce -= e;
+                    agg.filings -= 1;
                 }
-            }
-            let slot = self.slot(period.value(i), district.value(i), commune.value(i), vsic.value(i));
-            let w = i128::from(weight.value(i));
-            let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
-            if sign > 0 {
-                let u = units.position(unit.value(i), district.value(i), vsic.value(i))?;
-                let agg = &mut self.aggs[slot];
-                agg.total += t;
-                agg.ecommerce += e;
-                agg.filings += 1;
-                agg.units.insert(u);
-            } else {
-                let agg = &mut self.aggs[slot];
-                agg.total -= t;
-                agg.ecommerce -= e;
-                agg.filings -= 1;
+                i += 1;
             }
         }
         Ok(())
@@ -422,134 +692,283 @@ impl Rollup {
 
     /// Gives the units first met in the filings added since the last call
     /// their final positions (see `UnitDictionary`), renumbering them in the
-    /// cells' unit sets, and stores each set in its most compact form.
+    /// cells' unit sets, and stores each changed set in its most compact
+    /// form. Sets still as stored hold no new unit.
     pub fn settle_units(&mut self, units: &mut UnitDictionary) -> Result<(), RollupError> {
         let base = units.index.len() as u32;
         let remap = units.settle()?;
-        for a in &mut self.aggs {
-            if a.units.max().is_some_and(|m| m >= base) {
-                let mut moved: Vec<u32> = a
-                    .units
-                    .iter()
-                    .filter(|u| *u >= base)
-                    .map(|u| remap[(u - base) as usize])
-                    .collect();
-                moved.sort_unstable();
-                a.units.remove_range(base..);
-                a.units |= RoaringBitmap::from_sorted_iter(moved).expect("sorted positions");
+        let months: Vec<Span> = self
+            .parts
+            .keys()
+            .copied()
+            .filter(|s| matches!(s, Span::Month(_)))
+            .collect();
+        for span in months {
+            let Some(part) = self.parts.get_mut(&span) else {
+                continue;
+            };
+            let Some(cells) = part.cells.get_mut() else { continue };
+            for a in cells.aggs.iter_mut().filter(|a| a.units.changed()) {
+                let set = a.units.get_mut()?;
+                if set.max().is_some_and(|m| m >= base) {
+                    let mut moved: Vec<u32> = set
+                        .iter()
+                        .filter(|u| *u >= base)
+                        .map(|u| remap[(u - base) as usize])
+                        .collect();
+                    moved.sort_unstable();
+                    set.remove_range(base..);
+                    *set |= RoaringBitmap::from_sorted_iter(moved).expect("sorted positions");
+                }
+                set.optimize();
             }
-            a.units.optimize();
         }
         Ok(())
     }
 
-    /// The table as one record batch, sorted by key.
-    pub fn to_batch(&self) -> Result<RecordBatch, RollupError> {
-        let cells = self.sorted();
-        let keys: Vec<&CellKey> = cells.iter().map(|c| c.0).collect();
-        let aggs: std::collections::HashMap<&CellKey, &Agg> = cells.iter().copied().collect();
-        let agg = |k: &&CellKey| aggs[*k];
+    /// Makes again the quarters and years of the months changed since the
+    /// rollup was read (all of them, for a rollup read from a file without
+    /// them).
+    fn settle_levels(&mut self) -> Result<(), RollupError> {
+        let stale: std::collections::BTreeSet<Span> = self
+            .parts
+            .keys()
+            .filter_map(|s| match s {
+                Span::Month(m) if !self.levels || self.touched.contains(&s.name()) => Some(Span::levels_of(*m)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for level in stale {
+            let cells = self.level(level)?;
+            self.parts.insert(
+                level,
+                Part {
+                    cells: OnceLock::from(cells),
+                    row_group: None,
+                },
+            );
+        }
+        self.levels = true;
+        Ok(())
+    }
+
+    /// The cells of a quarter or a year, from its months' (cells with
+    /// effective filings only, as a slice of those months counts them).
+    fn level(&self, level: Span) -> Result<Cells, RollupError> {
+        let (first, last) = level.months();
+        let mut groups: BTreeMap<&Codes, Group<'_>> = BTreeMap::new();
+        for (_, part) in self.parts.range(Span::Month(first)..=Span::Month(last)) {
+            let cells = self.part(part)?;
+            for (codes, a) in cells.codes.iter().zip(&cells.aggs) {
+                if a.filings != 0 {
+                    groups.entry(codes).or_default().add(a)?;
+                }
+            }
+        }
+        let mut cells = Cells::default();
+        for (codes, g) in groups {
+            let mut agg = g.into_agg();
+            agg.units.get_mut()?.optimize();
+            cells.codes.push(codes.clone());
+            cells.aggs.push(agg);
+        }
+        Ok(cells)
+    }
+
+    /// The part `span` as one record batch, sorted by key.
+    fn part_batch(&self, span: Span, cells: &Cells) -> Result<RecordBatch, RollupError> {
+        // A cell with no effective filing counts in no slice: not kept.
+        let mut order: Vec<usize> = (0..cells.codes.len()).filter(|i| cells.aggs[*i].filings != 0).collect();
+        order.sort_by(|a, b| cells.codes[*a].cmp(&cells.codes[*b]));
+        let aggs: Vec<&Agg> = order.iter().map(|i| &cells.aggs[*i]).collect();
         let money = |f: &dyn Fn(&Agg) -> i128| -> Result<ArrayRef, RollupError> {
             Ok(Arc::new(
-                keys.iter()
-                    .map(|k| Some(f(agg(k))))
+                aggs.iter()
+                    .map(|a| Some(f(a)))
                     .collect::<Decimal128Array>()
                     .with_precision_and_scale(38, 0)
                     .map_err(|e| RollupError::Input(e.to_string()))?,
             ))
         };
-        let mut blobs = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let mut buf = Vec::with_capacity(agg(k).units.serialized_size());
-            agg(k)
-                .units
-                .serialize_into(&mut buf)
-                .map_err(|e| RollupError::Input(e.to_string()))?;
-            blobs.push(buf);
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::with_capacity(aggs.len() + 1);
+        offsets.push(0i32);
+        for a in &aggs {
+            a.units.serialize_into(&mut bytes)?;
+            offsets.push(i32::try_from(bytes.len()).map_err(|_| RollupError::Input("unit sets over 2 GiB".into()))?);
         }
+        let units = BinaryArray::try_new(
+            datafusion::arrow::buffer::OffsetBuffer::new(offsets.into()),
+            bytes.into(),
+            None,
+        )
+        .map_err(|e| RollupError::Input(e.to_string()))?;
+        let codes = |c: usize| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(
+                order.iter().map(|i| &*cells.codes[*i][c]),
+            ))
+        };
+        let name = span.name();
         RecordBatch::try_from_iter(vec![
             (
                 "period",
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.period.as_str()))) as ArrayRef,
+                Arc::new(StringArray::from_iter_values(order.iter().map(|_| name.as_str()))) as ArrayRef,
             ),
-            (
-                "district_code",
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.district.as_str()))),
-            ),
-            (
-                "commune_code",
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.commune.as_str()))),
-            ),
-            (
-                "vsic_code",
-                Arc::new(StringArray::from_iter_values(keys.iter().map(|k| k.vsic.as_str()))),
-            ),
+            ("district_code", codes(0)),
+            ("commune_code", codes(1)),
+            ("vsic_code", codes(2)),
             ("weighted_total", money(&|a| a.total)?),
             ("weighted_ecommerce", money(&|a| a.ecommerce)?),
             (
                 "filings",
-                Arc::new(Int64Array::from_iter_values(keys.iter().map(|k| agg(k).filings))),
+                Arc::new(Int64Array::from_iter_values(aggs.iter().map(|a| a.filings))),
             ),
-            (
-                "units",
-                Arc::new(BinaryArray::from_iter_values(blobs.iter().map(Vec::as_slice))),
-            ),
+            ("units", Arc::new(units)),
         ])
         .map_err(|e| RollupError::Input(e.to_string()))
     }
 
-    pub fn write(&self, path: &Path) -> Result<(), RollupError> {
-        write_parquet(path, &self.to_batch()?)
+    /// Writes the rollup: one row group per part, named in the file's
+    /// metadata, so that a reader reads only the parts it needs. The
+    /// quarters and years of the months changed are made again first.
+    pub fn write(&mut self, path: &Path) -> Result<(), RollupError> {
+        self.settle_levels()?;
+        let err = file_err(path);
+        let file = File::create(path).map_err(|e| err(e.to_string()))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_row_count(Some(usize::MAX >> 1))
+            .build();
+        let schema = self.part_batch(Span::Year(0), &Cells::default())?.schema();
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| err(e.to_string()))?;
+        let mut names = Vec::new();
+        for (span, part) in &self.parts {
+            let cells = self.part(part)?;
+            if self.rows(part) == 0 {
+                continue;
+            }
+            writer
+                .write(&self.part_batch(*span, cells)?)
+                .map_err(|e| err(e.to_string()))?;
+            writer.flush().map_err(|e| err(e.to_string()))?;
+            names.push(span.name());
+        }
+        if self.levels {
+            writer.append_key_value_metadata(KeyValue::new(PARTS_KEY.to_string(), names.join(",")));
+        }
+        let file = writer.into_inner().map_err(|e| err(e.to_string()))?;
+        file.sync_all().map_err(|e| err(e.to_string()))
     }
 
+    /// Opens a rollup file: its parts are read when first needed. A file
+    /// without the names of its parts (written before parts: one row group,
+    /// months only) is read whole, its months only.
     pub fn read(path: &Path) -> Result<Self, RollupError> {
+        let err = file_err(path);
+        let file = File::open(path).map_err(|e| err(e.to_string()))?;
+        let metadata = ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| err(e.to_string()))?;
+        let named: Option<Vec<Span>> = metadata
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|e| e.key == PARTS_KEY))
+            .and_then(|e| e.value.as_deref())
+            .map(|names| {
+                names
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(|n| Span::parse(n).ok_or_else(|| err(format!("part {n:?}"))))
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?;
+        let stored = Arc::new(Stored {
+            path: path.to_path_buf(),
+            file: std::sync::Mutex::new(file),
+            metadata,
+        });
         let mut r = Self::default();
-        for batch in read_parquet(path)? {
-            let bad = |m: &str| file_err(path)(m.to_string());
-            let period = text(&batch, "period")?;
-            let district = text(&batch, "district_code")?;
-            let commune = commune_text(&batch)?;
-            let vsic = text(&batch, "vsic_code")?;
-            let dec = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .and_then(|c| c.as_any().downcast_ref::<Decimal128Array>().cloned())
-                    .ok_or_else(|| bad(&format!("no DECIMAL column {name}")))
-            };
-            let (total, ecommerce) = (dec("weighted_total")?, dec("weighted_ecommerce")?);
-            let filings = ints(&batch, "filings")?;
-            let units = batch
-                .column_by_name("units")
-                .and_then(|c| c.as_any().downcast_ref::<BinaryArray>())
-                .ok_or_else(|| bad("no BINARY column units"))?;
-            for i in 0..batch.num_rows() {
-                let mut bitmap = RoaringBitmap::deserialize_from(units.value(i)).map_err(|e| bad(&e.to_string()))?;
-                // Runs keep the file small; unions are much faster without
-                // them (merging run containers is quadratic in the runs).
-                bitmap.remove_run_compression();
-                let slot = r.slot(period.value(i), district.value(i), commune.value(i), vsic.value(i));
-                r.aggs[slot] = Agg {
-                    total: total.value(i),
-                    ecommerce: ecommerce.value(i),
-                    filings: filings.value(i),
-                    units: bitmap,
-                };
+        match named {
+            Some(spans) if spans.len() == stored.metadata.metadata().num_row_groups() => {
+                for (row_group, span) in spans.into_iter().enumerate() {
+                    let part = Part {
+                        cells: OnceLock::new(),
+                        row_group: Some(row_group),
+                    };
+                    r.parts.insert(span, part);
+                }
+                r.levels = true;
+                r.stored = Some(stored);
+            }
+            Some(_) => return Err(err("its parts do not match its row groups".into())),
+            None => {
+                for row_group in 0..stored.metadata.metadata().num_row_groups() {
+                    let batch = stored.read_row_group(row_group)?;
+                    let period = text(&batch, "period")?;
+                    let mut start = 0;
+                    while start < batch.num_rows() {
+                        let name = period.value(start);
+                        let span = Span::parse(name).ok_or_else(|| bad_period(name))?;
+                        let mut end = start;
+                        while end < batch.num_rows() && period.value(end) == name {
+                            end += 1;
+                        }
+                        // Quarters and years without the file's names of
+                        // its parts are not trusted: the months are read,
+                        // and the next write makes them again.
+                        let Span::Month(month) = span else {
+                            start = end;
+                            continue;
+                        };
+                        let more = Cells::from_batch(&batch, start..end)?;
+                        let cells = r.part_mut(Span::Month(month))?;
+                        cells.codes.extend(more.codes);
+                        cells.aggs.extend(more.aggs);
+                        cells.index = None;
+                        start = end;
+                    }
+                }
             }
         }
         Ok(r)
     }
 
-    /// The first and last month with an effective filing.
+    /// The first and last month with an effective filing (a file holds no
+    /// cell without one).
     pub fn period_range(&self) -> Option<(Period, Period)> {
-        let periods = self
-            .keys
-            .iter()
-            .zip(&self.aggs)
-            .filter(|(_, a)| a.filings > 0)
-            .map(|(k, _)| &k.period);
-        let lo = periods.clone().min()?;
-        let hi = periods.max()?;
-        Some((Period::parse(lo)?, Period::parse(hi)?))
+        let mut months = self.parts.iter().filter_map(|(span, part)| match span {
+            Span::Month(m) if self.rows(part) > 0 => Some(*m),
+            _ => None,
+        });
+        let first = months.next()?;
+        Some((first, months.last().unwrap_or(first)))
+    }
+
+    /// The parts that cover `from..=to` exactly once, the largest first:
+    /// whole years and quarters when `finest` allows and the rollup has
+    /// them, months otherwise.
+    fn cover(&self, from: Period, to: Period, finest: Dim) -> Vec<Span> {
+        let mut spans = Vec::new();
+        let mut at = from;
+        while at <= to {
+            let candidates = match (at.month(), self.levels) {
+                (1, true) if finest == Dim::Year => vec![Span::Year(at.year()), Span::Quarter(at.year(), 1)],
+                (m, true) if m % 3 == 1 && finest != Dim::Period => {
+                    vec![Span::Quarter(at.year(), (m - 1) / 3 + 1)]
+                }
+                _ => vec![],
+            };
+            let span = candidates
+                .into_iter()
+                .find(|s| s.months().1 <= to)
+                .unwrap_or(Span::Month(at));
+            spans.push(span);
+            match span.months().1.add_months(1) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        spans
     }
 
     /// The figures of every group of `slice.by` with effective filings,
@@ -557,62 +976,53 @@ impl Rollup {
     /// scan of the raw filings gives them. Sector groups come from
     /// `reference` (a VSIC code it does not know has no sector).
     ///
-    /// One pass over the cells with borrowed keys (no allocation per cell),
-    /// then one multi-way union of unit sets per group.
-    pub fn breakdown(&self, slice: &Slice, reference: &Reference) -> Breakdown {
+    /// One pass over the cells of the parts that cover the slice's months,
+    /// with borrowed keys (no allocation per cell), then one multi-way union
+    /// of unit sets per group.
+    pub fn breakdown(&self, slice: &Slice, reference: &Reference) -> Result<Breakdown, RollupError> {
         let by_area_and_time = slice.sectors.is_empty()
             && slice.vsic.is_empty()
             && !slice
                 .by
                 .iter()
                 .any(|d| matches!(d, Dim::Sector | Dim::Vsic | Dim::Commune));
-        if by_area_and_time {
-            self.coarse().scan(slice, reference)
+        let finest = if slice.by.contains(&Dim::Period) {
+            Dim::Period
+        } else if slice.by.contains(&Dim::Quarter) {
+            Dim::Quarter
         } else {
-            self.scan(slice, reference)
-        }
-    }
-
-    /// The period × district level of this rollup.
-    fn coarse(&self) -> &Rollup {
-        self.coarse.get_or_init(|| {
-            let mut groups: HashMap<(&str, &str), Group<'_>> = HashMap::new();
-            for (k, a) in self.keys.iter().zip(&self.aggs) {
-                groups.entry((&k.period, &k.district)).or_default().add(a);
-            }
-            let mut coarse = Rollup::default();
-            for ((period, district), g) in groups {
-                let slot = coarse.slot(period, district, "", "");
-                coarse.aggs[slot] = g.into_agg();
-            }
-            Box::new(coarse)
-        })
-    }
-
-    fn scan(&self, slice: &Slice, reference: &Reference) -> Breakdown {
-        let (from, to) = (slice.from.to_string(), slice.to.to_string());
+            Dim::Year
+        };
         let by = &slice.by;
-        let mut groups: HashMap<GroupKey<'_>, Group<'_>> = HashMap::new();
-        let mut total = Group::default();
-        for (k, a) in self.keys.iter().zip(&self.aggs) {
-            if a.filings == 0 {
+        let mut into = Groups {
+            by_nothing: by.is_empty(),
+            groups: HashMap::new(),
+            total: Group::default(),
+        };
+        let names: Vec<(Span, String)> = self
+            .cover(slice.from, slice.to, finest)
+            .into_iter()
+            .map(|s| (s, s.name()))
+            .collect();
+        for (span, name) in &names {
+            let Some(part) = self.parts.get(span) else { continue };
+            let cells = self.part(part)?;
+            if by_area_and_time {
+                for (district, a) in cells.by_district()? {
+                    into.add(group_key(slice, reference, *span, name, (district, "", "")), a)?;
+                }
                 continue;
             }
-            let Some(key) = group_key(
-                slice,
-                reference,
-                (&from, &to),
-                &k.period,
-                (&k.district, &k.commune, &k.vsic),
-            ) else {
-                continue;
-            };
-            if by.is_empty() {
-                total.add(a);
-                continue;
+            for (codes, a) in cells.codes.iter().zip(&cells.aggs) {
+                if a.filings != 0 {
+                    into.add(
+                        group_key(slice, reference, *span, name, (&codes[0], &codes[1], &codes[2])),
+                        a,
+                    )?;
+                }
             }
-            groups.entry(key).or_default().add(a);
         }
+        let Groups { groups, total, .. } = into;
         // Each group's units are united once; the total's units are the
         // union of the groups' (not of every cell again).
         let groups: Vec<(GroupKey<'_>, Agg)> = groups.into_iter().map(|(k, g)| (k, g.into_agg())).collect();
@@ -621,7 +1031,7 @@ impl Rollup {
         } else {
             let mut t = Group::default();
             for (_, a) in &groups {
-                t.add(a);
+                t.add(a)?;
             }
             t.into_agg()
         };
@@ -633,20 +1043,21 @@ impl Rollup {
             })
             .collect();
         cells.sort_by(|a, b| nulls_last(&a.keys, &b.keys));
-        Breakdown {
+        Ok(Breakdown {
             cells,
             total: total.figures(),
-        }
+        })
     }
 }
 
 impl Agg {
+    /// A group's figures (its units are united, so counting cannot fail).
     fn figures(&self) -> Figures {
         Figures {
             total: WeightedVnd::from_micro(self.total),
             ecommerce: WeightedVnd::from_micro(self.ecommerce),
             filings: self.filings as u64,
-            units: self.units.len(),
+            units: self.units.get().map_or(0, |u| u.len()),
         }
     }
 }
@@ -658,23 +1069,22 @@ const MAX_DIMS: usize = Dim::ALL.len();
 /// month `period` falls in, or `None` when the slice leaves the cell out —
 /// the grouping of [`Rollup::breakdown`].
 pub fn group_of(slice: &Slice, reference: &Reference, period: &str, codes: &CellCodes) -> Option<Vec<Option<String>>> {
-    let (from, to) = (slice.from.to_string(), slice.to.to_string());
+    let month = Period::parse(period).filter(|m| *m >= slice.from && *m <= slice.to)?;
     let cell = (codes.district.as_str(), codes.commune.as_str(), codes.vsic.as_str());
-    let key = group_key(slice, reference, (&from, &to), period, cell)?;
+    let key = group_key(slice, reference, Span::Month(month), period, cell)?;
     Some(key[..slice.by.len()].iter().copied().map(KeyPart::to_key).collect())
 }
 
-/// [`group_of`] with borrowed parts; `range` is the slice's months written out.
+/// [`group_of`] with borrowed parts, for a cell of the part `span` (named
+/// `name`) within the slice's months: a month's, or when the slice is not by
+/// month a quarter's, or when not by quarter either a year's.
 fn group_key<'a>(
     slice: &Slice,
     reference: &'a Reference,
-    range: (&str, &str),
-    period: &'a str,
+    span: Span,
+    name: &'a str,
     (district, commune, vsic): (&'a str, &'a str, &'a str),
 ) -> Option<GroupKey<'a>> {
-    if period < range.0 || period > range.1 {
-        return None;
-    }
     if !slice.districts.is_empty() && !slice.districts.iter().any(|d| d == district) {
         return None;
     }
@@ -693,12 +1103,13 @@ fn group_key<'a>(
             Dim::Commune => KeyPart::Text(commune),
             Dim::Sector => sector.map_or(KeyPart::Null, KeyPart::Text),
             Dim::Vsic => KeyPart::Text(vsic),
-            Dim::Period => KeyPart::Text(period),
-            Dim::Quarter => match Period::parse(period) {
-                Some(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
-                None => KeyPart::Null,
+            Dim::Period => KeyPart::Text(name),
+            Dim::Quarter => match span {
+                Span::Month(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
+                Span::Quarter(y, q) => KeyPart::Quarter(y, q),
+                Span::Year(_) => unreachable!("a slice by quarter is covered by quarters and months"),
             },
-            Dim::Year => KeyPart::Text(&period[..4]),
+            Dim::Year => KeyPart::Text(&name[..4]),
         };
     }
     Some(key)
@@ -734,11 +1145,12 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn add(&mut self, a: &'a Agg) {
+    fn add(&mut self, a: &'a Agg) -> Result<(), RollupError> {
         self.total += a.total;
         self.ecommerce += a.ecommerce;
         self.filings += a.filings;
-        self.units.push(&a.units);
+        self.units.push(a.units.get()?);
+        Ok(())
     }
 
     fn into_agg(self) -> Agg {
@@ -746,7 +1158,25 @@ impl<'a> Group<'a> {
             total: self.total,
             ecommerce: self.ecommerce,
             filings: self.filings,
-            units: self.units.into_iter().union(),
+            units: Units::of(self.units.into_iter().union()),
+        }
+    }
+}
+
+/// The groups of a breakdown being summed, or its total alone when it is
+/// by nothing.
+struct Groups<'a> {
+    by_nothing: bool,
+    groups: HashMap<GroupKey<'a>, Group<'a>>,
+    total: Group<'a>,
+}
+
+impl<'a> Groups<'a> {
+    fn add(&mut self, key: Option<GroupKey<'a>>, a: &'a Agg) -> Result<(), RollupError> {
+        match key {
+            None => Ok(()),
+            Some(_) if self.by_nothing => self.total.add(a),
+            Some(key) => self.groups.entry(key).or_default().add(a),
         }
     }
 }
@@ -855,7 +1285,7 @@ mod tests {
             sectors: vec![],
             vsic: vec![],
         };
-        let b = r.breakdown(&slice, &reference);
+        let b = r.breakdown(&slice, &reference).unwrap();
         assert_eq!(b.cells.len(), 2);
         let jan = &b.cells[0].figures;
         assert_eq!(jan.total.micro(), 2000 * 1_000_000 + 500 * 2_500_000);
@@ -871,6 +1301,119 @@ mod tests {
         let mut again = UnitDictionary::read(&[dir.path().join("u.parquet")]).unwrap();
         assert_eq!(again.index_of("u2").unwrap(), 1);
         assert_eq!(again.added(), 0);
+    }
+
+    /// Filings of three units over the twelve months of 2024.
+    fn a_year() -> RecordBatch {
+        let months: Vec<String> = (1..=12).map(|m| format!("2024-{m:02}")).collect();
+        let mut rows = Vec::new();
+        for (m, month) in months.iter().enumerate() {
+            let m = m as i64;
+            rows.push(("u1", "380", "4711", month.as_str(), 1000 + m, 10 * m, 1_000_000));
+            rows.push(("u2", "381", "4791", month.as_str(), 500, 50 + m, 2_500_000));
+            if m % 4 == 0 {
+                rows.push(("u3", "380", "4791", month.as_str(), 70, 7, 1_000_000));
+            }
+        }
+        filings(&rows)
+    }
+
+    fn slice(from: &str, to: &str, by: Vec<Dim>) -> Slice {
+        Slice {
+            from: Period::parse(from).unwrap(),
+            to: Period::parse(to).unwrap(),
+            by,
+            districts: vec![],
+            sectors: vec![],
+            vsic: vec![],
+        }
+    }
+
+    #[test]
+    fn a_rollup_file_from_before_parts_is_read_whole_and_gains_them_at_the_next_write() {
+        let (mut units, mut r) = (UnitDictionary::default(), Rollup::default());
+        r.apply(&a_year(), &mut units, 1).unwrap();
+        r.settle_units(&mut units).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        r.write(&dir.path().join("now.parquet")).unwrap();
+        // The layout before parts: one row group of month cells, unnamed.
+        let months: Vec<RecordBatch> = r
+            .parts
+            .iter()
+            .filter(|(span, _)| matches!(span, Span::Month(_)))
+            .map(|(span, part)| r.part_batch(*span, r.part(part).unwrap()).unwrap())
+            .collect();
+        let before = dir.path().join("before.parquet");
+        write_parquet(&before, &concat_batches(&months[0].schema(), &months).unwrap()).unwrap();
+
+        let mut old = Rollup::read(&before).unwrap();
+        assert!(!old.levels && old.parts.len() == 12, "months only");
+        let reference = builtin_reference();
+        let slices = [
+            slice("2024-01", "2024-12", vec![Dim::District]),
+            slice("2024-01", "2024-12", vec![Dim::Sector, Dim::Quarter]),
+            slice("2024-02", "2024-11", vec![]),
+            slice("2024-01", "2024-06", vec![Dim::Year, Dim::Vsic]),
+        ];
+        for s in &slices {
+            assert_eq!(
+                old.breakdown(s, &reference).unwrap(),
+                r.breakdown(s, &reference).unwrap()
+            );
+        }
+        // The next write adds the quarters and years, as a commit's does.
+        old.write(&dir.path().join("after.parquet")).unwrap();
+        let after = Rollup::read(&dir.path().join("after.parquet")).unwrap();
+        assert!(after.levels && after.parts.len() == 12 + 4 + 1);
+        assert_eq!(after, r);
+        for s in &slices {
+            assert_eq!(
+                after.breakdown(s, &reference).unwrap(),
+                r.breakdown(s, &reference).unwrap()
+            );
+        }
+        // A whole year is answered from the year's cells: 3 instead of 28.
+        let year = after.cover(
+            Period::parse("2024-01").unwrap(),
+            Period::parse("2024-12").unwrap(),
+            Dim::Year,
+        );
+        assert_eq!(year, vec![Span::Year(2024)]);
+        assert_eq!(after.part(&after.parts[&Span::Year(2024)]).unwrap().codes.len(), 3);
+        let cover = after.cover(
+            Period::parse("2024-02").unwrap(),
+            Period::parse("2024-11").unwrap(),
+            Dim::Quarter,
+        );
+        let names: Vec<String> = cover.into_iter().map(Span::name).collect();
+        assert_eq!(
+            names,
+            ["2024-02", "2024-03", "2024-Q2", "2024-Q3", "2024-10", "2024-11"]
+        );
+    }
+
+    /// Regression: unit sets are decoded when first needed, so a damaged
+    /// one must fail the answer that needs it with an error, not a panic.
+    #[test]
+    fn a_damaged_unit_set_fails_the_answer_with_an_error() {
+        let (mut units, mut r) = (UnitDictionary::default(), Rollup::default());
+        r.apply(&a_year(), &mut units, 1).unwrap();
+        r.settle_units(&mut units).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.parquet");
+        r.write(&path).unwrap();
+        let parts = read_parquet(&path).unwrap();
+        let batch = concat_batches(&parts[0].schema(), &parts).unwrap();
+        let garbage = BinaryArray::from_iter_values((0..batch.num_rows()).map(|_| b"not a bitmap".as_slice()));
+        let mut columns = batch.columns().to_vec();
+        columns[batch.schema().index_of("units").unwrap()] = Arc::new(garbage);
+        write_parquet(&path, &RecordBatch::try_new(batch.schema(), columns).unwrap()).unwrap();
+
+        let damaged = Rollup::read(&path).unwrap();
+        let err = damaged
+            .breakdown(&slice("2024-01", "2024-03", vec![Dim::District]), &builtin_reference())
+            .unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
     }
 
     #[test]

@@ -582,7 +582,9 @@ impl Snapshot {
     /// counted over the slice, not added up.
     pub async fn breakdown(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
         match &self.rollup {
-            Some(r) => Ok(r.breakdown(slice, &self.reference)),
+            Some(r) => r
+                .breakdown(slice, &self.reference)
+                .map_err(|e| EngineError::Shape(e.to_string())),
             None => self.breakdown_raw(slice).await,
         }
     }
