@@ -615,22 +615,38 @@ impl App {
             // the commit's hash tables stay small however large the batch.
             let accepted: u64 = batch.files().iter().map(|f| f.accepted).sum();
             let parts = accepted.div_ceil(self.options.supersession_part_rows.max(1)).max(1) as u32;
-            let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts))?;
-            tracing::debug!(
-                ms = started.elapsed().as_millis() as u64,
-                parts,
-                "commit: superseded filings found"
-            );
+            // The new version's rollup: the previous one, plus this batch's
+            // filings (added on this thread while another finds the filings
+            // they supersede: the two share nothing), minus those.
+            let (losers, added) = std::thread::scope(|s| {
+                let finding = s.spawn(|| {
+                    let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis() as u64,
+                        parts,
+                        "commit: superseded filings found"
+                    );
+                    losers
+                });
+                let added = self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
+                    block_on(async {
+                        add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
+                    })?;
+                    Ok((rollup, units))
+                });
+                (finding.join(), added)
+            });
+            let losers = match losers {
+                Ok(found) => found?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let (mut rollup, mut units) = added?;
             let mut ids = crate::engine::row_ids(&losers)?;
             ids.sort_unstable();
             if !ids.is_empty() {
                 ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
                 batch.set_superseded();
             }
-            // The new version's rollup: the previous one, plus this batch's
-            // filings, minus the filings they supersede.
-            let (mut rollup, mut units) = self.base_rollup(batch.base())?;
-            block_on(async { add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await })?;
             for b in &losers {
                 rollup.apply(b, &mut units, -1)?;
             }

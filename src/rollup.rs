@@ -311,7 +311,7 @@ struct Cells {
     codes: Vec<Codes>,
     aggs: Vec<Agg>,
     /// Cell position by codes, made when filings are first applied.
-    index: Option<HashMap<Codes, u32, BuildHasherDefault<Fx>>>,
+    index: Option<CellIndex>,
     /// The same figures by district alone (made on first use: slices with
     /// no sector, VSIC code or commune in them are answered from these ~60
     /// times fewer cells).
@@ -322,19 +322,21 @@ impl Cells {
     /// The position of the cell `codes`, created empty if new.
     fn slot(&mut self, codes: [&str; 3]) -> usize {
         self.by_district.take();
-        let index = self.index.get_or_insert_with(|| {
-            self.codes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), i as u32))
-                .collect()
-        });
-        let key: Codes = codes.map(Box::from);
-        if let Some(i) = index.get(&key) {
+        if self.index.is_none() {
+            let mut index = CellIndex::default();
+            for (i, c) in self.codes.iter().enumerate() {
+                let key = index.key([&c[0], &c[1], &c[2]]);
+                index.cells.insert(key, i as u32);
+            }
+            self.index = Some(index);
+        }
+        let index = self.index.as_mut().expect("made just above");
+        let key = index.key(codes);
+        if let Some(i) = index.cells.get(&key) {
             return *i as usize;
         }
-        index.insert(key.clone(), self.codes.len() as u32);
-        self.codes.push(key);
+        index.cells.insert(key, self.codes.len() as u32);
+        self.codes.push(codes.map(Box::from));
         self.aggs.push(Agg::default());
         self.codes.len() - 1
     }
@@ -389,6 +391,30 @@ impl Cells {
         let mut done: Vec<(Box<str>, Agg)> = groups.into_iter().map(|(d, g)| (d.into(), g.into_agg())).collect();
         done.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(self.by_district.get_or_init(|| done))
+    }
+}
+
+/// The cells of a part by their codes' ids: a lookup per filing hashes
+/// three short codes and allocates nothing.
+#[derive(Debug, Clone, Default)]
+struct CellIndex {
+    ids: FastMap<Box<str>, u32>,
+    cells: FastMap<u128, u32>,
+}
+
+impl CellIndex {
+    fn key(&mut self, codes: [&str; 3]) -> u128 {
+        codes.iter().fold(0u128, |key, code| {
+            let id = match self.ids.get(*code) {
+                Some(id) => *id,
+                None => {
+                    let id = self.ids.len() as u32;
+                    self.ids.insert((*code).into(), id);
+                    id
+                }
+            };
+            (key << 32) | u128::from(id)
+        })
     }
 }
 
