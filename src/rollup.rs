@@ -867,16 +867,22 @@ impl Rollup {
             .set_max_row_group_row_count(Some(usize::MAX >> 1))
             .build();
         let schema = self.part_batch(Span::Year(0), &Cells::default())?.schema();
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| err(e.to_string()))?;
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| err(e.to_string()))?;
         let mut names = Vec::new();
         for (span, part) in &self.parts {
-            let cells = self.part(part)?;
             if self.rows(part) == 0 {
                 continue;
             }
-            writer
-                .write(&self.part_batch(*span, cells)?)
-                .map_err(|e| err(e.to_string()))?;
+            let batch = match (part.cells.get(), &self.stored, part.row_group) {
+                // A part the commit did not read is copied as stored, one
+                // at a time: the whole table is never in memory.
+                (None, Some(stored), Some(rg)) => {
+                    RecordBatch::try_new(schema.clone(), stored.read_row_group(rg)?.columns().to_vec())
+                        .map_err(|e| err(e.to_string()))?
+                }
+                _ => self.part_batch(*span, self.part(part)?)?,
+            };
+            writer.write(&batch).map_err(|e| err(e.to_string()))?;
             writer.flush().map_err(|e| err(e.to_string()))?;
             names.push(span.name());
         }
