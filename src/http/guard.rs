@@ -268,7 +268,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         })
         .unwrap_or((None, Access::Public));
     let address = guard.address(&req);
-    // Whether any token exists: read once per request.
+    // Whether any token exists: once per request (a `stat` of the token
+    // file).
     let open = guard.open_mode();
     let identity = guard.identify(&req, open);
     // The event's text is built only when a request is audited.

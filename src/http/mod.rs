@@ -23,7 +23,7 @@ use crate::ingest::Format;
 use crate::locale::Lang;
 use crate::web;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -137,6 +137,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     spool::clean(app.data_dir());
+    // Answers go out as soon as written: without this, the last segment of
+    // a larger body waits for the client's acknowledgement (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -154,15 +161,21 @@ async fn log_request(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
     let response = next.run(req).await;
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        "request"
-    );
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let status = response.status().as_u16();
+    // Reads that went well and fast are tens of thousands a second under
+    // load: logged at debug. Changes, refusals, failures and slow answers
+    // are always logged.
+    if (method == Method::GET || method == Method::HEAD) && status < 400 && ms < SLOW_REQUEST_MS {
+        tracing::debug!(%method, route, status, ms, "request");
+    } else {
+        tracing::info!(%method, route, status, ms, "request");
+    }
     response
 }
+
+/// A request that took this long is logged whatever it was.
+const SLOW_REQUEST_MS: f64 = 500.0;
 
 /// Runs a blocking use case off the async workers.
 async fn blocking<T: Send + 'static>(
