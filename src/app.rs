@@ -329,6 +329,10 @@ pub struct AppOptions {
     /// its answers then never wait on the disk); false reads each month,
     /// quarter or year when first asked (a one-shot command's).
     pub read_rollup_whole: bool,
+    /// Add a batch's filings to the rollup on a second thread while the
+    /// filings they supersede are found (a one-shot ingest's choice); false
+    /// does one after the other, leaving a core to a server's requests.
+    pub concurrent_commit: bool,
 }
 
 impl Default for AppOptions {
@@ -343,6 +347,7 @@ impl Default for AppOptions {
             supersession_part_rows: 4_000_000,
             kept_contributions: true,
             read_rollup_whole: true,
+            concurrent_commit: true,
         }
     }
 }
@@ -618,28 +623,36 @@ impl App {
             // The new version's rollup: the previous one, plus this batch's
             // filings (added on this thread while another finds the filings
             // they supersede: the two share nothing), minus those.
-            let (losers, added) = std::thread::scope(|s| {
-                let finding = s.spawn(|| {
-                    let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
-                    tracing::debug!(
-                        ms = started.elapsed().as_millis() as u64,
-                        parts,
-                        "commit: superseded filings found"
-                    );
-                    losers
-                });
-                let added = self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
+            let find = || {
+                let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
+                tracing::debug!(
+                    ms = started.elapsed().as_millis() as u64,
+                    parts,
+                    "commit: superseded filings found"
+                );
+                losers
+            };
+            let add = || {
+                self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
                     block_on(async {
                         add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
                     })?;
                     Ok((rollup, units))
-                });
-                (finding.join(), added)
-            });
-            let losers = match losers {
-                Ok(found) => found?,
-                Err(panic) => std::panic::resume_unwind(panic),
+                })
             };
+            let (losers, added) = if self.options.concurrent_commit {
+                std::thread::scope(|s| {
+                    let finding = s.spawn(find);
+                    let added = add();
+                    match finding.join() {
+                        Ok(losers) => (losers, added),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                })
+            } else {
+                (find(), add())
+            };
+            let losers = losers?;
             let (mut rollup, mut units) = added?;
             let mut ids = crate::engine::row_ids(&losers)?;
             ids.sort_unstable();

@@ -334,7 +334,12 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
 
 /// `ecomshare serve`: the HTTP API until SIGINT or SIGTERM.
 pub fn serve(config: &Config) -> Result<(), CommandError> {
-    let app = Arc::new(open_app(config)?);
+    // A commit through the API leaves a core to the requests.
+    let options = AppOptions {
+        concurrent_commit: false,
+        ..app_options(config)
+    };
+    let app = Arc::new(App::open_with(&config.data, options)?);
     if config.demo {
         seed_demo_if_empty(&app)?;
     }
