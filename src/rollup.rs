@@ -22,7 +22,7 @@
 //! Plain data in and out (Arrow record batches, Parquet files); no engine,
 //! no HTTP.
 
-use crate::domain::{Breakdown, Cell, Dim, Figures, Period, Reference, Slice, WeightedVnd};
+use crate::domain::{Breakdown, Cell, Dim, Figures, Period, Quarter, Reference, Slice, WeightedVnd};
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray, StringViewArray,
 };
@@ -422,7 +422,7 @@ impl CellIndex {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Span {
     Month(Period),
-    Quarter(u16, u8),
+    Quarter(Quarter),
     Year(u16),
 }
 
@@ -432,9 +432,8 @@ impl Span {
         if let Some(p) = Period::parse(name) {
             return Some(Span::Month(p));
         }
-        if let Some((y, q)) = name.split_once("-Q") {
-            let q: u8 = q.parse().ok().filter(|q| (1..=4).contains(q))?;
-            return Some(Span::Quarter(y.parse().ok()?, q));
+        if let Some(q) = Quarter::parse(name) {
+            return Some(Span::Quarter(q));
         }
         (name.len() == 4).then(|| name.parse().ok().map(Span::Year))?
     }
@@ -442,27 +441,26 @@ impl Span {
     fn name(self) -> String {
         match self {
             Span::Month(p) => p.to_string(),
-            Span::Quarter(y, q) => format!("{y:04}-Q{q}"),
+            Span::Quarter(q) => q.to_string(),
             Span::Year(y) => format!("{y:04}"),
         }
     }
 
     /// Its first and last month.
     fn months(self) -> (Period, Period) {
-        let p = |y, m| Period::new(y, m).expect("a valid month");
         match self {
             Span::Month(m) => (m, m),
-            Span::Quarter(y, q) => (p(y, q * 3 - 2), p(y, q * 3)),
-            Span::Year(y) => (p(y, 1), p(y, 12)),
+            Span::Quarter(q) => q.months(),
+            Span::Year(y) => (
+                Period::new(y, 1).expect("a valid month"),
+                Period::new(y, 12).expect("a valid month"),
+            ),
         }
     }
 
     /// The quarter and the year a month falls in.
     fn levels_of(month: Period) -> [Span; 2] {
-        [
-            Span::Quarter(month.year(), (month.month() - 1) / 3 + 1),
-            Span::Year(month.year()),
-        ]
+        [Span::Quarter(month.quarter()), Span::Year(month.year())]
     }
 }
 
@@ -723,16 +721,8 @@ impl Rollup {
     pub fn settle_units(&mut self, units: &mut UnitDictionary) -> Result<(), RollupError> {
         let base = units.index.len() as u32;
         let remap = units.settle()?;
-        let months: Vec<Span> = self
-            .parts
-            .keys()
-            .copied()
-            .filter(|s| matches!(s, Span::Month(_)))
-            .collect();
-        for span in months {
-            let Some(part) = self.parts.get_mut(&span) else {
-                continue;
-            };
+        // Only month parts get filings; only those read can have changed.
+        for (_, part) in self.parts.iter_mut().filter(|(s, _)| matches!(s, Span::Month(_))) {
             let Some(cells) = part.cells.get_mut() else { continue };
             for a in cells.aggs.iter_mut().filter(|a| a.units.changed()) {
                 let set = a.units.get_mut()?;
@@ -983,16 +973,16 @@ impl Rollup {
         let mut spans = Vec::new();
         let mut at = from;
         while at <= to {
-            let candidates = match (at.month(), self.levels) {
-                (1, true) if finest == Dim::Year => vec![Span::Year(at.year()), Span::Quarter(at.year(), 1)],
-                (m, true) if m % 3 == 1 && finest != Dim::Period => {
-                    vec![Span::Quarter(at.year(), (m - 1) / 3 + 1)]
-                }
-                _ => vec![],
+            // The year, else the quarter, that starts at `at`, ends by
+            // `to` and is no coarser than the slice's time grouping.
+            let allowed = |s: &Span| match s {
+                Span::Year(_) => finest == Dim::Year,
+                _ => finest != Dim::Period,
             };
-            let span = candidates
+            let span = Span::levels_of(at)
                 .into_iter()
-                .find(|s| s.months().1 <= to)
+                .rev()
+                .find(|s| self.levels && allowed(s) && s.months().0 == at && s.months().1 <= to)
                 .unwrap_or(Span::Month(at));
             spans.push(span);
             match span.months().1.add_months(1) {
@@ -1137,8 +1127,8 @@ fn group_key<'a>(
             Dim::Vsic => KeyPart::Text(vsic),
             Dim::Period => KeyPart::Text(name),
             Dim::Quarter => match span {
-                Span::Month(p) => KeyPart::Quarter(p.year(), (p.month() - 1) / 3 + 1),
-                Span::Quarter(y, q) => KeyPart::Quarter(y, q),
+                Span::Month(p) => KeyPart::Quarter(p.quarter()),
+                Span::Quarter(q) => KeyPart::Quarter(q),
                 Span::Year(_) => unreachable!("a slice by quarter is covered by quarters and months"),
             },
             Dim::Year => KeyPart::Text(&name[..4]),
@@ -1152,7 +1142,7 @@ fn group_key<'a>(
 enum KeyPart<'a> {
     Null,
     Text(&'a str),
-    Quarter(u16, u8),
+    Quarter(Quarter),
 }
 
 impl KeyPart<'_> {
@@ -1160,7 +1150,7 @@ impl KeyPart<'_> {
         match self {
             KeyPart::Null => None,
             KeyPart::Text(s) => Some(s.to_string()),
-            KeyPart::Quarter(y, q) => Some(format!("{y:04}-Q{q}")),
+            KeyPart::Quarter(q) => Some(q.to_string()),
         }
     }
 }

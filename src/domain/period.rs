@@ -81,6 +81,27 @@ pub struct Quarter {
     q: u8,
 }
 
+impl Quarter {
+    pub fn new(year: u16, q: u8) -> Option<Self> {
+        (1..=4).contains(&q).then_some(Self { year, q })
+    }
+
+    /// Parses `YYYY-Qn`, the form it is shown in.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (year, q) = s.split_once("-Q")?;
+        if year.len() != 4 || q.len() != 1 {
+            return None;
+        }
+        Self::new(year.parse().ok()?, q.parse().ok()?)
+    }
+
+    /// Its first and last month.
+    pub fn months(self) -> (Period, Period) {
+        let month = |month| Period { year: self.year, month };
+        (month(self.q * 3 - 2), month(self.q * 3))
+    }
+}
+
 impl fmt::Display for Quarter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-Q{}", self.year, self.q)
@@ -90,6 +111,21 @@ impl fmt::Display for Quarter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quarter_reads_as_it_is_shown_and_spans_three_months() {
+        let q = Period::parse("2025-08").unwrap().quarter();
+        assert_eq!(q.to_string(), "2025-Q3");
+        assert_eq!(Quarter::parse("2025-Q3"), Some(q));
+        let (first, last) = q.months();
+        assert_eq!(
+            (first.to_string(), last.to_string()),
+            ("2025-07".into(), "2025-09".into())
+        );
+        for bad in ["2025-Q0", "2025-Q5", "25-Q1", "2025-Q12", "2025Q1"] {
+            assert_eq!(Quarter::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_only_the_canonical_form() {
