@@ -107,6 +107,18 @@ pub fn ingest(
         rejections = report.rejections.len(),
         "ingest finished"
     );
+    if report.committed {
+        // Derived data: a failure costs a server counting them later.
+        let started = std::time::Instant::now();
+        match runtime()?.block_on(app.keep_contributions(false)) {
+            Ok(months) => tracing::info!(
+                months,
+                ms = started.elapsed().as_millis() as u64,
+                "disclosure control's contributions of the changed months kept"
+            ),
+            Err(e) => tracing::warn!(error = %e, "keeping the changed months' contributions failed"),
+        }
+    }
     print_json(out, &report)
 }
 
@@ -505,8 +517,14 @@ async fn keep_warm(app: Arc<App>) {
         match tag {
             Ok(Ok(tag)) if warmed != Some(tag) => {
                 let started = std::time::Instant::now();
-                match crate::dashboard::warm(&app).await {
-                    Ok(()) => {
+                // Then every month's disclosure contributions, for viewers'
+                // other tables (read from disk when kept there).
+                let warmed_all = async {
+                    crate::dashboard::warm(&app).await?;
+                    app.keep_contributions(true).await
+                };
+                match warmed_all.await {
+                    Ok(_) => {
                         tracing::info!(
                             dataset_version = tag.dataset_version,
                             ms = started.elapsed().as_millis() as u64,

@@ -83,6 +83,16 @@ async fn post_filings_csv_and_json_give_the_ingest_report() {
     assert_eq!(share["total"]["total_revenue_vnd"], "2000");
     assert_eq!(share["total"]["ecommerce_revenue_vnd"], "170");
     assert_eq!(share["total"]["share"], 0.085);
+    // The months an upload changed have their disclosure contributions
+    // counted after the answer, not at a viewer's first table.
+    let kept = api.app.data_dir().join("cache/kept/2025-01-v2-k5.json");
+    for _ in 0..200 {
+        if kept.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(kept.exists(), "{} kept after the upload", kept.display());
 }
 
 #[tokio::test]

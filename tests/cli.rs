@@ -223,6 +223,60 @@ fn revisions_latest_submission_wins_then_later_batch_then_later_record() {
     assert_eq!(t(&env), "700");
 }
 
+/// Regression (issue 8): the first viewer's answer on a directory a
+/// one-shot ingest had just made took 13 s at 100M filings, counting every
+/// month's contributions for disclosure control. The ingest now keeps the
+/// months it changed, on disk, named by the version that changed them.
+#[test]
+fn an_ingest_keeps_the_disclosure_contributions_of_the_months_it_changed() {
+    let env = Env::new();
+    let kept = |env: &Env| {
+        let mut names: Vec<String> = std::fs::read_dir(env.data().join("cache/kept"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let rows: Vec<Row> = (0..4)
+        .flat_map(|u| ["2025-01", "2025-02"].map(|p| Row::new(&tax_code(u), "380", "4711", p, 1000 + u as i64, 10)))
+        .collect();
+    let b1 = env.write("b1.csv", &csv(&rows));
+    assert_eq!(env.ingest(&[&b1]).code, 0);
+    assert_eq!(kept(&env), ["2025-01-v1-k5.json", "2025-02-v1-k5.json"]);
+    // A revision of one month keeps that month again under the new version.
+    let b2 = env.write(
+        "b2.csv",
+        &csv(&[Row::new(&tax_code(0), "380", "4711", "2025-02", 5000, 10)]),
+    );
+    assert_eq!(env.ingest(&[&b2]).code, 0);
+    assert_eq!(
+        kept(&env),
+        ["2025-01-v1-k5.json", "2025-02-v1-k5.json", "2025-02-v2-k5.json"]
+    );
+    // Each file holds the month's cell as counted from its effective
+    // filings (amounts in VND; the template's are in millions).
+    let cell = |name: &str| {
+        let text = std::fs::read_to_string(env.data().join("cache/kept").join(name)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        (
+            v[0][0]["district"].clone(),
+            v[0][1]["enterprises"].clone(),
+            v[0][1]["total"].clone(),
+        )
+    };
+    assert_eq!(
+        cell("2025-02-v1-k5.json"),
+        ("380".into(), 4.into(), 4_006_000_000u64.into())
+    );
+    assert_eq!(
+        cell("2025-02-v2-k5.json"),
+        ("380".into(), 4.into(), 8_006_000_000u64.into())
+    );
+}
+
 #[test]
 fn a_crash_at_any_point_of_a_commit_leaves_one_whole_version() {
     for point in [

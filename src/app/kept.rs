@@ -10,7 +10,9 @@
 //!
 //! Each month's contributions are also kept on disk
 //! (`DATA/cache/kept/`, derived data that may be removed at any time), so
-//! that a restart reads them instead of counting every month again.
+//! that a restart reads them instead of counting every month again; the
+//! months a commit changed are counted right after it
+//! (`App::keep_contributions`), not by a viewer's first table.
 //!
 //! Owns the cache and the choice between kept and exact parts; the bounds
 //! themselves are `domain::disclosure`'s, the tables `disclose`'s.
@@ -47,7 +49,7 @@ impl App {
         let mut month = from;
         while month <= to {
             let name = month.to_string();
-            let kept = self.month_contributions(loaded, month, k).await?;
+            let (kept, _) = self.month_contributions(loaded, month, k).await?;
             for (codes, c) in kept.iter() {
                 if let Some(key) = crate::rollup::group_of(slice, &loaded.reference, &name, codes) {
                     cells.push((key, c.clone()));
@@ -68,12 +70,40 @@ impl App {
         Ok(Parts::Exact(loaded.snapshot.enterprise_totals(slice).await?))
     }
 
+    /// Counts the contributions of the latest version's months — those its
+    /// last batch changed, or every month with `every_month` — and keeps
+    /// them in memory and on disk, so that no viewer's first answer waits
+    /// for them. A one-shot ingest does this after its commit, a server
+    /// after an upload and when it warms. Returns how many months were
+    /// counted (the others were kept already).
+    pub async fn keep_contributions(&self, every_month: bool) -> Result<usize, AppError> {
+        if !self.options.kept_contributions {
+            return Ok(0);
+        }
+        let loaded = self.load().await?;
+        let months: Vec<Period> = match loaded.batch_months.last() {
+            Some((_, Some(changed))) if !every_month => changed.iter().filter_map(|m| Period::parse(m)).collect(),
+            _ => match loaded.snapshot.period_range().await? {
+                Some((lo, hi)) => std::iter::successors(Some(lo), |m| m.add_months(1).filter(|n| *n <= hi)).collect(),
+                None => Vec::new(),
+            },
+        };
+        let k = kept_per_cell(&self.options.disclosure);
+        let mut counted = 0;
+        for month in months {
+            if self.month_contributions(&loaded, month, k).await?.1 {
+                counted += 1;
+            }
+        }
+        Ok(counted)
+    }
+
     async fn month_contributions(
         &self,
         loaded: &Loaded,
         month: Period,
         k: usize,
-    ) -> Result<Arc<MonthContributions>, AppError> {
+    ) -> Result<(Arc<MonthContributions>, bool), AppError> {
         let name = month.to_string();
         let key: KeptKey = (name.clone(), loaded.changed_by(&name), k);
         let cell = {
@@ -83,6 +113,7 @@ impl App {
             }
             kept.entry(key.clone()).or_default().clone()
         };
+        let mut counted = false;
         let value = cell
             .get_or_try_init(|| async {
                 // Kept on disk too, so that a restart does not count every
@@ -93,6 +124,7 @@ impl App {
                 }
                 let started = std::time::Instant::now();
                 let cells = loaded.snapshot.month_contributions(month, k).await?;
+                counted = true;
                 tracing::debug!(
                     month = %name,
                     cells = cells.len(),
@@ -104,7 +136,7 @@ impl App {
                 Ok::<_, AppError>(cells)
             })
             .await?;
-        Ok(value.clone())
+        Ok((value.clone(), counted))
     }
 }
 

@@ -703,6 +703,14 @@ async fn post_filings(
     if report.committed {
         // The submitter's next request sees the version it just made.
         app.load_latest().await?;
+        // Disclosure control's contributions of the months it changed,
+        // counted now rather than by a viewer's first answer.
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.keep_contributions(false).await {
+                tracing::warn!(error = %e, "keeping the changed months' contributions failed");
+            }
+        });
     }
     let status = if report.committed {
         StatusCode::CREATED
