@@ -212,8 +212,21 @@ impl Hasher for Fx {
         self.add(u64::from(i));
     }
 
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
     fn write_u64(&mut self, i: u64) {
         self.add(i);
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 
     fn finish(&self) -> u64 {
@@ -601,6 +614,79 @@ fn bad_period(name: &str) -> RollupError {
     RollupError::Input(format!("period {name:?} is not a month, quarter or year"))
 }
 
+/// One month's weighted totals by cell and enterprise, summed as the
+/// month's effective filings stream by: what disclosure control keeps
+/// (`domain::disclosure::Contributions`). Numbers, not strings: about 50
+/// bytes per cell and enterprise, so a month of 2.8M filings takes some
+/// 150 MiB.
+#[derive(Debug, Default)]
+pub struct EnterpriseTotals {
+    index: CellIndex,
+    codes: Vec<CellCodes>,
+    totals: FastMap<(u32, u64), i128>,
+}
+
+impl EnterpriseTotals {
+    /// Adds a batch of filings (`unit_id`, `district_code`, `commune_code`
+    /// — empty or absent before the reform —, `vsic_code`,
+    /// `total_revenue_vnd`, `weight_micro`). A dependent unit
+    /// (`XXXXXXXXXX-NNN`) counts under its parent tax code.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<(), RollupError> {
+        let unit = text(batch, "unit_id")?;
+        let (district, commune, vsic) = (
+            text(batch, "district_code")?,
+            commune_text(batch)?,
+            text(batch, "vsic_code")?,
+        );
+        let (total, weight) = (ints(batch, "total_revenue_vnd")?, ints(batch, "weight_micro")?);
+        // Filings come sorted by district and VSIC code: runs of one cell.
+        let mut last: Option<([&str; 3], u32)> = None;
+        for i in 0..batch.num_rows() {
+            let codes = [district.value(i), commune.value(i), vsic.value(i)];
+            let cell = match last {
+                Some((c, id)) if c == codes => id,
+                _ => {
+                    let key = self.index.key(codes);
+                    let id = match self.index.cells.get(&key) {
+                        Some(id) => *id,
+                        None => {
+                            let id = self.codes.len() as u32;
+                            self.index.cells.insert(key, id);
+                            self.codes.push(CellCodes {
+                                district: codes[0].to_string(),
+                                commune: codes[1].to_string(),
+                                vsic: codes[2].to_string(),
+                            });
+                            id
+                        }
+                    };
+                    last = Some((codes, id));
+                    id
+                }
+            };
+            let e = crate::domain::disclosure::enterprise_of(unit.value(i));
+            let number = crate::domain::disclosure::enterprise_number(e)
+                .ok_or_else(|| RollupError::Input(format!("enterprise {e:?} is not a tax code or personal number")))?;
+            *self.totals.entry((cell, number)).or_default() += i128::from(total.value(i)) * i128::from(weight.value(i));
+        }
+        Ok(())
+    }
+
+    /// Each cell with its enterprises' count and total and the `k` largest
+    /// enterprise totals.
+    pub fn finish(self, k: usize) -> Vec<(CellCodes, crate::domain::disclosure::Contributions)> {
+        let mut by_cell: Vec<Vec<(u64, i128)>> = vec![Vec::new(); self.codes.len()];
+        for ((cell, number), total) in self.totals {
+            by_cell[cell as usize].push((number, total));
+        }
+        self.codes
+            .into_iter()
+            .zip(by_cell)
+            .map(|(codes, totals)| (codes, crate::domain::disclosure::Contributions::from_totals(totals, k)))
+            .collect()
+    }
+}
+
 impl Rollup {
     /// The number of month cells (without reading any part).
     pub fn cells(&self) -> usize {
@@ -686,8 +772,18 @@ impl Rollup {
             let month = Period::parse(name).ok_or_else(|| bad_period(name))?;
             self.touched.insert(name.to_string());
             let cells = self.part_mut(Span::Month(month))?;
+            // Within a month, by district and VSIC code: runs of one cell.
+            let mut last: Option<([&str; 3], usize)> = None;
             while i < batch.num_rows() && period.value(i) == name {
-                let slot = cells.slot([district.value(i), commune.value(i), vsic.value(i)]);
+                let codes = [district.value(i), commune.value(i), vsic.value(i)];
+                let slot = match last {
+                    Some((c, slot)) if c == codes => slot,
+                    _ => {
+                        let slot = cells.slot(codes);
+                        last = Some((codes, slot));
+                        slot
+                    }
+                };
                 let w = i128::from(weight.value(i));
                 let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
                 let agg = &mut cells.aggs[slot];

@@ -21,6 +21,7 @@ use super::disclose::Parts;
 use super::{App, AppError, Loaded};
 use crate::domain::disclosure::{Contributions, kept_per_cell};
 use crate::domain::{Period, Slice};
+use futures::StreamExt;
 use std::sync::Arc;
 
 /// One month's contributions by cell (district, commune, VSIC code).
@@ -89,11 +90,15 @@ impl App {
             },
         };
         let k = kept_per_cell(&self.options.disclosure);
+        // Two months at a time where a commit may take both cores (a
+        // one-shot ingest), one where requests need one (a server).
+        let at_once = if self.options.concurrent_commit { 2 } else { 1 };
+        let mut counting = futures::stream::iter(months)
+            .map(|month| self.month_contributions(&loaded, month, k))
+            .buffer_unordered(at_once);
         let mut counted = 0;
-        for month in months {
-            if self.month_contributions(&loaded, month, k).await?.1 {
-                counted += 1;
-            }
+        while let Some(kept) = counting.next().await {
+            counted += usize::from(kept?.1);
         }
         Ok(counted)
     }

@@ -10,7 +10,7 @@
 //! reference files itself, never decides a status or a target on its own,
 //! and knows nothing of HTTP.
 
-use crate::domain::disclosure::{Contributions, enterprise_number};
+use crate::domain::disclosure::Contributions;
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
 use crate::rollup::{CellCodes, Rollup};
 use datafusion::arrow::array::{
@@ -652,10 +652,8 @@ impl Snapshot {
     /// commune × VSIC cell of month `period`, with its enterprises' count and total
     /// and the `k` largest enterprise totals (see
     /// [`crate::domain::disclosure::Contributions`]). One scan of the
-    /// month's row groups, summed as it streams by into one entry per cell
-    /// and enterprise (numbers, not strings: about 50 bytes each, so a
-    /// month of 2.8M filings takes some 150 MiB, where grouping by the
-    /// codes' strings in SQL took gigabytes).
+    /// month's row groups, summed as the filings stream by
+    /// ([`crate::rollup::EnterpriseTotals`]).
     pub async fn month_contributions(
         &self,
         period: Period,
@@ -664,68 +662,24 @@ impl Snapshot {
         use futures::StreamExt;
         let mut stream = self
             .ctx
-            .table("share_base")
+            .table("effective_filings")
             .await?
             .filter(col("period").eq(lit(period.to_string())))?
             .select_columns(&[
+                "unit_id",
                 "district_code",
                 "commune_code",
                 "vsic_code",
-                "unit_id",
-                "weighted_total",
+                "total_revenue_vnd",
+                "weight_micro",
             ])?
             .execute_stream()
             .await?;
-        // Cells by their codes joined with a separator no code holds.
-        let mut cell_ids: std::collections::HashMap<String, u32> = Default::default();
-        let mut cells: Vec<CellCodes> = Vec::new();
-        let mut totals: std::collections::HashMap<(u32, u64), i128> = Default::default();
-        let mut key = String::new();
+        let mut totals = crate::rollup::EnterpriseTotals::default();
         while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let district = string_column(batch.column(0))?;
-            let commune = string_column(batch.column(1))?;
-            let vsic = string_column(batch.column(2))?;
-            let unit = string_column(batch.column(3))?;
-            let total = decimal_column(batch.column(4))?;
-            for row in 0..batch.num_rows() {
-                // A dependent unit (`XXXXXXXXXX-NNN`) counts under its parent.
-                let e = crate::domain::disclosure::enterprise_of(unit.value(row));
-                let number = enterprise_number(e).ok_or_else(|| {
-                    EngineError::Shape(format!("enterprise {e:?} is not a tax code or personal number"))
-                })?;
-                let commune = if commune.is_valid(row) { commune.value(row) } else { "" };
-                key.clear();
-                for part in [district.value(row), commune, vsic.value(row)] {
-                    key.push_str(part);
-                    key.push('\u{1}');
-                }
-                let cell = match cell_ids.get(key.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = cells.len() as u32;
-                        cells.push(CellCodes {
-                            district: district.value(row).to_string(),
-                            commune: commune.to_string(),
-                            vsic: vsic.value(row).to_string(),
-                        });
-                        cell_ids.insert(key.clone(), id);
-                        id
-                    }
-                };
-                let value = if total.is_null(row) { 0 } else { total.value(row) };
-                *totals.entry((cell, number)).or_default() += value;
-            }
+            totals.add(&batch?).map_err(|e| EngineError::Shape(e.to_string()))?;
         }
-        let mut by_cell: Vec<Vec<(u64, i128)>> = vec![Vec::new(); cells.len()];
-        for ((cell, number), total) in totals {
-            by_cell[cell as usize].push((number, total));
-        }
-        Ok(cells
-            .into_iter()
-            .zip(by_cell)
-            .map(|(codes, totals)| (codes, Contributions::from_totals(totals, k)))
-            .collect())
+        Ok(totals.finish(k))
     }
 
     pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
