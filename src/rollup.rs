@@ -19,6 +19,9 @@
 //! force. Any slice of the share API is answered from the cells, with the
 //! same figures as the scan of the raw filings.
 //!
+//! Also sums one month's filings by cell and enterprise for disclosure
+//! control (`EnterpriseTotals`).
+//!
 //! Plain data in and out (Arrow record batches, Parquet files); no engine,
 //! no HTTP.
 
