@@ -12,7 +12,7 @@
 
 use crate::fsutil;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -72,6 +72,53 @@ struct Head {
     hash: String,
 }
 
+/// A line as hashed: the event with `seq` and `prev`, fields in the
+/// sorted order of a JSON object's keys (as `digest` serializes the line
+/// that `verify` reads back).
+#[derive(Serialize)]
+struct Unhashed<'a> {
+    action: &'a str,
+    address: &'a Option<String>,
+    dataset_version: Option<u64>,
+    outcome: &'a str,
+    params: &'a Value,
+    prev: &'a str,
+    role: &'a Option<String>,
+    seq: u64,
+    status: Option<u16>,
+    time: &'a str,
+    token_id: &'a Option<String>,
+}
+
+impl<'a> Unhashed<'a> {
+    fn of(e: &'a Event, seq: u64, prev: &'a str) -> Self {
+        let Event {
+            time,
+            token_id,
+            role,
+            action,
+            params,
+            dataset_version,
+            outcome,
+            status,
+            address,
+        } = e;
+        Self {
+            action,
+            address,
+            dataset_version: *dataset_version,
+            outcome,
+            params,
+            prev,
+            role,
+            seq,
+            status: *status,
+            time,
+            token_id,
+        }
+    }
+}
+
 /// The trail of a data directory.
 pub struct AuditLog {
     dir: PathBuf,
@@ -123,19 +170,20 @@ impl AuditLog {
             },
             Err(e) => return Err(io(&head_path)(e)),
         };
-        let mut text = String::new();
+        let mut text = Vec::new();
         for e in events {
-            let mut line = serde_json::to_value(e).expect("an event serializes");
-            line["seq"] = json!(head.seq + 1);
-            line["prev"] = json!(head.hash);
-            let hash = digest(&line);
-            line["hash"] = json!(hash);
-            text.push_str(&serde_json::to_string(&line).expect("JSON serializes"));
-            text.push('\n');
-            head = Head {
-                seq: head.seq + 1,
-                hash,
-            };
+            let seq = head.seq + 1;
+            // The line without its hash, written as `digest` would write it
+            // (keys sorted), then the hash appended: the same line,
+            // without building a JSON tree per event.
+            let start = text.len();
+            serde_json::to_writer(&mut text, &Unhashed::of(e, seq, &head.hash)).expect("an event serializes");
+            let hash = crate::digest::sha256_hex(&text[start..]);
+            text.pop();
+            text.extend_from_slice(b",\"hash\":\"");
+            text.extend_from_slice(hash.as_bytes());
+            text.extend_from_slice(b"\"}\n");
+            head = Head { seq, hash };
         }
         let path = self.log_path();
         let mut f = std::fs::OpenOptions::new()
@@ -143,7 +191,7 @@ impl AuditLog {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
-        f.write_all(text.as_bytes()).map_err(io(&path))?;
+        f.write_all(&text).map_err(io(&path))?;
         f.sync_data().map_err(io(&path))?;
         fsutil::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes")).map_err(io(&head_path))
     }
@@ -224,6 +272,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn event(i: u64) -> Event {
         Event {
@@ -256,6 +305,33 @@ mod tests {
             .collect();
         f(&mut lines);
         std::fs::write(log.log_path(), lines.join("\n") + "\n").unwrap();
+    }
+
+    /// Each line is hashed as written, not rebuilt as a JSON tree: absent
+    /// fields, text to escape and Vietnamese text must hash as `verify`
+    /// reads them back.
+    #[test]
+    fn lines_with_absent_fields_and_text_to_escape_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path());
+        let odd = Event {
+            token_id: None,
+            role: None,
+            dataset_version: None,
+            status: None,
+            address: None,
+            action: "cli token create \"Thanh Hóa\"\n\t\u{1}".into(),
+            params: json!({"name": "Sở Công Thương", "path": "/a\\b", "query": null, "n": [1, 2.5]}),
+            ..event(1)
+        };
+        log.append(&[odd.clone(), event(2)]).unwrap();
+        log.append(&[odd]).unwrap();
+        assert_eq!(log.verify().unwrap().lines, 3);
+        let first = std::fs::read_to_string(log.log_path()).unwrap();
+        let line: Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+        assert_eq!(line["action"], "cli token create \"Thanh Hóa\"\n\t\u{1}");
+        assert_eq!(line["seq"], 1);
+        assert_eq!(line["prev"], GENESIS);
     }
 
     #[test]
