@@ -4,15 +4,19 @@ dataset already ingested (for instance the one `benches/compare.sh` leaves
 in WORKDIR/rows-N/ecomshare-data).
 
     benches/load.py --data DIR [--bin PATH] [--duration S] [--connections C]
-                    [--ingest FILE] [--public]
+                    [--wrk-threads T] [--ingest FILE] [--public]
 
 1. start-up: spawns `ecomshare serve` on DIR (no rate limit) and measures
    the time until it answers /healthz, then until the first share answer
    (the dataset version loaded), and its resident memory then;
 2. first answers: each of the dashboard's requests once (nothing cached);
-3. load: `wrk -t2 -cC -dS` rotating over those requests (a Lua script, so
+3. load: `wrk -tT -cC -dS` rotating over those requests (a Lua script, so
    p99.9 is read from wrk's own histogram): requests/s, p50, p99, p99.9,
-   max, non-2xx answers and socket errors;
+   max, non-2xx answers and socket errors. wrk runs on the server's
+   machine: one thread (the default) saturates a 2-core server and takes
+   one core's worth from it; two take more, and the server's threads then
+   wait for theirs (on 2 cores, p99 rises from about 3.5 to 5 ms at the
+   same load);
 4. with --ingest FILE: the same load while FILE is uploaded and ingested
    (`POST /api/v1/filings` with an admin token); the new version replaces
    the cached answers when it commits, so the load also measures the
@@ -97,14 +101,15 @@ def fetch(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - start, status
 
 
-def wrk(port: int, headers: dict[str, str], duration: int, connections: int, paths: list[str]) -> dict:
+def wrk(port: int, headers: dict[str, str], duration: int, connections: int, paths: list[str],
+        threads: int = 1) -> dict:
     lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
     lua_paths = "{" + ", ".join(f'"{p}"' for p in paths) + "}"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA.replace("{PATHS}", lua_paths).replace("{HEADERS}", lua_headers))
         script = f.name
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s", script,
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s", script,
          f"http://127.0.0.1:{port}"],
         capture_output=True, text=True, check=True,
     ).stdout
@@ -125,6 +130,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--data", required=True)
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--wrk-threads", type=int, default=1,
+                   help="wrk's threads: they take cores from the server on the same machine (one saturates it)")
     p.add_argument("--ingest", help="a filings file to upload during a second load run")
     p.add_argument("--ingest-duration", type=int, default=60, help="seconds of load while --ingest runs")
     p.add_argument("--public", action="store_true", help="anonymous callers of the public dashboard")
@@ -179,12 +186,12 @@ def main(argv: list[str]) -> int:
             print(f"| `{path}` | {seconds * 1000:.1f} | {status} |")
 
         api = [p for p in REQUESTS if p.startswith("/api/")]
-        print(f"\nwrk -t2 -c{a.connections} -d{a.duration}s, rotating over the share API's {len(api)} requests "
+        print(f"\nwrk -t{a.wrk_threads} -c{a.connections} -d{a.duration}s, rotating over the share API's {len(api)} requests "
               f"or all {len(REQUESTS)} (pages and charts too):\n")
         print("| run | requests/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | socket errors |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        print(row("share API", wrk(port, headers, a.duration, a.connections, api)), flush=True)
-        print(row("all requests", wrk(port, headers, a.duration, a.connections, REQUESTS)), flush=True)
+        print(row("share API", wrk(port, headers, a.duration, a.connections, api, a.wrk_threads)), flush=True)
+        print(row("all requests", wrk(port, headers, a.duration, a.connections, REQUESTS, a.wrk_threads)), flush=True)
 
         if a.ingest:
             upload: dict = {}
@@ -202,7 +209,7 @@ def main(argv: list[str]) -> int:
             t = threading.Thread(target=post)
             t.start()
             # Long enough to span the upload, the validation and the commit.
-            print(row("share API during an ingest", wrk(port, headers, a.ingest_duration, a.connections, api)),
+            print(row("share API during an ingest", wrk(port, headers, a.ingest_duration, a.connections, api, a.wrk_threads)),
                   flush=True)
             t.join()
             print(f"\ningest of {a.ingest}: {upload['seconds']:.1f} s; answer: {upload['answer']}")
