@@ -330,8 +330,9 @@ pub struct AppOptions {
     /// quarter or year when first asked (a one-shot command's).
     pub read_rollup_whole: bool,
     /// Add a batch's filings to the rollup on a second thread while the
-    /// filings they supersede are found (a one-shot ingest's choice); false
-    /// does one after the other, leaving a core to a server's requests.
+    /// filings they supersede are found, and count two months'
+    /// contributions at a time after it (a one-shot ingest's choice); false
+    /// does one thing at a time, leaving a core to a server's requests.
     pub concurrent_commit: bool,
 }
 

@@ -99,7 +99,15 @@ pub fn ingest(
     if files.is_empty() {
         return Err(CommandError::Usage("give at least one file to ingest".into()));
     }
-    let app = open_app(config)?;
+    // Counting the changed months' contributions after the commit reads
+    // the filings, not the rollup: no part of it is read for them.
+    let app = App::open_with(
+        &config.data,
+        AppOptions {
+            read_rollup_whole: false,
+            ..app_options(config)
+        },
+    )?;
     let report = app.ingest_with(files.iter().cloned().map(IngestSource::Path).collect(), options, None)?;
     tracing::info!(
         dataset_version = report.dataset_version,

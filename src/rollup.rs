@@ -228,10 +228,6 @@ impl Hasher for Fx {
         self.add((i >> 64) as u64);
     }
 
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
     fn finish(&self) -> u64 {
         self.0
     }
@@ -335,26 +331,22 @@ struct Cells {
 }
 
 impl Cells {
-    /// The position of the cell `codes`, created empty if new.
-    fn slot(&mut self, codes: [&str; 3]) -> usize {
+    /// The position of the cell `codes`, created empty if new (looked up
+    /// once per run of rows of one cell).
+    fn slot_in_run<'a>(&mut self, runs: &mut Runs<'a>, codes: [&'a str; 3]) -> usize {
         self.by_district.take();
-        if self.index.is_none() {
+        let index = self.index.get_or_insert_with(|| {
             let mut index = CellIndex::default();
-            for (i, c) in self.codes.iter().enumerate() {
-                let key = index.key([&c[0], &c[1], &c[2]]);
-                index.cells.insert(key, i as u32);
+            for c in &self.codes {
+                index.position([&c[0], &c[1], &c[2]]);
             }
-            self.index = Some(index);
-        }
-        let index = self.index.as_mut().expect("made just above");
-        let key = index.key(codes);
-        if let Some(i) = index.cells.get(&key) {
-            return *i as usize;
-        }
-        index.cells.insert(key, self.codes.len() as u32);
-        self.codes.push(codes.map(Box::from));
-        self.aggs.push(Agg::default());
-        self.codes.len() - 1
+            index
+        });
+        let (cells, aggs) = (&mut self.codes, &mut self.aggs);
+        runs.position(index, codes, || {
+            cells.push(codes.map(Box::from));
+            aggs.push(Agg::default());
+        }) as usize
     }
 
     /// Reads a part's row group (or rows) from a record batch.
@@ -419,6 +411,17 @@ struct CellIndex {
 }
 
 impl CellIndex {
+    /// The position of the cell `codes` and whether it is new (positions
+    /// are given in the order cells are first met).
+    fn position(&mut self, codes: [&str; 3]) -> (u32, bool) {
+        let key = self.key(codes);
+        let next = self.cells.len() as u32;
+        match self.cells.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+            std::collections::hash_map::Entry::Vacant(e) => (*e.insert(next), true),
+        }
+    }
+
     fn key(&mut self, codes: [&str; 3]) -> u128 {
         codes.iter().fold(0u128, |key, code| {
             let id = match self.ids.get(*code) {
@@ -431,6 +434,31 @@ impl CellIndex {
             };
             (key << 32) | u128::from(id)
         })
+    }
+}
+
+/// Filings come sorted by district and VSIC code within a month: a run of
+/// rows of one cell looks its position up once.
+#[derive(Default)]
+struct Runs<'a> {
+    last: Option<([&'a str; 3], u32)>,
+}
+
+impl<'a> Runs<'a> {
+    /// The position of `codes`, from `index` when it is not the previous
+    /// row's; `new` is called for a cell met for the first time.
+    fn position(&mut self, index: &mut CellIndex, codes: [&'a str; 3], new: impl FnOnce()) -> u32 {
+        match self.last {
+            Some((c, at)) if c == codes => at,
+            _ => {
+                let (at, is_new) = index.position(codes);
+                if is_new {
+                    new();
+                }
+                self.last = Some((codes, at));
+                at
+            }
+        }
     }
 }
 
@@ -642,31 +670,16 @@ impl EnterpriseTotals {
             text(batch, "vsic_code")?,
         );
         let (total, weight) = (ints(batch, "total_revenue_vnd")?, ints(batch, "weight_micro")?);
-        // Filings come sorted by district and VSIC code: runs of one cell.
-        let mut last: Option<([&str; 3], u32)> = None;
+        let mut runs = Runs::default();
         for i in 0..batch.num_rows() {
             let codes = [district.value(i), commune.value(i), vsic.value(i)];
-            let cell = match last {
-                Some((c, id)) if c == codes => id,
-                _ => {
-                    let key = self.index.key(codes);
-                    let id = match self.index.cells.get(&key) {
-                        Some(id) => *id,
-                        None => {
-                            let id = self.codes.len() as u32;
-                            self.index.cells.insert(key, id);
-                            self.codes.push(CellCodes {
-                                district: codes[0].to_string(),
-                                commune: codes[1].to_string(),
-                                vsic: codes[2].to_string(),
-                            });
-                            id
-                        }
-                    };
-                    last = Some((codes, id));
-                    id
-                }
-            };
+            let cell = runs.position(&mut self.index, codes, || {
+                self.codes.push(CellCodes {
+                    district: codes[0].to_string(),
+                    commune: codes[1].to_string(),
+                    vsic: codes[2].to_string(),
+                })
+            });
             let e = crate::domain::disclosure::enterprise_of(unit.value(i));
             let number = crate::domain::disclosure::enterprise_number(e)
                 .ok_or_else(|| RollupError::Input(format!("enterprise {e:?} is not a tax code or personal number")))?;
@@ -775,18 +788,9 @@ impl Rollup {
             let month = Period::parse(name).ok_or_else(|| bad_period(name))?;
             self.touched.insert(name.to_string());
             let cells = self.part_mut(Span::Month(month))?;
-            // Within a month, by district and VSIC code: runs of one cell.
-            let mut last: Option<([&str; 3], usize)> = None;
+            let mut runs = Runs::default();
             while i < batch.num_rows() && period.value(i) == name {
-                let codes = [district.value(i), commune.value(i), vsic.value(i)];
-                let slot = match last {
-                    Some((c, slot)) if c == codes => slot,
-                    _ => {
-                        let slot = cells.slot(codes);
-                        last = Some((codes, slot));
-                        slot
-                    }
-                };
+                let slot = cells.slot_in_run(&mut runs, [district.value(i), commune.value(i), vsic.value(i)]);
                 let w = i128::from(weight.value(i));
                 let (t, e) = (i128::from(total.value(i)) * w, i128::from(ecommerce.value(i)) * w);
                 let agg = &mut cells.aggs[slot];
