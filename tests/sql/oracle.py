@@ -7,7 +7,7 @@ fractions. Writes tests/sql/*.slt (run from the project root):
 
 The .slt files are the test's source of truth; this script is how they
 were made, kept so a reviewer can re-derive them. Rendering matches
-tests/sql_fixtures.rs: columns joined by '|', NULL for null, numbers
+tests/it/sql_fixtures.rs: columns joined by '|', NULL for null, numbers
 (floats) with 9 decimals, exact decimals as the shortest exact text.
 """
 import csv

@@ -1,7 +1,7 @@
 //! The HTTP API through the real router (in process), and once through a
 //! real socket.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -3,7 +3,7 @@
 //! counted and rejected with reasons, as `fixtures/bad/expected.json` says;
 //! none crashes the ingest, and the next good file still goes in.
 
-mod common;
+use crate::common;
 
 use common::fixture;
 use ecomshare::app::{App, IngestSource};

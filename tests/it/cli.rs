@@ -1,7 +1,7 @@
 //! The binary end to end: ingest reports, reason codes, revisions,
 //! duplicates, refused files, crash safety of a commit, share output.
 
-mod common;
+use crate::common;
 
 use common::{Env, Row, csv, fixture, tax_code};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! tabs, UTF-16 from Excel's "Unicode text", Windows-1258 when declared,
 //! decomposed Vietnamese, and vi-VN amounts when the upload says so.
 
-mod common;
+use crate::common;
 
 use common::{Env, tax_code};
 use ecomshare::app::{App, IngestSource};

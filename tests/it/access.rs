@@ -3,7 +3,7 @@
 //! session cookies, the rate limit (and spoofed X-Forwarded-For), the
 //! upload size limit, the request timeout, and the audit trail of it all.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -1,7 +1,7 @@
 //! Golden files: the exact JSON and CSV a user gets for the sample filings.
-//! Regenerate after a reviewed change with `UPDATE_GOLDEN=1 cargo test --test golden`.
+//! Regenerate after a reviewed change with `UPDATE_GOLDEN=1 cargo test --test it golden::`.
 
-mod common;
+use crate::common;
 
 use common::{Env, fixture};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! their statistics), periods come in order, and rows are sorted by district
 //! and VSIC code within a group; the codes are dictionary-encoded.
 
-mod common;
+use crate::common;
 
 use common::Env;
 use datafusion::arrow::array::{Array, StringArray};

@@ -3,7 +3,7 @@
 //! the same batches), no manifest changes, later versions read fewer files,
 //! and a compaction killed before its publication leaves nothing behind.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

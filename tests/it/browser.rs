@@ -6,7 +6,7 @@
 //!
 //! Set `CHROMIUM` to use another browser binary.
 
-mod common;
+use crate::common;
 
 use common::{Env, fixture};
 use serde_json::Value;

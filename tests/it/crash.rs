@@ -6,10 +6,10 @@
 //!
 //! CI runs a short version. The long run is the same test with more
 //! iterations, on a release build:
-//! `CRASH_ITERATIONS=200 cargo test --release --test crash -- --nocapture`.
+//! `CRASH_ITERATIONS=200 cargo test --release --test it crash:: -- --nocapture`.
 //! `CRASH_SEED` repeats a run (the seed is printed).
 
-mod common;
+use crate::common;
 
 use common::Env;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Named queries, analysts' SQL, `as_of` and the API description through
 //! the real router (in process).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! several batches, the API's figures equal a naive computation written
 //! independently here (effective filing by brute force, sums in i128).
 
-mod common;
+use crate::common;
 
 use ecomshare::app::{App, IngestSource, ShareParams};
 use ecomshare::ingest::Format;

@@ -2,7 +2,7 @@
 //! communes from it, codes used outside their months rejected, and the
 //! district series continuous across the break.
 
-mod common;
+use crate::common;
 
 use common::{Env, tax_code};
 use serde_json::Value;

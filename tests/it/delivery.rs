@@ -3,7 +3,7 @@
 //! first attempts (also across a server kill and restart), e-mail to a
 //! local SMTP sink, and a permanent refusal queued again by hand.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};

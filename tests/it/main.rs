@@ -1,0 +1,23 @@
+//! The integration tests, as one test binary: each module drives the real
+//! binary, the real router or the real engine from outside the crate. One
+//! binary links the engine once instead of once per file, which keeps a
+//! clean debug build's disk use and link time down (the CI machine's disk is
+//! not large). Run one module with `cargo test --test it crash::`.
+
+mod common;
+
+mod access;
+mod api;
+mod bad_inputs;
+mod browser;
+mod cli;
+mod compaction;
+mod crash;
+mod delivery;
+mod golden;
+mod inputs;
+mod layout;
+mod prop;
+mod queries_api;
+mod reform;
+mod sql_fixtures;
