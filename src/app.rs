@@ -299,6 +299,10 @@ struct AnswerCell {
 /// Answers kept per snapshot before the cache starts afresh.
 const MAX_CACHED_ANSWERS: usize = 512;
 
+/// Answers of the snapshot before that a new version computes before it is
+/// installed (`App::ready_latest`); others are computed when asked.
+const READIED_ANSWERS: usize = 64;
+
 /// Snapshots of past versions (`as_of`) kept loaded.
 const MAX_PAST_SNAPSHOTS: usize = 4;
 
@@ -366,8 +370,11 @@ struct ReferenceCache {
 pub struct App {
     warehouse: Warehouse,
     loaded: Mutex<Option<Arc<Loaded>>>,
-    /// Held while the current version's snapshot is being loaded.
+    /// Held while the latest version's snapshot is being loaded and readied.
     loading: tokio::sync::Mutex<()>,
+    /// Set while a background task readies the latest version for the share
+    /// API (`App::share_without_waiting`), so that one task does.
+    readying: std::sync::atomic::AtomicBool,
     /// The snapshot the current one replaced: its answers stand in while
     /// the current one's are computed.
     previous: Mutex<Option<Arc<Loaded>>>,
@@ -402,6 +409,7 @@ impl App {
             warehouse,
             loaded: Mutex::new(None),
             loading: tokio::sync::Mutex::new(()),
+            readying: std::sync::atomic::AtomicBool::new(false),
             previous: Mutex::new(None),
             computed: std::sync::atomic::AtomicU64::new(0),
             exact_counts: std::sync::atomic::AtomicU64::new(0),
@@ -781,51 +789,87 @@ impl App {
         Ok(self.load_with(true).await?.0)
     }
 
-    /// Loads the latest version now (a server does this after a commit, so
-    /// that the committer's next answers are the new version's). Returns
-    /// the version.
-    pub async fn load_latest(&self) -> Result<u64, AppError> {
-        Ok(self.load().await?.tag.dataset_version)
+    /// The latest version's snapshot. Without `wait`, when the snapshot
+    /// installed is of an earlier dataset version, that one (its answers
+    /// name their version; `App::share_without_waiting` starts readying the
+    /// latest). A new reference alone is always waited for: an answer of
+    /// the same version under the old reference would say nothing of it.
+    /// Also says whether the snapshot is of the state read when asked
+    /// (false: the one before).
+    async fn load_with(&self, wait: bool) -> Result<(Arc<Loaded>, bool), AppError> {
+        let (tag, _) = self.current()?;
+        let installed = self.loaded.lock().expect("cache lock").clone();
+        match installed {
+            Some(l) if l.tag == tag => Ok((l, true)),
+            Some(before) if !wait && before.tag.dataset_version != tag.dataset_version => Ok((before, false)),
+            _ => Ok((self.ready_latest().await?, true)),
+        }
     }
 
-    /// The latest version's snapshot; without `wait`, while another request
-    /// loads it, the snapshot of the version before. Also says whether the
-    /// snapshot is of the state read when asked (false: the one before).
-    async fn load_with(&self, wait: bool) -> Result<(Arc<Loaded>, bool), AppError> {
-        let (tag, reference) = self.current()?;
-        let cached = || {
-            self.loaded
-                .lock()
-                .expect("cache lock")
-                .as_ref()
-                .filter(|l| l.tag == tag)
-                .cloned()
-        };
-        if let Some(l) = cached() {
-            return Ok((l, true));
-        }
-        // One load at a time. The first request to see a new version loads
-        // it; the others wait for its snapshot, or (without `wait`, when a
-        // version was loaded before) take that one meanwhile.
-        let _loading = match self.loading.try_lock() {
-            Ok(guard) => guard,
-            Err(_) if wait => self.loading.lock().await,
-            Err(_) => {
-                if let Some(previous) = self.loaded.lock().expect("cache lock").clone() {
-                    return Ok((previous, false));
-                }
-                self.loading.lock().await
-            }
-        };
-        if let Some(l) = cached() {
-            return Ok((l, true));
-        }
-        let loaded = self.load_version(tag, reference).await?;
-        let before = self.loaded.lock().expect("cache lock").replace(loaded.clone());
+    /// Makes `loaded` the current snapshot; the one it replaces stands in
+    /// while its answers are computed.
+    fn install(&self, loaded: Arc<Loaded>) {
+        let before = self.loaded.lock().expect("cache lock").replace(loaded);
         *self.previous.lock().expect("cache lock") = before;
         // Results of the previous current version answer no more requests.
         self.results.retain_as_of();
-        Ok((loaded, true))
+    }
+
+    /// Loads the latest version and readies it before any request reads
+    /// it, then installs it. A server does this after a commit of its own
+    /// (so that the committer's next answers are the new version's), and in
+    /// the background when the share API first sees a version committed
+    /// elsewhere. Meanwhile the share API answers from the snapshot before
+    /// (its answers name their version) and callers that must have the
+    /// latest version wait. Returns the version.
+    pub async fn publish_latest(&self) -> Result<u64, AppError> {
+        Ok(self.ready_latest().await?.tag.dataset_version)
+    }
+
+    /// [`App::publish_latest`], returning the snapshot. Readying is
+    /// disclosure control's contributions of the months the version's last
+    /// batch changed, and the answers the snapshot it replaces had given
+    /// (the dashboard's), at most [`READIED_ANSWERS`]: so no request waits
+    /// seconds for a new version's first answers.
+    async fn ready_latest(&self) -> Result<Arc<Loaded>, AppError> {
+        let _loading = self.loading.lock().await;
+        let (tag, reference) = self.current()?;
+        let installed = self.loaded.lock().expect("cache lock").clone();
+        if let Some(l) = installed.as_ref().filter(|l| l.tag == tag) {
+            return Ok(l.clone());
+        }
+        let loaded = self.load_version(tag, reference).await?;
+        self.keep_contributions_of(&loaded, false).await?;
+        let given: Vec<(ShareParams, Period)> = match &installed {
+            Some(before) => {
+                let answers = before.answers.lock().expect("answers lock");
+                answers
+                    .iter()
+                    .filter(|(_, cell)| cell.value.initialized())
+                    .map(|(key, _)| key.clone())
+                    .take(READIED_ANSWERS)
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut readied = 0;
+        for key in given {
+            // A failure here is the request's to report, when it asks.
+            if let Ok(answer) = self.compute_share(&key.0, &loaded, false).await {
+                let cell = AnswerCell::default();
+                cell.started.store(true, std::sync::atomic::Ordering::Release);
+                let _ = cell.value.set(Arc::new(answer));
+                loaded.answers.lock().expect("answers lock").insert(key, Arc::new(cell));
+                readied += 1;
+            }
+        }
+        tracing::debug!(
+            version = tag.dataset_version,
+            answers = readied,
+            "a new version readied"
+        );
+        self.install(loaded.clone());
+        Ok(loaded)
     }
 
     async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {
@@ -923,8 +967,22 @@ impl App {
     /// Also says whether the answer is the latest state's (dataset version
     /// and reference, as [`App::state_tag`] gave them when asked; always for
     /// `as_of`): only such an answer may be kept under that state's ETag.
-    pub async fn share_without_waiting(&self, params: &ShareParams) -> Result<(ShareResponse, bool), AppError> {
-        self.share_with(params, params.as_of.is_some()).await
+    pub async fn share_without_waiting(
+        self: &Arc<Self>,
+        params: &ShareParams,
+    ) -> Result<(ShareResponse, bool), AppError> {
+        let answer = self.share_with(params, params.as_of.is_some()).await?;
+        if !answer.1 && !self.readying.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            // A version not installed yet: ready it in the background.
+            let app = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = app.publish_latest().await {
+                    tracing::warn!(error = %e, "readying the latest version failed");
+                }
+                app.readying.store(false, std::sync::atomic::Ordering::Release);
+            });
+        }
+        Ok(answer)
     }
 
     async fn share_with(&self, params: &ShareParams, wait: bool) -> Result<(ShareResponse, bool), AppError> {
@@ -946,7 +1004,7 @@ impl App {
         let first = !cell.started.swap(true, std::sync::atomic::Ordering::AcqRel);
         if !first
             && !wait
-            && let Some(response) = self.previous_answer(&key)
+            && let Some(response) = self.previous_answer(&loaded, &key)
         {
             // Another request computes this answer for a new version:
             // meanwhile the version before answers (its figures say which
@@ -985,10 +1043,14 @@ impl App {
         Ok(self.load().await?.snapshot.has_rollup())
     }
 
-    /// The answer for `key` of the version loaded before the current one,
-    /// if it was computed.
-    fn previous_answer(&self, key: &(ShareParams, Period)) -> Option<ShareResponse> {
+    /// The answer for `key` of the version loaded before `current`, if it
+    /// was computed and is of another dataset version (an answer of the
+    /// same version under the reference before would not say so).
+    fn previous_answer(&self, current: &Loaded, key: &(ShareParams, Period)) -> Option<ShareResponse> {
         let previous = self.previous.lock().expect("cache lock").clone()?;
+        if previous.tag.dataset_version == current.tag.dataset_version {
+            return None;
+        }
         let answers = previous.answers.lock().expect("answers lock");
         answers
             .get(key)
@@ -1174,18 +1236,17 @@ async fn add_all(
     Ok(())
 }
 
-/// Runs a future to completion from synchronous code: on the current Tokio
-/// runtime when called from one of its blocking threads (the HTTP ingest),
-/// else on a small runtime of its own (the CLI, tests).
+/// Runs a future to completion from synchronous code, on a runtime of its
+/// own on the calling thread, also when that thread is one of the server's
+/// blocking threads (the HTTP ingest): DataFusion spawns its partitions'
+/// tasks on the current runtime, and the commit's joins must not take the
+/// server's workers from the requests.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle.block_on(future),
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a Tokio runtime starts")
-            .block_on(future),
-    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime starts")
+        .block_on(future)
 }
 
 fn list(v: &Option<String>) -> Vec<String> {
@@ -1333,7 +1394,7 @@ mod tests {
     #[test]
     fn while_a_new_version_is_loaded_or_answered_the_others_take_the_version_before() {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(dir.path().join("data")).unwrap();
+        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
         let ingest = |units: std::ops::Range<u32>| {
             let mut text =
                 String::from("unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n");
@@ -1362,7 +1423,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let version = |app: &App| {
+        let version = |app: &Arc<App>| {
             let answer = rt.block_on(async {
                 tokio::time::timeout(std::time::Duration::from_secs(10), app.share_without_waiting(&params)).await
             });
@@ -1373,22 +1434,34 @@ mod tests {
         ingest(0..20);
         assert_eq!(version(&app), 1);
 
-        // Version 2 committed; another request is loading it.
+        // Version 2 committed; another request is loading and readying it.
         ingest(20..40);
         let loading = app.loading.try_lock().unwrap();
-        assert_eq!(version(&app), 1, "the version before, while another request loads");
+        assert_eq!(version(&app), 1, "the version before, while another request readies");
         let strict = rt
             .block_on(async { tokio::time::timeout(std::time::Duration::from_millis(300), app.share(&params)).await });
         assert!(strict.is_err(), "App::share waits for the new version");
         drop(loading);
-        assert_eq!(version(&app), 2, "then the new version");
+        // The share API never loads a version itself: it readies it in the
+        // background, answering from the version before meanwhile.
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            seen.push(version(&app));
+            if seen.last() == Some(&2) {
+                break;
+            }
+            rt.block_on(async { tokio::time::sleep(std::time::Duration::from_millis(10)).await });
+        }
+        assert_eq!(seen.last(), Some(&2), "then the new version");
+        assert!(seen.iter().all(|v| [1, 2].contains(v)));
 
-        // Version 3 loaded; another request is computing this answer.
+        // Version 3 installed; another request is computing this answer.
         ingest(40..60);
-        assert_eq!(rt.block_on(app.load_latest()).unwrap(), 3);
+        assert_eq!(rt.block_on(app.publish_latest()).unwrap(), 3);
         let loaded = app.loaded.lock().unwrap().clone().unwrap();
         let key = (params.clone(), month_in_vietnam(Utc::now()));
-        let cell = loaded.answers.lock().unwrap().entry(key).or_default().clone();
+        let cell = Arc::new(AnswerCell::default());
+        loaded.answers.lock().unwrap().insert(key, cell.clone());
         cell.started.store(true, std::sync::atomic::Ordering::Release);
         assert_eq!(version(&app), 2, "the version before, while another request computes");
         assert_eq!(
@@ -1405,6 +1478,99 @@ mod tests {
         };
         let (answer, latest) = rt.block_on(app.share_without_waiting(&as_of)).unwrap();
         assert_eq!((answer.dataset_version, latest), (1, true));
+    }
+
+    /// Regression (issue 8): while a month was uploaded at 100M filings,
+    /// the first request for each dashboard answer of the new version
+    /// waited 3–5 s (the month's contributions, then the answer, computed on
+    /// request), and wrk's p99.9 was 3.5 s. A version is now readied before
+    /// it is installed.
+    #[test]
+    fn a_published_version_has_its_answers_and_contributions_before_any_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+        let ingest = |month: &str, units: std::ops::Range<u32>| {
+            let mut text =
+                String::from("unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n");
+            for n in units {
+                let unit = crate::domain::unit_id::complete_tax_code(&format!("28{n:07}")).unwrap_or_default();
+                if !unit.is_empty() {
+                    let district = 380 + n % 3;
+                    text.push_str(&format!("{unit},{district},4711,{month},{},{}\n", 1000 + n, 10 * n));
+                }
+            }
+            let report = app
+                .ingest(vec![IngestSource::Bytes {
+                    name: format!("{month}.csv"),
+                    format: Some(Format::Csv),
+                    bytes: text.into_bytes(),
+                }])
+                .unwrap();
+            assert!(report.committed);
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let asked: Vec<ShareParams> = [Audience::Full, Audience::Protected]
+            .into_iter()
+            .flat_map(|audience| {
+                [None, Some("district"), Some("period")].map(|by| ShareParams {
+                    audience,
+                    from: Some("2025-01".into()),
+                    to: Some("2025-02".into()),
+                    by: by.map(str::to_string),
+                    ..ShareParams::default()
+                })
+            })
+            .collect();
+        let k = crate::domain::disclosure::kept_per_cell(&app.options.disclosure);
+        let kept = |month: &str, version: u64| {
+            let cell = app.kept.lock().unwrap().get(&(month.to_string(), version, k)).cloned();
+            cell.is_some_and(|cell| cell.initialized())
+        };
+        ingest("2025-01", 0..40);
+        assert_eq!(rt.block_on(app.publish_latest()).unwrap(), 1);
+        assert!(
+            kept("2025-01", 1),
+            "the month the batch changed has its contributions kept"
+        );
+        for params in &asked {
+            assert_eq!(
+                rt.block_on(app.share_without_waiting(params))
+                    .unwrap()
+                    .0
+                    .dataset_version,
+                1
+            );
+        }
+
+        ingest("2025-02", 0..40);
+        assert_eq!(rt.block_on(app.publish_latest()).unwrap(), 2);
+        assert!(kept("2025-02", 2));
+        // Every answer the version before had given is the new version's
+        // already, and equals the answer computed afresh.
+        let computed = app.share_answers_computed();
+        for params in &asked {
+            let (answer, latest) = rt.block_on(app.share_without_waiting(params)).unwrap();
+            assert!(latest);
+            assert_eq!(answer.dataset_version, 2);
+            let fresh = rt.block_on(app.share_uncached(params)).unwrap();
+            assert_eq!(
+                serde_json::to_value(&answer).unwrap(),
+                serde_json::to_value(&fresh).unwrap()
+            );
+        }
+        assert_eq!(
+            app.share_answers_computed(),
+            computed + asked.len() as u64,
+            "only the fresh answers were computed"
+        );
+        assert_eq!(
+            rt.block_on(app.publish_latest()).unwrap(),
+            2,
+            "publishing again changes nothing"
+        );
     }
 
     #[test]

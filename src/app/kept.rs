@@ -75,13 +75,18 @@ impl App {
     /// last batch changed, or every month with `every_month` — and keeps
     /// them in memory and on disk, so that no viewer's first answer waits
     /// for them. A one-shot ingest does this after its commit, a server
-    /// after an upload and when it warms. Returns how many months were
-    /// counted (the others were kept already).
+    /// when it warms (and `App::publish_latest` for each new version).
+    /// Returns how many months were counted (the others were kept already).
     pub async fn keep_contributions(&self, every_month: bool) -> Result<usize, AppError> {
+        let loaded = self.load().await?;
+        self.keep_contributions_of(&loaded, every_month).await
+    }
+
+    /// [`App::keep_contributions`] of a loaded snapshot, current or not yet.
+    pub(super) async fn keep_contributions_of(&self, loaded: &Loaded, every_month: bool) -> Result<usize, AppError> {
         if !self.options.kept_contributions {
             return Ok(0);
         }
-        let loaded = self.load().await?;
         let months: Vec<Period> = match loaded.batch_months.last() {
             Some((_, Some(changed))) if !every_month => changed.iter().filter_map(|m| Period::parse(m)).collect(),
             _ => match loaded.snapshot.period_range().await? {
@@ -94,7 +99,7 @@ impl App {
         // one-shot ingest), one where requests need one (a server).
         let at_once = if self.options.concurrent_commit { 2 } else { 1 };
         let mut counting = futures::stream::iter(months)
-            .map(|month| self.month_contributions(&loaded, month, k))
+            .map(|month| self.month_contributions(loaded, month, k))
             .buffer_unordered(at_once);
         let mut counted = 0;
         while let Some(kept) = counting.next().await {

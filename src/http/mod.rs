@@ -701,16 +701,11 @@ async fn post_filings(
     })
     .await?;
     if report.committed {
-        // The submitter's next request sees the version it just made.
-        app.load_latest().await?;
-        // Disclosure control's contributions of the months it changed,
-        // counted now rather than by a viewer's first answer.
-        let app = app.clone();
-        tokio::spawn(async move {
-            if let Err(e) = app.keep_contributions(false).await {
-                tracing::warn!(error = %e, "keeping the changed months' contributions failed");
-            }
-        });
+        // The submitter's next request sees the version it just made,
+        // readied first (disclosure control's contributions of the months
+        // it changed, the dashboard's answers) while the share API answers
+        // from the version before.
+        app.publish_latest().await?;
     }
     let status = if report.committed {
         StatusCode::CREATED
