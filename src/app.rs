@@ -839,13 +839,19 @@ impl App {
             return Ok(l.clone());
         }
         let loaded = self.load_version(tag, reference).await?;
-        self.keep_contributions_of(&loaded, false).await?;
+        if let Err(e) = self.keep_contributions_of(&loaded, false).await {
+            // Counted when a protected answer first needs them, then.
+            tracing::warn!(error = %e, "counting a new version's contributions failed");
+        }
+        // Answers are keyed by the month they were asked in (the default
+        // range depends on it): those of an earlier month are asked no more.
+        let month = month_in_vietnam(Utc::now());
         let given: Vec<(ShareParams, Period)> = match &installed {
             Some(before) => {
                 let answers = before.answers.lock().expect("answers lock");
                 answers
                     .iter()
-                    .filter(|(_, cell)| cell.value.initialized())
+                    .filter(|(key, cell)| key.1 == month && cell.value.initialized())
                     .map(|(key, _)| key.clone())
                     .take(READIED_ANSWERS)
                     .collect()
