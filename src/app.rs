@@ -862,9 +862,10 @@ impl App {
         for key in given {
             // A failure here is the request's to report, when it asks.
             if let Ok(answer) = self.compute_share(&key.0, &loaded, false).await {
-                let cell = AnswerCell::default();
-                cell.started.store(true, std::sync::atomic::Ordering::Release);
-                let _ = cell.value.set(Arc::new(answer));
+                let cell = AnswerCell {
+                    value: tokio::sync::OnceCell::new_with(Some(Arc::new(answer))),
+                    started: std::sync::atomic::AtomicBool::new(true),
+                };
                 loaded.answers.lock().expect("answers lock").insert(key, Arc::new(cell));
                 readied += 1;
             }

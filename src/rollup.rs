@@ -25,6 +25,7 @@
 //! Plain data in and out (Arrow record batches, Parquet files); no engine,
 //! no HTTP.
 
+use crate::domain::disclosure::{Contributions, enterprise_number, enterprise_of};
 use crate::domain::{Breakdown, Cell, Dim, Figures, Period, Quarter, Reference, Slice, WeightedVnd};
 use datafusion::arrow::array::{
     Array, ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray, StringViewArray,
@@ -647,7 +648,7 @@ fn bad_period(name: &str) -> RollupError {
 
 /// One month's weighted totals by cell and enterprise, summed as the
 /// month's effective filings stream by: what disclosure control keeps
-/// (`domain::disclosure::Contributions`). Numbers, not strings: about 50
+/// ([`Contributions`]). Numbers, not strings: about 50
 /// bytes per cell and enterprise, so a month of 2.8M filings takes some
 /// 150 MiB.
 #[derive(Debug, Default)]
@@ -680,8 +681,8 @@ impl EnterpriseTotals {
                     vsic: codes[2].to_string(),
                 })
             });
-            let e = crate::domain::disclosure::enterprise_of(unit.value(i));
-            let number = crate::domain::disclosure::enterprise_number(e)
+            let e = enterprise_of(unit.value(i));
+            let number = enterprise_number(e)
                 .ok_or_else(|| RollupError::Input(format!("enterprise {e:?} is not a tax code or personal number")))?;
             *self.totals.entry((cell, number)).or_default() += i128::from(total.value(i)) * i128::from(weight.value(i));
         }
@@ -690,7 +691,7 @@ impl EnterpriseTotals {
 
     /// Each cell with its enterprises' count and total and the `k` largest
     /// enterprise totals.
-    pub fn finish(self, k: usize) -> Vec<(CellCodes, crate::domain::disclosure::Contributions)> {
+    pub fn finish(self, k: usize) -> Vec<(CellCodes, Contributions)> {
         let mut by_cell: Vec<Vec<(u64, i128)>> = vec![Vec::new(); self.codes.len()];
         for ((cell, number), total) in self.totals {
             by_cell[cell as usize].push((number, total));
@@ -698,7 +699,7 @@ impl EnterpriseTotals {
         self.codes
             .into_iter()
             .zip(by_cell)
-            .map(|(codes, totals)| (codes, crate::domain::disclosure::Contributions::from_totals(totals, k)))
+            .map(|(codes, totals)| (codes, Contributions::from_totals(totals, k)))
             .collect()
     }
 }
