@@ -4,14 +4,14 @@
 //! is ingested once, outside the timed loops.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ecomshare::app::{App, IngestSource, ShareParams};
-use ecomshare::charts::{Format, Size, render};
-use ecomshare::dashboard::{ChartKind, chart};
-use ecomshare::demo::{DemoOptions, generate};
+use ecomshare::cli::demo::{DemoOptions, generate};
 use ecomshare::domain::Period;
 use ecomshare::ingest::Format as FileFormat;
-use ecomshare::locale::Lang;
-use ecomshare::warehouse::builtin_reference;
+use ecomshare::present::charts::{Format, Size, render};
+use ecomshare::present::dashboard::{ChartKind, chart};
+use ecomshare::present::locale::Lang;
+use ecomshare::service::{App, IngestSource, ShareParams};
+use ecomshare::store::builtin_reference;
 use std::hint::black_box;
 
 fn charts(c: &mut Criterion) {

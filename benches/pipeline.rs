@@ -3,11 +3,11 @@
 //! the dataset build happen outside the timed loops.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use ecomshare::app::{App, IngestSource, ShareParams};
-use ecomshare::demo::{DemoOptions, generate};
+use ecomshare::cli::demo::{DemoOptions, generate};
 use ecomshare::domain::Period;
 use ecomshare::ingest::Format;
-use ecomshare::warehouse::builtin_reference;
+use ecomshare::service::{App, IngestSource, ShareParams};
+use ecomshare::store::builtin_reference;
 use std::hint::black_box;
 
 fn demo_csv(units: u32) -> Vec<u8> {

@@ -1,36 +1,29 @@
 //! ecomshare: the e-commerce share of total retail sales against the
-//! national target, for Thanh Hóa province.
+//! national target, for Thanh Hóa province. See ARCHITECTURE.md.
 //!
-//! Data flows filings → [`ingest`] (polars) → [`warehouse`] (Parquet +
-//! manifest) → [`engine`] (DataFusion, `queries/`) → [`app`] (figures against
-//! targets) → [`http`] (axum) and the CLI. [`domain`] holds the pure types and
-//! rules every layer shares. See ARCHITECTURE.md.
+//! Modules in the order the data flows through them.
 
-pub mod app;
-pub mod audit;
-pub mod auth;
-pub mod catalog;
-pub mod charts;
-pub mod clock;
-pub mod commands;
-pub mod config;
-pub mod csv;
-pub mod dashboard;
+/// Access tokens, browser sessions and the audit trail.
+pub mod access;
+/// The command line: one function per subcommand, configuration, demo data.
+pub mod cli;
+/// Archived reports delivered to their recipients by webhook and e-mail, through an outbox.
 pub mod delivery;
-pub mod demo;
-pub mod digest;
+/// Pure types and rules: periods, codes, amounts, shares, targets, reference tables, validation rules.
 pub mod domain;
+/// SQL over a dataset version with DataFusion: snapshots, named-query catalog, analysts' SQL gate.
 pub mod engine;
-pub mod export;
-pub mod fsutil;
+/// The REST API and the browser pages over axum.
 pub mod http;
+/// Filing files (CSV, XLSX, JSON) in, validated columns out, written as Parquet (polars).
 pub mod ingest;
-pub mod locale;
-pub mod pdf;
+/// Figures made readable: locale, dashboard, pages, charts, exports, the filing template.
+pub mod present;
+/// The monthly report to the ministries: build, PDF, archive, schedule.
 pub mod report;
-pub mod rollup;
-pub mod schedule;
-pub mod tabular;
-pub mod template;
-pub mod warehouse;
-pub mod web;
+/// The use cases the CLI and HTTP share: ingest, share figures, named queries and SQL, compaction.
+pub mod service;
+/// The data directory: versioned manifests, Parquet batches, segments, rollups, reference files.
+pub mod store;
+/// Helpers that know nothing of filings: CSV tokenizer, digests, durable writes, the clock.
+pub mod util;

@@ -3,12 +3,12 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
-use ecomshare::app::{Audience, ShareParams};
-use ecomshare::commands::{self, CommandError, ShareFormat};
-use ecomshare::config::{self, Overrides};
+use ecomshare::cli::config::{self, Overrides};
+use ecomshare::cli::{self, CommandError, ShareFormat};
 use ecomshare::domain::{Period, Role};
-use ecomshare::locale::Lang;
-use ecomshare::tabular::Format;
+use ecomshare::present::locale::Lang;
+use ecomshare::present::tabular::Format;
+use ecomshare::service::{Audience, ShareParams};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,10 +65,10 @@ enum Command {
     /// Print e-commerce share figures (the same as GET /api/v1/share).
     Share {
         /// First month, YYYY-MM [default: 11 months before --to].
-        #[arg(long, value_parser = commands::parse_period_flag)]
+        #[arg(long, value_parser = cli::parse_period_flag)]
         from: Option<Period>,
         /// Last month, YYYY-MM [default: the latest month with data].
-        #[arg(long, value_parser = commands::parse_period_flag)]
+        #[arg(long, value_parser = cli::parse_period_flag)]
         to: Option<Period>,
         /// Comma list of district, sector, vsic, period, quarter, year.
         #[arg(long)]
@@ -112,7 +112,7 @@ enum Command {
     /// Write a month's report (PDF, HTML, XLSX, JSON) from the current dataset version into the archive, or --out.
     Report {
         /// The month to report, YYYY-MM.
-        #[arg(long, value_parser = commands::parse_period_flag)]
+        #[arg(long, value_parser = cli::parse_period_flag)]
         month: Period,
         /// Directory to write to [default: DATA/reports/YYYY-MM].
         #[arg(long)]
@@ -166,7 +166,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Last month [default: last month].
-        #[arg(long, value_parser = commands::parse_period_flag)]
+        #[arg(long, value_parser = cli::parse_period_flag)]
         end: Option<Period>,
         #[arg(long, default_value_t = 36)]
         months: u32,
@@ -301,7 +301,7 @@ fn run(cli: Cli) -> Result<()> {
                 ecomshare::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
                     .map_err(CommandError::Usage)?;
             options.sheet = sheet;
-            commands::ingest(&config, &files, &options, &mut out)?
+            cli::ingest(&config, &files, &options, &mut out)?
         }
         Command::Share {
             from,
@@ -334,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
                 LangArg::Vi => Lang::Vi,
                 LangArg::En => Lang::En,
             };
-            commands::share(&config, &params, format, lang, &mut out)?
+            cli::share(&config, &params, format, lang, &mut out)?
         }
         Command::Query {
             name,
@@ -343,7 +343,7 @@ fn run(cli: Cli) -> Result<()> {
             as_of,
             format,
         } => match (list, name) {
-            (true, _) => commands::list_queries(&config, &mut out)?,
+            (true, _) => cli::list_queries(&config, &mut out)?,
             (false, Some(name)) => {
                 let format = match format {
                     QueryFormatArg::Json => Format::Json,
@@ -352,7 +352,7 @@ fn run(cli: Cli) -> Result<()> {
                     QueryFormatArg::Arrow => Format::Arrow,
                     QueryFormatArg::Parquet => Format::Parquet,
                 };
-                commands::query(&config, &name, &params, as_of, format, &mut out)?
+                cli::query(&config, &name, &params, as_of, format, &mut out)?
             }
             (false, None) => return Err(CommandError::Usage("give a query name or --list".into()).into()),
         },
@@ -361,11 +361,11 @@ fn run(cli: Cli) -> Result<()> {
                 LangArg::Vi => Lang::Vi,
                 LangArg::En => Lang::En,
             };
-            commands::report(&config, month, lang, dir.as_deref(), &mut out)?
+            cli::report(&config, month, lang, dir.as_deref(), &mut out)?
         }
         Command::Token { action } => {
             let command = match action {
-                TokenAction::Create { role, name, expires } => commands::TokenCommand::Create {
+                TokenAction::Create { role, name, expires } => cli::TokenCommand::Create {
                     role: match role {
                         RoleArg::Viewer => Role::Viewer,
                         RoleArg::Analyst => Role::Analyst,
@@ -375,17 +375,17 @@ fn run(cli: Cli) -> Result<()> {
                     name,
                     expires,
                 },
-                TokenAction::List => commands::TokenCommand::List,
-                TokenAction::Revoke { id } => commands::TokenCommand::Revoke { id },
+                TokenAction::List => cli::TokenCommand::List,
+                TokenAction::Revoke { id } => cli::TokenCommand::Revoke { id },
             };
-            commands::token(&config, command, &mut out)?
+            cli::token(&config, command, &mut out)?
         }
         Command::Audit {
             action: AuditAction::Verify,
-        } => commands::audit_verify(&config, &mut out)?,
-        Command::Deliveries { retry } => commands::deliveries(&config, retry.as_deref(), &mut out)?,
-        Command::Compact => commands::compact(&config, &mut out)?,
-        Command::Serve { .. } => commands::serve(&config)?,
+        } => cli::audit_verify(&config, &mut out)?,
+        Command::Deliveries { retry } => cli::deliveries(&config, retry.as_deref(), &mut out)?,
+        Command::Compact => cli::compact(&config, &mut out)?,
+        Command::Serve { .. } => cli::serve(&config)?,
         Command::Demo {
             out: dir,
             seed,
@@ -393,13 +393,13 @@ fn run(cli: Cli) -> Result<()> {
             months,
             units,
         } => {
-            let mut options = commands::default_demo_options(seed);
+            let mut options = cli::default_demo_options(seed);
             if let Some(end) = end {
                 options.end = end;
             }
             options.months = months;
             options.units = units;
-            commands::demo(&dir, &options, &mut out)?
+            cli::demo(&dir, &options, &mut out)?
         }
     }
     Ok(())

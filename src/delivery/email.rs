@@ -7,7 +7,7 @@
 //! carries the same id and mail clients show it once.
 
 use super::{BundleFile, Delivery, SendError, Smtp, SmtpSecurity};
-use crate::locale::{self, Lang};
+use crate::present::locale::{self, Lang};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;

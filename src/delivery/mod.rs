@@ -16,8 +16,8 @@
 pub mod email;
 pub mod webhook;
 
-use crate::clock::Clock;
-use crate::fsutil;
+use crate::util::clock::Clock;
+use crate::util::durable;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -321,12 +321,12 @@ impl Outbox {
     pub fn enqueue(&self, d: &Delivery) -> Result<bool, DeliveryError> {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.path(&d.id);
-        fsutil::create_atomic(&path, &to_bytes(d)).map_err(io(&path))
+        durable::create_atomic(&path, &to_bytes(d)).map_err(io(&path))
     }
 
     fn save(&self, d: &Delivery) -> Result<(), DeliveryError> {
         let path = self.path(&d.id);
-        fsutil::write_atomic(&path, &to_bytes(d)).map_err(io(&path))
+        durable::write_atomic(&path, &to_bytes(d)).map_err(io(&path))
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Delivery>, DeliveryError> {
@@ -602,7 +602,8 @@ impl Worker {
                         .ok()
                         .and_then(|b| serde_json::from_slice(&b).ok())
                         .unwrap_or_default();
-                let lang = crate::locale::Lang::parse(&d.report.language).unwrap_or(crate::locale::Lang::Vi);
+                let lang =
+                    crate::present::locale::Lang::parse(&d.report.language).unwrap_or(crate::present::locale::Lang::Vi);
                 let headline = email::headline(&report, lang);
                 email::send(smtp, to, d, &files, &headline, self.options.retry.timeout).await
             }
@@ -650,7 +651,7 @@ pub fn manifest(d: &Delivery, files: &[BundleFile]) -> serde_json::Value {
             "name": f.name,
             "media_type": f.media_type,
             "bytes": f.bytes.len(),
-            "sha256": crate::digest::sha256_hex(&f.bytes),
+            "sha256": crate::util::digest::sha256_hex(&f.bytes),
         })).collect::<Vec<_>>(),
     })
 }

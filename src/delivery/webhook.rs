@@ -25,7 +25,7 @@ use std::time::Duration;
 pub fn boundary(d: &Delivery) -> String {
     use sha2::Digest;
     let h = Sha256::digest(d.idempotency_key.as_bytes());
-    format!("ecomshare-{}", crate::digest::hex(&h[..12]))
+    format!("ecomshare-{}", crate::util::digest::hex(&h[..12]))
 }
 
 /// The multipart body: the manifest, then the files in order.
@@ -62,7 +62,7 @@ pub fn signature(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     let tag = mac.finalize().into_bytes();
-    format!("sha256={}", crate::digest::hex(&tag))
+    format!("sha256={}", crate::util::digest::hex(&tag))
 }
 
 pub async fn send(
@@ -155,7 +155,7 @@ mod tests {
         let key = Secret::new("Jefe");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
-        let expected = crate::digest::hex(&mac.finalize().into_bytes());
+        let expected = crate::util::digest::hex(&mac.finalize().into_bytes());
         assert_eq!(
             expected,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -164,7 +164,7 @@ mod tests {
         let sig = signature(&key, 1_700_000_000, b"{}");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"1700000000.{}");
-        let want = crate::digest::hex(&mac.finalize().into_bytes());
+        let want = crate::util::digest::hex(&mac.finalize().into_bytes());
         assert_eq!(sig, format!("sha256={want}"));
     }
 }

@@ -5,7 +5,6 @@
 //! is a function of its arguments, so every rule can be tested in isolation
 //! and reused by ingest, engine, http and reports without dragging them in.
 
-pub mod access;
 pub mod amount;
 pub mod disclosure;
 pub mod named_query;
@@ -13,17 +12,18 @@ pub mod period;
 pub mod provenance;
 pub mod query;
 pub mod reference;
+pub mod roles;
 pub mod rules;
 pub mod schedule;
 pub mod share;
 pub mod unit_id;
 
-pub use access::{Access, Role};
 pub use amount::WeightedVnd;
 pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, QueryDef};
 pub use period::{Period, Quarter};
 pub use query::{Breakdown, Cell, Dim, Slice};
 pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};
+pub use roles::{Access, Role};
 pub use rules::{FieldError, RejectReason};
 pub use schedule::MonthlySchedule;
 pub use share::{Figures, Status};

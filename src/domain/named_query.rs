@@ -684,7 +684,7 @@ fn check(p: &ParamDef, v: &str, ctx: &BindContext<'_>) -> Result<BoundValue, Bin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::builtin_reference;
+    use crate::store::builtin_reference;
 
     const HEADER: &str = "-- name: demo\n-- title.vi: Thử\n-- title.en: Demo\n-- description: One line\n--   and its continuation.\n-- param: to month = latest | Đến tháng | Last month\n-- param: from month = year_start(to) | Từ tháng | First month\n-- param: district district = all | Huyện | District\n-- param: v version = latest-1\nSELECT 1 WHERE $to >= $from AND ($district = '' OR 'x' = $district) AND $v >= 0 AND '$not' = '--$no'\n";
 

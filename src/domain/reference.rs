@@ -8,7 +8,7 @@
 //! override) is the caller's business: this module reads no files.
 
 use super::period::Period;
-use crate::csv;
+use crate::util::csv;
 use serde::Serialize;
 use std::collections::HashMap;
 use thiserror::Error;
@@ -622,7 +622,7 @@ mod tests {
 
     #[test]
     fn the_bundled_reform_units_and_the_five_that_span_two_districts() {
-        let r = crate::warehouse::builtin_reference();
+        let r = crate::store::builtin_reference();
         assert_eq!(r.communes.len(), 166);
         assert_eq!(r.communes.iter().filter(|c| c.commune_type == "phường").count(), 19);
         let spanning: Vec<&str> = r.spanning_communes().map(|c| c.commune_code.as_str()).collect();

@@ -163,7 +163,7 @@ pub fn all(reference: Arc<Reference>) -> Vec<ScalarUDF> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::builtin_reference;
+    use crate::store::builtin_reference;
     use datafusion::prelude::SessionContext;
 
     #[tokio::test]

@@ -12,7 +12,7 @@
 
 use crate::domain::disclosure::Contributions;
 use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
-use crate::rollup::{CellCodes, Rollup};
+use crate::store::rollup::{CellCodes, Rollup};
 use datafusion::arrow::array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
@@ -31,8 +31,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use thiserror::Error;
 
+pub mod catalog;
 pub mod functions;
-pub mod guard;
+pub mod sql_gate;
 
 pub const EFFECTIVE_FILINGS_SQL: &str = include_str!("../../queries/internal/effective_filings.sql");
 pub const SHARE_BASE_SQL: &str = include_str!("../../queries/internal/share_base.sql");
@@ -332,7 +333,7 @@ async fn register_files(
 
 /// The filings that a batch being committed supersedes: of each key the
 /// batch touches, every filing but the one in force from now on — their row
-/// ids and the columns a rollup subtracts ([`crate::rollup::INPUT_COLUMNS`]).
+/// ids and the columns a rollup subtracts ([`crate::store::rollup::INPUT_COLUMNS`]).
 /// `filings` and `superseded` are the previous version's files, `staged` the
 /// batch's accepted filings.
 ///
@@ -381,7 +382,7 @@ pub fn row_ids(batches: &[RecordBatch]) -> Result<Vec<i64>, EngineError> {
 pub async fn scan_filings(files: &[PathBuf]) -> Result<Rows, EngineError> {
     let ctx = session();
     register_files(&ctx, "filings", files, filings_schema()).await?;
-    let columns: Vec<&str> = crate::rollup::INPUT_COLUMNS.to_vec();
+    let columns: Vec<&str> = crate::store::rollup::INPUT_COLUMNS.to_vec();
     let df = ctx.table("filings").await?.select_columns(&columns)?;
     stream(df, usize::MAX).await
 }
@@ -392,7 +393,7 @@ pub async fn scan_effective(files: &[PathBuf], superseded: &[PathBuf]) -> Result
     let ctx = session();
     register_files(&ctx, "filings", files, filings_schema()).await?;
     register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
-    let columns: Vec<&str> = crate::rollup::INPUT_COLUMNS.to_vec();
+    let columns: Vec<&str> = crate::store::rollup::INPUT_COLUMNS.to_vec();
     let df = ctx.sql(EFFECTIVE_FILINGS_SQL).await?.select_columns(&columns)?;
     stream(df, usize::MAX).await
 }
@@ -505,7 +506,7 @@ impl Snapshot {
             None => (self.public.clone(), &PUBLIC_VIEWS),
             Some(cells) => (self.protected_session(cells).await?, &PROTECTED_VIEWS),
         };
-        let statement: DfStatement = guard::check(sql, allowed).map_err(|r| EngineError::Sql {
+        let statement: DfStatement = sql_gate::check(sql, allowed).map_err(|r| EngineError::Sql {
             code: r.code,
             message: r.message,
         })?;
@@ -653,7 +654,7 @@ impl Snapshot {
     /// and the `k` largest enterprise totals (see
     /// [`crate::domain::disclosure::Contributions`]). One scan of the
     /// month's row groups, summed as the filings stream by
-    /// ([`crate::rollup::EnterpriseTotals`]).
+    /// ([`crate::store::rollup::EnterpriseTotals`]).
     pub async fn month_contributions(
         &self,
         period: Period,
@@ -675,7 +676,7 @@ impl Snapshot {
             ])?
             .execute_stream()
             .await?;
-        let mut totals = crate::rollup::EnterpriseTotals::default();
+        let mut totals = crate::store::rollup::EnterpriseTotals::default();
         while let Some(batch) = stream.next().await {
             totals.add(&batch?).map_err(|e| EngineError::Shape(e.to_string()))?;
         }

@@ -4,9 +4,9 @@
 //! serves. Each named query of the catalog gets a path of its own with its
 //! typed parameters. `/api/v1/docs` renders the same document as a page.
 
-use crate::app::App;
-use crate::catalog::Listing;
 use crate::domain::{Access, ParamKind, Reference};
+use crate::engine::catalog::Listing;
+use crate::service::App;
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodRouter, get, post};

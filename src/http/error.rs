@@ -1,8 +1,8 @@
 //! The API's one error shape: `{"error":{"code","message"}}` with a stable
 //! code. 5xx details are logged once and replaced by a generic message.
 
-use crate::app::AppError;
-use crate::warehouse::WarehouseError;
+use crate::service::AppError;
+use crate::store::WarehouseError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

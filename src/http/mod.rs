@@ -5,23 +5,23 @@
 //! headers. The only module that knows axum. It never computes a figure,
 //! never opens the warehouse or the engine directly.
 
+mod analysis;
 pub mod doc;
 mod error;
-pub mod guard;
-mod queries;
+pub mod gate;
 mod signin;
 mod spool;
 
 pub use error::ApiError;
 
-use crate::app::{App, Audience, IngestSource, ShareParams};
-use crate::auth::Identity;
-use crate::charts::{self, Format as ChartFormat, Size};
-use crate::dashboard::{self, ChartKind};
-use crate::export;
+use crate::access::tokens::Identity;
 use crate::ingest::Format;
-use crate::locale::Lang;
-use crate::web;
+use crate::present::charts::{self, Format as ChartFormat, Size};
+use crate::present::dashboard::{self, ChartKind};
+use crate::present::export;
+use crate::present::locale::Lang;
+use crate::present::pages;
+use crate::service::{App, Audience, IngestSource, ShareParams};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -36,7 +36,7 @@ use std::time::Instant;
 /// Largest accepted upload by default.
 pub const MAX_UPLOAD_BYTES: usize = 256 << 20;
 
-pub use guard::HttpOptions;
+pub use gate::HttpOptions;
 
 pub fn router(app: Arc<App>) -> Router {
     router_with(app, HttpOptions::default())
@@ -78,14 +78,14 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
         .get("/api/v1/ingests", Filing, doc::ingests, ingests)
         .get("/api/v1/ingests/{version}", Filing, doc::ingest_report, ingest_report)
         .get("/api/v1/reference/{table}", Figures, doc::reference, reference)
-        .get("/api/v1/queries", Analysis, doc::queries, queries::list)
-        .get("/api/v1/queries/{name}", Analysis, doc::query, queries::run)
+        .get("/api/v1/queries", Analysis, doc::queries, analysis::list)
+        .get("/api/v1/queries/{name}", Analysis, doc::query, analysis::run)
         .route(
             "post",
             "/api/v1/sql",
             Analysis,
             doc::sql,
-            post(queries::sql).layer(DefaultBodyLimit::max(crate::engine::guard::MAX_SQL_BYTES + 4096)),
+            post(analysis::sql).layer(DefaultBodyLimit::max(crate::engine::sql_gate::MAX_SQL_BYTES + 4096)),
         )
         .get("/api/v1/reports", Admin, doc::reports, reports)
         .get("/api/v1/reports/{month}/{file}", Admin, doc::report_file, report_file)
@@ -111,7 +111,7 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
 
 pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     let (router, ops) = routes();
-    let guard = Arc::new(guard::Guard::new(app.clone(), options, &ops));
+    let guard = Arc::new(gate::Guard::new(app.clone(), options, &ops));
     router
         .layer(Extension(ops))
         .layer(Extension(guard.clone()))
@@ -124,7 +124,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
                 "method not allowed on this resource",
             )
         })
-        .layer(middleware::from_fn_with_state(guard, guard::guard))
+        .layer(middleware::from_fn_with_state(guard, gate::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
@@ -179,7 +179,7 @@ const SLOW_REQUEST_MS: f64 = 500.0;
 
 /// Runs a blocking use case off the async workers.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::app::AppError> + Send + 'static,
+    f: impl FnOnce() -> Result<T, crate::service::AppError> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(ApiError::from),
@@ -340,7 +340,7 @@ async fn share(
     let tag = app.state_tag()?;
     let etag = {
         let mut h = DefaultHasher::new();
-        (&params, repr, tag, crate::app::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
+        (&params, repr, tag, crate::service::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
         format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
     };
     // The version the body holds: the tag's, or — while the latest version
@@ -382,7 +382,7 @@ async fn share(
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    h.insert(queries::DATASET_VERSION, HeaderValue::from(version));
+    h.insert(analysis::DATASET_VERSION, HeaderValue::from(version));
     Ok(response)
 }
 
@@ -414,8 +414,8 @@ impl Bodies {
 }
 
 /// The dataset version an answer with `params` is of.
-fn version_of(params: &ShareParams, tag: crate::app::StateTag) -> u64 {
-    crate::app::parse_as_of(params.as_of.as_deref())
+fn version_of(params: &ShareParams, tag: crate::service::StateTag) -> u64 {
+    crate::service::parse_as_of(params.as_of.as_deref())
         .ok()
         .flatten()
         .unwrap_or(tag.dataset_version)
@@ -482,7 +482,7 @@ async fn chart(
     let etag = {
         let mut h = DefaultHasher::new();
         (&params, kind, ext, size.width, size.height, lang == Lang::En, tag).hash(&mut h);
-        crate::app::month_in_vietnam(chrono::Utc::now()).hash(&mut h);
+        crate::service::month_in_vietnam(chrono::Utc::now()).hash(&mut h);
         format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
     };
     let mut response = if if_none_match(&headers, &etag) {
@@ -504,7 +504,7 @@ async fn chart(
     let h = response.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ASCII etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(queries::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
+    h.insert(analysis::DATASET_VERSION, HeaderValue::from(version_of(&params, tag)));
     Ok(response)
 }
 
@@ -589,17 +589,17 @@ async fn dashboard_page(
         blocking(move || app.reference()).await?
     };
     let web_focus = match &focus {
-        Some(("district", code)) if reference.district(code).is_some() => web::Focus::District(code),
-        Some(("sector", code)) if reference.sector(code).is_some() => web::Focus::Sector(code),
+        Some(("district", code)) if reference.district(code).is_some() => pages::Focus::District(code),
+        Some(("sector", code)) if reference.sector(code).is_some() => pages::Focus::Sector(code),
         Some(_) => return Err(ApiError::not_found()),
-        None => web::Focus::Province,
+        None => pages::Focus::Province,
     };
     let params = share_params(
         Some(&serde_urlencoded::to_string(&pairs).expect("pairs encode")),
         audience,
     )?;
     let overview = dashboard::overview(&app, &params, lang).await?;
-    let html = web::page(&overview, &params, lang, web_focus);
+    let html = pages::page(&overview, &params, lang, web_focus);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -609,7 +609,7 @@ async fn dashboard_page(
 
 async fn post_filings(
     State(app): State<Arc<App>>,
-    Extension(guard): Extension<Arc<guard::Guard>>,
+    Extension(guard): Extension<Arc<gate::Guard>>,
     caller: Option<Extension<Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -725,7 +725,7 @@ async fn template_csv() -> Response {
                 "attachment; filename=\"mau-bao-cao-tmdt.csv\"",
             ),
         ],
-        crate::template::csv(),
+        crate::present::template::csv(),
     )
         .into_response()
 }
@@ -734,7 +734,7 @@ async fn template_csv() -> Response {
 /// with drop-down lists of the reference's district and VSIC codes.
 async fn template_xlsx(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let reference = blocking(move || app.reference()).await?;
-    let bytes = crate::template::xlsx(&reference).map_err(|e| {
+    let bytes = crate::present::template::xlsx(&reference).map_err(|e| {
         tracing::error!(error = %e, "building the filing template failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
     })?;

@@ -3,10 +3,10 @@
 //! off), and signing out. The token itself is never put in the cookie,
 //! logged or echoed back.
 
-use super::guard::{COOKIE, Guard};
+use super::gate::{COOKIE, Guard};
 use super::{ApiError, page_lang};
-use crate::locale::Lang;
-use crate::web::esc;
+use crate::present::locale::Lang;
+use crate::present::pages::esc;
 use axum::extract::{Extension, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -83,7 +83,7 @@ pub async fn submit(Extension(guard): Extension<Arc<Guard>>, headers: HeaderMap,
     let secure = if guard.options.cookie_secure { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        crate::auth::SESSION_HOURS * 3600
+        crate::access::tokens::SESSION_HOURS * 3600
     );
     let mut response = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -55,7 +55,7 @@ pub async fn receive(data: &Path, body: Body, limit: usize) -> Result<Spool, Err
     std::fs::create_dir_all(&dir).map_err(Error::Io)?;
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
-    let name = crate::digest::hex(&random);
+    let name = crate::util::digest::hex(&random);
     let spool = Spool {
         path: dir.join(format!("{name}.part")),
     };

@@ -10,7 +10,7 @@
 mod read;
 pub mod text;
 mod validate;
-pub mod xlsx;
+pub mod workbook;
 
 use crate::domain::{Period, Reference, RejectReason};
 use polars::prelude::*;
@@ -240,7 +240,7 @@ pub fn ingest_file(
             hasher: Sha256::new(),
         };
         read::read_chunks(&mut hashing, format, name, options, &mut |raw| sink.chunk(raw))?;
-        crate::digest::hex(&hashing.hasher.finalize())
+        crate::util::digest::hex(&hashing.hasher.finalize())
     };
     sink.finish(sha256)
 }

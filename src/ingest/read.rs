@@ -8,7 +8,7 @@
 
 use super::text::nfc;
 use super::{COLUMNS, IngestError, REQUIRED};
-use crate::csv::{self, Records, Step};
+use crate::util::csv::{self, Records, Step};
 use polars::prelude::*;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -71,7 +71,7 @@ pub fn read_chunks(
     match format {
         Format::Csv => read_csv(&mut decoded(input), name, options.delimiter, on_chunk),
         Format::Json => read_json(&mut decoded(input), name, on_chunk),
-        Format::Xlsx => super::xlsx::read_xlsx(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
+        Format::Xlsx => super::workbook::read_xlsx(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
     }
 }
 

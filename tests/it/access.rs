@@ -10,10 +10,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use common::{Env, fixture};
-use ecomshare::app::{App, IngestSource};
-use ecomshare::auth::TokenStore;
+use ecomshare::access::tokens::TokenStore;
 use ecomshare::domain::{Access, Role};
 use ecomshare::http::HttpOptions;
+use ecomshare::service::{App, IngestSource};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,11 +31,11 @@ struct Site {
 
 impl Site {
     async fn new(options: HttpOptions) -> Self {
-        Self::with(options, ecomshare::app::AppOptions::default()).await
+        Self::with(options, ecomshare::service::AppOptions::default()).await
     }
 
     /// The sample filings and one token per role.
-    async fn with(options: HttpOptions, app_options: ecomshare::app::AppOptions) -> Self {
+    async fn with(options: HttpOptions, app_options: ecomshare::service::AppOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let app = Arc::new(App::open_with(dir.path().join("data"), app_options).unwrap());
         let ingest = app.clone();
@@ -466,7 +466,7 @@ async fn actions_and_refusals_go_to_the_audit_trail_without_secrets() {
         assert!(!text.contains(&token[13..]), "no token secret in the audit trail");
     }
     assert_eq!(
-        ecomshare::audit::AuditLog::new(site.app.data_dir())
+        ecomshare::access::audit::AuditLog::new(site.app.data_dir())
             .verify()
             .unwrap()
             .lines,
@@ -954,7 +954,7 @@ async fn the_concurrent_query_cap_answers_503_while_other_routes_still_answer() 
             max_concurrent_queries: 1,
             ..no_rate_limit()
         },
-        ecomshare::app::AppOptions {
+        ecomshare::service::AppOptions {
             query_timeout: Duration::from_secs(3),
             ..Default::default()
         },

@@ -6,7 +6,7 @@ use crate::common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Row, csv, fixture, tax_code};
-use ecomshare::app::App;
+use ecomshare::service::App;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::Arc;
@@ -447,7 +447,7 @@ async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
     // The headline tiles carry the share API's figures, in vi-VN style.
     let (_, month) = api.get("/api/v1/share?from=2025-03&to=2025-03").await;
     let (_, ytd) = api.get("/api/v1/share?from=2025-01&to=2025-03").await;
-    let vi = |x: f64| ecomshare::locale::percent(x, 1, ecomshare::locale::Lang::Vi);
+    let vi = |x: f64| ecomshare::present::locale::percent(x, 1, ecomshare::present::locale::Lang::Vi);
     assert!(html.contains(&format!(
         "<div class=\"value\">{}</div>",
         vi(month["total"]["share"].as_f64().unwrap())
@@ -507,11 +507,11 @@ async fn the_dashboard_shows_the_apis_figures_in_vietnamese_and_english() {
 #[tokio::test]
 async fn warming_the_default_views_works_on_an_empty_and_a_filled_dataset() {
     let api = Api::new();
-    ecomshare::dashboard::warm(&api.app).await.unwrap();
+    ecomshare::present::dashboard::warm(&api.app).await.unwrap();
     let (s, _, _) = api.send(Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(s, StatusCode::OK, "the page of an empty dataset");
     let api = api.with_sample().await;
-    ecomshare::dashboard::warm(&api.app).await.unwrap();
+    ecomshare::present::dashboard::warm(&api.app).await.unwrap();
 }
 
 #[tokio::test]
@@ -588,7 +588,7 @@ async fn concurrent_requests_for_a_new_answer_compute_it_once() {
     let api = Api::new().with_sample().await;
     // A viewer's answer is protected: disclosure control's scan of the
     // filings makes its computation wait on the engine, where callers meet.
-    let (_, viewer) = ecomshare::auth::TokenStore::new(api.app.data_dir())
+    let (_, viewer) = ecomshare::access::tokens::TokenStore::new(api.app.data_dir())
         .create(ecomshare::domain::Role::Viewer, "v", None, chrono::Utc::now())
         .unwrap();
     let router = ecomshare::http::router(api.app.clone());

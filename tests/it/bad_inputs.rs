@@ -6,8 +6,8 @@
 use crate::common;
 
 use common::fixture;
-use ecomshare::app::{App, IngestSource};
 use ecomshare::ingest::Format;
+use ecomshare::service::{App, IngestSource};
 use serde_json::{Value, json};
 
 fn outcome(app: &App, name: &str, bytes: Vec<u8>) -> Value {
@@ -47,7 +47,7 @@ fn every_file_of_the_corpus_has_its_expected_outcome_and_nothing_half_done() {
         let got = outcome(&app, &name, bytes.clone());
         assert_eq!(&got, want, "{name}");
         // The dry run the fuzz targets use agrees with the ingest.
-        let reference = ecomshare::warehouse::builtin_reference();
+        let reference = ecomshare::store::builtin_reference();
         let ctx = ecomshare::ingest::FileContext {
             reference: &reference,
             current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),

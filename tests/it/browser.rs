@@ -125,7 +125,11 @@ fn the_dashboard_in_headless_chromium() {
     // The headline figures are the API's.
     let (_, ytd) = get(server.port, "/api/v1/share?from=2025-01&to=2025-03");
     let ytd: Value = serde_json::from_slice(&ytd).unwrap();
-    let share = ecomshare::locale::percent(ytd["total"]["share"].as_f64().unwrap(), 1, ecomshare::locale::Lang::Vi);
+    let share = ecomshare::present::locale::percent(
+        ytd["total"]["share"].as_f64().unwrap(),
+        1,
+        ecomshare::present::locale::Lang::Vi,
+    );
     assert!(
         dom.contains(&format!("<div class=\"value\">{share}</div>")),
         "year-to-date share {share} on the page"

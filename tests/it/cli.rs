@@ -687,7 +687,7 @@ fn a_report_counts_the_revisions_since_the_previous_months_report() {
 
 #[test]
 fn the_pdfs_text_carries_the_headline_figures_of_the_share_api() {
-    use ecomshare::locale::{Lang, percent, points};
+    use ecomshare::present::locale::{Lang, percent, points};
     let env = Env::new();
     assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
     let out = env.path("report");

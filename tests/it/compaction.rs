@@ -8,7 +8,7 @@ use crate::common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Env, Row, csv, tax_code};
-use ecomshare::app::{App, CompactPolicy, IngestSource};
+use ecomshare::service::{App, CompactPolicy, IngestSource};
 use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -7,15 +7,15 @@ use crate::common;
 
 use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};
-use ecomshare::app::{App, IngestSource};
-use ecomshare::clock::{Clock, ManualClock};
 use ecomshare::delivery::{
     Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp, SmtpSecurity, State,
     Worker,
 };
 use ecomshare::domain::MonthlySchedule;
-use ecomshare::locale::Lang;
-use ecomshare::schedule::{RunOutcome, Scheduler};
+use ecomshare::present::locale::Lang;
+use ecomshare::report::scheduler::{RunOutcome, Scheduler};
+use ecomshare::service::{App, IngestSource};
+use ecomshare::util::clock::{Clock, ManualClock};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -40,18 +40,20 @@ fn sample_share_by_district_and_sector() {
 
 #[test]
 fn sample_charts_svg() {
-    use ecomshare::charts::{Format, Size, render};
-    use ecomshare::dashboard::{ChartKind, chart};
-    use ecomshare::locale::Lang;
+    use ecomshare::present::charts::{Format, Size, render};
+    use ecomshare::present::dashboard::{ChartKind, chart};
+    use ecomshare::present::locale::Lang;
     let dir = tempfile::tempdir().unwrap();
-    let app = ecomshare::app::App::open(dir.path().join("data")).unwrap();
-    app.ingest(vec![ecomshare::app::IngestSource::Path(fixture("sample_filings.csv"))])
-        .unwrap();
+    let app = ecomshare::service::App::open(dir.path().join("data")).unwrap();
+    app.ingest(vec![ecomshare::service::IngestSource::Path(fixture(
+        "sample_filings.csv",
+    ))])
+    .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let params = ecomshare::app::ShareParams::default();
+    let params = ecomshare::service::ShareParams::default();
     for kind in ChartKind::ALL {
         let c = rt.block_on(chart(&app, kind, &params, Lang::Vi)).unwrap();
         let svg = String::from_utf8(render(&c, Format::Svg, Size::new(800, 450).unwrap(), Lang::Vi).unwrap()).unwrap();
@@ -65,7 +67,7 @@ fn bad_filings_ingest_report() {
     let r = env.ingest(&[&fixture("bad_filings.csv")]);
     // The file name is the caller's path and the future_period message names
     // the current month: make both stable.
-    let this_month = ecomshare::app::month_in_vietnam(chrono::Utc::now()).to_string();
+    let this_month = ecomshare::service::month_in_vietnam(chrono::Utc::now()).to_string();
     let text = r
         .stdout
         .replace(fixture("bad_filings.csv").to_str().unwrap(), "fixtures/bad_filings.csv")

@@ -5,8 +5,8 @@
 use crate::common;
 
 use common::{Env, tax_code};
-use ecomshare::app::{App, IngestSource};
 use ecomshare::ingest::{Format, InputOptions};
+use ecomshare::service::{App, IngestSource};
 use serde_json::Value;
 
 const VI_HEADER: &str = "Mã số thuế;Mã huyện;Mã ngành VSIC;Kỳ báo cáo;Tổng doanh thu bán lẻ (đồng);Doanh thu thương mại điện tử (đồng);Thời điểm nộp;Trọng số;Tên đơn vị";
@@ -20,7 +20,7 @@ fn vi_file() -> String {
 }
 
 /// Ingests bytes with options; the report, and the unit names stored.
-fn ingest(bytes: Vec<u8>, options: &InputOptions) -> (Result<ecomshare::app::IngestReport, String>, Vec<String>) {
+fn ingest(bytes: Vec<u8>, options: &InputOptions) -> (Result<ecomshare::service::IngestReport, String>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(dir.path().join("data")).unwrap();
     let report = app
@@ -39,12 +39,12 @@ fn ingest(bytes: Vec<u8>, options: &InputOptions) -> (Result<ecomshare::app::Ing
         .build()
         .unwrap();
     let names = rt.block_on(async {
-        let request = ecomshare::app::SqlRequest {
+        let request = ecomshare::service::SqlRequest {
             sql: "SELECT unit_name FROM filings ORDER BY unit_name".into(),
             ..Default::default()
         };
         let body = app
-            .run_sql(&request, ecomshare::tabular::Format::Json)
+            .run_sql(&request, ecomshare::present::tabular::Format::Json)
             .await
             .unwrap()
             .collect()
@@ -330,7 +330,7 @@ fn a_small_workbook_declaring_cell_xfd1048576_is_refused_at_once() {
 }
 
 /// `ingest` of bytes in a given format.
-fn ingest_format(bytes: Vec<u8>, format: Format) -> (Result<ecomshare::app::IngestReport, String>, ()) {
+fn ingest_format(bytes: Vec<u8>, format: Format) -> (Result<ecomshare::service::IngestReport, String>, ()) {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(dir.path().join("data")).unwrap();
     let report = app

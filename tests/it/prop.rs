@@ -4,8 +4,8 @@
 
 use crate::common;
 
-use ecomshare::app::{App, IngestSource, ShareParams};
 use ecomshare::ingest::Format;
+use ecomshare::service::{App, IngestSource, ShareParams};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,7 +151,7 @@ proptest! {
         part_rows in prop_oneof![Just(4_000_000u64), 1..12u64],
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let options = ecomshare::app::AppOptions { supersession_part_rows: part_rows, ..Default::default() };
+        let options = ecomshare::service::AppOptions { supersession_part_rows: part_rows, ..Default::default() };
         let app = App::open_with(dir.path().join("data"), options).unwrap();
         for (b, batch) in batches.iter().enumerate() {
             let report = app.ingest(vec![IngestSource::Bytes {
@@ -400,7 +400,7 @@ proptest! {
 
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let ask = |by: Option<&str>| rt.block_on(app.share(&ShareParams {
-            audience: ecomshare::app::Audience::Protected,
+            audience: ecomshare::service::Audience::Protected,
             from: Some("2025-01".into()),
             to: Some("2025-01".into()),
             by: by.map(str::to_string),
@@ -409,7 +409,7 @@ proptest! {
         let (plain, districts, sectors, grid) = (ask(None), ask(Some("district")), ask(Some("sector")), ask(Some("district,sector")));
         let rows: Vec<&str> = by_cell.keys().map(|k| k.0).collect::<BTreeSet<_>>().into_iter().collect();
         let cols: Vec<&str> = by_cell.keys().map(|k| k.1).collect::<BTreeSet<_>>().into_iter().collect();
-        let find = |resp: &ecomshare::app::ShareResponse, keys: &[(&str, &str)]| {
+        let find = |resp: &ecomshare::service::ShareResponse, keys: &[(&str, &str)]| {
             resp.rows.iter().find(|r| keys.iter().all(|(f, v)| r.keys.get(f).cloned().flatten().as_deref() == Some(*v))).cloned()
         };
         // Entries: cells, district totals, sector totals, grand total — hidden or not.
@@ -483,7 +483,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let kept = App::open(&data).unwrap();
-        let exact = App::open_with(&data, ecomshare::app::AppOptions { kept_contributions: false, ..Default::default() }).unwrap();
+        let exact = App::open_with(&data, ecomshare::service::AppOptions { kept_contributions: false, ..Default::default() }).unwrap();
         let unit = |i: usize| match i {
             0..=6 => common::tax_code(50 + i as u32),
             _ => format!("{}-00{}", common::tax_code(60), i - 6),
@@ -495,7 +495,7 @@ proptest! {
         let compare = |as_of: Option<&str>| -> Result<(), TestCaseError> {
             for by in [None, Some("district"), Some("sector"), Some("district,sector"), Some("period"), Some("vsic"), Some("quarter,district"), Some("period,district,sector")] {
                 let params = ShareParams {
-                    audience: ecomshare::app::Audience::Protected,
+                    audience: ecomshare::service::Audience::Protected,
                     from: Some("2024-01".into()),
                     to: Some("2025-03".into()),
                     by: by.map(str::to_string),
@@ -535,16 +535,16 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
     let kept = App::open(&data).unwrap();
     let exact = App::open_with(
         &data,
-        ecomshare::app::AppOptions {
+        ecomshare::service::AppOptions {
             kept_contributions: false,
             ..Default::default()
         },
     )
     .unwrap();
-    let reference = ecomshare::warehouse::builtin_reference();
-    let demo = ecomshare::demo::generate(
+    let reference = ecomshare::store::builtin_reference();
+    let demo = ecomshare::cli::demo::generate(
         &reference,
-        &ecomshare::demo::DemoOptions {
+        &ecomshare::cli::demo::DemoOptions {
             seed: 7,
             end: ecomshare::domain::Period::parse("2025-06").unwrap(),
             months: 12,
@@ -573,7 +573,7 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
         Some("period,district"),
     ] {
         let params = ShareParams {
-            audience: ecomshare::app::Audience::Protected,
+            audience: ecomshare::service::Audience::Protected,
             from: Some("2024-07".into()),
             to: Some("2025-06".into()),
             by: by.map(str::to_string),
@@ -604,7 +604,7 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
     std::fs::write(&files[0], b"{not json").unwrap();
     let restarted = App::open(&data).unwrap();
     let params = ShareParams {
-        audience: ecomshare::app::Audience::Protected,
+        audience: ecomshare::service::Audience::Protected,
         from: Some("2024-07".into()),
         to: Some("2025-06".into()),
         by: Some("district,sector".into()),

@@ -6,7 +6,7 @@ use crate::common;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use common::{Row, csv, fixture, tax_code};
-use ecomshare::app::{App, AppOptions};
+use ecomshare::service::{App, AppOptions};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;

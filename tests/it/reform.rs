@@ -223,7 +223,7 @@ fn the_dashboard_adds_a_commune_table_for_recent_periods() {
     use tower::ServiceExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let app = std::sync::Arc::new(ecomshare::app::App::open(dir.path().join("data")).unwrap());
+    let app = std::sync::Arc::new(ecomshare::service::App::open(dir.path().join("data")).unwrap());
     let mut lines = Vec::new();
     for (i, commune) in ["14758", "14818"].iter().enumerate() {
         for n in 0..3u32 {
@@ -235,7 +235,7 @@ fn the_dashboard_adds_a_commune_table_for_recent_periods() {
             lines.push(format!("{unit},380,,4711,2025-06,1000000,100000,,"));
         }
     }
-    app.ingest(vec![ecomshare::app::IngestSource::Bytes {
+    app.ingest(vec![ecomshare::service::IngestSource::Bytes {
         name: "f.csv".into(),
         format: Some(ecomshare::ingest::Format::Csv),
         bytes: rows(&lines).into_bytes(),

@@ -4,9 +4,9 @@
 //! the block's expected rows (hand-checked answers; see
 //! `fixtures/queries/README.md`).
 
-use ecomshare::app::{App, IngestSource};
-use ecomshare::catalog::BUILTIN;
-use ecomshare::tabular::Format;
+use ecomshare::engine::catalog::BUILTIN;
+use ecomshare::present::tabular::Format;
+use ecomshare::service::{App, IngestSource};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@ use ecomshare::domain::Period;
 use ecomshare::ingest::{FileContext, Format, InputOptions, check};
 
 pub fn run(data: &[u8], format: Format, options: &InputOptions) {
-    let reference = ecomshare::warehouse::builtin_reference();
+    let reference = ecomshare::store::builtin_reference();
     let ctx = FileContext {
         reference: &reference,
         current_month: Period::new(2025, 12).unwrap(),

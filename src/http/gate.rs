@@ -12,8 +12,8 @@
 //! Tokens, cookies and secrets are never logged: events carry the token's id.
 
 use super::ApiError;
-use crate::audit::{AuditLog, Event};
-use crate::auth::{Identity, Sessions, TokenStore};
+use crate::access::audit::{AuditLog, Event};
+use crate::access::tokens::{Identity, Sessions, TokenStore};
 use crate::domain::{Access, Role};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -86,11 +86,11 @@ pub struct Guard {
     queries: Arc<Semaphore>,
     /// Each route's path with the access of each of its methods.
     policies: HashMap<&'static str, Vec<(Method, Access)>>,
-    app: Arc<crate::app::App>,
+    app: Arc<crate::service::App>,
 }
 
 impl Guard {
-    pub fn new(app: Arc<crate::app::App>, options: HttpOptions, ops: &[super::doc::Op]) -> Self {
+    pub fn new(app: Arc<crate::service::App>, options: HttpOptions, ops: &[super::doc::Op]) -> Self {
         let data = app.data_dir().to_path_buf();
         let mut policies: HashMap<&'static str, Vec<(Method, Access)>> = HashMap::new();
         for op in ops {
@@ -226,7 +226,7 @@ const AUDIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 const AUDIT_BATCH: usize = 8192;
 
 /// Appends events in batches, in the order they came.
-async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app: Arc<crate::app::App>) {
+async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app: Arc<crate::service::App>) {
     let log = Arc::new(log);
     let mut batch = Vec::new();
     let mut open = true;
@@ -436,6 +436,6 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
 }
 
 /// The data directory's guard (tokens, sessions) for the CLI's checks.
-pub fn tokens_configured(data: &Path) -> Result<bool, crate::auth::AuthError> {
+pub fn tokens_configured(data: &Path) -> Result<bool, crate::access::tokens::AuthError> {
     Ok(!TokenStore::new(data).is_empty()?)
 }

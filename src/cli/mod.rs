@@ -2,15 +2,18 @@
 //! asked for) to the given writer; logs go to stderr through `tracing`.
 //! `main.rs` only parses arguments and maps errors to exit codes.
 
-use crate::app::{App, AppError, AppOptions, IngestSource, ShareParams, month_in_vietnam};
-use crate::clock::{Clock, StartedAt, SystemClock};
-use crate::config::{Config, ConfigError};
-use crate::demo::{self, DemoOptions};
+pub mod config;
+pub mod demo;
+
 use crate::domain::Period;
 use crate::engine::Limits;
-use crate::export;
-use crate::locale::Lang;
-use crate::tabular::Format;
+use crate::present::export;
+use crate::present::locale::Lang;
+use crate::present::tabular::Format;
+use crate::service::{App, AppError, AppOptions, IngestSource, ShareParams, month_in_vietnam};
+use crate::util::clock::{Clock, StartedAt, SystemClock};
+use config::{Config, ConfigError};
+use demo::DemoOptions;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,9 +39,9 @@ pub enum CommandError {
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),
     #[error(transparent)]
-    Auth(#[from] crate::auth::AuthError),
+    Auth(#[from] crate::access::tokens::AuthError),
     #[error(transparent)]
-    Audit(#[from] crate::audit::AuditError),
+    Audit(#[from] crate::access::audit::AuditError),
 }
 
 impl CommandError {
@@ -65,10 +68,12 @@ impl CommandError {
             Self::Delivery(
                 crate::delivery::DeliveryError::Unknown(_) | crate::delivery::DeliveryError::NotFailed { .. },
             ) => 2,
-            Self::Auth(crate::auth::AuthError::UnknownToken(_) | crate::auth::AuthError::Invalid(_)) => 2,
-            Self::Audit(crate::audit::AuditError::Broken { .. }) => 5,
+            Self::Auth(
+                crate::access::tokens::AuthError::UnknownToken(_) | crate::access::tokens::AuthError::Invalid(_),
+            ) => 2,
+            Self::Audit(crate::access::audit::AuditError::Broken { .. }) => 5,
             Self::App(AppError::Ingest(e)) if e.is_input_error() => 3,
-            Self::App(AppError::Warehouse(crate::warehouse::WarehouseError::Busy(_))) => 4,
+            Self::App(AppError::Warehouse(crate::store::WarehouseError::Busy(_))) => 4,
             _ => 1,
         }
     }
@@ -314,7 +319,7 @@ pub fn default_demo_options(seed: u64) -> DemoOptions {
 
 /// `ecomshare demo --out DIR`: writes filings.csv and revisions.csv.
 pub fn demo(out_dir: &Path, options: &DemoOptions, out: &mut dyn Write) -> Result<(), CommandError> {
-    let reference = crate::warehouse::builtin_reference();
+    let reference = crate::store::builtin_reference();
     let files = demo::generate(&reference, options);
     std::fs::create_dir_all(out_dir).map_err(io(out_dir.display().to_string()))?;
     let mut written = Vec::new();
@@ -369,7 +374,7 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
             .await
             .map_err(io(format!("binding {}", config.addr)))?;
         let local = listener.local_addr().map_err(io("local address"))?;
-        if !crate::http::guard::tokens_configured(&config.data)? {
+        if !crate::http::gate::tokens_configured(&config.data)? {
             if !local.ip().is_loopback() {
                 return Err(CommandError::Usage(format!(
                     "refusing to serve on {local} without access tokens: anyone who can reach it would be admin. \
@@ -416,10 +421,10 @@ pub enum TokenCommand {
 
 pub fn token(config: &Config, command: TokenCommand, out: &mut dyn Write) -> Result<(), CommandError> {
     std::fs::create_dir_all(&config.data).map_err(io(format!("creating {}", config.data.display())))?;
-    let store = crate::auth::TokenStore::new(&config.data);
+    let store = crate::access::tokens::TokenStore::new(&config.data);
     let now = chrono::Utc::now();
     let audit = |action: &str, params: serde_json::Value| {
-        crate::audit::AuditLog::new(&config.data).append(&[crate::audit::Event {
+        crate::access::audit::AuditLog::new(&config.data).append(&[crate::access::audit::Event {
             time: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             token_id: None,
             role: Some("admin".into()),
@@ -454,7 +459,7 @@ pub fn token(config: &Config, command: TokenCommand, out: &mut dyn Write) -> Res
 
 /// `ecomshare audit verify`: checks the audit trail's chain; exit 5 when broken.
 pub fn audit_verify(config: &Config, out: &mut dyn Write) -> Result<(), CommandError> {
-    let verified = crate::audit::AuditLog::new(&config.data).verify()?;
+    let verified = crate::access::audit::AuditLog::new(&config.data).verify()?;
     print_json(
         out,
         &serde_json::json!({"ok": true, "lines": verified.lines, "head": verified.head}),
@@ -499,7 +504,7 @@ fn start_reports(app: &Arc<App>, config: &Config) -> Result<(), CommandError> {
                 recipients = reports.delivery.recipients.len(),
                 "monthly report scheduled"
             );
-            let scheduler = crate::schedule::Scheduler {
+            let scheduler = crate::report::scheduler::Scheduler {
                 app: app.clone(),
                 schedule,
                 language: reports.language,
@@ -528,7 +533,7 @@ async fn keep_warm(app: Arc<App>) {
                 // Then every month's disclosure contributions, for viewers'
                 // other tables (read from disk when kept there).
                 let warmed_all = async {
-                    crate::dashboard::warm(&app).await?;
+                    crate::present::dashboard::warm(&app).await?;
                     app.keep_contributions(true).await
                 };
                 match warmed_all.await {
@@ -552,7 +557,7 @@ async fn keep_warm(app: Arc<App>) {
 
 /// Every `every`, merges the runs of small batches due for it (see
 /// `App::compact`): answers do not change, later versions read fewer files.
-async fn keep_compact(app: Arc<App>, policy: crate::app::CompactPolicy, every: std::time::Duration) {
+async fn keep_compact(app: Arc<App>, policy: crate::service::CompactPolicy, every: std::time::Duration) {
     loop {
         tokio::time::sleep(every).await;
         loop {

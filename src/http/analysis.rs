@@ -2,9 +2,9 @@
 //! (`Accept` or `format=`), conditional GET, and streamed bodies.
 
 use super::{ApiError, best_accepted, blocking};
-use crate::app::{App, QueryStream, SqlRequest, parse_as_of};
 use crate::domain::BoundValue;
-use crate::tabular::Format;
+use crate::present::tabular::Format;
+use crate::service::{App, QueryStream, SqlRequest, parse_as_of};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -113,7 +113,7 @@ fn repeated(k: &str) -> ApiError {
 /// `GET /api/v1/queries/{name}`
 pub async fn run(
     State(app): State<Arc<App>>,
-    caller: Option<axum::Extension<crate::auth::Identity>>,
+    caller: Option<axum::Extension<crate::access::tokens::Identity>>,
     headers: HeaderMap,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
@@ -185,7 +185,7 @@ fn bound(name: &str, v: serde_json::Value) -> Result<BoundValue, ApiError> {
 /// the bare SQL as `application/sql` (then `as_of` in the query string).
 pub async fn sql(
     State(app): State<Arc<App>>,
-    caller: Option<axum::Extension<crate::auth::Identity>>,
+    caller: Option<axum::Extension<crate::access::tokens::Identity>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,

@@ -5,10 +5,10 @@
 //! module only selects, orders and labels them. It knows nothing of HTTP,
 //! DataFusion or plotters' drawing.
 
-use crate::app::{App, AppError, ShareParams, ShareResponse, ShareRow};
-use crate::charts::{Bar, Bars, Chart, Heatmap, Map, MapPoint, Standing, Trend, TrendLegend};
 use crate::domain::{Period, Reference, Status};
-use crate::locale::{self, Lang};
+use crate::present::charts::{Bar, Bars, Chart, Heatmap, Map, MapPoint, Standing, Trend, TrendLegend};
+use crate::present::locale::{self, Lang};
+use crate::service::{App, AppError, ShareParams, ShareResponse, ShareRow};
 
 /// The charts the dashboard offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -375,7 +375,7 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
 /// filters), so that the first visitor after a new dataset version finds
 /// their figures already in the answer cache.
 pub async fn warm(app: &App) -> Result<(), AppError> {
-    for audience in [crate::app::Audience::Protected, crate::app::Audience::Full] {
+    for audience in [crate::service::Audience::Protected, crate::service::Audience::Full] {
         let params = ShareParams {
             audience,
             ..ShareParams::default()

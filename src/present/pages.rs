@@ -7,10 +7,10 @@
 //! script, no external font or style sheet. Computes no figure and knows
 //! nothing of HTTP or engines.
 
-use crate::app::{ShareParams, ShareResponse, ShareRow};
-use crate::dashboard::Overview;
 use crate::domain::{Period, Status};
-use crate::locale::{self, Lang};
+use crate::present::dashboard::Overview;
+use crate::present::locale::{self, Lang};
+use crate::service::{ShareParams, ShareResponse, ShareRow};
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.

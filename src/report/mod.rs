@@ -11,10 +11,13 @@
 //! same version gives byte-identical files. Knows nothing of HTTP or of
 //! DataFusion.
 
-use crate::app::{App, AppError, Audience, ShareParams, ShareRow};
+pub mod pdf;
+pub mod scheduler;
+
 use crate::domain::Period;
 use crate::domain::share::change_pp;
-use crate::locale::Lang;
+use crate::present::locale::Lang;
+use crate::service::{App, AppError, Audience, ShareParams, ShareRow};
 use serde::Serialize;
 use std::path::Path;
 
@@ -178,11 +181,11 @@ fn methodology(
     out.push(match lang {
         Lang::Vi => format!(
             "Bảo mật số liệu: ô có dưới {} doanh nghiệp (đơn vị phụ thuộc tính theo mã số thuế của doanh nghiệp mẹ), hoặc có {} doanh nghiệp lớn nhất chiếm trên {}% tổng mức bán lẻ của ô, được ẩn số liệu (ký hiệu {}); sau đó ẩn thêm các ô khác (ưu tiên ô có doanh thu nhỏ nhất) để không ô bị ẩn nào có thể tính ngược chính xác từ các ô và tổng cộng được công bố của cùng bảng (bảng một và hai chiều có dòng tổng).",
-            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::locale::SUPPRESSED
+            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::present::locale::SUPPRESSED
         ),
         Lang::En => format!(
             "Disclosure control: a cell with fewer than {} enterprises (dependent units counted under their parent's tax code), or whose {} largest enterprises hold more than {}% of its retail sales, is suppressed (shown {}); further cells (the smallest first) are then suppressed so that no suppressed cell can be computed exactly from the published cells and totals of the same table (one- and two-dimensional tables with margins).",
-            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::locale::SUPPRESSED
+            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::present::locale::SUPPRESSED
         ),
     });
     out
@@ -317,22 +320,26 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         content_sha256: String::new(),
         charts: Vec::new(),
     };
-    let size = crate::charts::Size::new(900, 420).expect("a valid chart size");
+    let size = crate::present::charts::Size::new(900, 420).expect("a valid chart size");
     for (kind, params) in [
-        (crate::dashboard::ChartKind::Trend, span(month, month, None)),
-        (crate::dashboard::ChartKind::Districts, span(month, month, None)),
+        (crate::present::dashboard::ChartKind::Trend, span(month, month, None)),
+        (
+            crate::present::dashboard::ChartKind::Districts,
+            span(month, month, None),
+        ),
     ] {
-        let chart = crate::dashboard::chart(app, kind, &params, lang).await?;
-        let alt = crate::charts::describe(&chart);
-        let svg = crate::charts::render(&chart, crate::charts::Format::Svg, size, lang).map_err(|e| {
-            AppError::BadParameter {
-                code: "chart_failed",
-                message: e.to_string(),
-            }
-        })?;
+        let chart = crate::present::dashboard::chart(app, kind, &params, lang).await?;
+        let alt = crate::present::charts::describe(&chart);
+        let svg =
+            crate::present::charts::render(&chart, crate::present::charts::Format::Svg, size, lang).map_err(|e| {
+                AppError::BadParameter {
+                    code: "chart_failed",
+                    message: e.to_string(),
+                }
+            })?;
         report.charts.push((alt, String::from_utf8_lossy(&svg).into_owned()));
     }
-    report.content_sha256 = crate::digest::sha256_hex(to_json(&report).as_bytes());
+    report.content_sha256 = crate::util::digest::sha256_hex(to_json(&report).as_bytes());
     Ok(report)
 }
 
@@ -353,7 +360,7 @@ async fn revisions_between(app: &App, from: u64, to: u64) -> Result<u64, AppErro
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let plan = app.query_plan("revisions", params, None, crate::tabular::Format::Json)?;
+    let plan = app.query_plan("revisions", params, None, crate::present::tabular::Format::Json)?;
     let body = app.run_query(&plan).await?.collect().await?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| AppError::BadParameter {
         code: "query_failed",
@@ -382,7 +389,7 @@ pub enum ReportError {
     #[error("building the workbook: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("building the PDF: {0}")]
-    Pdf(#[from] crate::pdf::PdfError),
+    Pdf(#[from] crate::report::pdf::PdfError),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -401,7 +408,7 @@ impl ReportError {
 pub fn files(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, ReportError> {
     Ok(vec![
         ("report.json", to_json(report).into_bytes()),
-        ("report.pdf", crate::pdf::render(report)?),
+        ("report.pdf", crate::report::pdf::render(report)?),
         ("report.html", to_html(report).into_bytes()),
         ("report.xlsx", to_xlsx(report)?),
     ])
@@ -526,7 +533,7 @@ pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportE
         let staging = bundles.join(format!(".staging-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         write(report, &staging)?;
-        crate::fsutil::sync_dir(&staging).map_err(io_at(&staging))?;
+        crate::util::durable::sync_dir(&staging).map_err(io_at(&staging))?;
         if let Err(e) = std::fs::rename(&staging, &dir) {
             // Another process archived the same bundle first: same bytes.
             let _ = std::fs::remove_dir_all(&staging);
@@ -534,7 +541,7 @@ pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportE
                 return Err(io_at(&dir)(e));
             }
         }
-        crate::fsutil::sync_dir(&bundles).map_err(io_at(&bundles))?;
+        crate::util::durable::sync_dir(&bundles).map_err(io_at(&bundles))?;
     }
     point_month(archive, &report.month, &name)?;
     Ok(name)
@@ -561,7 +568,7 @@ fn point_month(archive: &Path, month: &str, bundle: &str) -> Result<(), ReportEr
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(&target, &tmp).map_err(io_at(&tmp))?;
     std::fs::rename(&tmp, &link).map_err(io_at(&link))?;
-    crate::fsutil::sync_dir(archive).map_err(io_at(archive))
+    crate::util::durable::sync_dir(archive).map_err(io_at(archive))
 }
 
 /// One cell of a report sheet.
@@ -576,7 +583,7 @@ enum Val {
 
 fn money(s: &str) -> Val {
     if s.is_empty() {
-        Val::Text(crate::locale::SUPPRESSED.to_string())
+        Val::Text(crate::present::locale::SUPPRESSED.to_string())
     } else {
         Val::Money(s.to_string())
     }
@@ -593,14 +600,14 @@ fn figure_cells(r: &ShareRow, lang: Lang) -> Vec<Val> {
         Val::Share(r.share),
         Val::Share(r.target),
         Val::Points(r.gap_pp),
-        Val::Text(crate::locale::status_label(r.status, lang).to_string()),
+        Val::Text(crate::present::locale::status_label(r.status, lang).to_string()),
         if r.suppressed {
-            Val::Text(crate::locale::SUPPRESSED.to_string())
+            Val::Text(crate::present::locale::SUPPRESSED.to_string())
         } else {
             Val::Count(r.filings)
         },
         if r.suppressed {
-            Val::Text(crate::locale::SUPPRESSED.to_string())
+            Val::Text(crate::present::locale::SUPPRESSED.to_string())
         } else {
             Val::Count(r.units)
         },
@@ -737,7 +744,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         (
             "Tình trạng, lũy kế",
             "Status, year to date",
-            Val::Text(crate::locale::status_label(h.year_to_date.status, lang).to_string()),
+            Val::Text(crate::present::locale::status_label(h.year_to_date.status, lang).to_string()),
         ),
         (
             "Doanh thu TMĐT còn cần để đạt mục tiêu (đồng)",
@@ -1042,7 +1049,7 @@ pub struct Shown {
 }
 
 pub fn shown(report: &Report) -> Shown {
-    use crate::locale::{integer, percent, points, status_label, ty_dong};
+    use crate::present::locale::{integer, percent, points, status_label, ty_dong};
     let vi = report.language == "vi";
     let lang = if vi { Lang::Vi } else { Lang::En };
     let t = |v: &'static str, e: &'static str| if vi { v } else { e };
@@ -1050,7 +1057,7 @@ pub fn shown(report: &Report) -> Shown {
     let pp = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| points(x, 2, lang));
     let money = |s: &str| {
         if s.is_empty() {
-            crate::locale::SUPPRESSED.to_string()
+            crate::present::locale::SUPPRESSED.to_string()
         } else {
             ty_dong(s.parse::<f64>().unwrap_or(0.0), 2, lang)
         }

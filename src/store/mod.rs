@@ -20,11 +20,12 @@
 //! of polars, DataFusion or HTTP, and never looks inside a Parquet file.
 
 mod manifest;
-mod reference;
+mod reference_files;
+pub mod rollup;
 mod segments;
 
 pub use manifest::{BatchEntry, FileEntry, Manifest};
-pub use reference::{ReferenceFiles, builtin_reference, recorded_reference, reference_files};
+pub use reference_files::{ReferenceFiles, builtin_reference, recorded_reference, reference_files};
 pub use segments::{Compaction, Segment, SegmentIndex, SegmentPaths, version_files};
 
 use std::fs::{self, File};
@@ -194,9 +195,9 @@ impl Warehouse {
         let dir = self.root.join("reference");
         // Most data directories override nothing: one `stat` then.
         if Stamp::of(&dir)?.is_none() {
-            return Ok(vec![None; reference::FILE_NAMES.len()]);
+            return Ok(vec![None; reference_files::FILE_NAMES.len()]);
         }
-        reference::FILE_NAMES
+        reference_files::FILE_NAMES
             .iter()
             .map(|name| Stamp::of(&dir.join(name)))
             .collect()

@@ -5,7 +5,7 @@
 use crate::delivery::{Channel, DeliveryOptions, Recipient, RetryPolicy, Secret, Smtp, SmtpSecurity};
 use crate::domain::MonthlySchedule;
 use crate::http::HttpOptions;
-use crate::locale::Lang;
+use crate::present::locale::Lang;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -209,7 +209,7 @@ pub struct Config {
     pub query_timeout_s: u64,
     pub sql_row_cap: u64,
     pub reports: Reports,
-    pub compaction: crate::app::CompactPolicy,
+    pub compaction: crate::service::CompactPolicy,
     /// Seconds between `serve`'s compaction rounds; 0: never.
     pub compaction_interval_s: u64,
 }
@@ -250,8 +250,8 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         rule
     };
     let c = file.compaction.take().unwrap_or_default();
-    let d = crate::app::CompactPolicy::default();
-    let compaction = crate::app::CompactPolicy {
+    let d = crate::service::CompactPolicy::default();
+    let compaction = crate::service::CompactPolicy {
         small_rows: c.small_rows.unwrap_or(d.small_rows),
         min_batches: c.min_batches.unwrap_or(d.min_batches),
         max_rows: c.max_rows.unwrap_or(d.max_rows),

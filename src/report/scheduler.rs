@@ -12,12 +12,12 @@
 //! or delivered twice. The clock is injected; nothing here reads the time of
 //! day itself.
 
-use crate::app::{App, ShareParams};
-use crate::clock::Clock;
 use crate::delivery::{self, Delivery, DeliveryError, Outbox, Recipient, ReportRef};
 use crate::domain::MonthlySchedule;
-use crate::locale::Lang;
+use crate::present::locale::Lang;
 use crate::report::ReportError;
+use crate::service::{App, ShareParams};
+use crate::util::clock::Clock;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -116,7 +116,7 @@ impl Scheduler {
                 let excess = state.runs.len().saturating_sub(RUNS_KEPT);
                 state.runs.drain(..excess);
                 let bytes = serde_json::to_vec_pretty(&state).expect("the schedule state serializes");
-                crate::fsutil::write_atomic(&path, &bytes).map_err(|e| ScheduleError::State {
+                crate::util::durable::write_atomic(&path, &bytes).map_err(|e| ScheduleError::State {
                     path: path.display().to_string(),
                     message: e.to_string(),
                 })?;

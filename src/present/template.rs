@@ -167,8 +167,8 @@ mod tests {
     #[test]
     fn the_csv_template_is_read_back_as_the_contract_columns() {
         let bytes = csv();
-        let text = std::str::from_utf8(crate::csv::strip_bom(&bytes)).unwrap();
-        let records = crate::csv::read_all(text.as_bytes());
+        let text = std::str::from_utf8(crate::util::csv::strip_bom(&bytes)).unwrap();
+        let records = crate::util::csv::read_all(text.as_bytes());
         let names: Vec<&str> = (0..records.field_count(0))
             .map(|k| std::str::from_utf8(records.field(0, k).unwrap()).unwrap())
             .collect();
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_workbook_template_is_the_same_bytes_each_time() {
-        let reference = crate::warehouse::builtin_reference();
+        let reference = crate::store::builtin_reference();
         let a = xlsx(&reference).unwrap();
         assert_eq!(&a[..2], b"PK");
         assert_eq!(a, xlsx(&reference).unwrap());

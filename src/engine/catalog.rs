@@ -17,23 +17,23 @@ use std::time::SystemTime;
 
 /// The queries shipped with the binary.
 pub const BUILTIN: [(&str, &str); 8] = [
-    ("share_by_district", include_str!("../queries/share_by_district.sql")),
-    ("share_by_sector", include_str!("../queries/share_by_sector.sql")),
+    ("share_by_district", include_str!("../../queries/share_by_district.sql")),
+    ("share_by_sector", include_str!("../../queries/share_by_sector.sql")),
     (
         "share_by_district_sector",
-        include_str!("../queries/share_by_district_sector.sql"),
+        include_str!("../../queries/share_by_district_sector.sql"),
     ),
-    ("monthly_trend", include_str!("../queries/monthly_trend.sql")),
-    ("yoy_by_district", include_str!("../queries/yoy_by_district.sql")),
+    ("monthly_trend", include_str!("../../queries/monthly_trend.sql")),
+    ("yoy_by_district", include_str!("../../queries/yoy_by_district.sql")),
     (
         "gap_to_target_by_district",
-        include_str!("../queries/gap_to_target_by_district.sql"),
+        include_str!("../../queries/gap_to_target_by_district.sql"),
     ),
     (
         "coverage_by_district",
-        include_str!("../queries/coverage_by_district.sql"),
+        include_str!("../../queries/coverage_by_district.sql"),
     ),
-    ("revisions", include_str!("../queries/revisions.sql")),
+    ("revisions", include_str!("../../queries/revisions.sql")),
 ];
 
 /// Where a query came from.
@@ -121,7 +121,7 @@ pub struct Catalog {
 }
 
 fn digest(text: &str) -> String {
-    crate::digest::sha256_hex(text.as_bytes())
+    crate::util::digest::sha256_hex(text.as_bytes())
 }
 
 /// The `.sql` files of `dir`, by name; none when it does not exist.

@@ -441,7 +441,7 @@ fn write_row(
 mod tests {
     use super::*;
     use crate::domain::unit_id::is_valid_unit_id;
-    use crate::warehouse::builtin_reference;
+    use crate::store::builtin_reference;
 
     fn options() -> DemoOptions {
         DemoOptions {
@@ -474,7 +474,7 @@ mod tests {
     fn every_generated_record_is_valid_and_covers_the_province() {
         let r = builtin_reference();
         let files = generate(&r, &options());
-        let records = crate::csv::read_all(files.filings.as_bytes());
+        let records = crate::util::csv::read_all(files.filings.as_bytes());
         let mut districts = std::collections::HashSet::new();
         let mut communes = std::collections::HashSet::new();
         let (mut commune_only, mut both) = (0, 0);

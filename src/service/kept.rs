@@ -25,7 +25,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 
 /// One month's contributions by cell (district, commune, VSIC code).
-pub(super) type MonthContributions = Vec<(crate::rollup::CellCodes, Contributions)>;
+pub(super) type MonthContributions = Vec<(crate::store::rollup::CellCodes, Contributions)>;
 
 /// A month's kept contributions, computed at most once: (month, the version
 /// whose batch last changed it, cells kept per entry).
@@ -52,7 +52,7 @@ impl App {
             let name = month.to_string();
             let (kept, _) = self.month_contributions(loaded, month, k).await?;
             for (codes, c) in kept.iter() {
-                if let Some(key) = crate::rollup::group_of(slice, &loaded.reference, &name, codes) {
+                if let Some(key) = crate::store::rollup::group_of(slice, &loaded.reference, &name, codes) {
                     cells.push((key, c.clone()));
                 }
             }
@@ -171,7 +171,7 @@ async fn write_kept(path: std::path::PathBuf, cells: Arc<MonthContributions>) {
             std::fs::create_dir_all(dir)?;
         }
         let bytes = serde_json::to_vec(&*cells).map_err(std::io::Error::other)?;
-        crate::fsutil::write_atomic(&path, &bytes)
+        crate::util::durable::write_atomic(&path, &bytes)
     })
     .await;
     if let Ok(Err(e)) = written {

@@ -13,7 +13,7 @@
 //! Knows nothing of HTTP.
 
 use crate::domain::Role;
-use crate::fsutil;
+use crate::util::durable;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -107,7 +107,7 @@ pub struct Identity {
     pub role: Role,
 }
 
-use crate::digest::hex;
+use crate::util::digest::hex;
 
 fn random_hex(n: usize) -> Result<String, AuthError> {
     let mut bytes = vec![0u8; n];
@@ -178,7 +178,7 @@ impl TokenStore {
         let mut file = self.read()?;
         let out = f(&mut file)?;
         let bytes = serde_json::to_vec_pretty(&file).expect("tokens serialize");
-        fsutil::write_atomic(&self.path, &bytes).map_err(io(&self.path))?;
+        durable::write_atomic(&self.path, &bytes).map_err(io(&self.path))?;
         Ok(out)
     }
 
@@ -273,7 +273,7 @@ impl Sessions {
         if !path.exists() {
             std::fs::create_dir_all(data).map_err(io(data))?;
             let key = random_hex(32)?;
-            fsutil::create_atomic(&path, key.as_bytes()).map_err(io(&path))?;
+            durable::create_atomic(&path, key.as_bytes()).map_err(io(&path))?;
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io(&path))?;
         }

@@ -1363,7 +1363,7 @@ pub fn input_schema() -> Arc<Schema> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::builtin_reference;
+    use crate::store::builtin_reference;
 
     type Filing<'a> = (&'a str, &'a str, &'a str, &'a str, i64, i64, i64);
 

@@ -4,10 +4,10 @@
 //! keyed like the ETag, which a new dataset version empties.
 
 use super::{App, AppError, Audience, Loaded, ShareParams, month_in_vietnam};
-use crate::catalog::{Entry, Listing};
 use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
-use crate::tabular::{self, Encoder, Format, Meta};
+use crate::engine::catalog::{Entry, Listing};
+use crate::present::tabular::{self, Encoder, Format, Meta};
 use chrono::Utc;
 use datafusion::arrow::array::RecordBatch;
 use sha2::{Digest, Sha256};
@@ -226,7 +226,7 @@ impl QueryStream {
     }
 }
 
-use crate::digest::hex;
+use crate::util::digest::hex;
 
 impl App {
     /// The named queries in force.

@@ -15,7 +15,7 @@ use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
 use std::sync::Arc;
 
-const FONT: &[u8] = include_bytes!("charts/fonts/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../present/charts/fonts/DejaVuSans.ttf");
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
 const MARGIN: f32 = 42.0;

@@ -219,7 +219,7 @@ impl Compaction<'_> {
         self.index.segments.sort_by_key(|s| s.first);
         let text = serde_json::to_vec_pretty(&self.index).expect("the index serialises");
         let path = root.join(INDEX);
-        crate::fsutil::write_atomic(&path, &text).map_err(io(&path))?;
+        crate::util::durable::write_atomic(&path, &text).map_err(io(&path))?;
         Ok(self.index)
     }
 }
@@ -227,7 +227,7 @@ impl Compaction<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::warehouse::{BatchEntry, FileEntry};
+    use crate::store::{BatchEntry, FileEntry};
 
     fn batch(seq: u64, files: usize, superseded: bool) -> BatchEntry {
         BatchEntry {
@@ -271,7 +271,7 @@ mod tests {
             }],
         };
         let manifest = |version: u64| Manifest {
-            format: crate::warehouse::manifest::FORMAT,
+            format: crate::store::manifest::FORMAT,
             version,
             committed_at: String::new(),
             batches: batches[..version as usize].to_vec(),

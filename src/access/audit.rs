@@ -10,7 +10,7 @@
 //!
 //! Events carry no token, secret or cookie: only the token's id and role.
 
-use crate::fsutil;
+use crate::util::durable;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -133,7 +133,7 @@ pub struct Verified {
 
 fn digest(v: &Value) -> String {
     let text = serde_json::to_string(v).expect("JSON serializes");
-    crate::digest::sha256_hex(text.as_bytes())
+    crate::util::digest::sha256_hex(text.as_bytes())
 }
 
 impl AuditLog {
@@ -178,7 +178,7 @@ impl AuditLog {
             // without building a JSON tree per event.
             let start = text.len();
             serde_json::to_writer(&mut text, &Unhashed::of(e, seq, &head.hash)).expect("an event serializes");
-            let hash = crate::digest::sha256_hex(&text[start..]);
+            let hash = crate::util::digest::sha256_hex(&text[start..]);
             text.pop();
             text.extend_from_slice(b",\"hash\":\"");
             text.extend_from_slice(hash.as_bytes());
@@ -193,7 +193,7 @@ impl AuditLog {
             .map_err(io(&path))?;
         f.write_all(&text).map_err(io(&path))?;
         f.sync_data().map_err(io(&path))?;
-        fsutil::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes")).map_err(io(&head_path))
+        durable::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes")).map_err(io(&head_path))
     }
 
     /// The OS lock that serialises appends (and lets `verify` read a trail

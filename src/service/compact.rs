@@ -53,7 +53,7 @@ impl App {
         let latest = compaction.latest().clone();
         let covered = compaction.index().covered_to();
         let files_before = files_read(&latest, compaction.index());
-        let mut run: Vec<&crate::warehouse::BatchEntry> = Vec::new();
+        let mut run: Vec<&crate::store::BatchEntry> = Vec::new();
         let mut rows = 0u64;
         for batch in latest.batches.iter().filter(|b| b.seq > covered) {
             let accepted: u64 = batch.files.iter().map(|f| f.accepted).sum();
@@ -129,7 +129,7 @@ impl App {
 }
 
 /// How many files a version is read from, given the segments.
-fn files_read(manifest: &crate::warehouse::Manifest, index: &crate::warehouse::SegmentIndex) -> usize {
-    let (filings, superseded) = crate::warehouse::version_files(manifest, index);
+fn files_read(manifest: &crate::store::Manifest, index: &crate::store::SegmentIndex) -> usize {
+    let (filings, superseded) = crate::store::version_files(manifest, index);
     filings.len() + superseded.len()
 }

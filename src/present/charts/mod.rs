@@ -14,7 +14,7 @@ use plotters::style::FontStyle;
 use std::sync::Once;
 use thiserror::Error;
 
-use crate::locale::{self, Lang};
+use crate::present::locale::{self, Lang};
 
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";

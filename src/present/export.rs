@@ -1,8 +1,8 @@
 //! Share figures as CSV and as a text table, from the plain response.
 //! Formats only; computes nothing.
 
-use crate::app::{ShareResponse, ShareRow};
-use crate::locale::{self, Lang};
+use crate::present::locale::{self, Lang};
+use crate::service::{ShareResponse, ShareRow};
 
 /// Quotes a CSV field when it holds a separator, a quote or a line break.
 pub fn csv_field(s: &str) -> String {

@@ -12,8 +12,8 @@
 use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice, Status};
 use crate::engine::{EngineError, Limits, Snapshot};
 use crate::ingest::{self, FileContext, Format, IngestError};
-use crate::rollup::{Rollup, UnitDictionary};
-use crate::warehouse::{FileEntry, Manifest, Warehouse, WarehouseError};
+use crate::store::rollup::{Rollup, UnitDictionary};
+use crate::store::{FileEntry, Manifest, Warehouse, WarehouseError};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -26,9 +26,9 @@ use thiserror::Error;
 mod compact;
 mod disclose;
 mod kept;
-mod queries;
+mod named_queries;
 pub use compact::{CompactPolicy, CompactReport};
-pub use queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
+pub use named_queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -41,9 +41,9 @@ pub enum AppError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
-    Tabular(#[from] crate::tabular::TabularError),
+    Tabular(#[from] crate::present::tabular::TabularError),
     #[error(transparent)]
-    Rollup(#[from] crate::rollup::RollupError),
+    Rollup(#[from] crate::store::rollup::RollupError),
 }
 
 impl AppError {
@@ -65,7 +65,7 @@ impl AppError {
             Self::Ingest(e) => e.is_input_error(),
             Self::Warehouse(WarehouseError::Busy(_)) => false,
             Self::Engine(e) => e.is_client_error(),
-            Self::Tabular(e) => matches!(e, crate::tabular::TabularError::TooManyRowsForExcel { .. }),
+            Self::Tabular(e) => matches!(e, crate::present::tabular::TabularError::TooManyRowsForExcel { .. }),
             Self::Warehouse(_) | Self::Rollup(_) => false,
         }
     }
@@ -361,8 +361,8 @@ impl Default for AppOptions {
 /// override files when they were settled, the parsed tables and their
 /// fingerprint.
 struct ReferenceCache {
-    texts: crate::warehouse::ReferenceFiles,
-    stamps: Option<Vec<Option<crate::warehouse::Stamp>>>,
+    texts: crate::store::ReferenceFiles,
+    stamps: Option<Vec<Option<crate::store::Stamp>>>,
     reference: Arc<Reference>,
     fingerprint: u64,
 }
@@ -388,10 +388,10 @@ pub struct App {
     /// its fingerprint: every request reads the texts, few parse them.
     reference_cache: Mutex<Option<ReferenceCache>>,
     /// The manifest directory's settled stamp and the latest version it listed.
-    version_cache: Mutex<Option<(crate::warehouse::Stamp, u64)>>,
-    catalog: crate::catalog::Catalog,
+    version_cache: Mutex<Option<(crate::store::Stamp, u64)>>,
+    catalog: crate::engine::catalog::Catalog,
     options: AppOptions,
-    results: Arc<queries::ResultCache>,
+    results: Arc<named_queries::ResultCache>,
     /// Disclosure control's kept contributions, per month (see `kept`).
     kept: Mutex<HashMap<kept::KeptKey, Arc<kept::KeptCell>>>,
 }
@@ -416,8 +416,8 @@ impl App {
             past: Mutex::new(Vec::new()),
             reference_cache: Mutex::new(None),
             version_cache: Mutex::new(None),
-            catalog: crate::catalog::Catalog::new(dirs),
-            results: Arc::new(queries::ResultCache::new(options.result_cache_bytes)),
+            catalog: crate::engine::catalog::Catalog::new(dirs),
+            results: Arc::new(named_queries::ResultCache::new(options.result_cache_bytes)),
             kept: Mutex::new(HashMap::new()),
             options,
         })
@@ -454,7 +454,7 @@ impl App {
         {
             return Ok((cached.reference.clone(), cached.fingerprint));
         }
-        let files = crate::warehouse::reference_files(&self.warehouse)?;
+        let files = crate::store::reference_files(&self.warehouse)?;
         if let Some(cached) = cache.as_mut()
             && cached.texts == files
         {
@@ -540,7 +540,7 @@ impl App {
                 format!("at most {} files per batch", ingest::MAX_FILES_PER_BATCH),
             ));
         }
-        let reference_files = crate::warehouse::reference_files(&self.warehouse)?;
+        let reference_files = crate::store::reference_files(&self.warehouse)?;
         let reference = reference_files.parse()?;
         let now = Utc::now();
         let ingest_time_us = now.timestamp_micros();
@@ -779,7 +779,7 @@ impl App {
     /// that stand for runs of them (the same rows).
     fn version_files(&self, manifest: &Manifest) -> Result<(Vec<PathBuf>, Vec<PathBuf>), AppError> {
         let index = self.warehouse.segments()?;
-        let (filings, superseded) = crate::warehouse::version_files(manifest, &index);
+        let (filings, superseded) = crate::store::version_files(manifest, &index);
         let absolute = |v: Vec<String>| v.iter().map(|p| self.warehouse.path_of(p)).collect();
         Ok((absolute(filings), absolute(superseded)))
     }
@@ -896,7 +896,7 @@ impl App {
                     if whole {
                         rollup.load_all()?;
                     }
-                    Ok::<_, crate::rollup::RollupError>(rollup)
+                    Ok::<_, crate::store::rollup::RollupError>(rollup)
                 });
                 Some(Arc::new(read.await.map_err(|e| {
                     AppError::Engine(EngineError::Shape(format!("reading the rollup failed: {e}")))
@@ -939,7 +939,7 @@ impl App {
             v => self.warehouse.manifest(v)?.reference_file().map(str::to_string),
         };
         let reference = match recorded {
-            Some(path) => Arc::new(crate::warehouse::recorded_reference(&self.warehouse, &path)?),
+            Some(path) => Arc::new(crate::store::recorded_reference(&self.warehouse, &path)?),
             None => current_reference,
         };
         let tag = StateTag {

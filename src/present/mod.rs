@@ -1,0 +1,13 @@
+//! Figures made readable: numbers in vi-VN or English (`locale`), the
+//! dashboard's views (`dashboard`) and pages (`pages`), charts, share tables
+//! as CSV and text (`export`), query results in officials' formats
+//! (`tabular`) and the filing template (`template`). Plain data in, bytes
+//! out: nothing here reads the store or runs a query.
+
+pub mod charts;
+pub mod dashboard;
+pub mod export;
+pub mod locale;
+pub mod pages;
+pub mod tabular;
+pub mod template;
