@@ -18,7 +18,8 @@
 //! themselves are `domain::disclosure`'s, the tables `disclose`'s.
 
 use super::disclose::Parts;
-use super::{App, AppError, Loaded};
+use super::versions::Loaded;
+use super::{App, AppError};
 use crate::domain::disclosure::{Contributions, kept_per_cell};
 use crate::domain::{Period, Slice};
 use futures::StreamExt;

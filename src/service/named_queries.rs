@@ -3,7 +3,8 @@
 //! encode the rows in the format asked for — streaming, with a result cache
 //! keyed like the ETag, which a new dataset version empties.
 
-use super::{App, AppError, Audience, Loaded, ShareParams, month_in_vietnam};
+use super::versions::Loaded;
+use super::{App, AppError, Audience, ShareParams, month_in_vietnam};
 use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
 use crate::engine::catalog::{Entry, Listing};

@@ -1,0 +1,111 @@
+//! The share request and response as plain data: what a caller asks
+//! (`ShareParams`, for an `Audience`) and the figures it gets
+//! (`ShareResponse`, `ShareRow`). The service fills them; the surfaces
+//! (HTTP, pages, exports, reports) read them without the service itself.
+
+use crate::domain::Status;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Who figures are for: the full figures (admins, the command line) or the
+/// figures protected by disclosure control (every other role, the public
+/// dashboard, the reports).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Audience {
+    #[default]
+    Full,
+    Protected,
+}
+
+/// Raw share-query parameters, as given on the command line or in a URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ShareParams {
+    /// Set by the caller's role, never from a request's parameters.
+    pub audience: Audience,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub district: Option<String>,
+    pub sector: Option<String>,
+    pub vsic: Option<String>,
+    /// A dataset version to answer as of, instead of the current one.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShareResponse {
+    pub from: String,
+    pub to: String,
+    pub by: Vec<&'static str>,
+    pub dataset_version: u64,
+    /// The province target in force for the `to` year.
+    pub target: Option<f64>,
+    pub rows: Vec<ShareRow>,
+    pub total: ShareRow,
+    /// The first month of the commune level ("2025-07") when the range
+    /// crosses it and the figures are by district: from that month a
+    /// district's figures are its former area's (the communes whose former
+    /// district it is, by the majority rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_break: Option<&'static str>,
+}
+
+/// A row of figures. A row withheld by disclosure control has
+/// `suppressed: true`, its figures emptied here and written as nulls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareRow {
+    /// Key and name fields of the row's dimensions (absent for the others).
+    pub keys: BTreeMap<&'static str, Option<String>>,
+    /// Σ weight × total revenue, exact, in VND.
+    pub total_revenue_vnd: String,
+    /// Σ weight × e-commerce revenue, exact, in VND.
+    pub ecommerce_revenue_vnd: String,
+    pub share: Option<f64>,
+    pub target: Option<f64>,
+    pub gap_pp: Option<f64>,
+    /// E-commerce revenue still needed for the share to reach the target at
+    /// the current total: max(0, target × total − e-commerce), exact, in VND;
+    /// null without a target.
+    pub ecommerce_needed_vnd: Option<String>,
+    pub status: Status,
+    pub filings: u64,
+    pub units: u64,
+    pub suppressed: bool,
+}
+
+impl ShareRow {
+    /// Withholds the row's figures (its keys and target stay).
+    pub(super) fn suppress(&mut self) {
+        self.total_revenue_vnd.clear();
+        self.ecommerce_revenue_vnd.clear();
+        self.share = None;
+        self.gap_pp = None;
+        self.ecommerce_needed_vnd = None;
+        self.status = Status::Suppressed;
+        self.filings = 0;
+        self.units = 0;
+        self.suppressed = true;
+    }
+}
+
+impl Serialize for ShareRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &self.keys {
+            m.serialize_entry(k, v)?;
+        }
+        let shown = !self.suppressed;
+        m.serialize_entry("total_revenue_vnd", &shown.then_some(&self.total_revenue_vnd))?;
+        m.serialize_entry("ecommerce_revenue_vnd", &shown.then_some(&self.ecommerce_revenue_vnd))?;
+        m.serialize_entry("share", &self.share)?;
+        m.serialize_entry("target", &self.target)?;
+        m.serialize_entry("gap_pp", &self.gap_pp)?;
+        m.serialize_entry("ecommerce_needed_vnd", &self.ecommerce_needed_vnd)?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("filings", &shown.then_some(self.filings))?;
+        m.serialize_entry("units", &shown.then_some(self.units))?;
+        m.serialize_entry("suppressed", &self.suppressed)?;
+        m.end()
+    }
+}

@@ -1,0 +1,349 @@
+//! The ingest pipeline as a use case: a batch of filing files read and
+//! validated (by `ingest`), staged, the filings it supersedes found and the
+//! new version's rollup made (by the engine and the rollup), then committed
+//! as one version of the store. Also the kept ingest reports.
+
+use super::{App, AppError, block_on, month_in_vietnam};
+use crate::ingest::{self, FileContext, Format, IngestError};
+use crate::store::rollup::{Rollup, UnitDictionary};
+use crate::store::{FileEntry, Manifest, WarehouseError};
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A file to ingest.
+pub enum IngestSource {
+    /// A file on disk; its format comes from the extension.
+    Path(PathBuf),
+    /// Bytes received (e.g. over HTTP) with a name and a format.
+    Bytes {
+        name: String,
+        format: Option<Format>,
+        bytes: Vec<u8>,
+    },
+    /// An upload spooled to a file, with the name and format it came with.
+    Spooled {
+        name: String,
+        format: Option<Format>,
+        path: PathBuf,
+    },
+}
+
+impl IngestSource {
+    pub(super) fn name(&self) -> String {
+        match self {
+            Self::Path(p) => p.display().to_string(),
+            Self::Bytes { name, .. } | Self::Spooled { name, .. } => name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub dataset_version: u64,
+    /// Whether this batch created a new dataset version (false when every file was a duplicate).
+    pub committed: bool,
+    pub files: Vec<FileReport>,
+    pub rejections: Vec<RejectionReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub records: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicate_file: bool,
+    /// For a duplicate file: the dataset version that already holds its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of_version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectionReport {
+    pub file: String,
+    pub record: u64,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl App {
+    /// Ingests a batch of files as one commit. A file that cannot be read at
+    /// all refuses the whole batch and changes nothing.
+    pub fn ingest(&self, sources: Vec<IngestSource>) -> Result<IngestReport, AppError> {
+        self.ingest_as(sources, None)
+    }
+
+    /// `ingest` on behalf of an access token: the batch records its id, and
+    /// its ingest report is kept with it (`ingest_report`).
+    pub fn ingest_as(
+        &self,
+        sources: Vec<IngestSource>,
+        submitted_by: Option<String>,
+    ) -> Result<IngestReport, AppError> {
+        self.ingest_with(sources, &ingest::InputOptions::default(), submitted_by)
+    }
+
+    /// `ingest_as` for files written as `options` declares (encoding,
+    /// delimiter, vi-VN numbers), every file of the batch alike.
+    pub fn ingest_with(
+        &self,
+        sources: Vec<IngestSource>,
+        options: &ingest::InputOptions,
+        submitted_by: Option<String>,
+    ) -> Result<IngestReport, AppError> {
+        if sources.len() > ingest::MAX_FILES_PER_BATCH {
+            return Err(AppError::bad(
+                "too_many_files",
+                format!("at most {} files per batch", ingest::MAX_FILES_PER_BATCH),
+            ));
+        }
+        let reference_files = crate::store::reference_files(&self.warehouse)?;
+        let reference = reference_files.parse()?;
+        let now = Utc::now();
+        let ingest_time_us = now.timestamp_micros();
+        let mut batch = self.warehouse.begin()?;
+        let mut files = Vec::new();
+        let mut rejections = Vec::new();
+        for (index, source) in sources.into_iter().enumerate() {
+            let name = source.name();
+            let (reader, format): (Box<dyn Read>, Option<Format>) = match source {
+                IngestSource::Path(path) => {
+                    let format = Format::from_path(&path.to_string_lossy());
+                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
+                        file: name.clone(),
+                        source,
+                    })?;
+                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
+                }
+                IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
+                IngestSource::Spooled { format, path, .. } => {
+                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
+                        file: name.clone(),
+                        source,
+                    })?;
+                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
+                }
+            };
+            let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
+            let (filings_path, rejections_path) = batch.staging_paths(index);
+            let ctx = FileContext {
+                reference: &reference,
+                current_month: month_in_vietnam(now),
+                batch_seq: batch.seq(),
+                file_index: index as u32,
+                ingest_time_us,
+                numbers: options.numbers,
+            };
+            let result = ingest::ingest_file(reader, format, options, &name, &ctx, &filings_path, &rejections_path)?;
+            if let Some(version) = batch.duplicate_of(&result.sha256) {
+                for p in [&filings_path, &rejections_path] {
+                    let _ = std::fs::remove_file(p);
+                }
+                files.push(FileReport {
+                    file: name,
+                    records: result.records,
+                    accepted: 0,
+                    rejected: 0,
+                    duplicate_file: true,
+                    duplicate_of_version: Some(version),
+                });
+                continue;
+            }
+            let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+            batch.add_file(FileEntry {
+                index: index as u32,
+                name: name.clone(),
+                sha256: result.sha256.clone(),
+                records: result.records,
+                accepted: result.accepted,
+                rejected: result.rejected,
+                filings: result.wrote_filings.then(|| file_name(&filings_path)).flatten(),
+                rejections: result.wrote_rejections.then(|| file_name(&rejections_path)).flatten(),
+            });
+            rejections.extend(result.rejections.into_iter().map(|r| RejectionReport {
+                file: name.clone(),
+                record: r.record,
+                reason: r.reason.code(),
+                message: r.message,
+            }));
+            files.push(FileReport {
+                file: name,
+                records: result.records,
+                accepted: result.accepted,
+                rejected: result.rejected,
+                duplicate_file: false,
+                duplicate_of_version: None,
+            });
+        }
+        let (dataset_version, committed) = if batch.is_empty() {
+            (batch.base().version, false)
+        } else {
+            // Decide once, at commit, which earlier filings this batch supersedes.
+            let (filings, superseded) = self.version_files(batch.base())?;
+            let staged = batch.staged_filings();
+            let started = std::time::Instant::now();
+            // One run per `supersession_part_rows` filings of the batch, so
+            // the commit's hash tables stay small however large the batch.
+            let accepted: u64 = batch.files().iter().map(|f| f.accepted).sum();
+            let parts = accepted.div_ceil(self.options.supersession_part_rows.max(1)).max(1) as u32;
+            // The new version's rollup: the previous one, plus this batch's
+            // filings (added on this thread while another finds the filings
+            // they supersede: the two share nothing), minus those.
+            let find = || {
+                let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
+                tracing::debug!(
+                    ms = started.elapsed().as_millis() as u64,
+                    parts,
+                    "commit: superseded filings found"
+                );
+                losers
+            };
+            let add = || {
+                self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
+                    block_on(async {
+                        add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
+                    })?;
+                    Ok((rollup, units))
+                })
+            };
+            let (losers, added) = if self.options.concurrent_commit {
+                std::thread::scope(|s| {
+                    let finding = s.spawn(find);
+                    let added = add();
+                    match finding.join() {
+                        Ok(losers) => (losers, added),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                })
+            } else {
+                (find(), add())
+            };
+            let losers = losers?;
+            let (mut rollup, mut units) = added?;
+            let mut ids = crate::engine::row_ids(&losers)?;
+            ids.sort_unstable();
+            if !ids.is_empty() {
+                ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
+                batch.set_superseded();
+            }
+            for b in &losers {
+                rollup.apply(b, &mut units, -1)?;
+            }
+            let (rollup_path, units_path) = batch.staging_rollup_paths();
+            rollup.write(&rollup_path)?;
+            units.write_added(&units_path)?;
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                cells = rollup.cells(),
+                new_units = units.added(),
+                "commit: rollup written"
+            );
+            batch.set_rollup();
+            batch.set_periods(rollup.touched_periods());
+            batch.record_reference(&reference_files)?;
+            let kept = IngestReport {
+                dataset_version: batch.seq(),
+                committed: true,
+                files: files.clone(),
+                rejections: rejections.clone(),
+            };
+            let json = serde_json::to_vec(&kept).expect("an ingest report serializes");
+            batch.record_report(&json, submitted_by)?;
+            let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
+            let manifest = batch.commit(&committed_at, ingest_time_us)?;
+            (manifest.version, true)
+        };
+        Ok(IngestReport {
+            dataset_version,
+            committed,
+            files,
+            rejections,
+        })
+    }
+
+    /// The batches committed so far, newest first: version, time, submitter
+    /// and per-file counts — those of `submitted_by` only, when given.
+    pub fn ingests(&self, submitted_by: Option<&str>) -> Result<Vec<serde_json::Value>, AppError> {
+        let manifest = self.manifest()?;
+        Ok(manifest
+            .batches
+            .iter()
+            .rev()
+            .filter(|b| submitted_by.is_none_or(|id| b.submitted_by.as_deref() == Some(id)))
+            .map(|b| {
+                serde_json::json!({
+                    "dataset_version": b.seq,
+                    "committed_at": b.committed_at,
+                    "submitted_by": b.submitted_by,
+                    "report": b.report.as_ref().map(|_| format!("/api/v1/ingests/{}", b.seq)),
+                    "files": b.files.iter().map(|f| serde_json::json!({
+                        "file": f.name, "records": f.records, "accepted": f.accepted, "rejected": f.rejected,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect())
+    }
+
+    /// The kept ingest report of the batch that made `version`, with who
+    /// submitted it; `None` when there is no such batch or it kept none.
+    pub fn ingest_report(&self, version: u64) -> Result<Option<(serde_json::Value, Option<String>)>, AppError> {
+        let manifest = self.manifest()?;
+        let Some(batch) = manifest.batches.iter().find(|b| b.seq == version) else {
+            return Ok(None);
+        };
+        let Some(path) = &batch.report else {
+            return Ok(None);
+        };
+        let full = self.warehouse.path_of(path);
+        let io = |source| WarehouseError::Io {
+            path: full.clone(),
+            source,
+        };
+        let bytes = std::fs::read(&full).map_err(io)?;
+        let report =
+            serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        Ok(Some((report, batch.submitted_by.clone())))
+    }
+
+    /// The rollup of `manifest`'s version and its unit dictionary, to build
+    /// the next version's on: read from its files, or — for a version
+    /// committed before rollups — computed from its effective filings.
+    pub(super) fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
+        let units: Vec<PathBuf> = manifest.units_files().map(|p| self.warehouse.path_of(p)).collect();
+        if let Some(path) = manifest.rollup_file() {
+            return Ok((
+                Rollup::read(&self.warehouse.path_of(path))?,
+                UnitDictionary::read(&units)?,
+            ));
+        }
+        let (mut rollup, mut dictionary) = (Rollup::default(), UnitDictionary::default());
+        if manifest.version > 0 {
+            tracing::info!(
+                version = manifest.version,
+                "building the rollup of a version from before rollups"
+            );
+            let (filings, superseded) = self.version_files(manifest)?;
+            block_on(async {
+                let rows = crate::engine::scan_effective(&filings, &superseded).await?;
+                add_all(&mut rollup, &mut dictionary, rows).await
+            })?;
+        }
+        Ok((rollup, dictionary))
+    }
+}
+
+/// Adds every filing `scan` yields to `rollup`, then gives the units met
+/// for the first time their final positions.
+pub(super) async fn add_all(
+    rollup: &mut Rollup,
+    units: &mut UnitDictionary,
+    mut rows: crate::engine::Rows,
+) -> Result<(), AppError> {
+    while let Some(b) = rows.next().await {
+        rollup.apply(&b?, units, 1)?;
+    }
+    rollup.settle_units(units)?;
+    Ok(())
+}
