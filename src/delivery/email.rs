@@ -7,6 +7,7 @@
 //! carries the same id and mail clients show it once.
 
 use super::{BundleFile, Delivery, SendError, Smtp, SmtpSecurity};
+use crate::present::labels;
 use crate::present::locale::{self, Lang};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -45,30 +46,21 @@ pub fn message(
 
 fn subject(month: &str, lang: Lang) -> String {
     let (y, m) = month.split_once('-').unwrap_or((month, ""));
-    match lang {
-        Lang::Vi => format!("Báo cáo tỷ trọng thương mại điện tử tháng {m}/{y} – tỉnh Thanh Hóa"),
-        Lang::En => format!("E-commerce share report for {month} – Thanh Hóa province"),
-    }
+    labels::fill(labels::of(lang).email.subject, &[("month", m), ("year", y)])
 }
 
 fn text(d: &Delivery, headline: &str, files: &[BundleFile], lang: Lang) -> String {
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-    match lang {
-        Lang::Vi => format!(
-            "Kính gửi Quý cơ quan,\n\n{headline}\n\nTệp đính kèm: {}.\nPhiên bản dữ liệu: {} (chốt lúc {}).\nMã băm nội dung (SHA-256): {}\n\nThư này được gửi tự động bởi ecomshare, Sở Công Thương tỉnh Thanh Hóa.\n",
-            names.join(", "),
-            d.report.dataset_version,
-            d.report.dataset_committed_at,
-            d.report.content_sha256
-        ),
-        Lang::En => format!(
-            "Dear colleagues,\n\n{headline}\n\nAttached: {}.\nDataset version: {} (committed {}).\nContent hash (SHA-256): {}\n\nThis message was sent automatically by ecomshare, Thanh Hóa Department of Industry and Trade.\n",
-            names.join(", "),
-            d.report.dataset_version,
-            d.report.dataset_committed_at,
-            d.report.content_sha256
-        ),
-    }
+    labels::fill(
+        labels::of(lang).email.body,
+        &[
+            ("headline", headline),
+            ("files", &names.join(", ")),
+            ("version", &d.report.dataset_version.to_string()),
+            ("committed_at", &d.report.dataset_committed_at),
+            ("sha256", &d.report.content_sha256),
+        ],
+    )
 }
 
 /// The headline sentence from a report's JSON: the month's share, the year
@@ -82,28 +74,22 @@ pub fn headline(report: &serde_json::Value, lang: Lang) -> String {
     let h = &report["headline"];
     let month = report["month"].as_str().unwrap_or("");
     let status = h["month"]["status"].as_str().unwrap_or("");
-    let status = match (status, lang) {
-        ("met", Lang::Vi) => "đạt mục tiêu",
-        ("below", Lang::Vi) => "chưa đạt mục tiêu",
-        ("met", Lang::En) => "target met",
-        ("below", Lang::En) => "below target",
-        (_, Lang::Vi) => "chưa xác định",
-        (_, Lang::En) => "no target",
+    let l = &labels::of(lang).email;
+    let status = match status {
+        "met" => l.status_met,
+        "below" => l.status_below,
+        _ => l.status_unknown,
     };
-    match lang {
-        Lang::Vi => format!(
-            "Tỷ trọng doanh thu thương mại điện tử tháng {month}: {}; lũy kế từ đầu năm: {}; mục tiêu năm: {} ({status}).",
-            share(&h["month"]["share"]),
-            share(&h["year_to_date"]["share"]),
-            share(&report["target"]),
-        ),
-        Lang::En => format!(
-            "E-commerce share for {month}: {}; year to date: {}; the year's target: {} ({status}).",
-            share(&h["month"]["share"]),
-            share(&h["year_to_date"]["share"]),
-            share(&report["target"]),
-        ),
-    }
+    labels::fill(
+        l.headline,
+        &[
+            ("month", month),
+            ("share", &share(&h["month"]["share"])),
+            ("year_to_date", &share(&h["year_to_date"]["share"])),
+            ("target", &share(&report["target"])),
+            ("status", status),
+        ],
+    )
 }
 
 pub async fn send(

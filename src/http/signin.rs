@@ -6,7 +6,7 @@
 use super::gate::{COOKIE, Guard};
 use super::{ApiError, page_lang};
 use crate::present::locale::Lang;
-use crate::present::pages::esc;
+use crate::present::pages;
 use axum::extract::{Extension, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,49 +20,13 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn page(lang: Lang, next: &str, failed: bool) -> String {
-    let (title, label, button, error, lang_attr) = match lang {
-        Lang::Vi => (
-            "Đăng nhập — Tỷ trọng thương mại điện tử, tỉnh Thanh Hóa",
-            "Mã truy cập",
-            "Đăng nhập",
-            "Mã truy cập không hợp lệ, đã bị thu hồi hoặc đã hết hạn.",
-            "vi",
-        ),
-        Lang::En => (
-            "Sign in — E-commerce share, Thanh Hóa province",
-            "Access token",
-            "Sign in",
-            "The access token is not valid, was revoked or has expired.",
-            "en",
-        ),
-    };
-    let error = if failed {
-        format!("<p role=\"alert\" style=\"color:#a00\">{error}</p>")
-    } else {
-        String::new()
-    };
-    format!(
-        "<!doctype html><html lang=\"{lang_attr}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}\
-         input{{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}}button{{font:inherit;padding:.4rem 1.2rem}}</style>\
-         </head><body><h1>{title}</h1>{error}\
-         <form method=\"post\" action=\"/signin\"><label for=\"token\">{label}</label>\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\
-         <input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang_attr}\">\
-         <button type=\"submit\">{button}</button></form></body></html>",
-        esc(next)
-    )
-}
-
 /// `GET /signin[?next=/path][&lang=]`
 pub async fn form(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
     let lang = page_lang(&headers, &mut pairs)?;
     let next = safe_next(pairs.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
-    Ok(Html(page(lang, &next, false)).into_response())
+    Ok(Html(pages::signin(lang, &next, false)).into_response())
 }
 
 /// `POST /signin` (form: token, next, lang): a session cookie and a redirect
@@ -77,7 +41,7 @@ pub async fn submit(Extension(guard): Extension<Arc<Guard>>, headers: HeaderMap,
     let next = safe_next(field("next"));
     let identity = field("token").and_then(|t| guard.tokens.verify(t.trim(), chrono::Utc::now()));
     let Some(token_id) = identity.and_then(|i| i.token_id) else {
-        return (StatusCode::UNAUTHORIZED, Html(page(lang, &next, true))).into_response();
+        return (StatusCode::UNAUTHORIZED, Html(pages::signin(lang, &next, true))).into_response();
     };
     let value = guard.sessions.issue(&token_id, chrono::Utc::now());
     let secure = if guard.options.cookie_secure { "; Secure" } else { "" };

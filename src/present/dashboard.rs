@@ -7,6 +7,7 @@
 
 use crate::domain::{Period, Reference, Status};
 use crate::present::charts::{Bar, Bars, Chart, Heatmap, Map, MapPoint, Standing, Trend, TrendLegend};
+use crate::present::labels;
 use crate::present::locale::{self, Lang};
 use crate::service::{App, AppError, ShareParams, ShareResponse, ShareRow};
 
@@ -56,19 +57,17 @@ fn key<'a>(row: &'a ShareRow, field: &str) -> &'a str {
 }
 
 fn district_label(reference: &Reference, code: &str, lang: Lang) -> String {
-    match (reference.district(code), lang) {
-        (Some(d), Lang::Vi) => d.district_name.clone(),
-        (Some(d), Lang::En) => d.name_en.clone(),
-        (None, _) => code.to_string(),
+    match reference.district(code) {
+        Some(d) => lang.name(&d.district_name, &d.name_en).to_string(),
+        None => code.to_string(),
     }
 }
 
 fn sector_label(reference: &Reference, code: &str, lang: Lang) -> String {
-    match (reference.sector(code), lang) {
-        (Some(s), Lang::Vi) => s.group_name.clone(),
-        (Some(s), Lang::En) => s.name_en.clone(),
-        (None, _) if code.is_empty() => "?".into(),
-        (None, _) => code.to_string(),
+    match reference.sector(code) {
+        Some(s) => lang.name(&s.group_name, &s.name_en).to_string(),
+        None if code.is_empty() => "?".into(),
+        None => code.to_string(),
     }
 }
 
@@ -78,10 +77,12 @@ fn month_label(period: &str) -> String {
 
 fn range_text(resp: &ShareResponse, lang: Lang) -> String {
     let (from, to) = (month_label(&resp.from), month_label(&resp.to));
-    match lang {
-        Lang::Vi => format!("tháng {from} – tháng {to}"),
-        Lang::En => format!("{from} – {to}"),
-    }
+    labels::fill(labels::of(lang).chart.range, &[("from", &from), ("to", &to)])
+}
+
+/// A chart's title: `template` with the range of `resp`.
+fn title(template: &str, resp: &ShareResponse, lang: Lang) -> String {
+    labels::fill(template, &[("range", &range_text(resp, lang))])
 }
 
 fn with_by(params: &ShareParams, by: &str) -> ShareParams {
@@ -98,12 +99,9 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
         ChartKind::Trend => trend(app, params, lang).await,
         ChartKind::Districts => {
             let resp = app.share(&with_by(params, "district")).await?;
-            let mut chart = bars(
-                &resp,
-                lang,
-                ("Tỷ trọng TMĐT theo huyện", "E-commerce share by district"),
-                |r| district_label(&reference, key(r, "district_code"), lang),
-            );
+            let mut chart = bars(&resp, lang, labels::of(lang).chart.districts, |r| {
+                district_label(&reference, key(r, "district_code"), lang)
+            });
             // Ranked: the highest share first.
             chart
                 .bars
@@ -112,12 +110,9 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
         }
         ChartKind::Sectors => {
             let resp = app.share(&with_by(params, "sector")).await?;
-            Ok(Chart::Bars(bars(
-                &resp,
-                lang,
-                ("Tỷ trọng TMĐT theo ngành", "E-commerce share by sector"),
-                |r| sector_label(&reference, key(r, "sector_code"), lang),
-            )))
+            Ok(Chart::Bars(bars(&resp, lang, labels::of(lang).chart.sectors, |r| {
+                sector_label(&reference, key(r, "sector_code"), lang)
+            })))
         }
         ChartKind::Heatmap => {
             let resp = app.share(&with_by(params, "district,sector")).await?;
@@ -142,10 +137,7 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
                 }
             }
             Ok(Chart::Heatmap(Heatmap {
-                title: match lang {
-                    Lang::Vi => format!("Tỷ trọng TMĐT theo huyện và ngành, {}", range_text(&resp, lang)),
-                    Lang::En => format!("E-commerce share by district and sector, {}", range_text(&resp, lang)),
-                },
+                title: title(labels::of(lang).chart.heatmap, &resp, lang),
                 rows: rows.iter().map(|d| district_label(&reference, d, lang)).collect(),
                 columns: columns.iter().map(|s| sector_label(&reference, s, lang)).collect(),
                 values,
@@ -169,24 +161,17 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
                 })
                 .collect();
             Ok(Chart::Map(Map {
-                title: match lang {
-                    Lang::Vi => format!("Bản đồ tỷ trọng TMĐT, {}", range_text(&resp, lang)),
-                    Lang::En => format!("Map of the e-commerce share, {}", range_text(&resp, lang)),
-                },
+                title: title(labels::of(lang).chart.map, &resp, lang),
                 points,
             }))
         }
     }
 }
 
-/// One bar per row of `resp`, titled (vi, en) with the range.
-fn bars(resp: &ShareResponse, lang: Lang, title: (&str, &str), label: impl Fn(&ShareRow) -> String) -> Bars {
+/// One bar per row of `resp`, titled with `template` and the range.
+fn bars(resp: &ShareResponse, lang: Lang, template: &str, label: impl Fn(&ShareRow) -> String) -> Bars {
     Bars {
-        title: format!(
-            "{}, {}",
-            if lang == Lang::Vi { title.0 } else { title.1 },
-            range_text(resp, lang)
-        ),
+        title: title(template, resp, lang),
         bars: resp
             .rows
             .iter()
@@ -202,11 +187,10 @@ fn bars(resp: &ShareResponse, lang: Lang, title: (&str, &str), label: impl Fn(&S
 }
 
 fn target_label(target: Option<f64>, lang: Lang) -> String {
-    match (target, lang) {
-        (Some(t), Lang::Vi) => format!("Mục tiêu {}", locale::percent(t, 1, lang)),
-        (Some(t), Lang::En) => format!("Target {}", locale::percent(t, 1, lang)),
-        (None, Lang::Vi) => "Chưa có mục tiêu".into(),
-        (None, Lang::En) => "No target".into(),
+    let l = labels::of(lang);
+    match target {
+        Some(t) => labels::fill(l.chart.target, &[("target", &locale::percent(t, 1, lang))]),
+        None => l.standing.no_target.into(),
     }
 }
 
@@ -255,23 +239,14 @@ async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, App
         );
     }
     Ok(Chart::Trend(Trend {
-        title: match lang {
-            Lang::Vi => format!("Tỷ trọng TMĐT hằng tháng, {}", range_text(&now, lang)),
-            Lang::En => format!("Monthly e-commerce share, {}", range_text(&now, lang)),
-        },
+        title: title(labels::of(lang).chart.trend, &now, lang),
         months,
         share,
         last_year,
         target: now.target,
         legend: TrendLegend {
-            share: match lang {
-                Lang::Vi => "Tỷ trọng TMĐT".into(),
-                Lang::En => "E-commerce share".into(),
-            },
-            last_year: match lang {
-                Lang::Vi => "Cùng kỳ năm trước".into(),
-                Lang::En => "Same period last year".into(),
-            },
+            share: labels::of(lang).chart.legend_share.into(),
+            last_year: labels::of(lang).chart.legend_last_year.into(),
             target: target_label(now.target, lang),
         },
     }))

@@ -1,5 +1,8 @@
 //! Numbers as Vietnamese officials write them (1.234.567,8; 7,2 %; tỷ đồng)
 //! and the English alternative. Pure formatting: no figures are computed here.
+//! The separators and unit texts come from the label catalogue.
+
+use super::labels;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -17,11 +20,35 @@ impl Lang {
         }
     }
 
-    fn separators(self) -> (char, char) {
+    /// The language's code (BCP 47), as in `lang=` and `<html lang>`.
+    pub fn code(self) -> &'static str {
         match self {
-            Lang::Vi => ('.', ','),
-            Lang::En => (',', '.'),
+            Lang::Vi => "vi",
+            Lang::En => "en",
         }
+    }
+
+    /// The other language, for a page's language switch.
+    pub fn other(self) -> Self {
+        match self {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        }
+    }
+
+    /// Of a reference table's two names (its Vietnamese and English
+    /// columns), the one in this language. Names are data, not labels.
+    pub fn name<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+
+    fn separators(self) -> (char, char) {
+        let number = &labels::of(self).number;
+        let first = |s: &str| s.chars().next().unwrap_or(' ');
+        (first(number.thousands), first(number.point))
     }
 }
 
@@ -64,10 +91,7 @@ pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
 /// A share as a percentage: 7,2 % (vi, with a space before the sign), 7.2% (en).
 pub fn percent(share: f64, places: usize, lang: Lang) -> String {
     let n = decimal(share * 100.0, places, lang);
-    match lang {
-        Lang::Vi => format!("{n} %"),
-        Lang::En => format!("{n}%"),
-    }
+    labels::fill(labels::of(lang).units.percent, &[("n", &n)])
 }
 
 /// Percentage points with a sign: +1,3 điểm % / −0,4 pp.
@@ -80,39 +104,29 @@ pub fn points(pp: f64, places: usize, lang: Lang) -> String {
     } else {
         ""
     };
-    match lang {
-        Lang::Vi => format!("{sign}{n} điểm %"),
-        Lang::En => format!("{sign}{n} pp"),
-    }
+    labels::fill(labels::of(lang).units.points, &[("sign", sign), ("n", &n)])
 }
 
 /// Money in billions of đồng: 1.234,5 tỷ đồng / VND 1,234.5 bn.
 pub fn ty_dong(vnd: f64, places: usize, lang: Lang) -> String {
     let n = decimal(vnd / 1e9, places, lang);
-    match lang {
-        Lang::Vi => format!("{n} tỷ đồng"),
-        Lang::En => format!("VND {n} bn"),
-    }
+    labels::fill(labels::of(lang).units.billion_dong, &[("n", &n)])
 }
 
-/// How a standing against the target reads (glossary: đạt / chưa đạt).
 /// What a figure withheld by disclosure control shows, in tables of either
 /// language (the statistical convention for confidential cells).
 pub const SUPPRESSED: &str = "x";
 
+/// How a standing against the target reads (glossary: đạt / chưa đạt).
 pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
     use crate::domain::Status;
-    match (s, lang) {
-        (Status::Met, Lang::Vi) => "Đạt",
-        (Status::Below, Lang::Vi) => "Chưa đạt",
-        (Status::NoTarget, Lang::Vi) => "Chưa có mục tiêu",
-        (Status::NoData, Lang::Vi) => "Không có số liệu",
-        (Status::Met, Lang::En) => "Met",
-        (Status::Below, Lang::En) => "Below",
-        (Status::NoTarget, Lang::En) => "No target",
-        (Status::NoData, Lang::En) => "No data",
-        (Status::Suppressed, Lang::Vi) => "Ẩn số liệu (bảo mật)",
-        (Status::Suppressed, Lang::En) => "Suppressed (confidential)",
+    let standing = &labels::of(lang).standing;
+    match s {
+        Status::Met => standing.met,
+        Status::Below => standing.below,
+        Status::NoTarget => standing.no_target,
+        Status::NoData => standing.no_data,
+        Status::Suppressed => standing.suppressed,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod charts;
 pub mod dashboard;
 pub mod export;
+pub mod labels;
 pub mod locale;
 pub mod pages;
 pub mod tabular;

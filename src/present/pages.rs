@@ -9,8 +9,9 @@
 
 use crate::domain::{Period, Status};
 use crate::present::dashboard::Overview;
+use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
-use crate::service::{ShareParams, ShareResponse, ShareRow};
+use crate::service::figures::{ShareParams, ShareResponse, ShareRow};
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.
@@ -29,128 +30,21 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// The texts of the page in one language.
-struct Texts {
-    lang: Lang,
-    title: &'static str,
-    subtitle: &'static str,
-    other_lang: &'static str,
-    latest_month: &'static str,
-    ytd: &'static str,
-    target: &'static str,
-    gap: &'static str,
-    needed: &'static str,
-    change: &'static str,
-    filters: &'static str,
-    from: &'static str,
-    to: &'static str,
-    district: &'static str,
-    sector: &'static str,
-    all: &'static str,
-    apply: &'static str,
-    districts_table: &'static str,
-    sectors_table: &'static str,
-    communes_table: &'static str,
-    commune: &'static str,
-    series_break: &'static str,
-    total_retail: &'static str,
-    ecommerce: &'static str,
-    share: &'static str,
-    rank: &'static str,
-    filings: &'static str,
-    status: &'static str,
-    describe: &'static str,
-    month: &'static str,
-    dataset: &'static str,
-    province_total: &'static str,
+fn texts(lang: Lang) -> &'static Page {
+    &labels::of(lang).page
 }
 
-const VI: Texts = Texts {
-    lang: Lang::Vi,
-    title: "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng",
-    subtitle: "Tỉnh Thanh Hóa · Ban Chỉ đạo chuyển đổi số tỉnh",
-    other_lang: "English",
-    latest_month: "Tháng gần nhất",
-    ytd: "Lũy kế từ đầu năm",
-    target: "Mục tiêu năm",
-    gap: "Chênh lệch so với mục tiêu",
-    needed: "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
-    change: "So với cùng kỳ năm trước",
-    filters: "Bộ lọc",
-    from: "Từ tháng",
-    to: "Đến tháng",
-    district: "Huyện",
-    sector: "Ngành",
-    all: "Tất cả",
-    apply: "Xem",
-    districts_table: "Theo huyện",
-    sectors_table: "Theo ngành",
-    communes_table: "Theo xã, phường (từ tháng 7/2025), xếp hạng theo tỷ trọng",
-    commune: "Xã, phường",
-    series_break: "Từ tháng 7/2025 không còn cấp huyện: số liệu của một huyện từ tháng đó là của địa bàn cũ của huyện (các xã, phường có huyện cũ là huyện đó), để chuỗi số liệu liên tục.",
-    total_retail: "Tổng mức bán lẻ (tỷ đồng)",
-    ecommerce: "Doanh thu TMĐT (tỷ đồng)",
-    share: "Tỷ trọng",
-    rank: "Hạng",
-    filings: "Báo cáo",
-    status: "Đánh giá",
-    describe: "Số liệu của biểu đồ (văn bản)",
-    month: "Tháng",
-    dataset: "Phiên bản dữ liệu",
-    province_total: "Toàn tỉnh",
-};
-
-const EN: Texts = Texts {
-    lang: Lang::En,
-    title: "E-commerce share of total retail sales of goods and consumer services",
-    subtitle: "Thanh Hóa province · Provincial steering committee for digital transformation",
-    other_lang: "Tiếng Việt",
-    latest_month: "Latest month",
-    ytd: "Year to date",
-    target: "Target for the year",
-    gap: "Gap to target",
-    needed: "E-commerce revenue still needed to reach the target",
-    change: "Against the same period last year",
-    filters: "Filters",
-    from: "From",
-    to: "To",
-    district: "District",
-    sector: "Sector",
-    all: "All",
-    apply: "Show",
-    districts_table: "By district",
-    sectors_table: "By sector",
-    communes_table: "By commune (from July 2025), ranked by share",
-    commune: "Commune",
-    series_break: "Districts were abolished in July 2025: from that month a district's figures are those of its former area (the communes whose former district it is), so that the series continues.",
-    total_retail: "Total retail (VND bn)",
-    ecommerce: "E-commerce (VND bn)",
-    share: "Share",
-    rank: "Rank",
-    filings: "Filings",
-    status: "Status",
-    describe: "The chart's figures as text",
-    month: "Month",
-    dataset: "Dataset version",
-    province_total: "Province",
-};
-
-fn texts(lang: Lang) -> &'static Texts {
-    match lang {
-        Lang::Vi => &VI,
-        Lang::En => &EN,
-    }
-}
-
-fn status_text(s: Status, t: &Texts) -> &'static str {
-    locale::status_label(s, t.lang)
+fn status_text(s: Status, lang: Lang) -> &'static str {
+    locale::status_label(s, lang)
 }
 
 fn month_text(period: &str, lang: Lang) -> String {
-    match (Period::parse(period), lang) {
-        (Some(p), Lang::Vi) => format!("tháng {}/{}", p.month(), p.year()),
-        (Some(p), Lang::En) => format!("{}/{}", p.month(), p.year()),
-        (None, _) => period.to_string(),
+    match Period::parse(period) {
+        Some(p) => labels::fill(
+            texts(lang).month_of_year,
+            &[("month", &p.month().to_string()), ("year", &p.year().to_string())],
+        ),
+        None => period.to_string(),
     }
 }
 
@@ -252,7 +146,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{}</style></head><body>",
-        if lang == Lang::Vi { "vi" } else { "en" },
+        lang.code(),
         esc(t.title),
         STYLE
     );
@@ -262,30 +156,31 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         esc(t.title),
         esc(t.subtitle),
         esc(&other),
-        if lang == Lang::Vi { "en" } else { "vi" },
+        lang.other().code(),
         esc(t.other_lang)
     );
     let heading = match focus {
         Focus::Province => None,
         Focus::District(code) => o.reference.district(code).map(|d| {
-            let name = if lang == Lang::Vi {
-                format!("{} {}", d.district_type, d.district_name)
-            } else {
-                d.name_en.clone()
-            };
-            match (o.rank, lang) {
-                (Some((r, n)), Lang::Vi) => format!("{name} — xếp hạng {r}/{n} về tỷ trọng TMĐT"),
-                (Some((r, n)), Lang::En) => format!("{name} — ranked {r} of {n} by e-commerce share"),
-                (None, _) => name,
+            let name = labels::fill(
+                t.district_heading,
+                &[
+                    ("type", &d.district_type),
+                    ("name", lang.name(&d.district_name, &d.name_en)),
+                ],
+            );
+            match o.rank {
+                Some((r, n)) => labels::fill(
+                    t.ranked_heading,
+                    &[("name", &name), ("rank", &r.to_string()), ("of", &n.to_string())],
+                ),
+                None => name,
             }
         }),
-        Focus::Sector(code) => o.reference.sector(code).map(|s| {
-            if lang == Lang::Vi {
-                format!("Ngành: {}", s.group_name)
-            } else {
-                format!("Sector: {}", s.name_en)
-            }
-        }),
+        Focus::Sector(code) => o
+            .reference
+            .sector(code)
+            .map(|s| labels::fill(t.sector_heading, &[("name", lang.name(&s.group_name, &s.name_en))])),
     };
     if let Some(h) = heading {
         let _ = write!(
@@ -328,7 +223,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         &mut out,
         t.target,
         &percent(ytd.target, lang),
-        &esc(status_text(ytd.status, t)),
+        &esc(status_text(ytd.status, lang)),
         status_class(ytd.status),
     );
     tile(
@@ -336,7 +231,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         t.gap,
         &ytd.gap_pp
             .map_or_else(|| "–".into(), |g| esc(&locale::points(g, 1, lang))),
-        &esc(status_text(ytd.status, t)),
+        &esc(status_text(ytd.status, lang)),
         status_class(ytd.status),
     );
     tile(
@@ -345,10 +240,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         &ytd.ecommerce_needed_vnd
             .as_deref()
             .map_or_else(|| "–".into(), |v| money(v, lang)),
-        &esc(match lang {
-            Lang::Vi => "tỷ đồng, theo tổng mức bán lẻ lũy kế hiện tại",
-            Lang::En => "VND bn, at the current year-to-date total",
-        }),
+        &esc(t.needed_unit),
         "none",
     );
     tile(
@@ -432,7 +324,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
 }
 
 /// The monthly figures behind the trend chart.
-fn trend_table(out: &mut String, o: &Overview, lang: Lang, t: &Texts) {
+fn trend_table(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
     let tr = &o.trend;
     let _ = write!(
         out,
@@ -498,7 +390,7 @@ fn select<'a>(
     out.push_str("</select></label>");
 }
 
-fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Texts) {
+fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Page) {
     let _ = write!(
         out,
         "<form class=\"filters\" method=\"get\" action=\"/\"><fieldset><legend>{}</legend>",
@@ -517,16 +409,10 @@ fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: 
         "district",
         t.district,
         t.all,
-        o.reference.districts.iter().map(|d| {
-            (
-                d.district_code.as_str(),
-                if lang == Lang::Vi {
-                    d.district_name.as_str()
-                } else {
-                    d.name_en.as_str()
-                },
-            )
-        }),
+        o.reference
+            .districts
+            .iter()
+            .map(|d| (d.district_code.as_str(), lang.name(&d.district_name, &d.name_en))),
         params.district.as_deref(),
     );
     select(
@@ -534,16 +420,10 @@ fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: 
         "sector",
         t.sector,
         t.all,
-        o.reference.sectors.iter().map(|s| {
-            (
-                s.group_code.as_str(),
-                if lang == Lang::Vi {
-                    s.group_name.as_str()
-                } else {
-                    s.name_en.as_str()
-                },
-            )
-        }),
+        o.reference
+            .sectors
+            .iter()
+            .map(|s| (s.group_code.as_str(), lang.name(&s.group_name, &s.name_en))),
         params.sector.as_deref(),
     );
     if lang == Lang::En {
@@ -632,7 +512,7 @@ fn table(
             } else {
                 esc(&locale::integer(i128::from(r.filings), lang))
             },
-            esc(status_text(r.status, t)),
+            esc(status_text(r.status, lang)),
         );
     }
     let total = &resp.total;
@@ -647,8 +527,32 @@ fn table(
         esc(&percent(total.target, lang)),
         esc(&total.gap_pp.map_or_else(|| "–".into(), |g| locale::points(g, 1, lang))),
         esc(&locale::integer(i128::from(total.filings), lang)),
-        esc(status_text(total.status, t)),
+        esc(status_text(total.status, lang)),
     );
+}
+
+/// The sign-in form: a token field, the page to return to and the
+/// language; with `failed`, the reason the last token was refused.
+pub fn signin(lang: Lang, next: &str, failed: bool) -> String {
+    let l = &labels::of(lang).signin;
+    let (title, label, button, lang_attr) = (l.title, l.token, l.submit, lang.code());
+    let error = if failed {
+        format!("<p role=\"alert\" style=\"color:#a00\">{}</p>", l.refused)
+    } else {
+        String::new()
+    };
+    format!(
+        "<!doctype html><html lang=\"{lang_attr}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}\
+         input{{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}}button{{font:inherit;padding:.4rem 1.2rem}}</style>\
+         </head><body><h1>{title}</h1>{error}\
+         <form method=\"post\" action=\"/signin\"><label for=\"token\">{label}</label>\
+         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\
+         <input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang_attr}\">\
+         <button type=\"submit\">{button}</button></form></body></html>",
+        esc(next)
+    )
 }
 
 const STYLE: &str = "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#1a1a1a}\

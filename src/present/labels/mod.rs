@@ -1,0 +1,272 @@
+//! The label catalogue: every text this product shows to people — pages,
+//! charts, reports, e-mail, sign-in, table and export headers, number
+//! style — in one file per language (`vi.rs`, `en.rs`), grouped by where it
+//! appears. Code asks [`of`] for the reader's language and reads a field;
+//! it never branches on the language to pick a text. A template's
+//! `{name}` placeholders are filled by [`fill`].
+//!
+//! Each group is a struct declared here with [`group!`], so a key missing
+//! from one language, or present only in one, does not compile; the tests
+//! below check what the compiler cannot (same placeholders in both
+//! languages, no empty text, NFC). Adding a language is one more file.
+
+use super::locale::Lang;
+
+mod en;
+mod vi;
+
+/// Declares a group of labels: a struct of texts, and its entries by key.
+macro_rules! group {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident),* $(,)? }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: &'static str,)*
+        }
+
+        impl $name {
+            /// Every label of the group, by key.
+            pub fn entries(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($field), self.$field)),*]
+            }
+        }
+    };
+}
+
+/// All labels of one language.
+pub struct Labels {
+    pub number: Number,
+    pub units: Units,
+    pub standing: Standing,
+    pub page: Page,
+    pub chart: Chart,
+    pub email: Email,
+    pub signin: Signin,
+}
+
+impl Labels {
+    /// Every label, by group and key.
+    pub fn entries(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        let groups = [
+            ("number", self.number.entries()),
+            ("units", self.units.entries()),
+            ("standing", self.standing.entries()),
+            ("page", self.page.entries()),
+            ("chart", self.chart.entries()),
+            ("email", self.email.entries()),
+            ("signin", self.signin.entries()),
+        ];
+        groups
+            .into_iter()
+            .flat_map(|(group, entries)| entries.into_iter().map(move |(key, text)| (group, key, text)))
+            .collect()
+    }
+}
+
+/// The catalogue of `lang`.
+pub fn of(lang: Lang) -> &'static Labels {
+    match lang {
+        Lang::Vi => &vi::VI,
+        Lang::En => &en::EN,
+    }
+}
+
+/// `template` with each `{name}` replaced by its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            values
+                .iter()
+                .find(|(n, _)| *n == &after[..close])
+                .map(|(_, v)| (v, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+group! {
+    /// How numbers are written.
+    Number {
+        /// Between groups of three digits.
+        thousands,
+        /// Before the fractional digits.
+        point,
+    }
+}
+
+group! {
+    /// Figures with their unit; `{n}` is the number, `{sign}` its sign.
+    Units {
+        percent,
+        points,
+        billion_dong,
+    }
+}
+
+group! {
+    /// A figure's standing against its target (glossary: đạt / chưa đạt).
+    Standing {
+        met,
+        below,
+        no_target,
+        no_data,
+        suppressed,
+    }
+}
+
+group! {
+    /// The steering committee's dashboard pages.
+    Page {
+        title,
+        subtitle,
+        other_lang,
+        latest_month,
+        ytd,
+        target,
+        gap,
+        needed,
+        change,
+        filters,
+        from,
+        to,
+        district,
+        sector,
+        all,
+        apply,
+        districts_table,
+        sectors_table,
+        communes_table,
+        commune,
+        series_break,
+        total_retail,
+        ecommerce,
+        share,
+        rank,
+        filings,
+        status,
+        describe,
+        month,
+        dataset,
+        province_total,
+        /// A month in running text; `{month}`, `{year}`.
+        month_of_year,
+        /// What the e-commerce still needed is measured in.
+        needed_unit,
+        /// A district page's heading; `{type}` (thành phố, huyện…), `{name}`.
+        district_heading,
+        /// The heading with the district's rank; `{name}`, `{rank}`, `{of}`.
+        ranked_heading,
+        /// A sector page's heading; `{name}`.
+        sector_heading,
+    }
+}
+
+group! {
+    /// The dashboard's charts: titles (`{range}` is the months shown),
+    /// the target line and the trend's legend.
+    Chart {
+        /// The months a chart covers; `{from}`, `{to}` (month/year).
+        range,
+        districts,
+        sectors,
+        heatmap,
+        map,
+        trend,
+        /// The target line; `{target}` is a percentage.
+        target,
+        legend_share,
+        legend_last_year,
+    }
+}
+
+group! {
+    /// The e-mail that delivers a report.
+    Email {
+        /// `{month}` (two digits), `{year}`.
+        subject,
+        /// `{headline}`, `{files}`, `{version}`, `{committed_at}`, `{sha256}`.
+        body,
+        /// `{month}` (YYYY-MM), `{share}`, `{year_to_date}`, `{target}`, `{status}`.
+        headline,
+        status_met,
+        status_below,
+        status_unknown,
+    }
+}
+
+group! {
+    /// The sign-in page.
+    Signin {
+        title,
+        token,
+        submit,
+        refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use unicode_normalization::UnicodeNormalization;
+
+    fn placeholders(text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            out.insert(after[..close].to_string());
+            rest = &after[close + 1..];
+        }
+        out
+    }
+
+    /// The Vietnamese text is the reference: a translation may leave a
+    /// value out (English names a district without its type), never name
+    /// one the Vietnamese does not (a misspelt placeholder would be shown).
+    #[test]
+    fn every_key_is_in_both_languages_and_translations_use_known_placeholders() {
+        let vi = of(Lang::Vi).entries();
+        let en = of(Lang::En).entries();
+        let keys = |e: &[(&str, &str, &str)]| e.iter().map(|(g, k, _)| format!("{g}.{k}")).collect::<Vec<_>>();
+        assert_eq!(keys(&vi), keys(&en), "the languages have different keys");
+        for ((group, key, v), (_, _, e)) in vi.iter().zip(&en) {
+            assert!(!v.is_empty() && !e.is_empty(), "{group}.{key} is empty in a language");
+            let unknown: Vec<_> = placeholders(e).difference(&placeholders(v)).cloned().collect();
+            assert!(unknown.is_empty(), "{group}.{key}: English uses {unknown:?}, unknown to Vietnamese");
+        }
+    }
+
+    #[test]
+    fn texts_are_nfc() {
+        for lang in [Lang::Vi, Lang::En] {
+            for (group, key, text) in of(lang).entries() {
+                assert_eq!(text.nfc().collect::<String>(), text, "{group}.{key} is not NFC");
+            }
+        }
+    }
+
+    #[test]
+    fn fill_replaces_named_placeholders_and_keeps_other_braces() {
+        assert_eq!(
+            fill("tháng {month}/{year}", &[("month", "7"), ("year", "2025")]),
+            "tháng 7/2025"
+        );
+        assert_eq!(fill("{a} {b} {", &[("a", "1")]), "1 {b} {");
+    }
+}
