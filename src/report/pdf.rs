@@ -6,7 +6,8 @@
 //! places text, rules and charts on pages, a second draws them. Computes no
 //! figure; knows nothing of the app, the engine or HTTP.
 
-use crate::report::{Report, Section};
+use super::model::Report;
+use super::shown::{Section, shown};
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point, Size, Transform};
 use krilla::page::PageSettings;
@@ -213,7 +214,7 @@ fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
 
 /// The report as A4 PDF bytes; the same report gives the same bytes.
 pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
-    let shown = crate::report::shown(report);
+    let shown = shown(report);
     let mut l = Layout::new();
     l.paragraph(shown.title, 13.0, 70);
     l.line(&[(0.0, report.month.clone())], 12.0);
