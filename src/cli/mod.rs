@@ -10,7 +10,7 @@ use crate::engine::Limits;
 use crate::present::export;
 use crate::present::locale::Lang;
 use crate::present::tabular::Format;
-use crate::service::{App, AppError, AppOptions, IngestSource, ShareParams, month_in_vietnam};
+use crate::service::{App, AppError, AppOptions, ErrorKind, IngestSource, ShareParams, month_in_vietnam};
 use crate::util::clock::{Clock, StartedAt, SystemClock};
 use config::{Config, ConfigError};
 use demo::DemoOptions;
@@ -63,8 +63,7 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) | Self::Config(_) => 2,
-            Self::App(AppError::BadParameter { .. }) => 2,
-            Self::Report(crate::report::ReportError::App(AppError::BadParameter { .. })) => 2,
+            Self::App(e) | Self::Report(crate::report::ReportError::App(e)) if e.kind() == ErrorKind::BadParameter => 2,
             Self::Delivery(
                 crate::delivery::DeliveryError::Unknown(_) | crate::delivery::DeliveryError::NotFailed { .. },
             ) => 2,
@@ -72,8 +71,8 @@ impl CommandError {
                 crate::access::tokens::AuthError::UnknownToken(_) | crate::access::tokens::AuthError::Invalid(_),
             ) => 2,
             Self::Audit(crate::access::audit::AuditError::Broken { .. }) => 5,
-            Self::App(AppError::Ingest(e)) if e.is_input_error() => 3,
-            Self::App(AppError::Warehouse(crate::store::WarehouseError::Busy(_))) => 4,
+            Self::App(e) if e.kind() == ErrorKind::InputRefused => 3,
+            Self::App(e) if e.kind() == ErrorKind::Busy => 4,
             _ => 1,
         }
     }

@@ -1,8 +1,7 @@
 //! The API's one error shape: `{"error":{"code","message"}}` with a stable
 //! code. 5xx details are logged once and replaced by a generic message.
 
-use crate::service::AppError;
-use crate::store::WarehouseError;
+use crate::service::{AppError, ErrorKind};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -49,7 +48,7 @@ impl From<AppError> for ApiError {
             };
             return Self::new(status, code, e.to_string());
         }
-        if let AppError::Warehouse(WarehouseError::Busy(_)) = e {
+        if e.kind() == ErrorKind::Busy {
             return Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code,

@@ -131,7 +131,25 @@ pub enum Focus<'a> {
 /// The overview page, for the province or focused on one district or sector.
 pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) -> String {
     let t = texts(lang);
-    let q = filter_query(params, lang);
+    let mut out = String::with_capacity(64 * 1024);
+    head(&mut out, params, lang, t);
+    focus_heading(&mut out, o, lang, t, focus);
+    filters(&mut out, o, params, lang, t);
+    tiles(&mut out, o, lang, t);
+    charts(&mut out, o, &filter_query(params, lang), lang, t);
+    tables(&mut out, o, lang, t);
+    let _ = write!(
+        out,
+        "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer></body></html>",
+        esc(t.dataset),
+        o.districts.dataset_version,
+        esc(&filter_query(params, Lang::Vi))
+    );
+    out
+}
+
+/// The document's head and the page header with the language switch.
+fn head(out: &mut String, params: &ShareParams, lang: Lang, t: &Page) {
     let other = {
         let mut p = filter_query(params, Lang::Vi);
         if lang == Lang::Vi {
@@ -142,7 +160,6 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         }
         p
     };
-    let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{}</style></head><body>",
@@ -159,6 +176,10 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         lang.other().code(),
         esc(t.other_lang)
     );
+}
+
+/// The heading of a page focused on one district or sector, with the way back.
+fn focus_heading(out: &mut String, o: &Overview, lang: Lang, t: &Page, focus: Focus<'_>) {
     let heading = match focus {
         Focus::Province => None,
         Focus::District(code) => o.reference.district(code).map(|d| {
@@ -191,13 +212,14 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
             esc(t.province_total)
         );
     }
-    filters(&mut out, o, params, lang, t);
+}
 
-    // Headline tiles.
+/// The headline tiles: latest month, year to date, target, gap, still needed, change.
+fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
     let ytd = &o.year_to_date.total;
     out.push_str("<section class=\"tiles\">");
     tile(
-        &mut out,
+        out,
         &format!("{} ({})", t.latest_month, month_text(&o.latest_month.to, lang)),
         &percent(o.latest_month.total.share, lang),
         &format!(
@@ -208,7 +230,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         status_class(o.latest_month.total.status),
     );
     tile(
-        &mut out,
+        out,
         &format!(
             "{} ({} – {})",
             t.ytd,
@@ -220,14 +242,14 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         status_class(ytd.status),
     );
     tile(
-        &mut out,
+        out,
         t.target,
         &percent(ytd.target, lang),
         &esc(status_text(ytd.status, lang)),
         status_class(ytd.status),
     );
     tile(
-        &mut out,
+        out,
         t.gap,
         &ytd.gap_pp
             .map_or_else(|| "–".into(), |g| esc(&locale::points(g, 1, lang))),
@@ -235,7 +257,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         status_class(ytd.status),
     );
     tile(
-        &mut out,
+        out,
         t.needed,
         &ytd.ecommerce_needed_vnd
             .as_deref()
@@ -244,7 +266,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         "none",
     );
     tile(
-        &mut out,
+        out,
         t.change,
         &o.change_pp
             .map_or_else(|| "–".into(), |c| esc(&locale::points(c, 1, lang))),
@@ -256,8 +278,10 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         "none",
     );
     out.push_str("</section>");
+}
 
-    // Charts, each with its text alternative; the tables below hold their data.
+/// The charts, each with its text alternative; the tables below hold their data.
+fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
     out.push_str("<section class=\"charts\">");
     for (name, alt) in [
         ("trend", format!("{} – {}", t.share, month_text(&o.districts.to, lang))),
@@ -275,11 +299,14 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         );
     }
     out.push_str("</section>");
+}
 
-    trend_table(&mut out, o, lang, t);
-    heat_table(&mut out, o, lang);
+/// The tables behind the charts: trend, heat map, districts, sectors, communes.
+fn tables(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
+    trend_table(out, o, lang, t);
+    heat_table(out, o, lang);
     table(
-        &mut out,
+        out,
         t.districts_table,
         &o.districts,
         "district_code",
@@ -292,7 +319,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
         let _ = write!(out, "<p class=\"note\">{}</p>", esc(t.series_break));
     }
     table(
-        &mut out,
+        out,
         t.sectors_table,
         &o.sectors,
         "sector_code",
@@ -303,7 +330,7 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
     );
     if let Some(communes) = &o.communes {
         table(
-            &mut out,
+            out,
             t.communes_table,
             communes,
             "commune_code",
@@ -313,14 +340,6 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
             |_| None,
         );
     }
-    let _ = write!(
-        out,
-        "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer></body></html>",
-        esc(t.dataset),
-        o.districts.dataset_version,
-        esc(&filter_query(params, Lang::Vi))
-    );
-    out
 }
 
 /// The monthly figures behind the trend chart.

@@ -6,7 +6,7 @@
 use super::{App, AppError, block_on, month_in_vietnam};
 use crate::ingest::{self, FileContext, Format, IngestError};
 use crate::store::rollup::{Rollup, UnitDictionary};
-use crate::store::{FileEntry, Manifest, WarehouseError};
+use crate::store::{Batch, FileEntry, Manifest, WarehouseError};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use std::io::Read;
@@ -102,165 +102,106 @@ impl App {
         let reference_files = crate::store::reference_files(&self.warehouse)?;
         let reference = reference_files.parse()?;
         let now = Utc::now();
-        let ingest_time_us = now.timestamp_micros();
         let mut batch = self.warehouse.begin()?;
-        let mut files = Vec::new();
-        let mut rejections = Vec::new();
+        let mut report = IngestReport {
+            dataset_version: batch.base().version,
+            committed: false,
+            files: Vec::new(),
+            rejections: Vec::new(),
+        };
         for (index, source) in sources.into_iter().enumerate() {
-            let name = source.name();
-            let (reader, format): (Box<dyn Read>, Option<Format>) = match source {
-                IngestSource::Path(path) => {
-                    let format = Format::from_path(&path.to_string_lossy());
-                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
-                        file: name.clone(),
-                        source,
-                    })?;
-                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
-                }
-                IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
-                IngestSource::Spooled { format, path, .. } => {
-                    let file = std::fs::File::open(&path).map_err(|source| IngestError::Io {
-                        file: name.clone(),
-                        source,
-                    })?;
-                    (Box::new(std::io::BufReader::with_capacity(1 << 20, file)), format)
-                }
-            };
-            let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
-            let (filings_path, rejections_path) = batch.staging_paths(index);
             let ctx = FileContext {
                 reference: &reference,
                 current_month: month_in_vietnam(now),
                 batch_seq: batch.seq(),
                 file_index: index as u32,
-                ingest_time_us,
+                ingest_time_us: now.timestamp_micros(),
                 numbers: options.numbers,
             };
-            let result = ingest::ingest_file(reader, format, options, &name, &ctx, &filings_path, &rejections_path)?;
-            if let Some(version) = batch.duplicate_of(&result.sha256) {
-                for p in [&filings_path, &rejections_path] {
-                    let _ = std::fs::remove_file(p);
-                }
-                files.push(FileReport {
-                    file: name,
-                    records: result.records,
-                    accepted: 0,
-                    rejected: 0,
-                    duplicate_file: true,
-                    duplicate_of_version: Some(version),
-                });
-                continue;
-            }
-            let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-            batch.add_file(FileEntry {
-                index: index as u32,
-                name: name.clone(),
-                sha256: result.sha256.clone(),
-                records: result.records,
-                accepted: result.accepted,
-                rejected: result.rejected,
-                filings: result.wrote_filings.then(|| file_name(&filings_path)).flatten(),
-                rejections: result.wrote_rejections.then(|| file_name(&rejections_path)).flatten(),
-            });
-            rejections.extend(result.rejections.into_iter().map(|r| RejectionReport {
-                file: name.clone(),
-                record: r.record,
-                reason: r.reason.code(),
-                message: r.message,
-            }));
-            files.push(FileReport {
-                file: name,
-                records: result.records,
-                accepted: result.accepted,
-                rejected: result.rejected,
-                duplicate_file: false,
-                duplicate_of_version: None,
-            });
+            stage_file(&mut batch, source, options, &ctx, &mut report)?;
         }
-        let (dataset_version, committed) = if batch.is_empty() {
-            (batch.base().version, false)
-        } else {
-            // Decide once, at commit, which earlier filings this batch supersedes.
-            let (filings, superseded) = self.version_files(batch.base())?;
-            let staged = batch.staged_filings();
-            let started = std::time::Instant::now();
-            // One run per `supersession_part_rows` filings of the batch, so
-            // the commit's hash tables stay small however large the batch.
-            let accepted: u64 = batch.files().iter().map(|f| f.accepted).sum();
-            let parts = accepted.div_ceil(self.options.supersession_part_rows.max(1)).max(1) as u32;
-            // The new version's rollup: the previous one, plus this batch's
-            // filings (added on this thread while another finds the filings
-            // they supersede: the two share nothing), minus those.
-            let find = || {
-                let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
-                tracing::debug!(
-                    ms = started.elapsed().as_millis() as u64,
-                    parts,
-                    "commit: superseded filings found"
-                );
-                losers
-            };
-            let add = || {
-                self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
-                    block_on(async {
-                        add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
-                    })?;
-                    Ok((rollup, units))
-                })
-            };
-            let (losers, added) = if self.options.concurrent_commit {
-                std::thread::scope(|s| {
-                    let finding = s.spawn(find);
-                    let added = add();
-                    match finding.join() {
-                        Ok(losers) => (losers, added),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
-                })
-            } else {
-                (find(), add())
-            };
-            let losers = losers?;
-            let (mut rollup, mut units) = added?;
-            let mut ids = crate::engine::row_ids(&losers)?;
-            ids.sort_unstable();
-            if !ids.is_empty() {
-                ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
-                batch.set_superseded();
-            }
-            for b in &losers {
-                rollup.apply(b, &mut units, -1)?;
-            }
-            let (rollup_path, units_path) = batch.staging_rollup_paths();
-            rollup.write(&rollup_path)?;
-            units.write_added(&units_path)?;
-            tracing::debug!(
-                ms = started.elapsed().as_millis() as u64,
-                cells = rollup.cells(),
-                new_units = units.added(),
-                "commit: rollup written"
-            );
-            batch.set_rollup();
-            batch.set_periods(rollup.touched_periods());
+        if !batch.is_empty() {
+            self.supersede_and_roll_up(&mut batch)?;
             batch.record_reference(&reference_files)?;
             let kept = IngestReport {
                 dataset_version: batch.seq(),
                 committed: true,
-                files: files.clone(),
-                rejections: rejections.clone(),
+                ..report.clone()
             };
             let json = serde_json::to_vec(&kept).expect("an ingest report serializes");
             batch.record_report(&json, submitted_by)?;
             let committed_at = now.to_rfc3339_opts(SecondsFormat::Micros, true);
-            let manifest = batch.commit(&committed_at, ingest_time_us)?;
-            (manifest.version, true)
+            let manifest = batch.commit(&committed_at, now.timestamp_micros())?;
+            report.dataset_version = manifest.version;
+            report.committed = true;
+        }
+        Ok(report)
+    }
+
+    /// Decides once, at commit, which earlier filings the staged batch
+    /// supersedes, and stages the new version's rollup: the previous one,
+    /// plus the batch's filings (added on this thread while another finds
+    /// the filings they supersede: the two share nothing), minus those.
+    fn supersede_and_roll_up(&self, batch: &mut Batch<'_>) -> Result<(), AppError> {
+        let (filings, superseded) = self.version_files(batch.base())?;
+        let staged = batch.staged_filings();
+        let started = std::time::Instant::now();
+        // One run per `supersession_part_rows` filings of the batch, so the
+        // commit's hash tables stay small however large the batch.
+        let accepted: u64 = batch.files().iter().map(|f| f.accepted).sum();
+        let parts = accepted.div_ceil(self.options.supersession_part_rows.max(1)).max(1) as u32;
+        let find = || {
+            let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                parts,
+                "commit: superseded filings found"
+            );
+            losers
         };
-        Ok(IngestReport {
-            dataset_version,
-            committed,
-            files,
-            rejections,
-        })
+        let add = || {
+            self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
+                block_on(async {
+                    add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
+                })?;
+                Ok((rollup, units))
+            })
+        };
+        let (losers, added) = if self.options.concurrent_commit {
+            std::thread::scope(|s| {
+                let finding = s.spawn(find);
+                let added = add();
+                match finding.join() {
+                    Ok(losers) => (losers, added),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        } else {
+            (find(), add())
+        };
+        let losers = losers?;
+        let (mut rollup, mut units) = added?;
+        let mut ids = crate::engine::row_ids(&losers)?;
+        ids.sort_unstable();
+        if !ids.is_empty() {
+            ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
+            batch.set_superseded();
+        }
+        for b in &losers {
+            rollup.apply(b, &mut units, -1)?;
+        }
+        let (rollup_path, units_path) = batch.staging_rollup_paths();
+        rollup.write(&rollup_path)?;
+        units.write_added(&units_path)?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            cells = rollup.cells(),
+            new_units = units.added(),
+            "commit: rollup written"
+        );
+        batch.set_rollup();
+        batch.set_periods(rollup.touched_periods());
+        Ok(())
     }
 
     /// The batches committed so far, newest first: version, time, submitter
@@ -332,6 +273,86 @@ impl App {
         }
         Ok((rollup, dictionary))
     }
+}
+
+/// Reads, validates and stages one file of a batch, adding its counts and
+/// rejections to `report`; a file whose bytes a version already holds is
+/// reported as a duplicate and staged not at all.
+fn stage_file(
+    batch: &mut Batch<'_>,
+    source: IngestSource,
+    options: &ingest::InputOptions,
+    ctx: &FileContext<'_>,
+    report: &mut IngestReport,
+) -> Result<(), AppError> {
+    let name = source.name();
+    let (reader, format) = open(source, &name)?;
+    let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
+    let index = ctx.file_index;
+    let (filings_path, rejections_path) = batch.staging_paths(index as usize);
+    let result = ingest::ingest_file(reader, format, options, &name, ctx, &filings_path, &rejections_path)?;
+    if let Some(version) = batch.duplicate_of(&result.sha256) {
+        for p in [&filings_path, &rejections_path] {
+            let _ = std::fs::remove_file(p);
+        }
+        report.files.push(FileReport {
+            file: name,
+            records: result.records,
+            accepted: 0,
+            rejected: 0,
+            duplicate_file: true,
+            duplicate_of_version: Some(version),
+        });
+        return Ok(());
+    }
+    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    batch.add_file(FileEntry {
+        index,
+        name: name.clone(),
+        sha256: result.sha256.clone(),
+        records: result.records,
+        accepted: result.accepted,
+        rejected: result.rejected,
+        filings: result.wrote_filings.then(|| file_name(&filings_path)).flatten(),
+        rejections: result.wrote_rejections.then(|| file_name(&rejections_path)).flatten(),
+    });
+    report
+        .rejections
+        .extend(result.rejections.into_iter().map(|r| RejectionReport {
+            file: name.clone(),
+            record: r.record,
+            reason: r.reason.code(),
+            message: r.message,
+        }));
+    report.files.push(FileReport {
+        file: name,
+        records: result.records,
+        accepted: result.accepted,
+        rejected: result.rejected,
+        duplicate_file: false,
+        duplicate_of_version: None,
+    });
+    Ok(())
+}
+
+/// A source's bytes as a reader, and the format it declares or its name implies.
+fn open(source: IngestSource, name: &str) -> Result<(Box<dyn Read>, Option<Format>), IngestError> {
+    let file = |path: &Path| {
+        std::fs::File::open(path)
+            .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
+            .map_err(|source| IngestError::Io {
+                file: name.to_string(),
+                source,
+            })
+    };
+    Ok(match source {
+        IngestSource::Path(path) => {
+            let format = Format::from_path(&path.to_string_lossy());
+            (Box::new(file(&path)?), format)
+        }
+        IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
+        IngestSource::Spooled { format, path, .. } => (Box::new(file(&path)?), format),
+    })
 }
 
 /// Adds every filing `scan` yields to `rollup`, then gives the units met

@@ -34,6 +34,22 @@ pub use intake::{FileReport, IngestReport, IngestSource, RejectionReport};
 pub use named_queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 pub use versions::StateTag;
 
+/// The kinds of failure of a use case, whatever layer it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A parameter the caller gave is wrong (a month, a code, a version).
+    BadParameter,
+    /// An input file refused whole: nothing was committed.
+    InputRefused,
+    /// A well-formed request refused for what it asks: SQL the gate
+    /// refuses, a query too slow or too large, more rows than Excel takes.
+    Refused,
+    /// Another ingest holds the data directory; retry later.
+    Busy,
+    /// Storage, engine or encoding failed: not the caller's fault.
+    Internal,
+}
+
 #[derive(Debug, Error)]
 pub enum AppError {
     #[error("{message}")]
@@ -62,16 +78,28 @@ impl AppError {
         }
     }
 
+    /// What kind of failure this is, decided once here from the layer
+    /// errors inside, so that a surface maps the kind (a status, an exit
+    /// code) instead of matching nested errors.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::BadParameter { .. } => ErrorKind::BadParameter,
+            Self::Ingest(e) if e.is_input_error() => ErrorKind::InputRefused,
+            Self::Engine(e) if e.is_client_error() => ErrorKind::Refused,
+            Self::Tabular(crate::present::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
+            Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
+            Self::Ingest(_) | Self::Engine(_) | Self::Tabular(_) | Self::Warehouse(_) | Self::Rollup(_) => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
     /// The caller's input is at fault (as opposed to our storage or engine).
     pub fn is_client_error(&self) -> bool {
-        match self {
-            Self::BadParameter { .. } => true,
-            Self::Ingest(e) => e.is_input_error(),
-            Self::Warehouse(WarehouseError::Busy(_)) => false,
-            Self::Engine(e) => e.is_client_error(),
-            Self::Tabular(e) => matches!(e, crate::present::tabular::TabularError::TooManyRowsForExcel { .. }),
-            Self::Warehouse(_) | Self::Rollup(_) => false,
-        }
+        matches!(
+            self.kind(),
+            ErrorKind::BadParameter | ErrorKind::InputRefused | ErrorKind::Refused
+        )
     }
 
     fn bad(code: &'static str, message: impl Into<String>) -> Self {
