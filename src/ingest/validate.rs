@@ -131,11 +131,15 @@ impl Checked {
     }
 }
 
+/// The text column `name` of a chunk.
+fn col<'a>(raw: &'a DataFrame, name: &str) -> PolarsResult<&'a StringChunked> {
+    raw.column(name)?.str()
+}
+
 /// The key hash of every record (rejected ones included; they are filtered
 /// out), over its district as derived and its commune.
 fn key_hashes(raw: &DataFrame, district: &StringChunked, commune: &StringChunked) -> PolarsResult<Int64Chunked> {
-    let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
-    let (u, s, p) = (col(UNIT_ID)?, col(SECTOR_CODE)?, col(PERIOD)?);
+    let (u, s, p) = (col(raw, UNIT_ID)?, col(raw, SECTOR_CODE)?, col(raw, PERIOD)?);
     Ok(Int64Chunked::from_iter_values(
         "key_hash".into(),
         u.iter()
@@ -155,6 +159,8 @@ fn key_hashes(raw: &DataFrame, district: &StringChunked, commune: &StringChunked
     ))
 }
 
+/// Every rule, in the contractual order of `RejectReason`: a record
+/// carries the first rule it fails.
 pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked> {
     let n = raw.height();
     let mut c = Checked {
@@ -167,20 +173,37 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
         submitted_us: vec![ctx.ingest_time_us; n],
         derived_district: vec![None; n],
     };
-    let col = |name: &str| -> PolarsResult<&StringChunked> { raw.column(name)?.str() };
+    malformed_rows(&mut c, raw)?;
+    missing_fields(&mut c, raw)?;
+    known_unit_and_district(&mut c, raw, ctx)?;
+    codes_in_force(&mut c, raw, ctx)?;
+    known_communes(&mut c, raw, ctx)?;
+    known_sector(&mut c, raw, ctx)?;
+    periods(&mut c, raw, ctx)?;
+    amounts(&mut c, raw, ctx)?;
+    weights(&mut c, raw, ctx)?;
+    timestamps(&mut c, raw)?;
+    ecommerce_within_total(&mut c);
+    Ok(c)
+}
 
-    // malformed_row
-    for (i, m) in col("malformed")?.iter().enumerate() {
+/// malformed_row: what the reader could not split into fields.
+fn malformed_rows(c: &mut Checked, raw: &DataFrame) -> PolarsResult<()> {
+    for (i, m) in col(raw, "malformed")?.iter().enumerate() {
         if let Some(m) = m {
             c.reject(i, RejectReason::MalformedRow, m.to_string());
         }
     }
-    // missing_field: the required columns, in contract order; a filing
-    // that names its commune may leave its district empty.
-    let communes = col(COMMUNE_CODE)?;
+    Ok(())
+}
+
+/// missing_field: the required columns, in contract order; a filing
+/// that names its commune may leave its district empty.
+fn missing_fields(c: &mut Checked, raw: &DataFrame) -> PolarsResult<()> {
+    let communes = col(raw, COMMUNE_CODE)?;
     let named_commune = |i: usize| communes.get(i).is_some_and(|c| !c.is_empty());
     for name in REQUIRED {
-        for (i, v) in col(name)?.iter().enumerate() {
+        for (i, v) in col(raw, name)?.iter().enumerate() {
             if c.open(i) && v.is_none_or(str::is_empty) && !(name == DISTRICT_CODE && named_commune(i)) {
                 let hint = if name == DISTRICT_CODE {
                     " (or name the commune in commune_code, from 2025-07)"
@@ -195,21 +218,31 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             }
         }
     }
-    c.check(col(UNIT_ID)?, RejectReason::InvalidUnitId, is_valid_unit_id, |v| {
+    Ok(())
+}
+
+/// invalid_unit_id, then unknown_district.
+fn known_unit_and_district(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    c.check(col(raw, UNIT_ID)?, RejectReason::InvalidUnitId, is_valid_unit_id, |v| {
         format!(
             "unit_id {v:?} is not a valid tax code, dependent-unit code (tax code-001…999) or 12-digit personal identification number"
         )
     });
     c.check(
-        col(DISTRICT_CODE)?,
+        col(raw, DISTRICT_CODE)?,
         RejectReason::UnknownDistrict,
         |v| v.is_empty() || ctx.reference.district(v).is_some(),
         |v| format!("district_code {v:?} is not in the district reference"),
     );
-    // code_not_in_force: a known code used for a month it is not in force
-    // (a record whose period is not a month is left to invalid_period).
-    let districts = col(DISTRICT_CODE)?;
-    let months: Vec<Option<Period>> = col(PERIOD)?.iter().map(|v| v.and_then(Period::parse)).collect();
+    Ok(())
+}
+
+/// code_not_in_force: a known code used for a month it is not in force
+/// (a record whose period is not a month is left to invalid_period).
+fn codes_in_force(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    let communes = col(raw, COMMUNE_CODE)?;
+    let districts = col(raw, DISTRICT_CODE)?;
+    let months: Vec<Option<Period>> = col(raw, PERIOD)?.iter().map(|v| v.and_then(Period::parse)).collect();
     for (i, month) in months.iter().enumerate() {
         let (true, Some(month)) = (c.open(i), *month) else {
             continue;
@@ -250,9 +283,15 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             c.reject(i, RejectReason::CodeNotInForce, message);
         }
     }
-    // unknown_commune: a commune not in the reference, or one whose former
-    // district is not the district_code given with it. Known ones give the
-    // filing its district.
+    Ok(())
+}
+
+/// unknown_commune: a commune not in the reference, or one whose former
+/// district is not the district_code given with it. Known ones give the
+/// filing its district.
+fn known_communes(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    let (communes, districts) = (col(raw, COMMUNE_CODE)?, col(raw, DISTRICT_CODE)?);
+    let n = raw.height();
     for i in 0..n {
         let commune = communes.get(i).unwrap_or_default();
         if !c.open(i) || commune.is_empty() {
@@ -276,15 +315,25 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             Some(k) => c.derived_district[i] = Some(k.district_code.clone()),
         }
     }
+    Ok(())
+}
+
+/// unknown_sector: a VSIC code the reference does not have.
+fn known_sector(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
     c.check(
-        col(SECTOR_CODE)?,
+        col(raw, SECTOR_CODE)?,
         RejectReason::UnknownSector,
         |v| ctx.reference.vsic(v).is_some(),
         |v| format!("sector_code {v:?} is not a VSIC code in the reference"),
     );
-    // invalid_period, then future_period
+    Ok(())
+}
+
+/// invalid_period, then future_period.
+fn periods(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    let n = raw.height();
     let mut periods: Vec<Option<Period>> = vec![None; n];
-    for (i, v) in col(PERIOD)?.iter().enumerate() {
+    for (i, v) in col(raw, PERIOD)?.iter().enumerate() {
         let v = v.unwrap_or_default();
         if !c.open(i) {
             continue;
@@ -309,9 +358,14 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             );
         }
     }
-    // Amounts: every amount rule over both columns before the next rule.
-    let totals = col(TOTAL)?;
-    let ecoms = col(ECOMMERCE)?;
+    Ok(())
+}
+
+/// invalid_amount, negative_amount, amount_out_of_range: every amount
+/// rule over both columns before the next rule.
+fn amounts(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    let totals = col(raw, TOTAL)?;
+    let ecoms = col(raw, ECOMMERCE)?;
     let mut parsed: Vec<[Result<i64, FieldError>; 2]> = totals
         .iter()
         .zip(ecoms.iter())
@@ -356,8 +410,12 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             c.ecommerce[i] = e;
         }
     }
-    // invalid_weight (empty means 1)
-    for (i, v) in col(WEIGHT)?.iter().enumerate() {
+    Ok(())
+}
+
+/// invalid_weight (empty means 1).
+fn weights(c: &mut Checked, raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<()> {
+    for (i, v) in col(raw, WEIGHT)?.iter().enumerate() {
         match v {
             Some(v) if !v.is_empty() && c.open(i) => match rules::parse_weight_in(v, ctx.numbers) {
                 Ok(w) => c.weight_micro[i] = w,
@@ -370,8 +428,12 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             _ => {}
         }
     }
-    // invalid_timestamp (empty means the time of ingest)
-    for (i, v) in col(SUBMITTED_AT)?.iter().enumerate() {
+    Ok(())
+}
+
+/// invalid_timestamp (empty means the time of ingest).
+fn timestamps(c: &mut Checked, raw: &DataFrame) -> PolarsResult<()> {
+    for (i, v) in col(raw, SUBMITTED_AT)?.iter().enumerate() {
         match v {
             Some(v) if !v.is_empty() && c.open(i) => match rules::parse_timestamp(v) {
                 Some(us) => c.submitted_us[i] = us,
@@ -384,8 +446,12 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             _ => {}
         }
     }
-    // ecommerce_exceeds_total
-    for i in 0..n {
+    Ok(())
+}
+
+/// ecommerce_exceeds_total.
+fn ecommerce_within_total(c: &mut Checked) {
+    for i in 0..c.records.len() {
         if c.open(i) && c.ecommerce[i] > c.total[i] {
             let (e, t) = (c.ecommerce[i], c.total[i]);
             c.reject(
@@ -395,5 +461,4 @@ pub fn validate(raw: &DataFrame, ctx: &FileContext<'_>) -> PolarsResult<Checked>
             );
         }
     }
-    Ok(c)
 }
