@@ -1,17 +1,10 @@
-//! Share figures as CSV and as a text table, from the plain response.
-//! Formats only; computes nothing.
+//! Share figures as CSV and as a text table, from the plain response: the
+//! response laid out as a `table::Table`, which writes it. Formats only;
+//! computes nothing.
 
-use crate::present::locale::{self, Lang};
+use crate::present::locale::Lang;
+use crate::present::table::{Align, Cell, Column, Format, Money, Table};
 use crate::service::{ShareResponse, ShareRow};
-
-/// Quotes a CSV field when it holds a separator, a quote or a line break.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
 
 /// The key and name columns of a response's rows, in `by` order.
 fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
@@ -39,27 +32,24 @@ const FIGURE_COLUMNS: [&str; 10] = [
     "row",
 ];
 
-fn figure_values(r: &ShareRow, kind: &str) -> Vec<String> {
-    let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+/// A row's key or name for `field`, empty when it has none (as in the total).
+fn key(r: &ShareRow, field: &str) -> Cell {
+    Cell::text(r.keys.get(field).cloned().flatten().unwrap_or_default())
+}
+
+/// A row's figures for machines, `kind` being `row` or `total`.
+fn figure_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
     vec![
-        r.total_revenue_vnd.clone(),
-        r.ecommerce_revenue_vnd.clone(),
-        num(r.share),
-        num(r.target),
-        num(r.gap_pp),
-        r.status.code().to_string(),
-        if r.suppressed {
-            String::new()
-        } else {
-            r.filings.to_string()
-        },
-        if r.suppressed {
-            String::new()
-        } else {
-            r.units.to_string()
-        },
-        r.suppressed.to_string(),
-        kind.to_string(),
+        Cell::money(&r.total_revenue_vnd),
+        Cell::money(&r.ecommerce_revenue_vnd),
+        Cell::share(r.share),
+        Cell::share(r.target),
+        Cell::points(r.gap_pp),
+        Cell::text(r.status.code()),
+        Cell::count(r.filings, r.suppressed),
+        Cell::count(r.units, r.suppressed),
+        Cell::text(r.suppressed.to_string()),
+        Cell::text(kind),
     ]
 }
 
@@ -67,39 +57,35 @@ fn figure_values(r: &ShareRow, kind: &str) -> Vec<String> {
 /// (`row` = `total`, key columns empty). Numbers unformatted, for machines.
 pub fn share_csv(resp: &ShareResponse) -> String {
     let keys = key_columns(resp);
-    let mut out = String::new();
-    let header: Vec<&str> = keys.iter().copied().chain(FIGURE_COLUMNS).collect();
-    out.push_str(&header.join(","));
-    out.push('\n');
-    let mut line = |row: &ShareRow, kind: &str| {
-        let mut fields: Vec<String> = keys
-            .iter()
-            .map(|k| csv_field(row.keys.get(k).cloned().flatten().as_deref().unwrap_or("")))
-            .collect();
-        fields.extend(figure_values(row, kind).iter().map(|v| csv_field(v)));
-        out.push_str(&fields.join(","));
-        out.push('\n');
+    let line = |r: &ShareRow, kind: &str| -> Vec<Cell> {
+        let keys = keys.iter().map(|k| key(r, k));
+        keys.chain(figure_cells(r, kind)).collect()
     };
-    for r in &resp.rows {
-        line(r, "row");
+    let mut rows: Vec<Vec<Cell>> = resp.rows.iter().map(|r| line(r, "row")).collect();
+    rows.push(line(&resp.total, "total"));
+    let keys = keys.iter().map(|k| Column::new(k, FIGURES.left()));
+    let figures = FIGURE_COLUMNS.iter().map(|h| Column::new(h, FIGURES));
+    Table {
+        title: "",
+        columns: keys.chain(figures).collect(),
+        rows,
     }
-    line(&resp.total, "total");
-    out
+    .to_csv()
 }
 
-/// An exact non-negative decimal string rounded half up to a whole number,
-/// without passing through a float (sums may exceed 2^53).
-fn round_decimal(s: &str) -> i128 {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let whole: i128 = int.parse().unwrap_or(0);
-    whole + i128::from(frac.as_bytes().first().is_some_and(|&d| d >= b'5'))
-}
+/// How the text table's figures read: whole đồng, shares and points to two
+/// decimals, a dash for none.
+const FIGURES: Format = Format {
+    align: Align::Right,
+    places: 2,
+    money: Money::Dong,
+    missing: "–",
+};
 
-/// An aligned text table for people, numbers in the language's style.
-pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
-    let keys = key_columns(resp);
-    let (h_total, h_ecom, h_share, h_target, h_gap, h_status, h_filings, h_units, total_label) = match lang {
-        Lang::Vi => (
+/// The text table's figure columns.
+fn figure_columns(lang: Lang) -> Vec<Column> {
+    let heads = match lang {
+        Lang::Vi => [
             "Tổng mức bán lẻ (đồng)",
             "Doanh thu TMĐT (đồng)",
             "Tỷ trọng",
@@ -108,9 +94,8 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
             "Đánh giá",
             "Báo cáo",
             "Đơn vị",
-            "Tổng số",
-        ),
-        Lang::En => (
+        ],
+        Lang::En => [
             "Total retail (VND)",
             "E-commerce (VND)",
             "Share",
@@ -119,120 +104,73 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
             "Status",
             "Filings",
             "Units",
-            "Total",
-        ),
+        ],
     };
-    let status = |r: &ShareRow| -> &str {
-        match (lang, r.status.code()) {
-            (Lang::Vi, "met") => "đạt",
-            (Lang::Vi, "below") => "chưa đạt",
-            (Lang::Vi, "no_target") => "không có mục tiêu",
-            (Lang::Vi, _) => "không có số liệu",
-            (Lang::En, "met") => "met",
-            (Lang::En, "below") => "below",
-            (Lang::En, "no_target") => "no target",
-            (Lang::En, _) => "no data",
-        }
-    };
-    let money = |s: &str| {
-        if s.is_empty() {
-            locale::SUPPRESSED.to_string()
-        } else {
-            locale::integer(round_decimal(s), lang)
-        }
-    };
-    let mut header: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    header.extend([h_total, h_ecom, h_share, h_target, h_gap, h_status, h_filings, h_units].map(String::from));
-    let mut lines = vec![header];
-    let count = |r: &ShareRow, n: u64| {
-        if r.suppressed {
-            locale::SUPPRESSED.to_string()
-        } else {
-            locale::integer(i128::from(n), lang)
-        }
-    };
-    let row_cells = |r: &ShareRow, label: Option<&str>| -> Vec<String> {
-        let mut cells: Vec<String> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| match label {
-                Some(l) if i == 0 => l.to_string(),
-                Some(_) => String::new(),
-                None => r.keys.get(k).cloned().flatten().unwrap_or_default(),
-            })
-            .collect();
-        cells.extend([
-            money(&r.total_revenue_vnd),
-            money(&r.ecommerce_revenue_vnd),
-            r.share
-                .map(|s| locale::percent(s, 2, lang))
-                .unwrap_or_else(|| "–".into()),
-            r.target
-                .map(|t| locale::percent(t, 1, lang))
-                .unwrap_or_else(|| "–".into()),
-            r.gap_pp
-                .map(|g| locale::points(g, 2, lang))
-                .unwrap_or_else(|| "–".into()),
-            status(r).to_string(),
-            count(r, r.filings),
-            count(r, r.units),
-        ]);
-        cells
-    };
-    for r in &resp.rows {
-        lines.push(row_cells(r, None));
-    }
-    let mut total = row_cells(&resp.total, Some(total_label));
-    if keys.is_empty() {
-        total.insert(0, total_label.to_string());
-        lines[0].insert(0, String::new());
-    }
-    lines.push(total);
-    let width = lines.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..width)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for l in &lines {
-        let cells: Vec<String> = l
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
-                let pad = widths[c] - s.chars().count();
-                if c < keys.len().max(1) {
-                    format!("{s}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{s}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    heads
+        .into_iter()
+        .enumerate()
+        // The target reads to one decimal.
+        .map(|(i, h)| Column::new(h, if i == 3 { FIGURES.places(1) } else { FIGURES }))
+        .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rounding_stays_exact_beyond_f64() {
-        assert_eq!(round_decimal("12345678901234567890.5"), 12345678901234567891);
-        assert_eq!(round_decimal("7.49"), 7);
-        assert_eq!(round_decimal("7"), 7);
+/// A row's standing, in words.
+fn status(r: &ShareRow, lang: Lang) -> &'static str {
+    match (lang, r.status.code()) {
+        (Lang::Vi, "met") => "đạt",
+        (Lang::Vi, "below") => "chưa đạt",
+        (Lang::Vi, "no_target") => "không có mục tiêu",
+        (Lang::Vi, _) => "không có số liệu",
+        (Lang::En, "met") => "met",
+        (Lang::En, "below") => "below",
+        (Lang::En, "no_target") => "no target",
+        (Lang::En, _) => "no data",
     }
+}
 
-    #[test]
-    fn csv_quotes_only_when_needed() {
-        assert_eq!(csv_field("abc"), "abc");
-        assert_eq!(csv_field("Lương thực, thực phẩm"), "\"Lương thực, thực phẩm\"");
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+/// A row's figures for people.
+fn shown_cells(r: &ShareRow, lang: Lang) -> Vec<Cell> {
+    vec![
+        Cell::money(&r.total_revenue_vnd),
+        Cell::money(&r.ecommerce_revenue_vnd),
+        Cell::share(r.share),
+        Cell::share(r.target),
+        Cell::points(r.gap_pp),
+        Cell::text(status(r, lang)),
+        Cell::count(r.filings, r.suppressed),
+        Cell::count(r.units, r.suppressed),
+    ]
+}
+
+/// An aligned text table for people, numbers in the language's style: the
+/// key columns on the left (one unnamed column for the total's label when
+/// there are none), a last line for the total.
+pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
+    let total_label = match lang {
+        Lang::Vi => "Tổng số",
+        Lang::En => "Total",
+    };
+    let keys = key_columns(resp);
+    let mut columns: Vec<Column> = keys.iter().map(|k| Column::new(k, FIGURES.left())).collect();
+    if columns.is_empty() {
+        columns.push(Column::new("", FIGURES.left()));
     }
+    let key_count = columns.len();
+    columns.extend(figure_columns(lang));
+    let mut rows: Vec<Vec<Cell>> = resp
+        .rows
+        .iter()
+        .map(|r| {
+            let keys = (0..key_count).map(|i| keys.get(i).map_or(Cell::text(""), |k| key(r, k)));
+            keys.chain(shown_cells(r, lang)).collect()
+        })
+        .collect();
+    let labels = (0..key_count).map(|i| Cell::text(if i == 0 { total_label } else { "" }));
+    rows.push(labels.chain(shown_cells(&resp.total, lang)).collect());
+    Table {
+        title: "",
+        columns,
+        rows,
+    }
+    .to_text(lang)
 }

@@ -6,11 +6,13 @@
 
 use super::ReportError;
 use super::archive::{Generated, archive_report, archived, list};
-use super::model::{DistrictLine, Headline, Quality, RankedLine, Report, code, lang_code, to_json};
+use super::model::{DistrictLine, Headline, Quality, RankedLine, Report, code, to_json};
 use crate::domain::Period;
+use crate::domain::Reference;
 use crate::domain::share::change_pp;
 use crate::present::locale::Lang;
-use crate::service::{App, AppError, Audience, ShareParams, ShareRow};
+use crate::service::{App, AppError, Audience, ShareParams, ShareResponse, ShareRow};
+use crate::store::Manifest;
 use std::path::Path;
 
 /// Months of the report's trend.
@@ -94,45 +96,116 @@ fn methodology(
 
 /// Gathers the report of `month` from the current dataset version.
 pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppError> {
-    // A report is a publication: its figures are protected by disclosure control.
-    let span = |from: Period, to: Period, by: Option<&str>| ShareParams {
+    let f = Answers::fetch(app, month).await?;
+    let districts = district_lines(&f);
+    let manifest = app.manifest()?;
+    let quality = quality(app, month, &f, &manifest).await?;
+    let reference = app.reference()?;
+    let reform = crate::domain::reference::REFORM;
+    let year_ago = month.add_months(-12).unwrap_or(month);
+    let mut report = Report {
+        month: month.to_string(),
+        language: lang.code(),
+        dataset_version: f.this.dataset_version,
+        dataset_committed_at: manifest.committed_at.clone(),
+        target: f.this.target,
+        headline: Headline {
+            change_on_last_year_pp: change_pp(f.this.total.share, f.last_year.total.share),
+            change_on_previous_month_pp: change_pp(f.this.total.share, f.previous.total.share),
+            month: f.this.total,
+            year_to_date: f.ytd.total,
+            same_month_last_year: f.last_year.total,
+        },
+        trend: f.trend.rows,
+        districts,
+        series_break: (year_ago < reform && month >= reform).then_some(crate::domain::reference::REFORM_TEXT),
+        sectors: f.sectors.rows,
+        district_sector: f.cross.rows.into_iter().filter(with_filings).collect(),
+        communes: commune_lines(f.communes, &reference),
+        quality,
+        methodology: methodology(lang, &app.disclosure_rule(), &reference),
+        content_sha256: String::new(),
+        charts: Vec::new(),
+    };
+    report.charts = charts(app, month, lang).await?;
+    report.content_sha256 = crate::util::digest::sha256_hex(to_json(&report).as_bytes());
+    Ok(report)
+}
+
+/// A share request over `from..=to` by `by`. A report is a publication: its
+/// figures are protected by disclosure control.
+fn span(from: Period, to: Period, by: Option<&str>) -> ShareParams {
+    ShareParams {
         audience: Audience::Protected,
         from: Some(from.to_string()),
         to: Some(to.to_string()),
         by: by.map(str::to_string),
         ..ShareParams::default()
-    };
-    let back = |n: i32| month.add_months(-n).unwrap_or(month);
-    let january = Period::new(month.year(), 1).expect("January");
-    let this = app.share(&span(month, month, None)).await?;
-    let previous = app.share(&span(back(1), back(1), None)).await?;
-    let last_year = app.share(&span(back(12), back(12), None)).await?;
-    let ytd = app.share(&span(january, month, None)).await?;
-    let trend = app.share(&span(back(TREND_MONTHS - 1), month, Some("period"))).await?;
-    let districts = app.share(&span(month, month, Some("district"))).await?;
-    let districts_before = app.share(&span(back(1), back(1), Some("district"))).await?;
-    let districts_last_year = app.share(&span(back(12), back(12), Some("district"))).await?;
-    let sectors = app.share(&span(month, month, Some("sector"))).await?;
-    let cross = app.share(&span(month, month, Some("district,sector"))).await?;
-    let communes = if month >= crate::domain::reference::REFORM {
-        app.share(&span(month, month, Some("commune"))).await?.rows
-    } else {
-        Vec::new()
-    };
+    }
+}
 
+/// The share answers a report draws on.
+struct Answers {
+    this: ShareResponse,
+    previous: ShareResponse,
+    last_year: ShareResponse,
+    ytd: ShareResponse,
+    trend: ShareResponse,
+    districts: ShareResponse,
+    districts_before: ShareResponse,
+    districts_last_year: ShareResponse,
+    sectors: ShareResponse,
+    cross: ShareResponse,
+    /// By commune, for months from the 2025 reform.
+    communes: Vec<ShareRow>,
+}
+
+impl Answers {
+    async fn fetch(app: &App, month: Period) -> Result<Self, AppError> {
+        let back = |n: i32| month.add_months(-n).unwrap_or(month);
+        let january = Period::new(month.year(), 1).expect("January");
+        let (before, year_ago) = (back(1), back(12));
+        Ok(Self {
+            this: app.share(&span(month, month, None)).await?,
+            previous: app.share(&span(before, before, None)).await?,
+            last_year: app.share(&span(year_ago, year_ago, None)).await?,
+            ytd: app.share(&span(january, month, None)).await?,
+            trend: app.share(&span(back(TREND_MONTHS - 1), month, Some("period"))).await?,
+            districts: app.share(&span(month, month, Some("district"))).await?,
+            districts_before: app.share(&span(before, before, Some("district"))).await?,
+            districts_last_year: app.share(&span(year_ago, year_ago, Some("district"))).await?,
+            sectors: app.share(&span(month, month, Some("sector"))).await?,
+            cross: app.share(&span(month, month, Some("district,sector"))).await?,
+            communes: if month >= crate::domain::reference::REFORM {
+                app.share(&span(month, month, Some("commune"))).await?.rows
+            } else {
+                Vec::new()
+            },
+        })
+    }
+}
+
+/// Whether a line has figures to show: filings, or figures withheld.
+fn with_filings(r: &ShareRow) -> bool {
+    r.filings > 0 || r.suppressed
+}
+
+/// Every district of the month, ranked, with its changes on the month
+/// before and on the same month a year earlier.
+fn district_lines(f: &Answers) -> Vec<DistrictLine> {
     let share_of = |rows: &[ShareRow], district: &str| {
         rows.iter()
             .find(|r| code(r, "district_code") == Some(district))
             .and_then(|r| r.share)
     };
-    let ranked = ranking(&districts.rows, "district_code");
-    let district_lines = districts
+    let ranked = ranking(&f.districts.rows, "district_code");
+    f.districts
         .rows
         .iter()
         .map(|r| {
             let d = code(r, "district_code").unwrap_or("");
-            let before = share_of(&districts_before.rows, d);
-            let year_ago = share_of(&districts_last_year.rows, d);
+            let before = share_of(&f.districts_before.rows, d);
+            let year_ago = share_of(&f.districts_last_year.rows, d);
             DistrictLine {
                 figures: r.clone(),
                 rank: ranked.iter().position(|(c, _)| *c == d).map(|i| i + 1),
@@ -142,102 +215,77 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
                 change_on_last_year_pp: change_pp(r.share, year_ago),
             }
         })
-        .collect();
+        .collect()
+}
 
-    let manifest = app.manifest()?;
+/// The communes with figures, ranked by share, each with its former district.
+fn commune_lines(communes: Vec<ShareRow>, reference: &Reference) -> Vec<RankedLine> {
+    let ranked = ranking(&communes, "commune_code");
+    let mut lines: Vec<RankedLine> = communes
+        .into_iter()
+        .filter(with_filings)
+        .map(|r| {
+            let c = code(&r, "commune_code").unwrap_or("").to_string();
+            let former_district = reference
+                .commune(&c)
+                .and_then(|k| reference.district(&k.district_code))
+                .map(|d| d.district_name.clone())
+                .unwrap_or_default();
+            RankedLine {
+                rank: ranked.iter().position(|(k, _)| *k == c).map(|i| i + 1),
+                former_district,
+                figures: r,
+            }
+        })
+        .collect();
+    lines.sort_by_key(|l| (l.rank.is_none(), l.rank));
+    lines
+}
+
+/// The month's filings and units against the month before, what the
+/// dataset version received, and the revisions since the previous month's
+/// archived report.
+async fn quality(app: &App, month: Period, f: &Answers, manifest: &Manifest) -> Result<Quality, AppError> {
+    let before = month.add_months(-1).unwrap_or(month).to_string();
+    let version = f.this.dataset_version;
     let previous_report_version = list(&app.data_dir().join("reports"))
         .into_iter()
-        .find(|r| r.month == back(1).to_string())
+        .find(|r| r.month == before)
         .map(|r| r.dataset_version)
-        .filter(|v| *v <= this.dataset_version);
+        .filter(|v| *v <= version);
     let revisions_since_previous_report = match previous_report_version {
-        Some(v) => Some(revisions_between(app, v, this.dataset_version).await?),
+        Some(v) => Some(revisions_between(app, v, version).await?),
         None => None,
     };
     let files = manifest.batches.iter().flat_map(|b| &b.files);
-    let quality = Quality {
-        filings: this.total.filings,
-        units: this.total.units,
-        previous_month_filings: previous.total.filings,
-        previous_month_units: previous.total.units,
+    Ok(Quality {
+        filings: f.this.total.filings,
+        units: f.this.total.units,
+        previous_month_filings: f.previous.total.filings,
+        previous_month_units: f.previous.total.units,
         files_ingested: files.clone().count() as u64,
         records_received: files.clone().map(|f| f.records).sum(),
         records_rejected: files.map(|f| f.rejected).sum(),
         previous_report_version,
         revisions_since_previous_report,
-    };
-    let reference = app.reference()?;
-    let mut report = Report {
-        month: month.to_string(),
-        language: lang_code(lang),
-        dataset_version: this.dataset_version,
-        dataset_committed_at: manifest.committed_at.clone(),
-        target: this.target,
-        headline: Headline {
-            change_on_last_year_pp: change_pp(this.total.share, last_year.total.share),
-            change_on_previous_month_pp: change_pp(this.total.share, previous.total.share),
-            month: this.total,
-            year_to_date: ytd.total,
-            same_month_last_year: last_year.total,
-        },
-        trend: trend.rows,
-        districts: district_lines,
-        series_break: (back(12) < crate::domain::reference::REFORM && month >= crate::domain::reference::REFORM)
-            .then_some(crate::domain::reference::REFORM_TEXT),
-        sectors: sectors.rows,
-        district_sector: cross
-            .rows
-            .into_iter()
-            .filter(|r| r.filings > 0 || r.suppressed)
-            .collect(),
-        communes: {
-            let ranked = ranking(&communes, "commune_code");
-            let mut lines: Vec<RankedLine> = communes
-                .into_iter()
-                .filter(|r| r.filings > 0 || r.suppressed)
-                .map(|r| {
-                    let c = code(&r, "commune_code").unwrap_or("").to_string();
-                    let former_district = reference
-                        .commune(&c)
-                        .and_then(|k| reference.district(&k.district_code))
-                        .map(|d| d.district_name.clone())
-                        .unwrap_or_default();
-                    RankedLine {
-                        rank: ranked.iter().position(|(k, _)| *k == c).map(|i| i + 1),
-                        former_district,
-                        figures: r,
-                    }
-                })
-                .collect();
-            lines.sort_by_key(|l| (l.rank.is_none(), l.rank));
-            lines
-        },
-        quality,
-        methodology: methodology(lang, &app.disclosure_rule(), &reference),
-        content_sha256: String::new(),
-        charts: Vec::new(),
-    };
-    let size = crate::present::charts::Size::new(900, 420).expect("a valid chart size");
-    for (kind, params) in [
-        (crate::present::dashboard::ChartKind::Trend, span(month, month, None)),
-        (
-            crate::present::dashboard::ChartKind::Districts,
-            span(month, month, None),
-        ),
-    ] {
-        let chart = crate::present::dashboard::chart(app, kind, &params, lang).await?;
-        let alt = crate::present::charts::describe(&chart);
-        let svg =
-            crate::present::charts::render(&chart, crate::present::charts::Format::Svg, size, lang).map_err(|e| {
-                AppError::BadParameter {
-                    code: "chart_failed",
-                    message: e.to_string(),
-                }
-            })?;
-        report.charts.push((alt, String::from_utf8_lossy(&svg).into_owned()));
+    })
+}
+
+/// The trend and district ranking charts of the month, as (description, SVG).
+async fn charts(app: &App, month: Period, lang: Lang) -> Result<Vec<(String, String)>, AppError> {
+    use crate::present::{charts, dashboard};
+    let size = charts::Size::new(900, 420).expect("a valid chart size");
+    let mut out = Vec::new();
+    for kind in [dashboard::ChartKind::Trend, dashboard::ChartKind::Districts] {
+        let chart = dashboard::chart(app, kind, &span(month, month, None), lang).await?;
+        let alt = charts::describe(&chart);
+        let svg = charts::render(&chart, charts::Format::Svg, size, lang).map_err(|e| AppError::BadParameter {
+            code: "chart_failed",
+            message: e.to_string(),
+        })?;
+        out.push((alt, String::from_utf8_lossy(&svg).into_owned()));
     }
-    report.content_sha256 = crate::util::digest::sha256_hex(to_json(&report).as_bytes());
-    Ok(report)
+    Ok(out)
 }
 
 /// The rows with a share, highest first (ties by `field`'s code, so the
@@ -272,7 +320,7 @@ async fn revisions_between(app: &App, from: u64, to: u64) -> Result<u64, AppErro
 /// twice for the same month and dataset version.
 pub async fn generate(app: &App, month: Period, lang: Lang, archive: &Path) -> Result<Generated, ReportError> {
     let version = app.manifest()?.version;
-    let language = lang_code(lang);
+    let language = lang.code();
     if let Some(kept) = archived(archive, month, language, version)? {
         return Ok(kept);
     }

@@ -2,27 +2,15 @@
 //! report and its shown sections only.
 
 use super::model::Report;
-use super::shown::{Section, shown};
+use super::shown::{Shown, shown};
+use crate::present::table::Table;
 
 /// The report as one self-contained, printable HTML page: the same figures
 /// as the JSON and the workbook, the two charts inline as SVG, numbers in
 /// the reader's format.
 pub fn to_html(report: &Report) -> String {
-    let vi = report.language == "vi";
     let shown = shown(report);
-    let mut o = String::new();
-    o.push_str(&format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>\
-         body{{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#111}}\
-         table{{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem}}th,td{{border:1px solid #bbb;padding:.2rem .4rem;text-align:right}}\
-         th:nth-child(-n+2),td:first-child,td.t{{text-align:left}}h1{{font-size:1.4rem}}h2{{font-size:1.1rem;margin-top:1.6rem}}\
-         figure{{margin:0}}svg{{max-width:100%;height:auto}}.meta{{color:#444;font-size:.85rem}}\
-         @page{{size:A4;margin:15mm}}@media print{{h2{{break-after:avoid}}table,figure{{break-inside:avoid}}}}\
-         </style></head><body>",
-        report.language,
-        if vi { "Báo cáo tỷ trọng TMĐT tháng" } else { "E-commerce share report," },
-        esc(&report.month)
-    ));
+    let mut o = head(report);
     o.push_str(&format!(
         "<h1>{} — {}</h1><p class=\"meta\">{} {} · {} · SHA-256 {}</p>",
         shown.title,
@@ -32,35 +20,35 @@ pub fn to_html(report: &Report) -> String {
         esc(&report.dataset_committed_at),
         esc(&report.content_sha256)
     ));
-    let section = |o: &mut String, s: &Section| {
-        o.push_str(&format!("<h2>{}</h2><table>", esc(s.heading)));
-        if !s.head.is_empty() {
-            o.push_str("<tr>");
-            for c in &s.head {
-                o.push_str(&format!("<th>{}</th>", esc(c)));
-            }
-            o.push_str("</tr>");
-        }
-        for row in &s.rows {
-            o.push_str("<tr>");
-            for (i, c) in row.iter().enumerate() {
-                // A labelled section's label is a heading cell; tables keep
-                // their two text columns left-aligned.
-                if s.head.is_empty() && i == 0 {
-                    o.push_str(&format!("<th>{}</th>", esc(c)));
-                } else {
-                    o.push_str(&format!(
-                        "<td{}>{}</td>",
-                        if i < 2 { " class=\"t\"" } else { "" },
-                        esc(c)
-                    ));
-                }
-            }
-            o.push_str("</tr>");
-        }
-        o.push_str("</table>");
-    };
-    section(&mut o, &shown.headline);
+    body(&mut o, report, &shown);
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The document up to `<body>`: language, title and the print style.
+fn head(report: &Report) -> String {
+    let vi = report.language == "vi";
+    format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>\
+         body{{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#111}}\
+         table{{border-collapse:collapse;width:100%;margin:.6rem 0 1.2rem}}th,td{{border:1px solid #bbb;padding:.2rem .4rem;text-align:right}}\
+         th:nth-child(-n+2),td:first-child,td.t{{text-align:left}}h1{{font-size:1.4rem}}h2{{font-size:1.1rem;margin-top:1.6rem}}\
+         figure{{margin:0}}svg{{max-width:100%;height:auto}}.meta{{color:#444;font-size:.85rem}}\
+         @page{{size:A4;margin:15mm}}@media print{{h2{{break-after:avoid}}table,figure{{break-inside:avoid}}}}\
+         </style></head><body>",
+        report.language,
+        if vi {
+            "Báo cáo tỷ trọng TMĐT tháng"
+        } else {
+            "E-commerce share report,"
+        },
+        esc(&report.month)
+    )
+}
+
+/// The sections in reading order, the charts after the headline.
+fn body(o: &mut String, report: &Report, shown: &Shown) {
+    section(o, &shown.headline, shown);
     for (alt, svg) in &report.charts {
         o.push_str(&format!(
             "<figure role=\"img\" aria-label=\"{}\">{}</figure>",
@@ -68,21 +56,50 @@ pub fn to_html(report: &Report) -> String {
             svg
         ));
     }
-    section(&mut o, &shown.districts);
+    section(o, &shown.districts, shown);
     if let Some(note) = shown.series_break_note {
         o.push_str(&format!("<p class=\"meta\">{}</p>", esc(note)));
     }
-    section(&mut o, &shown.sectors);
-    section(&mut o, &shown.quality);
+    section(o, &shown.sectors, shown);
+    section(o, &shown.quality, shown);
     o.push_str(&format!("<h2>{}</h2>", shown.methodology_heading));
     for m in &report.methodology {
         o.push_str(&format!("<p>{}</p>", esc(m)));
     }
     if let Some(communes) = &shown.communes {
-        section(&mut o, communes);
+        section(o, communes, shown);
     }
-    o.push_str("</body></html>\n");
-    o
+}
+
+/// A table under its heading. A labelled list has no header row and its
+/// labels are heading cells; tables keep their first two columns
+/// left-aligned.
+fn section(o: &mut String, table: &Table, shown: &Shown) {
+    o.push_str(&format!("<h2>{}</h2><table>", esc(table.title)));
+    let headed = table.has_header();
+    if headed {
+        o.push_str("<tr>");
+        for h in table.headers() {
+            o.push_str(&format!("<th>{}</th>", esc(h)));
+        }
+        o.push_str("</tr>");
+    }
+    for row in table.shown_rows(shown.lang) {
+        o.push_str("<tr>");
+        for (i, c) in row.iter().enumerate() {
+            if !headed && i == 0 {
+                o.push_str(&format!("<th>{}</th>", esc(c)));
+            } else {
+                o.push_str(&format!(
+                    "<td{}>{}</td>",
+                    if i < 2 { " class=\"t\"" } else { "" },
+                    esc(c)
+                ));
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
 }
 
 fn esc(s: &str) -> String {

@@ -31,7 +31,7 @@ pub use archive::{
 pub use build::{TREND_MONTHS, build, generate};
 pub use html::to_html;
 pub use model::{DistrictLine, Headline, Quality, RankedLine, Report, to_json};
-pub use shown::{Section, Shown, shown};
+pub use shown::{Shown, shown};
 pub use xlsx::to_xlsx;
 
 use crate::service::AppError;

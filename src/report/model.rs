@@ -97,6 +97,13 @@ pub struct Quality {
     pub revisions_since_previous_report: Option<u64>,
 }
 
+impl Report {
+    /// The language the report is written in.
+    pub fn lang(&self) -> Lang {
+        Lang::parse(self.language).unwrap_or(Lang::En)
+    }
+}
+
 /// The report as pretty JSON (fields in a fixed order, so the same report
 /// gives the same bytes).
 pub fn to_json(report: &Report) -> String {
@@ -108,12 +115,4 @@ pub fn to_json(report: &Report) -> String {
 /// A row's key or name for `field` (`district_code`, `sector_name`, …).
 pub(crate) fn code<'a>(row: &'a ShareRow, field: &str) -> Option<&'a str> {
     row.keys.get(field).and_then(|v| v.as_deref())
-}
-
-/// The report's language as its JSON names it.
-pub(crate) fn lang_code(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Vi => "vi",
-        Lang::En => "en",
-    }
 }

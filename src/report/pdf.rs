@@ -7,7 +7,9 @@
 //! figure; knows nothing of the app, the engine or HTTP.
 
 use super::model::Report;
-use super::shown::{Section, shown};
+use super::shown::{Shown, shown};
+use crate::present::locale::Lang;
+use crate::present::table::{Align, Table};
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point, Size, Transform};
 use krilla::page::PageSettings;
@@ -108,30 +110,29 @@ impl Layout {
         self.push(Item::Rule { y });
     }
 
-    /// A section as a table: column heads wrapped to their column, text
-    /// cells on the left of theirs, figures on the right.
-    fn table(&mut self, columns: &[(f32, Align)], section: &Section) {
+    /// A table under its heading, columns `widths` wide: column heads
+    /// wrapped to their column, cells placed by their column's alignment.
+    fn table(&mut self, widths: &[f32], table: &Table, lang: Lang) {
         const GAP: f32 = 4.0;
-        let mut lefts = Vec::with_capacity(columns.len());
+        let mut lefts = Vec::with_capacity(widths.len());
         let mut x = 0.0;
-        for (width, _) in columns {
+        for width in widths {
             lefts.push(x);
             x += width;
         }
-        let place = |col: usize, text: &str| match columns[col].1 {
+        let place = |col: usize, text: &str| match table.columns[col].format.align {
             Align::Left => lefts[col],
-            Align::Right => lefts[col] + columns[col].0 - GAP - text_width(text, BODY),
+            Align::Right => lefts[col] + widths[col] - GAP - text_width(text, BODY),
         };
-        let heads: Vec<Vec<String>> = section
-            .head
-            .iter()
-            .zip(columns)
-            .map(|(h, (width, _))| wrap(h, width - GAP, BODY))
+        let heads: Vec<Vec<String>> = table
+            .headers()
+            .zip(widths)
+            .map(|(h, width)| wrap(h, width - GAP, BODY))
             .collect();
         let head_lines = heads.iter().map(Vec::len).max().unwrap_or(1);
         // The heading, the column heads and two rows stay together.
         self.room(40.0 + (head_lines + 2) as f32 * BODY * 1.45);
-        self.heading(section.heading);
+        self.heading(table.title);
         for line in 0..head_lines {
             let cells: Vec<(f32, String)> = heads
                 .iter()
@@ -141,11 +142,11 @@ impl Layout {
             self.line(&cells, BODY);
         }
         self.rule();
-        for row in &section.rows {
+        for row in table.shown_rows(lang) {
             let cells: Vec<(f32, String)> = row
                 .iter()
                 .enumerate()
-                .take(columns.len())
+                .take(widths.len())
                 .map(|(col, t)| (place(col, t), t.clone()))
                 .collect();
             self.line(&cells, BODY);
@@ -153,22 +154,37 @@ impl Layout {
         self.y += 6.0;
     }
 
-    /// A section of label–value lines.
-    fn labelled(&mut self, section: &Section, size: f32) {
-        self.heading(section.heading);
-        for row in &section.rows {
+    /// A list of labelled lines under its heading, values right-aligned.
+    fn labelled(&mut self, table: &Table, lang: Lang, size: f32) {
+        self.heading(table.title);
+        for row in table.shown_rows(lang) {
             let value = row.get(1).cloned().unwrap_or_default();
             let right = 380.0 - text_width(&value, size);
             let cells = vec![(0.0, row.first().cloned().unwrap_or_default()), (right, value)];
             self.line(&cells, size);
         }
     }
-}
 
-#[derive(Clone, Copy)]
-enum Align {
-    Left,
-    Right,
+    /// The charts, one under the other, as wide as the text.
+    fn charts(&mut self, count: usize) {
+        let chart_width = WIDTH - 2.0 * MARGIN;
+        for index in 0..count {
+            let height = chart_width * 420.0 / 900.0;
+            self.room(height + 10.0);
+            self.y += 8.0;
+            let y = self.y;
+            self.push(Item::Chart { y, height, index });
+            self.y += height;
+        }
+    }
+
+    /// Paragraphs of running text.
+    fn paragraphs<'a>(&mut self, texts: impl IntoIterator<Item = &'a str>) {
+        for text in texts {
+            self.paragraph(text, BODY, 120);
+            self.y += 3.0;
+        }
+    }
 }
 
 fn face() -> &'static ttf_parser::Face<'static> {
@@ -215,7 +231,29 @@ fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
 /// The report as A4 PDF bytes; the same report gives the same bytes.
 pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
     let shown = shown(report);
+    let lang = shown.lang;
     let mut l = Layout::new();
+    title(&mut l, report, &shown);
+    l.labelled(&shown.headline, lang, 9.0);
+    l.charts(report.charts.len());
+    l.table(
+        &[22.0, 70.0, 68.0, 64.0, 44.0, 70.0, 34.0, 68.0, 70.0],
+        &shown.districts,
+        lang,
+    );
+    l.paragraphs(shown.series_break_note);
+    l.table(&[114.0, 184.0, 78.0, 78.0, 56.0], &shown.sectors, lang);
+    l.labelled(&shown.quality, lang, BODY);
+    l.heading(shown.methodology_heading);
+    l.paragraphs(report.methodology.iter().map(String::as_str));
+    if let Some(communes) = &shown.communes {
+        l.table(&[30.0, 110.0, 80.0, 70.0, 66.0, 44.0, 70.0, 40.0], communes, lang);
+    }
+    draw(report, l.pages)
+}
+
+/// The title, the month and the dataset version with the content hash.
+fn title(l: &mut Layout, report: &Report, shown: &Shown) {
     l.paragraph(shown.title, 13.0, 70);
     l.line(&[(0.0, report.month.clone())], 12.0);
     l.line(
@@ -228,73 +266,10 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
         )],
         6.5,
     );
-
-    l.labelled(&shown.headline, 9.0);
-    let chart_width = WIDTH - 2.0 * MARGIN;
-    for index in 0..report.charts.len() {
-        let height = chart_width * 420.0 / 900.0;
-        l.room(height + 10.0);
-        l.y += 8.0;
-        let y = l.y;
-        l.push(Item::Chart { y, height, index });
-        l.y += height;
-    }
-    use Align::{Left, Right};
-    l.table(
-        &[
-            (22.0, Left),
-            (70.0, Left),
-            (68.0, Right),
-            (64.0, Right),
-            (44.0, Right),
-            (70.0, Right),
-            (34.0, Right),
-            (68.0, Right),
-            (70.0, Right),
-        ],
-        &shown.districts,
-    );
-    if let Some(note) = shown.series_break_note {
-        l.paragraph(note, BODY, 120);
-        l.y += 3.0;
-    }
-    l.table(
-        &[
-            (114.0, Left),
-            (184.0, Left),
-            (78.0, Right),
-            (78.0, Right),
-            (56.0, Right),
-        ],
-        &shown.sectors,
-    );
-    l.labelled(&shown.quality, BODY);
-    l.heading(shown.methodology_heading);
-    for m in &report.methodology {
-        l.paragraph(m, BODY, 120);
-        l.y += 3.0;
-    }
-    if let Some(communes) = &shown.communes {
-        l.table(
-            &[
-                (30.0, Left),
-                (110.0, Left),
-                (80.0, Left),
-                (70.0, Right),
-                (66.0, Right),
-                (44.0, Right),
-                (70.0, Right),
-                (40.0, Right),
-            ],
-            communes,
-        );
-    }
-
-    draw(report, l.pages)
 }
 
-fn draw(report: &Report, pages: Vec<Vec<Item>>) -> Result<Vec<u8>, PdfError> {
-    let font = Font::new(Arc::new(FONT.to_vec()).into(), 0).ok_or(PdfError::Font)?;
+/// The report's charts parsed for drawing, their text in the bundled font.
+fn chart_trees(report: &Report) -> Result<Vec<usvg::Tree>, PdfError> {
     let mut fonts = usvg::fontdb::Database::new();
     fonts.load_font_data(FONT.to_vec());
     // The charts' SVG asks for the generic sans-serif family.
@@ -304,12 +279,18 @@ fn draw(report: &Report, pages: Vec<Vec<Item>>) -> Result<Vec<u8>, PdfError> {
         fontdb: Arc::new(fonts),
         ..usvg::Options::default()
     };
-    let trees = report
+    report
         .charts
         .iter()
         .enumerate()
         .map(|(i, (_, svg))| usvg::Tree::from_str(svg, &options).map_err(|e| PdfError::Svg(i, e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+/// Draws the laid-out pages.
+fn draw(report: &Report, pages: Vec<Vec<Item>>) -> Result<Vec<u8>, PdfError> {
+    let font = Font::new(Arc::new(FONT.to_vec()).into(), 0).ok_or(PdfError::Font)?;
+    let trees = chart_trees(report)?;
     let mut document = Document::new();
     let settings = || PageSettings::from_wh(WIDTH, HEIGHT).expect("A4 is a valid page size");
     for items in pages {
