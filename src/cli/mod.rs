@@ -1,7 +1,9 @@
 //! One function per CLI subcommand. Each prints its JSON (or the format
 //! asked for) to the given writer; logs go to stderr through `tracing`.
-//! `main.rs` only parses arguments and maps errors to exit codes.
+//! `args` holds the grammar; `main.rs` only sets up logging and maps errors
+//! to exit codes.
 
+pub mod args;
 pub mod config;
 pub mod demo;
 

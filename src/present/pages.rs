@@ -295,7 +295,7 @@ fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
             "<figure><img src=\"/charts/{name}.svg?{q}\" alt=\"{}\" width=\"960\" height=\"540\" loading=\"lazy\"><figcaption><a href=\"/charts/{name}.txt?{q}\">{}</a></figcaption></figure>",
             esc(&alt),
             esc(t.describe),
-            q = esc(&q),
+            q = esc(q),
         );
     }
     out.push_str("</section>");
