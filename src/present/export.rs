@@ -2,6 +2,7 @@
 //! response laid out as a `table::Table`, which writes it. Formats only;
 //! computes nothing.
 
+use crate::present::labels;
 use crate::present::locale::Lang;
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
 use crate::service::{ShareResponse, ShareRow};
@@ -83,29 +84,17 @@ const FIGURES: Format = Format {
 };
 
 /// The text table's figure columns.
-fn figure_columns(lang: Lang) -> Vec<Column> {
-    let heads = match lang {
-        Lang::Vi => [
-            "Tổng mức bán lẻ (đồng)",
-            "Doanh thu TMĐT (đồng)",
-            "Tỷ trọng",
-            "Mục tiêu",
-            "Chênh lệch",
-            "Đánh giá",
-            "Báo cáo",
-            "Đơn vị",
-        ],
-        Lang::En => [
-            "Total retail (VND)",
-            "E-commerce (VND)",
-            "Share",
-            "Target",
-            "Gap",
-            "Status",
-            "Filings",
-            "Units",
-        ],
-    };
+fn figure_columns(l: &labels::Export) -> Vec<Column> {
+    let heads = [
+        l.total_retail,
+        l.ecommerce,
+        l.share,
+        l.target,
+        l.gap,
+        l.status,
+        l.filings,
+        l.units,
+    ];
     heads
         .into_iter()
         .enumerate()
@@ -115,28 +104,24 @@ fn figure_columns(lang: Lang) -> Vec<Column> {
 }
 
 /// A row's standing, in words.
-fn status(r: &ShareRow, lang: Lang) -> &'static str {
-    match (lang, r.status.code()) {
-        (Lang::Vi, "met") => "đạt",
-        (Lang::Vi, "below") => "chưa đạt",
-        (Lang::Vi, "no_target") => "không có mục tiêu",
-        (Lang::Vi, _) => "không có số liệu",
-        (Lang::En, "met") => "met",
-        (Lang::En, "below") => "below",
-        (Lang::En, "no_target") => "no target",
-        (Lang::En, _) => "no data",
+fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
+    match r.status.code() {
+        "met" => l.met,
+        "below" => l.below,
+        "no_target" => l.no_target,
+        _ => l.no_data,
     }
 }
 
 /// A row's figures for people.
-fn shown_cells(r: &ShareRow, lang: Lang) -> Vec<Cell> {
+fn shown_cells(r: &ShareRow, l: &labels::Export) -> Vec<Cell> {
     vec![
         Cell::money(&r.total_revenue_vnd),
         Cell::money(&r.ecommerce_revenue_vnd),
         Cell::share(r.share),
         Cell::share(r.target),
         Cell::points(r.gap_pp),
-        Cell::text(status(r, lang)),
+        Cell::text(status(r, l)),
         Cell::count(r.filings, r.suppressed),
         Cell::count(r.units, r.suppressed),
     ]
@@ -146,27 +131,24 @@ fn shown_cells(r: &ShareRow, lang: Lang) -> Vec<Cell> {
 /// key columns on the left (one unnamed column for the total's label when
 /// there are none), a last line for the total.
 pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
-    let total_label = match lang {
-        Lang::Vi => "Tổng số",
-        Lang::En => "Total",
-    };
+    let l = &labels::of(lang).export;
     let keys = key_columns(resp);
     let mut columns: Vec<Column> = keys.iter().map(|k| Column::new(k, FIGURES.left())).collect();
     if columns.is_empty() {
         columns.push(Column::new("", FIGURES.left()));
     }
     let key_count = columns.len();
-    columns.extend(figure_columns(lang));
+    columns.extend(figure_columns(l));
     let mut rows: Vec<Vec<Cell>> = resp
         .rows
         .iter()
         .map(|r| {
             let keys = (0..key_count).map(|i| keys.get(i).map_or(Cell::text(""), |k| key(r, k)));
-            keys.chain(shown_cells(r, lang)).collect()
+            keys.chain(shown_cells(r, l)).collect()
         })
         .collect();
-    let labels = (0..key_count).map(|i| Cell::text(if i == 0 { total_label } else { "" }));
-    rows.push(labels.chain(shown_cells(&resp.total, lang)).collect());
+    let labels = (0..key_count).map(|i| Cell::text(if i == 0 { l.total } else { "" }));
+    rows.push(labels.chain(shown_cells(&resp.total, l)).collect());
     Table {
         title: "",
         columns,

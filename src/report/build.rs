@@ -10,6 +10,7 @@ use super::model::{DistrictLine, Headline, Quality, RankedLine, Report, code, to
 use crate::domain::Period;
 use crate::domain::Reference;
 use crate::domain::share::change_pp;
+use crate::present::labels;
 use crate::present::locale::Lang;
 use crate::service::{App, AppError, Audience, ShareParams, ShareResponse, ShareRow};
 use crate::store::Manifest;
@@ -18,80 +19,59 @@ use std::path::Path;
 /// Months of the report's trend.
 pub const TREND_MONTHS: i32 = 24;
 
+/// The methodology's paragraphs: the share, revisions, targets, exact sums,
+/// the 2025 reform (when the reference has communes) and disclosure control.
 fn methodology(
     lang: Lang,
     rule: &crate::domain::disclosure::Rule,
     reference: &crate::domain::Reference,
 ) -> Vec<String> {
-    let lines: [&str; 4] = match lang {
-        Lang::Vi => [
-            "Tỷ trọng doanh thu thương mại điện tử = Σ(trọng số × doanh thu TMĐT) / Σ(trọng số × tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng), tính trên các báo cáo có hiệu lực; là tỷ số của hai tổng, không phải bình quân các tỷ số.",
-            "Báo cáo điều chỉnh thay thế báo cáo trước của cùng đơn vị, huyện, xã (từ kỳ 2025-07), mã ngành VSIC và kỳ: báo cáo nộp sau cùng được tính.",
-            "Mục tiêu: 7% (2022), 8,5% (2023), 10% (2025) theo kế hoạch chuyển đổi số quốc gia và Quyết định 645/QĐ-TTg; năm chưa có mục tiêu riêng dùng mục tiêu gần nhất trước đó.",
-            "Các tổng được tính chính xác (không làm tròn); việc đạt hay chưa đạt mục tiêu được quyết định trên số nguyên.",
-        ],
-        Lang::En => [
-            "E-commerce share = Σ(weight × e-commerce revenue) / Σ(weight × total retail sales of goods and consumer services) over the effective filings: a ratio of two sums, not a mean of ratios.",
-            "A revision replaces the earlier filing of the same unit, district, commune (from 2025-07), VSIC code and period: the latest submission counts.",
-            "Targets: 7% (2022), 8.5% (2023), 10% (2025) under the national digital transformation plan and Decision 645/QĐ-TTg; a year without a target of its own uses the latest earlier one.",
-            "Sums are exact (no rounding); whether a target is met is decided on integers.",
-        ],
-    };
-    let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-    // The 2025 reform: how the district series continues, and the units
-    // that span two former districts.
+    let l = &labels::of(lang).report;
+    let mut out: Vec<String> = [l.method_share, l.method_revision, l.method_targets, l.method_exact]
+        .map(String::from)
+        .to_vec();
+    if !reference.communes.is_empty() {
+        let units = reference.communes.len().to_string();
+        let spanning = spanning_communes(l, reference).join("; ");
+        out.push(labels::fill(
+            l.method_reform,
+            &[("units", &units), ("spanning", &spanning)],
+        ));
+    }
+    let values = [
+        ("min", rule.min_enterprises.to_string()),
+        ("largest", rule.dominance_n.to_string()),
+        ("percent", rule.dominance_percent.to_string()),
+        ("withheld", crate::present::locale::SUPPRESSED.to_string()),
+    ];
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    out.push(labels::fill(l.method_disclosure, &values));
+    out
+}
+
+/// The 2025 reform's units that span two former districts: each with the
+/// former district it counts in and the others it includes a part of.
+fn spanning_communes(l: &labels::Report, reference: &crate::domain::Reference) -> Vec<String> {
     let district_name = |code: &str| {
         reference
             .district(code)
             .map_or_else(|| code.to_string(), |d| d.district_name.clone())
     };
-    let spanning: Vec<String> = reference
+    reference
         .spanning_communes()
         .map(|c| {
             let others: Vec<String> = c.spans[1..].iter().map(|d| district_name(d)).collect();
-            match lang {
-                Lang::Vi => format!(
-                    "{} ({}; tính vào {}, gồm cả phần của {})",
-                    c.commune_name,
-                    c.commune_code,
-                    district_name(&c.district_code),
-                    others.join(", ")
-                ),
-                Lang::En => format!(
-                    "{} ({}; counted in {}, including its part of {})",
-                    c.commune_name,
-                    c.commune_code,
-                    district_name(&c.district_code),
-                    others.join(", ")
-                ),
-            }
+            labels::fill(
+                l.method_spanning,
+                &[
+                    ("name", &c.commune_name),
+                    ("code", &c.commune_code),
+                    ("district", &district_name(&c.district_code)),
+                    ("others", &others.join(", ")),
+                ],
+            )
         })
-        .collect();
-    if !reference.communes.is_empty() {
-        out.push(match lang {
-            Lang::Vi => format!(
-                "Sắp xếp đơn vị hành chính 2025: từ ngày 01/7/2025 cấp huyện không còn; báo cáo từ kỳ 2025-07 ghi mã xã, phường ({} đơn vị). Để chuỗi số liệu theo huyện liên tục, từ kỳ 2025-07 một huyện là địa bàn cũ của huyện đó: các xã, phường có huyện cũ là huyện đó theo nguyên tắc đa số (xã nhập toàn bộ tính 1, nhập một phần tính 0,5). Các đơn vị nằm trên địa bàn hai huyện cũ: {}. Đông Sơn (405) đã nhập vào thành phố Thanh Hóa (380) từ ngày 01/01/2025.",
-                reference.communes.len(),
-                spanning.join("; ")
-            ),
-            Lang::En => format!(
-                "The 2025 administrative reform: from 1 July 2025 the district level no longer exists; filings from 2025-07 name their commune ({} units). To keep the district series continuous, from 2025-07 a district means its former area: the communes whose former district it is, by the majority rule (a commune merged whole counts 1, in part 0.5). Units spanning two former districts: {}. Đông Sơn (405) merged into Thanh Hóa city (380) on 1 January 2025.",
-                reference.communes.len(),
-                spanning.join("; ")
-            ),
-        });
-    }
-    out.push(match lang {
-        Lang::Vi => format!(
-            "Bảo mật số liệu: ô có dưới {} doanh nghiệp (đơn vị phụ thuộc tính theo mã số thuế của doanh nghiệp mẹ), hoặc có {} doanh nghiệp lớn nhất chiếm trên {}% tổng mức bán lẻ của ô, được ẩn số liệu (ký hiệu {}); sau đó ẩn thêm các ô khác (ưu tiên ô có doanh thu nhỏ nhất) để không ô bị ẩn nào có thể tính ngược chính xác từ các ô và tổng cộng được công bố của cùng bảng (bảng một và hai chiều có dòng tổng).",
-            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::present::locale::SUPPRESSED
-        ),
-        Lang::En => format!(
-            "Disclosure control: a cell with fewer than {} enterprises (dependent units counted under their parent's tax code), or whose {} largest enterprises hold more than {}% of its retail sales, is suppressed (shown {}); further cells (the smallest first) are then suppressed so that no suppressed cell can be computed exactly from the published cells and totals of the same table (one- and two-dimensional tables with margins).",
-            rule.min_enterprises, rule.dominance_n, rule.dominance_percent, crate::present::locale::SUPPRESSED
-        ),
-    });
-    out
+        .collect()
 }
 
 /// Gathers the report of `month` from the current dataset version.

@@ -3,6 +3,7 @@
 
 use super::model::Report;
 use super::shown::{Shown, shown};
+use crate::present::labels;
 use crate::present::table::Table;
 
 /// The report as one self-contained, printable HTML page: the same figures
@@ -27,7 +28,6 @@ pub fn to_html(report: &Report) -> String {
 
 /// The document up to `<body>`: language, title and the print style.
 fn head(report: &Report) -> String {
-    let vi = report.language == "vi";
     format!(
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title><style>\
          body{{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#111}}\
@@ -37,11 +37,7 @@ fn head(report: &Report) -> String {
          @page{{size:A4;margin:15mm}}@media print{{h2{{break-after:avoid}}table,figure{{break-inside:avoid}}}}\
          </style></head><body>",
         report.language,
-        if vi {
-            "Báo cáo tỷ trọng TMĐT tháng"
-        } else {
-            "E-commerce share report,"
-        },
+        labels::of(report.lang()).report.html_title,
         esc(&report.month)
     )
 }

@@ -3,6 +3,7 @@
 //! finished report only.
 
 use super::model::{Report, code};
+use crate::present::labels;
 use crate::present::locale::{Lang, status_label};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
 use crate::service::ShareRow;
@@ -33,40 +34,21 @@ const FIGURES: Format = Format {
     missing: "—",
 };
 
-/// Picks the text of the report's language.
-#[derive(Clone, Copy)]
-struct Texts {
-    vi: bool,
-}
-
-impl Texts {
-    fn t(self, vi: &'static str, en: &'static str) -> &'static str {
-        if self.vi { vi } else { en }
-    }
-}
-
+/// The shown sections of `report`, in its language.
 pub fn shown(report: &Report) -> Shown {
     let lang = report.lang();
-    let t = Texts { vi: lang == Lang::Vi };
+    let l = &labels::of(lang).report;
     Shown {
         lang,
-        title: t.t(
-            "Tỷ trọng doanh thu thương mại điện tử trong tổng mức bán lẻ hàng hóa và doanh thu dịch vụ tiêu dùng, tỉnh Thanh Hóa",
-            "E-commerce share of total retail sales of goods and consumer services, Thanh Hóa province",
-        ),
-        version_label: t.t("Phiên bản dữ liệu", "Dataset version"),
-        headline: headline(report, t, lang),
-        districts: districts(report, t),
-        sectors: sectors(report, t),
-        quality: quality(report, t),
-        methodology_heading: t.t("Phương pháp tính", "Methodology"),
-        series_break_note: report.series_break.map(|_| {
-            t.t(
-                "Các so sánh theo huyện vượt qua mốc 01/7/2025 (bỏ cấp huyện): từ tháng 7/2025 số liệu của huyện là của địa bàn cũ của huyện (các xã, phường có huyện cũ là huyện đó), xem Phương pháp tính.",
-                "District comparisons reach back across 1 July 2025 (districts abolished): from July 2025 a district's figures are its former area's (the communes whose former district it is); see Methodology.",
-            )
-        }),
-        communes: (!report.communes.is_empty()).then(|| communes(report, t)),
+        title: l.title,
+        version_label: l.version,
+        headline: headline(report, l, lang),
+        districts: districts(report, l),
+        sectors: sectors(report, l),
+        quality: quality(report, l),
+        methodology_heading: l.methodology,
+        series_break_note: report.series_break.map(|_| l.series_break),
+        communes: (!report.communes.is_empty()).then(|| communes(report, l)),
     }
 }
 
@@ -88,60 +70,36 @@ fn columns(texts: usize, heads: Vec<&'static str>) -> Vec<Column> {
         .collect()
 }
 
-fn headline(report: &Report, t: Texts, lang: Lang) -> Table {
+fn headline(report: &Report, l: &labels::Report, lang: Lang) -> Table {
     let h = &report.headline;
     let needed = h.year_to_date.ecommerce_needed_vnd.as_deref();
     Table::labelled(
-        t.t("Chỉ tiêu chính", "Headline"),
+        l.headline,
         FIGURES,
         vec![
-            (
-                t.t("Tỷ trọng TMĐT của tháng", "E-commerce share, month"),
-                Cell::share(h.month.share),
-            ),
-            (
-                t.t("Tỷ trọng TMĐT lũy kế năm", "E-commerce share, year to date"),
-                Cell::share(h.year_to_date.share),
-            ),
-            (t.t("Mục tiêu năm", "Target for the year"), Cell::share(report.target)),
-            (
-                t.t("Chênh lệch so với mục tiêu, lũy kế", "Gap to target, year to date"),
-                Cell::points(h.year_to_date.gap_pp),
-            ),
-            (
-                t.t("Tình trạng, lũy kế", "Status, year to date"),
-                Cell::text(status_label(h.year_to_date.status, lang)),
-            ),
-            (
-                t.t(
-                    "Doanh thu TMĐT còn thiếu để đạt mục tiêu",
-                    "E-commerce revenue still needed",
-                ),
-                needed.map_or(Cell::Empty, Cell::money),
-            ),
-            (
-                t.t("So với tháng trước", "Change on the previous month"),
-                Cell::points(h.change_on_previous_month_pp),
-            ),
-            (
-                t.t("So với cùng tháng năm trước", "Change on the same month last year"),
-                Cell::points(h.change_on_last_year_pp),
-            ),
+            (l.month_share, Cell::share(h.month.share)),
+            (l.ytd_share, Cell::share(h.year_to_date.share)),
+            (l.year_target, Cell::share(report.target)),
+            (l.ytd_gap, Cell::points(h.year_to_date.gap_pp)),
+            (l.ytd_status, Cell::text(status_label(h.year_to_date.status, lang))),
+            (l.needed, needed.map_or(Cell::Empty, Cell::money)),
+            (l.on_previous_month, Cell::points(h.change_on_previous_month_pp)),
+            (l.on_last_year, Cell::points(h.change_on_last_year_pp)),
         ],
     )
 }
 
-fn districts(report: &Report, t: Texts) -> Table {
+fn districts(report: &Report, l: &labels::Report) -> Table {
     let heads = vec![
-        t.t("Mã", "Code"),
-        t.t("Huyện", "District"),
-        t.t("Tổng mức bán lẻ", "Total retail sales"),
-        t.t("Doanh thu TMĐT", "E-commerce revenue"),
-        t.t("Tỷ trọng", "Share"),
-        t.t("Chênh lệch", "Gap"),
-        t.t("Xếp hạng", "Rank"),
-        t.t("So với tháng trước", "On previous month"),
-        t.t("So với cùng kỳ", "On last year"),
+        l.code,
+        l.district,
+        l.total_retail,
+        l.ecommerce,
+        l.share,
+        l.gap,
+        l.rank,
+        l.change_previous,
+        l.change_last_year,
     ];
     let rows = report.districts.iter().map(|d| {
         let f = &d.figures;
@@ -158,20 +116,14 @@ fn districts(report: &Report, t: Texts) -> Table {
         ]
     });
     Table {
-        title: t.t("Theo huyện", "By district"),
+        title: l.districts,
         columns: columns(2, heads),
         rows: rows.collect(),
     }
 }
 
-fn sectors(report: &Report, t: Texts) -> Table {
-    let heads = vec![
-        t.t("Mã", "Code"),
-        t.t("Nhóm ngành", "Sector group"),
-        t.t("Tổng mức bán lẻ", "Total retail sales"),
-        t.t("Doanh thu TMĐT", "E-commerce revenue"),
-        t.t("Tỷ trọng", "Share"),
-    ];
+fn sectors(report: &Report, l: &labels::Report) -> Table {
+    let heads = vec![l.code, l.sector, l.total_retail, l.ecommerce, l.share];
     let rows = report.sectors.iter().map(|f| {
         vec![
             key(f, "sector_code"),
@@ -182,64 +134,43 @@ fn sectors(report: &Report, t: Texts) -> Table {
         ]
     });
     Table {
-        title: t.t("Theo nhóm ngành", "By sector group"),
+        title: l.sectors,
         columns: columns(2, heads),
         rows: rows.collect(),
     }
 }
 
-fn quality(report: &Report, t: Texts) -> Table {
+fn quality(report: &Report, l: &labels::Report) -> Table {
     let q = &report.quality;
     Table::labelled(
-        t.t("Chất lượng số liệu", "Data quality"),
+        l.quality,
         FIGURES,
         vec![
+            (l.filings, Cell::Integer(q.filings)),
+            (l.units, Cell::Integer(q.units)),
+            (l.previous_filings, Cell::Integer(q.previous_month_filings)),
+            (l.previous_units, Cell::Integer(q.previous_month_units)),
+            (l.files, Cell::Integer(q.files_ingested)),
+            (l.received, Cell::Integer(q.records_received)),
+            (l.rejected, Cell::Integer(q.records_rejected)),
             (
-                t.t("Số báo cáo có hiệu lực trong tháng", "Effective filings this month"),
-                Cell::Integer(q.filings),
-            ),
-            (
-                t.t("Số đơn vị báo cáo trong tháng", "Reporting units this month"),
-                Cell::Integer(q.units),
-            ),
-            (
-                t.t("Số báo cáo tháng trước", "Filings the month before"),
-                Cell::Integer(q.previous_month_filings),
-            ),
-            (
-                t.t("Số đơn vị tháng trước", "Units the month before"),
-                Cell::Integer(q.previous_month_units),
-            ),
-            (t.t("Số tệp đã nhận", "Files ingested"), Cell::Integer(q.files_ingested)),
-            (
-                t.t("Số bản ghi đã nhận", "Records received"),
-                Cell::Integer(q.records_received),
-            ),
-            (
-                t.t("Số bản ghi bị từ chối", "Records rejected"),
-                Cell::Integer(q.records_rejected),
-            ),
-            (
-                t.t(
-                    "Số báo cáo được điều chỉnh từ báo cáo tháng trước",
-                    "Filings revised since the previous report",
-                ),
+                l.revised,
                 q.revisions_since_previous_report.map_or(Cell::Empty, Cell::Integer),
             ),
         ],
     )
 }
 
-fn communes(report: &Report, t: Texts) -> Table {
+fn communes(report: &Report, l: &labels::Report) -> Table {
     let heads = vec![
-        t.t("Mã", "Code"),
-        t.t("Xã, phường", "Commune"),
-        t.t("Huyện cũ", "Former district"),
-        t.t("Tổng mức bán lẻ", "Total retail sales"),
-        t.t("Doanh thu TMĐT", "E-commerce revenue"),
-        t.t("Tỷ trọng", "Share"),
-        t.t("Chênh lệch", "Gap"),
-        t.t("Xếp hạng", "Rank"),
+        l.code,
+        l.commune,
+        l.former_district,
+        l.total_retail,
+        l.ecommerce,
+        l.share,
+        l.gap,
+        l.rank,
     ];
     let rows = report.communes.iter().map(|c| {
         let f = &c.figures;
@@ -255,7 +186,7 @@ fn communes(report: &Report, t: Texts) -> Table {
         ]
     });
     Table {
-        title: t.t("Phụ lục: theo xã, phường", "Annex: by commune"),
+        title: l.communes,
         columns: columns(3, heads),
         rows: rows.collect(),
     }

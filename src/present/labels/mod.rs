@@ -41,6 +41,9 @@ pub struct Labels {
     pub chart: Chart,
     pub email: Email,
     pub signin: Signin,
+    pub report: Report,
+    pub workbook: Workbook,
+    pub export: Export,
 }
 
 impl Labels {
@@ -54,6 +57,9 @@ impl Labels {
             ("chart", self.chart.entries()),
             ("email", self.email.entries()),
             ("signin", self.signin.entries()),
+            ("report", self.report.entries()),
+            ("workbook", self.workbook.entries()),
+            ("export", self.export.entries()),
         ];
         groups
             .into_iter()
@@ -215,6 +221,139 @@ group! {
         token,
         submit,
         refused,
+    }
+}
+
+group! {
+    /// The monthly report's page and PDF: title, sections, their columns
+    /// and lines, and the methodology.
+    Report {
+        title,
+        /// The HTML page's title before the month.
+        html_title,
+        version,
+        headline,
+        month_share,
+        ytd_share,
+        year_target,
+        ytd_gap,
+        ytd_status,
+        needed,
+        on_previous_month,
+        on_last_year,
+        districts,
+        code,
+        district,
+        total_retail,
+        ecommerce,
+        share,
+        gap,
+        rank,
+        change_previous,
+        change_last_year,
+        sectors,
+        sector,
+        quality,
+        filings,
+        units,
+        previous_filings,
+        previous_units,
+        files,
+        received,
+        rejected,
+        revised,
+        methodology,
+        /// Under the districts when their comparisons cross the 2025 reform.
+        series_break,
+        communes,
+        commune,
+        former_district,
+        method_share,
+        method_revision,
+        method_targets,
+        method_exact,
+        /// `{units}` (communes), `{spanning}` (the units spanning two former districts).
+        method_reform,
+        /// One spanning unit: `{name}`, `{code}`, `{district}`, `{others}`.
+        method_spanning,
+        /// `{min}` enterprises, `{largest}`, `{percent}`, `{withheld}` (the mark).
+        method_disclosure,
+    }
+}
+
+group! {
+    /// The monthly report's workbook: its title, sheet names, column
+    /// headers and the summary's lines.
+    Workbook {
+        title,
+        summary,
+        item,
+        value,
+        report_month,
+        version,
+        committed_at,
+        year_target,
+        month_share,
+        month_total,
+        month_ecommerce,
+        ytd_share,
+        ytd_gap,
+        ytd_status,
+        needed,
+        on_previous_month,
+        on_last_year,
+        effective_filings,
+        reporting_units,
+        previous_filings,
+        rejected,
+        revised,
+        sha256,
+        total_retail,
+        ecommerce,
+        share,
+        target,
+        gap,
+        status,
+        filings,
+        units,
+        districts,
+        district_code,
+        district,
+        rank,
+        change_previous,
+        change_last_year,
+        sectors,
+        sector_code,
+        sector,
+        district_sector,
+        communes,
+        commune_code,
+        commune,
+        former_district,
+        trend,
+        month,
+        methodology,
+        methodology_column,
+    }
+}
+
+group! {
+    /// The share figures as a text table: column headers, the total's
+    /// label and the standing in words.
+    Export {
+        total_retail,
+        ecommerce,
+        share,
+        target,
+        gap,
+        status,
+        filings,
+        units,
+        total,
+        met,
+        below,
+        no_target,
+        no_data,
     }
 }
 
