@@ -20,13 +20,13 @@ use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use versions::{Loaded, ReferenceCache};
 
+mod answers;
 mod compact;
 mod disclose;
 pub mod figures;
 mod intake;
 mod kept;
 mod named_queries;
-mod share;
 mod versions;
 pub use compact::{CompactPolicy, CompactReport};
 pub use figures::{Audience, ShareParams, ShareResponse, ShareRow};

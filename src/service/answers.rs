@@ -1,4 +1,4 @@
-//! The share use case: a request's parameters checked against the
+//! The share use case, answering: a request's parameters checked against the
 //! reference, the slice's figures taken from the version's rollup (or its
 //! filings), each row's target and standing, disclosure control for a
 //! protected audience, and the answer kept once per version.
