@@ -622,3 +622,32 @@ async fn concurrent_requests_for_a_new_answer_compute_it_once() {
         "sixteen callers at once, one computation"
     );
 }
+
+/// Requests schemathesis found against the OpenAPI document (kept in
+/// `fixtures/bad/requests.json` with the outcome each must have): hostile
+/// parameters, odd `If-None-Match` headers and empty bodies get the status
+/// and error code recorded there, over the sample filings.
+#[tokio::test]
+async fn the_requests_schemathesis_found_keep_their_outcomes() {
+    let api = Api::new().with_sample().await;
+    let cases: Vec<Value> = serde_json::from_slice(&std::fs::read(fixture("bad/requests.json")).unwrap()).unwrap();
+    assert!(!cases.is_empty());
+    for case in &cases {
+        let what = case["what"].as_str().unwrap();
+        let mut req = Request::builder()
+            .method(case["method"].as_str().unwrap())
+            .uri(case["path"].as_str().unwrap());
+        for (name, value) in case["headers"].as_object().unwrap() {
+            req = req.header(name.as_str(), value.as_str().unwrap());
+        }
+        let body = case["body"].as_str().map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let (status, _, bytes) = api.send(req.body(body).unwrap()).await;
+        let code = serde_json::from_slice::<Value>(&bytes).ok().map(|v| v["error"]["code"].clone());
+        let got = serde_json::json!({"status": status.as_u16(), "code": code.unwrap_or(Value::Null)});
+        if std::env::var_os("PRINT_OUTCOMES").is_some() {
+            println!("{what}: {got}");
+            continue;
+        }
+        assert_eq!(got, case["outcome"], "{what}");
+    }
+}
