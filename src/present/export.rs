@@ -2,10 +2,20 @@
 //! response laid out as a `table::Table`, which writes it. Formats only;
 //! computes nothing.
 
+use crate::domain::Status;
 use crate::present::labels;
 use crate::present::locale::Lang;
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
 use crate::service::{ShareResponse, ShareRow};
+
+/// How the text table's figures read: whole đồng, shares and points to two
+/// decimals, a dash for none.
+const FIGURES: Format = Format {
+    align: Align::Right,
+    places: 2,
+    money: Money::Dong,
+    missing: "–",
+};
 
 /// The key and name columns of a response's rows, in `by` order.
 fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
@@ -20,6 +30,7 @@ fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
     cols
 }
 
+/// The figure columns of the CSV, named as in the JSON.
 const FIGURE_COLUMNS: [&str; 10] = [
     "total_revenue_vnd",
     "ecommerce_revenue_vnd",
@@ -74,15 +85,6 @@ pub fn share_csv(resp: &ShareResponse) -> String {
     .to_csv()
 }
 
-/// How the text table's figures read: whole đồng, shares and points to two
-/// decimals, a dash for none.
-const FIGURES: Format = Format {
-    align: Align::Right,
-    places: 2,
-    money: Money::Dong,
-    missing: "–",
-};
-
 /// The text table's figure columns.
 fn figure_columns(l: &labels::Export) -> Vec<Column> {
     let heads = [
@@ -105,11 +107,11 @@ fn figure_columns(l: &labels::Export) -> Vec<Column> {
 
 /// A row's standing, in words.
 fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
-    match r.status.code() {
-        "met" => l.met,
-        "below" => l.below,
-        "no_target" => l.no_target,
-        _ => l.no_data,
+    match r.status {
+        Status::Met => l.met,
+        Status::Below => l.below,
+        Status::NoTarget => l.no_target,
+        Status::NoData | Status::Suppressed => l.no_data,
     }
 }
 

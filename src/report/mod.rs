@@ -11,10 +11,13 @@
 //! same version gives byte-identical files. Knows nothing of HTTP or of
 //! DataFusion.
 //!
-//! Files by job, none importing another in a cycle: `model` (plain data),
-//! `build` (the figures from the app), `shown` (the text the HTML and PDF
-//! share), the writers `html`, `xlsx` and `pdf` (which read a finished report
-//! only), `archive` (bundles on disk) and `scheduler`.
+//! Files by job, none importing another in a cycle: `model` (the plain
+//! data and its JSON), `build` (the figures from the app, and `generate`,
+//! which builds a month's report only when the archive lacks it), `shown`
+//! (the sections the HTML and PDF share), the writers `html`, `xlsx` and
+//! `pdf` (which read a finished report only, their tables drawn from
+//! `present::table`, their texts from `present::labels`), `archive`
+//! (bundles on disk) and `scheduler`.
 
 mod archive;
 mod build;
