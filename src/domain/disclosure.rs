@@ -464,9 +464,9 @@ fn cheapest_path(
 #[cfg(test)]
 mod tests {
     /// Regression (issue 8): each cell's kept largest totals held the
-    /// allocation of every enterprise's total (an in-place collect), some
-    /// 110 MB per month at 100M filings: a server that kept 36 months grew
-    /// to 4.3 GB.
+    /// allocation of every enterprise's total (an in-place collect), so a
+    /// server's memory grew with every month it kept (measured in
+    /// benches/results-2026-11-27-kept.md).
     #[test]
     fn kept_contributions_hold_only_their_largest_totals() {
         let totals: Vec<(u64, i128)> = (0..10_000).map(|n| (n, i128::from(n % 97))).collect();

@@ -47,7 +47,7 @@ impl App {
         Ok(answer)
     }
 
-    pub(super) async fn share_with(&self, params: &ShareParams, wait: bool) -> Result<(ShareResponse, bool), AppError> {
+    async fn share_with(&self, params: &ShareParams, wait: bool) -> Result<(ShareResponse, bool), AppError> {
         let (loaded, latest) = match parse_as_of(params.as_of.as_deref())? {
             None => self.load_with(wait).await?,
             as_of => (self.load_at(as_of).await?, true),
@@ -108,7 +108,7 @@ impl App {
     /// The answer for `key` of the version loaded before `current`, if it
     /// was computed and is of another dataset version (an answer of the
     /// same version under the reference before would not say so).
-    pub(super) fn previous_answer(&self, current: &Loaded, key: &(ShareParams, Period)) -> Option<ShareResponse> {
+    fn previous_answer(&self, current: &Loaded, key: &(ShareParams, Period)) -> Option<ShareResponse> {
         let previous = self.previous.lock().expect("cache lock").clone()?;
         if previous.tag.dataset_version == current.tag.dataset_version {
             return None;
@@ -278,7 +278,7 @@ impl App {
 
 /// Whether a slice's figures are by district (broken down or filtered)
 /// over months on both sides of the 2025 reform.
-pub(super) fn crosses_reform(slice: &Slice) -> bool {
+fn crosses_reform(slice: &Slice) -> bool {
     let reform = crate::domain::reference::REFORM;
     slice.from < reform && slice.to >= reform && (slice.by.contains(&Dim::District) || !slice.districts.is_empty())
 }
@@ -286,7 +286,7 @@ pub(super) fn crosses_reform(slice: &Slice) -> bool {
 /// Adds a no-data cell for every district (of the filter, or of the
 /// reference: those whose area existed in the slice's months) missing from
 /// each combination of the other keys.
-pub(super) fn fill_districts(
+fn fill_districts(
     cells: Vec<Cell>,
     pos: usize,
     width: usize,
@@ -332,7 +332,7 @@ pub(super) fn fill_districts(
     out
 }
 
-pub(super) fn share_row(
+fn share_row(
     by: &[Dim],
     keys: &[Option<String>],
     f: &Figures,

@@ -31,7 +31,7 @@ pub enum IngestSource {
 }
 
 impl IngestSource {
-    pub(super) fn name(&self) -> String {
+    fn name(&self) -> String {
         match self {
             Self::Path(p) => p.display().to_string(),
             Self::Bytes { name, .. } | Self::Spooled { name, .. } => name.clone(),
@@ -251,7 +251,7 @@ impl App {
     /// The rollup of `manifest`'s version and its unit dictionary, to build
     /// the next version's on: read from its files, or — for a version
     /// committed before rollups — computed from its effective filings.
-    pub(super) fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
+    fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
         let units: Vec<PathBuf> = manifest.units_files().map(|p| self.warehouse.path_of(p)).collect();
         if let Some(path) = manifest.rollup_file() {
             return Ok((
@@ -357,7 +357,7 @@ fn open(source: IngestSource, name: &str) -> Result<(Box<dyn Read>, Option<Forma
 
 /// Adds every filing `scan` yields to `rollup`, then gives the units met
 /// for the first time their final positions.
-pub(super) async fn add_all(
+async fn add_all(
     rollup: &mut Rollup,
     units: &mut UnitDictionary,
     mut rows: crate::engine::Rows,

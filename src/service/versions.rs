@@ -88,7 +88,7 @@ impl App {
 
     /// The reference in force and its fingerprint, parsed again only when
     /// the texts in force changed.
-    pub(super) fn reference_in_force(&self) -> Result<(Arc<Reference>, u64), AppError> {
+    fn reference_in_force(&self) -> Result<(Arc<Reference>, u64), AppError> {
         // Unchanged settled stamps of the override files: the texts are
         // those already parsed, and no file is read.
         let stamps = self.warehouse.reference_stamps()?;
@@ -120,7 +120,7 @@ impl App {
 
     /// The latest dataset version, from the manifest directory's listing,
     /// listed again only when the directory's settled stamp changes.
-    pub(super) fn latest_version(&self) -> Result<u64, AppError> {
+    fn latest_version(&self) -> Result<u64, AppError> {
         let stamp = self.warehouse.manifest_stamp()?;
         let mut cache = self.version_cache.lock().expect("version cache lock");
         if let (Some((cached, version)), Some(now)) = (cache.as_ref(), stamp)
@@ -190,7 +190,7 @@ impl App {
 
     /// Makes `loaded` the current snapshot; the one it replaces stands in
     /// while its answers are computed.
-    pub(super) fn install(&self, loaded: Arc<Loaded>) {
+    fn install(&self, loaded: Arc<Loaded>) {
         let before = self.loaded.lock().expect("cache lock").replace(loaded);
         *self.previous.lock().expect("cache lock") = before;
         // Results of the previous current version answer no more requests.
@@ -213,7 +213,7 @@ impl App {
     /// batch changed, and the answers the snapshot it replaces had given
     /// (the dashboard's), at most [`READIED_ANSWERS`]: so no request waits
     /// seconds for a new version's first answers.
-    pub(super) async fn ready_latest(&self) -> Result<Arc<Loaded>, AppError> {
+    async fn ready_latest(&self) -> Result<Arc<Loaded>, AppError> {
         let _loading = self.loading.lock().await;
         let (tag, reference) = self.current()?;
         let installed = self.loaded.lock().expect("cache lock").clone();
@@ -261,7 +261,7 @@ impl App {
         Ok(loaded)
     }
 
-    pub(super) async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {
+    async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {
         let manifest = match tag.dataset_version {
             0 => Manifest::empty(),
             version => self.warehouse.manifest(version)?,
@@ -341,7 +341,7 @@ impl App {
     }
 }
 
-pub(super) fn reference_fingerprint(r: &Reference) -> u64 {
+fn reference_fingerprint(r: &Reference) -> u64 {
     let mut h = DefaultHasher::new();
     for d in &r.districts {
         (
@@ -377,7 +377,7 @@ mod tests {
     /// its answers computed. While one request loads it, or computes an
     /// answer for it, the others take the version before's answer.
     #[test]
-    pub(super) fn while_a_new_version_is_loaded_or_answered_the_others_take_the_version_before() {
+    fn while_a_new_version_is_loaded_or_answered_the_others_take_the_version_before() {
         let dir = tempfile::tempdir().unwrap();
         let app = Arc::new(App::open(dir.path().join("data")).unwrap());
         let ingest = |units: std::ops::Range<u32>| {
@@ -467,11 +467,11 @@ mod tests {
 
     /// Regression (issue 8): while a month was uploaded at 100M filings,
     /// the first request for each dashboard answer of the new version
-    /// waited 3–5 s (the month's contributions, then the answer, computed on
-    /// request), and wrk's p99.9 was 3.5 s. A version is now readied before
-    /// it is installed.
+    /// waited seconds (the month's contributions, then the answer, computed
+    /// on request; measured in benches/results-2026-11-27-100m.md). A
+    /// version is now readied before it is installed.
     #[test]
-    pub(super) fn a_published_version_has_its_answers_and_contributions_before_any_request() {
+    fn a_published_version_has_its_answers_and_contributions_before_any_request() {
         let dir = tempfile::tempdir().unwrap();
         let app = Arc::new(App::open(dir.path().join("data")).unwrap());
         let ingest = |month: &str, units: std::ops::Range<u32>| {
