@@ -160,12 +160,14 @@ pub(super) async fn template_xlsx(State(app): State<Arc<App>>) -> Result<Respons
 }
 
 /// Whose ingests a caller may read: a filer its own, an admin every one.
-pub(super) fn own_ingests(caller: Option<&Extension<Identity>>) -> Option<Option<String>> {
-    match caller {
+/// Refused (403) to a caller without a token.
+fn own_ingests(caller: Option<&Extension<Identity>>) -> Result<Option<String>, ApiError> {
+    let whose = match caller {
         Some(Extension(i)) if i.role == crate::domain::Role::Admin => Some(None),
         Some(Extension(i)) => i.token_id.clone().map(Some),
         None => None,
-    }
+    };
+    whose.ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "forbidden", "sign in to read ingest reports"))
 }
 
 /// `GET /api/v1/ingests`: the batches committed, newest first — a filer's
@@ -174,13 +176,7 @@ pub(super) async fn ingests(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Identity>>,
 ) -> Result<Response, ApiError> {
-    let Some(whose) = own_ingests(caller.as_ref()) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "sign in to read ingest reports",
-        ));
-    };
+    let whose = own_ingests(caller.as_ref())?;
     let list = blocking(move || app.ingests(whose.as_deref())).await?;
     Ok(Json(serde_json::json!({ "ingests": list })).into_response())
 }
@@ -192,13 +188,7 @@ pub(super) async fn ingest_report(
     caller: Option<Extension<Identity>>,
     Path(version): Path<String>,
 ) -> Result<Response, ApiError> {
-    let Some(whose) = own_ingests(caller.as_ref()) else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "sign in to read ingest reports",
-        ));
-    };
+    let whose = own_ingests(caller.as_ref())?;
     let version: u64 = version.parse().map_err(|_| ApiError::not_found())?;
     let found = blocking(move || app.ingest_report(version)).await?;
     match found {

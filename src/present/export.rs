@@ -49,20 +49,25 @@ fn key(r: &ShareRow, field: &str) -> Cell {
     Cell::text(r.keys.get(field).cloned().flatten().unwrap_or_default())
 }
 
-/// A row's figures for machines, `kind` being `row` or `total`.
-fn figure_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
+/// A row's figures, its standing written as `status`.
+fn figures(r: &ShareRow, status: &str) -> Vec<Cell> {
     vec![
         Cell::money(&r.total_revenue_vnd),
         Cell::money(&r.ecommerce_revenue_vnd),
         Cell::share(r.share),
         Cell::share(r.target),
         Cell::points(r.gap_pp),
-        Cell::text(r.status.code()),
+        Cell::text(status),
         Cell::count(r.filings, r.suppressed),
         Cell::count(r.units, r.suppressed),
-        Cell::text(r.suppressed.to_string()),
-        Cell::text(kind),
     ]
+}
+
+/// A row's figures for machines, `kind` being `row` or `total`.
+fn figure_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
+    let mut cells = figures(r, r.status.code());
+    cells.extend([Cell::text(r.suppressed.to_string()), Cell::text(kind)]);
+    cells
 }
 
 /// CSV with a header, one line per row and a last line for the total
@@ -117,16 +122,7 @@ fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
 
 /// A row's figures for people.
 fn shown_cells(r: &ShareRow, l: &labels::Export) -> Vec<Cell> {
-    vec![
-        Cell::money(&r.total_revenue_vnd),
-        Cell::money(&r.ecommerce_revenue_vnd),
-        Cell::share(r.share),
-        Cell::share(r.target),
-        Cell::points(r.gap_pp),
-        Cell::text(status(r, l)),
-        Cell::count(r.filings, r.suppressed),
-        Cell::count(r.units, r.suppressed),
-    ]
+    figures(r, status(r, l))
 }
 
 /// An aligned text table for people, numbers in the language's style: the
