@@ -5,8 +5,8 @@
 use crate::cli::config::{self, Overrides};
 use crate::cli::{self, CommandError, ShareFormat};
 use crate::domain::{Period, Role};
+use crate::engine::tabular::Format;
 use crate::present::locale::Lang;
-use crate::present::tabular::Format;
 use crate::service::{Audience, ShareParams};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -9,9 +9,9 @@ pub mod demo;
 
 use crate::domain::Period;
 use crate::engine::Limits;
+use crate::engine::tabular::Format;
 use crate::present::export;
 use crate::present::locale::Lang;
-use crate::present::tabular::Format;
 use crate::service::{App, AppError, AppOptions, ErrorKind, IngestSource, ShareParams, month_in_vietnam};
 use crate::util::clock::{Clock, StartedAt, SystemClock};
 use config::{Config, ConfigError};
@@ -505,7 +505,7 @@ fn start_reports(app: &Arc<App>, config: &Config) -> Result<(), CommandError> {
                 recipients = reports.delivery.recipients.len(),
                 "monthly report scheduled"
             );
-            let scheduler = crate::report::scheduler::Scheduler {
+            let scheduler = crate::delivery::scheduler::Scheduler {
                 app: app.clone(),
                 schedule,
                 language: reports.language,

@@ -1,6 +1,8 @@
 //! Delivery of archived reports to their recipients — HTTPS webhooks
 //! (`webhook.rs`) and e-mail over SMTP (`email.rs`) — through a persistent
-//! outbox under `DATA/outbox/`, one JSON file per delivery.
+//! outbox under `DATA/outbox/`, one JSON file per delivery; and the
+//! schedule that generates each month's report and queues its deliveries
+//! (`scheduler.rs`).
 //!
 //! The outbox is the only record of what was sent. Each attempt is written
 //! down *before* it is made, so a crash mid-attempt is seen at the next
@@ -14,6 +16,7 @@
 //! injected.
 
 pub mod email;
+pub mod scheduler;
 pub mod webhook;
 
 use crate::util::clock::Clock;
@@ -199,19 +202,6 @@ pub struct ReportRef {
     pub content_sha256: String,
     /// The report bundle's directory under `DATA/reports/.bundles/`.
     pub bundle: String,
-}
-
-impl From<&crate::report::Generated> for ReportRef {
-    fn from(g: &crate::report::Generated) -> Self {
-        Self {
-            month: g.month.clone(),
-            language: g.language.clone(),
-            dataset_version: g.dataset_version,
-            dataset_committed_at: g.dataset_committed_at.clone(),
-            content_sha256: g.content_sha256.clone(),
-            bundle: g.bundle.clone(),
-        }
-    }
 }
 
 impl Delivery {

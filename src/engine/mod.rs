@@ -5,7 +5,9 @@
 //! rollup, or with the SQL in `queries/internal/`), named queries and
 //! analysts' SQL (over the public views only, parameters bound, under a
 //! memory pool), returning plain domain values (`Cell`, `Figures`) or Arrow
-//! batch streams. At commit it finds what a batch supersedes. The only
+//! batch streams, which `tabular` encodes in officials' formats (JSON, CSV,
+//! XLSX, Arrow IPC, Parquet). At commit it finds what a batch supersedes.
+//! The only
 //! module that knows DataFusion. It never reads the manifest or the
 //! reference files itself, never decides a status or a target on its own,
 //! and knows nothing of HTTP.
@@ -34,6 +36,7 @@ use thiserror::Error;
 pub mod catalog;
 pub mod functions;
 pub mod sql_gate;
+pub mod tabular;
 
 pub const EFFECTIVE_FILINGS_SQL: &str = include_str!("../../queries/internal/effective_filings.sql");
 pub const SHARE_BASE_SQL: &str = include_str!("../../queries/internal/share_base.sql");

@@ -3,7 +3,7 @@
 
 use super::{ApiError, best_accepted, blocking};
 use crate::domain::BoundValue;
-use crate::present::tabular::Format;
+use crate::engine::tabular::Format;
 use crate::service::{App, QueryStream, SqlRequest, parse_as_of};
 use axum::Json;
 use axum::body::{Body, Bytes};

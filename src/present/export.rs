@@ -6,7 +6,7 @@ use crate::domain::Status;
 use crate::present::labels;
 use crate::present::locale::Lang;
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
-use crate::service::{ShareResponse, ShareRow};
+use crate::service::figures::{ShareResponse, ShareRow};
 
 /// How the text table's figures read: whole đồng, shares and points to two
 /// decimals, a dash for none.

@@ -4,57 +4,18 @@
 
 use super::labels;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Vi,
-    En,
-}
+pub use super::labels::Lang;
 
-impl Lang {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "vi" => Some(Lang::Vi),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The language's code (BCP 47), as in `lang=` and `<html lang>`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Vi => "vi",
-            Lang::En => "en",
-        }
-    }
-
-    /// The other language, for a page's language switch.
-    pub fn other(self) -> Self {
-        match self {
-            Lang::Vi => Lang::En,
-            Lang::En => Lang::Vi,
-        }
-    }
-
-    /// Of a reference table's two names (its Vietnamese and English
-    /// columns), the one in this language. Names are data, not labels.
-    pub fn name<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Vi => vi,
-            Lang::En => en,
-        }
-    }
-
-    fn separators(self) -> (char, char) {
-        let number = &labels::of(self).number;
-        let first = |s: &str| s.chars().next().unwrap_or(' ');
-        (first(number.thousands), first(number.point))
-    }
+/// The thousands separator and the decimal point of `lang`.
+fn separators(lang: Lang) -> (char, char) {
+    let number = &labels::of(lang).number;
+    let first = |s: &str| s.chars().next().unwrap_or(' ');
+    (first(number.thousands), first(number.point))
 }
 
 /// An integer with thousands separators: 1.234.567 (vi), 1,234,567 (en).
 pub fn integer(n: i128, lang: Lang) -> String {
-    let (thousands, _) = lang.separators();
+    let (thousands, _) = separators(lang);
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
@@ -71,7 +32,7 @@ pub fn integer(n: i128, lang: Lang) -> String {
 
 /// A decimal with `places` fractional digits: 1.234,5 (vi), 1,234.5 (en).
 pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
-    let (_, point) = lang.separators();
+    let (_, point) = separators(lang);
     let s = format!("{:.*}", places, x.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
     let int: i128 = int.parse().unwrap_or(0);

@@ -285,7 +285,7 @@ async fn revisions_between(app: &App, from: u64, to: u64) -> Result<u64, AppErro
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let plan = app.query_plan("revisions", params, None, crate::present::tabular::Format::Json)?;
+    let plan = app.query_plan("revisions", params, None, crate::engine::tabular::Format::Json)?;
     let body = app.run_query(&plan).await?.collect().await?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| AppError::BadParameter {
         code: "query_failed",

@@ -16,15 +16,15 @@
 //! which builds a month's report only when the archive lacks it), `shown`
 //! (the sections the HTML and PDF share), the writers `html`, `xlsx` and
 //! `pdf` (which read a finished report only, their tables drawn from
-//! `present::table`, their texts from `present::labels`), `archive`
-//! (bundles on disk) and `scheduler`.
+//! `present::table`, their texts from `present::labels`) and `archive`
+//! (bundles on disk). Knows nothing of delivery: `delivery::scheduler`
+//! generates the month's report and queues it.
 
 mod archive;
 mod build;
 mod html;
 mod model;
 pub mod pdf;
-pub mod scheduler;
 mod shown;
 mod xlsx;
 

@@ -3,7 +3,7 @@
 //! and its JSON. No I/O, no app: the builder fills it, the writers read it.
 
 use crate::present::locale::Lang;
-use crate::service::ShareRow;
+use crate::service::figures::ShareRow;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,7 +6,7 @@ use super::model::{Report, code};
 use crate::present::labels;
 use crate::present::locale::{Lang, status_label};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
-use crate::service::ShareRow;
+use crate::service::figures::ShareRow;
 
 /// The report as text for people, in its language: the sections that the
 /// HTML page and the PDF both show, labelled once.

@@ -5,7 +5,7 @@ use super::model::{Report, code};
 use crate::present::labels;
 use crate::present::locale::{Lang, status_label};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
-use crate::service::ShareRow;
+use crate::service::figures::ShareRow;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook, XlsxError};
 
 /// The report as an Excel workbook: sheets Summary, Districts, Sectors,

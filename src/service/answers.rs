@@ -286,13 +286,7 @@ fn crosses_reform(slice: &Slice) -> bool {
 /// Adds a no-data cell for every district (of the filter, or of the
 /// reference: those whose area existed in the slice's months) missing from
 /// each combination of the other keys.
-fn fill_districts(
-    cells: Vec<Cell>,
-    pos: usize,
-    width: usize,
-    reference: &Reference,
-    slice: &Slice,
-) -> Vec<Cell> {
+fn fill_districts(cells: Vec<Cell>, pos: usize, width: usize, reference: &Reference, slice: &Slice) -> Vec<Cell> {
     let districts: Vec<&str> = if slice.districts.is_empty() {
         reference
             .districts

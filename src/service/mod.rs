@@ -61,7 +61,7 @@ pub enum AppError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
-    Tabular(#[from] crate::present::tabular::TabularError),
+    Tabular(#[from] crate::engine::tabular::TabularError),
     #[error(transparent)]
     Rollup(#[from] crate::store::rollup::RollupError),
 }
@@ -86,7 +86,7 @@ impl AppError {
             Self::BadParameter { .. } => ErrorKind::BadParameter,
             Self::Ingest(e) if e.is_input_error() => ErrorKind::InputRefused,
             Self::Engine(e) if e.is_client_error() => ErrorKind::Refused,
-            Self::Tabular(crate::present::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
+            Self::Tabular(crate::engine::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
             Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
             Self::Ingest(_) | Self::Engine(_) | Self::Tabular(_) | Self::Warehouse(_) | Self::Rollup(_) => {
                 ErrorKind::Internal

@@ -8,7 +8,7 @@ use super::{App, AppError, Audience, ShareParams, month_in_vietnam};
 use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
 use crate::engine::catalog::{Entry, Listing};
-use crate::present::tabular::{self, Encoder, Format, Meta};
+use crate::engine::tabular::{self, Encoder, Format, Meta};
 use chrono::Utc;
 use datafusion::arrow::array::RecordBatch;
 use sha2::{Digest, Sha256};

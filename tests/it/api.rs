@@ -640,9 +640,13 @@ async fn the_requests_schemathesis_found_keep_their_outcomes() {
         for (name, value) in case["headers"].as_object().unwrap() {
             req = req.header(name.as_str(), value.as_str().unwrap());
         }
-        let body = case["body"].as_str().map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let body = case["body"]
+            .as_str()
+            .map_or_else(Body::empty, |b| Body::from(b.to_string()));
         let (status, _, bytes) = api.send(req.body(body).unwrap()).await;
-        let code = serde_json::from_slice::<Value>(&bytes).ok().map(|v| v["error"]["code"].clone());
+        let code = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .map(|v| v["error"]["code"].clone());
         let got = serde_json::json!({"status": status.as_u16(), "code": code.unwrap_or(Value::Null)});
         if std::env::var_os("PRINT_OUTCOMES").is_some() {
             println!("{what}: {got}");

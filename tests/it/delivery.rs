@@ -7,13 +7,13 @@ use crate::common;
 
 use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};
+use ecomshare::delivery::scheduler::{RunOutcome, Scheduler};
 use ecomshare::delivery::{
     Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp, SmtpSecurity, State,
     Worker,
 };
 use ecomshare::domain::MonthlySchedule;
 use ecomshare::present::locale::Lang;
-use ecomshare::report::scheduler::{RunOutcome, Scheduler};
 use ecomshare::service::{App, IngestSource};
 use ecomshare::util::clock::{Clock, ManualClock};
 use hmac::{Hmac, Mac};

@@ -44,7 +44,7 @@ fn ingest(bytes: Vec<u8>, options: &InputOptions) -> (Result<ecomshare::service:
             ..Default::default()
         };
         let body = app
-            .run_sql(&request, ecomshare::present::tabular::Format::Json)
+            .run_sql(&request, ecomshare::engine::tabular::Format::Json)
             .await
             .unwrap()
             .collect()

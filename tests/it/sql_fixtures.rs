@@ -5,7 +5,7 @@
 //! `fixtures/queries/README.md`).
 
 use ecomshare::engine::catalog::BUILTIN;
-use ecomshare::present::tabular::Format;
+use ecomshare::engine::tabular::Format;
 use ecomshare::service::{App, IngestSource};
 use serde_json::Value;
 use std::collections::BTreeMap;

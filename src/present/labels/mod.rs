@@ -10,8 +10,6 @@
 //! below check what the compiler cannot (same placeholders in both
 //! languages, no empty text, NFC). Adding a language is one more file.
 
-use super::locale::Lang;
-
 mod en;
 mod vi;
 
@@ -30,6 +28,49 @@ macro_rules! group {
             }
         }
     };
+}
+
+/// The languages of the catalogue: Vietnamese first, English the alternative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vi" => Some(Lang::Vi),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The language's code (BCP 47), as in `lang=` and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for a page's language switch.
+    pub fn other(self) -> Self {
+        match self {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        }
+    }
+
+    /// Of a reference table's two names (its Vietnamese and English
+    /// columns), the one in this language. Names are data, not labels.
+    pub fn name<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
 }
 
 /// All labels of one language.
@@ -387,7 +428,10 @@ mod tests {
         for ((group, key, v), (_, _, e)) in vi.iter().zip(&en) {
             assert!(!v.is_empty() && !e.is_empty(), "{group}.{key} is empty in a language");
             let unknown: Vec<_> = placeholders(e).difference(&placeholders(v)).cloned().collect();
-            assert!(unknown.is_empty(), "{group}.{key}: English uses {unknown:?}, unknown to Vietnamese");
+            assert!(
+                unknown.is_empty(),
+                "{group}.{key}: English uses {unknown:?}, unknown to Vietnamese"
+            );
         }
     }
 

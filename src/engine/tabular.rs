@@ -3,7 +3,7 @@
 //! result streams instead of being built in memory first.
 //!
 //! Takes plain Arrow record batches and a little metadata; knows nothing of
-//! queries, engines or HTTP. Exact decimals stay exact in JSON and CSV (as
+//! queries, sessions or HTTP. Exact decimals stay exact in JSON and CSV (as
 //! decimal text), Arrow and Parquet (as DECIMAL); XLSX stores numbers as
 //! numbers, which Excel holds as binary floating point.
 

@@ -221,3 +221,15 @@ pub fn read_state(path: &std::path::Path) -> Result<ScheduleState, ScheduleError
         }),
     }
 }
+impl From<&crate::report::Generated> for ReportRef {
+    fn from(g: &crate::report::Generated) -> Self {
+        Self {
+            month: g.month.clone(),
+            language: g.language.clone(),
+            dataset_version: g.dataset_version,
+            dataset_committed_at: g.dataset_committed_at.clone(),
+            content_sha256: g.content_sha256.clone(),
+            bundle: g.bundle.clone(),
+        }
+    }
+}
