@@ -21,71 +21,22 @@ pub(super) async fn post_filings(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let limit = guard.options.max_upload_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("uploads are limited to {limit} bytes; use the CLI for larger files"),
-        )
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let format = Format::from_content_type(content_type).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_format",
-            format!(
-                "Content-Type {content_type:?} is not text/csv, application/json or an XLSX workbook ({})",
-                crate::ingest::XLSX_MEDIA_TYPE
-            ),
-        )
-    })?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    let mut name = None;
-    // A charset in the Content-Type declares the encoding too; `encoding=` wins.
-    let mut encoding = content_type
-        .split(';')
-        .skip(1)
-        .find_map(|p| p.trim().strip_prefix("charset="))
-        .map(|c| c.trim_matches('"').to_string());
-    let (mut delimiter, mut locale, mut sheet) = (None, None, None);
-    for (k, v) in pairs {
-        match k.as_str() {
-            "name" if !v.trim().is_empty() => name = Some(v.trim().to_string()),
-            "name" => {}
-            "encoding" => encoding = Some(v),
-            "delimiter" => delimiter = Some(v),
-            "locale" => locale = Some(v),
-            "sheet" => sheet = Some(v),
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown parameter {other:?}; expected name, encoding, delimiter, locale or sheet"),
-                ));
-            }
-        }
-    }
-    let mut options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
-        .map_err(|m| ApiError::bad_request("invalid_input_options", m))?;
-    options.sheet = sheet;
-    let name = name.unwrap_or_else(|| match format {
-        Format::Csv => "upload.csv".into(),
-        Format::Json => "upload.json".into(),
-        Format::Xlsx => "upload.xlsx".into(),
-    });
+    let format = upload_format(content_type)?;
+    let (name, options) = upload_options(query.as_deref(), content_type, format)?;
     // The body goes to a spool file as it arrives, never whole in memory.
     let spool = spool::receive(app.data_dir(), body, limit).await.map_err(|e| match e {
-        spool::Error::TooLarge => too_large(),
+        spool::Error::TooLarge => too_large(limit),
         spool::Error::Body(message) => ApiError::bad_request("invalid_body", message),
         spool::Error::Io(e) => {
             tracing::error!(error = %e, "spooling an upload failed");
@@ -196,4 +147,71 @@ pub(super) async fn ingest_report(
         Some((report, by)) if whose.is_none() || whose == by => Ok(Json(report).into_response()),
         _ => Err(ApiError::not_found()),
     }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("uploads are limited to {limit} bytes; use the CLI for larger files"),
+    )
+}
+
+/// The filing format a `Content-Type` declares.
+fn upload_format(content_type: &str) -> Result<Format, ApiError> {
+    Format::from_content_type(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_format",
+            format!(
+                "Content-Type {content_type:?} is not text/csv, application/json or an XLSX workbook ({})",
+                crate::ingest::XLSX_MEDIA_TYPE
+            ),
+        )
+    })
+}
+
+/// The upload's file name and how it is written, from the query string
+/// (`name`, `encoding`, `delimiter`, `locale`, `sheet`) and the charset of
+/// its `Content-Type`.
+fn upload_options(
+    query: Option<&str>,
+    content_type: &str,
+    format: Format,
+) -> Result<(String, crate::ingest::InputOptions), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let mut name = None;
+    // A charset in the Content-Type declares the encoding too; `encoding=` wins.
+    let mut encoding = content_type
+        .split(';')
+        .skip(1)
+        .find_map(|p| p.trim().strip_prefix("charset="))
+        .map(|c| c.trim_matches('"').to_string());
+    let (mut delimiter, mut locale, mut sheet) = (None, None, None);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "name" if !v.trim().is_empty() => name = Some(v.trim().to_string()),
+            "name" => {}
+            "encoding" => encoding = Some(v),
+            "delimiter" => delimiter = Some(v),
+            "locale" => locale = Some(v),
+            "sheet" => sheet = Some(v),
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter {other:?}; expected name, encoding, delimiter, locale or sheet"),
+                ));
+            }
+        }
+    }
+    let mut options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
+        .map_err(|m| ApiError::bad_request("invalid_input_options", m))?;
+    options.sheet = sheet;
+    let name = name.unwrap_or_else(|| match format {
+        Format::Csv => "upload.csv".into(),
+        Format::Json => "upload.json".into(),
+        Format::Xlsx => "upload.xlsx".into(),
+    });
+    Ok((name, options))
 }

@@ -274,131 +274,29 @@ fn is_page(access: Access, req: &Request) -> bool {
 }
 
 pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    // A route answers HEAD as GET; a method it lacks is refused as 405 by
-    // the router whatever the caller, so asks for nothing here.
-    let method = if req.method() == Method::HEAD {
-        Method::GET
-    } else {
-        req.method().clone()
-    };
-    let (route, access) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|p| guard.policies.get_key_value(p.as_str()))
-        .map(|(path, methods)| {
-            let access = methods.iter().find(|(m, _)| *m == method).map(|(_, a)| *a);
-            (Some(*path), access.unwrap_or(Access::Public))
-        })
-        .unwrap_or((None, Access::Public));
+    let (route, access) = guard.policy(&req);
     let address = guard.address(&req);
     // Whether any token exists: once per request (a `stat` of the token
     // file).
     let open = guard.open_mode();
-    let identity = guard.identify(&req, open);
-    // The event's text is built only when a request is audited.
-    let (verb, uri) = (req.method().clone(), req.uri().clone());
-    let event = |identity: Option<&Identity>, status: StatusCode| Event {
-        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        token_id: identity.and_then(|i| i.token_id.clone()),
-        role: identity.map(|i| i.role.as_str().to_string()),
-        action: format!("{verb} {}", route.unwrap_or("(unrouted)")),
-        params: serde_json::json!({"path": uri.path(), "query": uri.query()}),
-        dataset_version: None,
-        outcome: if status.is_server_error() {
-            "failed".into()
-        } else if status.is_client_error() {
-            "refused".into()
-        } else {
-            "done".into()
-        },
-        status: Some(status.as_u16()),
-        address: address.map(|a| a.to_string()),
+    let record = Record {
+        guard: &guard,
+        verb: req.method().clone(),
+        uri: req.uri().clone(),
+        route,
+        address,
     };
-    let refused = |identity: Option<&Identity>, response: Response| {
-        guard.audit(event(identity, response.status()));
-        response
-    };
-
-    let identity = match identity {
+    let identity = match guard.identify(&req, open) {
         Ok(i) => i,
-        Err(()) => {
-            let mut r = refuse(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the bearer token is not valid (unknown, revoked or expired)",
-            );
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            return refused(None, r);
-        }
+        Err(()) => return record.refused(None, invalid_token()),
     };
-    let key = match (&identity, address) {
-        (Some(Identity { token_id: Some(id), .. }), _) => format!("token:{id}"),
-        (_, Some(a)) => format!("address:{a}"),
-        _ => "address:unknown".to_string(),
-    };
-    if let Err(wait) = guard.charge(&key) {
-        let mut r = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests; slow down and retry after the time in Retry-After",
-        );
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return refused(identity.as_ref(), r);
-    }
-    let public = access == Access::Public || (access == Access::Dashboard && guard.options.public_dashboard);
-    let role = identity.as_ref().map(|i| i.role);
-    if !public {
-        match role {
-            None if is_page(access, &req) => {
-                let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let to = format!(
-                    "/signin?{}",
-                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
-                );
-                return refused(None, Redirect::to(&to).into_response());
-            }
-            None => {
-                let mut r = refuse(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "sign in: send Authorization: Bearer TOKEN",
-                );
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return refused(None, r);
-            }
-            Some(r) if !r.may(access) => {
-                return refused(
-                    identity.as_ref(),
-                    refuse(
-                        StatusCode::FORBIDDEN,
-                        "forbidden",
-                        &format!("the {} role may not do this", r.as_str()),
-                    ),
-                );
-            }
-            Some(_) => {}
-        }
-    }
-    let _permit = if route.is_some_and(|r| r == "/api/v1/queries/{name}" || r == "/api/v1/sql") {
-        match guard.queries.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                let mut r = refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "too_many_queries",
-                    "as many queries as allowed are running; retry shortly",
-                );
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-                return refused(identity.as_ref(), r);
-            }
-        }
-    } else {
-        None
+    let checks = guard
+        .rate_limit(identity.as_ref(), address)
+        .and_then(|()| guard.authorize(access, identity.as_ref(), &req))
+        .and_then(|()| guard.query_permit(route));
+    let _permit = match checks {
+        Ok(permit) => permit,
+        Err(response) => return record.refused(identity.as_ref(), response),
     };
     let limit = if access == Access::Filing {
         guard.options.upload_timeout
@@ -409,7 +307,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
     if let Some(i) = &identity {
         req.extensions_mut().insert(i.clone());
     }
-    let response = match tokio::time::timeout(limit, next.run(req)).await {
+    let mut response = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
         Err(_) => {
             let mut r = refuse(
@@ -418,10 +316,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
                 &format!("the request took longer than {} s", limit.as_secs()),
             );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-            return refused(identity.as_ref(), r);
+            return record.refused(identity.as_ref(), r);
         }
     };
-    let mut response = response;
     if !open {
         // What a response holds depends on who asked.
         response
@@ -430,9 +327,154 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
     }
     let status = response.status();
     if identity.is_some() || matches!(status.as_u16(), 401 | 403 | 413 | 429) {
-        guard.audit(event(identity.as_ref(), status));
+        guard.audit(record.event(identity.as_ref(), status));
     }
     response
+}
+
+/// What the audit trail records of a request; the event's text is built
+/// only when a request is audited.
+struct Record<'a> {
+    guard: &'a Guard,
+    verb: Method,
+    uri: axum::http::Uri,
+    route: Option<&'static str>,
+    address: Option<IpAddr>,
+}
+
+impl Record<'_> {
+    fn event(&self, identity: Option<&Identity>, status: StatusCode) -> Event {
+        Event {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            token_id: identity.and_then(|i| i.token_id.clone()),
+            role: identity.map(|i| i.role.as_str().to_string()),
+            action: format!("{} {}", self.verb, self.route.unwrap_or("(unrouted)")),
+            params: serde_json::json!({"path": self.uri.path(), "query": self.uri.query()}),
+            dataset_version: None,
+            outcome: if status.is_server_error() {
+                "failed".into()
+            } else if status.is_client_error() {
+                "refused".into()
+            } else {
+                "done".into()
+            },
+            status: Some(status.as_u16()),
+            address: self.address.map(|a| a.to_string()),
+        }
+    }
+
+    /// Audits a refusal and gives its response.
+    fn refused(&self, identity: Option<&Identity>, response: Response) -> Response {
+        self.guard.audit(self.event(identity, response.status()));
+        response
+    }
+}
+
+fn invalid_token() -> Response {
+    let mut r = refuse(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "the bearer token is not valid (unknown, revoked or expired)",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    r
+}
+
+impl Guard {
+    /// The route a request matched and the access it asks for. A route
+    /// answers HEAD as GET; a method it lacks is refused as 405 by the
+    /// router whatever the caller, so asks for nothing here.
+    fn policy(&self, req: &Request) -> (Option<&'static str>, Access) {
+        let method = if req.method() == Method::HEAD {
+            Method::GET
+        } else {
+            req.method().clone()
+        };
+        req.extensions()
+            .get::<MatchedPath>()
+            .and_then(|p| self.policies.get_key_value(p.as_str()))
+            .map(|(path, methods)| {
+                let access = methods.iter().find(|(m, _)| *m == method).map(|(_, a)| *a);
+                (Some(*path), access.unwrap_or(Access::Public))
+            })
+            .unwrap_or((None, Access::Public))
+    }
+
+    /// One request charged to the caller's token bucket (its token's, else
+    /// its address's).
+    fn rate_limit(&self, identity: Option<&Identity>, address: Option<IpAddr>) -> Result<(), Response> {
+        let key = match (identity, address) {
+            (Some(Identity { token_id: Some(id), .. }), _) => format!("token:{id}"),
+            (_, Some(a)) => format!("address:{a}"),
+            _ => "address:unknown".to_string(),
+        };
+        self.charge(&key).map_err(|wait| {
+            let mut r = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; slow down and retry after the time in Retry-After",
+            );
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            r
+        })
+    }
+
+    /// Whether the caller may use a route of `access`: a signed-out browser
+    /// asking for a page is sent to sign in, a signed-out client is asked
+    /// for a token, a role that may not is refused.
+    fn authorize(&self, access: Access, identity: Option<&Identity>, req: &Request) -> Result<(), Response> {
+        let public = access == Access::Public || (access == Access::Dashboard && self.options.public_dashboard);
+        if public {
+            return Ok(());
+        }
+        match identity.map(|i| i.role) {
+            None if is_page(access, req) => {
+                let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let to = format!(
+                    "/signin?{}",
+                    serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+                );
+                Err(Redirect::to(&to).into_response())
+            }
+            None => {
+                let mut r = refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "sign in: send Authorization: Bearer TOKEN",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                Err(r)
+            }
+            Some(r) if !r.may(access) => Err(refuse(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!("the {} role may not do this", r.as_str()),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// A permit to run a query, for the routes that run one; refused when
+    /// as many queries as allowed are running.
+    fn query_permit(&self, route: Option<&str>) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Response> {
+        if !route.is_some_and(|r| r == "/api/v1/queries/{name}" || r == "/api/v1/sql") {
+            return Ok(None);
+        }
+        self.queries.clone().try_acquire_owned().map(Some).map_err(|_| {
+            let mut r = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_queries",
+                "as many queries as allowed are running; retry shortly",
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            r
+        })
+    }
 }
 
 /// The data directory's guard (tokens, sessions) for the CLI's checks.
