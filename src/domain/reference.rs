@@ -142,92 +142,10 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(t: ReferenceTexts<'_>) -> Result<Self, ReferenceError> {
-        let districts = Table::parse("districts.csv", t.districts)?.rows(
-            &[
-                "district_code",
-                "district_name",
-                "district_type",
-                "name_en",
-                "valid_from",
-                "valid_to",
-                "successor_code",
-                "lat",
-                "lon",
-            ],
-            |f, v| {
-                let get = |n: &str| v.get(n);
-                let coord = |name: &str| {
-                    get(name)
-                        .parse::<f64>()
-                        .map_err(|_| f.err(format!("{name} is not a number: {:?}", get(name))))
-                };
-                let month = |name: &str| -> Result<Option<String>, ReferenceError> {
-                    match get(name) {
-                        "" => Ok(None),
-                        v => Period::parse(v)
-                            .map(|p| Some(p.to_string()))
-                            .ok_or_else(|| f.err(format!("{name} is not YYYY-MM: {v:?}"))),
-                    }
-                };
-                Ok(District {
-                    district_code: f.code(get("district_code"))?,
-                    district_name: get("district_name").to_string(),
-                    district_type: get("district_type").to_string(),
-                    name_en: get("name_en").to_string(),
-                    valid_from: month("valid_from")?,
-                    valid_to: month("valid_to")?,
-                    successor_code: Some(get("successor_code").to_string()).filter(|s| !s.is_empty()),
-                    lat: coord("lat")?,
-                    lon: coord("lon")?,
-                })
-            },
-        )?;
-        let sectors = Table::parse("sector_groups.csv", t.sector_groups)?.rows(
-            &["group_code", "kind", "group_name", "name_en"],
-            |f, v| {
-                let get = |n: &str| v.get(n);
-                Ok(SectorGroup {
-                    group_code: f.code(get("group_code"))?,
-                    kind: get("kind").to_string(),
-                    group_name: get("group_name").to_string(),
-                    name_en: get("name_en").to_string(),
-                })
-            },
-        )?;
-        let vsic =
-            Table::parse("vsic_codes.csv", t.vsic_codes)?.rows(&["vsic_code", "group_code", "vsic_name"], |f, v| {
-                let get = |n: &str| v.get(n);
-                let code = f.code(get("vsic_code"))?;
-                if !(4..=5).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(f.err(format!("VSIC code must be 4 or 5 digits: {code:?}")));
-                }
-                Ok(VsicCode {
-                    vsic_code: code,
-                    group_code: f.code(get("group_code"))?,
-                    vsic_name: get("vsic_name").to_string(),
-                })
-            })?;
-        let targets =
-            Table::parse("targets.csv", t.targets)?.rows(&["year", "scope", "target_share", "source"], |f, v| {
-                let get = |n: &str| v.get(n);
-                let year = get("year")
-                    .parse::<u16>()
-                    .map_err(|_| f.err(format!("year is not a year: {:?}", get("year"))))?;
-                let (numerator, denominator) = parse_fraction(get("target_share")).ok_or_else(|| {
-                    f.err(format!(
-                        "target_share must be a decimal in [0, 1]: {:?}",
-                        get("target_share")
-                    ))
-                })?;
-                Ok(Target {
-                    year,
-                    scope: f.code(get("scope"))?,
-                    numerator,
-                    denominator,
-                    source: get("source").to_string(),
-                })
-            })?;
-
+        let districts = parse_districts(t.districts)?;
+        let sectors = parse_sectors(t.sector_groups)?;
+        let vsic = parse_vsic(t.vsic_codes)?;
+        let targets = parse_targets(t.targets)?;
         let mut communes = Table::parse("units_2025.csv", t.communes)?.rows(
             &["unit_code", "unit_name", "unit_type", "former_district_code"],
             |f, v| {
@@ -404,6 +322,102 @@ impl Reference {
         };
         district.and_then(best).or_else(|| best("province"))
     }
+}
+
+/// `districts.csv`: the district-level units with their months in force and centroids.
+fn parse_districts(text: &str) -> Result<Vec<District>, ReferenceError> {
+    Table::parse("districts.csv", text)?.rows(
+        &[
+            "district_code",
+            "district_name",
+            "district_type",
+            "name_en",
+            "valid_from",
+            "valid_to",
+            "successor_code",
+            "lat",
+            "lon",
+        ],
+        |f, v| {
+            let get = |n: &str| v.get(n);
+            let coord = |name: &str| {
+                get(name)
+                    .parse::<f64>()
+                    .map_err(|_| f.err(format!("{name} is not a number: {:?}", get(name))))
+            };
+            let month = |name: &str| -> Result<Option<String>, ReferenceError> {
+                match get(name) {
+                    "" => Ok(None),
+                    v => Period::parse(v)
+                        .map(|p| Some(p.to_string()))
+                        .ok_or_else(|| f.err(format!("{name} is not YYYY-MM: {v:?}"))),
+                }
+            };
+            Ok(District {
+                district_code: f.code(get("district_code"))?,
+                district_name: get("district_name").to_string(),
+                district_type: get("district_type").to_string(),
+                name_en: get("name_en").to_string(),
+                valid_from: month("valid_from")?,
+                valid_to: month("valid_to")?,
+                successor_code: Some(get("successor_code").to_string()).filter(|s| !s.is_empty()),
+                lat: coord("lat")?,
+                lon: coord("lon")?,
+            })
+        },
+    )
+}
+
+/// `sector_groups.csv`: the retail sector groups.
+fn parse_sectors(text: &str) -> Result<Vec<SectorGroup>, ReferenceError> {
+    Table::parse("sector_groups.csv", text)?.rows(&["group_code", "kind", "group_name", "name_en"], |f, v| {
+        let get = |n: &str| v.get(n);
+        Ok(SectorGroup {
+            group_code: f.code(get("group_code"))?,
+            kind: get("kind").to_string(),
+            group_name: get("group_name").to_string(),
+            name_en: get("name_en").to_string(),
+        })
+    })
+}
+
+/// `vsic_codes.csv`: VSIC codes (4 or 5 digits) and their groups.
+fn parse_vsic(text: &str) -> Result<Vec<VsicCode>, ReferenceError> {
+    Table::parse("vsic_codes.csv", text)?.rows(&["vsic_code", "group_code", "vsic_name"], |f, v| {
+        let get = |n: &str| v.get(n);
+        let code = f.code(get("vsic_code"))?;
+        if !(4..=5).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(f.err(format!("VSIC code must be 4 or 5 digits: {code:?}")));
+        }
+        Ok(VsicCode {
+            vsic_code: code,
+            group_code: f.code(get("group_code"))?,
+            vsic_name: get("vsic_name").to_string(),
+        })
+    })
+}
+
+/// `targets.csv`: the target share by year and scope, as an exact fraction.
+fn parse_targets(text: &str) -> Result<Vec<Target>, ReferenceError> {
+    Table::parse("targets.csv", text)?.rows(&["year", "scope", "target_share", "source"], |f, v| {
+        let get = |n: &str| v.get(n);
+        let year = get("year")
+            .parse::<u16>()
+            .map_err(|_| f.err(format!("year is not a year: {:?}", get("year"))))?;
+        let (numerator, denominator) = parse_fraction(get("target_share")).ok_or_else(|| {
+            f.err(format!(
+                "target_share must be a decimal in [0, 1]: {:?}",
+                get("target_share")
+            ))
+        })?;
+        Ok(Target {
+            year,
+            scope: f.code(get("scope"))?,
+            numerator,
+            denominator,
+            source: get("source").to_string(),
+        })
+    })
 }
 
 /// Parses a decimal in [0, 1] with at most 12 fractional digits into an
