@@ -294,7 +294,6 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
 }
 
 fn http_options(file: &FileConfig, overrides: &Overrides) -> Result<HttpOptions, ConfigError> {
-    let bad = |m: String| ConfigError::Invalid(m);
     let d = HttpOptions::default();
     let positive = |v: Option<u64>, what: &str| match v {
         Some(0) => Err(bad(format!("{what} must be at least 1"))),
@@ -339,83 +338,85 @@ fn http_options(file: &FileConfig, overrides: &Overrides) -> Result<HttpOptions,
 /// secrets present, webhook URLs on HTTPS, addresses well formed, names
 /// unique, e-mail only with a mail server.
 fn reports(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Reports, ConfigError> {
-    let bad = |m: String| ConfigError::Invalid(m);
-    let mut language = Lang::Vi;
-    let schedule = match file.schedule.take() {
-        None => None,
-        Some(s) => {
-            if let Some(l) = &s.language {
-                language = Lang::parse(l).ok_or_else(|| bad(format!("schedule language {l:?} must be vi or en")))?;
-            }
-            Some(
-                MonthlySchedule::new(
-                    s.day.unwrap_or(5),
-                    s.time.as_deref().unwrap_or("08:00"),
-                    s.timezone.as_deref().unwrap_or("Asia/Ho_Chi_Minh"),
-                )
-                .map_err(bad)?,
-            )
-        }
+    let (schedule, language) = match file.schedule.take() {
+        None => (None, Lang::Vi),
+        Some(s) => schedule(s)?,
     };
-    let secret = |direct: Option<String>, var: Option<String>, what: &str| -> Result<Secret, ConfigError> {
-        match (direct, var) {
-            (Some(s), None) if !s.is_empty() => Ok(Secret::new(s)),
-            (None, Some(var)) => env(&var)
-                .filter(|v| !v.is_empty())
-                .map(Secret::new)
-                .ok_or_else(|| bad(format!("{what}: the environment variable {var} is not set"))),
-            _ => Err(bad(format!(
-                "{what}: give exactly one of the secret or the name of the environment variable holding it"
-            ))),
-        }
+    let recipients = recipients(std::mem::take(&mut file.recipients), env)?;
+    let smtp = file.smtp.take().map(|s| smtp(s, env)).transpose()?;
+    if smtp.is_none()
+        && let Some(r) = recipients.iter().find(|r| matches!(r.channel, Channel::Email { .. }))
+    {
+        return Err(bad(format!("recipient {}: e-mail needs an [smtp] section", r.name)));
+    }
+    Ok(Reports {
+        schedule,
+        language,
+        delivery: DeliveryOptions {
+            recipients,
+            smtp,
+            retry: retry(file.delivery.take().unwrap_or_default())?,
+        },
+    })
+}
+
+fn bad(message: String) -> ConfigError {
+    ConfigError::Invalid(message)
+}
+
+/// `[schedule]`: when the monthly report is due, and its language.
+fn schedule(s: ScheduleFile) -> Result<(Option<MonthlySchedule>, Lang), ConfigError> {
+    let language = match &s.language {
+        Some(l) => Lang::parse(l).ok_or_else(|| bad(format!("schedule language {l:?} must be vi or en")))?,
+        None => Lang::Vi,
     };
-    let files = |given: Option<Vec<String>>, default: &[&str], who: &str| -> Result<Vec<String>, ConfigError> {
-        let files = given.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
-        for f in &files {
-            if !crate::report::FILES.iter().any(|(n, _)| n == f) {
-                return Err(bad(format!(
-                    "recipient {who}: {f:?} is not a report file (report.pdf, report.xlsx, report.json, report.html)"
-                )));
-            }
+    let schedule = MonthlySchedule::new(
+        s.day.unwrap_or(5),
+        s.time.as_deref().unwrap_or("08:00"),
+        s.timezone.as_deref().unwrap_or("Asia/Ho_Chi_Minh"),
+    )
+    .map_err(bad)?;
+    Ok((Some(schedule), language))
+}
+
+/// A secret given either directly or as the name of the environment
+/// variable that holds it, never both.
+fn secret(
+    direct: Option<String>,
+    var: Option<String>,
+    what: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, ConfigError> {
+    match (direct, var) {
+        (Some(s), None) if !s.is_empty() => Ok(Secret::new(s)),
+        (None, Some(var)) => env(&var)
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| bad(format!("{what}: the environment variable {var} is not set"))),
+        _ => Err(bad(format!(
+            "{what}: give exactly one of the secret or the name of the environment variable holding it"
+        ))),
+    }
+}
+
+/// The report files a recipient gets: those given, each a report file, or `default`.
+fn report_files(given: Option<Vec<String>>, default: &[&str], who: &str) -> Result<Vec<String>, ConfigError> {
+    let files = given.unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect());
+    for f in &files {
+        if !crate::report::FILES.iter().any(|(n, _)| n == f) {
+            return Err(bad(format!(
+                "recipient {who}: {f:?} is not a report file (report.pdf, report.xlsx, report.json, report.html)"
+            )));
         }
-        Ok(files)
-    };
-    let all_files: Vec<&str> = crate::report::FILES.iter().map(|(n, _)| *n).collect();
+    }
+    Ok(files)
+}
+
+/// `[[recipients]]`: each checked, names unique.
+fn recipients(given: Vec<RecipientFile>, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Recipient>, ConfigError> {
     let mut recipients: Vec<Recipient> = Vec::new();
-    for r in std::mem::take(&mut file.recipients) {
-        let recipient = match r {
-            RecipientFile::Webhook {
-                name,
-                url,
-                secret: direct,
-                secret_env,
-                files: given,
-            } => {
-                check_webhook_url(&url).map_err(|m| bad(format!("recipient {name}: {m}")))?;
-                Recipient {
-                    channel: Channel::Webhook {
-                        url,
-                        secret: secret(direct, secret_env, &format!("recipient {name}"))?,
-                    },
-                    files: files(given, &all_files, &name)?,
-                    name,
-                }
-            }
-            RecipientFile::Email { name, to, files: given } => {
-                if to.is_empty() {
-                    return Err(bad(format!("recipient {name}: give at least one address in `to`")));
-                }
-                for a in &to {
-                    a.parse::<lettre::message::Mailbox>()
-                        .map_err(|e| bad(format!("recipient {name}: address {a:?}: {e}")))?;
-                }
-                Recipient {
-                    channel: Channel::Email { to },
-                    files: files(given, &["report.pdf", "report.xlsx"], &name)?,
-                    name,
-                }
-            }
-        };
+    for r in given {
+        let recipient = recipient(r, env)?;
         let name = &recipient.name;
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad(format!(
@@ -427,48 +428,83 @@ fn reports(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
         }
         recipients.push(recipient);
     }
-    let smtp = match file.smtp.take() {
-        None => None,
-        Some(s) => {
-            let security = match s.security.as_deref().unwrap_or("starttls") {
-                "starttls" => SmtpSecurity::StartTls,
-                "tls" => SmtpSecurity::Tls,
-                "none" => SmtpSecurity::None,
-                other => return Err(bad(format!("smtp security {other:?} must be starttls, tls or none"))),
-            };
-            s.from
-                .parse::<lettre::message::Mailbox>()
-                .map_err(|e| bad(format!("smtp from {:?}: {e}", s.from)))?;
-            let credentials = match s.username {
-                None => None,
-                Some(user) => Some((user, secret(s.password, s.password_env, "smtp password")?)),
-            };
-            Some(Smtp {
-                port: s.port.unwrap_or(match security {
-                    SmtpSecurity::StartTls => 587,
-                    SmtpSecurity::Tls => 465,
-                    SmtpSecurity::None => 25,
-                }),
-                host: s.host,
-                security,
-                credentials,
-                from: s.from,
-            })
+    Ok(recipients)
+}
+
+fn recipient(r: RecipientFile, env: &dyn Fn(&str) -> Option<String>) -> Result<Recipient, ConfigError> {
+    Ok(match r {
+        RecipientFile::Webhook {
+            name,
+            url,
+            secret: direct,
+            secret_env,
+            files: given,
+        } => {
+            check_webhook_url(&url).map_err(|m| bad(format!("recipient {name}: {m}")))?;
+            let all_files: Vec<&str> = crate::report::FILES.iter().map(|(n, _)| *n).collect();
+            Recipient {
+                channel: Channel::Webhook {
+                    url,
+                    secret: secret(direct, secret_env, &format!("recipient {name}"), env)?,
+                },
+                files: report_files(given, &all_files, &name)?,
+                name,
+            }
         }
+        RecipientFile::Email { name, to, files: given } => {
+            if to.is_empty() {
+                return Err(bad(format!("recipient {name}: give at least one address in `to`")));
+            }
+            for a in &to {
+                a.parse::<lettre::message::Mailbox>()
+                    .map_err(|e| bad(format!("recipient {name}: address {a:?}: {e}")))?;
+            }
+            Recipient {
+                channel: Channel::Email { to },
+                files: report_files(given, &["report.pdf", "report.xlsx"], &name)?,
+                name,
+            }
+        }
+    })
+}
+
+/// `[smtp]`: the mail server, its security and credentials.
+fn smtp(s: SmtpFile, env: &dyn Fn(&str) -> Option<String>) -> Result<Smtp, ConfigError> {
+    let security = match s.security.as_deref().unwrap_or("starttls") {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::Tls,
+        "none" => SmtpSecurity::None,
+        other => return Err(bad(format!("smtp security {other:?} must be starttls, tls or none"))),
     };
-    if smtp.is_none()
-        && let Some(r) = recipients.iter().find(|r| matches!(r.channel, Channel::Email { .. }))
-    {
-        return Err(bad(format!("recipient {}: e-mail needs an [smtp] section", r.name)));
-    }
-    let d = file.delivery.take().unwrap_or_default();
+    s.from
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| bad(format!("smtp from {:?}: {e}", s.from)))?;
+    let credentials = match s.username {
+        None => None,
+        Some(user) => Some((user, secret(s.password, s.password_env, "smtp password", env)?)),
+    };
+    Ok(Smtp {
+        port: s.port.unwrap_or(match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        }),
+        host: s.host,
+        security,
+        credentials,
+        from: s.from,
+    })
+}
+
+/// `[delivery]`: backoff, attempts and timeout of each delivery.
+fn retry(d: DeliveryFile) -> Result<RetryPolicy, ConfigError> {
     let seconds = |v: Option<f64>, default: std::time::Duration, what: &str| match v {
         None => Ok(default),
         Some(s) if s.is_finite() && s > 0.0 => Ok(std::time::Duration::from_secs_f64(s)),
         Some(s) => Err(bad(format!("delivery {what} {s} must be a positive number of seconds"))),
     };
     let defaults = RetryPolicy::default();
-    let retry = RetryPolicy {
+    Ok(RetryPolicy {
         initial_backoff: seconds(d.initial_backoff_s, defaults.initial_backoff, "initial_backoff_s")?,
         max_backoff: seconds(d.max_backoff_s, defaults.max_backoff, "max_backoff_s")?,
         max_attempts: match d.max_attempts {
@@ -477,15 +513,6 @@ fn reports(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
             None => defaults.max_attempts,
         },
         timeout: seconds(d.timeout_s, defaults.timeout, "timeout_s")?,
-    };
-    Ok(Reports {
-        schedule,
-        language,
-        delivery: DeliveryOptions {
-            recipients,
-            smtp,
-            retry,
-        },
     })
 }
 
