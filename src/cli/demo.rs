@@ -213,110 +213,144 @@ const GIVEN_NAMES: [&str; 12] = [
 
 pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
     let mut rng = Rng(opt.seed ^ 0x5EED_0F7A_1F0A);
-    let districts: Vec<(&str, f64)> = reference
-        .districts
-        .iter()
-        .map(|d| (d.district_code.as_str(), district_weight(&d.district_code)))
-        .collect();
-    let sectors: Vec<(&str, f64)> = reference
-        .vsic
-        .iter()
-        .map(|v| (v.vsic_code.as_str(), sector_profile(&v.vsic_code).0))
-        .collect();
+    let pools = Pools {
+        districts: reference
+            .districts
+            .iter()
+            .map(|d| (d.district_code.as_str(), district_weight(&d.district_code)))
+            .collect(),
+        sectors: reference
+            .vsic
+            .iter()
+            .map(|v| (v.vsic_code.as_str(), sector_profile(&v.vsic_code).0))
+            .collect(),
+        online_vsic: reference.vsic("4791").is_some(),
+    };
     let end = opt.end.index();
     let start = end - opt.months as i32 + 1;
-
     let mut units = Vec::with_capacity(opt.units as usize);
     let mut used = std::collections::HashSet::new();
     while units.len() < opt.units as usize {
-        let online = rng.unit() < 0.01;
-        let mut district = rng.pick(&districts).to_string();
-        let household = !online && rng.unit() < 0.4;
-        let vsic = if online && reference.vsic("4791").is_some() {
-            "4791".to_string()
-        } else {
-            rng.pick(&sectors).to_string()
-        };
-        if online {
-            // Online retailers cluster in the city and the towns.
-            district = if rng.unit() < 0.7 {
-                "380".into()
-            } else {
-                URBAN[rng.below(URBAN.len() as u64) as usize].into()
-            };
+        if let Some(unit) = draw_unit(&mut rng, &pools, &mut used, opt.months, (start, end)) {
+            units.push(unit);
         }
-        let id = if household {
-            // 12-digit personal identification number: 038 (Thanh Hóa) + gender/century + year + serial.
-            format!(
-                "038{}{:02}{:06}",
-                rng.below(2),
-                60 + rng.below(40),
-                rng.below(1_000_000)
-            )
-        } else {
-            let Some(code) = complete_tax_code(&format!("28{:07}", rng.below(10_000_000))) else {
-                continue;
-            };
-            if rng.unit() < 0.06 {
-                format!("{code}-{:03}", 1 + rng.below(30))
-            } else {
-                code
-            }
-        };
-        if !used.insert(id.clone()) {
-            continue;
-        }
-        let (_, revenue_m, affinity) = sector_profile(&vsic);
-        let scale = if household { 0.25 } else { 1.0 };
-        let base = revenue_m * 1e6 * scale * (0.6 * rng.normal()).exp();
-        let share = if online {
-            rng.range(0.55, 0.9)
-        } else {
-            (district_share(&district) * affinity * (0.35 * rng.normal()).exp()).min(0.6)
-        };
-        let weight = if household {
-            Some(*rng.pick(&[("1", 5.0), ("2.5", 3.0), ("4", 2.0), ("1.75", 1.0)]))
-        } else {
-            None
-        };
-        let first = if rng.unit() < 0.85 {
-            start
-        } else {
-            start + rng.below(opt.months as u64) as i32
-        };
-        let last = if rng.unit() < 0.93 {
-            end
-        } else {
-            first + rng.below((end - first + 1) as u64) as i32
-        };
-        let kind = if household {
-            "Hộ kinh doanh"
-        } else if online {
-            "Công ty TNHH Thương mại điện tử"
-        } else {
-            "Công ty TNHH"
-        };
-        let name = format!("{kind} {}", GIVEN_NAMES[rng.below(GIVEN_NAMES.len() as u64) as usize]);
-        units.push(Unit {
-            id,
-            name,
-            district,
-            vsic,
-            household,
-            base,
-            share,
-            weight,
-            active: (first, last),
-        });
     }
-
+    let unit_communes = communes_after_reform(reference, &units);
     let header = "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight,unit_name,commune_code\n";
-    let reform = crate::domain::reference::REFORM.index();
-    let mut filings = String::from(header);
-    let mut revisions = String::from(header);
-    let dong_son_end = Period::new(2024, 12).expect("valid").index();
-    // Each unit's commune after the reform (Đông Sơn's units are then in
-    // Thanh Hóa city), chosen once.
+    let mut files = DemoFiles {
+        filings: String::from(header),
+        revisions: String::from(header),
+    };
+    for m in start..=end {
+        for (u, unit_commune) in units.iter().zip(&unit_communes) {
+            if m < u.active.0 || m > u.active.1 {
+                continue;
+            }
+            file_month(&mut files, &mut rng, u, *unit_commune, m, start);
+        }
+    }
+    files
+}
+
+/// What units are drawn from: districts and VSIC codes with their weights,
+/// and whether the reference has the online-retail code.
+struct Pools<'r> {
+    districts: Vec<(&'r str, f64)>,
+    sectors: Vec<(&'r str, f64)>,
+    online_vsic: bool,
+}
+
+/// One reporting unit, or `None` when its drawn tax code has no valid
+/// check digit or its id is in `used` already (the caller draws again).
+fn draw_unit(
+    rng: &mut Rng,
+    pools: &Pools<'_>,
+    used: &mut std::collections::HashSet<String>,
+    months: u32,
+    (start, end): (i32, i32),
+) -> Option<Unit> {
+    let online = rng.unit() < 0.01;
+    let mut district = rng.pick(&pools.districts).to_string();
+    let household = !online && rng.unit() < 0.4;
+    let vsic = if online && pools.online_vsic {
+        "4791".to_string()
+    } else {
+        rng.pick(&pools.sectors).to_string()
+    };
+    if online {
+        // Online retailers cluster in the city and the towns.
+        district = if rng.unit() < 0.7 {
+            "380".into()
+        } else {
+            URBAN[rng.below(URBAN.len() as u64) as usize].into()
+        };
+    }
+    let id = if household {
+        // 12-digit personal identification number: 038 (Thanh Hóa) + gender/century + year + serial.
+        format!(
+            "038{}{:02}{:06}",
+            rng.below(2),
+            60 + rng.below(40),
+            rng.below(1_000_000)
+        )
+    } else {
+        let code = complete_tax_code(&format!("28{:07}", rng.below(10_000_000)))?;
+        if rng.unit() < 0.06 {
+            format!("{code}-{:03}", 1 + rng.below(30))
+        } else {
+            code
+        }
+    };
+    if !used.insert(id.clone()) {
+        return None;
+    }
+    let (_, revenue_m, affinity) = sector_profile(&vsic);
+    let scale = if household { 0.25 } else { 1.0 };
+    let base = revenue_m * 1e6 * scale * (0.6 * rng.normal()).exp();
+    let share = if online {
+        rng.range(0.55, 0.9)
+    } else {
+        (district_share(&district) * affinity * (0.35 * rng.normal()).exp()).min(0.6)
+    };
+    let weight = if household {
+        Some(*rng.pick(&[("1", 5.0), ("2.5", 3.0), ("4", 2.0), ("1.75", 1.0)]))
+    } else {
+        None
+    };
+    let first = if rng.unit() < 0.85 {
+        start
+    } else {
+        start + rng.below(months as u64) as i32
+    };
+    let last = if rng.unit() < 0.93 {
+        end
+    } else {
+        first + rng.below((end - first + 1) as u64) as i32
+    };
+    let kind = if household {
+        "Hộ kinh doanh"
+    } else if online {
+        "Công ty TNHH Thương mại điện tử"
+    } else {
+        "Công ty TNHH"
+    };
+    let name = format!("{kind} {}", GIVEN_NAMES[rng.below(GIVEN_NAMES.len() as u64) as usize]);
+    Some(Unit {
+        id,
+        name,
+        district,
+        vsic,
+        household,
+        base,
+        share,
+        weight,
+        active: (first, last),
+    })
+}
+
+/// Each unit's commune after the reform (Đông Sơn's units are then in
+/// Thanh Hóa city), chosen once.
+fn communes_after_reform<'r>(reference: &'r Reference, units: &[Unit]) -> Vec<Option<(&'r str, bool)>> {
     let mut by_district: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     for c in &reference.communes {
         by_district
@@ -324,7 +358,7 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
             .or_default()
             .push(c.commune_code.as_str());
     }
-    let unit_communes: Vec<Option<(&str, bool)>> = units
+    units
         .iter()
         .map(|u| {
             let district = if u.district == "405" {
@@ -334,66 +368,63 @@ pub fn generate(reference: &Reference, opt: &DemoOptions) -> DemoFiles {
             };
             commune_of(&by_district, &u.id, district)
         })
-        .collect();
-    for m in start..=end {
-        let period = Period::from_index(m).expect("month in range");
-        let years = f64::from(m - start) / 12.0;
-        let growth = 1.07f64.powf(years);
-        let trend = 1.0 + 0.2 * years;
-        for (u, unit_commune) in units.iter().zip(&unit_communes) {
-            if m < u.active.0 || m > u.active.1 {
-                continue;
-            }
-            // Đông Sơn merged into Thanh Hóa city from 2025: its units file
-            // there. From the 2025 reform units name their commune; most
-            // leave the district empty, the others give its former district.
-            let district = if u.district == "405" && m > dong_son_end {
-                "380"
-            } else {
-                u.district.as_str()
-            };
-            let (district, commune) = match *unit_commune {
-                Some((commune, both)) if m >= reform => (if both { district } else { "" }, commune),
-                _ => (district, ""),
-            };
-            let noise = (0.12 * rng.normal()).exp();
-            let total = (u.base * growth * season_total(period) * noise).round().max(0.0);
-            let household_dampen = if u.household { 0.6 } else { 1.0 };
-            let share =
-                (u.share * trend * season_share(period.month()) * household_dampen * (0.15 * rng.normal()).exp())
-                    .clamp(0.0, 0.98);
-            let ecommerce = (total * share).round().min(total);
-            let next = Period::from_index(m + 1).expect("month in range");
-            let day = 5 + rng.below(11);
-            let submitted = format!("{next}-{day:02}T{:02}:{:02}:00+07:00", 8 + rng.below(9), rng.below(60));
-            write_row(
-                &mut filings,
-                u,
-                (district, commune),
-                period,
-                total as i64,
-                ecommerce as i64,
-                &submitted,
-            );
-            if rng.unit() < 0.03 {
-                // A revision: corrected figures, submitted later in the following month.
-                let factor = rng.range(0.9, 1.1);
-                let total2 = (total * factor).round();
-                let ecommerce2 = (total2 * (share * rng.range(0.85, 1.2)).min(0.98)).round().min(total2);
-                let submitted2 = format!("{next}-{:02}T15:30:00+07:00", 20 + rng.below(8));
-                write_row(
-                    &mut revisions,
-                    u,
-                    (district, commune),
-                    period,
-                    total2 as i64,
-                    ecommerce2 as i64,
-                    &submitted2,
-                );
-            }
-        }
+        .collect()
+}
+
+/// One unit's filing for month `m` (and, now and then, its revision).
+fn file_month(files: &mut DemoFiles, rng: &mut Rng, u: &Unit, unit_commune: Option<(&str, bool)>, m: i32, start: i32) {
+    let reform = crate::domain::reference::REFORM.index();
+    let dong_son_end = Period::new(2024, 12).expect("valid").index();
+    let period = Period::from_index(m).expect("month in range");
+    let years = f64::from(m - start) / 12.0;
+    let growth = 1.07f64.powf(years);
+    let trend = 1.0 + 0.2 * years;
+    // Đông Sơn merged into Thanh Hóa city from 2025: its units file
+    // there. From the 2025 reform units name their commune; most
+    // leave the district empty, the others give its former district.
+    let district = if u.district == "405" && m > dong_son_end {
+        "380"
+    } else {
+        u.district.as_str()
+    };
+    let (district, commune) = match unit_commune {
+        Some((commune, both)) if m >= reform => (if both { district } else { "" }, commune),
+        _ => (district, ""),
+    };
+    let noise = (0.12 * rng.normal()).exp();
+    let total = (u.base * growth * season_total(period) * noise).round().max(0.0);
+    let household_dampen = if u.household { 0.6 } else { 1.0 };
+    let share = (u.share * trend * season_share(period.month()) * household_dampen * (0.15 * rng.normal()).exp())
+        .clamp(0.0, 0.98);
+    let ecommerce = (total * share).round().min(total);
+    let next = Period::from_index(m + 1).expect("month in range");
+    let day = 5 + rng.below(11);
+    let submitted = format!("{next}-{day:02}T{:02}:{:02}:00+07:00", 8 + rng.below(9), rng.below(60));
+    write_row(
+        &mut files.filings,
+        u,
+        (district, commune),
+        period,
+        total as i64,
+        ecommerce as i64,
+        &submitted,
+    );
+    if rng.unit() < 0.03 {
+        // A revision: corrected figures, submitted later in the following month.
+        let factor = rng.range(0.9, 1.1);
+        let total2 = (total * factor).round();
+        let ecommerce2 = (total2 * (share * rng.range(0.85, 1.2)).min(0.98)).round().min(total2);
+        let submitted2 = format!("{next}-{:02}T15:30:00+07:00", 20 + rng.below(8));
+        write_row(
+            &mut files.revisions,
+            u,
+            (district, commune),
+            period,
+            total2 as i64,
+            ecommerce2 as i64,
+            &submitted2,
+        );
     }
-    DemoFiles { filings, revisions }
 }
 
 /// The commune a unit in `district` files under after the reform — one of
