@@ -328,41 +328,7 @@ impl QueryDef {
                 "{name:?} is not a query name (lower-case letters, digits and _, starting with a letter)"
             ));
         }
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut fields: Vec<(String, String)> = Vec::new();
-        let mut body_start = text.len();
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            let trimmed = line.trim_end();
-            let Some(comment) = trimmed.strip_prefix("--") else {
-                if trimmed.trim().is_empty() && fields.is_empty() {
-                    offset += line.len();
-                    continue;
-                }
-                body_start = offset;
-                break;
-            };
-            offset += line.len();
-            if comment.starts_with("  ") || comment.starts_with('\t') {
-                match fields.last_mut() {
-                    Some((_, value)) => {
-                        value.push(' ');
-                        value.push_str(comment.trim());
-                    }
-                    None => return Err("a continuation line before any header field".into()),
-                }
-                continue;
-            }
-            let comment = comment.trim();
-            if comment.is_empty() {
-                continue;
-            }
-            let (key, value) = comment
-                .split_once(':')
-                .ok_or_else(|| format!("header line {comment:?} is not `key: value`"))?;
-            fields.push((key.trim().to_string(), value.trim().to_string()));
-        }
-        let sql = text[body_start.min(text.len())..].trim().to_string();
+        let (fields, sql) = split_header(text)?;
         if sql.is_empty() {
             return Err("the file has no SQL after its header".into());
         }
@@ -409,9 +375,17 @@ impl QueryDef {
         if def.title_vi.is_empty() || def.title_en.is_empty() {
             return Err("the header needs both title.vi and title.en".into());
         }
-        for p in &def.params {
+        def.check_params()?;
+        Ok(def)
+    }
+
+    /// Every `year_start(p)` default names a month parameter with a
+    /// default of its own kind, and the SQL uses exactly the declared
+    /// parameters.
+    fn check_params(&self) -> Result<(), String> {
+        for p in &self.params {
             if let ParamDefault::YearStart(Some(of)) = &p.default {
-                let refers = def.params.iter().find(|q| &q.name == of);
+                let refers = self.params.iter().find(|q| &q.name == of);
                 if !refers.is_some_and(|q| {
                     q.kind == ParamKind::Month && !matches!(q.default, ParamDefault::YearStart(Some(_)))
                 }) {
@@ -422,8 +396,8 @@ impl QueryDef {
                 }
             }
         }
-        let declared: BTreeSet<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
-        let used = placeholders(&def.sql);
+        let declared: BTreeSet<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        let used = placeholders(&self.sql);
         if let Some(undeclared) = used.iter().find(|u| !declared.contains(u.as_str())) {
             return Err(format!("the SQL uses ${undeclared}, which the header does not declare"));
         }
@@ -432,7 +406,7 @@ impl QueryDef {
                 "parameter {unused} is declared but the SQL never uses ${unused}"
             ));
         }
-        Ok(def)
+        Ok(())
     }
 
     /// Binds a caller's raw parameters: every declared parameter gets the
@@ -679,6 +653,47 @@ fn check(p: &ParamDef, v: &str, ctx: &BindContext<'_>) -> Result<BoundValue, Bin
             }
         }
     }
+}
+
+/// A query file's header fields (`-- key: value`, continuation lines
+/// joined) and the SQL after them.
+fn split_header(text: &str) -> Result<(Vec<(String, String)>, String), String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut body_start = text.len();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        let Some(comment) = trimmed.strip_prefix("--") else {
+            if trimmed.trim().is_empty() && fields.is_empty() {
+                offset += line.len();
+                continue;
+            }
+            body_start = offset;
+            break;
+        };
+        offset += line.len();
+        if comment.starts_with("  ") || comment.starts_with('\t') {
+            match fields.last_mut() {
+                Some((_, value)) => {
+                    value.push(' ');
+                    value.push_str(comment.trim());
+                }
+                None => return Err("a continuation line before any header field".into()),
+            }
+            continue;
+        }
+        let comment = comment.trim();
+        if comment.is_empty() {
+            continue;
+        }
+        let (key, value) = comment
+            .split_once(':')
+            .ok_or_else(|| format!("header line {comment:?} is not `key: value`"))?;
+        fields.push((key.trim().to_string(), value.trim().to_string()));
+    }
+    let sql = text[body_start.min(text.len())..].trim().to_string();
+    Ok((fields, sql))
 }
 
 #[cfg(test)]
