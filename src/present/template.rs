@@ -39,18 +39,39 @@ pub fn csv() -> Vec<u8> {
 /// The workbook template.
 pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let bold = Format::new().set_bold().set_text_wrap().set_align(FormatAlign::Top);
-    let text = Format::new().set_num_format("@");
-    let amount = Format::new().set_num_format("#,##0");
+    let formats = Formats {
+        bold: Format::new().set_bold().set_text_wrap().set_align(FormatAlign::Top),
+        text: Format::new().set_num_format("@"),
+        amount: Format::new().set_num_format("#,##0"),
+    };
+    filing_sheet(&mut wb, reference, &formats)?;
+    lists_sheet(&mut wb, reference, &formats)?;
+    help_sheet(&mut wb)?;
+    // A fixed document date: the same reference gives the same bytes.
+    let epoch = rust_xlsxwriter::ExcelDateTime::parse_from_str("2025-01-01T00:00:00")?;
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&epoch));
+    wb.save_to_buffer()
+}
 
+/// The cell formats the template's sheets share.
+struct Formats {
+    bold: Format,
+    text: Format,
+    amount: Format,
+}
+
+/// "Báo cáo": the contract's columns, codes as text, amounts as whole
+/// numbers, drop-down lists of the codes in "Danh mục".
+fn filing_sheet(wb: &mut Workbook, reference: &Reference, f: &Formats) -> Result<(), XlsxError> {
+    let (bold, text, amount) = (&f.bold, &f.text, &f.amount);
     let sheet = wb.add_worksheet().set_name("Báo cáo")?;
     for (col, (vi, _)) in COLUMNS.iter().enumerate() {
         let col = col as u16;
-        sheet.write_string_with_format(0, col, *vi, &bold)?;
+        sheet.write_string_with_format(0, col, *vi, bold)?;
         let (width, format) = match col {
-            5 | 6 => (22.0, &amount),
-            9 => (36.0, &text),
-            _ => (16.0, &text),
+            5 | 6 => (22.0, amount),
+            9 => (36.0, text),
+            _ => (16.0, text),
         };
         sheet.set_column_width(col, width)?;
         sheet.set_column_format(col, format)?;
@@ -96,7 +117,12 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
         .allow_whole_number(DataValidationRule::GreaterThanOrEqualTo(0))
         .set_error_message("Doanh thu là số nguyên không âm, tính bằng đồng.")?;
     sheet.add_data_validation(1, 5, ROWS, 6, &whole)?;
+    Ok(())
+}
 
+/// "Danh mục": the reference's district, VSIC and commune codes with their names.
+fn lists_sheet(wb: &mut Workbook, reference: &Reference, f: &Formats) -> Result<(), XlsxError> {
+    let (bold, text) = (&f.bold, &f.text);
     let lists = wb.add_worksheet().set_name("Danh mục")?;
     for (col, head) in [
         "Mã huyện",
@@ -114,31 +140,35 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
     .enumerate()
     {
         if !head.is_empty() {
-            lists.write_string_with_format(0, col as u16, *head, &bold)?;
+            lists.write_string_with_format(0, col as u16, *head, bold)?;
         }
     }
     for (i, d) in reference.districts.iter().enumerate() {
         let row = i as u32 + 1;
-        lists.write_string_with_format(row, 0, &d.district_code, &text)?;
+        lists.write_string_with_format(row, 0, &d.district_code, text)?;
         lists.write_string(row, 1, &d.district_name)?;
     }
     for (i, v) in reference.vsic.iter().enumerate() {
         let row = i as u32 + 1;
-        lists.write_string_with_format(row, 3, &v.vsic_code, &text)?;
+        lists.write_string_with_format(row, 3, &v.vsic_code, text)?;
         lists.write_string(row, 4, &v.vsic_name)?;
         lists.write_string(row, 5, &v.group_code)?;
     }
     for (i, c) in reference.communes.iter().enumerate() {
         let row = i as u32 + 1;
-        lists.write_string_with_format(row, 7, &c.commune_code, &text)?;
+        lists.write_string_with_format(row, 7, &c.commune_code, text)?;
         lists.write_string(row, 8, &c.commune_name)?;
-        lists.write_string_with_format(row, 9, &c.district_code, &text)?;
+        lists.write_string_with_format(row, 9, &c.district_code, text)?;
     }
     lists.set_column_width(8, 24)?;
     lists.set_column_width(1, 20)?;
     lists.set_column_width(4, 48)?;
     lists.set_column_width(5, 20)?;
+    Ok(())
+}
 
+/// "Hướng dẫn": how to fill the template in.
+fn help_sheet(wb: &mut Workbook) -> Result<(), XlsxError> {
     let help = wb.add_worksheet().set_name("Hướng dẫn")?;
     for (row, line) in [
         "Mỗi dòng của sheet \"Báo cáo\" là báo cáo của một đơn vị, một huyện (từ kỳ 2025-07: một xã, phường), một mã ngành VSIC và một kỳ (tháng).",
@@ -154,10 +184,7 @@ pub fn xlsx(reference: &Reference) -> Result<Vec<u8>, XlsxError> {
         help.write_string(row as u32, 0, *line)?;
     }
     help.set_column_width(0, 120)?;
-    // A fixed document date: the same reference gives the same bytes.
-    let epoch = rust_xlsxwriter::ExcelDateTime::parse_from_str("2025-01-01T00:00:00")?;
-    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&epoch));
-    wb.save_to_buffer()
+    Ok(())
 }
 
 #[cfg(test)]
