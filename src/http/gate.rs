@@ -296,7 +296,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         .and_then(|()| guard.query_permit(route));
     let _permit = match checks {
         Ok(permit) => permit,
-        Err(response) => return record.refused(identity.as_ref(), response),
+        Err(response) => return record.refused(identity.as_ref(), *response),
     };
     let limit = if access == Access::Filing {
         guard.options.upload_timeout
@@ -405,7 +405,7 @@ impl Guard {
 
     /// One request charged to the caller's token bucket (its token's, else
     /// its address's).
-    fn rate_limit(&self, identity: Option<&Identity>, address: Option<IpAddr>) -> Result<(), Response> {
+    fn rate_limit(&self, identity: Option<&Identity>, address: Option<IpAddr>) -> Result<(), Box<Response>> {
         let key = match (identity, address) {
             (Some(Identity { token_id: Some(id), .. }), _) => format!("token:{id}"),
             (_, Some(a)) => format!("address:{a}"),
@@ -419,14 +419,14 @@ impl Guard {
             );
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            r
+            Box::new(r)
         })
     }
 
     /// Whether the caller may use a route of `access`: a signed-out browser
     /// asking for a page is sent to sign in, a signed-out client is asked
     /// for a token, a role that may not is refused.
-    fn authorize(&self, access: Access, identity: Option<&Identity>, req: &Request) -> Result<(), Response> {
+    fn authorize(&self, access: Access, identity: Option<&Identity>, req: &Request) -> Result<(), Box<Response>> {
         let public = access == Access::Public || (access == Access::Dashboard && self.options.public_dashboard);
         if public {
             return Ok(());
@@ -438,7 +438,7 @@ impl Guard {
                     "/signin?{}",
                     serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
                 );
-                Err(Redirect::to(&to).into_response())
+                Err(Box::new(Redirect::to(&to).into_response()))
             }
             None => {
                 let mut r = refuse(
@@ -448,20 +448,20 @@ impl Guard {
                 );
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                Err(r)
+                Err(Box::new(r))
             }
-            Some(r) if !r.may(access) => Err(refuse(
+            Some(r) if !r.may(access) => Err(Box::new(refuse(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 &format!("the {} role may not do this", r.as_str()),
-            )),
+            ))),
             Some(_) => Ok(()),
         }
     }
 
     /// A permit to run a query, for the routes that run one; refused when
     /// as many queries as allowed are running.
-    fn query_permit(&self, route: Option<&str>) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Response> {
+    fn query_permit(&self, route: Option<&str>) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Box<Response>> {
         if !route.is_some_and(|r| r == "/api/v1/queries/{name}" || r == "/api/v1/sql") {
             return Ok(None);
         }
@@ -472,7 +472,7 @@ impl Guard {
                 "as many queries as allowed are running; retry shortly",
             );
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-            r
+            Box::new(r)
         })
     }
 }
