@@ -8,8 +8,8 @@
 //! an entry whose bounds cannot decide it sends the answer to the exact
 //! per-enterprise scan.
 //!
-//! Each month's contributions are also kept on disk
-//! (`DATA/cache/kept/`, derived data that may be removed at any time), so
+//! Each month's contributions are also kept on disk (`store::contributions`:
+//! `DATA/cache/kept/`, derived data that may be removed at any time), so
 //! that a restart reads them instead of counting every month again; the
 //! months a commit changed are counted right after it
 //! (`App::keep_contributions`), not by a viewer's first table.
@@ -20,13 +20,12 @@
 use super::disclose::Parts;
 use super::versions::Loaded;
 use super::{App, AppError};
-use crate::domain::disclosure::{Contributions, kept_per_cell};
+use crate::domain::disclosure::kept_per_cell;
 use crate::domain::{Period, Slice};
 use futures::StreamExt;
 use std::sync::Arc;
 
-/// One month's contributions by cell (district, commune, VSIC code).
-pub(super) type MonthContributions = Vec<(crate::store::rollup::CellCodes, Contributions)>;
+use crate::store::contributions::{self, MonthContributions};
 
 /// A month's kept contributions, computed at most once: (month, the version
 /// whose batch last changed it, cells kept per entry).
@@ -155,26 +154,16 @@ impl App {
 /// unreadable (they are then counted again).
 async fn read_kept(path: &std::path::Path) -> Option<MonthContributions> {
     let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&path).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    })
-    .await
-    .ok()
-    .flatten()
+    tokio::task::spawn_blocking(move || contributions::read(&path))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Keeps a month's contributions on disk (atomically); a failure only costs
 /// counting them again after a restart.
 async fn write_kept(path: std::path::PathBuf, cells: Arc<MonthContributions>) {
-    let written = tokio::task::spawn_blocking(move || {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let bytes = serde_json::to_vec(&*cells).map_err(std::io::Error::other)?;
-        crate::util::durable::write_atomic(&path, &bytes)
-    })
-    .await;
+    let written = tokio::task::spawn_blocking(move || contributions::write(&path, &cells)).await;
     if let Ok(Err(e)) = written {
         tracing::warn!(error = %e, "keeping a month's contributions on disk failed");
     }

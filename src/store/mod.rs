@@ -19,6 +19,7 @@
 //! which never change. Owns file layout, locking and recovery; knows nothing
 //! of polars, DataFusion or HTTP, and never looks inside a Parquet file.
 
+pub mod contributions;
 mod manifest;
 mod reference_files;
 pub mod rollup;
