@@ -5,7 +5,7 @@
 //! string columns) and the columnar application of the validation rules in
 //! `domain::rules`, in their contractual order. It is the only module that
 //! knows polars. It never decides where files live or when a batch commits
-//! (that is `warehouse`), and never computes a share.
+//! (that is `store`), and never computes a share.
 
 mod read;
 pub mod text;

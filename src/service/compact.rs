@@ -1,5 +1,5 @@
 //! Compaction: merges runs of small batches into segments (see
-//! `warehouse::segments`), so a version built from many small filings
+//! `store::segments`), so a version built from many small filings
 //! uploads is read from few files. Picks the run, has ingest merge the
 //! files, has the warehouse publish the segment. Changes no answer and no
 //! manifest: a segment holds exactly its batches' rows.

@@ -1,13 +1,17 @@
-//! App: the use cases shared by the CLI and the HTTP API — ingest a batch of
-//! filing files (and keep the new version's rollup), answer a share query,
-//! run a named query or an analyst's SQL (`queries.rs`), as of any version —
-//! composed from ingest, warehouse, engine, rollup, catalog and tabular.
+//! The use cases the CLI and the HTTP API share, on [`App`]: ingest a batch
+//! of filing files (`intake`), answer a share query (`answers`, with
+//! disclosure control in `disclose` and `kept`), run a named query or an
+//! analyst's SQL (`named_queries`), compact small batches (`compact`), all
+//! as of any dataset version (`versions`). The request and response of a
+//! share query are plain data in `figures`.
 //!
-//! Owns parameter checking, defaults (the latest 12 months with data), the
-//! target in force for a row, the shape of the share and ingest reports, and
-//! the caches of snapshots and answers. Knows nothing of HTTP or of the
-//! command line; never touches polars or DataFusion types directly (Arrow
-//! record batches pass through it between the engine and the encoders).
+//! Here: the options, the error of every use case and its kind, and the
+//! `App` itself. Owns parameter checking, defaults (the latest 12 months
+//! with data), the target in force for a row, the shape of the share and
+//! ingest reports, and the caches of snapshots and answers. Knows nothing of
+//! HTTP or of the command line; never touches polars or DataFusion types
+//! directly (Arrow record batches pass through it between the engine and
+//! the encoders).
 
 use crate::domain::Period;
 use crate::engine::{EngineError, Limits};
