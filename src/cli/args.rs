@@ -230,37 +230,7 @@ enum LangArg {
 
 /// Runs the subcommand `cli` names; results go to stdout.
 pub fn run(cli: Cli) -> Result<(), CommandError> {
-    let mut overrides = Overrides::default();
-    if let Command::Serve {
-        addr,
-        no_demo,
-        no_warm,
-        public_dashboard,
-        rate_limit_per_s,
-        max_upload_mb,
-    } = &cli.command
-    {
-        overrides = Overrides {
-            addr: addr.clone(),
-            no_demo: *no_demo,
-            no_warm: *no_warm,
-            public_dashboard: *public_dashboard,
-            rate_limit_per_s: *rate_limit_per_s,
-            max_upload_mb: *max_upload_mb,
-            ..overrides
-        };
-    }
-    let config = config::resolve(
-        cli.config.as_deref(),
-        Overrides {
-            data: cli.data.clone(),
-            queries: cli.queries.clone(),
-            sql_memory_mb: cli.sql_memory_mb,
-            query_timeout_s: cli.query_timeout_s,
-            sql_row_cap: cli.sql_row_cap,
-            ..overrides
-        },
-    )?;
+    let config = configuration(&cli)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
@@ -299,16 +269,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
                 vsic,
                 as_of: as_of.map(|v| v.to_string()),
             };
-            let format = match format {
-                FormatArg::Json => ShareFormat::Json,
-                FormatArg::Csv => ShareFormat::Csv,
-                FormatArg::Table => ShareFormat::Table,
-            };
-            let lang = match lang {
-                LangArg::Vi => Lang::Vi,
-                LangArg::En => Lang::En,
-            };
-            cli::share(&config, &params, format, lang, &mut out)?
+            cli::share(&config, &params, format.into(), lang.into(), &mut out)?
         }
         Command::Query {
             name,
@@ -318,34 +279,16 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             format,
         } => match (list, name) {
             (true, _) => cli::list_queries(&config, &mut out)?,
-            (false, Some(name)) => {
-                let format = match format {
-                    QueryFormatArg::Json => Format::Json,
-                    QueryFormatArg::Csv => Format::Csv,
-                    QueryFormatArg::Xlsx => Format::Xlsx,
-                    QueryFormatArg::Arrow => Format::Arrow,
-                    QueryFormatArg::Parquet => Format::Parquet,
-                };
-                cli::query(&config, &name, &params, as_of, format, &mut out)?
-            }
+            (false, Some(name)) => cli::query(&config, &name, &params, as_of, format.into(), &mut out)?,
             (false, None) => return Err(CommandError::Usage("give a query name or --list".into())),
         },
         Command::Report { month, out: dir, lang } => {
-            let lang = match lang {
-                LangArg::Vi => Lang::Vi,
-                LangArg::En => Lang::En,
-            };
-            cli::report(&config, month, lang, dir.as_deref(), &mut out)?
+            cli::report(&config, month, lang.into(), dir.as_deref(), &mut out)?
         }
         Command::Token { action } => {
             let command = match action {
                 TokenAction::Create { role, name, expires } => cli::TokenCommand::Create {
-                    role: match role {
-                        RoleArg::Viewer => Role::Viewer,
-                        RoleArg::Analyst => Role::Analyst,
-                        RoleArg::Filer => Role::Filer,
-                        RoleArg::Admin => Role::Admin,
-                    },
+                    role: role.into(),
                     name,
                     expires,
                 },
@@ -377,4 +320,83 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         }
     }
     Ok(())
+}
+
+/// The configuration: defaults, the TOML file, the environment (merged into
+/// the flags by clap) and the flags, `serve`'s own among them.
+fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
+    let mut overrides = Overrides::default();
+    if let Command::Serve {
+        addr,
+        no_demo,
+        no_warm,
+        public_dashboard,
+        rate_limit_per_s,
+        max_upload_mb,
+    } = &cli.command
+    {
+        overrides = Overrides {
+            addr: addr.clone(),
+            no_demo: *no_demo,
+            no_warm: *no_warm,
+            public_dashboard: *public_dashboard,
+            rate_limit_per_s: *rate_limit_per_s,
+            max_upload_mb: *max_upload_mb,
+            ..overrides
+        };
+    }
+    config::resolve(
+        cli.config.as_deref(),
+        Overrides {
+            data: cli.data.clone(),
+            queries: cli.queries.clone(),
+            sql_memory_mb: cli.sql_memory_mb,
+            query_timeout_s: cli.query_timeout_s,
+            sql_row_cap: cli.sql_row_cap,
+            ..overrides
+        },
+    )
+    .map_err(CommandError::from)
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Vi => Lang::Vi,
+            LangArg::En => Lang::En,
+        }
+    }
+}
+
+impl From<FormatArg> for ShareFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Json => ShareFormat::Json,
+            FormatArg::Csv => ShareFormat::Csv,
+            FormatArg::Table => ShareFormat::Table,
+        }
+    }
+}
+
+impl From<QueryFormatArg> for Format {
+    fn from(f: QueryFormatArg) -> Self {
+        match f {
+            QueryFormatArg::Json => Format::Json,
+            QueryFormatArg::Csv => Format::Csv,
+            QueryFormatArg::Xlsx => Format::Xlsx,
+            QueryFormatArg::Arrow => Format::Arrow,
+            QueryFormatArg::Parquet => Format::Parquet,
+        }
+    }
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Analyst => Role::Analyst,
+            RoleArg::Filer => Role::Filer,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
 }
