@@ -493,7 +493,7 @@ impl Snapshot {
     }
 
     /// Runs an analyst's SQL: refused before planning unless it is one
-    /// read-only query over the public views (see [`guard`]); at most
+    /// read-only query over the public views (see [`sql_gate`]); at most
     /// `row_cap + 1` rows are produced, so the caller can tell a result
     /// that is too large. With `protected` cells, the query runs in a
     /// session of its own that holds only [`PROTECTED_VIEWS`]: those cells

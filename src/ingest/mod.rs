@@ -419,7 +419,7 @@ fn laid_out(df: &DataFrame) -> PolarsResult<Vec<DataFrame>> {
 }
 
 /// Merges filings Parquet files (of several batches) into one, in the
-/// warehouse's layout (see [`laid_out`]); every row is kept as it is, its
+/// warehouse's layout (see `laid_out`); every row is kept as it is, its
 /// provenance columns included. Returns the rows written. The inputs are
 /// read whole: the caller bounds their total size.
 pub fn merge_filings(inputs: &[std::path::PathBuf], output: &Path) -> Result<u64, IngestError> {

@@ -1,4 +1,4 @@
-//! The use cases the CLI and the HTTP API share, on [`App`]: ingest a batch
+//! The use cases the CLI and the HTTP API share, on `App`: ingest a batch
 //! of filing files (`intake`), answer a share query (`answers`, with
 //! disclosure control in `disclose` and `kept`), run a named query or an
 //! analyst's SQL (`named_queries`), compact small batches (`compact`), all

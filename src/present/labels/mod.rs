@@ -5,7 +5,7 @@
 //! it never branches on the language to pick a text. A template's
 //! `{name}` placeholders are filled by [`fill`].
 //!
-//! Each group is a struct declared here with [`group!`], so a key missing
+//! Each group is a struct declared here with `group!`, so a key missing
 //! from one language, or present only in one, does not compile; the tests
 //! below check what the compiler cannot (same placeholders in both
 //! languages, no empty text, NFC). Adding a language is one more file.
