@@ -4,7 +4,6 @@
 
 use crate::delivery::{Channel, DeliveryOptions, Recipient, RetryPolicy, Secret, Smtp, SmtpSecurity};
 use crate::domain::MonthlySchedule;
-use crate::http::HttpOptions;
 use crate::present::locale::Lang;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -198,7 +197,7 @@ pub struct Overrides {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub http: HttpOptions,
+    pub server: ServerSettings,
     pub disclosure: crate::domain::disclosure::Rule,
     pub data: PathBuf,
     pub addr: String,
@@ -212,6 +211,22 @@ pub struct Config {
     pub compaction: crate::service::CompactPolicy,
     /// Seconds between `serve`'s compaction rounds; 0: never.
     pub compaction_interval_s: u64,
+}
+
+/// The HTTP server's settings as configured and checked; `None` leaves the
+/// server's default. The command line turns them into `http::HttpOptions`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerSettings {
+    pub max_upload_mb: Option<u64>,
+    pub request_timeout_s: Option<u64>,
+    pub upload_timeout_s: Option<u64>,
+    /// Requests per second per caller; 0: no limit.
+    pub rate_limit_per_s: Option<f64>,
+    pub rate_limit_burst: Option<u64>,
+    pub max_concurrent_queries: Option<u64>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub public_dashboard: bool,
+    pub cookie_secure: bool,
 }
 
 impl FileConfig {
@@ -233,7 +248,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         None => FileConfig::default(),
     };
     let reports = reports(&mut file, &|name| std::env::var(name).ok())?;
-    let http = http_options(&file, &overrides)?;
+    let server = server_settings(&file, &overrides)?;
     let disclosure = {
         let d = crate::domain::disclosure::Rule::default();
         let f = file.disclosure.take().unwrap_or_default();
@@ -262,7 +277,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         ));
     }
     Ok(Config {
-        http,
+        server,
         disclosure,
         reports,
         compaction,
@@ -293,8 +308,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
     })
 }
 
-fn http_options(file: &FileConfig, overrides: &Overrides) -> Result<HttpOptions, ConfigError> {
-    let d = HttpOptions::default();
+fn server_settings(file: &FileConfig, overrides: &Overrides) -> Result<ServerSettings, ConfigError> {
     let positive = |v: Option<u64>, what: &str| match v {
         Some(0) => Err(bad(format!("{what} must be at least 1"))),
         v => Ok(v),
@@ -312,22 +326,13 @@ fn http_options(file: &FileConfig, overrides: &Overrides) -> Result<HttpOptions,
                 .map_err(|_| bad(format!("trusted_proxies: {a:?} is not an IP address")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpOptions {
-        max_upload_bytes: positive(overrides.max_upload_mb.or(file.max_upload_mb), "max_upload_mb")?
-            .map_or(d.max_upload_bytes, |mb| (mb as usize) << 20),
-        request_timeout: positive(file.request_timeout_s, "request_timeout_s")?
-            .map_or(d.request_timeout, std::time::Duration::from_secs),
-        upload_timeout: positive(file.upload_timeout_s, "upload_timeout_s")?
-            .map_or(d.upload_timeout, std::time::Duration::from_secs),
-        rate_per_s: match rate {
-            Some(0.0) => None,
-            Some(r) => Some(r),
-            None => d.rate_per_s,
-        },
-        rate_burst: positive(file.rate_limit_burst.map(u64::from), "rate_limit_burst")?
-            .map_or(d.rate_burst, |b| b as f64),
-        max_concurrent_queries: positive(file.max_concurrent_queries.map(|n| n as u64), "max_concurrent_queries")?
-            .map_or(d.max_concurrent_queries, |n| n as usize),
+    Ok(ServerSettings {
+        max_upload_mb: positive(overrides.max_upload_mb.or(file.max_upload_mb), "max_upload_mb")?,
+        request_timeout_s: positive(file.request_timeout_s, "request_timeout_s")?,
+        upload_timeout_s: positive(file.upload_timeout_s, "upload_timeout_s")?,
+        rate_limit_per_s: rate,
+        rate_limit_burst: positive(file.rate_limit_burst.map(u64::from), "rate_limit_burst")?,
+        max_concurrent_queries: positive(file.max_concurrent_queries.map(|n| n as u64), "max_concurrent_queries")?,
         trusted_proxies,
         public_dashboard: overrides.public_dashboard || file.public_dashboard.unwrap_or(false),
         cookie_secure: file.cookie_secure.unwrap_or(true),

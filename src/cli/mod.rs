@@ -400,7 +400,7 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
                 std::time::Duration::from_secs(config.compaction_interval_s),
             ));
         }
-        crate::http::serve(listener, app, config.http.clone(), shutdown_signal())
+        crate::http::serve(listener, app, http_options(&config.server), shutdown_signal())
             .await
             .map_err(io("serving"))
     })
@@ -601,4 +601,31 @@ async fn shutdown_signal() {
 /// Parses `YYYY-MM` for a CLI flag.
 pub fn parse_period_flag(s: &str) -> Result<Period, String> {
     Period::parse(s).ok_or_else(|| format!("{s:?} is not a month written YYYY-MM"))
+}
+
+/// The HTTP server's options: the configured settings, the server's
+/// defaults for the others.
+fn http_options(s: &config::ServerSettings) -> crate::http::HttpOptions {
+    let d = crate::http::HttpOptions::default();
+    crate::http::HttpOptions {
+        max_upload_bytes: s.max_upload_mb.map_or(d.max_upload_bytes, |mb| (mb as usize) << 20),
+        request_timeout: s
+            .request_timeout_s
+            .map_or(d.request_timeout, std::time::Duration::from_secs),
+        upload_timeout: s
+            .upload_timeout_s
+            .map_or(d.upload_timeout, std::time::Duration::from_secs),
+        rate_per_s: match s.rate_limit_per_s {
+            Some(0.0) => None,
+            Some(r) => Some(r),
+            None => d.rate_per_s,
+        },
+        rate_burst: s.rate_limit_burst.map_or(d.rate_burst, |b| b as f64),
+        max_concurrent_queries: s
+            .max_concurrent_queries
+            .map_or(d.max_concurrent_queries, |n| n as usize),
+        trusted_proxies: s.trusted_proxies.clone(),
+        public_dashboard: s.public_dashboard,
+        cookie_secure: s.cookie_secure,
+    }
 }
