@@ -45,12 +45,13 @@ const FIGURE_COLUMNS: [&str; 10] = [
 ];
 
 /// A row's key or name for `field`, empty when it has none (as in the total).
-fn key(r: &ShareRow, field: &str) -> Cell {
+pub fn key_cell(r: &ShareRow, field: &str) -> Cell {
     Cell::text(r.keys.get(field).cloned().flatten().unwrap_or_default())
 }
 
-/// A row's figures, its standing written as `status`.
-fn figures(r: &ShareRow, status: &str) -> Vec<Cell> {
+/// A row's figures (totals, share, target, gap, standing, filings, units),
+/// its standing written as `status`: the columns every share table shares.
+pub fn figure_cells(r: &ShareRow, status: &str) -> Vec<Cell> {
     vec![
         Cell::money(&r.total_revenue_vnd),
         Cell::money(&r.ecommerce_revenue_vnd),
@@ -64,8 +65,8 @@ fn figures(r: &ShareRow, status: &str) -> Vec<Cell> {
 }
 
 /// A row's figures for machines, `kind` being `row` or `total`.
-fn figure_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
-    let mut cells = figures(r, r.status.code());
+fn csv_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
+    let mut cells = figure_cells(r, r.status.code());
     cells.extend([Cell::text(r.suppressed.to_string()), Cell::text(kind)]);
     cells
 }
@@ -75,8 +76,8 @@ fn figure_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
 pub fn share_csv(resp: &ShareResponse) -> String {
     let keys = key_columns(resp);
     let line = |r: &ShareRow, kind: &str| -> Vec<Cell> {
-        let keys = keys.iter().map(|k| key(r, k));
-        keys.chain(figure_cells(r, kind)).collect()
+        let keys = keys.iter().map(|k| key_cell(r, k));
+        keys.chain(csv_cells(r, kind)).collect()
     };
     let mut rows: Vec<Vec<Cell>> = resp.rows.iter().map(|r| line(r, "row")).collect();
     rows.push(line(&resp.total, "total"));
@@ -122,7 +123,7 @@ fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
 
 /// A row's figures for people.
 fn shown_cells(r: &ShareRow, l: &labels::Export) -> Vec<Cell> {
-    figures(r, status(r, l))
+    figure_cells(r, status(r, l))
 }
 
 /// An aligned text table for people, numbers in the language's style: the
@@ -141,7 +142,7 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
         .rows
         .iter()
         .map(|r| {
-            let keys = (0..key_count).map(|i| keys.get(i).map_or(Cell::text(""), |k| key(r, k)));
+            let keys = (0..key_count).map(|i| keys.get(i).map_or(Cell::text(""), |k| key_cell(r, k)));
             keys.chain(shown_cells(r, l)).collect()
         })
         .collect();

@@ -2,11 +2,11 @@
 //! both show, labelled and formatted once in the report's language. Reads a
 //! finished report only.
 
-use super::model::{Report, code};
+use super::model::Report;
+use crate::present::export::key_cell;
 use crate::present::labels;
 use crate::present::locale::{Lang, status_label};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
-use crate::service::figures::ShareRow;
 
 /// The report as text for people, in its language: the sections that the
 /// HTML page and the PDF both show, labelled once.
@@ -50,10 +50,6 @@ pub fn shown(report: &Report) -> Shown {
         series_break_note: report.series_break.map(|_| l.series_break),
         communes: (!report.communes.is_empty()).then(|| communes(report, l)),
     }
-}
-
-fn key(r: &ShareRow, field: &str) -> Cell {
-    Cell::text(code(r, field).unwrap_or(""))
 }
 
 /// A rank as a plain ordinal, a dash for none.
@@ -104,8 +100,8 @@ fn districts(report: &Report, l: &labels::Report) -> Table {
     let rows = report.districts.iter().map(|d| {
         let f = &d.figures;
         vec![
-            key(f, "district_code"),
-            key(f, "district_name"),
+            key_cell(f, "district_code"),
+            key_cell(f, "district_name"),
             Cell::money(&f.total_revenue_vnd),
             Cell::money(&f.ecommerce_revenue_vnd),
             Cell::share(f.share),
@@ -126,8 +122,8 @@ fn sectors(report: &Report, l: &labels::Report) -> Table {
     let heads = vec![l.code, l.sector, l.total_retail, l.ecommerce, l.share];
     let rows = report.sectors.iter().map(|f| {
         vec![
-            key(f, "sector_code"),
-            key(f, "sector_name"),
+            key_cell(f, "sector_code"),
+            key_cell(f, "sector_name"),
             Cell::money(&f.total_revenue_vnd),
             Cell::money(&f.ecommerce_revenue_vnd),
             Cell::share(f.share),
@@ -175,8 +171,8 @@ fn communes(report: &Report, l: &labels::Report) -> Table {
     let rows = report.communes.iter().map(|c| {
         let f = &c.figures;
         vec![
-            key(f, "commune_code"),
-            key(f, "commune_name"),
+            key_cell(f, "commune_code"),
+            key_cell(f, "commune_name"),
             Cell::text(c.former_district.clone()),
             Cell::money(&f.total_revenue_vnd),
             Cell::money(&f.ecommerce_revenue_vnd),

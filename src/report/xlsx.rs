@@ -1,7 +1,8 @@
 //! The report as an Excel workbook: one sheet per table, numbers stored as
 //! numbers with vi-VN display formats. Reads a finished report only.
 
-use super::model::{Report, code};
+use super::model::Report;
+use crate::present::export::{figure_cells, key_cell};
 use crate::present::labels;
 use crate::present::locale::{Lang, status_label};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
@@ -58,10 +59,6 @@ const FIGURES: Format = Format {
     missing: "",
 };
 
-fn name_of(row: &ShareRow, field: &str) -> Cell {
-    Cell::text(code(row, field).unwrap_or(""))
-}
-
 /// A rank; an empty text without one, as the workbook has always had.
 fn rank(rank: Option<usize>) -> Cell {
     rank.map_or(Cell::text(""), |r| Cell::Integer(r as u64))
@@ -96,23 +93,14 @@ fn figure_headers(lang: Lang) -> Vec<&'static str> {
     ]
 }
 
-fn figure_cells(r: &ShareRow, lang: Lang) -> Vec<Cell> {
-    vec![
-        Cell::money(&r.total_revenue_vnd),
-        Cell::money(&r.ecommerce_revenue_vnd),
-        Cell::share(r.share),
-        Cell::share(r.target),
-        Cell::points(r.gap_pp),
-        Cell::text(status_label(r.status, lang)),
-        Cell::count(r.filings, r.suppressed),
-        Cell::count(r.units, r.suppressed),
-    ]
+fn figures(r: &ShareRow, lang: Lang) -> Vec<Cell> {
+    figure_cells(r, status_label(r.status, lang))
 }
 
 /// `keys` of a row, then its figures.
 fn keyed(r: &ShareRow, keys: &[&str], lang: Lang) -> Vec<Cell> {
-    let mut row: Vec<Cell> = keys.iter().map(|k| name_of(r, k)).collect();
-    row.extend(figure_cells(r, lang));
+    let mut row: Vec<Cell> = keys.iter().map(|k| key_cell(r, k)).collect();
+    row.extend(figures(r, lang));
     row
 }
 
@@ -222,11 +210,11 @@ fn communes(report: &Report, lang: Lang) -> Table {
         .map(|c| {
             let f = &c.figures;
             let mut row = vec![
-                name_of(f, "commune_code"),
-                name_of(f, "commune_name"),
+                key_cell(f, "commune_code"),
+                key_cell(f, "commune_name"),
                 Cell::text(c.former_district.clone()),
             ];
-            row.extend(figure_cells(f, lang));
+            row.extend(figures(f, lang));
             row.push(rank(c.rank));
             row
         })
