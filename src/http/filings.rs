@@ -45,7 +45,7 @@ pub(super) async fn post_filings(
     })?;
     let source = IngestSource::Spooled {
         name,
-        format: Some(format),
+        format,
         path: spool.path().to_path_buf(),
     };
     let submitted_by = caller.and_then(|Extension(i)| i.token_id);
@@ -157,15 +157,26 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// The filing format a `Content-Type` declares.
-fn upload_format(content_type: &str) -> Result<Format, ApiError> {
-    Format::from_content_type(content_type).ok_or_else(|| {
+/// The filing format a `Content-Type` declares: `None` for
+/// `application/octet-stream`, whose format is decided from its name and
+/// content (as every upload's is checked against them).
+fn upload_format(content_type: &str) -> Result<Option<Format>, ApiError> {
+    if Format::is_undeclared(content_type) {
+        return Ok(None);
+    }
+    Format::from_content_type(content_type).map(Some).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_format",
             format!(
-                "Content-Type {content_type:?} is not text/csv, application/json or an XLSX workbook ({})",
-                crate::ingest::XLSX_MEDIA_TYPE
+                "Content-Type {content_type:?} is not a filing format: text/csv, {}, text/plain (Excel's Unicode text, tab-separated), \
+                 application/json, an XLSX workbook ({}), an Excel 97-2003 workbook ({}), an OpenDocument spreadsheet ({}), \
+                 or {} to have it decided from the content",
+                crate::ingest::TSV_MEDIA_TYPE,
+                crate::ingest::XLSX_MEDIA_TYPE,
+                crate::ingest::XLS_MEDIA_TYPE,
+                crate::ingest::ODS_MEDIA_TYPE,
+                crate::ingest::ANY_MEDIA_TYPE,
             ),
         )
     })
@@ -177,7 +188,7 @@ fn upload_format(content_type: &str) -> Result<Format, ApiError> {
 fn upload_options(
     query: Option<&str>,
     content_type: &str,
-    format: Format,
+    format: Option<Format>,
 ) -> Result<(String, crate::ingest::InputOptions), ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
@@ -208,10 +219,6 @@ fn upload_options(
     let mut options = crate::ingest::InputOptions::parse(encoding.as_deref(), delimiter.as_deref(), locale.as_deref())
         .map_err(|m| ApiError::bad_request("invalid_input_options", m))?;
     options.sheet = sheet;
-    let name = name.unwrap_or_else(|| match format {
-        Format::Csv => "upload.csv".into(),
-        Format::Json => "upload.json".into(),
-        Format::Xlsx => "upload.xlsx".into(),
-    });
+    let name = name.unwrap_or_else(|| format!("upload{}", format.map_or("", Format::extension)));
     Ok((name, options))
 }

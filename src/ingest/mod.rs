@@ -1,16 +1,21 @@
-//! Ingest: a filing file (CSV or JSON) in, validated columns out, written as
-//! Parquet for the warehouse.
+//! Ingest: a filing file (CSV, tab-separated text, JSON, XLSX, XLS or ODS)
+//! in, validated columns out, written as Parquet for the warehouse.
 //!
-//! Owns the filing format (column names, the reading of CSV and JSON into
-//! string columns) and the columnar application of the validation rules in
-//! `domain::rules`, in their contractual order. It is the only module that
-//! knows polars. It never decides where files live or when a batch commits
+//! Owns the filing format (column names; which format a file is in,
+//! `sniff`; the reading of each into string columns: `read`, `workbook`,
+//! `xls` with `cfb`, `ods`) and the columnar application of the validation
+//! rules in `domain::rules`, in their contractual order. It is the only
+//! module that knows polars. It never decides where files live or when a batch commits
 //! (that is `store`), and never computes a share.
 
+mod cfb;
+mod ods;
 mod read;
+pub mod sniff;
 pub mod text;
 mod validate;
 pub mod workbook;
+mod xls;
 
 use crate::domain::{Period, Reference, RejectReason};
 use polars::prelude::*;
@@ -20,7 +25,8 @@ use std::io::Read;
 use std::path::Path;
 use thiserror::Error;
 
-pub use read::{Format, XLSX_MEDIA_TYPE};
+pub use read::{ANY_MEDIA_TYPE, Format, ODS_MEDIA_TYPE, TSV_MEDIA_TYPE, XLS_MEDIA_TYPE, XLSX_MEDIA_TYPE};
+pub use sniff::{HEAD_BYTES, decide};
 
 /// The filing columns, as named in the contract.
 pub const UNIT_ID: &str = "unit_id";
@@ -55,6 +61,11 @@ pub const COLUMNS: [&str; 10] = [
 
 pub use crate::domain::provenance::{MAX_FILES_PER_BATCH, MAX_RECORDS_PER_FILE};
 
+/// The formats read, in messages.
+pub const FORMATS_READ: &str = "CSV (.csv, text/csv), tab-separated text (.tsv, text/tab-separated-values), \
+Excel's Unicode text (.txt, text/plain), JSON (.json, application/json), Excel workbooks (.xlsx, .xls) \
+and OpenDocument spreadsheets (.ods)";
+
 /// A file refused whole: nothing of it is kept.
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -76,8 +87,11 @@ pub enum IngestError {
     DuplicateColumn { file: String, column: String },
     #[error("{file}: not a JSON array of objects: {message}")]
     InvalidJson { file: String, message: String },
-    #[error("{file}: unsupported format (expected .csv or .json, text/csv or application/json)")]
-    UnsupportedFormat { file: String },
+    #[error("{file}: {message} (the formats read: {})", FORMATS_READ)]
+    UnsupportedFormat { file: String, message: String },
+    /// The format a name or media type declares is not the content's.
+    #[error("{file}: {message}")]
+    FormatMismatch { file: String, message: String },
     #[error("{file}: {source}")]
     Io {
         file: String,
@@ -102,6 +116,7 @@ impl IngestError {
             Self::DuplicateColumn { .. } => "duplicate_column",
             Self::InvalidJson { .. } => "invalid_json",
             Self::UnsupportedFormat { .. } => "unsupported_format",
+            Self::FormatMismatch { .. } => "format_mismatch",
             Self::Io { .. } => "io_error",
             Self::TooManyRecords { .. } => "too_many_records",
             Self::Columns { .. } => "internal",
@@ -122,7 +137,8 @@ impl IngestError {
             | Self::MissingColumns { file, .. }
             | Self::DuplicateColumn { file, .. }
             | Self::InvalidJson { file, .. }
-            | Self::UnsupportedFormat { file }
+            | Self::UnsupportedFormat { file, .. }
+            | Self::FormatMismatch { file, .. }
             | Self::Io { file, .. }
             | Self::TooManyRecords { file }
             | Self::Columns { file, .. } => file,

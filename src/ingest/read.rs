@@ -18,48 +18,127 @@ use std::io::Read;
 pub const CHUNK_RECORDS: usize = 1 << 18;
 const BLOCK: usize = 8 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A filing file's format: how its records are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// Delimited text, the separator detected from the header line.
     Csv,
+    /// Tab-separated text (`.tsv`, `text/tab-separated-values`).
+    Tsv,
+    /// Plain text (`.txt`, `text/plain`): read as Excel's "Unicode text",
+    /// tab-separated (UTF-16 with its byte order mark, or UTF-8).
+    Text,
     Json,
     /// An Excel workbook (Office Open XML).
     Xlsx,
+    /// A legacy Excel 97–2003 workbook (BIFF in an OLE2 compound file).
+    Xls,
+    /// An OpenDocument spreadsheet.
+    Ods,
 }
 
 /// The media type of an Excel workbook.
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+/// The media type of a legacy Excel 97–2003 workbook.
+pub const XLS_MEDIA_TYPE: &str = "application/vnd.ms-excel";
+/// The media type of an OpenDocument spreadsheet.
+pub const ODS_MEDIA_TYPE: &str = "application/vnd.oasis.opendocument.spreadsheet";
+/// The media type of tab-separated text.
+pub const TSV_MEDIA_TYPE: &str = "text/tab-separated-values";
+/// The media type that declares no format: it is decided from the content
+/// (and the file name).
+pub const ANY_MEDIA_TYPE: &str = "application/octet-stream";
 
 impl Format {
+    /// Every format, in the order they are listed to people.
+    pub const ALL: [Format; 7] = [
+        Self::Csv,
+        Self::Tsv,
+        Self::Text,
+        Self::Json,
+        Self::Xlsx,
+        Self::Xls,
+        Self::Ods,
+    ];
+
     /// From a file name's extension.
     pub fn from_path(path: &str) -> Option<Self> {
         let lower = path.to_ascii_lowercase();
-        if lower.ends_with(".csv") {
-            Some(Self::Csv)
-        } else if lower.ends_with(".json") {
-            Some(Self::Json)
-        } else if lower.ends_with(".xlsx") {
-            Some(Self::Xlsx)
-        } else {
-            None
-        }
+        Self::ALL.into_iter().find(|f| lower.ends_with(f.extension()))
     }
 
-    /// From an HTTP Content-Type.
+    /// From an HTTP Content-Type (its parameters ignored). `None` for a
+    /// media type naming no filing format, [`ANY_MEDIA_TYPE`] included (see
+    /// [`Format::is_undeclared`]).
     pub fn from_content_type(ct: &str) -> Option<Self> {
         let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
             "text/csv" | "application/csv" => Some(Self::Csv),
+            TSV_MEDIA_TYPE => Some(Self::Tsv),
+            "text/plain" => Some(Self::Text),
             "application/json" => Some(Self::Json),
             XLSX_MEDIA_TYPE => Some(Self::Xlsx),
+            XLS_MEDIA_TYPE => Some(Self::Xls),
+            ODS_MEDIA_TYPE => Some(Self::Ods),
             _ => None,
+        }
+    }
+
+    /// Whether a Content-Type declares no format ([`ANY_MEDIA_TYPE`]): the
+    /// format is then decided from the name and the content.
+    pub fn is_undeclared(ct: &str) -> bool {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case(ANY_MEDIA_TYPE)
+    }
+
+    /// The file name extension that declares it (with its dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => ".csv",
+            Self::Tsv => ".tsv",
+            Self::Text => ".txt",
+            Self::Json => ".json",
+            Self::Xlsx => ".xlsx",
+            Self::Xls => ".xls",
+            Self::Ods => ".ods",
+        }
+    }
+
+    /// The media type that declares it.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv",
+            Self::Tsv => TSV_MEDIA_TYPE,
+            Self::Text => "text/plain",
+            Self::Json => "application/json",
+            Self::Xlsx => XLSX_MEDIA_TYPE,
+            Self::Xls => XLS_MEDIA_TYPE,
+            Self::Ods => ODS_MEDIA_TYPE,
+        }
+    }
+
+    /// Its name in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV text",
+            Self::Tsv => "tab-separated text",
+            Self::Text => "plain text (read as Excel's tab-separated \"Unicode text\")",
+            Self::Json => "JSON",
+            Self::Xlsx => "an Excel workbook (.xlsx)",
+            Self::Xls => "an Excel 97-2003 workbook (.xls)",
+            Self::Ods => "an OpenDocument spreadsheet (.ods)",
         }
     }
 }
 
 type OnChunk<'a> = dyn FnMut(DataFrame) -> Result<(), IngestError> + 'a;
 
-/// Reads a file into chunks: CSV and JSON decoded to UTF-8 from the declared
-/// (or recognised) encoding, a workbook as it is (its XML is Unicode).
+/// Reads a file into chunks: delimited text and JSON decoded to UTF-8 from
+/// the declared (or recognised) encoding, a workbook as it is (its text is
+/// Unicode, or in the code page it declares).
 pub fn read_chunks(
     input: &mut impl Read,
     format: Format,
@@ -70,8 +149,17 @@ pub fn read_chunks(
     let decoded = |input| super::text::Utf8Reader::new(input, options.encoding);
     match format {
         Format::Csv => read_csv(&mut decoded(input), name, options.delimiter, on_chunk),
+        // Tab-separated unless the upload declares another separator.
+        Format::Tsv | Format::Text => read_csv(
+            &mut decoded(input),
+            name,
+            Some(options.delimiter.unwrap_or(b'\t')),
+            on_chunk,
+        ),
         Format::Json => read_json(&mut decoded(input), name, on_chunk),
         Format::Xlsx => super::workbook::read_xlsx(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
+        Format::Xls => super::xls::read_xls(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
+        Format::Ods => super::ods::read_ods(input, name, options.sheet.as_deref(), CHUNK_RECORDS, on_chunk),
     }
 }
 

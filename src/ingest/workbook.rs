@@ -1,4 +1,6 @@
-//! Reading a filing workbook (XLSX) into the same string records as CSV.
+//! Reading a filing workbook (XLSX) into the same string records as CSV,
+//! and the rows of any workbook's sheet (`xls`, `ods` give theirs as a
+//! grid) into those records.
 //!
 //! Before anything is parsed, the archive is bounded: the sizes its
 //! directory declares, then the bytes each part really inflates to
@@ -14,11 +16,12 @@
 //! column, so title rows above it are skipped. Codes and amounts may be
 //! text or number cells; whole numbers are written without a decimal point,
 //! dates as `YYYY-MM-DD` (a period cell as `YYYY-MM`), date-times as
-//! RFC 3339 in Asia/Ho_Chi_Minh.
+//! RFC 3339 in Asia/Ho_Chi_Minh (an ISO date-time without an offset, as
+//! OpenDocument writes them, is taken as one there too).
 
 use super::text::{column_of, nfc};
 use super::{COLUMNS, IngestError, REQUIRED};
-use calamine::{DataRef, Reader, Xlsx};
+use calamine::{Data, DataType, Range, Reader, Xlsx};
 use polars::prelude::*;
 use std::io::{Read, Seek};
 
@@ -29,7 +32,7 @@ pub const MAX_CELLS: u64 = 200_000_000;
 /// Rows searched for the header.
 pub const HEADER_SEARCH_ROWS: u32 = 20;
 
-fn refuse(name: &str, code: &'static str, message: String) -> IngestError {
+pub(super) fn refuse(name: &str, code: &'static str, message: String) -> IngestError {
     IngestError::Workbook {
         file: name.to_string(),
         code,
@@ -39,8 +42,13 @@ fn refuse(name: &str, code: &'static str, message: String) -> IngestError {
 
 /// Checks the archive's real uncompressed size without keeping it.
 pub fn check_archive<R: Read + Seek>(reader: R, name: &str, max: u64) -> Result<R, IngestError> {
+    check_zip(reader, name, max, "an XLSX workbook")
+}
+
+/// [`check_archive`] for a zip that should be `what`.
+pub(super) fn check_zip<R: Read + Seek>(reader: R, name: &str, max: u64, what: &str) -> Result<R, IngestError> {
     let mut zip = ::zip::ZipArchive::new(reader)
-        .map_err(|e| refuse(name, "invalid_workbook", format!("not an XLSX workbook (zip): {e}")))?;
+        .map_err(|e| refuse(name, "invalid_workbook", format!("not {what} (zip): {e}")))?;
     let declared: u64 = (0..zip.len())
         .filter_map(|i| zip.by_index_raw(i).ok().map(|f| f.size()))
         .fold(0u64, u64::saturating_add);
@@ -78,28 +86,144 @@ pub fn check_archive<R: Read + Seek>(reader: R, name: &str, max: u64) -> Result<
 }
 
 /// A cell's text as the filing columns take it.
-fn cell_text(value: &DataRef<'_>, column: Option<&str>) -> Option<String> {
-    let text = match value {
-        DataRef::Empty => return None,
-        DataRef::String(s) => nfc(s.trim()).into_owned(),
-        DataRef::SharedString(s) => nfc(s.trim()).into_owned(),
-        DataRef::Int(i) => i.to_string(),
-        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e16 => format!("{}", *f as i64),
-        DataRef::Float(f) => f.to_string(),
-        DataRef::Bool(b) => b.to_string(),
-        DataRef::DateTime(d) => {
-            let (y, mo, da, h, mi, s, _) = d.to_ymd_hms_milli();
-            match column {
-                Some("period") => format!("{y:04}-{mo:02}"),
-                Some("submitted_at") => format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}+07:00"),
-                _ if (h, mi, s) == (0, 0, 0) => format!("{y:04}-{mo:02}-{da:02}"),
-                _ => format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}"),
-            }
+fn cell_text(value: &impl DataType, column: Option<&str>) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    let text = if let Some(s) = value.get_string() {
+        nfc(s.trim()).into_owned()
+    } else if let Some(i) = value.get_int() {
+        i.to_string()
+    } else if let Some(f) = value.get_float() {
+        if f.fract() == 0.0 && f.abs() < 1e16 {
+            format!("{}", f as i64)
+        } else {
+            f.to_string()
         }
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
-        DataRef::Error(e) => format!("#{e:?}"),
+    } else if let Some(b) = value.get_bool() {
+        b.to_string()
+    } else if let Some(d) = value.get_datetime() {
+        let (y, mo, da, h, mi, s, _) = d.to_ymd_hms_milli();
+        match column {
+            Some("period") => format!("{y:04}-{mo:02}"),
+            Some("submitted_at") => format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}+07:00"),
+            _ if (h, mi, s) == (0, 0, 0) => format!("{y:04}-{mo:02}-{da:02}"),
+            _ => format!("{y:04}-{mo:02}-{da:02}T{h:02}:{mi:02}:{s:02}"),
+        }
+    } else if let Some(s) = value.get_datetime_iso() {
+        iso_text(s.trim(), column)
+    } else if let Some(s) = value.get_duration_iso() {
+        s.to_string()
+    } else if let Some(e) = value.get_error() {
+        format!("#{e:?}")
+    } else {
+        return None;
     };
     Some(text)
+}
+
+/// An ISO 8601 date or date-time cell's text: a period cell's month, a
+/// submission without an offset in Asia/Ho_Chi_Minh, else as written.
+fn iso_text(s: &str, column: Option<&str>) -> String {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let is_month = digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7);
+    let is_date = is_month && b.get(7) == Some(&b'-') && digits(8..10);
+    match column {
+        Some("period") if is_month && (b.len() == 7 || b.get(7) == Some(&b'-')) => s[..7].to_string(),
+        Some("submitted_at") if is_date && b.len() == 10 => format!("{s}T00:00:00+07:00"),
+        Some("submitted_at")
+            if is_date && b.get(10) == Some(&b'T') && !s[10..].contains(['Z', 'z', '+']) && !s[10..].contains('-') =>
+        {
+            format!("{s}+07:00")
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// The sheet to read: the one named, or the first.
+pub(super) fn pick_sheet(names: &[String], sheet: Option<&str>, name: &str) -> Result<String, IngestError> {
+    match sheet {
+        Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| {
+            refuse(
+                name,
+                "unknown_sheet",
+                format!("there is no sheet {s:?}; the workbook has {}", names.join(", ")),
+            )
+        }),
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| IngestError::Empty { file: name.to_string() }),
+    }
+}
+
+/// Reads a whole input, refusing it (`workbook_too_large`) past `max` bytes.
+pub(super) fn read_bounded(input: &mut impl Read, name: &str, max: u64) -> Result<Vec<u8>, IngestError> {
+    let mut bytes = Vec::new();
+    input
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| IngestError::Io {
+            file: name.to_string(),
+            source,
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(refuse(
+            name,
+            "workbook_too_large",
+            format!("the workbook is larger than the {max} bytes allowed"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Runs a workbook reader's parsing, a panic in it (on a malformed file)
+/// turned into the file's refusal.
+pub(super) fn unpanicked<T>(name: &str, parse: impl FnOnce() -> T) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|_| {
+        refuse(
+            name,
+            "invalid_workbook",
+            "the workbook cannot be read: its structure is malformed".to_string(),
+        )
+    })
+}
+
+/// Reads a sheet held as a grid (an XLS or ODS sheet) into chunks, as
+/// [`read_xlsx`] reads a streamed one.
+pub(super) fn read_grid(
+    range: &Range<Data>,
+    name: &str,
+    chunk_records: usize,
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let mut rows = Rows {
+        name,
+        header: None,
+        records: Vec::new(),
+    };
+    if let Some((first_row, first_col)) = range.start() {
+        for (i, cells) in range.rows().enumerate() {
+            let row = first_row + i as u32;
+            let texts: Vec<(u32, String)> = cells
+                .iter()
+                .enumerate()
+                .filter_map(|(j, value)| {
+                    let col = first_col + j as u32;
+                    cell_text(value, rows.column_at(col)).map(|t| (col, t))
+                })
+                .collect();
+            if texts.is_empty() {
+                continue;
+            }
+            if rows.records.len() >= chunk_records {
+                on_chunk(chunk(&std::mem::take(&mut rows.records), name)?)?;
+            }
+            rows.row(row, texts)?;
+        }
+    }
+    rows.finish(on_chunk)
 }
 
 /// Reads the workbook's sheet (the first, or `sheet`) into chunks.
@@ -118,20 +242,7 @@ pub fn read_xlsx(
     let cursor = check_archive(std::io::Cursor::new(bytes), name, MAX_UNCOMPRESSED)?;
     let mut workbook: Xlsx<_> =
         Xlsx::new(cursor).map_err(|e| refuse(name, "invalid_workbook", format!("the workbook cannot be read: {e}")))?;
-    let names = workbook.sheet_names();
-    let sheet_name = match sheet {
-        Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| {
-            refuse(
-                name,
-                "unknown_sheet",
-                format!("there is no sheet {s:?}; the workbook has {}", names.join(", ")),
-            )
-        })?,
-        None => names
-            .first()
-            .cloned()
-            .ok_or_else(|| IngestError::Empty { file: name.to_string() })?,
-    };
+    let sheet_name = pick_sheet(&workbook.sheet_names(), sheet, name)?;
     let mut cells = workbook
         .worksheet_cells_reader(&sheet_name)
         .map_err(|e| refuse(name, "invalid_workbook", format!("sheet {sheet_name:?}: {e}")))?;
@@ -177,16 +288,7 @@ pub fn read_xlsx(
     if let Some(r) = current_row {
         rows.row(r, row_cells)?;
     }
-    if rows.header.is_none() {
-        return Err(IngestError::MissingColumns {
-            file: name.to_string(),
-            columns: REQUIRED.iter().map(|s| s.to_string()).collect(),
-        });
-    }
-    if !rows.records.is_empty() {
-        on_chunk(chunk(&rows.records, name)?)?;
-    }
-    Ok(())
+    rows.finish(on_chunk)
 }
 
 type Record = (u64, [Option<String>; COLUMNS.len()]);
@@ -252,6 +354,20 @@ impl Rows<'_> {
                     self.records.push((u64::from(row - header_row), record));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The last chunk; a sheet without a header is missing every column.
+    fn finish(self, on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), IngestError>) -> Result<(), IngestError> {
+        if self.header.is_none() {
+            return Err(IngestError::MissingColumns {
+                file: self.name.to_string(),
+                columns: REQUIRED.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        if !self.records.is_empty() {
+            on_chunk(chunk(&self.records, self.name)?)?;
         }
         Ok(())
     }

@@ -12,17 +12,21 @@ use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// A file to ingest.
+/// A file to ingest. Its format is decided from its content, its name's
+/// extension and the format it was sent as (`format`: what its media type
+/// declares; `None` when it declares none), all of which must agree
+/// (`ingest::decide`).
 pub enum IngestSource {
-    /// A file on disk; its format comes from the extension.
+    /// A file on disk.
     Path(PathBuf),
-    /// Bytes received (e.g. over HTTP) with a name and a format.
+    /// Bytes received (e.g. over HTTP) with a name and a declared format.
     Bytes {
         name: String,
         format: Option<Format>,
         bytes: Vec<u8>,
     },
-    /// An upload spooled to a file, with the name and format it came with.
+    /// An upload spooled to a file, with the name and declared format it
+    /// came with.
     Spooled {
         name: String,
         format: Option<Format>,
@@ -286,8 +290,7 @@ fn stage_file(
     report: &mut IngestReport,
 ) -> Result<(), AppError> {
     let name = source.name();
-    let (reader, format) = open(source, &name)?;
-    let format = format.ok_or_else(|| IngestError::UnsupportedFormat { file: name.clone() })?;
+    let (reader, format) = open(source, &name, options)?;
     let index = ctx.file_index;
     let (filings_path, rejections_path) = batch.staging_paths(index as usize);
     let result = ingest::ingest_file(reader, format, options, &name, ctx, &filings_path, &rejections_path)?;
@@ -335,24 +338,38 @@ fn stage_file(
     Ok(())
 }
 
-/// A source's bytes as a reader, and the format it declares or its name implies.
-fn open(source: IngestSource, name: &str) -> Result<(Box<dyn Read>, Option<Format>), IngestError> {
+/// A source's bytes as a reader, and its format: decided from its first
+/// bytes, its name and the format it was sent as.
+fn open(
+    source: IngestSource,
+    name: &str,
+    options: &ingest::InputOptions,
+) -> Result<(Box<dyn Read>, Format), IngestError> {
+    let io = |source| IngestError::Io {
+        file: name.to_string(),
+        source,
+    };
     let file = |path: &Path| {
         std::fs::File::open(path)
             .map(|f| std::io::BufReader::with_capacity(1 << 20, f))
-            .map_err(|source| IngestError::Io {
-                file: name.to_string(),
-                source,
-            })
+            .map_err(io)
     };
-    Ok(match source {
-        IngestSource::Path(path) => {
-            let format = Format::from_path(&path.to_string_lossy());
-            (Box::new(file(&path)?), format)
+    let (mut reader, declared) = match source {
+        IngestSource::Path(path) => (file(&path)?, None),
+        IngestSource::Spooled { format, path, .. } => (file(&path)?, format),
+        IngestSource::Bytes { format, bytes, .. } => {
+            let head = &bytes[..bytes.len().min(ingest::HEAD_BYTES)];
+            let format = ingest::decide(name, format, head, options)?;
+            return Ok((Box::new(std::io::Cursor::new(bytes)), format));
         }
-        IngestSource::Bytes { format, bytes, .. } => (Box::new(std::io::Cursor::new(bytes)), format),
-        IngestSource::Spooled { format, path, .. } => (Box::new(file(&path)?), format),
-    })
+    };
+    let mut head = Vec::with_capacity(ingest::HEAD_BYTES);
+    (&mut reader)
+        .take(ingest::HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let format = ingest::decide(name, declared, &head, options)?;
+    Ok((Box::new(std::io::Cursor::new(head).chain(reader)), format))
 }
 
 /// Adds every filing `scan` yields to `rollup`, then gives the units met

@@ -363,3 +363,233 @@ fn json_keys_may_be_the_vietnamese_headers_too() {
     assert_eq!((report.files[0].accepted, report.files[0].rejected), (1, 1));
     assert_eq!(report.rejections[0].reason, "malformed_row", "a column given twice");
 }
+
+/// The same records in each input format (`fixtures/formats/`, written by
+/// `fixtures/bad/make_formats.py`).
+const FORMATS: [&str; 6] = [
+    "filings.csv",
+    "filings.txt",
+    "filings_utf8.txt",
+    "filings.tsv",
+    "filings.xls",
+    "filings.ods",
+];
+
+/// What an ingest of one file gives: its counts, each rejection's record
+/// and reason, the filings stored and the figures by month.
+fn outcome_of(app: &App, source: IngestSource) -> Result<Value, String> {
+    let report = app.ingest(vec![source]).map_err(|e| format!("{}: {e}", e.code()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sql = |sql: &str| -> Value {
+        rt.block_on(async {
+            let request = ecomshare::service::SqlRequest {
+                sql: sql.into(),
+                ..Default::default()
+            };
+            let body = app
+                .run_sql(&request, ecomshare::engine::tabular::Format::Json)
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            serde_json::from_slice::<Value>(&body).unwrap()["rows"].clone()
+        })
+    };
+    Ok(serde_json::json!({
+        "records": report.files[0].records,
+        "accepted": report.files[0].accepted,
+        "rejected": report.files[0].rejected,
+        "rejections": report.rejections.iter().map(|r| (r.record, r.reason)).collect::<Vec<_>>(),
+        "filings": sql("SELECT unit_id, unit_name, district_code, commune_code, vsic_code, period, total_revenue_vnd, \
+            ecommerce_revenue_vnd, weight, submitted_at FROM filings ORDER BY period, unit_id, total_revenue_vnd, unit_name"),
+        "figures": sql("SELECT period, sum(weighted_total_vnd) AS total, sum(weighted_ecommerce_vnd) AS ecommerce \
+            FROM filings GROUP BY period ORDER BY period"),
+    }))
+}
+
+#[test]
+fn every_input_format_gives_the_csv_counts_rejections_and_figures() {
+    let csv = {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        outcome_of(&app, IngestSource::Path(common::fixture("formats/filings.csv"))).unwrap()
+    };
+    assert_eq!(csv["accepted"], 32, "{csv}");
+    assert_eq!(csv["rejected"], 14, "{csv}");
+    for file in FORMATS {
+        let path = common::fixture(&format!("formats/{file}"));
+        // From a path: the extension declares, the content agrees.
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        let got = outcome_of(&app, IngestSource::Path(path.clone())).unwrap();
+        assert_eq!(got, csv, "{file}");
+        // As bytes with no name nor media type: the content alone decides.
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        let source = IngestSource::Bytes {
+            name: "upload".into(),
+            format: None,
+            bytes: std::fs::read(&path).unwrap(),
+        };
+        assert_eq!(outcome_of(&app, source).unwrap(), csv, "{file} without a name");
+    }
+}
+
+#[test]
+fn a_workbook_sheet_is_chosen_by_name_in_xls_and_ods_too() {
+    for file in ["filings.xls", "filings.ods"] {
+        let env = Env::new();
+        let path = common::fixture(&format!("formats/{file}"));
+        let r = env.run(&["ingest", "--sheet", "Tháng 13", path.to_str().unwrap()]);
+        assert_eq!(r.code, 3, "{file}: {}", r.stdout);
+        assert_eq!(r.json()["error"]["code"], "unknown_sheet", "{file}");
+        let sheet = if file.ends_with(".xls") { "Bao cao" } else { "Báo cáo" };
+        let r = env.run(&["ingest", "--sheet", sheet, path.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        assert_eq!(r.json()["files"][0]["accepted"], 32, "{file}");
+    }
+}
+
+#[test]
+fn the_command_line_decides_from_the_content_when_the_name_says_nothing() {
+    let env = Env::new();
+    // An .xls saved without its extension, and Excel's Unicode text as .dat.
+    let xls = env.path("bao-cao");
+    std::fs::copy(common::fixture("formats/filings.xls"), &xls).unwrap();
+    let text = env.path("bao-cao.dat");
+    std::fs::copy(common::fixture("formats/filings.txt"), &text).unwrap();
+    let r = env.ingest(&[&xls, &text]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["files"][0]["accepted"], 32, "{report}");
+    assert_eq!(report["files"][1]["accepted"], 32, "{report}");
+    // A workbook named as CSV is refused whole, and nothing is committed.
+    let renamed = env.path("bao-cao.csv");
+    std::fs::copy(common::fixture("formats/filings.ods"), &renamed).unwrap();
+    let r = env.ingest(&[&renamed]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    let error = &r.json()["error"];
+    assert_eq!(error["code"], "format_mismatch");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("its name declares CSV text, but its content is an OpenDocument spreadsheet (.ods)"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn uploads_in_each_format_by_media_type_or_decided_from_the_content() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let uploads = [
+        ("filings.txt", "text/plain"),
+        ("filings.tsv", "text/tab-separated-values"),
+        ("filings.xls", "application/vnd.ms-excel"),
+        ("filings.ods", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("filings.xls", "application/octet-stream"),
+        ("filings.ods", "application/octet-stream"),
+        ("filings_utf8.txt", "application/octet-stream"),
+    ];
+    for (file, media_type) in uploads {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, router) = router(&dir);
+        let req = Request::post("/api/v1/filings")
+            .header("content-type", media_type)
+            .body(Body::from(
+                std::fs::read(common::fixture(&format!("formats/{file}"))).unwrap(),
+            ))
+            .unwrap();
+        let (status, body) = send(&router, req).await;
+        assert_eq!(
+            status,
+            201,
+            "{file} as {media_type}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let report: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (&report["files"][0]["accepted"], &report["files"][0]["rejected"]),
+            (&Value::from(32), &Value::from(14)),
+            "{file} as {media_type}: {report}"
+        );
+        // Without a name, the report names the upload by its media type.
+        let expected_name = match media_type {
+            "application/octet-stream" => "upload".to_string(),
+            _ => format!("upload{}", &file[file.rfind('.').unwrap()..]),
+        };
+        assert_eq!(report["files"][0]["file"], expected_name.as_str());
+        assert_eq!(app.dataset_version().unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_upload_whose_content_contradicts_its_declared_type_is_refused() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let dir = tempfile::tempdir().unwrap();
+    let (app, router) = router(&dir);
+    let csv = std::fs::read(common::fixture("formats/filings.csv")).unwrap();
+    let ods = std::fs::read(common::fixture("formats/filings.ods")).unwrap();
+    let refused = [
+        // CSV sent as a legacy workbook: the content says text.
+        (
+            "/api/v1/filings?name=bao-cao.xls",
+            "application/vnd.ms-excel",
+            csv.clone(),
+        ),
+        // An OpenDocument spreadsheet sent as XLSX.
+        (
+            "/api/v1/filings",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ods.clone(),
+        ),
+        // The media type agrees, the name does not.
+        (
+            "/api/v1/filings?name=bao-cao.xlsx",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            ods,
+        ),
+        // Tab-separated text without a tab.
+        ("/api/v1/filings", "text/tab-separated-values", csv),
+    ];
+    for (uri, media_type, body) in refused {
+        let req = Request::post(uri)
+            .header("content-type", media_type)
+            .body(Body::from(body))
+            .unwrap();
+        let (status, body) = send(&router, req).await;
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("format_mismatch")),
+            "{uri} {media_type}: {v}"
+        );
+        assert!(v["error"]["message"].as_str().unwrap().contains("declares"), "{v}");
+    }
+    // A media type that is no filing format is refused before the body is read.
+    let req = Request::post("/api/v1/filings")
+        .header("content-type", "application/pdf")
+        .body(Body::from("%PDF-1.7"))
+        .unwrap();
+    let (status, body) = send(&router, req).await;
+    assert_eq!(status, 415, "{}", String::from_utf8_lossy(&body));
+    // Nor is a PDF sent as "decide from the content" taken for a filing.
+    let req = Request::post("/api/v1/filings")
+        .header("content-type", "application/octet-stream")
+        .body(Body::from("%PDF-1.7\n"))
+        .unwrap();
+    let (status, body) = send(&router, req).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (415, Some("unsupported_format")),
+        "{v}"
+    );
+    assert_eq!(app.dataset_version().unwrap(), 0, "nothing was committed");
+}
