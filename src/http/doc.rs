@@ -166,11 +166,18 @@ pub fn share() -> Value {
 
 pub fn filings() -> Value {
     json!({"operationId": "postFilings", "tags": ["filings"],
-        "summary": "Ingest one filing file (CSV or JSON) as one batch",
-        "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}, "description": "The file's name in the ingest report"}],
+        "summary": "Ingest one filing file (CSV, tab-separated text, JSON, XLSX, XLS or ODS) as one batch",
+        "description": "The format is the one the Content-Type declares (application/octet-stream: decided from the content), checked against the content (zip, OLE2 compound file, byte order mark, first line) and against the extension of `name`: a contradiction is refused (400 format_mismatch), a file that is no filing too (415 unsupported_format). text/plain is read as Excel's \"Unicode text\" (tab-separated, UTF-16 with its byte order mark or UTF-8). Workbooks are bounded before they are read (400 workbook_too_large, sheet_too_large).",
+        "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}, "description": "The file's name in the ingest report; its extension (.csv, .tsv, .txt, .json, .xlsx, .xls, .ods) declares a format too"}],
         "requestBody": {"required": true, "content": {
             "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}},
+            "text/tab-separated-values": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+            "application/vnd.ms-excel": {"schema": {"type": "string", "format": "binary"}},
+            "application/vnd.oasis.opendocument.spreadsheet": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": merge(json!({
             "201": {"description": "Committed as a new dataset version", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReport"}}}},
             "200": {"description": "Nothing new (a duplicate file)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestReport"}}}}}),
