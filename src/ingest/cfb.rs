@@ -272,6 +272,50 @@ pub(super) mod tests {
         assert!(workbook_stream(b"not a compound file").is_err());
     }
 
+    /// A compound file holding a short stream in its mini stream: sector 0
+    /// the FAT, 1 the directory, 2 the mini FAT, 3.. the mini stream.
+    fn with_mini_stream(stream: &[u8], mini_fat: Option<Vec<u32>>) -> Vec<u8> {
+        let minis = stream.len().div_ceil(MINI_SECTOR) as u32;
+        let container = (minis as usize * MINI_SECTOR).div_ceil(512) as u32;
+        let mut fat = vec![0xFFFF_FFFD, END_OF_CHAIN, END_OF_CHAIN];
+        for s in 0..container {
+            fat.push(if s + 1 == container { END_OF_CHAIN } else { 4 + s });
+        }
+        let mini_fat =
+            mini_fat.unwrap_or_else(|| (1..=minis).map(|m| if m == minis { END_OF_CHAIN } else { m }).collect());
+        let mut file = compound("Workbook", &[], Some(fat));
+        file.truncate(512 * 3);
+        // The header: the mini FAT in sector 2, one sector long.
+        file[60..64].copy_from_slice(&2u32.to_le_bytes());
+        file[64..68].copy_from_slice(&1u32.to_le_bytes());
+        // The directory: the root holds the mini stream, the workbook lives in it.
+        let root = 512 * 2;
+        file[root + 116..root + 120].copy_from_slice(&3u32.to_le_bytes());
+        file[root + 120..root + 124].copy_from_slice(&(minis * MINI_SECTOR as u32).to_le_bytes());
+        let entry = root + 128;
+        file[entry + 116..entry + 120].copy_from_slice(&0u32.to_le_bytes());
+        file[entry + 120..entry + 124].copy_from_slice(&(stream.len() as u32).to_le_bytes());
+        let mut mini_fat_sector = vec![0xFFu8; 512];
+        for (slot, id) in mini_fat_sector.chunks_exact_mut(4).zip(&mini_fat) {
+            slot.copy_from_slice(&id.to_le_bytes());
+        }
+        file.extend(mini_fat_sector);
+        file.extend(stream);
+        file.resize(512 * (4 + container as usize), 0);
+        file
+    }
+
+    #[test]
+    fn a_short_workbook_stream_is_read_from_the_mini_stream() {
+        let stream: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(workbook_stream(&with_mini_stream(&stream, None)).unwrap(), stream);
+        // Its mini sectors chaining back.
+        let cyclic = with_mini_stream(&stream, Some(vec![1, 0]));
+        assert!(workbook_stream(&cyclic).unwrap_err().contains("cycle"));
+        let past = with_mini_stream(&stream, Some(vec![400]));
+        assert!(workbook_stream(&past).unwrap_err().contains("past the mini stream"));
+    }
+
     #[test]
     fn a_cycle_or_a_sector_past_the_end_is_refused() {
         let stream = vec![7u8; 5000];

@@ -19,8 +19,9 @@
 //! as in an XLSX sheet (`workbook`).
 
 use super::IngestError;
-use super::workbook::{MAX_UNCOMPRESSED, check_zip, pick_sheet, read_grid, refuse, unpanicked};
-use super::xls::{MAX_LOADED_CELLS, MAX_LOADED_TEXT};
+use super::workbook::{
+    MAX_LOADED_CELLS, MAX_LOADED_TEXT, MAX_UNCOMPRESSED, check_zip, pick_sheet, read_grid, refuse, unpanicked,
+};
 use calamine::{Ods, Reader};
 use polars::prelude::DataFrame;
 use std::io::{Read, Seek};

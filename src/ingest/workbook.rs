@@ -29,6 +29,13 @@ use std::io::{Read, Seek};
 pub const MAX_UNCOMPRESSED: u64 = 1 << 30;
 /// Most cells a sheet may declare (rows × columns of its dimension).
 pub const MAX_CELLS: u64 = 200_000_000;
+/// Most cells a workbook read whole (`.xls`, `.ods`: calamine holds every
+/// sheet as a grid) may make its reader hold: every sheet's grid, first to
+/// last cell, repeats expanded, and what a sheet declares.
+pub const MAX_LOADED_CELLS: u64 = 4_000_000;
+/// Most bytes of text the cells of a workbook read whole may hold (a
+/// shared or repeated string counted once per cell).
+pub const MAX_LOADED_TEXT: u64 = 128 << 20;
 /// Rows searched for the header.
 pub const HEADER_SEARCH_ROWS: u32 = 20;
 

@@ -21,19 +21,13 @@
 //! as in an XLSX sheet (`workbook`).
 
 use super::IngestError;
-use super::workbook::{pick_sheet, read_bounded, read_grid, refuse, unpanicked};
+use super::workbook::{MAX_LOADED_CELLS, MAX_LOADED_TEXT, pick_sheet, read_bounded, read_grid, refuse, unpanicked};
 use calamine::{Reader, Xls};
 use polars::prelude::DataFrame;
 use std::io::Read;
 
 /// Largest `.xls` read (Excel 97–2003 sheets stop at 65 536 rows).
 pub const MAX_XLS_BYTES: u64 = 64 << 20;
-/// Most cells a legacy or OpenDocument workbook may make its reader hold:
-/// every sheet's grid (first to last cell), and what a sheet declares.
-pub const MAX_LOADED_CELLS: u64 = 4_000_000;
-/// Most bytes of text its cells may hold once read (a shared or repeated
-/// string counted once per cell).
-pub const MAX_LOADED_TEXT: u64 = 128 << 20;
 
 /// Reads the workbook's sheet (the first, or `sheet`) into chunks.
 pub fn read_xls(
