@@ -310,6 +310,29 @@ impl Sessions {
         format!("{payload}.{}", self.mac(&payload))
     }
 
+    /// The anti-forgery token of the forms a browser gets under `binding`
+    /// (its session cookie, or its anonymous browser cookie in open local
+    /// mode): derived, so nothing is stored, and useless under another
+    /// binding. Empty when sessions are refused (no key).
+    pub fn csrf(&self, binding: &str) -> String {
+        if self.key.is_empty() || binding.is_empty() {
+            return String::new();
+        }
+        self.mac(&format!("csrf:{binding}"))
+    }
+
+    /// Whether `presented` is the anti-forgery token of `binding`
+    /// (compared in constant time).
+    pub fn csrf_matches(&self, binding: &str, presented: &str) -> bool {
+        let expected = self.csrf(binding);
+        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    }
+
+    /// A new anonymous browser binding (random), for open local mode.
+    pub fn new_binding() -> Result<String, AuthError> {
+        random_hex(16)
+    }
+
     /// The identity a session cookie proves: its MAC checks, it has not
     /// expired, and its token is still valid.
     pub fn verify(&self, cookie: &str, tokens: &TokenStore, now: DateTime<Utc>) -> Option<Identity> {

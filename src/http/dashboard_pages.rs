@@ -1,57 +1,53 @@
 //! The steering committee's pages: the overview and the district and
 //! sector pages, in the reader's language, rendered by `present::pages`.
 
+use super::page::{self, PageContext};
 use super::share_api::share_params;
-use super::{ApiError, audience, blocking, page_lang};
+use super::{ApiError, audience, blocking};
 use crate::access::tokens::Identity;
-use crate::present::{dashboard, pages};
+use crate::present::shell::Section;
+use crate::present::{dashboard, labels, pages};
 use crate::service::{App, Audience};
 use axum::Extension;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::response::Response;
 use std::sync::Arc;
 
 pub(super) async fn overview(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Identity>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    ctx: PageContext,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, audience(caller.as_ref()), headers, query, None).await
+    dashboard_page(app, audience(caller.as_ref()), ctx, None).await
 }
 
 pub(super) async fn district_page(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Identity>>,
-    headers: HeaderMap,
     Path(code): Path<String>,
-    RawQuery(query): RawQuery,
+    ctx: PageContext,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, audience(caller.as_ref()), headers, query, Some(("district", code))).await
+    dashboard_page(app, audience(caller.as_ref()), ctx, Some(("district", code))).await
 }
 
 pub(super) async fn sector_page(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Identity>>,
-    headers: HeaderMap,
     Path(code): Path<String>,
-    RawQuery(query): RawQuery,
+    ctx: PageContext,
 ) -> Result<Response, ApiError> {
-    dashboard_page(app, audience(caller.as_ref()), headers, query, Some(("sector", code))).await
+    dashboard_page(app, audience(caller.as_ref()), ctx, Some(("sector", code))).await
 }
 
 /// The overview page, or the page of one district or sector (`focus`).
 pub(super) async fn dashboard_page(
     app: Arc<App>,
     audience: Audience,
-    headers: HeaderMap,
-    query: Option<String>,
+    ctx: PageContext,
     focus: Option<(&'static str, String)>,
 ) -> Result<Response, ApiError> {
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
-    let lang = page_lang(&headers, &mut pairs)?;
+    let lang = ctx.lang;
+    let mut pairs = ctx.pairs.clone();
     // Empty form fields mean "no filter"; the page's own district or sector wins.
     pairs.retain(|(k, v)| !v.trim().is_empty() && focus.as_ref().is_none_or(|(f, _)| f != k));
     if let Some((field, code)) = &focus {
@@ -72,10 +68,6 @@ pub(super) async fn dashboard_page(
         audience,
     )?;
     let overview = dashboard::overview(&app, &params, lang).await?;
-    let html = pages::page(&overview, &params, lang, web_focus);
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
-    Ok(response)
+    let frame = ctx.frame(labels::of(lang).nav.dashboard, Section::Dashboard);
+    Ok(page::html(pages::page(&overview, &params, &frame, web_focus)))
 }

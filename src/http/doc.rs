@@ -341,8 +341,10 @@ pub fn signin() -> Value {
 }
 
 pub fn signout() -> Value {
-    json!({"operationId": "signout", "tags": ["service"], "summary": "Clears the session cookie",
-        "responses": {"303": {"description": "Signed out"}}})
+    json!({"operationId": "signout", "tags": ["service"], "summary": "Clears the session cookie (a form of the pages: it carries the session's anti-forgery token)",
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object",
+            "required": ["csrf"], "properties": {"csrf": {"type": "string", "description": "The anti-forgery token of the page's forms"}}}}}},
+        "responses": {"303": {"description": "Signed out"}, "403": {"description": "csrf_failed: the anti-forgery token is missing or not this session's"}}})
 }
 
 pub fn openapi() -> Value {

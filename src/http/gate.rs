@@ -178,8 +178,9 @@ impl Guard {
     }
 
     /// Who the request proves to be (everyone is admin in open local mode,
-    /// `open`). `Err` when it presents a bearer token that proves nothing.
-    fn identify(&self, req: &Request, open: bool) -> Result<Option<Identity>, ()> {
+    /// `open`), and how. `Err` when it presents a bearer token that proves
+    /// nothing.
+    fn identify(&self, req: &Request, open: bool) -> Result<Option<(Identity, Via)>, ()> {
         let now = chrono::Utc::now();
         if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
             let presented = auth
@@ -188,32 +189,102 @@ impl Guard {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim);
             return match presented.and_then(|t| self.tokens.verify(t, now)) {
-                Some(identity) => Ok(Some(identity)),
+                Some(identity) => Ok(Some((identity, Via::Bearer))),
                 None => Err(()),
             };
         }
-        if let Some(cookie) = session_cookie(req)
+        if let Some(cookie) = cookie(req, COOKIE)
             && let Some(identity) = self.sessions.verify(&cookie, &self.tokens, now)
         {
-            return Ok(Some(identity));
+            return Ok(Some((identity, Via::Session(cookie))));
         }
         if open {
-            return Ok(Some(Identity {
+            let identity = Identity {
                 token_id: None,
                 role: Role::Admin,
-            }));
+            };
+            return Ok(Some((identity, Via::Open)));
         }
         Ok(None)
     }
+
+    /// What the pages need to know of a browser (none for a bearer token's
+    /// caller): the anti-forgery token of its forms, bound to its session,
+    /// or to an anonymous browser cookie (made now, `Err`, when it has
+    /// none).
+    fn browser(&self, req: &Request, via: Option<&Via>) -> Option<Result<Browser, String>> {
+        match via {
+            Some(Via::Bearer) => None,
+            Some(Via::Session(session)) => Some(Ok(Browser {
+                csrf: self.sessions.csrf(session),
+                signed_in: true,
+            })),
+            Some(Via::Open) | None => match cookie(req, BROWSER_COOKIE).filter(|b| b.len() >= 16) {
+                Some(binding) => Some(Ok(Browser {
+                    csrf: self.sessions.csrf(&binding),
+                    signed_in: false,
+                })),
+                // A binding is made for a page only: a form comes from one.
+                None if is_page(req) => Sessions::new_binding().ok().map(Err),
+                None => None,
+            },
+        }
+    }
 }
 
-fn session_cookie(req: &Request) -> Option<String> {
-    req.headers()
+/// How a caller proved who it is.
+enum Via {
+    Bearer,
+    /// The session cookie's value.
+    Session(String),
+    /// Open local mode: nothing to prove.
+    Open,
+}
+
+/// A browser as the pages see it: put in the request's extensions by the
+/// gate for every caller without a bearer token.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// The anti-forgery token its forms must carry (`csrf` field).
+    pub csrf: String,
+    /// Whether it holds a session it may end.
+    pub signed_in: bool,
+}
+
+impl Browser {
+    /// Whether a form's `csrf` field is this browser's token (in constant time).
+    pub fn accepts(&self, presented: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        !self.csrf.is_empty() && presented.is_some_and(|p| bool::from(self.csrf.as_bytes().ct_eq(p.as_bytes())))
+    }
+}
+
+/// The cookie binding an anonymous browser's forms (open local mode, a
+/// public dashboard) to it.
+pub const BROWSER_COOKIE: &str = "ecomshare_browser";
+
+/// The refusal of a form or change that lacks the browser's anti-forgery token.
+pub fn csrf_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "the form's anti-forgery token is missing or not this session's: reload the page and submit it again",
+    )
+}
+
+/// A cookie's value.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    cookie_in(req.headers(), name)
+}
+
+/// A cookie's value among request headers.
+pub fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_string))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_string))
 }
 
 /// Events that arrive within this long of a batch's first go in the same
@@ -267,10 +338,13 @@ fn refuse(status: StatusCode, code: &'static str, message: &str) -> Response {
     ApiError::new(status, code, message).into_response()
 }
 
-/// Whether a path is one of the dashboard's pages (sent to the sign-in
-/// form rather than answered 401).
-fn is_page(access: Access, req: &Request) -> bool {
-    access == Access::Dashboard && req.method() == Method::GET && !req.uri().path().starts_with("/charts/")
+/// Whether a request asks for a page a browser shows (a signed-out one is
+/// sent to the sign-in form rather than answered 401; a refused role gets
+/// a page saying so): any GET but the API, charts and downloads.
+fn is_page(req: &Request) -> bool {
+    let path = req.uri().path();
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && !["/api/", "/charts/", "/tables/"].iter().any(|p| path.starts_with(p))
 }
 
 pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
@@ -286,13 +360,26 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         route,
         address,
     };
-    let identity = match guard.identify(&req, open) {
-        Ok(i) => i,
+    let (identity, via) = match guard.identify(&req, open) {
+        Ok(Some((identity, via))) => (Some(identity), Some(via)),
+        Ok(None) => (None, None),
         Err(()) => return record.refused(None, invalid_token()),
     };
+    let browser = guard.browser(&req, via.as_ref());
+    let new_binding = match &browser {
+        Some(Err(binding)) => Some(binding.clone()),
+        _ => None,
+    };
+    let browser = browser.map(|b| {
+        b.unwrap_or_else(|binding| Browser {
+            csrf: guard.sessions.csrf(&binding),
+            signed_in: false,
+        })
+    });
     let checks = guard
         .rate_limit(identity.as_ref(), address)
-        .and_then(|()| guard.authorize(access, identity.as_ref(), &req))
+        .and_then(|()| guard.authorize(access, identity.as_ref(), browser.as_ref(), &req))
+        .and_then(|()| session_change_checked(&req, via.as_ref(), browser.as_ref()))
         .and_then(|()| guard.query_permit(route));
     let _permit = match checks {
         Ok(permit) => permit,
@@ -306,6 +393,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
     let mut req = req;
     if let Some(i) = &identity {
         req.extensions_mut().insert(i.clone());
+    }
+    if let Some(b) = &browser {
+        req.extensions_mut().insert(b.clone());
     }
     let mut response = match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
@@ -325,11 +415,40 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
             .headers_mut()
             .append(header::VARY, HeaderValue::from_static("Authorization, Cookie"));
     }
+    if let Some(binding) = new_binding
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+    {
+        // The anonymous browser's binding, for the forms of the page it got.
+        let secure = if guard.options.cookie_secure { "; Secure" } else { "" };
+        let cookie = format!("{BROWSER_COOKIE}={binding}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     let status = response.status();
     if identity.is_some() || matches!(status.as_u16(), 401 | 403 | 413 | 429) {
         guard.audit(record.event(identity.as_ref(), status));
     }
     response
+}
+
+/// A change made through the API with a session cookie (not a bearer
+/// token) carries the browser's anti-forgery token in `X-CSRF-Token`. The
+/// pages' own forms are checked by their handlers (the `csrf` field).
+fn session_change_checked(req: &Request, via: Option<&Via>, browser: Option<&Browser>) -> Result<(), Box<Response>> {
+    let change = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !(change && matches!(via, Some(Via::Session(_))) && req.uri().path().starts_with("/api/")) {
+        return Ok(());
+    }
+    let presented = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if browser.is_some_and(|b| b.accepts(presented)) {
+        Ok(())
+    } else {
+        Err(Box::new(csrf_failed().into_response()))
+    }
 }
 
 /// What the audit trail records of a request; the event's text is built
@@ -425,14 +544,20 @@ impl Guard {
 
     /// Whether the caller may use a route of `access`: a signed-out browser
     /// asking for a page is sent to sign in, a signed-out client is asked
-    /// for a token, a role that may not is refused.
-    fn authorize(&self, access: Access, identity: Option<&Identity>, req: &Request) -> Result<(), Box<Response>> {
+    /// for a token, a role that may not is refused (with a page, for a page).
+    fn authorize(
+        &self,
+        access: Access,
+        identity: Option<&Identity>,
+        browser: Option<&Browser>,
+        req: &Request,
+    ) -> Result<(), Box<Response>> {
         let public = access == Access::Public || (access == Access::Dashboard && self.options.public_dashboard);
         if public {
             return Ok(());
         }
         match identity.map(|i| i.role) {
-            None if is_page(access, req) => {
+            None if is_page(req) => {
                 let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let to = format!(
                     "/signin?{}",
@@ -449,6 +574,10 @@ impl Guard {
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 Err(Box::new(r))
+            }
+            Some(r) if !r.may(access) && is_page(req) => {
+                let html = super::page::forbidden_page(req, r, browser);
+                Err(Box::new((StatusCode::FORBIDDEN, html).into_response()))
             }
             Some(r) if !r.may(access) => Err(Box::new(refuse(
                 StatusCode::FORBIDDEN,

@@ -19,14 +19,15 @@ pub mod doc;
 mod error;
 mod filings;
 pub mod gate;
+mod page;
 mod share_api;
 mod signin;
 mod spool;
 
 pub use error::ApiError;
+use page::page_lang;
 
 use crate::access::tokens::Identity;
-use crate::present::locale::Lang;
 use crate::service::{App, Audience};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -161,6 +162,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
             )
         })
         .layer(middleware::from_fn_with_state(guard, gate::guard))
+        .layer(middleware::from_fn(page::remember_lang))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
@@ -321,35 +323,4 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-}
-
-/// The language of a page: `?lang=` first, then `Accept-Language`, else Vietnamese.
-fn page_lang(headers: &HeaderMap, pairs: &mut Vec<(String, String)>) -> Result<Lang, ApiError> {
-    if let Some(i) = pairs.iter().position(|(k, _)| k == "lang") {
-        let (_, v) = pairs.remove(i);
-        return Lang::parse(&v).ok_or_else(|| ApiError::bad_request("invalid_lang", "lang must be vi or en"));
-    }
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut best = (0.0f32, Lang::Vi);
-    for part in accept.split(',') {
-        let mut it = part.split(';');
-        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = it
-            .find_map(|p| p.trim().strip_prefix("q=")?.parse::<f32>().ok())
-            .unwrap_or(1.0);
-        let lang = if tag.starts_with("vi") {
-            Lang::Vi
-        } else if tag.starts_with("en") {
-            Lang::En
-        } else {
-            continue;
-        };
-        if q > best.0 {
-            best = (q, lang);
-        }
-    }
-    Ok(best.1)
 }

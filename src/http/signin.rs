@@ -4,12 +4,14 @@
 //! logged or echoed back.
 
 use super::gate::{COOKIE, Guard};
+use super::page::{self, PageContext};
 use super::{ApiError, page_lang};
 use crate::present::locale::Lang;
-use crate::present::pages;
-use axum::extract::{Extension, RawQuery};
+use crate::present::shell::Section;
+use crate::present::{labels, pages};
+use axum::extract::Extension;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
 /// Only a path on this site, never another site (`//host`, `https://…`).
@@ -21,17 +23,28 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `GET /signin[?next=/path][&lang=]`
-pub async fn form(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    let lang = page_lang(&headers, &mut pairs)?;
-    let next = safe_next(pairs.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
-    Ok(Html(pages::signin(lang, &next, false)).into_response())
+pub async fn form(ctx: PageContext) -> Result<Response, ApiError> {
+    let next = safe_next(ctx.param("next"));
+    Ok(signin_page(&ctx, &next, false))
+}
+
+fn signin_page(ctx: &PageContext, next: &str, failed: bool) -> Response {
+    // Whoever signs in here is not signed in yet, whatever the mode.
+    let frame = crate::present::shell::Frame {
+        role: None,
+        ..ctx.frame(labels::of(ctx.lang).signin.submit, Section::Other)
+    };
+    page::html(pages::signin(&frame, next, failed))
 }
 
 /// `POST /signin` (form: token, next, lang): a session cookie and a redirect
 /// to `next`, or the form again with 401.
-pub async fn submit(Extension(guard): Extension<Arc<Guard>>, headers: HeaderMap, body: String) -> Response {
+pub async fn submit(
+    Extension(guard): Extension<Arc<Guard>>,
+    ctx: PageContext,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
     let field = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let mut lang_pairs: Vec<(String, String)> = field("lang")
@@ -40,8 +53,17 @@ pub async fn submit(Extension(guard): Extension<Arc<Guard>>, headers: HeaderMap,
     let lang = page_lang(&headers, &mut lang_pairs).unwrap_or(Lang::Vi);
     let next = safe_next(field("next"));
     let identity = field("token").and_then(|t| guard.tokens.verify(t.trim(), chrono::Utc::now()));
-    let Some(token_id) = identity.and_then(|i| i.token_id) else {
-        return (StatusCode::UNAUTHORIZED, Html(pages::signin(lang, &next, true))).into_response();
+    let Some((token_id, role)) = identity.and_then(|i| Some((i.token_id?, i.role))) else {
+        let ctx = ctx.in_lang(lang);
+        let mut response = signin_page(&ctx, &next, true);
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    };
+    // Nothing asked for: the first page the role may open.
+    let next = if field("next").is_none() || next == "/" {
+        crate::present::shell::Section::home(role).to_string()
+    } else {
+        next
     };
     let value = guard.sessions.issue(&token_id, chrono::Utc::now());
     let secure = if guard.options.cookie_secure { "; Secure" } else { "" };
@@ -56,8 +78,14 @@ pub async fn submit(Extension(guard): Extension<Arc<Guard>>, headers: HeaderMap,
     response
 }
 
-/// `POST /signout`: the session cookie cleared.
-pub async fn signout(Extension(guard): Extension<Arc<Guard>>) -> Response {
+/// `POST /signout` (form: csrf): the session cookie cleared; 403
+/// `csrf_failed` without the session's anti-forgery token.
+pub async fn signout(Extension(guard): Extension<Arc<Guard>>, ctx: PageContext, body: String) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let presented = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    if let Err(e) = ctx.check_csrf(presented) {
+        return e.into_response();
+    }
     let secure = if guard.options.cookie_secure { "; Secure" } else { "" };
     let mut response = Redirect::to("/signin").into_response();
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");

@@ -11,5 +11,6 @@ pub mod export;
 pub mod labels;
 pub mod locale;
 pub mod pages;
+pub mod shell;
 pub mod table;
 pub mod template;

@@ -11,6 +11,7 @@ use crate::domain::{Period, Status};
 use crate::present::dashboard::Overview;
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
+use crate::present::shell::{self, Frame};
 use crate::service::figures::{ShareParams, ShareResponse, ShareRow};
 use std::fmt::Write;
 
@@ -128,11 +129,13 @@ pub enum Focus<'a> {
     Sector(&'a str),
 }
 
-/// The overview page, for the province or focused on one district or sector.
-pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) -> String {
+/// The overview page, for the province or focused on one district or
+/// sector, in the shared frame (whose language it is written in).
+pub fn page(o: &Overview, params: &ShareParams, frame: &Frame<'_>, focus: Focus<'_>) -> String {
+    let lang = frame.lang;
     let t = texts(lang);
     let mut out = String::with_capacity(64 * 1024);
-    head(&mut out, params, lang, t);
+    let _ = write!(out, "<h1>{}</h1><p class=\"sub\">{}</p>", esc(t.title), esc(t.subtitle));
     focus_heading(&mut out, o, lang, t, focus);
     filters(&mut out, o, params, lang, t);
     tiles(&mut out, o, lang, t);
@@ -140,42 +143,12 @@ pub fn page(o: &Overview, params: &ShareParams, lang: Lang, focus: Focus<'_>) ->
     tables(&mut out, o, lang, t);
     let _ = write!(
         out,
-        "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer></body></html>",
+        "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer>",
         esc(t.dataset),
         o.districts.dataset_version,
         esc(&filter_query(params, Lang::Vi))
     );
-    out
-}
-
-/// The document's head and the page header with the language switch.
-fn head(out: &mut String, params: &ShareParams, lang: Lang, t: &Page) {
-    let other = {
-        let mut p = filter_query(params, Lang::Vi);
-        if lang == Lang::Vi {
-            if !p.is_empty() {
-                p.push('&');
-            }
-            p.push_str("lang=en");
-        }
-        p
-    };
-    let _ = write!(
-        out,
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{}</style></head><body>",
-        lang.code(),
-        esc(t.title),
-        STYLE
-    );
-    let _ = write!(
-        out,
-        "<header><h1>{}</h1><p>{} · <a href=\"/?{}\" hreflang=\"{}\">{}</a></p></header>",
-        esc(t.title),
-        esc(t.subtitle),
-        esc(&other),
-        lang.other().code(),
-        esc(t.other_lang)
-    );
+    shell::page(frame, &out, "")
 }
 
 /// The heading of a page focused on one district or sector, with the way back.
@@ -552,42 +525,27 @@ fn table(
 
 /// The sign-in form: a token field, the page to return to and the
 /// language; with `failed`, the reason the last token was refused.
-pub fn signin(lang: Lang, next: &str, failed: bool) -> String {
+pub fn signin(frame: &Frame<'_>, next: &str, failed: bool) -> String {
+    let lang = frame.lang;
     let l = &labels::of(lang).signin;
-    let (title, label, button, lang_attr) = (l.title, l.token, l.submit, lang.code());
     let error = if failed {
-        format!("<p role=\"alert\" style=\"color:#a00\">{}</p>", l.refused)
+        format!("<p role=\"alert\" class=\"alert\">{}</p>", esc(l.refused))
     } else {
         String::new()
     };
-    format!(
-        "<!doctype html><html lang=\"{lang_attr}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}\
-         input{{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}}button{{font:inherit;padding:.4rem 1.2rem}}</style>\
-         </head><body><h1>{title}</h1>{error}\
-         <form method=\"post\" action=\"/signin\"><label for=\"token\">{label}</label>\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\
-         <input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang_attr}\">\
-         <button type=\"submit\">{button}</button></form></body></html>",
-        esc(next)
-    )
+    let body = format!(
+        "<h1>{}</h1>{error}<form method=\"post\" action=\"/signin\" class=\"signin\"><p><label for=\"token\">{}</label><br>\
+         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required size=\"40\"></p>\
+         <input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
+         <p><button type=\"submit\">{}</button></p></form>",
+        esc(l.title),
+        esc(l.token),
+        esc(next),
+        lang.code(),
+        esc(l.submit)
+    );
+    shell::page(frame, &body, "")
 }
-
-const STYLE: &str = "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#1a1a1a}\
-h1{font-size:1.35rem;margin:.2rem 0}header p{margin:.2rem 0 1rem;color:#444}\
-.filters fieldset{display:flex;flex-wrap:wrap;gap:.8rem;align-items:end;border:1px solid #ccc}\
-.filters label{display:flex;flex-direction:column;font-size:.85rem}\
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.8rem;margin:1rem 0}\
-.tile{border:1px solid #ccc;border-left:6px solid #0072B2;padding:.6rem}.tile.met{border-left-color:#009E73}.tile.below{border-left-color:#D55E00}\
-.tile .label{font-size:.8rem;color:#444}.tile .value{font-size:1.6rem;font-weight:600;margin:.2rem 0}.tile .note{font-size:.8rem;color:#444}\
-.charts figure{margin:1rem 0}.charts img{max-width:100%;height:auto;border:1px solid #eee}\
-table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}caption{text-align:left;font-weight:600;padding:.3rem 0}\
-th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-tr.met td:last-child{color:#00734f}tr.below td:last-child{color:#a84300}\
-table.heat{font-size:.75rem}table.heat td{padding:.15rem .25rem}\
-footer{margin-top:1rem;font-size:.8rem;color:#555}p.note{font-size:.85rem;color:#444}span.code{color:#666;font-size:.8em}\
-@media print{.filters{display:none}.charts img{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 
 #[cfg(test)]
 mod tests {

@@ -181,7 +181,15 @@ async fn every_route_for_every_role_and_anonymous() {
             let (status, headers, body) = site.send(req).await;
             let what = format!("{} {} as {caller:?}", op.method, op.path);
             let allowed = op.access == Access::Public || caller.is_some_and(|r| r.may(op.access));
-            if allowed {
+            let page = op.method == "get" && !["/api/", "/charts/", "/tables/"].iter().any(|p| op.path.starts_with(p));
+            let form = op.method == "post" && !op.path.starts_with("/api/") && op.path != "/signin";
+            if allowed && form {
+                // A form of the pages: its role checked first, then the
+                // anti-forgery token it cannot carry without a page.
+                assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                let e: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(e["error"]["code"], "csrf_failed", "{what}");
+            } else if allowed {
                 assert!(
                     ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&status)
                         || op.path == "/signin" && status == StatusCode::UNAUTHORIZED,
@@ -190,7 +198,7 @@ async fn every_route_for_every_role_and_anonymous() {
                 );
                 assert!(!status.is_server_error(), "{what}: {status}");
             } else if caller.is_none() {
-                if op.access == Access::Dashboard && op.path != "/charts/{file}" {
+                if page {
                     assert_eq!(status, StatusCode::SEE_OTHER, "{what}: pages send browsers to sign in");
                     assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/signin?next="));
                 } else {
@@ -198,6 +206,14 @@ async fn every_route_for_every_role_and_anonymous() {
                     let e: Value = serde_json::from_slice(&body).unwrap();
                     assert_eq!(e["error"]["code"], "unauthorized", "{what}");
                 }
+            } else if page {
+                // A page says so as a page, with the pages the role may open.
+                assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                let html = String::from_utf8_lossy(&body);
+                assert!(
+                    html.contains("<nav") && html.contains("Không được phép truy cập"),
+                    "{what}"
+                );
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
                 let e: Value = serde_json::from_slice(&body).unwrap();
@@ -294,6 +310,125 @@ async fn signing_in_gives_a_strict_http_only_cookie_that_dies_with_its_token() {
         site.send(with_cookie("/api/v1/share")).await.0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// The session cookie (`name=value`) a token signs in to, and where signing in went.
+async fn sign_in(site: &Site, role: Role, next: Option<&str>) -> (String, String) {
+    let body = match next {
+        Some(n) => format!("token={}&next={}", site.tokens[&role], n.replace('/', "%2F")),
+        None => format!("token={}", site.tokens[&role]),
+    };
+    let req = Request::post("/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, headers, _) = site.send(req).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, headers[header::LOCATION].to_str().unwrap().to_string())
+}
+
+/// The anti-forgery token in a page's forms.
+fn csrf_of(html: &str) -> String {
+    let mark = "name=\"csrf\" value=\"";
+    let at = html.find(mark).expect("a form with the anti-forgery token") + mark.len();
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+fn with(cookie: &str, req: axum::http::request::Builder, body: &str) -> Request<Body> {
+    req.header(header::COOKIE, cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_role_gets_its_pages_and_changes_need_the_sessions_anti_forgery_token() {
+    let site = Site::new(no_rate_limit()).await;
+    // Signing in with nowhere asked for lands on the role's first page.
+    let (filer, to) = sign_in(&site, Role::Filer, None).await;
+    assert_eq!(to, "/filings/upload");
+    let (analyst, to) = sign_in(&site, Role::Analyst, Some("/")).await;
+    assert_eq!(to, "/");
+
+    let (status, _, body) = site.send(with(&analyst, Request::get("/"), "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    let nav = &html[html.find("<nav").unwrap()..html.find("</nav>").unwrap()];
+    assert!(nav.contains("href=\"/queries\"") && !nav.contains("/admin/tokens") && !nav.contains("/filings/upload"));
+    let token = csrf_of(&html);
+
+    // A filer opening the dashboard is told so on a page with its own pages.
+    let (status, _, body) = site.send(with(&filer, Request::get("/"), "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("href=\"/filings/upload\"") && html.contains("Không được phép"));
+    let filer_token = csrf_of(&html);
+    assert_ne!(filer_token, token, "bound to the session");
+
+    // A change through the API with the session cookie carries the token.
+    let sql = |t: Option<&str>| {
+        let mut r = Request::post("/api/v1/sql").header(header::CONTENT_TYPE, "application/sql");
+        if let Some(t) = t {
+            r = r.header("x-csrf-token", t);
+        }
+        with(&analyst, r, "SELECT count(*) AS n FROM districts")
+    };
+    let (status, _, body) = site.send(sql(None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
+        "csrf_failed"
+    );
+    assert_eq!(site.send(sql(Some(&filer_token))).await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = site.send(sql(Some(&token))).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    // Signing out: refused without this session's token, done with it.
+    let signout = |body: String| {
+        with(
+            &analyst,
+            Request::post("/signout").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            &body,
+        )
+    };
+    for bad in [String::new(), format!("csrf={filer_token}")] {
+        let (status, _, body) = site.send(signout(bad)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
+            "csrf_failed"
+        );
+    }
+    let (status, headers, _) = site.send(signout(format!("csrf={token}"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_chosen_language_stays_for_the_next_pages() {
+    let site = Site::new(no_rate_limit()).await;
+    let (viewer, _) = sign_in(&site, Role::Viewer, Some("/")).await;
+    let (_, headers, body) = site.send(with(&viewer, Request::get("/?lang=en"), "")).await;
+    assert!(String::from_utf8_lossy(&body).starts_with("<!DOCTYPE html><html lang=\"en\""));
+    let kept = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("ecomshare_lang="))
+        .expect("the language is kept");
+    assert_eq!(kept, "ecomshare_lang=en");
+    let both = format!("{viewer}; {kept}");
+    let (_, _, body) = site.send(with(&both, Request::get("/districts/380"), "")).await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\""));
+    // The switch back names the other language explicitly.
+    assert!(html.contains("href=\"/districts/380?lang=vi\""));
 }
 
 fn from(addr: &str, uri: &str, forwarded: Option<&str>) -> Request<Body> {

@@ -85,6 +85,7 @@ pub struct Labels {
     pub report: Report,
     pub workbook: Workbook,
     pub export: Export,
+    pub nav: Nav,
 }
 
 impl Labels {
@@ -101,6 +102,7 @@ impl Labels {
             ("report", self.report.entries()),
             ("workbook", self.workbook.entries()),
             ("export", self.export.entries()),
+            ("nav", self.nav.entries()),
         ];
         groups
             .into_iter()
@@ -252,6 +254,37 @@ group! {
         status_met,
         status_below,
         status_unknown,
+    }
+}
+
+group! {
+    /// The header every page shares: the site, its pages, the reader's
+    /// role, the language switch, signing in and out; and the page a role
+    /// is refused.
+    Nav {
+        site,
+        skip,
+        nav_label,
+        dashboard,
+        queries,
+        upload,
+        history,
+        reports,
+        tokens,
+        /// This language's own name, on the other language's switch.
+        language_name,
+        /// `{role}`.
+        signed_in_as,
+        open_mode,
+        signin,
+        signout,
+        role_viewer,
+        role_analyst,
+        role_filer,
+        role_admin,
+        forbidden_title,
+        /// `{role}`.
+        forbidden_text,
     }
 }
 
