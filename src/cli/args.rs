@@ -42,9 +42,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Ingest filing files (CSV or JSON) as one batch; prints the ingest report.
+    /// Ingest filing files (CSV, TSV, Excel, OpenDocument or JSON) as one batch; prints the ingest report.
     Ingest {
-        /// Files to ingest (.csv, .json or .xlsx).
+        /// Files to ingest (.csv, .tsv, .txt, .xlsx, .xls, .ods or .json); the format is decided from the content.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The files' encoding: utf-8 (default; UTF-16 is recognised by its byte order mark), utf-16le, utf-16be, windows-1258.
