@@ -104,7 +104,12 @@ pub fn page(frame: &Frame<'_>, body: &str, head_extra: &str) -> String {
         esc(t.nav_label)
     );
     for (section, href, access) in Section::ALL {
-        if !frame.role.is_some_and(|r| r.may(access)) && !(section == Section::Dashboard && frame.role.is_none()) {
+        // Signed out, only the dashboard can be open (when it is public).
+        let may = match frame.role {
+            Some(role) => role.may(access),
+            None => section == Section::Dashboard,
+        };
+        if !may {
             continue;
         }
         let current = if section == frame.section {
