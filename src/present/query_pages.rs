@@ -589,7 +589,7 @@ fn form(out: &mut String, v: &QueryView<'_>, lang: Lang, t: &Queries) {
     );
 }
 
-/// One labelled control for a declared parameter.
+/// One control for a declared parameter, inside its label.
 fn control(out: &mut String, p: &ParamDef, value: &str, v: &QueryView<'_>, lang: Lang, t: &Queries) {
     let id = format!("p-{}", p.name);
     let described = lang.name(&p.description_vi, &p.description_en);
@@ -600,7 +600,7 @@ fn control(out: &mut String, p: &ParamDef, value: &str, v: &QueryView<'_>, lang:
     };
     let _ = write!(
         out,
-        "<label for=\"{id}\">{} <span class=\"code\">{}</span></label>",
+        "<label for=\"{id}\">{} <span class=\"code\">{}</span> ",
         esc(label),
         esc(&p.name)
     );
@@ -667,6 +667,7 @@ fn control(out: &mut String, p: &ParamDef, value: &str, v: &QueryView<'_>, lang:
             select(out, &id, &name, t.all_vsic, options, raw);
         }
     }
+    out.push_str("</label>");
 }
 
 /// A `<select>` with "all" (the empty code) first, then each code by name
