@@ -12,7 +12,7 @@ use common::{Row, csv, fixture, tax_code};
 use ecomshare::access::tokens::TokenStore;
 use ecomshare::domain::Role;
 use ecomshare::http::HttpOptions;
-use ecomshare::service::{App, IngestSource};
+use ecomshare::service::{App, AppOptions, IngestSource};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -29,8 +29,16 @@ struct Site {
 impl Site {
     /// A site over `sources`, with one token per role.
     async fn new(sources: Vec<IngestSource>) -> Self {
+        let http = HttpOptions {
+            rate_per_s: None,
+            ..HttpOptions::default()
+        };
+        Self::with(sources, http, AppOptions::default()).await
+    }
+
+    async fn with(sources: Vec<IngestSource>, http: HttpOptions, options: AppOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+        let app = Arc::new(App::open_with(dir.path().join("data"), options).unwrap());
         let ingest = app.clone();
         tokio::task::spawn_blocking(move || ingest.ingest(sources).unwrap())
             .await
@@ -40,13 +48,7 @@ impl Site {
             .iter()
             .map(|r| (*r, store.create(*r, r.as_str(), None, chrono::Utc::now()).unwrap().1))
             .collect();
-        let router = ecomshare::http::router_with(
-            app.clone(),
-            HttpOptions {
-                rate_per_s: None,
-                ..HttpOptions::default()
-            },
-        );
+        let router = ecomshare::http::router_with(app.clone(), http);
         Self {
             _dir: dir,
             app,
@@ -584,4 +586,44 @@ async fn a_large_result_shows_its_first_rows_and_states_them_all() {
     assert!(html.contains("Tổng số dòng: 1.234."));
     assert!(html.contains("500 dòng đầu trong tổng số 1.234 dòng"));
     assert!(html.len() < 300 * 1024);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_page_waits_for_no_slot_beyond_the_concurrent_query_cap() {
+    let site = Site::with(
+        vec![IngestSource::Path(fixture("sample_filings.csv"))],
+        HttpOptions {
+            max_concurrent_queries: 1,
+            rate_per_s: None,
+            ..HttpOptions::default()
+        },
+        AppOptions {
+            query_timeout: std::time::Duration::from_secs(3),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    // Billions of joined rows hold the one slot until the timeout ends them.
+    let slow = Request::post("/api/v1/sql")
+        .header(header::AUTHORIZATION, format!("Bearer {}", site.tokens[&Role::Admin]))
+        .header(header::CONTENT_TYPE, "application/sql")
+        .body(Body::from(
+            "SELECT count(*) AS n FROM filings a, filings b, filings c, filings d, filings e, filings f",
+        ))
+        .unwrap();
+    let slow = tokio::spawn(site.router.clone().oneshot(slow));
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let (status, headers, body) = site.get("/queries/share_by_district?run=1", Role::Analyst).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    // The list runs no query.
+    assert_eq!(site.get("/queries", Role::Analyst).await.0, StatusCode::OK);
+    slow.await.unwrap().unwrap();
+    let (status, _) = site.page("/queries/share_by_district?run=1", Role::Analyst).await;
+    assert_eq!(status, StatusCode::OK, "the slot is free again");
 }
