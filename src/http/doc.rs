@@ -409,6 +409,26 @@ pub fn sector_page() -> Value {
     page("sectorPage", "One sector group's page", Some("code"))
 }
 
+pub fn queries_page() -> Value {
+    json!({"operationId": "queriesPage", "tags": ["queries"],
+        "summary": "The named queries as a page: titles and descriptions in the reader's language, access (protected or full); broken query files for admins",
+        "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
+        "responses": merge(json!({"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}),
+            error_responses(&[400, 500]))})
+}
+
+pub fn query_page() -> Value {
+    json!({"operationId": "queryPage", "tags": ["queries"],
+        "summary": "A named query's page: a form of its parameters (GET, so the address is a permalink); with run=1 the first 500 rows of the result as GET /api/v1/queries/{name} gives it, the total row count, the dataset version and downloads pinned to it (as_of)",
+        "description": "Any other query-string parameter is one of the query's own. Refused parameters give the page with the API's message and status.",
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "run", "in": "query", "schema": {"type": "string", "enum": ["1"]}, "description": "run the query; without it the form alone, with the defaults"},
+            as_of_param(),
+            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}],
+        "responses": merge(json!({"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}),
+            error_responses(&[400, 403, 404, 422, 500, 503]))})
+}
+
 fn param_schema(kind: ParamKind, reference: &Reference) -> Value {
     let codes = |codes: Vec<&str>| {
         let mut all = vec![""];

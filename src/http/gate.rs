@@ -591,7 +591,7 @@ impl Guard {
     /// A permit to run a query, for the routes that run one; refused when
     /// as many queries as allowed are running.
     fn query_permit(&self, route: Option<&str>) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Box<Response>> {
-        if !route.is_some_and(|r| r == "/api/v1/queries/{name}" || r == "/api/v1/sql") {
+        if !route.is_some_and(|r| ["/api/v1/queries/{name}", "/api/v1/sql", "/queries/{name}"].contains(&r)) {
             return Ok(None);
         }
         self.queries.clone().try_acquire_owned().map(Some).map_err(|_| {

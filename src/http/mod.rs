@@ -20,6 +20,7 @@ mod error;
 mod filings;
 pub mod gate;
 mod page;
+mod query_pages;
 mod share_api;
 mod signin;
 mod spool;
@@ -143,6 +144,9 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
             doc::sector_page,
             dashboard_pages::sector_page,
         )
+        // The trade officials' query pages.
+        .get("/queries", Analysis, doc::queries_page, query_pages::list)
+        .get("/queries/{name}", Analysis, doc::query_page, query_pages::query)
         .finish()
 }
 

@@ -11,6 +11,7 @@ pub mod export;
 pub mod labels;
 pub mod locale;
 pub mod pages;
+pub mod query_pages;
 pub mod shell;
 pub mod table;
 pub mod template;

@@ -114,6 +114,8 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/reports/{month}/{file}"), Admin),
         (("post", "/api/v1/reports/{month}"), Admin),
         (("get", "/api/v1/deliveries"), Admin),
+        (("get", "/queries"), Analysis),
+        (("get", "/queries/{name}"), Analysis),
     ])
 }
 
@@ -128,6 +130,7 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
         "/api/v1/reports/{month}/{file}" => "/api/v1/reports/2025-03/report.json".to_string(),
         "/api/v1/reports/{month}" => "/api/v1/reports/2025-03".to_string(),
         "/api/v1/ingests/{version}" => "/api/v1/ingests/1".to_string(),
+        "/queries/{name}" => "/queries/share_by_district?run=1".to_string(),
         other => other.to_string(),
     };
     let (content_type, body) = match path {

@@ -19,5 +19,6 @@ mod inputs;
 mod layout;
 mod prop;
 mod queries_api;
+mod query_pages;
 mod reform;
 mod sql_fixtures;

@@ -86,6 +86,7 @@ pub struct Labels {
     pub workbook: Workbook,
     pub export: Export,
     pub nav: Nav,
+    pub queries: Queries,
 }
 
 impl Labels {
@@ -103,6 +104,7 @@ impl Labels {
             ("workbook", self.workbook.entries()),
             ("export", self.export.entries()),
             ("nav", self.nav.entries()),
+            ("queries", self.queries.entries()),
         ];
         groups
             .into_iter()
@@ -285,6 +287,69 @@ group! {
         forbidden_title,
         /// `{role}`.
         forbidden_text,
+    }
+}
+
+group! {
+    /// The trade officials' query pages: the list of named queries, a
+    /// query's form, its result and downloads.
+    Queries {
+        list_title,
+        list_intro,
+        /// `{n}`: how many queries.
+        list_caption,
+        col_query,
+        col_description,
+        col_access,
+        col_source,
+        /// Short names of the two accesses (`protected`, `full`).
+        access_protected_name,
+        access_full_name,
+        /// What each access means, in words.
+        access_protected,
+        access_full,
+        source_builtin,
+        source_file,
+        problems_title,
+        problems_intro,
+        col_file,
+        col_problem,
+        unknown_title,
+        back,
+        error_title,
+        not_run,
+        params_legend,
+        run,
+        all_districts,
+        all_sectors,
+        all_vsic,
+        result_title,
+        /// `{version}`.
+        computed_from,
+        /// `{total}`.
+        row_count,
+        /// `{version}`.
+        permalink,
+        downloads,
+        /// `{version}`.
+        downloads_note,
+        /// `{withheld}`: the mark of a withheld cell.
+        withheld_note,
+        /// `{title}`, `{shown}`, `{total}`.
+        caption_part,
+        /// `{title}`, `{total}`.
+        caption_all,
+        no_rows,
+        /// `{shown}`, `{total}`.
+        truncated,
+        unit_dong,
+        yes,
+        no,
+        format_xlsx,
+        format_csv,
+        format_parquet,
+        format_arrow,
+        format_json,
     }
 }
 
