@@ -1,6 +1,9 @@
 -- name: coverage_by_district
 -- title.vi: Mức độ bao phủ báo cáo theo huyện
 -- title.en: Filing coverage by district
+-- description.vi: Với từng huyện và toàn tỉnh (dòng cuối): số báo cáo có hiệu lực và số
+--   đơn vị báo cáo của tháng `period`, của tháng trước và mức thay đổi.
+--   Huyện có số báo cáo giảm có thể còn đơn vị chưa nộp.
 -- description: For every district and for the province (last row): the
 --   effective filings and distinct reporting units of month `period`, the
 --   same for the month before, and the change. A district whose count drops

@@ -1,6 +1,12 @@
 -- name: gap_to_target_by_district
 -- title.vi: Khoảng cách tới mục tiêu theo huyện
 -- title.en: Gap to target by district
+-- description.vi: Với từng huyện và toàn tỉnh (dòng cuối), các tháng của năm `year` đến
+--   tháng `through`: tổng mức bán lẻ và doanh thu TMĐT có trọng số, tỷ
+--   trọng, mục tiêu của năm, chênh lệch (điểm %) và doanh thu TMĐT còn thiếu
+--   để tỷ trọng đạt mục tiêu với tổng mức bán lẻ hiện tại (max(0, mục tiêu ×
+--   tổng mức − doanh thu TMĐT), chính xác, tính bằng đồng). Toàn tỉnh ở dòng
+--   cuối.
 -- description: For every district and for the province (last row), over the
 --   months of `year` up to `through`: the weighted total and e-commerce
 --   revenue, the share, the target in force that year, the gap in

@@ -1,6 +1,10 @@
 -- name: monthly_trend
 -- title.vi: Diễn biến tỷ trọng theo tháng
 -- title.en: Monthly share trend
+-- description.vi: Mỗi tháng từ `from` đến `to` có báo cáo có hiệu lực (của một huyện
+--   và/hoặc một nhóm ngành nếu có chọn) một dòng: tổng mức bán lẻ và doanh
+--   thu TMĐT có trọng số, tỷ trọng, mục tiêu của năm (của huyện nếu có chọn
+--   huyện), chênh lệch và đánh giá.
 -- description: One row per month from `from` to `to` that has effective
 --   filings (of one district and/or one sector group when given): the
 --   weighted total and e-commerce revenue, the share, the target in force in

@@ -1,6 +1,11 @@
 -- name: revisions
 -- title.vi: Báo cáo được điều chỉnh giữa hai phiên bản dữ liệu
 -- title.en: Filings revised between two dataset versions
+-- description.vi: Mỗi khóa báo cáo (đơn vị, huyện, mã ngành VSIC, kỳ) mà báo cáo có hiệu
+--   lực ở phiên bản `to_version` khác số liệu (tổng mức, doanh thu TMĐT hoặc
+--   trọng số) so với báo cáo có hiệu lực ở phiên bản `from_version`: cả hai
+--   bộ số liệu, mức thay đổi của các khoản có trọng số (đồng), phiên bản và
+--   thời điểm nộp của hai báo cáo.
 -- description: Every filing key (unit, district, VSIC code, period) whose
 --   filing in force at `to_version` differs in its figures (total,
 --   e-commerce revenue or weight) from the one in force at `from_version`:

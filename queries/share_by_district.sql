@@ -1,6 +1,12 @@
 -- name: share_by_district
 -- title.vi: Tỷ trọng thương mại điện tử theo huyện
 -- title.en: E-commerce share by district
+-- description.vi: Với từng huyện trong danh mục và toàn tỉnh (dòng cuối, mã huyện để
+--   trống): tổng mức bán lẻ và doanh thu TMĐT có trọng số của các báo cáo có
+--   hiệu lực từ `from` đến `to` (của một nhóm ngành nếu có chọn `sector`),
+--   tỷ trọng Σ doanh thu TMĐT / Σ tổng mức, mục tiêu của năm của tháng `to`,
+--   chênh lệch (điểm %) và đánh giá (đạt, chưa đạt, chưa có mục tiêu, không
+--   có số liệu). Số tiền chính xác, tính bằng đồng.
 -- description: For every district of the reference and for the whole
 --   province (last row, district_code empty): the weighted total and
 --   e-commerce retail revenue of the effective filings from `from` to `to`

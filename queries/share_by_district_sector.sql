@@ -1,6 +1,11 @@
 -- name: share_by_district_sector
 -- title.vi: Tỷ trọng thương mại điện tử theo huyện và nhóm ngành
 -- title.en: E-commerce share by district and sector group
+-- description.vi: Mỗi cặp huyện và nhóm ngành bán lẻ trong danh mục: tổng mức bán lẻ và
+--   doanh thu TMĐT có trọng số của các báo cáo có hiệu lực từ `from` đến
+--   `to`, tỷ trọng, mục tiêu của huyện trong năm của tháng `to`, chênh lệch
+--   và đánh giá. Cặp không có báo cáo được liệt kê với doanh thu bằng 0 và
+--   đánh giá không có số liệu.
 -- description: Every pair of a district and a retail sector group of the
 --   reference, with the weighted total and e-commerce revenue of the
 --   effective filings from `from` to `to`, the share, the district's target

@@ -1,6 +1,11 @@
 -- name: share_by_sector
 -- title.vi: Tỷ trọng thương mại điện tử theo nhóm ngành
 -- title.en: E-commerce share by sector group
+-- description.vi: Với từng nhóm ngành bán lẻ trong danh mục và tất cả các nhóm (dòng cuối,
+--   mã ngành để trống): tổng mức bán lẻ và doanh thu TMĐT có trọng số của
+--   các báo cáo có hiệu lực từ `from` đến `to` (của một huyện nếu có chọn
+--   `district`), tỷ trọng, mục tiêu của năm của tháng `to` (của huyện nếu có
+--   chọn, nếu không của tỉnh), chênh lệch (điểm %) và đánh giá.
 -- description: For every retail sector group of the reference and for all
 --   of them together (last row, sector_code empty): the weighted total and
 --   e-commerce revenue of the effective filings from `from` to `to` (of one

@@ -1,6 +1,10 @@
 -- name: yoy_by_district
 -- title.vi: Tỷ trọng so với cùng kỳ năm trước, theo huyện
 -- title.en: Year-over-year change of the share, by district
+-- description.vi: Với từng huyện và toàn tỉnh (dòng cuối): tỷ trọng các tháng từ `from`
+--   đến `to`, tỷ trọng cùng các tháng năm trước và mức thay đổi (điểm %),
+--   kèm tổng mức có trọng số của cả hai kỳ. Tỷ trọng để trống khi kỳ đó
+--   không có doanh thu.
 -- description: For every district and for the province (last row): the
 --   share of the months from `from` to `to`, the share of the same months a
 --   year earlier, and the change in percentage points, with both periods'

@@ -21,6 +21,8 @@ pub enum ParamKind {
     Year,
     /// A district code from the reference, or empty for all; text.
     District,
+    /// A commune code (the 2025 communes) from the reference, or empty for all; text.
+    Commune,
     /// A retail sector group code from the reference, or empty for all; text.
     Sector,
     /// A VSIC code from the reference, or empty for all; text.
@@ -34,10 +36,11 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
-    pub const ALL: [ParamKind; 8] = [
+    pub const ALL: [ParamKind; 9] = [
         Self::Month,
         Self::Year,
         Self::District,
+        Self::Commune,
         Self::Sector,
         Self::Vsic,
         Self::Version,
@@ -50,6 +53,7 @@ impl ParamKind {
             Self::Month => "month",
             Self::Year => "year",
             Self::District => "district",
+            Self::Commune => "commune",
             Self::Sector => "sector",
             Self::Vsic => "vsic",
             Self::Version => "version",
@@ -63,7 +67,7 @@ impl ParamKind {
     }
 
     fn is_code(self) -> bool {
-        matches!(self, Self::District | Self::Sector | Self::Vsic)
+        matches!(self, Self::District | Self::Commune | Self::Sector | Self::Vsic)
     }
 }
 
@@ -149,7 +153,10 @@ pub struct QueryDef {
     pub name: String,
     pub title_vi: String,
     pub title_en: String,
+    /// `description`: in English (a dropped-in file may give only this one).
     pub description: String,
+    /// `description.vi`; empty when the file gives none.
+    pub description_vi: String,
     pub params: Vec<ParamDef>,
     pub sql: String,
     /// `-- cells: by=district from=$from to=$to sector=$sector`: the rows are
@@ -320,7 +327,7 @@ impl QueryDef {
     /// The header is the leading run of `--` comment lines: `-- key: value`
     /// starts a field; a comment line indented by more than one space
     /// continues the previous one. Fields: `name`, `title.vi`, `title.en`,
-    /// `description`, and any number of
+    /// `description` (English), `description.vi`, and any number of
     /// `param: NAME TYPE = DEFAULT | mô tả | description`.
     pub fn parse(name: &str, text: &str) -> Result<Self, String> {
         if !is_identifier(name) {
@@ -337,6 +344,7 @@ impl QueryDef {
             title_vi: String::new(),
             title_en: String::new(),
             description: String::new(),
+            description_vi: String::new(),
             params: Vec::new(),
             sql,
             cells: None,
@@ -352,6 +360,7 @@ impl QueryDef {
                 "title.vi" => def.title_vi = value,
                 "title.en" => def.title_en = value,
                 "description" => def.description = value,
+                "description.vi" => def.description_vi = value,
                 "param" => {
                     let p = parse_param(&value)?;
                     if def.params.iter().any(|q| q.name == p.name) {
@@ -640,9 +649,10 @@ fn check(p: &ParamDef, v: &str, ctx: &BindContext<'_>) -> Result<BoundValue, Bin
             format!("{name} is longer than {MAX_TEXT} characters"),
         )),
         ParamKind::Text => Ok(BoundValue::Text(v.to_string())),
-        ParamKind::District | ParamKind::Sector | ParamKind::Vsic => {
+        ParamKind::District | ParamKind::Commune | ParamKind::Sector | ParamKind::Vsic => {
             let (known, code, what) = match p.kind {
                 ParamKind::District => (ctx.reference.district(v).is_some(), "unknown_district", "district code"),
+                ParamKind::Commune => (ctx.reference.commune(v).is_some(), "unknown_commune", "commune code"),
                 ParamKind::Sector => (ctx.reference.sector(v).is_some(), "unknown_sector", "sector group code"),
                 _ => (ctx.reference.vsic(v).is_some(), "unknown_vsic", "VSIC code"),
             };
@@ -721,6 +731,21 @@ mod tests {
         assert_eq!(d.params[2].kind, ParamKind::District);
         assert_eq!(d.params[0].description_en, "Last month");
         assert!(d.sql.starts_with("SELECT 1"));
+    }
+
+    #[test]
+    fn a_description_in_vietnamese_and_a_commune_parameter() {
+        let text = "-- name: demo\n-- title.vi: Thử\n-- title.en: Demo\n-- description.vi: Một dòng\n--   và phần tiếp.\n-- description: One line\n-- param: c commune = all | Xã | Commune\nSELECT $c AS c\n";
+        let d = QueryDef::parse("demo", text).unwrap();
+        assert_eq!(d.description_vi, "Một dòng và phần tiếp.");
+        assert_eq!(d.description, "One line");
+        assert_eq!(d.params[0].kind, ParamKind::Commune);
+        let r = builtin_reference();
+        let commune = r.communes[0].commune_code.clone();
+        let bind = |v: &str| d.bind(&BTreeMap::from([("c".to_string(), v.to_string())]), &ctx(&r));
+        assert!(bind(&commune).is_ok());
+        assert!(bind("").is_ok(), "empty: all");
+        assert_eq!(bind("99999").unwrap_err().code, "unknown_commune");
     }
 
     #[test]

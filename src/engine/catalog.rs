@@ -90,6 +90,7 @@ impl Listing {
                     "name": d.name,
                     "title": {"vi": d.title_vi, "en": d.title_en},
                     "description": d.description,
+                    "description_vi": d.description_vi,
                     "params": params,
                     "source": match e.source { Source::Builtin => "builtin", Source::File(_) => "file" },
                     // Who may run it: `protected` (any analyst; figures under

@@ -437,6 +437,7 @@ fn param_schema(kind: ParamKind, reference: &Reference) -> Value {
     };
     match kind {
         ParamKind::District => codes(reference.districts.iter().map(|d| d.district_code.as_str()).collect()),
+        ParamKind::Commune => codes(reference.communes.iter().map(|c| c.commune_code.as_str()).collect()),
         ParamKind::Sector => codes(reference.sectors.iter().map(|s| s.group_code.as_str()).collect()),
         ParamKind::Vsic => codes(reference.vsic.iter().map(|v| v.vsic_code.as_str()).collect()),
         ParamKind::Month => month_schema(),

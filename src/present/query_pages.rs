@@ -376,6 +376,14 @@ fn title(def: &QueryDef, lang: Lang) -> &str {
     lang.name(&def.title_vi, &def.title_en)
 }
 
+/// The query's description in the reader's language, else the one it has.
+fn description(def: &QueryDef, lang: Lang) -> &str {
+    match lang.name(&def.description_vi, &def.description) {
+        "" => &def.description,
+        d => d,
+    }
+}
+
 /// Who may run a query, in words.
 fn access_text(def: &QueryDef, lang: Lang) -> &'static str {
     let t = texts(lang);
@@ -432,7 +440,7 @@ pub fn list_page(frame: &Frame<'_>, listing: &Listing, show_problems: bool) -> S
             esc(&page_href(&d.name)),
             esc(title(d, lang)),
             esc(&d.name),
-            esc(&d.description),
+            esc(description(d, lang)),
             esc(access_name(d, lang)),
             esc(access_text(d, lang)),
             esc(match entry.source {
@@ -545,8 +553,8 @@ pub fn query_page(frame: &Frame<'_>, v: &QueryView<'_>) -> String {
         esc(access_name(def, lang)),
         esc(access_text(def, lang)),
     );
-    if !def.description.is_empty() {
-        let _ = write!(out, "<p>{}</p>", esc(&def.description));
+    if !description(def, lang).is_empty() {
+        let _ = write!(out, "<p>{}</p>", esc(description(def, lang)));
     }
     form(&mut out, v, lang, t);
     if let Some(e) = v.error {
@@ -646,6 +654,17 @@ fn control(out: &mut String, p: &ParamDef, value: &str, v: &QueryView<'_>, lang:
                 .iter()
                 .map(|d| (d.district_code.as_str(), lang.name(&d.district_name, &d.name_en), None));
             select(out, &id, &name, t.all_districts, options, raw);
+        }
+        ParamKind::Commune => {
+            // Grouped under their former district.
+            let options = v.reference.communes.iter().map(|c| {
+                let district = v
+                    .reference
+                    .district(&c.district_code)
+                    .map(|d| lang.name(&d.district_name, &d.name_en));
+                (c.commune_code.as_str(), c.commune_name.as_str(), district)
+            });
+            select(out, &id, &name, t.all_communes, options, raw);
         }
         ParamKind::Sector => {
             let options = v

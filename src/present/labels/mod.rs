@@ -322,6 +322,7 @@ group! {
         run,
         all_districts,
         all_sectors,
+        all_communes,
         all_vsic,
         result_title,
         /// `{version}`.
