@@ -5,8 +5,8 @@
 //! filters it, reads a download with its cookies, and signs out; a forged
 //! form is refused; axe-core finds no serious or critical violation on any
 //! page (dashboard in both languages, a district, a sector, sign-in, the
-//! refused role's page). Each page visited leaves a screenshot under
-//! `target/tmp/browser/`.
+//! refused role's page), and fails a control without a label. Each page
+//! visited leaves a screenshot under `target/tmp/browser/`.
 //!
 //! Skipped without Chromium, chromedriver or axe-core; failed instead under
 //! `CI`.
@@ -114,11 +114,7 @@ fn a_viewer_signs_in_with_the_keyboard_walks_the_dashboard_and_signs_out() {
         &[],
     );
     b.wait_for_url(|u| u == "/signout");
-    let status = b.execute(
-        "return performance.getEntriesByType('navigation')[0].responseStatus;",
-        &[],
-    );
-    assert_eq!(status, 403);
+    assert_eq!(b.status(), 403);
     assert!(b.source().contains("csrf_failed"), "{}", b.source());
     // … and signed nobody out.
     b.goto("/");
@@ -178,16 +174,15 @@ fn every_page_passes_axe_core_in_both_languages() {
     filer.goto("/");
     assert!(filer.find("h1").text().len() > 1);
     assert_eq!(nav_links(&filer), vec!["/filings/upload", "/filings/history"]);
-    let status = filer.execute(
-        "return performance.getEntriesByType('navigation')[0].responseStatus;",
-        &[],
-    );
-    assert_eq!(status, 403);
+    assert_eq!(filer.status(), 403);
     filer.check_page("forbidden");
 }
 
+/// The tools checked on themselves: a path typed into a file input
+/// chooses that file, and axe-core fails a page with a control that has no
+/// label, naming the rule and the element.
 #[test]
-fn a_file_input_takes_the_path_typed_into_it() {
+fn a_file_input_takes_a_path_and_axe_core_fails_it_unlabelled() {
     let Some(tools) = Tools::find() else {
         return;
     };
@@ -207,4 +202,14 @@ fn a_file_input_takes_the_path_typed_into_it() {
     );
     assert_eq!(chosen[0], "sample_filings.csv");
     assert_eq!(chosen[1], std::fs::metadata(&file).unwrap().len());
+
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::webdriver::assert_accessible(&b, "signin-with-an-unlabelled-input")
+    }))
+    .expect_err("axe-core fails an unlabelled input");
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("[critical] label:") && message.contains("#f"),
+        "{message}"
+    );
 }

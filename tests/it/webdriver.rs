@@ -41,7 +41,8 @@
 //!   `send_keys` (text, [`key`]s, or a file's path into `<input
 //!   type=file>`), `clear`, `select` (an option by value), `submit`, `text`,
 //!   `attr`, `prop`, `css`; `press`/`chord` (keys to whatever has focus),
-//!   `active` (the focused element), `current_url`, `source`, `execute` and
+//!   `active` (the focused element), `current_url`/`current_path`, `status`
+//!   (the page's HTTP status), `source`, `execute` and
 //!   `execute_async` (scripts, with elements as arguments via
 //!   [`Element::arg`]), `cookies`, `fetch` (a plain HTTP GET with the
 //!   browser's cookies: how downloads are read), `screenshot` (a full-page
@@ -427,6 +428,18 @@ impl Session {
         self.command("GET", "/source", None).as_str().unwrap_or("").to_string()
     }
 
+    /// The HTTP status the page shown was answered with (403 for a refused
+    /// role's page, …).
+    pub fn status(&self) -> u16 {
+        let v = self.execute(
+            "return performance.getEntriesByType('navigation')[0].responseStatus;",
+            &[],
+        );
+        v.as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .expect("a navigation status")
+    }
+
     pub fn back(&self) {
         self.command("POST", "/back", None);
     }
@@ -522,14 +535,14 @@ impl Session {
     /// A GET on the site with this browser's cookies, outside the browser:
     /// how a test reads a download.
     pub fn fetch(&self, path: &str) -> Response {
-        let path = path.strip_prefix(&self.origin).unwrap_or(path).replace("&amp;", "&");
+        let path = path.strip_prefix(&self.origin).unwrap_or(path);
         let cookie = self
             .cookies()
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("; ");
-        http(self.site_port, "GET", &path, &[("Cookie", &cookie)], b"")
+        http(self.site_port, "GET", path, &[("Cookie", &cookie)], b"")
     }
 
     /// A full-page PNG kept as `target/tmp/browser/NAME.png`.
@@ -852,6 +865,14 @@ impl Site {
         b.goto(&format!("/signin?{query}"));
         b.find("#token").send_keys(self.token(role));
         b.find("form.signin button[type=submit]").click();
-        b.wait_for_url(|u| !u.starts_with("/signin"));
+        b.wait_until("signing in", |b| {
+            !b.current_path().starts_with("/signin") || b.try_find("[role=alert]").is_some()
+        });
+        assert!(
+            b.try_find("[role=alert]").is_none(),
+            "the {} token was refused",
+            role.as_str()
+        );
+        b.wait_for_url(|_| true);
     }
 }
