@@ -10,12 +10,12 @@
 //! # Writing a browser test
 //!
 //! ```ignore
-//! use crate::webdriver::{Site, assert_accessible, key};
+//! use crate::webdriver::{Site, Tools, key};
 //! use ecomshare::domain::Role;
 //!
 //! #[test]
 //! fn an_analyst_opens_a_named_query() {
-//!     let Some(tools) = webdriver::Tools::find() else { return }; // skipped without the tools, fails in CI
+//!     let Some(tools) = Tools::find() else { return }; // skipped without the tools, fails in CI
 //!     let site = Site::start();                  // sample filings, a token per role
 //!     let b = site.browser(&tools);              // a fresh headless Chromium, closed on drop
 //!     site.sign_in(&b, Role::Analyst, "/queries");
@@ -55,6 +55,12 @@
 //!   "critical" fails the test with the rule, its help and the elements.
 //!   [`Session::check_page`] takes the screenshot and runs it: call it on
 //!   every page a test visits.
+//! - A [`Site`] is `ecomshare serve` on a free port over a data directory
+//!   holding the sample filings, with a token per role (`token(role)`, for
+//!   the sign-in form or `Authorization: Bearer` through [`http`] when a
+//!   test compares a page with the API), `sign_in(&session, role, next)`,
+//!   `port()` and `env` (the CLI on the same data). Its session cookie has
+//!   no `Secure` (plain HTTP on loopback) and no rate limit applies.
 //! - Screenshots are kept under `target/tmp/browser/` (Cargo's
 //!   `CARGO_TARGET_TMPDIR`) for people to look at; name them after the page.
 
