@@ -189,7 +189,7 @@ pub fn forbidden(frame: &Frame<'_>) -> String {
 
 /// The one style sheet: readable type, visible focus, print without chrome.
 pub const STYLE: &str = "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;margin:0 auto;max-width:1200px;padding:0 1rem 1rem;color:#1a1a1a;line-height:1.4}\
-a{color:#0b57a4}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{outline:3px solid #0b57a4;outline-offset:2px}\
+a{color:#0b57a4}a:focus-visible,button:focus-visible,input:focus-within,select:focus-visible,summary:focus-visible{outline:3px solid #0b57a4;outline-offset:2px}\
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.4rem}.skip:focus{left:.5rem}\
 header.site{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1.2rem;border-bottom:2px solid #0b57a4;padding:.5rem 0;margin-bottom:.8rem}\
 header.site .brand{margin:0;font-weight:700}header.site .brand a{text-decoration:none}\

@@ -688,13 +688,16 @@ fn a_report_counts_the_revisions_since_the_previous_months_report() {
 #[test]
 fn the_pdfs_text_carries_the_headline_figures_of_the_share_api() {
     use ecomshare::present::locale::{Lang, percent, points};
+    // poppler's pdftotext (Debian poppler-utils; .ci/run installs it).
+    let Some(pdftotext) = common::require_tool("pdftotext", "pdftotext", "apt-get install poppler-utils") else {
+        return;
+    };
     let env = Env::new();
     assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
     let out = env.path("report");
     let r = env.run(&["report", "--month", "2025-03", "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // poppler's pdftotext (Debian poppler-utils; .ci/run installs it).
-    let text = std::process::Command::new("pdftotext")
+    let text = std::process::Command::new(pdftotext)
         .args(["-layout", "-enc", "UTF-8"])
         .arg(out.join("report.pdf"))
         .arg("-")

@@ -178,3 +178,38 @@ pub fn wait_for_port(port: u16) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Whether the tests run in CI (`CI` set and not empty), where no test may
+/// skip for want of a tool.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// A program or file a test needs from outside Rust (Chromium,
+/// chromedriver, axe-core, poppler's pdftotext): `path` if it exists, or,
+/// for a bare name, the first match on `PATH`. Missing, the test is
+/// skipped with the reason printed (the caller returns on `None`) — but
+/// under `CI` it fails instead, so CI never skips it. `install` says how
+/// to get it.
+///
+/// ```ignore
+/// let Some(pdftotext) = common::require_tool("pdftotext", "pdftotext", "apt-get install poppler-utils") else {
+///     return;
+/// };
+/// ```
+pub fn require_tool(name: &str, path: impl AsRef<Path>, install: &str) -> Option<PathBuf> {
+    let path = path.as_ref();
+    let found = if path.components().count() > 1 {
+        path.is_file().then(|| path.to_path_buf())
+    } else {
+        std::env::var_os("PATH")
+            .and_then(|dirs| std::env::split_paths(&dirs).map(|d| d.join(path)).find(|p| p.is_file()))
+    };
+    if found.is_none() {
+        let test = std::thread::current().name().unwrap_or("a test").to_string();
+        let why = format!("{name} not found at {} ({install})", path.display());
+        assert!(!in_ci(), "{test}: {why}; CI runs every test, none may skip");
+        eprintln!("SKIPPED {test}: {why}; CI runs it");
+    }
+    found
+}

@@ -6,6 +6,9 @@
 
 mod common;
 
+// Browser tests' tools (WebDriver, axe-core, the served site).
+mod webdriver;
+
 mod access;
 mod api;
 mod bad_inputs;
@@ -17,6 +20,7 @@ mod delivery;
 mod golden;
 mod inputs;
 mod layout;
+mod pages_browser;
 mod prop;
 mod queries_api;
 mod query_pages;
