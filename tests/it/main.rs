@@ -7,6 +7,7 @@
 mod common;
 
 mod access;
+mod admin_pages;
 mod api;
 mod bad_inputs;
 mod browser;
