@@ -287,7 +287,7 @@ async fn tokens_view(guard: &Arc<Guard>, caller: Option<&Identity>) -> Result<To
         problem: None,
         form: TokenForm::default(),
         max_name_chars: tokens::MAX_NAME_CHARS,
-        last_use_every_h: tokens::LAST_USE_EVERY_S / 3600,
+        last_use_every_min: tokens::LAST_USE_EVERY_S / 60,
     })
 }
 

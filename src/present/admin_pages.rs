@@ -409,8 +409,8 @@ pub struct TokensView {
     pub form: TokenForm,
     /// The longest name a token may have.
     pub max_name_chars: usize,
-    /// How often a token's use is written down, in hours.
-    pub last_use_every_h: i64,
+    /// How often a token's use is written down at most, in minutes.
+    pub last_use_every_min: i64,
 }
 
 /// `GET /admin/tokens`, and the answer to creating or revoking one.
@@ -436,7 +436,7 @@ pub fn tokens(frame: &Frame<'_>, v: &TokensView) -> String {
         let _ = write!(
             out,
             "<section class=\"ok\" aria-labelledby=\"created\"><h2 id=\"created\">{}</h2><p>{}</p>\
-             <p><label for=\"new-token\">{}</label><br><input id=\"new-token\" type=\"text\" readonly size=\"80\" autocomplete=\"off\" spellcheck=\"false\" value=\"{}\">\
+             <p><label for=\"new-token\">{}</label><br><input id=\"new-token\" type=\"text\" readonly size=\"80\" style=\"width:100%;max-width:52rem;font-family:monospace\" autocomplete=\"off\" spellcheck=\"false\" value=\"{}\">\
              <button type=\"button\" data-copy=\"new-token\" data-done=\"{}\" data-failed=\"{}\" hidden>{}</button></p>\
              <p role=\"status\" id=\"copy-status\"></p></section>",
             esc(t.created_heading),
@@ -535,7 +535,7 @@ fn tokens_table(out: &mut String, frame: &Frame<'_>, v: &TokensView) {
         "</tbody></table><p class=\"note\">{}</p>",
         esc(&labels::fill(
             t.last_used_note,
-            &[("hours", &v.last_use_every_h.to_string())]
+            &[("minutes", &v.last_use_every_min.to_string())]
         ))
     );
 }
@@ -722,7 +722,7 @@ mod tests {
             problem: None,
             form: TokenForm::default(),
             max_name_chars: 200,
-            last_use_every_h: 1,
+            last_use_every_min: 60,
         };
         let html = tokens(&frame(Lang::En), &v);
         assert!(html.contains("readonly") && html.contains("value=\"esk_0a1b2c3d_ff\""));

@@ -288,7 +288,7 @@ pub static EN: Labels = Labels {
         token_revoked: "Revoked",
         current_token: "(this session's token)",
         revoke: "Revoke",
-        last_used_note: "A token's last use is recorded at most once every {hours} hours.",
+        last_used_note: "A token's last use is recorded at most once every {minutes} minutes.",
         revoked: "Token {id} ({name}) is revoked: it and the sessions signed in with it no longer work.",
         unknown_token: "No such access token.",
         create_heading: "Create an access token",

@@ -518,7 +518,7 @@ group! {
         token_revoked,
         current_token,
         revoke,
-        /// `{hours}`.
+        /// `{minutes}`.
         last_used_note,
         /// `{id}`, `{name}`.
         revoked,

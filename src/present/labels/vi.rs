@@ -290,7 +290,7 @@ pub static VI: Labels = Labels {
         token_revoked: "Đã thu hồi",
         current_token: "(mã của phiên đăng nhập này)",
         revoke: "Thu hồi",
-        last_used_note: "Lần dùng gần nhất được ghi lại nhiều nhất {hours} giờ một lần.",
+        last_used_note: "Lần dùng gần nhất được ghi lại nhiều nhất {minutes} phút một lần.",
         revoked: "Đã thu hồi mã {id} ({name}): mã này và các phiên đăng nhập bằng mã này không còn dùng được.",
         unknown_token: "Không có mã truy cập này.",
         create_heading: "Tạo mã truy cập",
