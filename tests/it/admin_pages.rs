@@ -596,3 +596,66 @@ async fn other_roles_get_the_refusal_page_and_change_nothing() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test]
+async fn the_first_token_made_in_open_local_mode_is_shown_then_pages_ask_to_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(App::open(dir.path().join("data")).unwrap());
+    let router = ecomshare::http::router(app.clone());
+    let send = |req: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.unwrap().to_bytes().to_vec();
+            Answer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            }
+        }
+    };
+    // No token yet: every caller is admin; the browser's forms are bound to its own cookie.
+    let page = send(Request::get("/admin/tokens").body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("Khi có mã đầu tiên, mọi trang và API đều cần mã truy cập"),
+        "{html}"
+    );
+    let binding = page.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let fields = [
+        ("csrf", csrf_of(&html)),
+        ("role", "admin".into()),
+        ("name", "Quản trị".into()),
+    ];
+    let req = Request::post("/admin/tokens")
+        .header(header::COOKIE, &binding)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+        .unwrap();
+    let created = send(req).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let token = new_token_of(&created.text());
+    // From now on a token is needed: the browser is sent to sign in, the token works.
+    let again = send(
+        Request::get("/admin/tokens")
+            .header(header::COOKIE, &binding)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location(), "/signin?next=%2Fadmin%2Ftokens");
+    let req = Request::get("/api/v1/reports")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(req).await.status, StatusCode::OK);
+}
