@@ -9,6 +9,10 @@
 //! `DATA/session.key`, of the token ID and expiry — so revoking the token
 //! ends its sessions too.
 //!
+//! A token's last use (`last_used_at`) is written into the same file, at
+//! most once per [`LAST_USE_EVERY_S`] per token: cheap enough for every
+//! request, exact enough for deciding which tokens are still in use.
+//!
 //! No token, secret or MAC is ever logged or printed after creation.
 //! Knows nothing of HTTP.
 
@@ -18,6 +22,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -26,6 +31,13 @@ use thiserror::Error;
 
 /// How long a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
+
+/// A token's last use is written down at most this often (seconds): the
+/// time shown is that of the first use in the hour, at most an hour behind.
+pub const LAST_USE_EVERY_S: i64 = 3600;
+
+/// The longest name a token may have, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 
 #[derive(Debug, Error)]
 pub enum AuthError {
@@ -74,9 +86,64 @@ pub struct TokenRecord {
     /// The last day it is valid (inclusive, `YYYY-MM-DD`), if it expires.
     pub expires: Option<String>,
     pub revoked_at: Option<String>,
+    /// When it last proved who is calling (bearer or session), to within
+    /// [`LAST_USE_EVERY_S`]; `None`: not used since it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+}
+
+/// Where a token stands on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    Active,
+    /// Past its last day.
+    Expired,
+    Revoked,
+}
+
+/// Why a token cannot be created as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestProblem {
+    /// Empty, or longer than [`MAX_NAME_CHARS`].
+    Name,
+    /// The last day is before today.
+    ExpiryPast,
+}
+
+impl RequestProblem {
+    fn message(self) -> String {
+        match self {
+            Self::Name => format!("give the token a name of 1 to {MAX_NAME_CHARS} characters"),
+            Self::ExpiryPast => "the expiry date is in the past".into(),
+        }
+    }
+}
+
+/// Whether a token of this name and last day may be created now.
+pub fn check_request(name: &str, expires: Option<NaiveDate>, now: DateTime<Utc>) -> Result<(), RequestProblem> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(RequestProblem::Name);
+    }
+    if expires.is_some_and(|e| e < now.date_naive()) {
+        return Err(RequestProblem::ExpiryPast);
+    }
+    Ok(())
 }
 
 impl TokenRecord {
+    /// Active, expired or revoked on `today`.
+    pub fn state_on(&self, today: NaiveDate) -> TokenState {
+        if self.revoked_at.is_some() {
+            TokenState::Revoked
+        } else if self.valid_on(today) {
+            TokenState::Active
+        } else {
+            TokenState::Expired
+        }
+    }
+
     fn valid_on(&self, today: NaiveDate) -> bool {
         let last_day = self
             .expires
@@ -121,6 +188,8 @@ type Stamp = Option<(SystemTime, u64)>;
 pub struct TokenStore {
     path: PathBuf,
     cached: Mutex<(Stamp, std::sync::Arc<Vec<TokenRecord>>)>,
+    /// When this process last wrote down each token's use.
+    noted: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl TokenStore {
@@ -128,6 +197,7 @@ impl TokenStore {
         Self {
             path: data.join("tokens.json"),
             cached: Mutex::new((None, std::sync::Arc::new(Vec::new()))),
+            noted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -190,15 +260,8 @@ impl TokenStore {
         expires: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<(TokenRecord, String), AuthError> {
+        check_request(name, expires, now).map_err(|p| AuthError::Invalid(p.message()))?;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AuthError::Invalid(
-                "give the token a name of 1 to 200 characters".into(),
-            ));
-        }
-        if expires.is_some_and(|e| e < now.date_naive()) {
-            return Err(AuthError::Invalid("the expiry date is in the past".into()));
-        }
         self.update(|file| {
             let mut id = random_hex(4)?;
             while file.tokens.iter().any(|t| t.id == id) {
@@ -213,6 +276,7 @@ impl TokenStore {
                 created_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
                 expires: expires.map(|e| e.format("%Y-%m-%d").to_string()),
                 revoked_at: None,
+                last_used_at: None,
             };
             file.tokens.push(record.clone());
             Ok((record, token))
@@ -244,17 +308,57 @@ impl TokenStore {
         let record = tokens.iter().find(|t| t.id == id)?;
         let digest = hex(&Sha256::digest(presented.as_bytes()));
         let same: bool = digest.as_bytes().ct_eq(record.sha256.as_bytes()).into();
-        (same && record.valid_on(now.date_naive())).then(|| Identity {
+        if !(same && record.valid_on(now.date_naive())) {
+            return None;
+        }
+        self.note_use(record, now);
+        Some(Identity {
             token_id: Some(record.id.clone()),
             role: record.role,
         })
+    }
+
+    /// Writes down that `record` was used now, unless its use was written
+    /// down less than [`LAST_USE_EVERY_S`] ago (by this process or in the
+    /// file). A failed write is logged and does not refuse the caller.
+    fn note_use(&self, record: &TokenRecord, now: DateTime<Utc>) {
+        let every = chrono::Duration::seconds(LAST_USE_EVERY_S);
+        let recent = |t: DateTime<Utc>| now.signed_duration_since(t) < every;
+        let in_file = record
+            .last_used_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        if in_file.is_some_and(recent) {
+            return;
+        }
+        {
+            let mut noted = self.noted.lock().expect("token use lock");
+            if noted.get(&record.id).is_some_and(|t| recent(*t)) {
+                return;
+            }
+            noted.insert(record.id.clone(), now);
+        }
+        let written = self.update(|file| {
+            if let Some(t) = file.tokens.iter_mut().find(|t| t.id == record.id) {
+                t.last_used_at = Some(now.to_rfc3339_opts(SecondsFormat::Secs, true));
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            tracing::warn!(code = e.code(), error = %e, token_id = %record.id, "a token's last use was not written down");
+        }
     }
 
     /// The identity of a token id still valid now (for sessions).
     fn by_id(&self, id: &str, now: DateTime<Utc>) -> Option<Identity> {
         let tokens = self.tokens().ok()?;
         let record = tokens.iter().find(|t| t.id == id)?;
-        record.valid_on(now.date_naive()).then(|| Identity {
+        if !record.valid_on(now.date_naive()) {
+            return None;
+        }
+        self.note_use(record, now);
+        Some(Identity {
             token_id: Some(record.id.clone()),
             role: record.role,
         })
@@ -397,6 +501,51 @@ mod tests {
         assert_eq!(store.verify(&expiring, now() + chrono::Duration::days(1)), None);
         assert!(store.create(Role::Viewer, "cũ", day.pred_opt(), now()).is_err());
         assert!(store.create(Role::Viewer, "  ", None, now()).is_err());
+    }
+
+    #[test]
+    fn a_tokens_last_use_is_written_down_at_most_once_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        let sessions = Sessions::open(dir.path()).unwrap();
+        let (record, token) = store.create(Role::Viewer, "ban chỉ đạo", None, now()).unwrap();
+        let last_use = |store: &TokenStore| store.list().unwrap()[0].last_used_at.clone();
+        assert_eq!(last_use(&store), None, "not used yet");
+        store.verify(&token, now()).unwrap();
+        assert_eq!(last_use(&store).as_deref(), Some("2026-01-10T08:00:00Z"));
+        // Within the hour, neither this process nor another writes it again.
+        let later = now() + chrono::Duration::minutes(59);
+        store.verify(&token, later).unwrap();
+        assert!(TokenStore::new(dir.path()).verify(&token, later).is_some());
+        assert_eq!(last_use(&store).as_deref(), Some("2026-01-10T08:00:00Z"));
+        // A session counts as a use of its token.
+        let cookie = sessions.issue(&record.id, now());
+        let hour_on = now() + chrono::Duration::minutes(61);
+        sessions.verify(&cookie, &store, hour_on).unwrap();
+        assert_eq!(last_use(&store).as_deref(), Some("2026-01-10T09:01:00Z"));
+        // A refused token is no use.
+        store.revoke(&record.id, now()).unwrap();
+        assert!(store.verify(&token, now() + chrono::Duration::hours(3)).is_none());
+        assert_eq!(last_use(&store).as_deref(), Some("2026-01-10T09:01:00Z"));
+    }
+
+    #[test]
+    fn a_token_is_active_expired_or_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path());
+        let day = now().date_naive();
+        let (r, _) = store.create(Role::Filer, "huyện", Some(day), now()).unwrap();
+        assert_eq!(r.state_on(day), TokenState::Active);
+        assert_eq!(r.state_on(day.succ_opt().unwrap()), TokenState::Expired);
+        let r = store.revoke(&r.id, now()).unwrap();
+        assert_eq!(r.state_on(day), TokenState::Revoked);
+        assert_eq!(check_request(" ", None, now()), Err(RequestProblem::Name));
+        assert_eq!(check_request(&"x".repeat(201), None, now()), Err(RequestProblem::Name));
+        assert_eq!(
+            check_request("x", day.pred_opt(), now()),
+            Err(RequestProblem::ExpiryPast)
+        );
+        assert_eq!(check_request("x", Some(day), now()), Ok(()));
     }
 
     #[test]

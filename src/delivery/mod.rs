@@ -145,7 +145,8 @@ pub enum State {
     Sending,
     Delivered,
     /// Given up: a permanent refusal or too many attempts. `ecomshare
-    /// deliveries --retry ID` queues it again.
+    /// deliveries --retry ID`, or the administrators' reports page, queues
+    /// it again.
     Failed,
 }
 
@@ -319,7 +320,12 @@ impl Outbox {
         durable::write_atomic(&path, &to_bytes(d)).map_err(io(&path))
     }
 
+    /// The delivery of `id`; `None` for an id that is no delivery's
+    /// (one naming anything but a record of this directory included).
     pub fn get(&self, id: &str) -> Result<Option<Delivery>, DeliveryError> {
+        if !is_record_id(id) {
+            return Ok(None);
+        }
         let path = self.path(id);
         match std::fs::read(&path) {
             Ok(bytes) => parse(&path, &bytes).map(Some),
@@ -396,8 +402,24 @@ impl Outbox {
         Ok(n)
     }
 
-    /// Queues a failed delivery again, due now, with its attempts kept.
+    /// Queues a failed delivery again, due now, with its attempts and its
+    /// idempotency key kept; written atomically like every record. Retries
+    /// are serialised by a lock of their own, so two at once queue it once
+    /// (the second finds it no longer failed); the worker never writes a
+    /// failed record, so it cannot overwrite one being retried.
     pub fn retry(&self, id: &str, now: DateTime<Utc>) -> Result<Delivery, DeliveryError> {
+        if !is_record_id(id) {
+            return Err(DeliveryError::Unknown(id.to_string()));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let lock_path = self.dir.join(".retry.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        lock.lock().map_err(io(&lock_path))?;
         let mut d = self.get(id)?.ok_or_else(|| DeliveryError::Unknown(id.to_string()))?;
         if d.state != State::Failed {
             return Err(DeliveryError::NotFailed {
@@ -428,6 +450,17 @@ impl Outbox {
             Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
         }
     }
+}
+
+/// Whether `id` can name a record: letters, digits, `-`, `_` and `.`,
+/// not starting with a dot (so never a path out of the outbox).
+fn is_record_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 255
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 fn to_bytes(d: &Delivery) -> Vec<u8> {
@@ -738,6 +771,10 @@ mod tests {
         outbox.enqueue(&d).unwrap();
         assert_eq!(outbox.retry(&d.id, now).unwrap_err().code(), "delivery_not_failed");
         assert_eq!(outbox.retry("nope", now).unwrap_err().code(), "unknown_delivery");
+        for outside in ["../tokens", "a/b", ".lock", ""] {
+            assert_eq!(outbox.retry(outside, now).unwrap_err().code(), "unknown_delivery");
+            assert!(outbox.get(outside).unwrap().is_none());
+        }
         d.state = State::Failed;
         outbox.save(&d).unwrap();
         assert_eq!(outbox.retry(&d.id, now).unwrap().state, State::Pending);

@@ -1,5 +1,7 @@
 //! Administrators' routes: the archive of monthly reports, generating a
-//! month's report on demand, and the outbox of deliveries.
+//! month's report on demand, and the outbox of deliveries. The report
+//! generation and the outbox access here are shared with the pages
+//! (`admin_pages`).
 
 use super::{ApiError, blocking};
 use crate::present::locale::Lang;
@@ -55,7 +57,28 @@ pub(super) async fn post_report(
             }
         }
     }
-    let generated = crate::report::generate(&app, period, lang, &archive(&app))
+    let generated = generate(&app, period, lang).await?;
+    let status = if generated.generated {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let entry = blocking(move || Ok(crate::report::list(&archive(&app))))
+        .await?
+        .into_iter()
+        .find(|r| r.month == month);
+    Ok((status, Json(entry)).into_response())
+}
+
+/// A month's report generated from the current dataset version into the
+/// archive (kept as it was when the archive holds it already): the use
+/// case of `POST /api/v1/reports/{month}` and of the reports page's form.
+pub(super) async fn generate(
+    app: &App,
+    period: crate::domain::Period,
+    lang: Lang,
+) -> Result<crate::report::Generated, ApiError> {
+    crate::report::generate(app, period, lang, &archive(app))
         .await
         .map_err(|e| match e {
             crate::report::ReportError::App(e) => ApiError::from(e),
@@ -67,17 +90,7 @@ pub(super) async fn post_report(
                     "internal error; the details are in the server log",
                 )
             }
-        })?;
-    let status = if generated.generated {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let entry = blocking(move || Ok(crate::report::list(&archive(&app))))
-        .await?
-        .into_iter()
-        .find(|r| r.month == month);
-    Ok((status, Json(entry)).into_response())
+        })
 }
 
 /// `GET /api/v1/deliveries[?state=pending|sending|delivered|failed]`: the
@@ -106,23 +119,38 @@ pub(super) async fn deliveries(State(app): State<Arc<App>>, RawQuery(query): Raw
             }
         }
     }
-    let list = tokio::task::spawn_blocking(move || crate::delivery::Outbox::new(app.data_dir()).list())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "outbox task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
-        })?
-        .map_err(|e| {
-            tracing::error!(code = e.code(), error = %e, "reading the outbox failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; the details are in the server log",
-            )
-        })?;
+    let list = outbox(app, |outbox| outbox.list()).await?;
     let list: Vec<_> = list
         .into_iter()
         .filter(|d| state.is_none_or(|s| d.state == s))
         .collect();
     Ok(Json(serde_json::json!({ "deliveries": list })).into_response())
+}
+
+/// Runs `f` on the outbox off the async workers; a failure to read or
+/// write it is logged and answered as an internal error, a delivery that
+/// is unknown (404) or not failed (409) as such.
+pub(super) async fn outbox<T: Send + 'static>(
+    app: Arc<App>,
+    f: impl FnOnce(&crate::delivery::Outbox) -> Result<T, crate::delivery::DeliveryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    use crate::delivery::DeliveryError;
+    tokio::task::spawn_blocking(move || f(&crate::delivery::Outbox::new(app.data_dir())))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "outbox task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        })?
+        .map_err(|e| match e {
+            DeliveryError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
+            DeliveryError::NotFailed { .. } => ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()),
+            e => {
+                tracing::error!(code = e.code(), error = %e, "the outbox failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the details are in the server log",
+                )
+            }
+        })
 }

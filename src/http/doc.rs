@@ -409,6 +409,111 @@ pub fn sector_page() -> Value {
     page("sectorPage", "One sector group's page", Some("code"))
 }
 
+/// An administrators' page: HTML in the reader's language.
+fn admin_page(id: &str, summary: &str, query: Value) -> Value {
+    let mut params = vec![json!({"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}})];
+    params.extend(query.as_array().cloned().unwrap_or_default());
+    json!({"operationId": id, "tags": ["admin pages"], "summary": summary, "parameters": params,
+        "responses": merge(json!({"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}),
+            error_responses(&[400, 500]))})
+}
+
+/// A form of the administrators' pages: its fields (the anti-forgery token
+/// first) and its answers.
+fn admin_form(id: &str, summary: &str, path_param: Option<&str>, fields: Value, responses: Value) -> Value {
+    let mut properties =
+        json!({"csrf": {"type": "string", "description": "The anti-forgery token of the page's forms"}});
+    if let (Some(p), Some(f)) = (properties.as_object_mut(), fields.as_object()) {
+        p.extend(f.clone());
+    }
+    let params: Vec<Value> = path_param
+        .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .into_iter()
+        .collect();
+    json!({"operationId": id, "tags": ["admin pages"], "summary": summary, "parameters": params,
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object",
+            "required": ["csrf"], "properties": properties}}}},
+        "responses": merge(merge(responses,
+            json!({"403": {"description": "csrf_failed: the anti-forgery token is missing or not this session's (a bearer token's caller has none)"}})),
+            error_responses(&[500]))})
+}
+
+fn html_reason(description: &str) -> Value {
+    json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}})
+}
+
+pub fn admin_reports() -> Value {
+    admin_page(
+        "adminReportsPage",
+        "The report archive with its files, a form to generate a month's report, and each delivery with its attempts and a button to send a failed one again",
+        json!([{"name": "done", "in": "query", "schema": {"type": "string", "enum": ["generated", "kept", "retried"]},
+                "description": "What the last form did (shown as a message)"},
+            {"name": "month", "in": "query", "schema": month_schema()},
+            {"name": "delivery", "in": "query", "schema": {"type": "string"}}]),
+    )
+}
+
+pub fn admin_generate() -> Value {
+    admin_form(
+        "adminGenerateReport",
+        "Generates a month's report from the current dataset version into the archive (as POST /api/v1/reports/{month})",
+        None,
+        json!({"month": month_schema(), "report_lang": {"type": "string", "enum": ["vi", "en"]}}),
+        json!({"303": {"description": "Done: back to /admin/reports?done=generated|kept&month=…"},
+            "400": html_reason("The page with the reason (not a month, or the report cannot be made)")}),
+    )
+}
+
+pub fn admin_retry() -> Value {
+    admin_form(
+        "adminRetryDelivery",
+        "Queues a failed delivery again, due now, with its attempts and idempotency key kept",
+        Some("id"),
+        json!({}),
+        json!({"303": {"description": "Queued: back to /admin/reports?done=retried&delivery=…"},
+            "404": html_reason("The page, saying there is no such delivery"),
+            "409": html_reason("The page, saying the delivery is not failed")}),
+    )
+}
+
+pub fn admin_tokens() -> Value {
+    admin_page(
+        "adminTokensPage",
+        "The access tokens with role, name, creation, expiry, last use and state; forms to create and revoke one",
+        json!([{"name": "done", "in": "query", "schema": {"type": "string", "enum": ["revoked"]}},
+            {"name": "token", "in": "query", "schema": {"type": "string"}, "description": "The id of the token just revoked"}]),
+    )
+}
+
+pub fn admin_create_token() -> Value {
+    admin_form(
+        "adminCreateToken",
+        "Creates an access token and shows it once, in this answer only (Cache-Control: no-store)",
+        None,
+        json!({"role": {"type": "string", "enum": ["viewer", "analyst", "filer", "admin"]},
+            "name": {"type": "string", "minLength": 1, "maxLength": crate::access::tokens::MAX_NAME_CHARS},
+            "expires": {"type": "string", "description": "The last valid day, YYYY-MM-DD; empty: never"}}),
+        json!({"201": html_reason("The tokens page with the new token in a read-only field"),
+            "400": html_reason("The page with the reason and the form as filled")}),
+    )
+}
+
+pub fn admin_revoke_token() -> Value {
+    admin_form(
+        "adminRevokeToken",
+        "Revokes an access token (its sessions end with it)",
+        Some("id"),
+        json!({}),
+        json!({"303": {"description": "Revoked: back to /admin/tokens?done=revoked&token=…"},
+            "404": html_reason("The page, saying there is no such token")}),
+    )
+}
+
+pub fn copy_script() -> Value {
+    json!({"operationId": "copyScript", "tags": ["admin pages"], "summary": "The script of the copy buttons (the pages work without it)",
+        "responses": {"200": {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}}}})
+}
+
 pub fn queries_page() -> Value {
     json!({"operationId": "queriesPage", "tags": ["queries"],
         "summary": "The named queries as a page: titles and descriptions in the reader's language, access (protected or full); broken query files for admins",

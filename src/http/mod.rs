@@ -13,6 +13,7 @@
 //! queries, SQL), `admin` (reports, deliveries) and `signin`.
 
 mod admin;
+mod admin_pages;
 mod analysis;
 mod dashboard_pages;
 pub mod doc;
@@ -147,6 +148,38 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
         // The trade officials' query pages.
         .get("/queries", Analysis, doc::queries_page, query_pages::list)
         .get("/queries/{name}", Analysis, doc::query_page, query_pages::query)
+        // The administrators' pages.
+        .get("/admin/reports", Admin, doc::admin_reports, admin_pages::reports_page)
+        .route(
+            "post",
+            "/admin/reports",
+            Admin,
+            doc::admin_generate,
+            post(admin_pages::generate).layer(DefaultBodyLimit::max(16 << 10)),
+        )
+        .route(
+            "post",
+            "/admin/deliveries/{id}/retry",
+            Admin,
+            doc::admin_retry,
+            post(admin_pages::retry_delivery).layer(DefaultBodyLimit::max(16 << 10)),
+        )
+        .get("/admin/tokens", Admin, doc::admin_tokens, admin_pages::tokens_page)
+        .route(
+            "post",
+            "/admin/tokens",
+            Admin,
+            doc::admin_create_token,
+            post(admin_pages::create_token).layer(DefaultBodyLimit::max(16 << 10)),
+        )
+        .route(
+            "post",
+            "/admin/tokens/{id}/revoke",
+            Admin,
+            doc::admin_revoke_token,
+            post(admin_pages::revoke_token).layer(DefaultBodyLimit::max(16 << 10)),
+        )
+        .get("/assets/copy.js", Public, doc::copy_script, admin_pages::copy_script)
         .finish()
 }
 

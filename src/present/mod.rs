@@ -5,6 +5,7 @@
 //! (`template`). Plain data in, bytes out: nothing here reads the store or
 //! runs a query; `dashboard` alone asks `App` for the answers it lays out.
 
+pub mod admin_pages;
 pub mod charts;
 pub mod dashboard;
 pub mod export;

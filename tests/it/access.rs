@@ -114,6 +114,14 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/reports/{month}/{file}"), Admin),
         (("post", "/api/v1/reports/{month}"), Admin),
         (("get", "/api/v1/deliveries"), Admin),
+        // The administrators' pages.
+        (("get", "/admin/reports"), Admin),
+        (("post", "/admin/reports"), Admin),
+        (("post", "/admin/deliveries/{id}/retry"), Admin),
+        (("get", "/admin/tokens"), Admin),
+        (("post", "/admin/tokens"), Admin),
+        (("post", "/admin/tokens/{id}/revoke"), Admin),
+        (("get", "/assets/copy.js"), Public),
         (("get", "/queries"), Analysis),
         (("get", "/queries/{name}"), Analysis),
     ])
@@ -128,6 +136,8 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
         "/api/v1/reference/{table}" => "/api/v1/reference/districts".to_string(),
         "/api/v1/queries/{name}" => "/api/v1/queries/share_by_district".to_string(),
         "/api/v1/reports/{month}/{file}" => "/api/v1/reports/2025-03/report.json".to_string(),
+        "/admin/deliveries/{id}/retry" => "/admin/deliveries/2025-03-vi-v1-moit/retry".to_string(),
+        "/admin/tokens/{id}/revoke" => "/admin/tokens/00000000/revoke".to_string(),
         "/api/v1/reports/{month}" => "/api/v1/reports/2025-03".to_string(),
         "/api/v1/ingests/{version}" => "/api/v1/ingests/1".to_string(),
         "/queries/{name}" => "/queries/share_by_district?run=1".to_string(),

@@ -10,6 +10,7 @@ mod common;
 mod webdriver;
 
 mod access;
+mod admin_pages;
 mod api;
 mod bad_inputs;
 mod browser;

@@ -86,6 +86,7 @@ pub struct Labels {
     pub workbook: Workbook,
     pub export: Export,
     pub nav: Nav,
+    pub admin: Admin,
     pub queries: Queries,
 }
 
@@ -103,6 +104,7 @@ impl Labels {
             ("report", self.report.entries()),
             ("workbook", self.workbook.entries()),
             ("export", self.export.entries()),
+            ("admin", self.admin.entries()),
             ("nav", self.nav.entries()),
             ("queries", self.queries.entries()),
         ];
@@ -494,6 +496,122 @@ group! {
         below,
         no_target,
         no_data,
+    }
+}
+
+group! {
+    /// The administrators' pages: the report archive, generating a month's
+    /// report, the deliveries and their retry; the access tokens.
+    Admin {
+        reports_title,
+        reports_intro,
+        archive_heading,
+        archive_caption,
+        archive_empty,
+        col_month,
+        col_language,
+        col_version,
+        col_files,
+        /// `{version}`, `{time}` (the version's commit).
+        version_of,
+        file_pdf,
+        file_xlsx,
+        file_html,
+        file_json,
+        /// `{n}` kilobytes.
+        size_kb,
+        generate_heading,
+        generate_legend,
+        /// `{version}`: the current dataset version.
+        generate_note,
+        month_label,
+        language_label,
+        generate_submit,
+        /// `{month}`.
+        generated,
+        /// `{month}`.
+        kept,
+        month_invalid,
+        /// `{code}`: the error's stable code.
+        generate_failed,
+        deliveries_heading,
+        deliveries_caption,
+        deliveries_empty,
+        col_recipient,
+        col_report,
+        col_state,
+        col_attempts,
+        col_last_attempt,
+        col_last_error,
+        col_action,
+        channel_webhook,
+        channel_email,
+        /// `{month}`, `{language}`, `{version}`.
+        report_of,
+        state_pending,
+        state_sending,
+        state_delivered,
+        state_failed,
+        /// `{time}`.
+        next_attempt,
+        /// `{time}`.
+        delivered_at,
+        not_attempted,
+        /// `{status}`: the HTTP status or SMTP reply code.
+        error_status,
+        no_error,
+        retry,
+        /// `{recipient}`, `{month}`.
+        retried,
+        unknown_delivery,
+        not_failed,
+        times_note,
+        tokens_title,
+        tokens_intro,
+        tokens_heading,
+        tokens_caption,
+        tokens_empty,
+        col_name,
+        col_id,
+        col_role,
+        col_created,
+        col_expires,
+        col_last_used,
+        never_expires,
+        never_used,
+        token_active,
+        token_expired,
+        token_revoked,
+        current_token,
+        revoke,
+        /// `{minutes}`.
+        last_used_note,
+        /// `{id}`, `{name}`.
+        revoked,
+        unknown_token,
+        create_heading,
+        create_legend,
+        role_label,
+        name_label,
+        expires_label,
+        create_submit,
+        first_token_note,
+        created_heading,
+        /// `{id}`, `{name}`.
+        created,
+        new_token_label,
+        copy,
+        copied,
+        copy_failed,
+        role_invalid,
+        /// `{max}` characters.
+        name_invalid,
+        expiry_invalid,
+        expiry_past,
+        /// `{day}`, `{month}`, `{year}`, `{hour}`, `{minute}` (two digits but the year).
+        datetime,
+        /// `{day}`, `{month}`, `{year}`.
+        date,
     }
 }
 
