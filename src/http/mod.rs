@@ -17,6 +17,7 @@ mod analysis;
 mod dashboard_pages;
 pub mod doc;
 mod error;
+mod filing_pages;
 mod filings;
 pub mod gate;
 mod page;
@@ -142,6 +143,46 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
             Dashboard,
             doc::sector_page,
             dashboard_pages::sector_page,
+        )
+        // The filers' pages.
+        .get(
+            "/filings/upload",
+            Filing,
+            doc::filing_upload_form,
+            filing_pages::upload_form,
+        )
+        .route(
+            "post",
+            "/filings/upload",
+            Filing,
+            doc::filing_upload,
+            // The file is streamed to a spool file, bounded by the handler.
+            post(filing_pages::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .get("/filings/history", Filing, doc::filing_history, filing_pages::history)
+        .get(
+            "/filings/ingests/{version}",
+            Filing,
+            doc::filing_report,
+            filing_pages::report,
+        )
+        .get(
+            "/filings/ingests/{version}/rejections.csv",
+            Filing,
+            doc::filing_rejections_csv,
+            filing_pages::rejections_csv,
+        )
+        .get(
+            "/filings/ingests/{version}/rejections.xlsx",
+            Filing,
+            doc::filing_rejections_xlsx,
+            filing_pages::rejections_xlsx,
+        )
+        .get(
+            "/assets/upload.js",
+            Public,
+            doc::upload_script,
+            filing_pages::upload_script,
         )
         .finish()
 }

@@ -2,8 +2,9 @@
 //! dashboard's views (`dashboard`) and pages (`pages`), charts, share tables
 //! as CSV and text (`export`), the table model shared by exports and the
 //! report (`table`), the label catalogue (`labels`), the filing template
-//! (`template`) and the filers' pages and rejection downloads (`filing_pages`). Plain data in, bytes out: nothing here reads the store or
-//! runs a query; `dashboard` alone asks `App` for the answers it lays out.
+//! (`template`) and the filers' pages and rejection downloads
+//! (`filing_pages`). Plain data in, bytes out: nothing here reads the store
+//! or runs a query; `dashboard` alone asks `App` for the answers it lays out.
 
 pub mod charts;
 pub mod dashboard;
