@@ -9,8 +9,9 @@
 //! documentation, `doc`), the middleware (`gate`: who, whether, how much;
 //! request logs) and the helpers handlers share. The handlers live by
 //! audience: `share_api` (figures, charts, reference), `dashboard_pages`,
-//! `filings` (uploads, templates, ingest reports), `analysis` (named
-//! queries, SQL), `admin` (reports, deliveries) and `signin`.
+//! `filings` (uploads, templates, ingest reports), `filing_pages` (the
+//! filers' pages), `analysis` (named queries, SQL), `admin` (reports,
+//! deliveries) and `signin`.
 
 mod admin;
 mod analysis;
