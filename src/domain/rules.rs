@@ -69,6 +69,47 @@ impl RejectReason {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.code() == code)
     }
+
+    /// The filing columns (contract names) a rule reads: the column a
+    /// rejection is about is one of them (the one its message names first),
+    /// none for a record that could not be split into fields.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::MalformedRow => &[],
+            Self::MissingField => &[
+                "unit_id",
+                "district_code",
+                "sector_code",
+                "period",
+                "total_revenue_vnd",
+                "ecommerce_revenue_vnd",
+            ],
+            Self::InvalidUnitId => &["unit_id"],
+            Self::UnknownDistrict => &["district_code"],
+            Self::CodeNotInForce => &["commune_code", "district_code"],
+            Self::UnknownCommune => &["commune_code"],
+            Self::UnknownSector => &["sector_code"],
+            Self::InvalidPeriod | Self::FuturePeriod => &["period"],
+            Self::InvalidAmount | Self::NegativeAmount | Self::AmountOutOfRange => {
+                &["total_revenue_vnd", "ecommerce_revenue_vnd"]
+            }
+            Self::InvalidWeight => &["weight"],
+            Self::InvalidTimestamp => &["submitted_at"],
+            Self::EcommerceExceedsTotal => &["ecommerce_revenue_vnd"],
+        }
+    }
+
+    /// The column a rejection of this reason is about, given its message:
+    /// of the rule's columns, the one the message names first.
+    pub fn column_in(self, message: &str) -> Option<&'static str> {
+        let columns = self.columns();
+        columns
+            .iter()
+            .filter_map(|c| message.find(c).map(|at| (at, *c)))
+            .min()
+            .map(|(_, c)| c)
+            .or_else(|| columns.first().copied())
+    }
 }
 
 impl fmt::Display for RejectReason {
@@ -228,6 +269,26 @@ mod tests {
             assert_eq!(RejectReason::from_code(r.code()), Some(r));
         }
         assert!(RejectReason::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_rejection_is_about_the_column_its_message_names_first() {
+        use RejectReason::*;
+        assert_eq!(
+            MissingField.column_in("required field district_code is empty (or name the commune in commune_code)"),
+            Some("district_code")
+        );
+        assert_eq!(
+            CodeNotInForce
+                .column_in("district_code \"405\" is not in force in 2025-03: name the commune (commune_code)"),
+            Some("district_code")
+        );
+        assert_eq!(
+            NegativeAmount.column_in("ecommerce_revenue_vnd \"-10\" is negative"),
+            Some("ecommerce_revenue_vnd")
+        );
+        assert_eq!(InvalidAmount.column_in("no column named"), Some("total_revenue_vnd"));
+        assert_eq!(MalformedRow.column_in("3 fields, the header has 10"), None);
     }
 
     #[test]

@@ -409,6 +409,101 @@ pub fn sector_page() -> Value {
     page("sectorPage", "One sector group's page", Some("code"))
 }
 
+// The filers' pages.
+
+/// A page of the filers (HTML), with `lang` and the path parameters given.
+fn filing_page(id: &str, summary: &str, path_params: &[&str], errors: &[u16]) -> Value {
+    let mut params: Vec<Value> = path_params
+        .iter()
+        .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}))
+        .collect();
+    params.push(json!({"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}));
+    json!({"operationId": id, "tags": ["filings"], "summary": summary, "parameters": params,
+        "responses": merge(json!({"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}),
+            error_responses(errors))})
+}
+
+pub fn filing_upload_form() -> Value {
+    filing_page(
+        "filingUploadForm",
+        "The upload form for filers: the file, how it is written (sheet, encoding, delimiter, vi-VN numbers), the templates, the columns and rules",
+        &[],
+        &[400],
+    )
+}
+
+pub fn filing_upload() -> Value {
+    json!({"operationId": "filingUpload", "tags": ["filings"],
+        "summary": "The upload form's POST: one filing file ingested as one batch on behalf of the signed-in filer (a form of the pages: it carries the session's anti-forgery token)",
+        "description": "The format is decided from the file's content and name (as for application/octet-stream on POST /api/v1/filings). A commit redirects to the ingest report page; a file already received, or one refused whole (the status and code POST /api/v1/filings gives), answers the form again with the reason in the reader's language, nothing committed.",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["csrf", "file"],
+            "properties": {
+                "csrf": {"type": "string", "description": "The anti-forgery token of the page's forms (before the file)"},
+                "file": {"type": "string", "format": "binary", "description": "CSV, TSV, Unicode text (.txt), JSON, XLSX, XLS or ODS"},
+                "sheet": {"type": "string", "description": "A workbook's sheet (default: the first)"},
+                "encoding": {"type": "string", "enum": ["", "utf-8", "utf-16le", "utf-16be", "windows-1258"]},
+                "delimiter": {"type": "string", "enum": ["", "comma", "semicolon", "tab"]},
+                "locale": {"type": "string", "enum": ["", "vi"], "description": "vi: vi-VN numbers (1.234.567; 0,5)"}}}}}},
+        "responses": {
+            "303": {"description": "Committed: see the ingest report page /filings/ingests/{version}"},
+            "200": {"description": "The file was already received: the form again, naming the version that holds it", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "400": {"description": "Refused whole (the reason on the page)", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "403": {"description": "csrf_failed: the anti-forgery token is missing or not this session's"},
+            "413": {"description": "Larger than the upload limit (the reason on the page)", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "415": {"description": "Not a filing format (the reason on the page)", "content": {"text/html": {"schema": {"type": "string"}}}},
+            "503": {"description": "Another ingest is running (the reason on the page)", "content": {"text/html": {"schema": {"type": "string"}}}}}})
+}
+
+pub fn filing_history() -> Value {
+    filing_page(
+        "filingHistory",
+        "The batches a filer sent (an admin: every one), newest first, each linking to its ingest report page",
+        &[],
+        &[400, 500],
+    )
+}
+
+pub fn filing_report() -> Value {
+    filing_page(
+        "filingReport",
+        "The ingest report of a batch as a page (a filer's own only): counts, the version committed, the rejected records with the column, the value given, the reason and what to do",
+        &["version"],
+        &[400, 404, 500],
+    )
+}
+
+fn rejections_download(id: &str, media: &str, summary: &str) -> Value {
+    json!({"operationId": id, "tags": ["filings"], "summary": summary,
+        "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}, "description": "The language of the message column"}],
+        "responses": merge(json!({"200": {"description": "The rejected records: the template's columns as given, then record, reason and message (ignored when the file is sent again)",
+            "content": {media: {"schema": {"type": "string"}}}}}), error_responses(&[404, 422, 500]))})
+}
+
+pub fn filing_rejections_csv() -> Value {
+    rejections_download(
+        "filingRejectionsCsv",
+        "text/csv",
+        "A batch's rejected records as CSV (UTF-8 with a byte order mark), to fix and send again",
+    )
+}
+
+pub fn filing_rejections_xlsx() -> Value {
+    rejections_download(
+        "filingRejectionsXlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "A batch's rejected records as an Excel workbook (codes as text, amounts as numbers, header frozen), to fix and send again",
+    )
+}
+
+pub fn upload_script() -> Value {
+    json!({"operationId": "uploadScript", "tags": ["filings"],
+        "summary": "The upload form's script (progress while a file is sent); its URL carries its content's hash (v), so it is cached for a year",
+        "parameters": [{"name": "v", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "JavaScript", "content": {"text/javascript": {"schema": {"type": "string"}}}},
+            "304": {"description": "Not modified"}}})
+}
+
 /// An administrators' page: HTML in the reader's language.
 fn admin_page(id: &str, summary: &str, query: Value) -> Value {
     let mut params = vec![json!({"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}})];

@@ -5,7 +5,7 @@
 use super::{ApiError, blocking, gate, spool};
 use crate::access::tokens::Identity;
 use crate::ingest::Format;
-use crate::service::{App, IngestSource};
+use crate::service::{App, IngestReport, IngestSource};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,20 +35,46 @@ pub(super) async fn post_filings(
     let format = upload_format(content_type)?;
     let (name, options) = upload_options(query.as_deref(), content_type, format)?;
     // The body goes to a spool file as it arrives, never whole in memory.
-    let spool = spool::receive(app.data_dir(), body, limit).await.map_err(|e| match e {
+    let spool = spool::receive(app.data_dir(), body, limit)
+        .await
+        .map_err(|e| spool_error(e, limit))?;
+    let submitted_by = caller.and_then(|Extension(i)| i.token_id);
+    let report = ingest_spooled(&app, spool, name, format, options, submitted_by).await?;
+    let status = if report.committed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+/// The refusal of an upload that could not be spooled.
+pub(super) fn spool_error(e: spool::Error, limit: usize) -> ApiError {
+    match e {
         spool::Error::TooLarge => too_large(limit),
         spool::Error::Body(message) => ApiError::bad_request("invalid_body", message),
         spool::Error::Io(e) => {
             tracing::error!(error = %e, "spooling an upload failed");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
         }
-    })?;
+    }
+}
+
+/// Ingests a spooled upload as one batch on behalf of `submitted_by` (the
+/// spool file goes when done), and publishes the version it made.
+pub(super) async fn ingest_spooled(
+    app: &Arc<App>,
+    spool: spool::Spool,
+    name: String,
+    format: Option<Format>,
+    options: crate::ingest::InputOptions,
+    submitted_by: Option<String>,
+) -> Result<IngestReport, ApiError> {
     let source = IngestSource::Spooled {
         name,
         format,
         path: spool.path().to_path_buf(),
     };
-    let submitted_by = caller.and_then(|Extension(i)| i.token_id);
     let committer = app.clone();
     let report = blocking(move || {
         let report = committer.ingest_with(vec![source], &options, submitted_by);
@@ -63,12 +89,7 @@ pub(super) async fn post_filings(
         // from the version before.
         app.publish_latest().await?;
     }
-    let status = if report.committed {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(report)).into_response())
+    Ok(report)
 }
 
 /// `GET /api/v1/filings/template.csv`: the filing template, Vietnamese headers.
@@ -112,7 +133,7 @@ pub(super) async fn template_xlsx(State(app): State<Arc<App>>) -> Result<Respons
 
 /// Whose ingests a caller may read: a filer its own, an admin every one.
 /// Refused (403) to a caller without a token.
-fn own_ingests(caller: Option<&Extension<Identity>>) -> Result<Option<String>, ApiError> {
+pub(super) fn own_ingests(caller: Option<&Extension<Identity>>) -> Result<Option<String>, ApiError> {
     let whose = match caller {
         Some(Extension(i)) if i.role == crate::domain::Role::Admin => Some(None),
         Some(Extension(i)) => i.token_id.clone().map(Some),
@@ -149,7 +170,7 @@ pub(super) async fn ingest_report(
     }
 }
 
-fn too_large(limit: usize) -> ApiError {
+pub(super) fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",

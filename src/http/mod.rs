@@ -7,10 +7,12 @@
 //!
 //! Here: the route table (each route with the access it asks for and its
 //! documentation, `doc`), the middleware (`gate`: who, whether, how much;
-//! request logs) and the helpers handlers share. The handlers live by
-//! audience: `share_api` (figures, charts, reference), `dashboard_pages`,
-//! `filings` (uploads, templates, ingest reports), `analysis` (named
-//! queries, SQL), `admin` (reports, deliveries) and `signin`.
+//! request logs), what a page handler needs of a request (`page`), and the
+//! helpers handlers share. The handlers live by audience: `share_api`
+//! (figures, charts, reference), `dashboard_pages`, `filings` (uploads,
+//! templates, ingest reports) and `filing_pages` (the filers' pages),
+//! `analysis` (named queries, SQL) and `query_pages` (the officials' query
+//! pages), `admin` (reports, deliveries) and `admin_pages`, and `signin`.
 
 mod admin;
 mod admin_pages;
@@ -18,6 +20,7 @@ mod analysis;
 mod dashboard_pages;
 pub mod doc;
 mod error;
+mod filing_pages;
 mod filings;
 pub mod gate;
 mod page;
@@ -144,6 +147,46 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
             Dashboard,
             doc::sector_page,
             dashboard_pages::sector_page,
+        )
+        // The filers' pages.
+        .get(
+            "/filings/upload",
+            Filing,
+            doc::filing_upload_form,
+            filing_pages::upload_form,
+        )
+        .route(
+            "post",
+            "/filings/upload",
+            Filing,
+            doc::filing_upload,
+            // The file is streamed to a spool file, bounded by the handler.
+            post(filing_pages::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .get("/filings/history", Filing, doc::filing_history, filing_pages::history)
+        .get(
+            "/filings/ingests/{version}",
+            Filing,
+            doc::filing_report,
+            filing_pages::report,
+        )
+        .get(
+            "/filings/ingests/{version}/rejections.csv",
+            Filing,
+            doc::filing_rejections_csv,
+            filing_pages::rejections_csv,
+        )
+        .get(
+            "/filings/ingests/{version}/rejections.xlsx",
+            Filing,
+            doc::filing_rejections_xlsx,
+            filing_pages::rejections_xlsx,
+        )
+        .get(
+            "/assets/upload.js",
+            Public,
+            doc::upload_script,
+            filing_pages::upload_script,
         )
         // The trade officials' query pages.
         .get("/queries", Analysis, doc::queries_page, query_pages::list)

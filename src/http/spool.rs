@@ -1,10 +1,12 @@
-//! An upload written to a spool file under `DATA/uploads/` as it arrives,
+//! An upload (a request's body, or the file of a page's multipart form)
+//! written to a spool file under `DATA/uploads/` as it arrives,
 //! so a file of any size within the limit passes through bounded memory
 //! (one 8 MiB buffer). The file is removed when the spool is dropped, and
 //! `clean` removes what a killed server left.
 
 use axum::body::Body;
-use futures::StreamExt;
+use axum::body::Bytes;
+use futures::{Stream, StreamExt};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +53,16 @@ pub fn clean(data: &Path) {
 
 /// Streams `body` into a new spool file, refusing it past `limit` bytes.
 pub async fn receive(data: &Path, body: Body, limit: usize) -> Result<Spool, Error> {
+    receive_stream(data, body.into_data_stream(), limit).await
+}
+
+/// Streams the chunks of `stream` (a request body, or one part of a
+/// multipart form) into a new spool file, refusing it past `limit` bytes.
+pub async fn receive_stream<E: std::fmt::Display>(
+    data: &Path,
+    stream: impl Stream<Item = Result<Bytes, E>>,
+    limit: usize,
+) -> Result<Spool, Error> {
     let dir = dir(data);
     std::fs::create_dir_all(&dir).map_err(Error::Io)?;
     let mut random = [0u8; 8];
@@ -62,7 +74,7 @@ pub async fn receive(data: &Path, body: Body, limit: usize) -> Result<Spool, Err
     let mut file = Some(std::fs::File::create(&spool.path).map_err(Error::Io)?);
     let mut pending: Vec<u8> = Vec::with_capacity(BUFFER);
     let mut total = 0usize;
-    let mut stream = body.into_data_stream();
+    let mut stream = std::pin::pin!(stream);
     loop {
         let next = stream.next().await;
         let done = next.is_none();

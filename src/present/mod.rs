@@ -1,13 +1,15 @@
 //! Figures made readable: numbers in vi-VN or English (`locale`), the
 //! dashboard's views (`dashboard`) and pages (`pages`), charts, share tables
 //! as CSV and text (`export`), the table model shared by exports and the
-//! report (`table`), the label catalogue (`labels`) and the filing template
-//! (`template`). Plain data in, bytes out: nothing here reads the store or
-//! runs a query; `dashboard` alone asks `App` for the answers it lays out.
+//! report (`table`), the label catalogue (`labels`), the filing template
+//! (`template`) and the filers' pages and rejection downloads
+//! (`filing_pages`). Plain data in, bytes out: nothing here reads the store
+//! or runs a query; `dashboard` alone asks `App` for the answers it lays out.
 
 pub mod admin_pages;
 pub mod charts;
 pub mod dashboard;
+pub mod filing_pages;
 pub mod export;
 pub mod labels;
 pub mod locale;

@@ -64,6 +64,38 @@ pub struct FileReport {
     pub duplicate_of_version: Option<u64>,
 }
 
+/// A record a batch rejected, as it was given: what the filer fixes and
+/// sends again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRecord {
+    pub file: String,
+    /// 1-based index of the data record in its file, header excluded.
+    pub record: u64,
+    /// The reason code (`RejectReason::code`).
+    pub reason: String,
+    /// The ingest's message, naming the column and value at fault.
+    pub message: String,
+    /// The record's values under the contract's columns, in the order of
+    /// `ingest::COLUMNS`, as given (`None`: the file had no such value).
+    pub values: Vec<Option<String>>,
+}
+
+impl RejectedRecord {
+    /// The value given under a contract column.
+    pub fn value(&self, column: &str) -> Option<&str> {
+        let at = ingest::COLUMNS.iter().position(|c| *c == column)?;
+        self.values.get(at)?.as_deref()
+    }
+}
+
+/// The records a batch rejected: the first ones asked for, and how many
+/// there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct Rejected {
+    pub records: Vec<RejectedRecord>,
+    pub total: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectionReport {
     pub file: String,
@@ -252,6 +284,34 @@ impl App {
         Ok(Some((report, batch.submitted_by.clone())))
     }
 
+    /// The records the batch that made `version` rejected, file by file in
+    /// record order, at most `limit` of them (read from the rejections
+    /// Parquet of each file, no further than needed), with their total;
+    /// `None` when no batch made that version.
+    pub fn rejected_records(&self, version: u64, limit: usize) -> Result<Option<Rejected>, AppError> {
+        let manifest = self.manifest()?;
+        let Some(batch) = manifest.batches.iter().find(|b| b.seq == version) else {
+            return Ok(None);
+        };
+        let mut rejected = Rejected {
+            records: Vec::new(),
+            total: batch.files.iter().map(|f| f.rejected).sum(),
+        };
+        for path in batch.files.iter().filter_map(|f| f.rejections.as_deref()) {
+            if rejected.records.len() >= limit {
+                break;
+            }
+            let full = self.warehouse.path_of(path);
+            let room = limit - rejected.records.len();
+            let records = read_rejections(&full, room).map_err(|e| WarehouseError::Io {
+                path: full.clone(),
+                source: e,
+            })?;
+            rejected.records.extend(records);
+        }
+        Ok(Some(rejected))
+    }
+
     /// The rollup of `manifest`'s version and its unit dictionary, to build
     /// the next version's on: read from its files, or — for a version
     /// committed before rollups — computed from its effective filings.
@@ -384,4 +444,52 @@ async fn add_all(
     }
     rollup.settle_units(units)?;
     Ok(())
+}
+
+/// The first `limit` rejected records of one rejections Parquet file
+/// (`file`, `record`, `reason`, `message` and the contract's columns, as
+/// `ingest` writes them).
+fn read_rejections(path: &Path, limit: usize) -> std::io::Result<Vec<RejectedRecord>> {
+    use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)
+        .map_err(|e| invalid(e.to_string()))?
+        .with_batch_size(limit.clamp(1, 8192))
+        .build()
+        .map_err(|e| invalid(e.to_string()))?;
+    let column = |batch: &RecordBatch, name: &str, to: &DataType| {
+        let c = batch
+            .column_by_name(name)
+            .ok_or_else(|| invalid(format!("the rejections file has no column {name}")))?;
+        cast(c, to).map_err(|e| invalid(e.to_string()))
+    };
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| invalid(e.to_string()))?;
+        let text = |name: &str| -> std::io::Result<StringArray> {
+            let c = column(&batch, name, &DataType::Utf8)?;
+            Ok(c.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
+        };
+        let records = column(&batch, "record", &DataType::Int64)?;
+        let records = records.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+        let (file, reason, message) = (text("file")?, text("reason")?, text("message")?);
+        let values = ingest::COLUMNS.iter().map(|c| text(c)).collect::<Result<Vec<_>, _>>()?;
+        let get = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
+        for i in 0..batch.num_rows() {
+            if out.len() >= limit {
+                return Ok(out);
+            }
+            out.push(RejectedRecord {
+                file: get(&file, i).unwrap_or_default(),
+                record: records.value(i).max(0) as u64,
+                reason: get(&reason, i).unwrap_or_default(),
+                message: get(&message, i).unwrap_or_default(),
+                values: values.iter().map(|v| get(v, i)).collect(),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -34,7 +34,7 @@ mod named_queries;
 mod versions;
 pub use compact::{CompactPolicy, CompactReport};
 pub use figures::{Audience, ShareParams, ShareResponse, ShareRow};
-pub use intake::{FileReport, IngestReport, IngestSource, RejectionReport};
+pub use intake::{FileReport, IngestReport, IngestSource, Rejected, RejectedRecord, RejectionReport};
 pub use named_queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 pub use versions::StateTag;
 

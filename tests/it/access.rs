@@ -114,6 +114,14 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/reports/{month}/{file}"), Admin),
         (("post", "/api/v1/reports/{month}"), Admin),
         (("get", "/api/v1/deliveries"), Admin),
+        // The filers' pages.
+        (("get", "/filings/upload"), Filing),
+        (("post", "/filings/upload"), Filing),
+        (("get", "/filings/history"), Filing),
+        (("get", "/filings/ingests/{version}"), Filing),
+        (("get", "/filings/ingests/{version}/rejections.csv"), Filing),
+        (("get", "/filings/ingests/{version}/rejections.xlsx"), Filing),
+        (("get", "/assets/upload.js"), Public),
         // The administrators' pages.
         (("get", "/admin/reports"), Admin),
         (("post", "/admin/reports"), Admin),
@@ -141,6 +149,9 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
         "/api/v1/reports/{month}" => "/api/v1/reports/2025-03".to_string(),
         "/api/v1/ingests/{version}" => "/api/v1/ingests/1".to_string(),
         "/queries/{name}" => "/queries/share_by_district?run=1".to_string(),
+        "/filings/ingests/{version}" => "/filings/ingests/1".to_string(),
+        "/filings/ingests/{version}/rejections.csv" => "/filings/ingests/1/rejections.csv".to_string(),
+        "/filings/ingests/{version}/rejections.xlsx" => "/filings/ingests/1/rejections.xlsx".to_string(),
         other => other.to_string(),
     };
     let (content_type, body) = match path {
@@ -150,6 +161,11 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
             "unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n",
         ),
         "/signin" => ("application/x-www-form-urlencoded", "token=nothing"),
+        "/filings/upload" => (
+            "multipart/form-data; boundary=X",
+            "--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n\
+             unit_id,district_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd\n\r\n--X--\r\n",
+        ),
         _ => ("text/plain", ""),
     };
     let builder = Request::builder().method(method.to_ascii_uppercase().as_str()).uri(uri);

@@ -86,6 +86,9 @@ pub struct Labels {
     pub workbook: Workbook,
     pub export: Export,
     pub nav: Nav,
+    pub filing: Filing,
+    pub rejection: Rejection,
+    pub refusal: Refusal,
     pub admin: Admin,
     pub queries: Queries,
 }
@@ -107,6 +110,9 @@ impl Labels {
             ("admin", self.admin.entries()),
             ("nav", self.nav.entries()),
             ("queries", self.queries.entries()),
+            ("filing", self.filing.entries()),
+            ("rejection", self.rejection.entries()),
+            ("refusal", self.refusal.entries()),
         ];
         groups
             .into_iter()
@@ -612,6 +618,180 @@ group! {
         datetime,
         /// `{day}`, `{month}`, `{year}`.
         date,
+    }
+}
+
+group! {
+    /// The filers' pages: the upload form with the columns and rules of a
+    /// filing, the ingest report, the batches sent, the rejections download.
+    Filing {
+        upload_title,
+        upload_intro,
+        file_label,
+        /// `{limit}`: the largest upload.
+        file_hint,
+        options_legend,
+        sheet_label,
+        sheet_hint,
+        encoding_label,
+        encoding_auto,
+        delimiter_label,
+        delimiter_auto,
+        delimiter_comma,
+        delimiter_semicolon,
+        delimiter_tab,
+        locale_label,
+        locale_plain,
+        locale_vi,
+        submit,
+        progress_label,
+        /// `{percent}` (filled by the page's script).
+        progress_percent,
+        processing,
+        upload_failed,
+        /// `{n}` megabytes.
+        size_mb,
+        /// `{n}` bytes.
+        size_bytes,
+        templates_heading,
+        template_xlsx,
+        template_csv,
+        columns_heading,
+        columns_caption,
+        column_header,
+        column_name,
+        column_required,
+        column_rule,
+        required_yes,
+        required_no,
+        col_unit_id,
+        col_district_code,
+        col_commune_code,
+        col_sector_code,
+        col_period,
+        col_total_revenue_vnd,
+        col_ecommerce_revenue_vnd,
+        col_submitted_at,
+        col_weight,
+        col_unit_name,
+        rules_heading,
+        rule_rows,
+        rule_records,
+        rule_whole_file,
+        rule_revisions,
+        /// `{file}`, `{version}`.
+        duplicate,
+        /// `{version}`.
+        duplicate_link,
+        refused_title,
+        refused_nothing,
+        refused_detail,
+        /// `{version}`.
+        report_title,
+        /// `{version}`, `{time}`.
+        committed,
+        files_caption,
+        file,
+        records,
+        accepted,
+        rejected,
+        /// `{version}`.
+        file_duplicate,
+        all_accepted,
+        rejections_heading,
+        /// `{total}`.
+        rejections_caption,
+        /// `{shown}`, `{total}`.
+        rejections_shown,
+        record,
+        column,
+        value,
+        reason,
+        message,
+        fix,
+        empty_value,
+        whole_record,
+        download_text,
+        download_xlsx,
+        download_csv,
+        upload_again,
+        /// The XLSX download's sheet (31 characters at most).
+        rejections_sheet,
+        history_title,
+        history_caption,
+        history_empty,
+        version,
+        /// `{version}`.
+        version_link,
+        committed_at,
+        submitted_by,
+        /// A date and time (chrono's strftime), in Asia/Ho_Chi_Minh.
+        date_time,
+    }
+}
+
+group! {
+    /// A rejected record's reason: for each reason code, what is wrong
+    /// (`code`) and what to do (`code_fix`).
+    Rejection {
+        malformed_row,
+        malformed_row_fix,
+        missing_field,
+        missing_field_fix,
+        invalid_unit_id,
+        invalid_unit_id_fix,
+        unknown_district,
+        unknown_district_fix,
+        code_not_in_force,
+        code_not_in_force_fix,
+        unknown_commune,
+        unknown_commune_fix,
+        unknown_sector,
+        unknown_sector_fix,
+        invalid_period,
+        invalid_period_fix,
+        future_period,
+        future_period_fix,
+        invalid_amount,
+        invalid_amount_fix,
+        negative_amount,
+        negative_amount_fix,
+        amount_out_of_range,
+        amount_out_of_range_fix,
+        invalid_weight,
+        invalid_weight_fix,
+        invalid_timestamp,
+        invalid_timestamp_fix,
+        ecommerce_exceeds_total,
+        ecommerce_exceeds_total_fix,
+    }
+}
+
+group! {
+    /// Why a whole upload was refused (nothing committed), by the error's
+    /// code, with what to do; `other` for any other code.
+    Refusal {
+        not_utf8,
+        invalid_encoding,
+        invalid_workbook,
+        unknown_sheet,
+        workbook_too_large,
+        sheet_too_large,
+        empty_file,
+        missing_columns,
+        duplicate_column,
+        invalid_json,
+        unsupported_format,
+        format_mismatch,
+        too_many_records,
+        /// `{limit}`: the largest upload.
+        payload_too_large,
+        invalid_input_options,
+        no_file,
+        invalid_body,
+        busy,
+        internal,
+        other,
     }
 }
 
