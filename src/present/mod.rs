@@ -9,8 +9,8 @@
 pub mod admin_pages;
 pub mod charts;
 pub mod dashboard;
-pub mod filing_pages;
 pub mod export;
+pub mod filing_pages;
 pub mod labels;
 pub mod locale;
 pub mod pages;
