@@ -809,7 +809,8 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
     };
     let _ = write!(
         out,
-        "<div class=\"scroll\"><table class=\"result\"><caption>{}</caption><thead><tr>",
+        // A region the keyboard can scroll when the table is wider than the page.
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-labelledby=\"result\"><table class=\"result\"><caption>{}</caption><thead><tr>",
         esc(&caption)
     );
     for (c, kind) in r.columns.iter().zip(&kinds) {
@@ -850,8 +851,9 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
         .filter(|(_, k)| k.numeric())
         .map(|(i, _)| format!("table.result td:nth-child({})", i + 1))
         .collect();
-    let mut style =
-        String::from("<style>div.scroll{overflow-x:auto}table.result td,table.result th{white-space:nowrap}");
+    let mut style = String::from(
+        "<style>div.scroll{overflow-x:auto}div.scroll:focus-visible{outline:3px solid #0b57a4;outline-offset:2px}table.result td,table.result th{white-space:nowrap}",
+    );
     if !numeric.is_empty() {
         let _ = write!(
             style,
