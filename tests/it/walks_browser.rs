@@ -399,8 +399,8 @@ fn an_admin_creates_uses_and_revokes_a_token_and_generates_a_report() {
     // An analyst's token created with the form: shown once, read-only.
     let name = "Phòng Thương mại";
     b.find("#token-role").select("analyst");
-    b.find("#token-name").send_keys(name);
-    b.find("form[action='/admin/tokens'] button[type=submit]").click();
+    // Enter in the name field sends the form.
+    b.find("#token-name").send_keys(&format!("{name}{}", key::ENTER));
     b.wait_until("the new token", |b| b.try_find("#new-token").is_some());
     let field = b.find("#new-token");
     assert!(field.attr("readonly").is_some());
@@ -464,6 +464,13 @@ fn an_admin_creates_uses_and_revokes_a_token_and_generates_a_report() {
     assert_eq!(archived["reports"][0]["month"], "2025-02");
 }
 
+/// The error code of the API's refusal the browser shows.
+fn refusal(b: &Session) -> String {
+    let text = b.find("body").text();
+    let json: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    json["error"]["code"].as_str().unwrap_or_default().to_string()
+}
+
 #[test]
 fn a_form_sent_without_its_anti_forgery_field_is_refused_and_changes_nothing() {
     let Some(tools) = Tools::find() else {
@@ -488,6 +495,7 @@ fn a_form_sent_without_its_anti_forgery_field_is_refused_and_changes_nothing() {
     b.find("form[action='/admin/tokens'] button[type=submit]").click();
     b.wait_until("the refusal", |b| b.source().contains("csrf_failed"));
     assert_eq!(b.status(), 403);
+    assert_eq!(refusal(&b), "csrf_failed");
     assert_eq!(tokens(), before, "no token created");
 
     // The upload form likewise (its script sends it): nothing committed.
@@ -501,6 +509,7 @@ fn a_form_sent_without_its_anti_forgery_field_is_refused_and_changes_nothing() {
     b.find("#file").send_keys(fixture("bad_filings.csv").to_str().unwrap());
     b.find("#upload-form button[type=submit]").click();
     b.wait_until("the refusal", |b| b.source().contains("csrf_failed"));
+    assert_eq!(refusal(&b), "csrf_failed");
     assert_eq!(version(), committed, "nothing committed");
     assert_eq!(ingests(), listed, "no batch");
 }
