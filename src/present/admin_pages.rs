@@ -269,7 +269,8 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
         t.col_last_error,
         t.col_action,
     ] {
-        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+        let class = if h == t.col_attempts { " class=\"n\"" } else { "" };
+        let _ = write!(out, "<th scope=\"col\"{class}>{}</th>", esc(h));
     }
     out.push_str("</tr></thead><tbody>");
     for d in deliveries {
@@ -436,7 +437,7 @@ pub fn tokens(frame: &Frame<'_>, v: &TokensView) -> String {
         let _ = write!(
             out,
             "<section class=\"ok\" aria-labelledby=\"created\"><h2 id=\"created\">{}</h2><p>{}</p>\
-             <p><label for=\"new-token\">{}</label><br><input id=\"new-token\" type=\"text\" readonly size=\"80\" style=\"width:100%;max-width:52rem;font-family:monospace\" autocomplete=\"off\" spellcheck=\"false\" value=\"{}\">\
+             <p><label for=\"new-token\">{}</label><br><input id=\"new-token\" type=\"text\" readonly size=\"80\" style=\"width:100%;max-width:52rem;font-family:monospace\" autocomplete=\"off\" spellcheck=\"false\" value=\"{}\"> \
              <button type=\"button\" data-copy=\"new-token\" data-done=\"{}\" data-failed=\"{}\" hidden>{}</button></p>\
              <p role=\"status\" id=\"copy-status\"></p></section>",
             esc(t.created_heading),

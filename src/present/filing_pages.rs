@@ -312,7 +312,7 @@ pub fn report(frame: &Frame<'_>, r: &Report<'_>) -> String {
     );
     let _ = write!(
         body,
-        "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        "<table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th></tr></thead><tbody>",
         esc(t.files_caption),
         esc(t.file),
         esc(t.records),
@@ -460,7 +460,7 @@ pub fn history(frame: &Frame<'_>, batches: &[Batch], show_submitter: bool) -> St
     }
     let _ = write!(
         body,
-        "<th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        "<th scope=\"col\">{}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\" class=\"n\">{}</th></tr></thead><tbody>",
         esc(t.file),
         esc(t.records),
         esc(t.accepted),

@@ -809,7 +809,8 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
     };
     let _ = write!(
         out,
-        "<div class=\"scroll\"><table class=\"result\"><caption>{}</caption><thead><tr>",
+        // A region the keyboard can scroll when the table is wider than the page.
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-labelledby=\"result\"><table class=\"result\"><caption>{}</caption><thead><tr>",
         esc(&caption)
     );
     for (c, kind) in r.columns.iter().zip(&kinds) {
@@ -823,11 +824,15 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
         }
     }
     out.push_str("</tr></thead><tbody>");
+    // The columns that describe a row (its codes, names, target) are never
+    // withheld: an empty one is the total row's code, not an x.
+    let describing: Vec<bool> = r.columns.iter().map(|c| describes(&c.name)).collect();
     for row in &r.rows {
         let withheld = suppressed_at.is_some_and(|i| row[i] == Value::Bool(true));
         out.push_str("<tr>");
-        for (cell, kind) in row.iter().zip(&kinds) {
-            let _ = write!(out, "<td>{}</td>", esc(&cell_text(cell, *kind, withheld, lang)));
+        for ((cell, kind), describes) in row.iter().zip(&kinds).zip(&describing) {
+            let text = cell_text(cell, *kind, withheld && !describes, lang);
+            let _ = write!(out, "<td>{}</td>", esc(&text));
         }
         out.push_str("</tr>");
     }
@@ -848,10 +853,16 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
         .iter()
         .enumerate()
         .filter(|(_, k)| k.numeric())
-        .map(|(i, _)| format!("table.result td:nth-child({})", i + 1))
+        .map(|(i, _)| {
+            format!(
+                "table.result td:nth-child({n}),table.result thead th:nth-child({n})",
+                n = i + 1
+            )
+        })
         .collect();
-    let mut style =
-        String::from("<style>div.scroll{overflow-x:auto}table.result td,table.result th{white-space:nowrap}");
+    let mut style = String::from(
+        "<style>div.scroll{overflow-x:auto}div.scroll:focus-visible{outline:3px solid #0b57a4;outline-offset:2px}table.result td{white-space:nowrap}",
+    );
     if !numeric.is_empty() {
         let _ = write!(
             style,
@@ -861,6 +872,15 @@ fn result(out: &mut String, v: &QueryView<'_>, r: &ShownResult, lang: Lang, t: &
     }
     style.push_str("</style>");
     style
+}
+
+/// Whether a column describes its row rather than holding a figure, as
+/// disclosure control decides what it withholds (`service::disclose`).
+fn describes(column: &str) -> bool {
+    crate::domain::Dim::ALL
+        .iter()
+        .any(|d| d.key_field() == column || d.name_field() == Some(column))
+        || column.starts_with("target")
 }
 
 fn format_label(f: Format, t: &Queries) -> &'static str {
@@ -934,6 +954,23 @@ mod tests {
             cell_text(&Value::from("met"), Kind::of(&status), false, Lang::Vi),
             "Đạt"
         );
+    }
+
+    #[test]
+    fn a_withheld_rows_codes_names_and_target_are_not_withheld() {
+        for column in [
+            "district_code",
+            "district_name",
+            "sector_code",
+            "vsic_code",
+            "target",
+            "target_share",
+        ] {
+            assert!(describes(column), "{column}");
+        }
+        for column in ["total_revenue_vnd", "share", "gap_pp", "status", "filings", "units"] {
+            assert!(!describes(column), "{column}");
+        }
     }
 
     #[test]

@@ -196,7 +196,7 @@ header.site .brand{margin:0;font-weight:700}header.site .brand a{text-decoration
 header.site nav ul{display:flex;flex-wrap:wrap;gap:.2rem 1rem;list-style:none;margin:0;padding:0}\
 header.site nav a[aria-current]{font-weight:700;text-decoration:underline 3px}\
 header.site .account{margin-left:auto;display:flex;gap:.8rem;align-items:center;font-size:.9rem}\
-header.site form{margin:0}button{font:inherit;padding:.3rem .9rem;cursor:pointer}\
+header.site form{margin:0}button{font:inherit;padding:.3rem .9rem;cursor:pointer;white-space:nowrap}\
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 h1{font-size:1.35rem;margin:.2rem 0}h2{font-size:1.15rem}main>p.sub{margin:.2rem 0 1rem;color:#444}\
 .filters fieldset,form.params fieldset{display:flex;flex-wrap:wrap;gap:.8rem;align-items:end;border:1px solid #ccc}\
@@ -207,7 +207,7 @@ input,select{font:inherit}\
 .tile .label{font-size:.8rem;color:#444}.tile .value{font-size:1.6rem;font-weight:600;margin:.2rem 0}.tile .note{font-size:.8rem;color:#444}\
 .charts figure{margin:1rem 0}.charts img{max-width:100%;height:auto;border:1px solid #eee}\
 table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}caption{text-align:left;font-weight:600;padding:.3rem 0}\
-th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}\
 tr.met td:last-child{color:#00734f}tr.below td:last-child{color:#a84300}\
 table.heat{font-size:.75rem}table.heat td{padding:.15rem .25rem}\
 footer{margin-top:1rem;font-size:.8rem;color:#555}p.note{font-size:.85rem;color:#444}span.code{color:#595959;font-size:.8em}\

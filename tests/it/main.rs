@@ -28,3 +28,4 @@ mod queries_api;
 mod query_pages;
 mod reform;
 mod sql_fixtures;
+mod walks_browser;
