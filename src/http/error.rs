@@ -64,9 +64,22 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// What an error answer said, kept beside its JSON body so that a page
+/// can say it to a browser (`page::error_pages`).
+#[derive(Debug, Clone)]
+pub struct Said {
+    pub code: &'static str,
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(Said {
+            code: self.code,
+            message: self.message,
+        });
+        response
     }
 }

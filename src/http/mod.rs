@@ -241,6 +241,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
                 "method not allowed on this resource",
             )
         })
+        .layer(middleware::from_fn(page::error_pages))
         .layer(middleware::from_fn_with_state(guard, gate::guard))
         .layer(middleware::from_fn(page::remember_lang))
         .layer(middleware::from_fn(log_request))

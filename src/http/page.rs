@@ -138,6 +138,50 @@ pub fn forbidden_page(req: &Request, role: Role, browser: Option<&Browser>) -> R
     }
 }
 
+/// A refusal or failure of a page or a page's form, said as a page to a
+/// browser (it asks for `text/html`): the frame, what went wrong in the
+/// reader's language where the code is known, and the code. API clients and
+/// the API's routes keep the JSON error shape.
+pub async fn error_pages(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let browser_page = !["/api/", "/charts/", "/tables/", "/assets/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if !browser_page {
+        return next.run(req).await;
+    }
+    let (uri, headers) = (req.uri().clone(), req.headers().clone());
+    let identity = req.extensions().get::<Identity>().cloned();
+    let browser = req.extensions().get::<Browser>().cloned();
+    let response = next.run(req).await;
+    let Some(said) = response.extensions().get::<super::error::Said>().cloned() else {
+        return response;
+    };
+    let status = response.status();
+    // A page whose own query string is refused still gets a page (its path alone).
+    let bare = Uri::try_from(uri.path()).unwrap_or_default();
+    let ctx = PageContext::of(&uri, &headers, identity.as_ref(), browser.clone())
+        .or_else(|_| PageContext::of(&bare, &headers, identity.as_ref(), browser));
+    let Ok(ctx) = ctx else {
+        return response;
+    };
+    let t = &crate::present::labels::of(ctx.lang).nav;
+    let html = shell::error(&ctx.frame(t.error_title, Section::Other), said.code, &said.message);
+    let mut page = self::html(html);
+    *page.status_mut() = status;
+    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = response.headers().get(&name) {
+            page.headers_mut().insert(name, v.clone());
+        }
+    }
+    page
+}
+
 /// Keeps the language a reader chose (`?lang=` on a page) for the pages
 /// it opens next.
 pub async fn remember_lang(req: Request, next: Next) -> Response {

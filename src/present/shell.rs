@@ -187,6 +187,29 @@ pub fn forbidden(frame: &Frame<'_>) -> String {
     page(frame, &body, "")
 }
 
+/// The page saying a request was refused or failed: what happened in the
+/// reader's language where the code is one the catalogue explains, else
+/// the service's own message; the stable code, for whoever helps.
+pub fn error(frame: &Frame<'_>, code: &str, message: &str) -> String {
+    let t = &labels::of(frame.lang).nav;
+    let explained = match code {
+        "csrf_failed" => Some(t.error_csrf_failed),
+        "not_found" => Some(t.error_not_found),
+        "internal" => Some(t.error_internal),
+        _ => None,
+    };
+    let said = explained.unwrap_or(message);
+    let body = format!(
+        "<h1>{}</h1><p role=\"alert\" class=\"alert\">{}</p><p>{} <code id=\"error-code\">{}</code></p><p><a href=\"/\">{}</a></p>",
+        esc(t.error_title),
+        esc(said),
+        esc(t.error_code),
+        esc(code),
+        esc(t.error_home)
+    );
+    page(frame, &body, "")
+}
+
 /// The one style sheet: readable type, visible focus, print without chrome.
 pub const STYLE: &str = "body{font-family:system-ui,'Segoe UI',Roboto,'Noto Sans',Arial,sans-serif;margin:0 auto;max-width:1200px;padding:0 1rem 1rem;color:#1a1a1a;line-height:1.4}\
 a{color:#0b57a4}a:focus-visible,button:focus-visible,input:focus-within,select:focus-visible,summary:focus-visible{outline:3px solid #0b57a4;outline-offset:2px}\

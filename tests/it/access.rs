@@ -440,6 +440,45 @@ async fn each_role_gets_its_pages_and_changes_need_the_sessions_anti_forgery_tok
 }
 
 #[tokio::test]
+async fn a_browser_is_told_of_a_refusal_on_a_page_and_a_client_in_json() {
+    let site = Site::new(no_rate_limit()).await;
+    let (viewer, _) = sign_in(&site, Role::Viewer, Some("/")).await;
+    let html = |r: axum::http::request::Builder| r.header(header::ACCEPT, "text/html,application/xhtml+xml");
+    // A form sent without its anti-forgery token…
+    let req = with(
+        &viewer,
+        html(Request::post("/signout").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")),
+        "",
+    );
+    let (status, headers, body) = site.send(req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("<code id=\"error-code\">csrf_failed</code>") && page.contains("Hãy tải lại trang"));
+    assert!(page.contains("<nav"), "in the frame, with the reader's pages");
+    // … an unknown district…
+    let (status, _, body) = site.send(with(&viewer, html(Request::get("/districts/999")), "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("<code id=\"error-code\">not_found</code>")
+    );
+    // … and the API, or a client not asking for HTML, keep the JSON shape.
+    let (status, _, body) = site
+        .send(with(&viewer, html(Request::get("/api/v1/share?by=nothing")), ""))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"].is_string());
+    let (status, _, body) = site.send(with(&viewer, Request::get("/districts/999"), "")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
+        "not_found"
+    );
+}
+
+#[tokio::test]
 async fn a_chosen_language_stays_for_the_next_pages() {
     let site = Site::new(no_rate_limit()).await;
     let (viewer, _) = sign_in(&site, Role::Viewer, Some("/")).await;

@@ -37,6 +37,7 @@
     }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "text/html");
     box.hidden = false;
     bar.value = 0;
     button.disabled = true;

@@ -216,6 +216,12 @@ pub static EN: Labels = Labels {
         role_admin: "Administrator",
         forbidden_title: "Not allowed",
         forbidden_text: "The {role} role may not open this page. Choose a page in the header, or sign in with another token.",
+        error_title: "The request could not be done",
+        error_code: "Error code:",
+        error_csrf_failed: "The form has expired or is not this session's. Reload the page and send it again.",
+        error_not_found: "There is no such page or item.",
+        error_internal: "The server failed; the details are in its log. Try again later.",
+        error_home: "To the first page",
     },
     filing: Filing {
         upload_title: "Submit revenue filings",

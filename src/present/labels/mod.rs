@@ -295,6 +295,13 @@ group! {
         forbidden_title,
         /// `{role}`.
         forbidden_text,
+        error_title,
+        /// Before the error's stable code.
+        error_code,
+        error_csrf_failed,
+        error_not_found,
+        error_internal,
+        error_home,
     }
 }
 

@@ -218,6 +218,12 @@ pub static VI: Labels = Labels {
         role_admin: "Quản trị",
         forbidden_title: "Không được phép truy cập",
         forbidden_text: "Vai trò {role} không được mở trang này. Hãy chọn một trang ở đầu trang, hoặc đăng nhập bằng mã truy cập khác.",
+        error_title: "Không thực hiện được yêu cầu",
+        error_code: "Mã lỗi:",
+        error_csrf_failed: "Biểu mẫu đã hết hạn hoặc không thuộc phiên đăng nhập này. Hãy tải lại trang rồi gửi lại.",
+        error_not_found: "Không có trang hoặc mục này.",
+        error_internal: "Máy chủ gặp lỗi; chi tiết đã được ghi vào nhật ký máy chủ. Hãy thử lại sau.",
+        error_home: "Về trang đầu",
     },
     filing: Filing {
         upload_title: "Nộp báo cáo doanh thu",
