@@ -10,8 +10,8 @@
 --   weighted total and e-commerce revenue, the share, the target in force in
 --   that month's year (the district's when one is given), the gap and the
 --   standing.
--- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = latest-23 | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
 -- param: sector sector = all | Nhóm ngành (để trống: tất cả) | Sector group (empty: all)
 -- cells: by=period from=$from to=$to district=$district sector=$sector

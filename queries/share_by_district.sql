@@ -14,8 +14,8 @@
 --   Σ e-commerce / Σ total, the target in force in the year of `to`, the gap
 --   in percentage points and the standing (met, below, no_target, no_data).
 --   Amounts are exact, in đồng.
--- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: sector sector = all | Nhóm ngành (để trống: tất cả) | Sector group (empty: all)
 -- cells: by=district from=$from to=$to sector=$sector
 WITH sums AS (

@@ -11,8 +11,8 @@
 --   effective filings from `from` to `to`, the share, the district's target
 --   in force in the year of `to`, the gap and the standing. Pairs without
 --   filings are listed with zero revenue and status no_data.
--- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- cells: by=district,sector from=$from to=$to
 WITH sums AS (
     SELECT

@@ -12,8 +12,8 @@
 --   district when `district` is given), the share, the target in force in
 --   the year of `to` (the district's when one is given, else the
 --   province's), the gap in percentage points and the standing.
--- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
 -- cells: by=sector from=$from to=$to district=$district
 WITH sums AS (

@@ -9,8 +9,8 @@
 --   share of the months from `from` to `to`, the share of the same months a
 --   year earlier, and the change in percentage points, with both periods'
 --   weighted totals. A share is null where its period has no revenue.
--- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
+-- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 WITH bounds AS (
     SELECT
         concat(CAST(CAST(substr($from, 1, 4) AS INT) - 1 AS VARCHAR), substr($from, 5, 3)) AS prev_from,
