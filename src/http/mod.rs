@@ -142,6 +142,12 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
             doc::sector_page,
             dashboard_pages::sector_page,
         )
+        .get(
+            "/tables/{file}",
+            Dashboard,
+            doc::table_file,
+            dashboard_pages::table_file,
+        )
         .finish()
 }
 
