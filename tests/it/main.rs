@@ -14,6 +14,7 @@ mod cli;
 mod compaction;
 mod crash;
 mod delivery;
+mod downloads;
 mod golden;
 mod inputs;
 mod layout;
