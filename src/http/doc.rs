@@ -409,6 +409,29 @@ pub fn sector_page() -> Value {
     page("sectorPage", "One sector group's page", Some("code"))
 }
 
+pub fn table_file() -> Value {
+    json!({"operationId": "tableFile", "tags": ["dashboard"],
+        "summary": "A dashboard table as Excel or CSV: the rows and figures the page with the same filters shows",
+        "description": "The table of the overview, district or sector page with the same filters, computed as the page computes it for the caller (figures withheld by disclosure control for every role but admin, as on the page), as of the dataset version in as_of (the page's links carry it, so a download matches the table shown). XLSX: a title row naming the table and its months, the filters, the dataset version and, when a figure is withheld (x), the disclosure note; then a frozen header row, numbers stored as numbers with vi-VN formats. CSV: UTF-8 with a byte order mark, CRLF lines, a header row of column names, numbers unformatted, withheld and missing figures empty. communes exists when the page has a communes table (a range reaching July 2025), else 404.",
+        "parameters": [
+            {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
+                "pattern": "^(trend|districts|district_sector|sectors|communes)\\.(xlsx|csv)$"}},
+            {"name": "from", "in": "query", "schema": month_schema()},
+            {"name": "to", "in": "query", "schema": month_schema()},
+            {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district codes (a district page's own)"},
+            {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "Comma list of sector group codes (a sector page's own)"},
+            {"name": "vsic", "in": "query", "schema": {"type": "string"}, "description": "Comma list of VSIC codes"},
+            {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}},
+            as_of_param(), if_none_match()],
+        "responses": merge(json!({"200": {"description": "The table, as an attachment",
+                "headers": merge(version_header(), json!({"ETag": {"schema": {"type": "string"}},
+                    "Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=\"ty-trong-tmdt-{table}-{from}-{to}-v{version}.{ext}\""}})),
+                "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}},
+                    "text/csv": {"schema": {"type": "string"}, "description": "UTF-8 with a byte order mark, CRLF lines, a header row"}}},
+            "304": {"description": "Not modified"}}), error_responses(&[400, 404, 500]))})
+}
+
 // The filers' pages.
 
 /// A page of the filers (HTML), with `lang` and the path parameters given.

@@ -223,6 +223,12 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
             post(admin_pages::revoke_token).layer(DefaultBodyLimit::max(16 << 10)),
         )
         .get("/assets/copy.js", Public, doc::copy_script, admin_pages::copy_script)
+        .get(
+            "/tables/{file}",
+            Dashboard,
+            doc::table_file,
+            dashboard_pages::table_file,
+        )
         .finish()
 }
 

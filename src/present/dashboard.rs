@@ -96,7 +96,7 @@ fn with_by(params: &ShareParams, by: &str) -> ShareParams {
 pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang) -> Result<Chart, AppError> {
     let reference = app.reference()?;
     match kind {
-        ChartKind::Trend => trend(app, params, lang).await,
+        ChartKind::Trend => Ok(Chart::Trend(trend(&trend_series(app, params).await?, lang))),
         ChartKind::Districts => {
             let resp = app.share(&with_by(params, "district")).await?;
             let mut chart = bars(&resp, lang, labels::of(lang).chart.districts, |r| {
@@ -116,32 +116,7 @@ pub async fn chart(app: &App, kind: ChartKind, params: &ShareParams, lang: Lang)
         }
         ChartKind::Heatmap => {
             let resp = app.share(&with_by(params, "district,sector")).await?;
-            let mut rows: Vec<String> = Vec::new();
-            let mut columns: Vec<String> = Vec::new();
-            for r in &resp.rows {
-                let (d, s) = (key(r, "district_code").to_string(), key(r, "sector_code").to_string());
-                if !rows.contains(&d) {
-                    rows.push(d);
-                }
-                if (r.filings > 0 || r.suppressed) && !columns.contains(&s) {
-                    columns.push(s);
-                }
-            }
-            columns.sort();
-            let mut values = vec![vec![None; columns.len()]; rows.len()];
-            for r in &resp.rows {
-                let ri = rows.iter().position(|d| d == key(r, "district_code"));
-                let ci = columns.iter().position(|s| s == key(r, "sector_code"));
-                if let (Some(ri), Some(ci)) = (ri, ci) {
-                    values[ri][ci] = r.share;
-                }
-            }
-            Ok(Chart::Heatmap(Heatmap {
-                title: title(labels::of(lang).chart.heatmap, &resp, lang),
-                rows: rows.iter().map(|d| district_label(&reference, d, lang)).collect(),
-                columns: columns.iter().map(|s| sector_label(&reference, s, lang)).collect(),
-                values,
-            }))
+            Ok(Chart::Heatmap(heatmap(&resp, &reference, lang)))
         }
         ChartKind::Map => {
             let resp = app.share(&with_by(params, "district")).await?;
@@ -194,9 +169,102 @@ fn target_label(target: Option<f64>, lang: Lang) -> String {
     }
 }
 
-/// The last `TREND_MONTHS` months up to `to` (default: the latest month with
-/// data), with the same months a year earlier.
-async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, AppError> {
+/// The district × sector grid of a `by=district,sector` answer, as the heat
+/// map and its table show it: a row per district in the answer's order, a
+/// column per sector with a filing (or a withheld figure) in some district,
+/// by code.
+#[derive(Debug)]
+pub struct Grid<'a> {
+    /// District codes.
+    pub rows: Vec<&'a str>,
+    /// Sector codes.
+    pub columns: Vec<&'a str>,
+    /// `cells[row][column]`: the answer's row of that district and sector.
+    pub cells: Vec<Vec<Option<&'a ShareRow>>>,
+}
+
+/// The grid of `resp`, an answer by district and sector.
+pub fn grid(resp: &ShareResponse) -> Grid<'_> {
+    let mut rows: Vec<&str> = Vec::new();
+    let mut columns: Vec<&str> = Vec::new();
+    for r in &resp.rows {
+        let (d, s) = (key(r, "district_code"), key(r, "sector_code"));
+        if !rows.contains(&d) {
+            rows.push(d);
+        }
+        if (r.filings > 0 || r.suppressed) && !columns.contains(&s) {
+            columns.push(s);
+        }
+    }
+    columns.sort();
+    let mut cells = vec![vec![None; columns.len()]; rows.len()];
+    for r in &resp.rows {
+        let ri = rows.iter().position(|d| *d == key(r, "district_code"));
+        let ci = columns.iter().position(|s| *s == key(r, "sector_code"));
+        if let (Some(ri), Some(ci)) = (ri, ci) {
+            cells[ri][ci] = Some(r);
+        }
+    }
+    Grid { rows, columns, cells }
+}
+
+/// The heat map of `resp`, an answer by district and sector.
+fn heatmap(resp: &ShareResponse, reference: &Reference, lang: Lang) -> Heatmap {
+    let g = grid(resp);
+    Heatmap {
+        title: title(labels::of(lang).chart.heatmap, resp, lang),
+        rows: g.rows.iter().map(|d| district_label(reference, d, lang)).collect(),
+        columns: g.columns.iter().map(|s| sector_label(reference, s, lang)).collect(),
+        values: g
+            .cells
+            .iter()
+            .map(|row| row.iter().map(|c| c.and_then(|r| r.share)).collect())
+            .collect(),
+    }
+}
+
+/// The monthly series behind the trend chart and its table: the last
+/// `TREND_MONTHS` months up to `to` (default: the latest month with data),
+/// and the answers by period over them and over the same months a year
+/// earlier.
+#[derive(Debug, Clone)]
+pub struct TrendSeries {
+    /// The months shown, oldest first.
+    pub months: Vec<Period>,
+    pub now: ShareResponse,
+    pub year_before: ShareResponse,
+}
+
+impl TrendSeries {
+    /// Each month with its row, and the row of the same month a year earlier.
+    pub fn rows(&self) -> impl Iterator<Item = (Period, Option<&ShareRow>, Option<&ShareRow>)> + '_ {
+        self.months.iter().map(move |&p| {
+            (
+                p,
+                period_row(&self.now, p),
+                period_row(&self.year_before, year_before(p)),
+            )
+        })
+    }
+}
+
+/// The row of month `p` in an answer by period.
+fn period_row(resp: &ShareResponse, p: Period) -> Option<&ShareRow> {
+    let p = p.to_string();
+    resp.rows.iter().find(|r| key(r, "period") == p)
+}
+
+fn year_before(p: Period) -> Period {
+    p.add_months(-12).unwrap_or(p)
+}
+
+/// A month of the trend as its axis and table read it: `6/25`.
+pub fn trend_month(p: Period) -> String {
+    format!("{}/{}", p.month(), p.year() % 100)
+}
+
+/// The series of the trend for the filters of `params`.
+async fn trend_series(app: &App, params: &ShareParams) -> Result<TrendSeries, AppError> {
     // The range the share API resolves by default gives the latest month.
     let probe = app
         .share(&ShareParams {
@@ -214,32 +282,26 @@ async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, App
         ..params.clone()
     };
     let now = app.share(&series(from, to)).await?;
-    let shift = |p: Period| p.add_months(-12).unwrap_or(p);
-    let before = app.share(&series(shift(from), shift(to))).await?;
-    let mut months = Vec::new();
-    let mut share = Vec::new();
-    let mut last_year = Vec::new();
-    for i in 0..TREND_MONTHS {
-        let Some(p) = from.add_months(i) else { break };
-        let p_text = p.to_string();
-        let q_text = shift(p).to_string();
-        months.push(format!("{}/{}", p.month(), p.year() % 100));
-        share.push(
-            now.rows
-                .iter()
-                .find(|r| key(r, "period") == p_text)
-                .and_then(|r| r.share),
-        );
-        last_year.push(
-            before
-                .rows
-                .iter()
-                .find(|r| key(r, "period") == q_text)
-                .and_then(|r| r.share),
-        );
+    let year_before_ = app.share(&series(year_before(from), year_before(to))).await?;
+    let months = (0..TREND_MONTHS).map_while(|i| from.add_months(i)).collect();
+    Ok(TrendSeries {
+        months,
+        now,
+        year_before: year_before_,
+    })
+}
+
+/// The trend chart of `series`.
+fn trend(series: &TrendSeries, lang: Lang) -> Trend {
+    let (mut months, mut share, mut last_year) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, now, before) in series.rows() {
+        months.push(trend_month(p));
+        share.push(now.and_then(|r| r.share));
+        last_year.push(before.and_then(|r| r.share));
     }
-    Ok(Chart::Trend(Trend {
-        title: title(labels::of(lang).chart.trend, &now, lang),
+    let now = &series.now;
+    Trend {
+        title: title(labels::of(lang).chart.trend, now, lang),
         months,
         share,
         last_year,
@@ -249,7 +311,7 @@ async fn trend(app: &App, params: &ShareParams, lang: Lang) -> Result<Chart, App
             last_year: labels::of(lang).chart.legend_last_year.into(),
             target: target_label(now.target, lang),
         },
-    }))
+    }
 }
 
 /// Everything the overview page shows, as the share API gives it.
@@ -273,10 +335,16 @@ pub struct Overview {
     /// With exactly one district selected: its rank by share among the
     /// districts with data, and how many there are.
     pub rank: Option<(usize, usize)>,
-    /// The figures of the trend and heat-map charts, for the tables behind them.
+    /// The trend and heat-map charts, and the answers they are drawn
+    /// from, for the tables behind them.
     pub trend: Trend,
+    pub trend_series: TrendSeries,
     pub heatmap: Heatmap,
+    /// Districts by sectors over the selected range (see [`grid`]).
+    pub district_sector: ShareResponse,
     pub reference: std::sync::Arc<Reference>,
+    /// The rule by which figures are withheld, for the note that explains them.
+    pub disclosure: crate::domain::disclosure::Rule,
 }
 
 /// The figures of the overview page for the filters of `params`.
@@ -313,12 +381,9 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
         }
         _ => None,
     };
-    let Chart::Trend(trend) = chart(app, ChartKind::Trend, params, lang).await? else {
-        unreachable!("the trend chart is a trend")
-    };
-    let Chart::Heatmap(heatmap) = chart(app, ChartKind::Heatmap, params, lang).await? else {
-        unreachable!("the heat map chart is a heat map")
-    };
+    let reference = app.reference()?;
+    let trend_series = trend_series(app, params).await?;
+    let district_sector = app.share(&with_by(params, "district,sector")).await?;
     let reform = crate::domain::reference::REFORM;
     let communes = match Period::parse(&districts.from) {
         Some(from) if latest >= reform => Some(
@@ -334,15 +399,18 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
     Ok(Overview {
         communes,
         rank,
-        trend,
-        heatmap,
+        trend: trend(&trend_series, lang),
+        trend_series,
+        heatmap: heatmap(&district_sector, &reference, lang),
+        district_sector,
         latest_month,
         year_to_date,
         same_period_last_year,
         change_pp,
         districts,
         sectors,
-        reference: app.reference()?,
+        reference,
+        disclosure: app.disclosure_rule(),
     })
 }
 

@@ -81,12 +81,14 @@ pub fn share_csv(resp: &ShareResponse) -> String {
     };
     let mut rows: Vec<Vec<Cell>> = resp.rows.iter().map(|r| line(r, "row")).collect();
     rows.push(line(&resp.total, "total"));
-    let keys = keys.iter().map(|k| Column::new(k, FIGURES.left()));
-    let figures = FIGURE_COLUMNS.iter().map(|h| Column::new(h, FIGURES));
+    let keys = keys.iter().map(|k| Column::new(*k, FIGURES.left()));
+    let figures = FIGURE_COLUMNS.iter().map(|h| Column::new(*h, FIGURES));
     Table {
         title: "",
         columns: keys.chain(figures).collect(),
         rows,
+
+        ..Table::default()
     }
     .to_csv()
 }
@@ -132,7 +134,7 @@ fn shown_cells(r: &ShareRow, l: &labels::Export) -> Vec<Cell> {
 pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
     let l = &labels::of(lang).export;
     let keys = key_columns(resp);
-    let mut columns: Vec<Column> = keys.iter().map(|k| Column::new(k, FIGURES.left())).collect();
+    let mut columns: Vec<Column> = keys.iter().map(|k| Column::new(*k, FIGURES.left())).collect();
     if columns.is_empty() {
         columns.push(Column::new("", FIGURES.left()));
     }
@@ -152,6 +154,8 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
         title: "",
         columns,
         rows,
+
+        ..Table::default()
     }
     .to_text(lang)
 }

@@ -1,5 +1,6 @@
 //! Figures made readable: numbers in vi-VN or English (`locale`), the
-//! dashboard's views (`dashboard`) and pages (`pages`), charts, share tables
+//! dashboard's views (`dashboard`), its tables for the page and their
+//! downloads (`page_tables`) and pages (`pages`), charts, share tables
 //! as CSV and text (`export`), the table model shared by exports and the
 //! report (`table`), the label catalogue (`labels`), the filing template
 //! (`template`) and the filers' pages and rejection downloads
@@ -13,6 +14,7 @@ pub mod export;
 pub mod filing_pages;
 pub mod labels;
 pub mod locale;
+pub mod page_tables;
 pub mod pages;
 pub mod query_pages;
 pub mod shell;

@@ -7,12 +7,14 @@
 //! script, no external font or style sheet. Computes no figure and knows
 //! nothing of HTTP or engines.
 
-use crate::domain::{Period, Status};
-use crate::present::dashboard::Overview;
+use crate::domain::Status;
+use crate::present::dashboard::{Overview, grid, trend_month};
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
+use crate::present::page_tables::{self, Kind, month_text};
 use crate::present::shell::{self, Frame};
-use crate::service::figures::{ShareParams, ShareResponse, ShareRow};
+use crate::present::table::Cell;
+use crate::service::figures::ShareParams;
 use std::fmt::Write;
 
 /// Escapes text for HTML content and attribute values.
@@ -37,16 +39,6 @@ fn texts(lang: Lang) -> &'static Page {
 
 fn status_text(s: Status, lang: Lang) -> &'static str {
     locale::status_label(s, lang)
-}
-
-fn month_text(period: &str, lang: Lang) -> String {
-    match Period::parse(period) {
-        Some(p) => labels::fill(
-            texts(lang).month_of_year,
-            &[("month", &p.month().to_string()), ("year", &p.year().to_string())],
-        ),
-        None => period.to_string(),
-    }
 }
 
 /// Money from an exact VND string: billions for the eye, the exact đồng on hover.
@@ -140,7 +132,7 @@ pub fn page(o: &Overview, params: &ShareParams, frame: &Frame<'_>, focus: Focus<
     filters(&mut out, o, params, lang, t);
     tiles(&mut out, o, lang, t);
     charts(&mut out, o, &filter_query(params, lang), lang, t);
-    tables(&mut out, o, lang, t);
+    tables(&mut out, o, params, lang, t);
     let _ = write!(
         out,
         "<footer>{} {} · <a href=\"/api/v1/share?{}\">JSON</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></footer>",
@@ -274,86 +266,110 @@ fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
     out.push_str("</section>");
 }
 
-/// The tables behind the charts: trend, heat map, districts, sectors, communes.
-fn tables(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
-    trend_table(out, o, lang, t);
-    heat_table(out, o, lang);
-    table(
-        out,
-        t.districts_table,
-        &o.districts,
-        "district_code",
-        "district_name",
-        lang,
-        true,
-        |code| Some(format!("/districts/{code}")),
-    );
+/// The tables behind the charts: trend, heat map, districts, sectors,
+/// communes; each with its downloads.
+fn tables(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Page) {
+    trend_table(out, o, params, lang, t);
+    heat_table(out, o, params, lang);
+    table(out, o, params, Kind::Districts, lang, |code| {
+        Some(format!("/districts/{code}"))
+    });
     if o.districts.series_break.is_some() {
         let _ = write!(out, "<p class=\"note\">{}</p>", esc(t.series_break));
     }
-    table(
+    table(out, o, params, Kind::Sectors, lang, |code| {
+        Some(format!("/sectors/{code}"))
+    });
+    table(out, o, params, Kind::Communes, lang, |_| None);
+}
+
+/// A table's caption with its download links (Excel and CSV of the same
+/// rows, pinned to the dataset version the table was computed from) on a
+/// line of their own under it.
+fn caption(out: &mut String, o: &Overview, params: &ShareParams, kind: Kind, lang: Lang) {
+    let t = texts(lang);
+    let caption = page_tables::caption(o, kind, lang).unwrap_or_default();
+    let version = page_tables::answer(o, kind).map_or(o.districts.dataset_version, |r| r.dataset_version);
+    let mut query = filter_query(params, Lang::Vi);
+    if !query.is_empty() {
+        query.push('&');
+    }
+    let _ = write!(query, "as_of={version}&lang={}", lang.code());
+    let link = |ext: &str, text: &str| {
+        format!(
+            "<a href=\"/tables/{}.{ext}?{}\" aria-label=\"{}\" download>{}</a>",
+            kind.name(),
+            esc(&query),
+            esc(&labels::fill(t.download_named, &[("link", text), ("table", &caption)])),
+            esc(text)
+        )
+    };
+    let _ = write!(
         out,
-        t.sectors_table,
-        &o.sectors,
-        "sector_code",
-        "sector_name",
-        lang,
-        false,
-        |code| Some(format!("/sectors/{code}")),
+        "<caption>{}<span class=\"downloads\" style=\"display:block;font-weight:normal;font-size:.85rem\">{} · {}</span></caption>",
+        esc(&caption),
+        link("xlsx", t.download_excel),
+        link("csv", t.download_csv)
     );
-    if let Some(communes) = &o.communes {
-        table(
-            out,
-            t.communes_table,
-            communes,
-            "commune_code",
-            "commune_name",
-            lang,
-            true,
-            |_| None,
-        );
+}
+
+/// A cell of a table as the page shows it: money in billions (the exact
+/// đồng on hover), shares and points to one decimal, a withheld figure
+/// marked, a missing one a dash.
+fn cell_html(cell: &Cell, lang: Lang) -> String {
+    match cell {
+        Cell::Money(vnd) => money(vnd, lang),
+        Cell::Withheld => suppressed_mark(lang),
+        Cell::Share(x) => esc(&percent(Some(*x), lang)),
+        Cell::Points(x) => esc(&locale::points(*x, 1, lang)),
+        Cell::Integer(n) => esc(&locale::integer(i128::from(*n), lang)),
+        Cell::Text(s) | Cell::Coded { text: s, .. } => esc(s),
+        Cell::Empty => "–".into(),
     }
 }
 
 /// The monthly figures behind the trend chart.
-fn trend_table(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
+fn trend_table(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Page) {
     let tr = &o.trend;
+    out.push_str("<section class=\"table\"><table>");
+    caption(out, o, params, Kind::Trend, lang);
     let _ = write!(
         out,
-        "<section class=\"table\"><table><caption>{}</caption><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        esc(&tr.title),
+        "<thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(t.month),
         esc(&tr.legend.share),
         esc(&tr.legend.last_year)
     );
-    for ((month, share), last) in tr.months.iter().zip(&tr.share).zip(&tr.last_year) {
+    for (month, share, last) in page_tables::trend_rows(o) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(month),
-            esc(&percent(*share, lang)),
-            esc(&percent(*last, lang))
+            esc(&trend_month(month)),
+            cell_html(&share, lang),
+            cell_html(&last, lang)
         );
     }
     out.push_str("</tbody></table></section>");
 }
 
 /// The district × sector shares behind the heat map; columns numbered as in the chart.
-fn heat_table(out: &mut String, o: &Overview, lang: Lang) {
+fn heat_table(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang) {
     let h = &o.heatmap;
-    let _ = write!(
-        out,
-        "<section class=\"table\"><table class=\"heat\"><caption>{}</caption><thead><tr><th></th>",
-        esc(&h.title)
-    );
+    out.push_str("<section class=\"table\"><table class=\"heat\">");
+    caption(out, o, params, Kind::DistrictSector, lang);
+    out.push_str("<thead><tr><th></th>");
     for (i, c) in h.columns.iter().enumerate() {
         let _ = write!(out, "<th><abbr title=\"{}\">{}</abbr></th>", esc(c), i + 1);
     }
     out.push_str("</tr></thead><tbody>");
-    for (row, values) in h.rows.iter().zip(&h.values) {
+    for (row, cells) in h.rows.iter().zip(&grid(&o.district_sector).cells) {
         let _ = write!(out, "<tr><th>{}</th>", esc(row));
-        for v in values {
-            let _ = write!(out, "<td class=\"n\">{}</td>", esc(&percent(*v, lang)));
+        for c in cells {
+            let _ = write!(
+                out,
+                "<td class=\"n\">{}</td>",
+                cell_html(&page_tables::heat_cell(*c), lang)
+            );
         }
         out.push_str("</tr>");
     }
@@ -428,38 +444,38 @@ fn filters(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: 
     );
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A table of share figures (districts, sectors, communes), ranked by
+/// share when the page ranks it, with a last row for the total; nothing
+/// when the page has no such table.
 fn table(
     out: &mut String,
-    caption: &str,
-    resp: &ShareResponse,
-    code_field: &str,
-    name_field: &str,
+    o: &Overview,
+    params: &ShareParams,
+    kind: Kind,
     lang: Lang,
-    ranked: bool,
     link: impl Fn(&str) -> Option<String>,
 ) {
     let t = texts(lang);
-    let mut rows: Vec<&ShareRow> = resp.rows.iter().collect();
-    if ranked {
-        rows.sort_by(|a, b| b.share.partial_cmp(&a.share).unwrap_or(std::cmp::Ordering::Equal));
-    }
+    let Some(resp) = page_tables::answer(o, kind) else {
+        return;
+    };
+    let (code_field, name_field, heading) = match kind {
+        Kind::Districts => ("district_code", "district_name", t.district),
+        Kind::Communes => ("commune_code", "commune_name", t.commune),
+        _ => ("sector_code", "sector_name", t.sector),
+    };
+    let ranked = page_tables::ranked(kind);
+    out.push_str("<section class=\"table\"><table>");
+    caption(out, o, params, kind, lang);
     let _ = write!(
         out,
-        "<section class=\"table\"><table><caption>{} ({} – {})</caption><thead><tr>{}<th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        esc(caption),
-        esc(&month_text(&resp.from, lang)),
-        esc(&month_text(&resp.to, lang)),
+        "<thead><tr>{}<th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         if ranked {
             format!("<th>{}</th>", esc(t.rank))
         } else {
             String::new()
         },
-        esc(match code_field {
-            "district_code" => t.district,
-            "commune_code" => t.commune,
-            _ => t.sector,
-        }),
+        esc(heading),
         esc(t.total_retail),
         esc(t.ecommerce),
         esc(t.share),
@@ -468,59 +484,47 @@ fn table(
         esc(t.filings),
         esc(t.status),
     );
-    for (i, r) in rows.iter().enumerate() {
-        let code = r.keys.get(code_field).cloned().flatten().unwrap_or_default();
-        let name = r
-            .keys
-            .get(name_field)
-            .cloned()
-            .flatten()
-            .unwrap_or_else(|| code.clone());
-        let rank = if ranked && r.share.is_some() {
-            (i + 1).to_string()
-        } else {
-            String::new()
+    for l in page_tables::listed(resp, ranked) {
+        let r = l.row;
+        let code = page_tables::key(r, code_field);
+        let name = Some(page_tables::key(r, name_field))
+            .filter(|n| !n.is_empty())
+            .unwrap_or(code);
+        let _ = write!(out, "<tr class=\"{}\">", status_class(r.status));
+        if ranked {
+            let _ = write!(
+                out,
+                "<td class=\"n\">{}</td>",
+                l.rank.map(|r| r.to_string()).unwrap_or_default()
+            );
+        }
+        let _ = match link(code) {
+            Some(href) => write!(out, "<td><a href=\"{}\">{}</a></td>", esc(&href), esc(name)),
+            None => write!(out, "<td>{} <span class=\"code\">{}</span></td>", esc(name), esc(code)),
         };
-        let _ = write!(
-            out,
-            "<tr class=\"{}\">{}<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            status_class(r.status),
-            if ranked {
-                format!("<td class=\"n\">{rank}</td>")
-            } else {
-                String::new()
-            },
-            match link(&code) {
-                Some(href) => format!("<a href=\"{}\">{}</a>", esc(&href), esc(&name)),
-                None => format!("{} <span class=\"code\">{}</span>", esc(&name), esc(&code)),
-            },
-            money(&r.total_revenue_vnd, lang),
-            money(&r.ecommerce_revenue_vnd, lang),
-            esc(&percent(r.share, lang)),
-            esc(&percent(r.target, lang)),
-            esc(&r.gap_pp.map_or_else(|| "–".into(), |g| locale::points(g, 1, lang))),
-            if r.suppressed {
-                locale::SUPPRESSED.to_string()
-            } else {
-                esc(&locale::integer(i128::from(r.filings), lang))
-            },
-            esc(status_text(r.status, lang)),
-        );
+        figures(out, r, lang);
+        out.push_str("</tr>");
     }
-    let total = &resp.total;
     let _ = write!(
         out,
-        "</tbody><tfoot><tr>{}<th>{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr></tfoot></table></section>",
+        "</tbody><tfoot><tr>{}<th>{}</th>",
         if ranked { "<td></td>" } else { "" },
-        esc(t.province_total),
-        money(&total.total_revenue_vnd, lang),
-        money(&total.ecommerce_revenue_vnd, lang),
-        esc(&percent(total.share, lang)),
-        esc(&percent(total.target, lang)),
-        esc(&total.gap_pp.map_or_else(|| "–".into(), |g| locale::points(g, 1, lang))),
-        esc(&locale::integer(i128::from(total.filings), lang)),
-        esc(status_text(total.status, lang)),
+        esc(t.province_total)
     );
+    figures(out, &resp.total, lang);
+    out.push_str("</tr></tfoot></table></section>");
+}
+
+/// A row's figure cells: numbers right-aligned, the standing in words.
+fn figures(out: &mut String, r: &crate::service::figures::ShareRow, lang: Lang) {
+    for cell in page_tables::figure_cells(r, lang) {
+        let class = if matches!(cell, Cell::Coded { .. }) {
+            ""
+        } else {
+            " class=\"n\""
+        };
+        let _ = write!(out, "<td{class}>{}</td>", cell_html(&cell, lang));
+    }
 }
 
 /// The sign-in form: a token field, the page to return to and the

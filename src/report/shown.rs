@@ -115,6 +115,8 @@ fn districts(report: &Report, l: &labels::Report) -> Table {
         title: l.districts,
         columns: columns(2, heads),
         rows: rows.collect(),
+
+        ..Table::default()
     }
 }
 
@@ -133,6 +135,8 @@ fn sectors(report: &Report, l: &labels::Report) -> Table {
         title: l.sectors,
         columns: columns(2, heads),
         rows: rows.collect(),
+
+        ..Table::default()
     }
 }
 
@@ -185,5 +189,7 @@ fn communes(report: &Report, l: &labels::Report) -> Table {
         title: l.communes,
         columns: columns(3, heads),
         rows: rows.collect(),
+
+        ..Table::default()
     }
 }

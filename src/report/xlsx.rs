@@ -76,6 +76,8 @@ fn sheet(title: &'static str, texts: Vec<&'static str>, extra: Vec<&'static str>
         title,
         columns: texts.chain(figures).collect(),
         rows: Vec::new(),
+
+        ..Table::default()
     }
 }
 
@@ -110,8 +112,8 @@ fn summary(report: &Report, lang: Lang) -> Table {
     lines.extend(quality_lines(report, lang));
     lines.push((l.sha256, Cell::text(report.content_sha256.clone())));
     let mut table = Table::labelled(l.summary, FIGURES, lines);
-    table.columns[0].header = l.item;
-    table.columns[1].header = l.value;
+    table.columns[0].header = l.item.into();
+    table.columns[1].header = l.value.into();
     table
 }
 
@@ -235,5 +237,7 @@ fn methodology(report: &Report, lang: Lang) -> Table {
         title: l.methodology,
         columns: vec![Column::new(l.methodology_column, FIGURES.left())],
         rows: report.methodology.iter().map(|m| vec![Cell::text(m.clone())]).collect(),
+
+        ..Table::default()
     }
 }

@@ -18,6 +18,7 @@ mod cli;
 mod compaction;
 mod crash;
 mod delivery;
+mod downloads;
 mod filing_pages;
 mod golden;
 mod inputs;

@@ -56,6 +56,13 @@ pub static EN: Labels = Labels {
         district_heading: "{name}",
         ranked_heading: "{name} — ranked {rank} of {of} by e-commerce share",
         sector_heading: "Sector: {name}",
+        download_excel: "Download Excel",
+        download_csv: "CSV",
+        download_named: "{link}, table {table}",
+        trend_sheet: "By month",
+        district_sector_sheet: "By district and sector",
+        communes_sheet: "By commune",
+        withheld_note: "{withheld}: figure withheld to protect the enterprises' confidentiality (a cell with fewer than {min} enterprises, or whose {largest} largest enterprises hold more than {percent}% of its retail sales, and further cells withheld so that none can be computed from the published cells and totals).",
     },
     chart: Chart {
         range: "{from} – {to}",

@@ -231,6 +231,18 @@ group! {
         ranked_heading,
         /// A sector page's heading; `{name}`.
         sector_heading,
+        /// A table's download links, under its caption.
+        download_excel,
+        download_csv,
+        /// A download link's accessible name; `{link}` (its text), `{table}` (the caption).
+        download_named,
+        /// Sheet names of the tables' downloads (at most 31 characters, no `/`).
+        trend_sheet,
+        district_sector_sheet,
+        communes_sheet,
+        /// Under a downloaded table with a withheld figure; `{withheld}` (the
+        /// mark), `{min}` enterprises, `{largest}`, `{percent}`.
+        withheld_note,
     }
 }
 

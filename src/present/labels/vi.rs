@@ -58,6 +58,13 @@ pub static VI: Labels = Labels {
         district_heading: "{type} {name}",
         ranked_heading: "{name} — xếp hạng {rank}/{of} về tỷ trọng TMĐT",
         sector_heading: "Ngành: {name}",
+        download_excel: "Tải về Excel",
+        download_csv: "CSV",
+        download_named: "{link}, bảng {table}",
+        trend_sheet: "Theo tháng",
+        district_sector_sheet: "Theo huyện và ngành",
+        communes_sheet: "Theo xã, phường",
+        withheld_note: "{withheld}: số liệu được ẩn để bảo mật thông tin doanh nghiệp (ô có dưới {min} doanh nghiệp, hoặc có {largest} doanh nghiệp lớn nhất chiếm trên {percent}% tổng mức bán lẻ của ô, và các ô ẩn thêm để không ô nào tính ngược được từ các ô và tổng cộng được công bố).",
     },
     chart: Chart {
         range: "tháng {from} – tháng {to}",
