@@ -107,11 +107,18 @@ async fn queries_are_listed_with_their_typed_parameters() {
         .find(|q| q["name"] == "share_by_district")
         .unwrap();
     assert_eq!(q["title"]["vi"], "Tỷ trọng thương mại điện tử theo huyện");
+    // In reading order: from, then to (from's default depends on to).
     assert_eq!(
         q["params"][0],
+        json!({"name": "from", "type": "month", "default": "year_start(to)",
+        "description": {"vi": "Từ tháng (YYYY-MM)", "en": "First month (YYYY-MM)"}})
+    );
+    assert_eq!(
+        q["params"][1],
         json!({"name": "to", "type": "month", "default": "latest",
         "description": {"vi": "Đến tháng (YYYY-MM)", "en": "Last month (YYYY-MM)"}})
     );
+    assert!(q["description_vi"].as_str().unwrap().starts_with("Với từng huyện"));
 }
 
 #[tokio::test]

@@ -512,3 +512,82 @@ fn a_form_sent_without_its_anti_forgery_field_is_refused_and_changes_nothing() {
     assert_eq!(version(), committed, "nothing committed");
     assert_eq!(ingests(), listed, "no batch");
 }
+
+/// A cell of a downloaded workbook as the page would write it: every form
+/// a figure takes on the page (share, points, billions of đồng, a count),
+/// or the text itself.
+fn shown_forms(cell: &calamine::Data) -> Vec<String> {
+    use calamine::Data;
+    use ecomshare::present::locale::{self, Lang};
+    let vi = Lang::Vi;
+    match cell {
+        Data::Float(v) => vec![
+            locale::percent(*v, 1, vi),
+            locale::points(*v, 1, vi),
+            locale::decimal(*v / 1e9, 1, vi),
+            locale::integer(v.round() as i128, vi),
+        ],
+        Data::Int(n) => vec![
+            locale::integer(i128::from(*n), vi),
+            locale::decimal(*n as f64 / 1e9, 1, vi),
+        ],
+        Data::Empty => vec!["–".into(), String::new()],
+        other => vec![other.to_string()],
+    }
+}
+
+#[test]
+fn a_viewer_downloads_a_dashboard_table_and_the_workbook_holds_what_the_page_shows() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let site = Site::start();
+    let b = site.browser(&tools);
+    site.sign_in(&b, Role::Viewer, "/");
+    b.check_page("walk-viewer-dashboard-downloads");
+    for table in ["districts", "sectors"] {
+        let link = b.find(&format!("a[href^='/tables/{table}.xlsx']"));
+        let href = link.attr("href").unwrap();
+        assert!(href.contains("as_of="), "{href}: pinned to the page's version");
+        assert!(
+            link.attr("aria-label").unwrap().contains("Tải về Excel"),
+            "the link names what it downloads"
+        );
+        // The rows the page shows, cell by cell, as a person reads them.
+        let shown = b.execute(
+            "const a = arguments[0];
+             const t = [...document.querySelectorAll('table')].find(t => t.querySelector(`a[href='${a}']`));
+             return [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText.trim()));",
+            &[Value::String(href.replace("&amp;", "&"))],
+        );
+        let shown = shown.as_array().unwrap();
+        assert!(!shown.is_empty(), "{table}: rows on the page");
+
+        let xlsx = b.fetch(&href.replace("&amp;", "&"));
+        assert_eq!(xlsx.status, 200, "{href}");
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.body)).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        let rows: Vec<Vec<Vec<String>>> = sheet.rows().map(|r| r.iter().map(shown_forms).collect()).collect();
+        for page_row in shown {
+            let cells: Vec<&str> = page_row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            // The workbook's row of the same unit: it names it as the page does.
+            let name = cells.iter().find(|c| c.chars().any(char::is_alphabetic)).unwrap();
+            let row = rows
+                .iter()
+                .find(|r| r.iter().any(|forms| forms.iter().any(|f| f == name)))
+                .unwrap_or_else(|| panic!("{table}: {name} is in the workbook"));
+            for cell in &cells {
+                assert!(
+                    cell.is_empty() || row.iter().any(|forms| forms.iter().any(|f| f == cell)),
+                    "{table}, {name}: {cell:?} shown on the page is not in the workbook's row {row:?}"
+                );
+            }
+        }
+    }
+}
