@@ -139,7 +139,7 @@ pub(super) async fn outbox<T: Send + 'static>(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "outbox task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            ApiError::internal()
         })?
         .map_err(|e| match e {
             DeliveryError::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),

@@ -241,7 +241,7 @@ async fn with_tokens<T: Send + 'static>(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "token task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            ApiError::internal()
         })?
         .map_err(|e| match e {
             AuthError::UnknownToken(_) => ApiError::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),

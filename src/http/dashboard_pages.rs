@@ -101,7 +101,7 @@ impl TableFormat {
 
     fn content_type(self) -> &'static str {
         match self {
-            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Xlsx => crate::ingest::XLSX_MEDIA_TYPE,
             Self::Csv => "text/csv; charset=utf-8",
         }
     }
@@ -166,11 +166,11 @@ pub(super) async fn table_file(
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "table task failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::internal()
             })?
             .map_err(|e| {
                 tracing::error!(error = %e, "writing a table's workbook failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::internal()
             })?,
         };
         let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());

@@ -357,10 +357,10 @@ pub(super) async fn rejections_xlsx(
         .and_then(|r| r.map_err(|e| e.to_string()))
         .map_err(|e| {
             tracing::error!(error = %e, "writing the rejections workbook failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            ApiError::internal()
         })?;
     Ok(download(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        crate::ingest::XLSX_MEDIA_TYPE,
         format!("ban-ghi-bi-tu-choi-{version}.xlsx"),
         bytes,
     ))

@@ -55,7 +55,7 @@ pub(super) fn spool_error(e: spool::Error, limit: usize) -> ApiError {
         spool::Error::Body(message) => ApiError::bad_request("invalid_body", message),
         spool::Error::Io(e) => {
             tracing::error!(error = %e, "spooling an upload failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            ApiError::internal()
         }
     }
 }
@@ -113,7 +113,7 @@ pub(super) async fn template_xlsx(State(app): State<Arc<App>>) -> Result<Respons
     let reference = blocking(move || app.reference()).await?;
     let bytes = crate::present::template::xlsx(&reference).map_err(|e| {
         tracing::error!(error = %e, "building the filing template failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        ApiError::internal()
     })?;
     Ok((
         [

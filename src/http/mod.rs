@@ -310,11 +310,7 @@ async fn blocking<T: Send + 'static>(
         Ok(r) => r.map_err(ApiError::from),
         Err(e) => {
             tracing::error!(error = %e, "blocking task failed");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            ))
+            Err(ApiError::internal())
         }
     }
 }

@@ -87,7 +87,7 @@ pub(super) async fn share(
                 let body = match repr {
                     Repr::Json => axum::body::Bytes::from(serde_json::to_vec(&figures).map_err(|e| {
                         tracing::error!(error = %e, "encoding a share answer");
-                        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                        ApiError::internal()
                     })?),
                     Repr::Csv => axum::body::Bytes::from(export::share_csv(&figures)),
                 };
@@ -222,11 +222,11 @@ pub(super) async fn chart(
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "chart task failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::internal()
             })?
             .map_err(|e| {
                 tracing::error!(error = %e, "chart rendering failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                ApiError::internal()
             })?;
         ([(header::CONTENT_TYPE, format.content_type())], bytes).into_response()
     };
@@ -259,7 +259,7 @@ pub(super) async fn reference(State(app): State<Arc<App>>, Path(table): Path<Str
     }
     .map_err(|e| {
         tracing::error!(error = %e, "reference serialization");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        ApiError::internal()
     })?;
     Ok(Json(body).into_response())
 }

@@ -16,7 +16,6 @@ use super::locale;
 use super::pages::esc;
 use super::shell::{self, Frame, csrf_field, role_label};
 use crate::domain::{Period, Role};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
 use std::fmt::Write;
 
 /// The path of the copy button's script, served by this service.
@@ -137,11 +136,13 @@ pub fn reports(frame: &Frame<'_>, v: &ReportsView) -> String {
     }
     if let Some(n) = &v.notice {
         let text = match n {
-            ReportsNotice::Generated(p) => labels::fill(t.generated, &[("month", &month_text(*p, lang))]),
-            ReportsNotice::Kept(p) => labels::fill(t.kept, &[("month", &month_text(*p, lang))]),
+            ReportsNotice::Generated(p) => {
+                labels::fill(t.generated, &[("month", &locale::month(&p.to_string(), lang))])
+            }
+            ReportsNotice::Kept(p) => labels::fill(t.kept, &[("month", &locale::month(&p.to_string(), lang))]),
             ReportsNotice::Retried { recipient, month } => labels::fill(
                 t.retried,
-                &[("recipient", recipient), ("month", &month_of(month, lang))],
+                &[("recipient", recipient), ("month", &locale::month(month, lang))],
             ),
         };
         let _ = write!(out, "<p role=\"status\" class=\"ok\">{}</p>", esc(&text));
@@ -170,12 +171,12 @@ fn archive_table(out: &mut String, reports: &[ReportRow], lang: Lang) {
         esc(t.col_files)
     );
     for r in reports {
-        let month = month_of(&r.month, lang);
+        let month = locale::month(&r.month, lang);
         let version = labels::fill(
             t.version_of,
             &[
                 ("version", &r.dataset_version.to_string()),
-                ("time", &when(&r.committed_at, lang)),
+                ("time", &locale::local_time(&r.committed_at, lang)),
             ],
         );
         let _ = write!(
@@ -278,7 +279,7 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
             Channel::Webhook => t.channel_webhook,
             Channel::Email => t.channel_email,
         };
-        let month = month_of(&d.month, lang);
+        let month = locale::month(&d.month, lang);
         let report = labels::fill(
             t.report_of,
             &[
@@ -298,11 +299,11 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
             DeliveryState::Pending => d
                 .next_attempt_at
                 .as_deref()
-                .map(|at| labels::fill(t.next_attempt, &[("time", &when(at, lang))])),
+                .map(|at| labels::fill(t.next_attempt, &[("time", &locale::local_time(at, lang))])),
             DeliveryState::Delivered => d
                 .delivered_at
                 .as_deref()
-                .map(|at| labels::fill(t.delivered_at, &[("time", &when(at, lang))])),
+                .map(|at| labels::fill(t.delivered_at, &[("time", &locale::local_time(at, lang))])),
             _ => None,
         };
         if let Some(later) = later {
@@ -311,7 +312,7 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
         let last = d
             .last_attempt_at
             .as_deref()
-            .map_or_else(|| t.not_attempted.to_string(), |at| when(at, lang));
+            .map_or_else(|| t.not_attempted.to_string(), |at| locale::local_time(at, lang));
         let mut error = String::new();
         if let Some(status) = d.last_status.filter(|_| d.last_error.is_some()) {
             error = labels::fill(t.error_status, &[("status", &status.to_string())]);
@@ -493,18 +494,18 @@ fn tokens_table(out: &mut String, frame: &Frame<'_>, v: &TokensView) {
         let expires = r
             .expires
             .as_deref()
-            .map_or_else(|| t.never_expires.to_string(), |d| day(d, lang));
+            .map_or_else(|| t.never_expires.to_string(), |d| locale::local_date(d, lang));
         let last_used = r
             .last_used_at
             .as_deref()
-            .map_or_else(|| t.never_used.to_string(), |at| when(at, lang));
+            .map_or_else(|| t.never_used.to_string(), |at| locale::local_time(at, lang));
         let mut state = esc(match r.state {
             TokenState::Active => t.token_active,
             TokenState::Expired => t.token_expired,
             TokenState::Revoked => t.token_revoked,
         });
         if let Some(at) = r.revoked_at.as_deref().filter(|_| r.state == TokenState::Revoked) {
-            let _ = write!(state, "<br>{}", esc(&when(at, lang)));
+            let _ = write!(state, "<br>{}", esc(&locale::local_time(at, lang)));
         }
         let mut name = esc(&r.name);
         if r.current {
@@ -526,7 +527,7 @@ fn tokens_table(out: &mut String, frame: &Frame<'_>, v: &TokensView) {
             "<tr><th scope=\"row\">{name}</th><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{action}</td></tr>",
             esc(&r.id),
             esc(role_label(r.role, lang)),
-            esc(&when(&r.created_at, lang)),
+            esc(&locale::local_time(&r.created_at, lang)),
             esc(&expires),
             esc(&last_used),
         );
@@ -583,56 +584,6 @@ fn create_form(out: &mut String, frame: &Frame<'_>, v: &TokensView) {
 /// it is neither.
 fn language_name(code: &str) -> &str {
     Lang::parse(code).map_or(code, |l| labels::of(l).nav.language_name)
-}
-
-fn month_text(p: Period, lang: Lang) -> String {
-    labels::fill(
-        labels::of(lang).page.month_of_year,
-        &[("month", &p.month().to_string()), ("year", &p.year().to_string())],
-    )
-}
-
-/// `YYYY-MM` as "tháng 3/2025"; anything else as it is.
-fn month_of(month: &str, lang: Lang) -> String {
-    Period::parse(month).map_or_else(|| month.to_string(), |p| month_text(p, lang))
-}
-
-/// Vietnam's offset from UTC.
-fn vietnam() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).expect("UTC+7 is an offset")
-}
-
-/// An RFC 3339 instant in Vietnam's time, to the minute; anything else as it is.
-fn when(stamp: &str, lang: Lang) -> String {
-    let Ok(t) = DateTime::parse_from_rfc3339(stamp) else {
-        return stamp.to_string();
-    };
-    let t = t.with_timezone(&vietnam());
-    labels::fill(
-        texts(lang).datetime,
-        &[
-            ("day", &format!("{:02}", t.day())),
-            ("month", &format!("{:02}", t.month())),
-            ("year", &t.year().to_string()),
-            ("hour", &format!("{:02}", t.hour())),
-            ("minute", &format!("{:02}", t.minute())),
-        ],
-    )
-}
-
-/// A `YYYY-MM-DD` day as the reader writes dates; anything else as it is.
-fn day(date: &str, lang: Lang) -> String {
-    let Ok(d) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-        return date.to_string();
-    };
-    labels::fill(
-        texts(lang).date,
-        &[
-            ("day", &format!("{:02}", d.day())),
-            ("month", &format!("{:02}", d.month())),
-            ("year", &d.year().to_string()),
-        ],
-    )
 }
 
 #[cfg(test)]

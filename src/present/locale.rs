@@ -3,6 +3,7 @@
 //! The separators and unit texts come from the label catalogue.
 
 use super::labels;
+use chrono::{Datelike, Timelike};
 
 pub use super::labels::Lang;
 
@@ -89,6 +90,51 @@ pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
         Status::NoData => standing.no_data,
         Status::Suppressed => standing.suppressed,
     }
+}
+
+/// A `YYYY-MM` month in running text ("tháng 6/2025"); anything else as it is.
+pub fn month(period: &str, lang: Lang) -> String {
+    match crate::domain::Period::parse(period) {
+        Some(p) => labels::fill(
+            labels::of(lang).page.month_of_year,
+            &[("month", &p.month().to_string()), ("year", &p.year().to_string())],
+        ),
+        None => period.to_string(),
+    }
+}
+
+/// An RFC 3339 instant in Vietnam's time, to the minute, as the reader
+/// writes it; anything else as it is.
+pub fn local_time(stamp: &str, lang: Lang) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(stamp) else {
+        return stamp.to_string();
+    };
+    let t = t.with_timezone(&crate::service::vietnam_offset());
+    labels::fill(
+        labels::of(lang).dates.datetime,
+        &[
+            ("day", &format!("{:02}", t.day())),
+            ("month", &format!("{:02}", t.month())),
+            ("year", &t.year().to_string()),
+            ("hour", &format!("{:02}", t.hour())),
+            ("minute", &format!("{:02}", t.minute())),
+        ],
+    )
+}
+
+/// A `YYYY-MM-DD` day as the reader writes dates; anything else as it is.
+pub fn local_date(date: &str, lang: Lang) -> String {
+    let Ok(d) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+        return date.to_string();
+    };
+    labels::fill(
+        labels::of(lang).dates.date,
+        &[
+            ("day", &format!("{:02}", d.day())),
+            ("month", &format!("{:02}", d.month())),
+            ("year", &d.year().to_string()),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -56,17 +56,6 @@ fn texts(lang: Lang) -> &'static Page {
     &labels::of(lang).page
 }
 
-/// A month in running text: `tháng 6/2025`, `6/2025`.
-pub fn month_text(period: &str, lang: Lang) -> String {
-    match Period::parse(period) {
-        Some(p) => labels::fill(
-            texts(lang).month_of_year,
-            &[("month", &p.month().to_string()), ("year", &p.year().to_string())],
-        ),
-        None => period.to_string(),
-    }
-}
-
 /// The answer a table shows (for the trend, the months' own; for the
 /// communes, none when the page has no communes table).
 pub fn answer(o: &Overview, kind: Kind) -> Option<&ShareResponse> {
@@ -86,8 +75,8 @@ pub fn caption(o: &Overview, kind: Kind, lang: Lang) -> Option<String> {
     let ranged = |name: &str, resp: &ShareResponse| {
         format!(
             "{name} ({} – {})",
-            month_text(&resp.from, lang),
-            month_text(&resp.to, lang)
+            locale::month(&resp.from, lang),
+            locale::month(&resp.to, lang)
         )
     };
     match kind {

@@ -11,7 +11,7 @@ use crate::domain::Status;
 use crate::present::dashboard::{Overview, grid, trend_month};
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
-use crate::present::page_tables::{self, Kind, month_text};
+use crate::present::page_tables::{self, Kind};
 use crate::present::shell::{self, Frame};
 use crate::present::table::Cell;
 use crate::service::figures::ShareParams;
@@ -185,7 +185,7 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
     out.push_str("<section class=\"tiles\">");
     tile(
         out,
-        &format!("{} ({})", t.latest_month, month_text(&o.latest_month.to, lang)),
+        &format!("{} ({})", t.latest_month, locale::month(&o.latest_month.to, lang)),
         &percent(o.latest_month.total.share, lang),
         &format!(
             "{}: {}",
@@ -199,8 +199,8 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
         &format!(
             "{} ({} – {})",
             t.ytd,
-            month_text(&o.year_to_date.from, lang),
-            month_text(&o.year_to_date.to, lang)
+            locale::month(&o.year_to_date.from, lang),
+            locale::month(&o.year_to_date.to, lang)
         ),
         &percent(ytd.share, lang),
         &format!("{}: {}", t.total_retail, money(&ytd.total_revenue_vnd, lang)),
@@ -249,7 +249,10 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
 fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
     out.push_str("<section class=\"charts\">");
     for (name, alt) in [
-        ("trend", format!("{} – {}", t.share, month_text(&o.districts.to, lang))),
+        (
+            "trend",
+            format!("{} – {}", t.share, locale::month(&o.districts.to, lang)),
+        ),
         ("districts", t.districts_table.to_string()),
         ("map", t.districts_table.to_string()),
         ("heatmap", format!("{} × {}", t.district, t.sector)),

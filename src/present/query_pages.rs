@@ -343,16 +343,7 @@ fn cell_text(v: &Value, kind: Kind, withheld: bool, lang: Lang) -> String {
             Some(false) => t.no.to_string(),
             None => number_text(),
         },
-        Kind::Time => {
-            let s = number_text();
-            chrono::DateTime::parse_from_rfc3339(&s)
-                .map(|d| {
-                    d.with_timezone(&crate::service::vietnam_offset())
-                        .format("%d/%m/%Y %H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or(s)
-        }
+        Kind::Time => locale::local_time(&number_text(), lang),
         Kind::Text => {
             let s = number_text();
             match STATUSES.iter().find(|st| st.code() == s) {

@@ -513,6 +513,8 @@ pub static EN: Labels = Labels {
         name_invalid: "Give the token a name of 1 to {max} characters.",
         expiry_invalid: "Not a date: choose a day (year-month-day).",
         expiry_past: "That day has passed: choose today or a later day.",
+    },
+    dates: Dates {
         datetime: "{day}/{month}/{year} {hour}:{minute}",
         date: "{day}/{month}/{year}",
     },

@@ -86,6 +86,7 @@ pub struct Labels {
     pub workbook: Workbook,
     pub export: Export,
     pub nav: Nav,
+    pub dates: Dates,
     pub filing: Filing,
     pub rejection: Rejection,
     pub refusal: Refusal,
@@ -109,6 +110,7 @@ impl Labels {
             ("export", self.export.entries()),
             ("admin", self.admin.entries()),
             ("nav", self.nav.entries()),
+            ("dates", self.dates.entries()),
             ("queries", self.queries.entries()),
             ("filing", self.filing.entries()),
             ("rejection", self.rejection.entries()),
@@ -382,6 +384,16 @@ group! {
 }
 
 group! {
+    /// How days and instants are written (in Vietnam's time).
+    Dates {
+        /// `{hour}`, `{minute}`, `{day}`, `{month}`, `{year}`.
+        datetime,
+        /// `{day}`, `{month}`, `{year}`.
+        date,
+    }
+}
+
+group! {
     /// The sign-in page.
     Signin {
         title,
@@ -633,10 +645,6 @@ group! {
         name_invalid,
         expiry_invalid,
         expiry_past,
-        /// `{day}`, `{month}`, `{year}`, `{hour}`, `{minute}` (two digits but the year).
-        datetime,
-        /// `{day}`, `{month}`, `{year}`.
-        date,
     }
 }
 

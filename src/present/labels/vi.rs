@@ -515,6 +515,8 @@ pub static VI: Labels = Labels {
         name_invalid: "Hãy đặt tên cho mã, từ 1 đến {max} ký tự.",
         expiry_invalid: "Ngày hết hạn không hợp lệ: hãy chọn một ngày (năm-tháng-ngày).",
         expiry_past: "Ngày hết hạn đã qua: hãy chọn hôm nay hoặc một ngày sau.",
+    },
+    dates: Dates {
         datetime: "{hour}:{minute} ngày {day}/{month}/{year}",
         date: "{day}/{month}/{year}",
     },
