@@ -1,5 +1,5 @@
-//! Durable small-file writes shared by the report archive, the outbox and
-//! the schedule state: write a temporary file beside the target, sync it,
+//! Durable small-file writes shared by the report archive, the outbox, the
+//! schedule state and the data directory's format marker: write a temporary file beside the target, sync it,
 //! rename it over the target, sync the directory. A crash leaves either the
 //! old file or the new one, never a mix.
 
@@ -29,6 +29,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = write_beside(path, bytes, "tmp")?;
     std::fs::rename(&tmp, path)?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Points the symbolic link `link` at `target`, atomically: a link made
+/// beside it, then renamed over it.
+pub fn symlink_atomic(target: &Path, link: &Path) -> std::io::Result<()> {
+    let dir = link.parent().unwrap_or(Path::new("."));
+    let name = link
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.link", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, link)?;
+    sync_dir(dir)
 }
 
 /// Creates `path` with `bytes` only if nothing is there yet; `Ok(false)`
