@@ -4,25 +4,14 @@
 //! refused naming the damage; an older data directory is upgraded (also
 //! after a crash mid-upgrade) and a newer one refused by every command.
 
-use crate::common::{self, Env, Row, csv, tax_code};
+use crate::common::{self, Env, Row, bin, csv, kill as stop, serve, tax_code};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-/// The binary on a data directory.
-fn bin(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ecomshare"));
-    c.arg("--data")
-        .arg(data)
-        .env_remove("ECOMSHARE_DATA")
-        .env_remove("ECOMSHARE_FAULT")
-        .env("ECOMSHARE_LOG", "warn");
-    c
-}
 
 fn run(data: &Path, args: &[&str]) -> Output {
     bin(data).args(args).output().expect("run ecomshare")
@@ -41,24 +30,6 @@ fn ok(data: &Path, args: &[&str]) -> Vec<u8> {
 
 fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
-}
-
-fn serve(data: &Path) -> (Child, u16) {
-    let port = common::free_port();
-    let child = bin(data)
-        .args(["serve", "--no-demo", "--no-warm", "--rate-limit-per-s", "0", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_port(port);
-    (child, port)
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// One HTTP request; the status code and body.
@@ -105,9 +76,12 @@ fn demo_file(env: &Env, seed: u32) -> PathBuf {
     dir.join("filings.csv")
 }
 
+/// A version and its answers: the share API's JSON, a named query's CSV.
+type Answers = Vec<(u64, Vec<u8>, Vec<u8>)>;
+
 /// Every answer that must survive a backup, an upgrade or a restore: for
 /// each version, the share API by district and a named query, as bytes.
-fn answers(data: &Path, versions: u64) -> Vec<(u64, Vec<u8>, Vec<u8>)> {
+fn answers(data: &Path, versions: u64) -> Answers {
     (1..=versions)
         .map(|v| {
             let v_text = v.to_string();
@@ -326,7 +300,7 @@ fn a_truncated_or_bit_flipped_backup_is_refused_naming_the_damage() {
 /// A directory as today's main (format 1) leaves it: no marker, and a
 /// month of the report archive as a directory of its own (as archives
 /// from before bundles hold it).
-fn make_format_1(env: &Env) -> (PathBuf, Vec<(u64, Vec<u8>, Vec<u8>)>, Vec<u8>) {
+fn make_format_1(env: &Env) -> (PathBuf, Answers, Vec<u8>) {
     let data = env.data();
     for seed in [3, 4] {
         ok(&data, &["ingest", demo_file(env, seed).to_str().unwrap()]);
