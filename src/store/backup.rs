@@ -172,7 +172,8 @@ pub struct Snapshot {
 
 /// Top-level entries a snapshot takes in step 3, or leaves out.
 const VERSIONED: [&str; 4] = ["manifest", "batches", "segments", "staging"];
-const LEFT_OUT: [&str; 4] = ["cache", "uploads", "session.key", format::MARKER];
+/// `audit/` is the caller's to give (cut at its head).
+const LEFT_OUT: [&str; 5] = ["audit", "cache", "uploads", "session.key", format::MARKER];
 
 impl Warehouse {
     /// A snapshot of the directory, with `extra` files (relative path and
@@ -248,7 +249,6 @@ impl Warehouse {
             if name.starts_with('.')
                 || taken.contains(&child)
                 || (top_level && (VERSIONED.contains(&name.as_str()) || LEFT_OUT.contains(&name.as_str())))
-                || (top_level && name == "audit" && taken.iter().any(|t| t.starts_with("audit/")))
             {
                 continue;
             }
@@ -741,5 +741,43 @@ mod tests {
         assert!(!link_stays_inside("reports/2025-03", "../../etc"));
         assert!(!link_stays_inside("reports/2025-03", "/etc"));
         assert!(link_stays_inside("reports/2025-03", "../tokens.json"));
+    }
+
+    fn backup_of(data_format: u32, extra: Vec<(String, Vec<u8>)>) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let w = Warehouse::open(&data).unwrap();
+        fs::write(data.join("tokens.json"), b"{}").unwrap();
+        let mut snapshot = w.snapshot(extra).unwrap();
+        snapshot.data_format = data_format;
+        let file = dir.path().join("b.zip");
+        write(&snapshot, &data, &file, "2026-01-01T00:00:00Z").unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn a_backup_of_an_older_format_is_upgraded_once_restored_and_a_newer_one_refused() {
+        let (dir, file) = backup_of(1, Vec::new());
+        let target = dir.path().join("restored");
+        let summary = restore(&file, &target).unwrap();
+        assert_eq!(summary.data_format, format::CURRENT);
+        assert_eq!(format::read(&target).unwrap(), Some(format::CURRENT));
+        assert_eq!(fs::read(target.join("tokens.json")).unwrap(), b"{}");
+
+        let (dir, file) = backup_of(format::CURRENT + 1, Vec::new());
+        let target = dir.path().join("restored");
+        let e = restore(&file, &target).unwrap_err();
+        assert_eq!(e.code(), "data_format_too_new");
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn a_backup_naming_a_path_outside_the_directory_is_refused() {
+        let (dir, file) = backup_of(format::CURRENT, vec![("../escaped".into(), b"x".to_vec())]);
+        let target = dir.path().join("restored");
+        let e = restore(&file, &target).unwrap_err();
+        assert_eq!(e.code(), "backup_damaged");
+        assert!(e.to_string().contains("../escaped"), "{e}");
+        assert!(!target.exists() && !dir.path().join("escaped").exists());
     }
 }
