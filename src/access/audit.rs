@@ -220,41 +220,14 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io(&path)(e)),
         };
-        let mut prev = GENESIS.to_string();
-        let mut n = 0u64;
-        for (i, raw) in text.lines().enumerate() {
-            let line_no = i as u64 + 1;
-            let broken = |reason: String| AuditError::Broken { line: line_no, reason };
-            let mut v: Value = serde_json::from_str(raw).map_err(|e| broken(format!("not JSON: {e}")))?;
-            let hash = v
-                .as_object_mut()
-                .and_then(|o| o.remove("hash"))
-                .and_then(|h| h.as_str().map(str::to_string))
-                .ok_or_else(|| broken("no hash".into()))?;
-            if digest(&v) != hash {
-                return Err(broken("the line was changed (its hash does not match)".into()));
-            }
-            if v["prev"].as_str() != Some(prev.as_str()) {
-                return Err(broken(
-                    "the chain is broken: a line before it was removed, changed or moved".into(),
-                ));
-            }
-            if v["seq"].as_u64() != Some(line_no) {
-                return Err(broken(format!("sequence {} where {line_no} was expected", v["seq"])));
-            }
-            prev = hash;
-            n = line_no;
-        }
-        let head: Head = match std::fs::read(self.head_path()) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| AuditError::Broken {
-                line: n,
-                reason: format!("head.json: {e}"),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && n == 0 => Head {
+        let (n, prev) = check_chain(text.lines())?;
+        let head = match self.read_head()? {
+            Some(head) => head,
+            None if n == 0 => Head {
                 seq: 0,
                 hash: GENESIS.into(),
             },
-            Err(e) => return Err(io(&self.head_path())(e)),
+            None => return Err(io(&self.head_path())(std::io::ErrorKind::NotFound.into())),
         };
         if head.seq != n || head.hash != prev {
             return Err(AuditError::Broken {
@@ -267,6 +240,94 @@ impl AuditLog {
         }
         Ok(Verified { lines: n, head: prev })
     }
+
+    /// The head as written, `None` when there is none yet.
+    fn read_head(&self) -> Result<Option<Head>, AuditError> {
+        match std::fs::read(self.head_path()) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| AuditError::Broken {
+                line: 0,
+                reason: format!("head.json: {e}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&self.head_path())(e)),
+        }
+    }
+
+    /// The trail up to its head, verified, without taking the lock (so
+    /// appends go on): the head is read first, then the trail, which holds
+    /// at least the lines the head names (an append writes its lines
+    /// before their head); lines after them are left out. Returns the
+    /// files (relative to the data directory) and their bytes, none when
+    /// the trail is empty; a backup holds them.
+    pub fn snapshot(&self) -> Result<Vec<(String, Vec<u8>)>, AuditError> {
+        let Some(head) = self.read_head()? else {
+            return Ok(Vec::new());
+        };
+        let path = self.log_path();
+        let text = std::fs::read(&path).map_err(io(&path))?;
+        let mut end = 0;
+        for _ in 0..head.seq {
+            match text[end..].iter().position(|&b| b == b'\n') {
+                Some(i) => end += i + 1,
+                None => {
+                    return Err(AuditError::Broken {
+                        line: head.seq,
+                        reason: "the trail is shorter than its head".into(),
+                    });
+                }
+            }
+        }
+        let prefix = &text[..end];
+        let lines = std::str::from_utf8(prefix).map_err(|e| AuditError::Broken {
+            line: 0,
+            reason: format!("not UTF-8: {e}"),
+        })?;
+        let (n, last) = check_chain(lines.lines())?;
+        if n != head.seq || last != head.hash {
+            return Err(AuditError::Broken {
+                line: n,
+                reason: "the trail does not end at its head".into(),
+            });
+        }
+        Ok(vec![
+            ("audit/audit.jsonl".into(), prefix.to_vec()),
+            (
+                "audit/head.json".into(),
+                serde_json::to_vec(&head).expect("head serializes"),
+            ),
+        ])
+    }
+}
+
+/// Checks each line's hash, the chain and the sequence; returns the number
+/// of lines and the last hash.
+fn check_chain<'a>(lines: impl Iterator<Item = &'a str>) -> Result<(u64, String), AuditError> {
+    let mut prev = GENESIS.to_string();
+    let mut n = 0u64;
+    for (i, raw) in lines.enumerate() {
+        let line_no = i as u64 + 1;
+        let broken = |reason: String| AuditError::Broken { line: line_no, reason };
+        let mut v: Value = serde_json::from_str(raw).map_err(|e| broken(format!("not JSON: {e}")))?;
+        let hash = v
+            .as_object_mut()
+            .and_then(|o| o.remove("hash"))
+            .and_then(|h| h.as_str().map(str::to_string))
+            .ok_or_else(|| broken("no hash".into()))?;
+        if digest(&v) != hash {
+            return Err(broken("the line was changed (its hash does not match)".into()));
+        }
+        if v["prev"].as_str() != Some(prev.as_str()) {
+            return Err(broken(
+                "the chain is broken: a line before it was removed, changed or moved".into(),
+            ));
+        }
+        if v["seq"].as_u64() != Some(line_no) {
+            return Err(broken(format!("sequence {} where {line_no} was expected", v["seq"])));
+        }
+        prev = hash;
+        n = line_no;
+    }
+    Ok((n, prev))
 }
 
 #[cfg(test)]
@@ -332,6 +393,35 @@ mod tests {
         assert_eq!(line["action"], "cli token create \"Thanh Hóa\"\n\t\u{1}");
         assert_eq!(line["seq"], 1);
         assert_eq!(line["prev"], GENESIS);
+    }
+
+    #[test]
+    fn a_snapshot_ends_at_the_head_and_leaves_later_lines_out() {
+        let (_d, log) = trail();
+        // An append caught between its lines and its head.
+        let extra = std::fs::read_to_string(log.log_path())
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let mut f = std::fs::OpenOptions::new().append(true).open(log.log_path()).unwrap();
+        writeln!(f, "{extra}").unwrap();
+        let files = log.snapshot().unwrap();
+        assert_eq!(files[0].1.iter().filter(|&&b| b == b'\n').count(), 5);
+        let copy = tempfile::tempdir().unwrap();
+        for (rel, bytes) in &files {
+            let p = copy.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        assert_eq!(AuditLog::new(copy.path()).verify().unwrap().lines, 5);
+        assert!(
+            AuditLog::new(copy.path().join("none").as_path())
+                .snapshot()
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -136,6 +136,17 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Write a consistent backup of the data directory (while a server may keep ingesting) to one file; prints JSON.
+    Backup {
+        /// The backup file to write (replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a backup whole and restore it into a new data directory (--data, absent or empty); prints JSON.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -302,6 +313,8 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         } => cli::audit_verify(&config, &mut out)?,
         Command::Deliveries { retry } => cli::deliveries(&config, retry.as_deref(), &mut out)?,
         Command::Compact => cli::compact(&config, &mut out)?,
+        Command::Backup { out: file } => cli::backup(&config, &file, &mut out)?,
+        Command::Restore { file } => cli::restore(&config, &file, &mut out)?,
         Command::Serve { .. } => cli::serve(&config)?,
         Command::Demo {
             out: dir,

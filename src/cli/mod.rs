@@ -44,6 +44,8 @@ pub enum CommandError {
     Auth(#[from] crate::access::tokens::AuthError),
     #[error(transparent)]
     Audit(#[from] crate::access::audit::AuditError),
+    #[error(transparent)]
+    Backup(#[from] crate::store::backup::BackupError),
 }
 
 impl CommandError {
@@ -57,11 +59,13 @@ impl CommandError {
             Self::Delivery(e) => e.code(),
             Self::Auth(e) => e.code(),
             Self::Audit(e) => e.code(),
+            Self::Backup(e) => e.code(),
         }
     }
 
     /// Process exit code: 2 bad arguments, 3 input refused, 4 busy, 5 audit
-    /// trail broken, 1 anything else.
+    /// trail broken, 6 a data directory (or backup) of a newer format, 7 a
+    /// damaged backup, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) | Self::Config(_) => 2,
@@ -73,8 +77,15 @@ impl CommandError {
                 crate::access::tokens::AuthError::UnknownToken(_) | crate::access::tokens::AuthError::Invalid(_),
             ) => 2,
             Self::Audit(crate::access::audit::AuditError::Broken { .. }) => 5,
+            Self::Backup(crate::store::backup::BackupError::TargetNotEmpty(_)) => 2,
+            Self::Backup(
+                crate::store::backup::BackupError::NewerFormat { .. }
+                | crate::store::backup::BackupError::Warehouse(crate::store::WarehouseError::NewerFormat { .. }),
+            ) => 6,
+            Self::Backup(crate::store::backup::BackupError::Damaged { .. }) => 7,
             Self::App(e) if e.kind() == ErrorKind::InputRefused => 3,
             Self::App(e) if e.kind() == ErrorKind::Busy => 4,
+            Self::App(e) | Self::Report(crate::report::ReportError::App(e)) if e.kind() == ErrorKind::NewerFormat => 6,
             _ => 1,
         }
     }
@@ -168,6 +179,13 @@ pub fn share(
             .write_all(export::share_table(&response, lang).as_bytes())
             .map_err(io("stdout")),
     }
+}
+
+/// Opens the data directory for a command that reads or writes it without
+/// an `App` (tokens, the audit trail, the outbox): refused when of a newer
+/// format, upgraded when of an older one, as `App::open_with` does.
+fn open_data(config: &Config) -> Result<crate::store::Warehouse, CommandError> {
+    crate::store::Warehouse::open(&config.data).map_err(|e| CommandError::App(e.into()))
 }
 
 /// Opens the data directory with the configured query options.
@@ -273,6 +291,7 @@ pub fn report(
 /// `ecomshare deliveries [--retry ID]`: the outbox, or one failed delivery
 /// queued again.
 pub fn deliveries(config: &Config, retry: Option<&str>, out: &mut dyn Write) -> Result<(), CommandError> {
+    open_data(config)?;
     let outbox = crate::delivery::Outbox::new(&config.data);
     match retry {
         Some(id) => {
@@ -421,7 +440,7 @@ pub enum TokenCommand {
 }
 
 pub fn token(config: &Config, command: TokenCommand, out: &mut dyn Write) -> Result<(), CommandError> {
-    std::fs::create_dir_all(&config.data).map_err(io(format!("creating {}", config.data.display())))?;
+    open_data(config)?;
     let store = crate::access::tokens::TokenStore::new(&config.data);
     let now = chrono::Utc::now();
     let audit = |action: &str, params: serde_json::Value| {
@@ -460,11 +479,46 @@ pub fn token(config: &Config, command: TokenCommand, out: &mut dyn Write) -> Res
 
 /// `ecomshare audit verify`: checks the audit trail's chain; exit 5 when broken.
 pub fn audit_verify(config: &Config, out: &mut dyn Write) -> Result<(), CommandError> {
+    open_data(config)?;
     let verified = crate::access::audit::AuditLog::new(&config.data).verify()?;
     print_json(
         out,
         &serde_json::json!({"ok": true, "lines": verified.lines, "head": verified.head}),
     )
+}
+
+/// `ecomshare backup --out FILE`: a consistent snapshot of the data
+/// directory while a server may keep ingesting (see `store::backup`): the
+/// audit trail up to its head first, then the files that change by
+/// replacement, then the newest version and every file it and earlier
+/// versions need. Prints what was written.
+pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    if !config.data.is_dir() {
+        return Err(CommandError::Usage(format!(
+            "no data directory at {}",
+            config.data.display()
+        )));
+    }
+    let warehouse = open_data(config)?;
+    let audit = crate::access::audit::AuditLog::new(&config.data).snapshot()?;
+    let snapshot = warehouse.snapshot(audit)?;
+    tracing::info!(
+        dataset_version = snapshot.dataset_version,
+        files = snapshot.paths().count(),
+        out = %file.display(),
+        "backing up"
+    );
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let summary = crate::store::backup::write(&snapshot, &config.data, file, &created_at)?;
+    tracing::info!(bytes = summary.backup_bytes, sha256 = %summary.backup_sha256, "backup written");
+    print_json(out, &summary)
+}
+
+/// `ecomshare restore FILE --data NEWDIR`: the backup checked whole, then
+/// restored into a new directory (and upgraded when of an older format).
+pub fn restore(config: &Config, file: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    let summary = crate::store::backup::restore(file, &config.data)?;
+    print_json(out, &summary)
 }
 
 /// The clock of the schedule and the outbox: the system clock, or, to

@@ -139,27 +139,15 @@ pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportE
 }
 
 /// Points `archive/MONTH` at a bundle (a relative symlink, swapped
-/// atomically). A month directory of the older layout is moved into the
-/// bundles first.
+/// atomically). Months archived before bundles were moved into bundles
+/// when the data directory was upgraded to format 2 (`store::format`).
 fn point_month(archive: &Path, month: &str, bundle: &str) -> Result<(), ReportError> {
     let link = archive.join(month);
     let target = Path::new(BUNDLES).join(bundle);
     if std::fs::read_link(&link).is_ok_and(|t| t == target) {
         return Ok(());
     }
-    if std::fs::symlink_metadata(&link).is_ok_and(|m| m.is_dir()) {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let moved = archive.join(BUNDLES).join(format!("legacy-{month}-{nanos}"));
-        std::fs::rename(&link, &moved).map_err(io_at(&link))?;
-    }
-    let tmp = archive.join(format!(".{month}.{}.link", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(&target, &tmp).map_err(io_at(&tmp))?;
-    std::fs::rename(&tmp, &link).map_err(io_at(&link))?;
-    crate::util::durable::sync_dir(archive).map_err(io_at(archive))
+    crate::util::durable::symlink_atomic(&target, &link).map_err(io_at(&link))
 }
 
 /// The files a report bundle may hold, with their media types.

@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Refused,
     /// Another ingest holds the data directory; retry later.
     Busy,
+    /// The data directory was written by a newer ecomshare.
+    NewerFormat,
     /// Storage, engine or encoding failed: not the caller's fault.
     Internal,
 }
@@ -92,6 +94,7 @@ impl AppError {
             Self::Engine(e) if e.is_client_error() => ErrorKind::Refused,
             Self::Tabular(crate::engine::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
             Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
+            Self::Warehouse(WarehouseError::NewerFormat { .. }) => ErrorKind::NewerFormat,
             Self::Ingest(_) | Self::Engine(_) | Self::Tabular(_) | Self::Warehouse(_) | Self::Rollup(_) => {
                 ErrorKind::Internal
             }

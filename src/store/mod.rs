@@ -11,6 +11,7 @@
 //! DATA/segments/index.json          compacted runs of small batches (see segments.rs)
 //! DATA/segments/00000003-00000009/  one segment's merged files
 //! DATA/reference/*.csv              optional overrides of the compiled-in reference
+//! DATA/format.json                  the directory's format version (see format.rs)
 //! ```
 //!
 //! A batch is written under `staging/`, moved to `batches/` and becomes
@@ -19,7 +20,9 @@
 //! which never change. Owns file layout, locking and recovery; knows nothing
 //! of polars, DataFusion or HTTP, and never looks inside a Parquet file.
 
+pub mod backup;
 pub mod contributions;
+pub mod format;
 mod manifest;
 mod reference_files;
 pub mod rollup;
@@ -51,6 +54,12 @@ pub enum WarehouseError {
     VersionLimit,
     #[error("reference data: {0}")]
     Reference(#[from] crate::domain::ReferenceError),
+    #[error(
+        "the data directory {path} is in format {found}, written by a newer ecomshare; this binary \
+         (ecomshare {}) reads formats up to {supported}: use a newer ecomshare",
+        env!("CARGO_PKG_VERSION")
+    )]
+    NewerFormat { path: PathBuf, found: u32, supported: u32 },
 }
 
 impl WarehouseError {
@@ -61,6 +70,7 @@ impl WarehouseError {
             Self::Busy(_) => "busy",
             Self::VersionLimit => "version_limit",
             Self::Reference(_) => "invalid_reference",
+            Self::NewerFormat { .. } => "data_format_too_new",
         }
     }
 }
@@ -123,12 +133,22 @@ pub struct Warehouse {
 }
 
 impl Warehouse {
-    /// Opens (creating if needed) a data directory, and cleans up what an
-    /// interrupted commit left behind when no commit is running.
+    /// Opens (creating if needed) a data directory: refuses one of a newer
+    /// format than this binary's, upgrades an older one (see `format`),
+    /// and cleans up what an interrupted commit left behind when no commit
+    /// is running. Every command and the server open it here.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, WarehouseError> {
         let w = Self { root: root.into() };
+        let found = format::read(&w.root)?;
+        if let Some(found) = found {
+            format::check(&w.root, found)?;
+        }
+        let new = format::is_new(&w.root)?;
         for dir in [w.manifest_dir(), w.root.join("batches"), w.root.join("staging")] {
             fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        if found != Some(format::CURRENT) {
+            w.upgrade(new)?;
         }
         let lock = w.lock_file()?;
         if lock.try_lock().is_ok() {
@@ -153,6 +173,22 @@ impl Warehouse {
             .write(true)
             .open(&path)
             .map_err(io(&path))
+    }
+
+    /// The commit lock, waiting up to `LOCK_WAIT` for a committer.
+    fn lock_waiting(&self) -> Result<File, WarehouseError> {
+        let lock = self.lock_file()?;
+        let started = Instant::now();
+        loop {
+            match lock.try_lock() {
+                Ok(()) => return Ok(lock),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(WarehouseError::Busy(LOCK_WAIT)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&self.root)(e)),
+            }
+        }
     }
 
     /// The latest committed version (version 0, empty, before any commit).
@@ -223,18 +259,7 @@ impl Warehouse {
     /// Takes the commit lock (waiting up to `LOCK_WAIT`), cleans up after any
     /// interrupted commit and opens a batch on top of the latest version.
     pub fn begin(&self) -> Result<Batch<'_>, WarehouseError> {
-        let lock = self.lock_file()?;
-        let started = Instant::now();
-        loop {
-            match lock.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => return Err(WarehouseError::Busy(LOCK_WAIT)),
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&self.root)(e)),
-            }
-        }
+        let lock = self.lock_waiting()?;
         self.recover()?;
         let base = self.latest()?;
         let seq = base.version + 1;

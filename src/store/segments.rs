@@ -142,7 +142,7 @@ impl Warehouse {
     }
 }
 
-fn segment_dir(first: u64, last: u64) -> String {
+pub(super) fn segment_dir(first: u64, last: u64) -> String {
     format!("{first:08}-{last:08}")
 }
 

@@ -32,12 +32,7 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ecomshare"));
-        c.arg("--data").arg(self.data());
-        c.env_remove("ECOMSHARE_DATA")
-            .env_remove("ECOMSHARE_FAULT")
-            .env("ECOMSHARE_LOG", "warn");
-        c
+        bin(&self.data())
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -156,6 +151,38 @@ pub fn csv(rows: &[Row]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// The binary on a data directory, with no fault armed and quiet logs.
+pub fn bin(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ecomshare"));
+    c.arg("--data")
+        .arg(data)
+        .env_remove("ECOMSHARE_DATA")
+        .env_remove("ECOMSHARE_FAULT")
+        .env("ECOMSHARE_LOG", "warn");
+    c
+}
+
+/// `ecomshare serve` on `data` (no demo, no warming, no rate limit) on a
+/// free loopback port, once it accepts connections.
+pub fn serve(data: &Path) -> (std::process::Child, u16) {
+    let port = free_port();
+    let child = bin(data)
+        .args(["serve", "--no-demo", "--no-warm", "--rate-limit-per-s", "0", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ecomshare serve");
+    wait_for_port(port);
+    (child, port)
+}
+
+/// Kills a child process (`kill -9`) and reaps it.
+pub fn kill(mut child: std::process::Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A loopback port free at the moment of asking.

@@ -11,12 +11,12 @@
 
 use crate::common;
 
-use common::Env;
+use common::{Env, bin, kill, serve};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 struct Lcg(u64);
@@ -62,17 +62,6 @@ fn files(env: &Env, n: usize) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The binary on another data directory than the environment's.
-fn bin(data: &Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ecomshare"));
-    c.arg("--data")
-        .arg(data)
-        .env_remove("ECOMSHARE_DATA")
-        .env_remove("ECOMSHARE_FAULT")
-        .env("ECOMSHARE_LOG", "warn");
-    c
-}
-
 fn ingest_cmd(data: &Path, file: &Path) -> std::process::Command {
     let mut c = bin(data);
     c.arg("ingest").arg(file);
@@ -102,11 +91,6 @@ fn state(data: &Path) -> (u64, Value) {
     let version = v["dataset_version"].as_u64().unwrap();
     v.as_object_mut().unwrap().remove("dataset_version");
     (version, v)
-}
-
-fn kill(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -175,19 +159,6 @@ fn killing_the_ingest_at_random_moments_never_leaves_half_a_batch() {
         .map(|d| d.filter_map(Result::ok).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "staging holds {left:?}");
-}
-
-fn serve(data: &Path) -> (Child, u16) {
-    let port = common::free_port();
-    let child = bin(data)
-        .args(["serve", "--no-demo", "--no-warm", "--rate-limit-per-s", "0", "--addr"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_port(port);
-    (child, port)
 }
 
 /// Posts a file; the status line, or an empty string if the connection died.

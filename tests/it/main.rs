@@ -12,6 +12,7 @@ mod webdriver;
 mod access;
 mod admin_pages;
 mod api;
+mod backup;
 mod bad_inputs;
 mod browser;
 mod cli;
