@@ -167,6 +167,12 @@ enum Command {
         /// Largest upload of filings over HTTP, in MiB [default: 256].
         #[arg(long, env = "ECOMSHARE_MAX_UPLOAD_MB")]
         max_upload_mb: Option<u64>,
+        /// The ops listener, serving /livez and /readyz without a token: HOST:PORT, or a bare port on 127.0.0.1 [default: none].
+        #[arg(long, env = "ECOMSHARE_METRICS_ADDR")]
+        metrics_addr: Option<String>,
+        /// Seconds requests in flight may take to finish after SIGTERM or SIGINT before they are cut [default: 30].
+        #[arg(long, env = "ECOMSHARE_SHUTDOWN_GRACE_S")]
+        shutdown_grace_s: Option<u64>,
     },
     /// Write realistic demo filings (filings.csv, revisions.csv) to a directory.
     Demo {
@@ -346,10 +352,14 @@ fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
         public_dashboard,
         rate_limit_per_s,
         max_upload_mb,
+        metrics_addr,
+        shutdown_grace_s,
     } = &cli.command
     {
         overrides = Overrides {
             addr: addr.clone(),
+            metrics_addr: metrics_addr.clone(),
+            shutdown_grace_s: *shutdown_grace_s,
             no_demo: *no_demo,
             no_warm: *no_warm,
             public_dashboard: *public_dashboard,

@@ -37,6 +37,12 @@ impl ConfigError {
 pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub addr: Option<String>,
+    /// The ops listener (`/livez`, `/readyz` without a token): `HOST:PORT`,
+    /// or a bare port on 127.0.0.1; absent: none.
+    pub metrics_addr: Option<String>,
+    /// Seconds requests in flight may take to finish once a shutdown
+    /// begins (default 30).
+    pub shutdown_grace_s: Option<u64>,
     /// Load the demo dataset into an empty data directory at `serve`.
     pub demo: Option<bool>,
     /// Compute the dashboard's default views in the background after each
@@ -184,6 +190,8 @@ pub struct Reports {
 pub struct Overrides {
     pub data: Option<PathBuf>,
     pub addr: Option<String>,
+    pub metrics_addr: Option<String>,
+    pub shutdown_grace_s: Option<u64>,
     pub no_demo: bool,
     pub no_warm: bool,
     pub queries: Option<PathBuf>,
@@ -201,6 +209,8 @@ pub struct Config {
     pub disclosure: crate::domain::disclosure::Rule,
     pub data: PathBuf,
     pub addr: String,
+    /// The ops listener's address, when there is one.
+    pub metrics_addr: Option<String>,
     pub demo: bool,
     pub warm: bool,
     pub queries: PathBuf,
@@ -227,6 +237,8 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub public_dashboard: bool,
     pub cookie_secure: bool,
+    /// Seconds requests in flight may take to finish once a shutdown begins.
+    pub shutdown_grace_s: Option<u64>,
 }
 
 impl FileConfig {
@@ -287,6 +299,11 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .or(file.data)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
         addr: overrides.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+        metrics_addr: overrides
+            .metrics_addr
+            .or(file.metrics_addr)
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| loopback_if_bare_port(a.trim())),
         demo: !overrides.no_demo && file.demo.unwrap_or(true),
         warm: !overrides.no_warm && file.warm.unwrap_or(true),
         queries: overrides
@@ -336,7 +353,16 @@ fn server_settings(file: &FileConfig, overrides: &Overrides) -> Result<ServerSet
         trusted_proxies,
         public_dashboard: overrides.public_dashboard || file.public_dashboard.unwrap_or(false),
         cookie_secure: file.cookie_secure.unwrap_or(true),
+        shutdown_grace_s: overrides.shutdown_grace_s.or(file.shutdown_grace_s),
     })
+}
+
+/// `HOST:PORT` as given; a bare port is on 127.0.0.1.
+fn loopback_if_bare_port(addr: &str) -> String {
+    match addr.parse::<u16>() {
+        Ok(port) => format!("127.0.0.1:{port}"),
+        Err(_) => addr.to_string(),
+    }
 }
 
 /// Resolves the schedule, recipients and mail server, checking each:
@@ -578,6 +604,41 @@ mod tests {
             (c.data.to_str().unwrap(), c.addr.as_str(), c.demo),
             (DEFAULT_DATA, DEFAULT_ADDR, true)
         );
+        assert_eq!((c.metrics_addr, c.server.shutdown_grace_s), (None, None));
+    }
+
+    #[test]
+    fn the_ops_listener_and_the_grace_layer_like_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecomshare.toml");
+        std::fs::write(&path, "metrics_addr = \"9090\"\nshutdown_grace_s = 5\n").unwrap();
+        let c = resolve(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(
+            c.metrics_addr.as_deref(),
+            Some("127.0.0.1:9090"),
+            "a bare port is loopback"
+        );
+        assert_eq!(c.server.shutdown_grace_s, Some(5));
+        let c = resolve(
+            Some(&path),
+            Overrides {
+                metrics_addr: Some("0.0.0.0:9100".into()),
+                shutdown_grace_s: Some(0),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.metrics_addr.as_deref(), Some("0.0.0.0:9100"));
+        assert_eq!(c.server.shutdown_grace_s, Some(0), "0: cut at once");
+        let c = resolve(
+            None,
+            Overrides {
+                metrics_addr: Some(String::new()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.metrics_addr, None, "an empty value is none");
     }
 
     fn reports_of(text: &str, env: &[(&str, &str)]) -> Result<Reports, String> {

@@ -377,7 +377,10 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
     Ok(true)
 }
 
-/// `ecomshare serve`: the HTTP API until SIGINT or SIGTERM.
+/// `ecomshare serve`: the HTTP API until SIGTERM or SIGINT, then a
+/// graceful shutdown (`http::serve` drains; here the background tasks stop
+/// and the process exits 0). A second signal during it exits at once with
+/// 128 + its number (143 SIGTERM, 130 SIGINT).
 pub fn serve(config: &Config) -> Result<(), CommandError> {
     // A commit through the API leaves a core to the requests.
     let options = AppOptions {
@@ -389,40 +392,96 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
         seed_demo_if_empty(&app)?;
     }
     let runtime = runtime()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.addr)
+    let served = runtime.block_on(serve_until_signalled(config, app));
+    // Commits were waited for and the audit trail written: blocking work
+    // still running (a cut request's query) is not.
+    runtime.shutdown_timeout(LEFTOVER_WORK);
+    if served.is_ok() {
+        tracing::info!("stopped");
+    }
+    served
+}
+
+/// How long blocking work nobody waits for any more may delay the exit.
+const LEFTOVER_WORK: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn serve_until_signalled(config: &Config, app: Arc<App>) -> Result<(), CommandError> {
+    // Before anything is served, so that no signal finds the default action.
+    let mut signals = Signals::new().map_err(io("listening for SIGTERM and SIGINT"))?;
+    let listener = tokio::net::TcpListener::bind(&config.addr)
+        .await
+        .map_err(io(format!("binding {}", config.addr)))?;
+    let local = listener.local_addr().map_err(io("local address"))?;
+    if !crate::http::gate::tokens_configured(&config.data)? {
+        if !local.ip().is_loopback() {
+            return Err(CommandError::Usage(format!(
+                "refusing to serve on {local} without access tokens: anyone who can reach it would be admin. \
+                 Create one first (ecomshare token create --role admin --name NAME) or listen on 127.0.0.1"
+            )));
+        }
+        tracing::warn!(
+            addr = %local,
+            "open local mode: no access tokens exist, so every caller on this machine is admin; \
+             create one with `ecomshare token create` to require sign-in"
+        );
+    }
+    if let Some(addr) = &config.metrics_addr {
+        let ops = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(io(format!("binding {}", config.addr)))?;
-        let local = listener.local_addr().map_err(io("local address"))?;
-        if !crate::http::gate::tokens_configured(&config.data)? {
-            if !local.ip().is_loopback() {
-                return Err(CommandError::Usage(format!(
-                    "refusing to serve on {local} without access tokens: anyone who can reach it would be admin. \
-                     Create one first (ecomshare token create --role admin --name NAME) or listen on 127.0.0.1"
-                )));
-            }
-            tracing::warn!(
-                addr = %local,
-                "open local mode: no access tokens exist, so every caller on this machine is admin; \
-                 create one with `ecomshare token create` to require sign-in"
+            .map_err(io(format!("binding the ops listener {addr}")))?;
+        let ops_local = ops.local_addr().map_err(io("local address"))?;
+        tracing::info!(addr = %ops_local, "ops listener: /livez and /readyz without a token");
+        // Up until the process exits: /readyz says 503 there while draining.
+        tokio::spawn(crate::http::serve_ops(ops, app.clone()));
+    }
+    tracing::info!(addr = %local, data = %config.data.display(), "serving");
+    let (stopper, stop) = crate::util::stop::stopper();
+    let mut tasks = vec![("readying", tokio::spawn(become_ready(app.clone(), stop.clone())))];
+    if config.warm {
+        tasks.push(("warming", tokio::spawn(keep_warm(app.clone(), stop.clone()))));
+    }
+    tasks.extend(start_reports(&app, config, &stop)?);
+    if config.compaction_interval_s > 0 {
+        let every = std::time::Duration::from_secs(config.compaction_interval_s);
+        let compacting = keep_compact(app.clone(), config.compaction, every, stop.clone());
+        tasks.push(("compaction", tokio::spawn(compacting)));
+    }
+    let options = http_options(&config.server);
+    let grace = options.shutdown_grace;
+    let shutdown = async move {
+        let first = signals.next().await;
+        tracing::info!(signal = first.name, "shutting down (a second signal exits at once)");
+        stopper.stop();
+        tokio::spawn(async move {
+            let second = signals.next().await;
+            tracing::error!(
+                signal = second.name,
+                code = second.exit_code(),
+                "a second signal: exiting at once, before the shutdown finished"
             );
+            std::process::exit(second.exit_code());
+        });
+    };
+    crate::http::serve(listener, app, options, shutdown)
+        .await
+        .map_err(io("serving"))?;
+    stop_tasks(tasks, grace).await;
+    Ok(())
+}
+
+/// Waits, up to `within` in all, for the background tasks to reach the
+/// safe point where they stop (between two units of work); one that does
+/// not is dropped where it waits, its work done again at the next start
+/// (an outbox attempt is marked interrupted, a report or warming is made
+/// again).
+async fn stop_tasks(tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>, within: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    for (task, handle) in tasks {
+        if tokio::time::timeout_at(deadline, handle).await.is_err() {
+            tracing::warn!(task, "a background task did not stop in time: left where it waits");
         }
-        tracing::info!(addr = %local, data = %config.data.display(), "serving");
-        if config.warm {
-            tokio::spawn(keep_warm(app.clone()));
-        }
-        start_reports(&app, config)?;
-        if config.compaction_interval_s > 0 {
-            tokio::spawn(keep_compact(
-                app.clone(),
-                config.compaction,
-                std::time::Duration::from_secs(config.compaction_interval_s),
-            ));
-        }
-        crate::http::serve(listener, app, http_options(&config.server), shutdown_signal())
-            .await
-            .map_err(io("serving"))
-    })
+    }
+    tracing::info!("background tasks stopped");
 }
 
 /// `ecomshare token create|list|revoke`: the access tokens of the data
@@ -536,21 +595,29 @@ fn clock() -> Result<Arc<dyn Clock>, CommandError> {
 }
 
 /// Starts the report schedule (when configured) and the outbox's worker, in
-/// the one process holding the outbox lock.
-fn start_reports(app: &Arc<App>, config: &Config) -> Result<(), CommandError> {
+/// the one process holding the outbox lock; both stop on `stop`.
+fn start_reports(
+    app: &Arc<App>,
+    config: &Config,
+    stop: &crate::util::stop::Stop,
+) -> Result<Vec<(&'static str, tokio::task::JoinHandle<()>)>, CommandError> {
     let reports = &config.reports;
     let outbox = crate::delivery::Outbox::new(&config.data);
     let Some(lock) = outbox.try_lock()? else {
         tracing::warn!("another process holds the outbox; this one neither schedules nor delivers reports");
-        return Ok(());
+        return Ok(Vec::new());
     };
     let clock = clock()?;
     let options = Arc::new(reports.delivery.clone());
     let worker = crate::delivery::Worker::new(&config.data, options, clock.clone());
-    tokio::spawn(async move {
-        let _lock = lock;
-        worker.run().await
-    });
+    let stopping = stop.clone();
+    let mut tasks = vec![(
+        "deliveries",
+        tokio::spawn(async move {
+            let _lock = lock;
+            worker.run(stopping).await
+        }),
+    )];
     match reports.schedule {
         Some(schedule) => {
             let next = schedule.next_after(clock.now());
@@ -566,16 +633,48 @@ fn start_reports(app: &Arc<App>, config: &Config) -> Result<(), CommandError> {
                 recipients: reports.delivery.recipients.clone(),
                 clock,
             };
-            tokio::spawn(scheduler.run());
+            tasks.push(("schedule", tokio::spawn(scheduler.run(stop.clone()))));
         }
         None => tracing::info!("no [schedule] in the configuration: reports are generated on demand only"),
     }
-    Ok(())
+    Ok(tasks)
+}
+
+/// Loads and readies the newest version at start, so that `/readyz`
+/// answers 200 and the first requests do not wait; tried again every few
+/// seconds while it fails (`/readyz` says `loading` meanwhile).
+async fn become_ready(app: Arc<App>, mut stop: crate::util::stop::Stop) {
+    loop {
+        let started = std::time::Instant::now();
+        tokio::select! {
+            published = app.publish_latest() => match published {
+                Ok(version) => {
+                    tracing::info!(
+                        dataset_version = version,
+                        ms = started.elapsed().as_millis() as u64,
+                        "ready: the newest version is loaded and readied"
+                    );
+                    return;
+                }
+                Err(e) => tracing::warn!(
+                    code = e.code(),
+                    error = %e,
+                    "loading the newest version failed: not ready; trying again in 5 s"
+                ),
+            },
+            () = stop.stopped() => return,
+        }
+        if stop.sleep(std::time::Duration::from_secs(5)).await {
+            return;
+        }
+    }
 }
 
 /// Every few seconds, if a new dataset version (or reference) has appeared,
-/// from this server or another process, computes the default dashboard views.
-async fn keep_warm(app: Arc<App>) {
+/// from this server or another process, computes the default dashboard
+/// views; until `stop` (a round in progress is abandoned: it is derived
+/// data).
+async fn keep_warm(app: Arc<App>, mut stop: crate::util::stop::Stop) {
     let mut warmed = None;
     loop {
         let tag = {
@@ -591,7 +690,11 @@ async fn keep_warm(app: Arc<App>) {
                     crate::present::dashboard::warm(&app).await?;
                     app.keep_contributions(true).await
                 };
-                match warmed_all.await {
+                let warmed_all = tokio::select! {
+                    w = warmed_all => w,
+                    () = stop.stopped() => return,
+                };
+                match warmed_all {
                     Ok(_) => {
                         tracing::info!(
                             dataset_version = tag.dataset_version,
@@ -606,20 +709,28 @@ async fn keep_warm(app: Arc<App>) {
             Ok(Err(e)) => tracing::warn!(error = %e, "reading the dataset version failed"),
             _ => {}
         }
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        if stop.sleep(std::time::Duration::from_secs(5)).await {
+            return;
+        }
     }
 }
 
 /// Every `every`, merges the runs of small batches due for it (see
 /// `App::compact`): answers do not change, later versions read fewer files.
-async fn keep_compact(app: Arc<App>, policy: crate::service::CompactPolicy, every: std::time::Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        loop {
+/// Stops on `stop` between rounds (a shutdown waits for a round running).
+async fn keep_compact(
+    app: Arc<App>,
+    policy: crate::service::CompactPolicy,
+    every: std::time::Duration,
+    mut stop: crate::util::stop::Stop,
+) {
+    while !stop.sleep(every).await {
+        while !stop.requested() {
             let app = app.clone();
             match tokio::task::spawn_blocking(move || app.compact(&policy)).await {
                 Ok(Ok(r)) if r.compacted => continue,
                 Ok(Ok(_)) => break,
+                Ok(Err(e)) if e.kind() == ErrorKind::ShuttingDown => return,
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "compaction failed");
                     break;
@@ -633,23 +744,66 @@ async fn keep_compact(app: Arc<App>, policy: crate::service::CompactPolicy, ever
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, as they come.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+/// A signal received.
+#[derive(Debug, Clone, Copy)]
+struct Received {
+    name: &'static str,
+    number: i32,
+}
+
+impl Received {
+    const TERM: Self = Self {
+        name: "SIGTERM",
+        number: 15,
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    const INT: Self = Self {
+        name: "SIGINT",
+        number: 2,
+    };
+
+    /// The exit code of a process stopped at once by this signal (the
+    /// shells' convention).
+    fn exit_code(self) -> i32 {
+        128 + self.number
     }
-    tracing::info!("shutting down");
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn next(&mut self) -> Received {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Received::TERM,
+                _ = self.int.recv() => Received::INT,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Received::INT
+        }
+    }
 }
 
 /// Parses `YYYY-MM` for a CLI flag.
@@ -681,5 +835,8 @@ fn http_options(s: &config::ServerSettings) -> crate::http::HttpOptions {
         trusted_proxies: s.trusted_proxies.clone(),
         public_dashboard: s.public_dashboard,
         cookie_secure: s.cookie_secure,
+        shutdown_grace: s
+            .shutdown_grace_s
+            .map_or(d.shutdown_grace, std::time::Duration::from_secs),
     }
 }

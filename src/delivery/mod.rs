@@ -520,30 +520,41 @@ impl Worker {
     /// Attempts every delivery that is due now, one after the other.
     /// Returns how many were attempted.
     pub async fn run_due(&self) -> Result<usize, DeliveryError> {
+        self.run_due_unless(None).await
+    }
+
+    /// [`Worker::run_due`], attempting no more once `stop` is asked.
+    async fn run_due_unless(&self, stop: Option<&crate::util::stop::Stop>) -> Result<usize, DeliveryError> {
         let now = self.clock.now();
         // Every second: only the records not yet known to be final are read.
         let unsettled = self.outbox.unsettled(&mut self.settled.lock().expect("settled lock"))?;
-        let due: Vec<Delivery> = unsettled.into_iter().filter(|d| d.due(now)).collect();
-        let n = due.len();
-        for d in due {
+        let mut n = 0;
+        for d in unsettled.into_iter().filter(|d| d.due(now)) {
+            if stop.is_some_and(|s| s.requested()) {
+                break;
+            }
             self.attempt(d).await?;
+            n += 1;
         }
         Ok(n)
     }
 
-    /// Runs until the process stops: recovers interrupted attempts, then
-    /// attempts what is due, checking the outbox every second.
-    pub async fn run(self) {
+    /// Runs until `stop` is asked: recovers interrupted attempts, then
+    /// attempts what is due, checking the outbox every second. Stops
+    /// between attempts, never during one.
+    pub async fn run(self, mut stop: crate::util::stop::Stop) {
         match self.outbox.recover(self.clock.now()) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(deliveries = n, "attempts interrupted by a stop will be made again"),
             Err(e) => tracing::error!(code = e.code(), error = %e, "recovering the outbox failed"),
         }
         loop {
-            if let Err(e) = self.run_due().await {
+            if let Err(e) = self.run_due_unless(Some(&stop)).await {
                 tracing::error!(code = e.code(), error = %e, "delivering reports failed");
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            if stop.sleep(Duration::from_secs(1)).await {
+                return;
+            }
         }
     }
 

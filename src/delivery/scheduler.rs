@@ -171,11 +171,11 @@ impl Scheduler {
         Ok(run)
     }
 
-    /// Runs until the process stops: a tick now (the catch-up), then one a
-    /// minute.
-    pub async fn run(self) {
+    /// Runs until `stop` is asked: a tick now (the catch-up), then one a
+    /// minute. Stops between ticks, never during one.
+    pub async fn run(self, mut stop: crate::util::stop::Stop) {
         let mut waiting_logged = None;
-        loop {
+        while !stop.requested() {
             match self.tick().await {
                 Ok(runs) => {
                     for run in runs {
@@ -203,7 +203,9 @@ impl Scheduler {
                 }
                 Err(e) => tracing::error!(code = e.code(), error = %e, "the scheduled report failed"),
             }
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if stop.sleep(std::time::Duration::from_secs(60)).await {
+                return;
+            }
         }
     }
 }

@@ -144,6 +144,26 @@ pub fn healthz() -> Value {
             "properties": {"status": {"const": "ok"}, "dataset_version": {"type": "integer"}}}}}}}})
 }
 
+pub fn livez() -> Value {
+    json!({"operationId": "livez", "tags": ["service"], "summary": "Liveness: the process answers",
+        "description": "For a liveness probe: restart the process when it does not answer. Also served, without a token, on the ops listener (`metrics_addr`).",
+        "responses": {"200": {"description": "Live", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["status"], "properties": {"status": {"const": "live"}}}}}}}})
+}
+
+pub fn readyz() -> Value {
+    let not_ready = json!({"type": "object", "required": ["status", "reason"], "properties": {
+        "status": {"const": "not_ready"},
+        "reason": {"enum": ["loading", "shutting_down"], "description": "loading: the newest dataset version is not yet loaded and readied (the server is starting); shutting_down: a shutdown began (SIGTERM or SIGINT), requests in flight are finishing"}}});
+    json!({"operationId": "readyz", "tags": ["service"], "summary": "Readiness: whether to send requests here",
+        "description": "200 once the newest dataset version on disk at start is loaded and readied; it stays 200 while later versions are readied in the background (answers name their version). 503 before, and from the moment a shutdown begins. Answered from memory, without I/O. Also served, without a token, on the ops listener (`metrics_addr`).",
+        "responses": {
+            "200": {"description": "Ready", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status", "dataset_version"],
+                "properties": {"status": {"const": "ready"}, "dataset_version": {"type": "integer", "description": "The version answers come from"}}}}}},
+            "503": {"description": "Not ready", "content": {"application/json": {"schema": not_ready}}}}})
+}
+
 pub fn share() -> Value {
     json!({"operationId": "share", "tags": ["figures"],
         "summary": "E-commerce share of a slice, broken down by dimensions",
@@ -167,7 +187,7 @@ pub fn share() -> Value {
 pub fn filings() -> Value {
     json!({"operationId": "postFilings", "tags": ["filings"],
         "summary": "Ingest one filing file (CSV, tab-separated text, JSON, XLSX, XLS or ODS) as one batch",
-        "description": "The format is the one the Content-Type declares (application/octet-stream: decided from the content), checked against the content (zip, OLE2 compound file, byte order mark, first line) and against the extension of `name`: a contradiction is refused (400 format_mismatch), a file that is no filing too (415 unsupported_format). text/plain is read as Excel's \"Unicode text\" (tab-separated, UTF-16 with its byte order mark or UTF-8). Workbooks are bounded before they are read (400 workbook_too_large, sheet_too_large).",
+        "description": "The format is the one the Content-Type declares (application/octet-stream: decided from the content), checked against the content (zip, OLE2 compound file, byte order mark, first line) and against the extension of `name`: a contradiction is refused (400 format_mismatch), a file that is no filing too (415 unsupported_format). text/plain is read as Excel's \"Unicode text\" (tab-separated, UTF-16 with its byte order mark or UTF-8). Workbooks are bounded before they are read (400 workbook_too_large, sheet_too_large). 503 busy (another ingest held the data directory too long) or shutting_down (the server is stopping; an upload still arriving, or not yet begun, is not committed): send it again later.",
         "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"}, "description": "The file's name in the ingest report; its extension (.csv, .tsv, .txt, .json, .xlsx, .xls, .ods) declares a format too"}],
         "requestBody": {"required": true, "content": {
             "text/csv": {"schema": {"type": "string"}},

@@ -33,6 +33,15 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
     }
 
+    /// The server is shutting down: what was asked is not begun.
+    pub fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down; send the request again once it is back",
+        )
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
@@ -53,6 +62,9 @@ impl From<AppError> for ApiError {
                 _ => StatusCode::BAD_REQUEST,
             };
             return Self::new(status, code, e.to_string());
+        }
+        if e.kind() == ErrorKind::ShuttingDown {
+            return Self::shutting_down();
         }
         if e.kind() == ErrorKind::Busy {
             return Self::new(

@@ -139,7 +139,7 @@ pub(super) async fn upload(
                 csrf_checked = true;
             }
             let given = file_name(field.file_name());
-            match spool::receive_stream(app.data_dir(), &mut field, limit).await {
+            match spool::receive_stream(&app, &mut field, limit).await {
                 Ok(spooled) => upload = Some((given, spooled)),
                 Err(e) => return refused(&ctx, limit, &choices, &spool_error(e, limit)),
             }

@@ -35,7 +35,7 @@ pub(super) async fn post_filings(
     let format = upload_format(content_type)?;
     let (name, options) = upload_options(query.as_deref(), content_type, format)?;
     // The body goes to a spool file as it arrives, never whole in memory.
-    let spool = spool::receive(app.data_dir(), body, limit)
+    let spool = spool::receive(&app, body, limit)
         .await
         .map_err(|e| spool_error(e, limit))?;
     let submitted_by = caller.and_then(|Extension(i)| i.token_id);
@@ -52,6 +52,7 @@ pub(super) async fn post_filings(
 pub(super) fn spool_error(e: spool::Error, limit: usize) -> ApiError {
     match e {
         spool::Error::TooLarge => too_large(limit),
+        spool::Error::ShuttingDown => ApiError::shutting_down(),
         spool::Error::Body(message) => ApiError::bad_request("invalid_body", message),
         spool::Error::Io(e) => {
             tracing::error!(error = %e, "spooling an upload failed");
@@ -75,6 +76,10 @@ pub(super) async fn ingest_spooled(
         format,
         path: spool.path().to_path_buf(),
     };
+    // Held until the answer is made: a shutdown cuts no request whose
+    // commit has landed (it waits for this permit), so an upload answered
+    // 503 was never committed. Refused once a shutdown has begun.
+    let write = app.write_permit()?;
     let committer = app.clone();
     let report = blocking(move || {
         let report = committer.ingest_with(vec![source], &options, submitted_by);
@@ -86,9 +91,15 @@ pub(super) async fn ingest_spooled(
         // The submitter's next request sees the version it just made,
         // readied first (disclosure control's contributions of the months
         // it changed, the dashboard's answers) while the share API answers
-        // from the version before.
-        app.publish_latest().await?;
+        // from the version before. Not when shutting down: the next start
+        // readies it.
+        let mut shutting_down = app.shutdown_begun();
+        tokio::select! {
+            published = app.publish_latest() => { published?; }
+            () = shutting_down.stopped() => {}
+        }
     }
+    drop(write);
     Ok(report)
 }
 

@@ -50,6 +50,9 @@ pub struct HttpOptions {
     /// The `Secure` attribute on the session cookie (off only for plain HTTP
     /// on a trusted network).
     pub cookie_secure: bool,
+    /// How long requests in flight may take to finish once a shutdown
+    /// begins, before they are cut.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for HttpOptions {
@@ -64,6 +67,7 @@ impl Default for HttpOptions {
             trusted_proxies: Vec::new(),
             public_dashboard: false,
             cookie_secure: true,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -81,16 +85,24 @@ pub struct Guard {
     pub sessions: Sessions,
     pub options: HttpOptions,
     audit_dir: std::path::PathBuf,
-    audit: OnceLock<mpsc::UnboundedSender<Event>>,
+    audit: OnceLock<mpsc::UnboundedSender<AuditMsg>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     queries: Arc<Semaphore>,
     /// Each route's path with the access of each of its methods.
     policies: HashMap<&'static str, Vec<(Method, Access)>>,
     app: Arc<crate::service::App>,
+    /// Requests in flight, and the cut that ends them when a shutdown's
+    /// grace is over.
+    drain: Arc<super::lifecycle::Drain>,
 }
 
 impl Guard {
-    pub fn new(app: Arc<crate::service::App>, options: HttpOptions, ops: &[super::doc::Op]) -> Self {
+    pub fn new(
+        app: Arc<crate::service::App>,
+        options: HttpOptions,
+        ops: &[super::doc::Op],
+        drain: Arc<super::lifecycle::Drain>,
+    ) -> Self {
         let data = app.data_dir().to_path_buf();
         let mut policies: HashMap<&'static str, Vec<(Method, Access)>> = HashMap::new();
         for op in ops {
@@ -111,6 +123,7 @@ impl Guard {
             options,
             policies,
             app,
+            drain,
         }
     }
 
@@ -120,12 +133,28 @@ impl Guard {
     }
 
     fn audit(&self, event: Event) {
-        let sender = self.audit.get_or_init(|| {
+        if self.audit_writer().send(AuditMsg::Event(event)).is_err() {
+            tracing::warn!("an audit event came after the trail was closed for shutdown: not written");
+        }
+    }
+
+    /// The audit writer's queue, the writer started on first use.
+    fn audit_writer(&self) -> &mpsc::UnboundedSender<AuditMsg> {
+        self.audit.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(write_audit(rx, AuditLog::new(&self.audit_dir), self.app.clone()));
             tx
-        });
-        let _ = sender.send(event);
+        })
+    }
+
+    /// Writes and syncs every audit event queued so far, then closes the
+    /// trail to this server (a later event is logged, not written): the
+    /// last step of a shutdown.
+    pub async fn close_audit(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.audit_writer().send(AuditMsg::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Charges the caller's bucket; `Err(wait)` when it is empty.
@@ -296,14 +325,23 @@ const AUDIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 /// Most events per append.
 const AUDIT_BATCH: usize = 8192;
 
-/// Appends events in batches, in the order they came.
-async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app: Arc<crate::service::App>) {
+/// What the audit writer is sent.
+enum AuditMsg {
+    Event(Event),
+    /// Write everything queued, answer, and take no more.
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Appends events in batches, in the order they came; on `Close`, also
+/// every event queued behind it, then stops.
+async fn write_audit(mut rx: mpsc::UnboundedReceiver<AuditMsg>, log: AuditLog, app: Arc<crate::service::App>) {
     let log = Arc::new(log);
     let mut batch = Vec::new();
     let mut open = true;
     while open && rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
         let deadline = tokio::time::Instant::now() + AUDIT_WINDOW;
-        while batch.len() < AUDIT_BATCH {
+        let closing = |batch: &[AuditMsg]| batch.iter().any(|m| matches!(m, AuditMsg::Close(_)));
+        while batch.len() < AUDIT_BATCH && !closing(&batch) {
             let room = AUDIT_BATCH - batch.len();
             match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
                 Ok(0) => {
@@ -315,7 +353,23 @@ async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app:
                 Err(_) => break,
             }
         }
-        let mut events = std::mem::take(&mut batch);
+        if closing(&batch) {
+            // No event is taken from now on; those already queued are written.
+            rx.close();
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
+            }
+            open = false;
+        }
+        let mut events = Vec::new();
+        let mut closers = Vec::new();
+        for m in batch.drain(..) {
+            match m {
+                AuditMsg::Event(e) => events.push(e),
+                AuditMsg::Close(reply) => closers.push(reply),
+            }
+        }
+        let written = events.len();
         let log = log.clone();
         let app = app.clone();
         let done = tokio::task::spawn_blocking(move || {
@@ -330,6 +384,15 @@ async fn write_audit(mut rx: mpsc::UnboundedReceiver<Event>, log: AuditLog, app:
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(code = e.code(), error = %e, "writing the audit trail failed"),
             Err(e) => tracing::error!(error = %e, "the audit task failed"),
+        }
+        if !closers.is_empty() {
+            tracing::info!(
+                last_events = written,
+                "audit trail closed: every event queued is written and synced"
+            );
+        }
+        for reply in closers {
+            let _ = reply.send(());
         }
     }
 }
@@ -348,6 +411,7 @@ fn is_page(req: &Request) -> bool {
 }
 
 pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let _in_flight = guard.drain.enter();
     let (route, access) = guard.policy(&req);
     let address = guard.address(&req);
     // Whether any token exists: once per request (a `stat` of the token
@@ -397,7 +461,19 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
     if let Some(b) = &browser {
         req.extensions_mut().insert(b.clone());
     }
-    let mut response = match tokio::time::timeout(limit, next.run(req)).await {
+    let mut cut = guard.drain.cut_signal();
+    let answered = tokio::select! {
+        biased;
+        answered = tokio::time::timeout(limit, next.run(req)) => answered,
+        // A shutdown's grace is over: the handler is dropped (a write it
+        // began has finished first: see `lifecycle::serve`).
+        () = cut.stopped() => {
+            let mut r = super::ApiError::shutting_down().into_response();
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return record.refused(identity.as_ref(), r);
+        }
+    };
+    let mut response = match answered {
         Ok(r) => r,
         Err(_) => {
             let mut r = refuse(

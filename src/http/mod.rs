@@ -8,7 +8,8 @@
 //! Here: the route table (each route with the access it asks for and its
 //! documentation, `doc`), the middleware (`gate`: who, whether, how much;
 //! request logs), what a page handler needs of a request (`page`), and the
-//! helpers handlers share. The handlers live by audience: `share_api`
+//! helpers handlers share; the probes, the ops listener and the drain of a
+//! shutdown (`lifecycle`). The handlers live by audience: `share_api`
 //! (figures, charts, reference), `dashboard_pages`, `filings` (uploads,
 //! templates, ingest reports) and `filing_pages` (the filers' pages),
 //! `analysis` (named queries, SQL) and `query_pages` (the officials' query
@@ -23,6 +24,7 @@ mod error;
 mod filing_pages;
 mod filings;
 pub mod gate;
+mod lifecycle;
 mod page;
 mod query_pages;
 mod share_api;
@@ -30,6 +32,7 @@ mod signin;
 mod spool;
 
 pub use error::ApiError;
+pub use lifecycle::{ops_router, serve, serve_ops};
 use page::page_lang;
 
 use crate::access::tokens::Identity;
@@ -40,7 +43,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +73,8 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
     use crate::domain::Access::{Admin, Analysis, Dashboard, Figures, Filing, Public};
     doc::Api::new()
         .get("/healthz", Public, doc::healthz, healthz)
+        .get("/livez", Public, doc::livez, lifecycle::livez)
+        .get("/readyz", Public, doc::readyz, lifecycle::readyz)
         .get("/api/v1/share", Figures, doc::share, share_api::share)
         .route(
             "post",
@@ -233,9 +237,15 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
 }
 
 pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
+    router_parts(app, options, Arc::new(lifecycle::Drain::new())).0
+}
+
+/// The router, and its gate (which holds the audit trail's writer), with
+/// the drain a shutdown cuts requests through.
+fn router_parts(app: Arc<App>, options: HttpOptions, drain: Arc<lifecycle::Drain>) -> (Router, Arc<gate::Guard>) {
     let (router, ops) = routes();
-    let guard = Arc::new(gate::Guard::new(app.clone(), options, &ops));
-    router
+    let guard = Arc::new(gate::Guard::new(app.clone(), options, &ops, drain));
+    let router = router
         .layer(Extension(ops))
         .layer(Extension(guard.clone()))
         .layer(Extension(Arc::new(share_api::Bodies::default())))
@@ -248,33 +258,11 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
             )
         })
         .layer(middleware::from_fn(page::error_pages))
-        .layer(middleware::from_fn_with_state(guard, gate::guard))
+        .layer(middleware::from_fn_with_state(guard.clone(), gate::guard))
         .layer(middleware::from_fn(page::remember_lang))
         .layer(middleware::from_fn(log_request))
-        .with_state(app)
-}
-
-/// Serves until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Arc<App>,
-    options: HttpOptions,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    spool::clean(app.data_dir());
-    // Answers go out as soon as written: without this, the last segment of
-    // a larger body waits for the client's acknowledgement (Nagle).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(
-        listener,
-        router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+        .with_state(app);
+    (router, guard)
 }
 
 async fn log_request(req: Request, next: Next) -> Response {

@@ -2,8 +2,11 @@
 //! written to a spool file under `DATA/uploads/` as it arrives,
 //! so a file of any size within the limit passes through bounded memory
 //! (one 8 MiB buffer). The file is removed when the spool is dropped, and
-//! `clean` removes what a killed server left.
+//! `clean` removes what a killed server left. Once a shutdown begins, an
+//! upload still arriving is refused at its next chunk: no ingest would
+//! begin with it.
 
+use crate::service::App;
 use axum::body::Body;
 use axum::body::Bytes;
 use futures::{Stream, StreamExt};
@@ -15,6 +18,7 @@ const BUFFER: usize = 8 << 20;
 
 pub enum Error {
     TooLarge,
+    ShuttingDown,
     Body(String),
     Io(std::io::Error),
 }
@@ -51,19 +55,21 @@ pub fn clean(data: &Path) {
     }
 }
 
-/// Streams `body` into a new spool file, refusing it past `limit` bytes.
-pub async fn receive(data: &Path, body: Body, limit: usize) -> Result<Spool, Error> {
-    receive_stream(data, body.into_data_stream(), limit).await
+/// Streams `body` into a new spool file of `app`'s data directory,
+/// refusing it past `limit` bytes.
+pub async fn receive(app: &App, body: Body, limit: usize) -> Result<Spool, Error> {
+    receive_stream(app, body.into_data_stream(), limit).await
 }
 
 /// Streams the chunks of `stream` (a request body, or one part of a
-/// multipart form) into a new spool file, refusing it past `limit` bytes.
+/// multipart form) into a new spool file of `app`'s data directory,
+/// refusing it past `limit` bytes, or once `app` is shutting down.
 pub async fn receive_stream<E: std::fmt::Display>(
-    data: &Path,
+    app: &App,
     stream: impl Stream<Item = Result<Bytes, E>>,
     limit: usize,
 ) -> Result<Spool, Error> {
-    let dir = dir(data);
+    let dir = dir(app.data_dir());
     std::fs::create_dir_all(&dir).map_err(Error::Io)?;
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
@@ -77,6 +83,9 @@ pub async fn receive_stream<E: std::fmt::Display>(
     let mut stream = std::pin::pin!(stream);
     loop {
         let next = stream.next().await;
+        if app.shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
         let done = next.is_none();
         if let Some(chunk) = next {
             let chunk = chunk.map_err(|e| Error::Body(e.to_string()))?;

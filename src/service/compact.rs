@@ -47,6 +47,8 @@ impl App {
     /// small batches after the last segment, if there is one and no commit
     /// is running.
     pub fn compact(&self, policy: &CompactPolicy) -> Result<CompactReport, AppError> {
+        // A shutdown waits for a round running and begins none.
+        let _write = self.write_permit()?;
         let Some(compaction) = self.warehouse.begin_compaction()? else {
             return self.nothing_compacted();
         };

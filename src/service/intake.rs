@@ -129,6 +129,8 @@ impl App {
         options: &ingest::InputOptions,
         submitted_by: Option<String>,
     ) -> Result<IngestReport, AppError> {
+        // From the first file to the commit: a shutdown waits for it.
+        let _write = self.write_permit()?;
         if sources.len() > ingest::MAX_FILES_PER_BATCH {
             return Err(AppError::bad(
                 "too_many_files",

@@ -2,7 +2,8 @@
 //! of filing files (`intake`), answer a share query (`answers`, with
 //! disclosure control in `disclose` and `kept`), run a named query or an
 //! analyst's SQL (`named_queries`), compact small batches (`compact`), all
-//! as of any dataset version (`versions`). The request and response of a
+//! as of any dataset version (`versions`); readiness and the writes a
+//! shutdown waits for (`lifecycle`). The request and response of a
 //! share query are plain data in `figures`.
 //!
 //! Here: the options, the error of every use case and its kind, and the
@@ -30,11 +31,13 @@ mod disclose;
 pub mod figures;
 mod intake;
 mod kept;
+mod lifecycle;
 mod named_queries;
 mod versions;
 pub use compact::{CompactPolicy, CompactReport};
 pub use figures::{Audience, ShareParams, ShareResponse, ShareRow};
 pub use intake::{FileReport, IngestReport, IngestSource, Rejected, RejectedRecord, RejectionReport};
+pub use lifecycle::{Readiness, WritePermit};
 pub use named_queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
 pub use versions::StateTag;
 
@@ -52,6 +55,8 @@ pub enum ErrorKind {
     Busy,
     /// The data directory was written by a newer ecomshare.
     NewerFormat,
+    /// The server is shutting down: no write begins; retry once it is back.
+    ShuttingDown,
     /// Storage, engine or encoding failed: not the caller's fault.
     Internal,
 }
@@ -70,6 +75,8 @@ pub enum AppError {
     Tabular(#[from] crate::engine::tabular::TabularError),
     #[error(transparent)]
     Rollup(#[from] crate::store::rollup::RollupError),
+    #[error("the server is shutting down: no ingest or compaction begins now; send it again once the server is back")]
+    ShuttingDown,
 }
 
 impl AppError {
@@ -81,6 +88,7 @@ impl AppError {
             Self::Engine(e) => e.code(),
             Self::Tabular(e) => e.code(),
             Self::Rollup(e) => e.code(),
+            Self::ShuttingDown => "shutting_down",
         }
     }
 
@@ -95,6 +103,7 @@ impl AppError {
             Self::Tabular(crate::engine::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
             Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
             Self::Warehouse(WarehouseError::NewerFormat { .. }) => ErrorKind::NewerFormat,
+            Self::ShuttingDown => ErrorKind::ShuttingDown,
             Self::Ingest(_) | Self::Engine(_) | Self::Tabular(_) | Self::Warehouse(_) | Self::Rollup(_) => {
                 ErrorKind::Internal
             }
@@ -208,6 +217,8 @@ pub struct App {
     results: Arc<named_queries::ResultCache>,
     /// Disclosure control's kept contributions, per month (see `kept`).
     kept: Mutex<HashMap<kept::KeptKey, Arc<kept::KeptCell>>>,
+    /// Readiness and the write permits (see `lifecycle`).
+    lifecycle: lifecycle::Lifecycle,
 }
 
 impl App {
@@ -233,6 +244,7 @@ impl App {
             catalog: crate::engine::catalog::Catalog::new(dirs),
             results: Arc::new(named_queries::ResultCache::new(options.result_cache_bytes)),
             kept: Mutex::new(HashMap::new()),
+            lifecycle: lifecycle::Lifecycle::default(),
             options,
         })
     }

@@ -192,6 +192,7 @@ impl App {
     /// while its answers are computed.
     fn install(&self, loaded: Arc<Loaded>) {
         let before = self.loaded.lock().expect("cache lock").replace(loaded);
+        self.lifecycle.readied();
         *self.previous.lock().expect("cache lock") = before;
         // Results of the previous current version answer no more requests.
         self.results.retain_as_of();

@@ -1,8 +1,10 @@
 //! Small helpers with no knowledge of filings or figures: the CSV
-//! tokenizer, hex digests, durable file writes and the clock. Nothing here
+//! tokenizer, hex digests, durable file writes, the clock and the stop
+//! request of long-running loops. Nothing here
 //! imports another module of this crate.
 
 pub mod clock;
 pub mod csv;
 pub mod digest;
 pub mod durable;
+pub mod stop;

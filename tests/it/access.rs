@@ -91,6 +91,8 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
     use Access::*;
     BTreeMap::from([
         (("get", "/healthz"), Public),
+        (("get", "/livez"), Public),
+        (("get", "/readyz"), Public),
         (("get", "/api/v1/openapi.json"), Public),
         (("get", "/api/v1/docs"), Public),
         (("get", "/signin"), Public),
@@ -184,6 +186,8 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
 #[tokio::test]
 async fn every_route_for_every_role_and_anonymous() {
     let site = Site::new(no_rate_limit()).await;
+    // As `serve` does at start: `/readyz` answers 200 from then on.
+    site.app.publish_latest().await.unwrap();
     let (_, ops) = ecomshare::http::routes();
     let expected = expected_access();
     let routed: Vec<(&str, &str)> = ops.iter().map(|op| (op.method, op.path)).collect();

@@ -24,6 +24,7 @@ mod filing_pages;
 mod golden;
 mod inputs;
 mod layout;
+mod lifecycle;
 mod pages_browser;
 mod prop;
 mod queries_api;
