@@ -25,5 +25,7 @@ pub mod report;
 pub mod service;
 /// The data directory: versioned manifests, Parquet batches, segments, rollups, reference files.
 pub mod store;
+/// The process's metrics (Prometheus): the recorder, each metric's description, `/proc` figures.
+pub mod telemetry;
 /// Helpers that know nothing of filings: CSV tokenizer, digests, durable writes, the clock.
 pub mod util;

@@ -157,6 +157,14 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
+        self.append_locked(events)?;
+        metrics::histogram!("ecomshare_audit_append_duration_seconds").record(started.elapsed());
+        metrics::counter!("ecomshare_audit_events_total").increment(events.len() as u64);
+        Ok(())
+    }
+
+    fn append_locked(&self, events: &[Event]) -> Result<(), AuditError> {
         let _lock = self.lock()?;
         let head_path = self.head_path();
         let mut head: Head = match std::fs::read(&head_path) {

@@ -2,7 +2,7 @@
 //! their flags, and [`run`], which resolves the configuration and calls the
 //! subcommand's function in `cli` with typed values.
 
-use crate::cli::config::{self, Overrides};
+use crate::cli::config::{self, LogFormat, Overrides};
 use crate::cli::{self, CommandError, ShareFormat};
 use crate::domain::{Period, Role};
 use crate::engine::tabular::Format;
@@ -36,6 +36,9 @@ pub struct Cli {
     /// Most rows an analyst's SQL may return [default: 100000].
     #[arg(long, global = true, env = "ECOMSHARE_SQL_ROW_CAP")]
     sql_row_cap: Option<u64>,
+    /// Log lines on stderr: text, or json (one object per line) [default: text].
+    #[arg(long, global = true, env = "ECOMSHARE_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormatArg>,
     #[command(subcommand)]
     command: Command,
 }
@@ -240,9 +243,27 @@ enum QueryFormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum LangArg {
     Vi,
     En,
+}
+
+impl Cli {
+    /// The log format: the flag (or `ECOMSHARE_LOG_FORMAT`), else the
+    /// configuration file's `log_format`, else text. Read before logging
+    /// starts, so before the configuration is resolved.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+            .map(LogFormat::from)
+            .or_else(|| self.config.as_deref().and_then(config::file_log_format))
+            .unwrap_or_default()
+    }
 }
 
 /// Runs the subcommand `cli` names; results go to stdout.
@@ -376,10 +397,20 @@ fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
             sql_memory_mb: cli.sql_memory_mb,
             query_timeout_s: cli.query_timeout_s,
             sql_row_cap: cli.sql_row_cap,
+            log_format: cli.log_format.map(LogFormat::from),
             ..overrides
         },
     )
     .map_err(CommandError::from)
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(f: LogFormatArg) -> Self {
+        match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
 }
 
 impl From<LangArg> for Lang {

@@ -37,7 +37,7 @@ impl ConfigError {
 pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub addr: Option<String>,
-    /// The ops listener (`/livez`, `/readyz` without a token): `HOST:PORT`,
+    /// The ops listener (`/livez`, `/readyz`, `/metrics` without a token): `HOST:PORT`,
     /// or a bare port on 127.0.0.1; absent: none.
     pub metrics_addr: Option<String>,
     /// Seconds requests in flight may take to finish once a shutdown
@@ -87,6 +87,8 @@ pub struct FileConfig {
     pub delivery: Option<DeliveryFile>,
     /// Background compaction of small batches by `serve`.
     pub compaction: Option<CompactionFile>,
+    /// `text` (default) or `json`: one JSON object per log line.
+    pub log_format: Option<String>,
 }
 
 /// `[compaction]`
@@ -201,6 +203,41 @@ pub struct Overrides {
     pub max_upload_mb: Option<u64>,
     pub rate_limit_per_s: Option<f64>,
     pub public_dashboard: bool,
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message`
+    /// and the event's fields beside them.
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// The log format a configuration file asks for, read before the
+/// configuration is (logging starts first): `None` when the file or its
+/// `log_format` is missing or unreadable — resolving it then says why.
+pub fn file_log_format(path: &Path) -> Option<LogFormat> {
+    #[derive(Deserialize)]
+    struct Peek {
+        log_format: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let peek: Peek = toml::from_str(&text).ok()?;
+    LogFormat::parse(peek.log_format.as_deref()?)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +258,7 @@ pub struct Config {
     pub compaction: crate::service::CompactPolicy,
     /// Seconds between `serve`'s compaction rounds; 0: never.
     pub compaction_interval_s: u64,
+    pub log_format: LogFormat,
 }
 
 /// The HTTP server's settings as configured and checked; `None` leaves the
@@ -276,6 +314,11 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         }
         rule
     };
+    let log_format = match (overrides.log_format, file.log_format.as_deref()) {
+        (Some(f), _) => f,
+        (None, None) => LogFormat::default(),
+        (None, Some(f)) => LogFormat::parse(f).ok_or_else(|| bad(format!("log_format {f:?} must be text or json")))?,
+    };
     let c = file.compaction.take().unwrap_or_default();
     let d = crate::service::CompactPolicy::default();
     let compaction = crate::service::CompactPolicy {
@@ -294,6 +337,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         reports,
         compaction,
         compaction_interval_s: c.interval_s.unwrap_or(60),
+        log_format,
         data: overrides
             .data
             .or(file.data)
@@ -733,6 +777,28 @@ from = "ecomshare@example.gov.vn"
         // Plain HTTP to this machine is allowed (a local relay, a test receiver).
         assert!(reports_of(&hook("http://127.0.0.1:9/h", "secret = \"k\""), &[]).is_ok());
         assert!(reports_of(&hook("http://[::1]:9/h", "secret = \"k\""), &[]).is_ok());
+    }
+
+    #[test]
+    fn the_log_format_comes_from_the_flag_or_the_file_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "log_format = \"json\"\n").unwrap();
+        assert_eq!(file_log_format(&path), Some(LogFormat::Json));
+        assert_eq!(
+            resolve(Some(&path), Overrides::default()).unwrap().log_format,
+            LogFormat::Json
+        );
+        let text = Overrides {
+            log_format: Some(LogFormat::Text),
+            ..Overrides::default()
+        };
+        assert_eq!(resolve(Some(&path), text).unwrap().log_format, LogFormat::Text);
+        assert_eq!(resolve(None, Overrides::default()).unwrap().log_format, LogFormat::Text);
+        std::fs::write(&path, "log_format = \"xml\"\n").unwrap();
+        assert_eq!(file_log_format(&path), None);
+        let err = resolve(Some(&path), Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("text or json"), "{err}");
     }
 
     #[test]

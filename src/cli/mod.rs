@@ -1,11 +1,12 @@
 //! One function per CLI subcommand. Each prints its JSON (or the format
 //! asked for) to the given writer; logs go to stderr through `tracing`.
-//! `args` holds the grammar; `main.rs` only sets up logging and maps errors
-//! to exit codes.
+//! `args` holds the grammar, `logging` the log subscriber; `main.rs` only
+//! starts logging and maps errors to exit codes.
 
 pub mod args;
 pub mod config;
 pub mod demo;
+pub mod logging;
 
 use crate::domain::Period;
 use crate::engine::Limits;
@@ -387,6 +388,7 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
         concurrent_commit: false,
         ..app_options(config)
     };
+    crate::telemetry::install();
     let app = Arc::new(App::open_with(&config.data, options)?);
     if config.demo {
         seed_demo_if_empty(&app)?;

@@ -339,6 +339,21 @@ impl Outbox {
         self.unsettled(&mut Settled::new())
     }
 
+    /// Sets the gauges of deliveries by state (at a metrics scrape).
+    pub fn observe_states(&self) -> Result<(), DeliveryError> {
+        let list = self.list()?;
+        for (state, name) in [
+            (State::Pending, "pending"),
+            (State::Sending, "sending"),
+            (State::Delivered, "delivered"),
+            (State::Failed, "failed"),
+        ] {
+            let n = list.iter().filter(|d| d.state == state).count();
+            metrics::gauge!("ecomshare_outbox_deliveries", "state" => name).set(n as f64);
+        }
+        Ok(())
+    }
+
     /// The record files, by path.
     fn paths(&self) -> Result<Vec<PathBuf>, DeliveryError> {
         let entries = match std::fs::read_dir(&self.dir) {
@@ -574,6 +589,17 @@ impl Worker {
         self.outbox.save(&d)?;
         let result = self.send(&d, number).await;
         let now = self.clock.now();
+        let retried = matches!(&result, Err(SendError::Retry { .. })) && number < self.options.retry.max_attempts;
+        let outcome = match &result {
+            Ok(_) => "delivered",
+            Err(_) if retried => "retry",
+            Err(_) => "failed",
+        };
+        let channel = match d.kind {
+            Kind::Webhook => "webhook",
+            Kind::Email => "email",
+        };
+        metrics::counter!("ecomshare_delivery_attempts_total", "channel" => channel, "outcome" => outcome).increment(1);
         let attempt = d.attempts.last_mut().expect("the attempt just added");
         attempt.finished_at = Some(stamp(now));
         match result {

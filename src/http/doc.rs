@@ -311,6 +311,13 @@ pub fn deliveries() -> Value {
             error_responses(&[400, 500]))})
 }
 
+pub fn metrics() -> Value {
+    json!({"operationId": "metrics", "tags": ["service"],
+        "summary": "The service's metrics in the Prometheus text format (requests, ingests, dataset versions, caches, queries, reports, deliveries, audit, process)",
+        "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}}})
+}
+
 pub fn template_csv() -> Value {
     json!({"operationId": "filingTemplateCsv", "tags": ["filings"],
         "summary": "The filing template as CSV: Vietnamese column headers (UTF-8 with a byte order mark)",

@@ -664,21 +664,29 @@ impl Guard {
         }
     }
 
-    /// A permit to run a query, for the routes that run one; refused when
-    /// as many queries as allowed are running.
-    fn query_permit(&self, route: Option<&str>) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Box<Response>> {
+    /// A permit to run a query, for the routes that run one (counted as
+    /// running while held); refused when as many queries as allowed are
+    /// running.
+    fn query_permit(
+        &self,
+        route: Option<&str>,
+    ) -> Result<Option<(tokio::sync::OwnedSemaphorePermit, super::metrics::Running)>, Box<Response>> {
         if !route.is_some_and(|r| ["/api/v1/queries/{name}", "/api/v1/sql", "/queries/{name}"].contains(&r)) {
             return Ok(None);
         }
-        self.queries.clone().try_acquire_owned().map(Some).map_err(|_| {
-            let mut r = refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too_many_queries",
-                "as many queries as allowed are running; retry shortly",
-            );
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
-            Box::new(r)
-        })
+        let permit = self.queries.clone().try_acquire_owned();
+        permit
+            .map(|p| Some((p, super::metrics::Running::start())))
+            .map_err(|_| {
+                super::metrics::too_many_queries();
+                let mut r = refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too_many_queries",
+                    "as many queries as allowed are running; retry shortly",
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                Box::new(r)
+            })
     }
 }
 

@@ -98,11 +98,13 @@ fn probe(status: StatusCode, body: serde_json::Value) -> Response {
     r
 }
 
-/// The ops listener's routes, without a token: the probes, one line each.
+/// The ops listener's routes, without a token: the probes, one line each,
+/// and the metrics (as the main listener's admins get them).
 pub fn ops_router(app: Arc<App>) -> Router {
     Router::new()
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(super::metrics::metrics))
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn(super::log_request))
         .with_state(app)

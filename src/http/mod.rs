@@ -7,7 +7,8 @@
 //!
 //! Here: the route table (each route with the access it asks for and its
 //! documentation, `doc`), the middleware (`gate`: who, whether, how much;
-//! request logs), what a page handler needs of a request (`page`), and the
+//! request logs), the metrics (`metrics`: `GET /metrics` and what the HTTP
+//! layer records), what a page handler needs of a request (`page`), and the
 //! helpers handlers share; the probes, the ops listener and the drain of a
 //! shutdown (`lifecycle`). The handlers live by audience: `share_api`
 //! (figures, charts, reference), `dashboard_pages`, `filings` (uploads,
@@ -25,6 +26,7 @@ mod filing_pages;
 mod filings;
 pub mod gate;
 mod lifecycle;
+pub mod metrics;
 mod page;
 mod query_pages;
 mod share_api;
@@ -127,6 +129,7 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
         )
         .post("/api/v1/reports/{month}", Admin, doc::post_report, admin::post_report)
         .get("/api/v1/deliveries", Admin, doc::deliveries, admin::deliveries)
+        .get("/metrics", Admin, doc::metrics, metrics::metrics)
         .get("/api/v1/openapi.json", Public, doc::openapi, openapi)
         .get("/api/v1/docs", Public, doc::docs, docs)
         .get("/signin", Public, doc::signin_form, signin::form)
@@ -243,6 +246,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
 /// The router, and its gate (which holds the audit trail's writer), with
 /// the drain a shutdown cuts requests through.
 fn router_parts(app: Arc<App>, options: HttpOptions, drain: Arc<lifecycle::Drain>) -> (Router, Arc<gate::Guard>) {
+    crate::telemetry::install();
     let (router, ops) = routes();
     let guard = Arc::new(gate::Guard::new(app.clone(), options, &ops, drain));
     let router = router
@@ -268,14 +272,16 @@ fn router_parts(app: Arc<App>, options: HttpOptions, drain: Arc<lifecycle::Drain
 async fn log_request(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched
+        .as_ref()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
     let response = next.run(req).await;
-    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let elapsed = started.elapsed();
+    let ms = elapsed.as_secs_f64() * 1e3;
     let status = response.status().as_u16();
+    metrics::record_request(matched.as_ref().map(MatchedPath::as_str), &method, status, elapsed);
     // Reads that went well and fast are tens of thousands a second under
     // load: logged at debug. Changes, refusals, failures and slow answers
     // are always logged.

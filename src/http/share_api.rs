@@ -128,7 +128,11 @@ impl Bodies {
     const MAX_BYTES: usize = 64 << 20;
 
     fn get(&self, etag: &str) -> Option<axum::body::Bytes> {
-        self.inner.lock().expect("bodies lock").0.get(etag).cloned()
+        let found = self.inner.lock().expect("bodies lock").0.get(etag).cloned();
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("ecomshare_answer_cache_requests_total", "cache" => "share_bodies", "result" => result)
+            .increment(1);
+        found
     }
 
     fn put(&self, etag: &str, body: axum::body::Bytes) {

@@ -299,6 +299,21 @@ async fn revisions_between(app: &App, from: u64, to: u64) -> Result<u64, AppErro
 /// has it for this version and language — a report is never generated
 /// twice for the same month and dataset version.
 pub async fn generate(app: &App, month: Period, lang: Lang, archive: &Path) -> Result<Generated, ReportError> {
+    let started = std::time::Instant::now();
+    let result = generate_unless_kept(app, month, lang, archive).await;
+    let outcome = match &result {
+        Ok(g) if g.generated => {
+            metrics::histogram!("ecomshare_report_generation_duration_seconds").record(started.elapsed());
+            "generated"
+        }
+        Ok(_) => "kept",
+        Err(_) => "failed",
+    };
+    metrics::counter!("ecomshare_report_generations_total", "outcome" => outcome).increment(1);
+    result
+}
+
+async fn generate_unless_kept(app: &App, month: Period, lang: Lang, archive: &Path) -> Result<Generated, ReportError> {
     let version = app.manifest()?.version;
     let language = lang.code();
     if let Some(kept) = archived(archive, month, language, version)? {

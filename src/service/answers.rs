@@ -12,6 +12,12 @@ use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
+/// A look-up in the cache of share answers, in the metrics.
+fn count_answer(result: &'static str) {
+    metrics::counter!("ecomshare_answer_cache_requests_total", "cache" => "share_answers", "result" => result)
+        .increment(1);
+}
+
 impl App {
     /// Answers a share query: the figures of every group, the total, their
     /// targets and standing, of the latest version (or `as_of`).
@@ -61,6 +67,7 @@ impl App {
             answers.entry(key.clone()).or_default().clone()
         };
         if let Some(response) = cell.value.get() {
+            count_answer("hit");
             return Ok((ShareResponse::clone(response), latest));
         }
         let first = !cell.started.swap(true, std::sync::atomic::Ordering::AcqRel);
@@ -71,8 +78,10 @@ impl App {
             // Another request computes this answer for a new version:
             // meanwhile the version before answers (its figures say which
             // version they are), rather than keep this request waiting.
+            count_answer("hit");
             return Ok((response, false));
         }
+        count_answer("miss");
         let response = cell
             .value
             .get_or_try_init(|| async { self.compute_share(params, &loaded, false).await.map(Arc::new) })

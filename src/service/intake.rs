@@ -131,6 +131,17 @@ impl App {
     ) -> Result<IngestReport, AppError> {
         // From the first file to the commit: a shutdown waits for it.
         let _write = self.write_permit()?;
+        let result = self.ingest_batch(sources, options, submitted_by);
+        count_batch(&result);
+        result
+    }
+
+    fn ingest_batch(
+        &self,
+        sources: Vec<IngestSource>,
+        options: &ingest::InputOptions,
+        submitted_by: Option<String>,
+    ) -> Result<IngestReport, AppError> {
         if sources.len() > ingest::MAX_FILES_PER_BATCH {
             return Err(AppError::bad(
                 "too_many_files",
@@ -159,6 +170,7 @@ impl App {
             stage_file(&mut batch, source, options, &ctx, &mut report)?;
         }
         if !batch.is_empty() {
+            let staged = std::time::Instant::now();
             self.supersede_and_roll_up(&mut batch)?;
             batch.record_reference(&reference_files)?;
             let kept = IngestReport {
@@ -172,6 +184,7 @@ impl App {
             let manifest = batch.commit(&committed_at, now.timestamp_micros())?;
             report.dataset_version = manifest.version;
             report.committed = true;
+            metrics::histogram!("ecomshare_ingest_commit_duration_seconds").record(staged.elapsed());
         }
         Ok(report)
     }
@@ -339,6 +352,29 @@ impl App {
         }
         Ok((rollup, dictionary))
     }
+}
+
+/// A batch's outcome in the metrics: committed (with its records accepted
+/// and rejected by reason), unchanged, refused or failed.
+fn count_batch(result: &Result<IngestReport, AppError>) {
+    let outcome = match result {
+        Ok(report) if report.committed => {
+            let accepted: u64 = report.files.iter().map(|f| f.accepted).sum();
+            metrics::counter!("ecomshare_ingest_records_accepted_total").increment(accepted);
+            let mut rejected = std::collections::BTreeMap::<&'static str, u64>::new();
+            for r in &report.rejections {
+                *rejected.entry(r.reason).or_default() += 1;
+            }
+            for (reason, n) in rejected {
+                metrics::counter!("ecomshare_ingest_records_rejected_total", "reason" => reason).increment(n);
+            }
+            "committed"
+        }
+        Ok(_) => "unchanged",
+        Err(e) if e.is_client_error() => "refused",
+        Err(_) => "failed",
+    };
+    metrics::counter!("ecomshare_ingest_batches_total", "outcome" => outcome).increment(1);
 }
 
 /// Reads, validates and stages one file of a batch, adding its counts and

@@ -313,7 +313,11 @@ impl App {
     /// Runs a planned query: from the result cache when it holds the
     /// answer, else on the engine, streaming.
     pub async fn run_query(&self, plan: &QueryPlan) -> Result<QueryStream, AppError> {
-        if let Some(hit) = self.results.get(&plan.etag) {
+        let hit = self.results.get(&plan.etag);
+        let result = if hit.is_some() { "hit" } else { "miss" };
+        metrics::counter!("ecomshare_answer_cache_requests_total", "cache" => "query_results", "result" => result)
+            .increment(1);
+        if let Some(hit) = hit {
             return Ok(QueryStream::ready(
                 hit.body.clone(),
                 hit.dataset_version,
@@ -425,6 +429,7 @@ impl App {
                     let batch = batch?;
                     count += batch.num_rows();
                     if count > cap {
+                        count_refused("result_too_large");
                         return Err(AppError::bad(
                             "result_too_large",
                             format!("the result has more than {cap} rows; aggregate, filter or add LIMIT"),
@@ -509,6 +514,7 @@ impl App {
     }
 
     fn timeout_error(&self) -> AppError {
+        count_refused("query_timeout");
         AppError::bad(
             "query_timeout",
             format!(
@@ -587,4 +593,9 @@ impl App {
         }
         Ok(stream)
     }
+}
+
+/// A query refused for what it asks (too slow, too large), in the metrics.
+fn count_refused(reason: &'static str) {
+    metrics::counter!("ecomshare_queries_refused_total", "reason" => reason).increment(1);
 }

@@ -221,6 +221,7 @@ impl App {
         if let Some(l) = installed.as_ref().filter(|l| l.tag == tag) {
             return Ok(l.clone());
         }
+        let started = std::time::Instant::now();
         let loaded = self.load_version(tag, reference).await?;
         if let Err(e) = self.keep_contributions_of(&loaded, false).await {
             // Counted when a protected answer first needs them, then.
@@ -259,7 +260,24 @@ impl App {
             "a new version readied"
         );
         self.install(loaded.clone());
+        metrics::histogram!("ecomshare_dataset_ready_duration_seconds").record(started.elapsed());
         Ok(loaded)
+    }
+
+    /// Sets the gauges of the dataset version in service, the newest
+    /// committed, and the lag between them (at a metrics scrape).
+    pub fn observe_versions(&self) -> Result<(), AppError> {
+        let newest = self.latest_version()?;
+        let serving = self
+            .loaded
+            .lock()
+            .expect("cache lock")
+            .as_ref()
+            .map_or(0, |l| l.tag.dataset_version);
+        metrics::gauge!("ecomshare_dataset_version_serving").set(serving as f64);
+        metrics::gauge!("ecomshare_dataset_version_newest").set(newest as f64);
+        metrics::gauge!("ecomshare_dataset_version_lag").set(newest.saturating_sub(serving) as f64);
+        Ok(())
     }
 
     async fn load_version(&self, tag: StateTag, reference: Arc<Reference>) -> Result<Arc<Loaded>, AppError> {

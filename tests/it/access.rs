@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use common::{Env, fixture};
+use common::{Env, fixture, http};
 use ecomshare::access::tokens::TokenStore;
 use ecomshare::domain::{Access, Role};
 use ecomshare::http::HttpOptions;
@@ -117,6 +117,7 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/api/v1/reports/{month}/{file}"), Admin),
         (("post", "/api/v1/reports/{month}"), Admin),
         (("get", "/api/v1/deliveries"), Admin),
+        (("get", "/metrics"), Admin),
         // The filers' pages.
         (("get", "/filings/upload"), Filing),
         (("post", "/filings/upload"), Filing),
@@ -728,16 +729,6 @@ fn the_cli_manages_tokens_and_verifies_the_trail_and_serve_refuses_an_open_netwo
     let r = env.run(&["audit", "verify"]);
     assert_eq!(r.code, 5);
     assert_eq!(r.json()["error"]["code"], "audit_broken");
-}
-
-/// One HTTP/1.1 exchange on a fresh connection; the whole response as text.
-fn http(port: u16, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[test]

@@ -233,10 +233,38 @@ pub fn require_tool(name: &str, path: impl AsRef<Path>, install: &str) -> Option
             .and_then(|dirs| std::env::split_paths(&dirs).map(|d| d.join(path)).find(|p| p.is_file()))
     };
     if found.is_none() {
-        let test = std::thread::current().name().unwrap_or("a test").to_string();
-        let why = format!("{name} not found at {} ({install})", path.display());
-        assert!(!in_ci(), "{test}: {why}; CI runs every test, none may skip");
-        eprintln!("SKIPPED {test}: {why}; CI runs it");
+        missing(&format!("{name} not found at {} ({install})", path.display()));
     }
     found
+}
+
+/// A Python module a test needs, as [`require_tool`] a program: whether
+/// `python3` imports it (the caller returns on `false`: skipped locally,
+/// a failure under `CI`).
+pub fn require_python_module(module: &str, install: &str) -> bool {
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        missing(&format!("python3 cannot import {module} ({install})"));
+    }
+    found
+}
+
+/// Skips the test for want of a tool, saying `why` — or, under `CI`, fails it.
+fn missing(why: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    assert!(!in_ci(), "{test}: {why}; CI runs every test, none may skip");
+    eprintln!("SKIPPED {test}: {why}; CI runs it");
+}
+
+/// One HTTP/1.1 exchange on a fresh connection; the whole response as text.
+pub fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

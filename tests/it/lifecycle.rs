@@ -395,8 +395,11 @@ fn readyz_is_503_loading_while_the_newest_version_cannot_be_loaded_and_the_probe
     assert_eq!(
         get(server.ops, "/api/v1/share").0,
         404,
-        "the ops listener serves the probes only"
+        "the ops listener serves the probes and the metrics only"
     );
+    // The metrics: without a token on the ops listener, for admins on the main one.
+    assert_eq!(get(server.ops, "/metrics").0, 200);
+    assert_eq!(get(server.port, "/metrics").0, 401);
     server.signal("TERM");
     assert_eq!(server.exit_code(), 0, "{}", server.log());
 }

@@ -25,6 +25,7 @@ mod golden;
 mod inputs;
 mod layout;
 mod lifecycle;
+mod metrics;
 mod pages_browser;
 mod prop;
 mod queries_api;

@@ -465,6 +465,7 @@ async fn the_openapi_document_covers_every_route_and_every_query() {
         "/api/v1/reports/{month}/{file}",
         "/api/v1/reports/{month}",
         "/api/v1/deliveries",
+        "/metrics",
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/charts/{file}",
