@@ -72,27 +72,37 @@ grep -q '^USER 10001' "$dockerfile" || { echo "Dockerfile does not run as uid 10
 # A free loopback port stands in for the image's 0.0.0.0:8080.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 health=${health//127.0.0.1:8080/127.0.0.1:$port}
+# The command the image runs, as uid 10001 with the image's environment, in
+# the array `service` (run as a simple command, so that `$!` of a
+# background run is the server itself, not a subshell around it).
 as_service() {
     local run=()
     if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
         run=(setpriv --reuid=10001 --regid=10001 --clear-groups)
     fi
-    env -i PATH="$PATH" HOME=/nonexistent \
-        ECOMSHARE_CONFIG="$root$(env_of ECOMSHARE_CONFIG)" \
-        ECOMSHARE_DATA="$root/var/lib/ecomshare" \
-        ECOMSHARE_ADDR="0.0.0.0:$port" \
-        ECOMSHARE_LOG_FORMAT="$(env_of ECOMSHARE_LOG_FORMAT)" \
-        "${run[@]}" "$root/usr/local/bin/ecomshare" "$@"
+    service=(env -i PATH="$PATH" HOME=/nonexistent
+        ECOMSHARE_CONFIG="$root$(env_of ECOMSHARE_CONFIG)"
+        ECOMSHARE_DATA="$root/var/lib/ecomshare"
+        ECOMSHARE_ADDR="0.0.0.0:$port"
+        ECOMSHARE_LOG_FORMAT="$(env_of ECOMSHARE_LOG_FORMAT)"
+        "${run[@]}" "$root/usr/local/bin/ecomshare" "$@")
 }
 # Without a token it refuses a non-loopback address (exit 2), as documented.
+as_service $cmd
 set +e
-as_service $cmd >/dev/null 2>"$work/refused.log"
+"${service[@]}" >/dev/null 2>"$work/refused.log"
 status=$?
 set -e
 [ "$status" = 2 ] || { echo "serve on 0.0.0.0 without tokens exited $status, not 2" >&2; cat "$work/refused.log" >&2; exit 1; }
-as_service token create --role admin --name ops >/dev/null
-as_service $cmd >/dev/null 2>"$work/serve.log" &
+as_service token create --role admin --name ops
+"${service[@]}" >/dev/null
+as_service $cmd
+"${service[@]}" >/dev/null 2>"$work/serve.log" &
 server=$!
+# The pid is the server's own (env and setpriv exec it).
+sleep 0.5
+[ "$(readlink "/proc/$server/exe" 2>/dev/null)" = "$root/usr/local/bin/ecomshare" ] \
+    || { echo "the server is not pid $server" >&2; cat "$work/serve.log" >&2; exit 1; }
 healthy=
 for _ in $(seq 1 600); do
     if sh -c "$health" >/dev/null 2>&1; then healthy=1; break; fi

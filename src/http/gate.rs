@@ -403,10 +403,12 @@ fn refuse(status: StatusCode, code: &'static str, message: &str) -> Response {
 
 /// Whether a request asks for a page a browser shows (a signed-out one is
 /// sent to the sign-in form rather than answered 401; a refused role gets
-/// a page saying so): any GET but the API, charts and downloads.
+/// a page saying so): any GET but the API, charts, downloads and the
+/// metrics (a scraper is answered 401, not redirected).
 fn is_page(req: &Request) -> bool {
     let path = req.uri().path();
     matches!(*req.method(), Method::GET | Method::HEAD)
+        && path != "/metrics"
         && !["/api/", "/charts/", "/tables/"].iter().any(|p| path.starts_with(p))
 }
 
