@@ -854,6 +854,29 @@ mod tests {
     }
 
     #[test]
+    fn province_scale_sums_stay_exact() {
+        // 10¹³ đồng a month last year, 1.1 × that this year through June:
+        // a·L = 6.6·10¹⁹ × 1.2·10²⁰ micro-đồng, beyond i128.
+        let last = [10_000_000_000_000; 12];
+        let this = [11_000_000_000_000; 6];
+        let s = series(&[
+            (2024, &last, &[700_000_000_000; 12]),
+            (2025, &this, &[800_000_000_000; 6]),
+        ]);
+        let ten = target(1, 10);
+        let o = outlook(&input(&s, 2025, 6, Some(&ten))).unwrap();
+        // 0.1 × 1.32·10¹⁴ − 4.8·10¹² = 8.4·10¹² over 6 months.
+        assert_eq!(o.needed_monthly_ecommerce_vnd.unwrap().to_string(), "1400000000000");
+        assert_eq!(o.ytd.total_revenue_vnd.to_string(), "66000000000000");
+        // E-commerce grows by 8/7: 4.8·10¹² + 8/7 × 4.2·10¹² = 9.6·10¹² over 1.32·10¹⁴.
+        assert!((o.projection.share.unwrap() - 9.6 / 132.0).abs() < 1e-15);
+        // A target 10⁻¹⁵ higher: 0.132 đồng more in all, a whole đồng more a month.
+        let eleven = target(100_000_000_000_001, 1_000_000_000_000_000);
+        let o = outlook(&input(&s, 2025, 6, Some(&eleven))).unwrap();
+        assert_eq!(o.needed_monthly_ecommerce_vnd.unwrap().to_string(), "1400000000001");
+    }
+
+    #[test]
     fn through_january_takes_the_tet_block_whole() {
         // Tết in February 2022 and 2023, in January 2024; growth 1.1 a year.
         let y2022: [i64; 12] = [100, 200, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100];
