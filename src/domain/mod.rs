@@ -8,6 +8,7 @@
 pub mod amount;
 pub mod disclosure;
 pub mod named_query;
+pub mod outlook;
 pub mod period;
 pub mod provenance;
 pub mod query;
