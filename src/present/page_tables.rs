@@ -445,6 +445,8 @@ mod tests {
             ecommerce_revenue_vnd: ecom.into(),
             share,
             target: Some(0.1),
+            target_program: Some("134/KH-UBND".into()),
+            targets: Vec::new().into(),
             gap_pp: share.map(|s| (s - 0.1) * 100.0),
             ecommerce_needed_vnd: None,
             status: match share {
@@ -478,6 +480,8 @@ mod tests {
             by,
             dataset_version: 7,
             target: Some(0.1),
+            target_program: Some("134/KH-UBND".into()),
+            targets: Vec::new(),
             rows,
             total: row(&[], "3000000", "240000", Some(0.08)),
             series_break: None,
