@@ -377,7 +377,7 @@ impl RowTarget {
                 program: t.program,
                 low: t.low.value(),
                 high: t.high.map(|h| h.value()),
-                kind: t.kind.code(),
+                kind: t.kind,
             })
             .collect();
         Self {

@@ -66,7 +66,7 @@ pub struct TargetValue {
     /// `None`: at least `low`.
     pub high: Option<f64>,
     /// `point` or `path`.
-    pub kind: &'static str,
+    pub kind: crate::domain::ValueKind,
 }
 
 /// A row of figures. A row withheld by disclosure control has
