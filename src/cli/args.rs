@@ -18,7 +18,7 @@ use std::path::PathBuf;
     about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
 )]
 pub struct Cli {
-    /// TOML configuration file (its keys are in the README: data, addr, limits, [schedule], [[recipients]], [disclosure]…).
+    /// TOML configuration file (its keys are in the README: data, addr, limits, [schedule], [[recipients]], [disclosure], [targets]…).
     #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (Parquet files and manifests) [default: ./data].
