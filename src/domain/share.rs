@@ -53,6 +53,8 @@ impl Figures {
         Some(ratio_f64(self.ecommerce.micro(), self.total.micro()))
     }
 
+    /// Met when the share reaches the target's low bound (a band's low
+    /// end, or the "at least" value), decided exactly on the integers.
     pub fn status(&self, target: Option<&Target>) -> Status {
         if self.total.is_zero() {
             return Status::NoData;
