@@ -7,6 +7,7 @@
 --   để tỷ trọng đạt mục tiêu với tổng mức bán lẻ hiện tại (max(0, mục tiêu ×
 --   tổng mức − doanh thu TMĐT), chính xác, tính bằng đồng). Toàn tỉnh ở dòng
 --   cuối.
+--   Cột target_program: chương trình của mục tiêu (số hiệu văn bản).
 -- description: For every district and for the province (last row), over the
 --   months of `year` up to `through`: the weighted total and e-commerce
 --   revenue, the share, the target in force that year, the gap in
@@ -14,6 +15,7 @@
 --   to reach the target at the current total
 --   (max(0, target × total − e-commerce), exact, in đồng). Sorted with the
 --   province last.
+--   target_program: the programme the target is of (its document's number).
 -- param: through month = latest | Đến hết tháng (YYYY-MM) | Through month (YYYY-MM)
 -- cells: by=district from=year_start($through) to=$through
 WITH bounds AS (
@@ -47,7 +49,8 @@ SELECT
     target_share(b.year, l.district_code) AS target,
     gap_pp(s.ecommerce, s.total, b.year, l.district_code) AS gap_pp,
     ecommerce_needed(s.ecommerce, s.total, b.year, l.district_code) AS ecommerce_needed_vnd,
-    target_status(s.ecommerce, s.total, b.year, l.district_code) AS status
+    target_status(s.ecommerce, s.total, b.year, l.district_code) AS status,
+    target_program(b.year, l.district_code) AS target_program
 FROM labels l
 CROSS JOIN bounds b
 LEFT JOIN sums s ON s.is_total = l.is_total AND (l.is_total = 1 OR s.district_code = l.district_code)

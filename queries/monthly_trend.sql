@@ -5,11 +5,13 @@
 --   và/hoặc một nhóm ngành nếu có chọn) một dòng: tổng mức bán lẻ và doanh
 --   thu TMĐT có trọng số, tỷ trọng, mục tiêu của năm (của huyện nếu có chọn
 --   huyện), chênh lệch và đánh giá.
+--   Cột target_program: chương trình của mục tiêu (số hiệu văn bản).
 -- description: One row per month from `from` to `to` that has effective
 --   filings (of one district and/or one sector group when given): the
 --   weighted total and e-commerce revenue, the share, the target in force in
 --   that month's year (the district's when one is given), the gap and the
 --   standing.
+--   target_program: the programme the target is of (its document's number).
 -- param: from month = latest-23 | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
@@ -38,6 +40,7 @@ SELECT
     gap_pp(ecommerce, total, year, nullif($district, '')) AS gap_pp,
     target_status(ecommerce, total, year, nullif($district, '')) AS status,
     filings,
-    units
+    units,
+    target_program(year, nullif($district, '')) AS target_program
 FROM sums
 ORDER BY period

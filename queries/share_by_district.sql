@@ -7,6 +7,7 @@
 --   tỷ trọng Σ doanh thu TMĐT / Σ tổng mức, mục tiêu của năm của tháng `to`,
 --   chênh lệch (điểm %) và đánh giá (đạt, chưa đạt, chưa có mục tiêu, không
 --   có số liệu). Số tiền chính xác, tính bằng đồng.
+--   Cột target_program: chương trình của mục tiêu (số hiệu văn bản).
 -- description: For every district of the reference and for the whole
 --   province (last row, district_code empty): the weighted total and
 --   e-commerce retail revenue of the effective filings from `from` to `to`
@@ -14,6 +15,7 @@
 --   Σ e-commerce / Σ total, the target in force in the year of `to`, the gap
 --   in percentage points and the standing (met, below, no_target, no_data).
 --   Amounts are exact, in đồng.
+--   target_program: the programme the target is of (its document's number).
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: sector sector = all | Nhóm ngành (để trống: tất cả) | Sector group (empty: all)
@@ -48,7 +50,8 @@ SELECT
     gap_pp(s.ecommerce, s.total, y.year, l.district_code) AS gap_pp,
     target_status(s.ecommerce, s.total, y.year, l.district_code) AS status,
     coalesce(s.filings, 0) AS filings,
-    coalesce(s.units, 0) AS units
+    coalesce(s.units, 0) AS units,
+    target_program(y.year, l.district_code) AS target_program
 FROM labels l
 CROSS JOIN y
 LEFT JOIN sums s ON s.is_total = l.is_total AND (l.is_total = 1 OR s.district_code = l.district_code)

@@ -6,11 +6,13 @@
 --   `to`, tỷ trọng, mục tiêu của huyện trong năm của tháng `to`, chênh lệch
 --   và đánh giá. Cặp không có báo cáo được liệt kê với doanh thu bằng 0 và
 --   đánh giá không có số liệu.
+--   Cột target_program: chương trình của mục tiêu (số hiệu văn bản).
 -- description: Every pair of a district and a retail sector group of the
 --   reference, with the weighted total and e-commerce revenue of the
 --   effective filings from `from` to `to`, the share, the district's target
 --   in force in the year of `to`, the gap and the standing. Pairs without
 --   filings are listed with zero revenue and status no_data.
+--   target_program: the programme the target is of (its document's number).
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- cells: by=district,sector from=$from to=$to
@@ -39,7 +41,8 @@ SELECT
     gap_pp(s.ecommerce, s.total, y.year, d.district_code) AS gap_pp,
     target_status(s.ecommerce, s.total, y.year, d.district_code) AS status,
     coalesce(s.filings, 0) AS filings,
-    coalesce(s.units, 0) AS units
+    coalesce(s.units, 0) AS units,
+    target_program(y.year, d.district_code) AS target_program
 FROM districts d
 CROSS JOIN sectors g
 CROSS JOIN y

@@ -6,12 +6,14 @@
 --   các báo cáo có hiệu lực từ `from` đến `to` (của một huyện nếu có chọn
 --   `district`), tỷ trọng, mục tiêu của năm của tháng `to` (của huyện nếu có
 --   chọn, nếu không của tỉnh), chênh lệch (điểm %) và đánh giá.
+--   Cột target_program: chương trình của mục tiêu (số hiệu văn bản).
 -- description: For every retail sector group of the reference and for all
 --   of them together (last row, sector_code empty): the weighted total and
 --   e-commerce revenue of the effective filings from `from` to `to` (of one
 --   district when `district` is given), the share, the target in force in
 --   the year of `to` (the district's when one is given, else the
 --   province's), the gap in percentage points and the standing.
+--   target_program: the programme the target is of (its document's number).
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
 -- param: district district = all | Huyện (để trống: toàn tỉnh) | District (empty: the province)
@@ -46,7 +48,8 @@ SELECT
     gap_pp(s.ecommerce, s.total, c.year, c.district_code) AS gap_pp,
     target_status(s.ecommerce, s.total, c.year, c.district_code) AS status,
     coalesce(s.filings, 0) AS filings,
-    coalesce(s.units, 0) AS units
+    coalesce(s.units, 0) AS units,
+    target_program(c.year, c.district_code) AS target_program
 FROM labels l
 CROSS JOIN scope c
 LEFT JOIN sums s ON s.is_total = l.is_total AND (l.is_total = 1 OR s.sector_code = l.sector_code)

@@ -18,7 +18,7 @@ use std::path::PathBuf;
     about = "E-commerce share of total retail sales against the national target (Thanh Hóa)"
 )]
 pub struct Cli {
-    /// TOML configuration file (its keys are in the README: data, addr, limits, [schedule], [[recipients]], [disclosure]…).
+    /// TOML configuration file (its keys are in the README: data, addr, limits, [schedule], [[recipients]], [disclosure], [targets]…).
     #[arg(long, global = true, env = "ECOMSHARE_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (Parquet files and manifests) [default: ./data].
@@ -36,6 +36,9 @@ pub struct Cli {
     /// Most rows an analyst's SQL may return [default: 100000].
     #[arg(long, global = true, env = "ECOMSHARE_SQL_ROW_CAP")]
     sql_row_cap: Option<u64>,
+    /// Targets' programmes in priority order, comma-separated (e.g. 1568/QĐ-BCT,2326/QĐ-TTg) [default: the provincial programme, else the newest national one].
+    #[arg(long, global = true, env = "ECOMSHARE_TARGET_PROGRAMS")]
+    target_programs: Option<String>,
     /// Log lines on stderr: text, or json (one object per line) [default: text].
     #[arg(long, global = true, env = "ECOMSHARE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormatArg>,
@@ -398,6 +401,11 @@ fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
             query_timeout_s: cli.query_timeout_s,
             sql_row_cap: cli.sql_row_cap,
             log_format: cli.log_format.map(LogFormat::from),
+            target_programs: cli
+                .target_programs
+                .as_deref()
+                .map(config::program_list)
+                .filter(|p| !p.is_empty()),
             ..overrides
         },
     )

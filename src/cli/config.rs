@@ -76,6 +76,8 @@ pub struct FileConfig {
     pub cookie_secure: Option<bool>,
     /// Disclosure control of figures shown to viewers, analysts and in reports.
     pub disclosure: Option<DisclosureFile>,
+    /// Which targets' programme governs a year.
+    pub targets: Option<TargetsFile>,
     /// When `serve` archives the previous month's report (absent: never).
     pub schedule: Option<ScheduleFile>,
     /// Who receives each scheduled report.
@@ -114,6 +116,17 @@ pub struct DisclosureFile {
     /// A cell whose 2 largest enterprises hold more than this percentage of
     /// its revenue is suppressed (default 85).
     pub dominance_percent: Option<u32>,
+}
+
+/// `[targets]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsFile {
+    /// Programmes (`targets.csv`'s `program`) in priority order: the first
+    /// with a value for the year and scope governs; when none has, the
+    /// default choice (the provincial programme, else the newest national
+    /// one, else `legacy`).
+    pub programs: Option<Vec<String>>,
 }
 
 /// `[schedule]`
@@ -204,6 +217,9 @@ pub struct Overrides {
     pub rate_limit_per_s: Option<f64>,
     pub public_dashboard: bool,
     pub log_format: Option<LogFormat>,
+    /// `[targets] programs`, from `--target-programs` or
+    /// `ECOMSHARE_TARGET_PROGRAMS` (comma-separated).
+    pub target_programs: Option<Vec<String>>,
 }
 
 /// How log lines are written to stderr.
@@ -244,6 +260,8 @@ pub fn file_log_format(path: &Path) -> Option<LogFormat> {
 pub struct Config {
     pub server: ServerSettings,
     pub disclosure: crate::domain::disclosure::Rule,
+    /// The targets' programmes in priority order; empty: the default choice.
+    pub target_programs: Vec<String>,
     pub data: PathBuf,
     pub addr: String,
     /// The ops listener's address, when there is one.
@@ -314,6 +332,13 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         }
         rule
     };
+    let target_programs = target_programs(
+        overrides
+            .target_programs
+            .clone()
+            .or_else(|| file.targets.take().and_then(|t| t.programs))
+            .unwrap_or_default(),
+    )?;
     let log_format = match (overrides.log_format, file.log_format.as_deref()) {
         (Some(f), _) => f,
         (None, None) => LogFormat::default(),
@@ -334,6 +359,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
     Ok(Config {
         server,
         disclosure,
+        target_programs,
         reports,
         compaction,
         compaction_interval_s: c.interval_s.unwrap_or(60),
@@ -367,6 +393,30 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .or(file.sql_row_cap)
             .unwrap_or(DEFAULT_SQL_ROW_CAP),
     })
+}
+
+/// `[targets] programs`: each named once, none empty.
+fn target_programs(given: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::with_capacity(given.len());
+    for p in given {
+        let p = p.trim().to_string();
+        if p.is_empty() {
+            return Err(bad("targets: programs holds an empty name".into()));
+        }
+        if out.contains(&p) {
+            return Err(bad(format!("targets: programs names {p:?} twice")));
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// A comma-separated list of programmes (the flag's and the environment's form).
+pub fn program_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn server_settings(file: &FileConfig, overrides: &Overrides) -> Result<ServerSettings, ConfigError> {
@@ -649,6 +699,29 @@ mod tests {
             (DEFAULT_DATA, DEFAULT_ADDR, true)
         );
         assert_eq!((c.metrics_addr, c.server.shutdown_grace_s), (None, None));
+    }
+
+    #[test]
+    fn target_programs_from_the_file_or_the_flag_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecomshare.toml");
+        std::fs::write(&path, "[targets]\nprograms = [\"1568/QĐ-BCT\", \"134/KH-UBND\"]\n").unwrap();
+        let c = resolve(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(c.target_programs, ["1568/QĐ-BCT", "134/KH-UBND"]);
+        let c = resolve(
+            Some(&path),
+            Overrides {
+                target_programs: Some(program_list(" 2326/QĐ-TTg ,, legacy")),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.target_programs, ["2326/QĐ-TTg", "legacy"]);
+        assert!(resolve(None, Overrides::default()).unwrap().target_programs.is_empty());
+        std::fs::write(&path, "[targets]\nprograms = [\"A\", \"A\"]\n").unwrap();
+        assert!(resolve(Some(&path), Overrides::default()).is_err());
+        std::fs::write(&path, "[targets]\nprogram = [\"A\"]\n").unwrap();
+        assert!(resolve(Some(&path), Overrides::default()).is_err(), "unknown key");
     }
 
     #[test]

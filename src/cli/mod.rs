@@ -203,6 +203,7 @@ pub fn app_options(config: &Config) -> AppOptions {
         query_timeout: std::time::Duration::from_secs(config.query_timeout_s.max(1)),
         sql_row_cap: usize::try_from(config.sql_row_cap).unwrap_or(usize::MAX),
         disclosure: config.disclosure,
+        target_programs: config.target_programs.clone(),
         ..AppOptions::default()
     }
 }

@@ -64,7 +64,7 @@ fn text(d: &Delivery, headline: &str, files: &[BundleFile], lang: Lang) -> Strin
 }
 
 /// The headline sentence from a report's JSON: the month's share, the year
-/// to date, the target and the status.
+/// to date, the target with its programme and the status.
 pub fn headline(report: &serde_json::Value, lang: Lang) -> String {
     let share = |v: &serde_json::Value| {
         v.as_f64()
@@ -86,7 +86,10 @@ pub fn headline(report: &serde_json::Value, lang: Lang) -> String {
             ("month", month),
             ("share", &share(&h["month"]["share"])),
             ("year_to_date", &share(&h["year_to_date"]["share"])),
-            ("target", &share(&report["target"])),
+            (
+                "target",
+                &locale::target_with_program(report["target"].as_f64(), report["target_program"].as_str(), lang),
+            ),
             ("status", status),
         ],
     )

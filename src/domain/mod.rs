@@ -17,14 +17,16 @@ pub mod roles;
 pub mod rules;
 pub mod schedule;
 pub mod share;
+pub mod targets;
 pub mod unit_id;
 
 pub use amount::WeightedVnd;
 pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, QueryDef};
 pub use period::{Period, Quarter};
 pub use query::{Breakdown, Cell, Dim, Slice};
-pub use reference::{District, Reference, ReferenceError, SectorGroup, Target, VsicCode};
+pub use reference::{District, Reference, ReferenceError, SectorGroup, VsicCode};
 pub use roles::{Access, Role};
 pub use rules::{FieldError, RejectReason};
 pub use schedule::MonthlySchedule;
 pub use share::{Figures, Status};
+pub use targets::{Fraction, Indicator, Target, TargetRow, Targets, ValueKind};

@@ -8,6 +8,7 @@
 //! override) is the caller's business: this module reads no files.
 
 use super::period::Period;
+use super::targets::{Indicator, Target, Targets};
 use crate::util::csv;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -17,6 +18,15 @@ use thiserror::Error;
 pub enum ReferenceError {
     #[error("{file}: {message}")]
     Invalid { file: &'static str, message: String },
+    /// A value of one field: its line in the file (the header is line 1)
+    /// and its column's name.
+    #[error("{file}, line {line}, column {column}: {message}")]
+    Field {
+        file: &'static str,
+        line: usize,
+        column: &'static str,
+        message: String,
+    },
 }
 
 impl ReferenceError {
@@ -85,35 +95,6 @@ pub struct VsicCode {
     pub vsic_name: String,
 }
 
-/// A target share, kept as an exact fraction of the decimal in the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub year: u16,
-    /// `province` or a district code.
-    pub scope: String,
-    pub numerator: u64,
-    pub denominator: u64,
-    pub source: String,
-}
-
-impl Target {
-    pub fn share(&self) -> f64 {
-        self.numerator as f64 / self.denominator as f64
-    }
-}
-
-impl Serialize for Target {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Target", 4)?;
-        st.serialize_field("year", &self.year)?;
-        st.serialize_field("scope", &self.scope)?;
-        st.serialize_field("target_share", &self.share())?;
-        st.serialize_field("source", &self.source)?;
-        st.end()
-    }
-}
-
 /// The text of each reference file.
 #[derive(Debug, Clone, Copy)]
 pub struct ReferenceTexts<'a> {
@@ -133,7 +114,8 @@ pub struct Reference {
     pub communes: Vec<Commune>,
     pub sectors: Vec<SectorGroup>,
     pub vsic: Vec<VsicCode>,
-    pub targets: Vec<Target>,
+    /// The targets' programmes (`targets.csv`) and their priority.
+    pub targets: Targets,
     district_index: HashMap<String, usize>,
     commune_index: HashMap<String, usize>,
     sector_index: HashMap<String, usize>,
@@ -145,7 +127,7 @@ impl Reference {
         let districts = parse_districts(t.districts)?;
         let sectors = parse_sectors(t.sector_groups)?;
         let vsic = parse_vsic(t.vsic_codes)?;
-        let targets = parse_targets(t.targets)?;
+        let targets = Targets::parse(t.targets)?;
         let mut communes = Table::parse("units_2025.csv", t.communes)?.rows(
             &["unit_code", "unit_name", "unit_type", "former_district_code"],
             |f, v| {
@@ -208,11 +190,14 @@ impl Reference {
                 });
             }
         }
-        for t in &targets {
-            if t.scope != "province" && !district_index.contains_key(&t.scope) {
-                return Err(ReferenceError::Invalid {
+        for t in targets.rows() {
+            if t.scope != "province" && !district_index.contains_key(&t.scope) && !commune_index.contains_key(&t.scope)
+            {
+                return Err(ReferenceError::Field {
                     file: "targets.csv",
-                    message: format!("target scope {} is neither province nor a district code", t.scope),
+                    line: t.line,
+                    column: "scope",
+                    message: format!("{:?} is neither province nor a district or commune code", t.scope),
                 });
             }
         }
@@ -310,17 +295,24 @@ impl Reference {
         self.vsic_index.get(code).map(|&i| &self.vsic[i])
     }
 
-    /// The target in force in `year` for a district (or the province when
-    /// `district` is `None`): the row with the greatest year ≤ `year` for
-    /// that district, else for the province; none gives `None`.
-    pub fn target_for(&self, year: u16, district: Option<&str>) -> Option<&Target> {
-        let best = |scope: &str| {
-            self.targets
-                .iter()
-                .filter(|t| t.scope == scope && t.year <= year)
-                .max_by_key(|t| t.year)
-        };
-        district.and_then(best).or_else(|| best("province"))
+    /// The e-commerce share target governing `year` for a district or a
+    /// commune (its own rows first), or the province when `scope` is
+    /// `None`: see [`Targets::governing`].
+    pub fn target_for(&self, year: u16, scope: Option<&str>) -> Option<Target> {
+        self.targets
+            .governing(Indicator::EcommerceShare, year, scope.as_slice())
+    }
+
+    /// Every programme's e-commerce share target for `year` and `scope`
+    /// (see [`Targets::all`]).
+    pub fn targets_for(&self, year: u16, scope: Option<&str>) -> Vec<Target> {
+        self.targets.all(Indicator::EcommerceShare, year, scope.as_slice())
+    }
+
+    /// The same reference with `programs` as the targets' configured priority.
+    pub fn with_target_priority(mut self, programs: Vec<String>) -> Self {
+        self.targets = self.targets.with_priority(programs);
+        self
     }
 }
 
@@ -397,32 +389,9 @@ fn parse_vsic(text: &str) -> Result<Vec<VsicCode>, ReferenceError> {
     })
 }
 
-/// `targets.csv`: the target share by year and scope, as an exact fraction.
-fn parse_targets(text: &str) -> Result<Vec<Target>, ReferenceError> {
-    Table::parse("targets.csv", text)?.rows(&["year", "scope", "target_share", "source"], |f, v| {
-        let get = |n: &str| v.get(n);
-        let year = get("year")
-            .parse::<u16>()
-            .map_err(|_| f.err(format!("year is not a year: {:?}", get("year"))))?;
-        let (numerator, denominator) = parse_fraction(get("target_share")).ok_or_else(|| {
-            f.err(format!(
-                "target_share must be a decimal in [0, 1]: {:?}",
-                get("target_share")
-            ))
-        })?;
-        Ok(Target {
-            year,
-            scope: f.code(get("scope"))?,
-            numerator,
-            denominator,
-            source: get("source").to_string(),
-        })
-    })
-}
-
 /// Parses a decimal in [0, 1] with at most 12 fractional digits into an
 /// exact fraction over a power of ten.
-fn parse_fraction(s: &str) -> Option<(u64, u64)> {
+pub(super) fn parse_fraction(s: &str) -> Option<(u64, u64)> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty() && frac.is_empty() || frac.len() > 12 {
         return None;
@@ -455,35 +424,50 @@ fn index<T>(
 }
 
 /// A parsed CSV table with named columns.
-struct Table {
+pub(super) struct Table {
     file: &'static str,
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// The line each row starts on (the header's is 1, when it is first).
+    lines: Vec<usize>,
 }
 
 /// The values of one row, by column name.
-struct RowValues<'r> {
+pub(super) struct RowValues<'r> {
     cols: &'r HashMap<&'static str, usize>,
     row: &'r [String],
 }
 
 impl<'r> RowValues<'r> {
-    fn get(&self, name: &str) -> &'r str {
+    pub(super) fn get(&self, name: &str) -> &'r str {
         self.cols.get(name).map(|&k| self.row[k].as_str()).unwrap_or("")
     }
 }
 
 /// Row context for error messages.
-struct RowCtx {
+pub(super) struct RowCtx {
     file: &'static str,
-    line: usize,
+    /// The record's number after the header, from 1.
+    record: usize,
+    /// The line the record starts on.
+    pub(super) line: usize,
 }
 
 impl RowCtx {
     fn err(&self, message: String) -> ReferenceError {
         ReferenceError::Invalid {
             file: self.file,
-            message: format!("record {}: {message}", self.line),
+            message: format!("record {}: {message}", self.record),
+        }
+    }
+
+    /// An error in `column` of this row, naming its line.
+    pub(super) fn at(&self, column: &'static str, message: String) -> ReferenceError {
+        ReferenceError::Field {
+            file: self.file,
+            line: self.line,
+            column,
+            message,
         }
     }
 
@@ -497,8 +481,24 @@ impl RowCtx {
 }
 
 impl Table {
-    fn parse(file: &'static str, text: &str) -> Result<Self, ReferenceError> {
-        let records = csv::read_all(csv::strip_bom(text.as_bytes()));
+    pub(super) fn parse(file: &'static str, text: &str) -> Result<Self, ReferenceError> {
+        let input = csv::strip_bom(text.as_bytes());
+        // Record by record, to know the line each starts on (a quoted
+        // field may hold line breaks; empty lines are not records).
+        let mut records = csv::Records::new();
+        let mut lines = Vec::new();
+        let (mut pos, mut line) = (0, 1);
+        loop {
+            let before = records.len();
+            let csv::Step::Advanced(next) = csv::read_record(input, pos, true, &mut records) else {
+                break;
+            };
+            if records.len() > before {
+                lines.push(line);
+            }
+            line += input[pos..next].iter().filter(|&&b| b == b'\n').count();
+            pos = next;
+        }
         let field = |r: usize, k: usize| {
             String::from_utf8_lossy(records.field(r, k).unwrap_or_default())
                 .trim()
@@ -512,12 +512,12 @@ impl Table {
         }
         let header: Vec<String> = (0..records.field_count(0)).map(|k| field(0, k)).collect();
         let mut rows = Vec::with_capacity(records.len() - 1);
-        for r in 1..records.len() {
+        for (r, line) in lines.iter().enumerate().skip(1) {
             if records.is_malformed(r) || records.field_count(r) != header.len() {
                 return Err(ReferenceError::Invalid {
                     file,
                     message: format!(
-                        "record {r} has {} fields, header has {}",
+                        "record {r} (line {line}) has {} fields, header has {}",
                         records.field_count(r),
                         header.len()
                     ),
@@ -525,10 +525,21 @@ impl Table {
             }
             rows.push((0..header.len()).map(|k| field(r, k)).collect());
         }
-        Ok(Self { file, header, rows })
+        lines.remove(0);
+        Ok(Self {
+            file,
+            header,
+            rows,
+            lines,
+        })
     }
 
-    fn rows<T>(
+    /// Whether the header names `column`.
+    pub(super) fn has_column(&self, column: &str) -> bool {
+        self.header.iter().any(|h| h == column)
+    }
+
+    pub(super) fn rows<T>(
         &self,
         required: &[&'static str],
         make: impl Fn(&RowCtx, &RowValues<'_>) -> Result<T, ReferenceError>,
@@ -547,11 +558,13 @@ impl Table {
         }
         self.rows
             .iter()
+            .zip(&self.lines)
             .enumerate()
-            .map(|(i, row)| {
+            .map(|(i, (row, &line))| {
                 let ctx = RowCtx {
                     file: self.file,
-                    line: i + 1,
+                    record: i + 1,
+                    line,
                 };
                 make(&ctx, &RowValues { cols: &cols, row })
             })
@@ -587,7 +600,7 @@ mod tests {
     fn target_in_force_is_latest_year_not_after() {
         let r = Reference::parse(texts()).unwrap();
         assert_eq!(r.target_for(2021, None), None);
-        assert_eq!(r.target_for(2022, None).unwrap().numerator, 7);
+        assert_eq!(r.target_for(2022, None).unwrap().low.numerator(), 7);
         assert_eq!(r.target_for(2024, None).unwrap().share(), 0.085);
         assert_eq!(r.target_for(2026, None).unwrap().share(), 0.1);
         // District-specific row wins from its year on, the province before.
@@ -605,6 +618,13 @@ mod tests {
         let mut t = texts();
         t.targets = "year,scope,target_share,source\n2022,province,1.5,a\n";
         assert!(Reference::parse(t).is_err());
+        // A target's scope is the province, a district or a commune.
+        let mut t = texts();
+        t.targets = "program,indicator,scope,year,kind,low,high,source\nP,ecommerce_share,14758,2026,point,0.2,,a\nP,ecommerce_share,999,2026,point,0.2,,a\n";
+        assert_eq!(
+            Reference::parse(t).unwrap_err().to_string(),
+            "targets.csv, line 3, column scope: \"999\" is neither province nor a district or commune code"
+        );
         let mut t = texts();
         t.districts = "district_code,district_name\n380,x\n";
         assert!(Reference::parse(t).is_err());

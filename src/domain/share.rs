@@ -5,7 +5,7 @@
 //! target is decided exactly on the integers, not on rounded floats.
 
 use super::amount::WeightedVnd;
-use super::reference::Target;
+use super::targets::Target;
 use serde::Serialize;
 
 /// Where a slice stands against its target.
@@ -53,6 +53,8 @@ impl Figures {
         Some(ratio_f64(self.ecommerce.micro(), self.total.micro()))
     }
 
+    /// Met when the share reaches the target's low bound (a band's low
+    /// end, or the "at least" value), decided exactly on the integers.
     pub fn status(&self, target: Option<&Target>) -> Status {
         if self.total.is_zero() {
             return Status::NoData;
@@ -60,7 +62,12 @@ impl Figures {
         match target {
             None => Status::NoTarget,
             Some(t) => {
-                if meets(self.ecommerce.micro(), self.total.micro(), t.numerator, t.denominator) {
+                if meets(
+                    self.ecommerce.micro(),
+                    self.total.micro(),
+                    t.low.numerator(),
+                    t.low.denominator(),
+                ) {
                     Status::Met
                 } else {
                     Status::Below
@@ -82,8 +89,8 @@ impl Figures {
     pub fn ecommerce_needed(&self, target: Option<&Target>) -> Option<WeightedVnd> {
         let t = target?;
         let total = self.total.micro();
-        let num = i128::from(t.numerator);
-        let den = i128::from(t.denominator);
+        let num = i128::from(t.low.numerator());
+        let den = i128::from(t.low.denominator());
         // ceil(total × num / den) without overflowing i128 (total may reach
         // 10^35): divide first and carry the remainder.
         let q = total / den;
@@ -128,11 +135,15 @@ mod tests {
     use crate::domain::amount::WEIGHT_ONE;
 
     fn target(num: u64, den: u64) -> Target {
+        let low = crate::domain::Fraction::new(num.into(), den.into()).unwrap();
         Target {
-            year: 2022,
+            program: "P".into(),
+            indicator: crate::domain::Indicator::EcommerceShare,
             scope: "province".into(),
-            numerator: num,
-            denominator: den,
+            year: 2022,
+            kind: crate::domain::ValueKind::Point,
+            low,
+            high: None,
             source: String::new(),
         }
     }

@@ -285,18 +285,25 @@ fn reference_tables(r: &Reference) -> Result<Vec<(&'static str, RecordBatch)>, E
         ("sector_code", text(v.iter().map(|v| v.group_code.as_str()))),
         ("vsic_name", text(v.iter().map(|v| v.vsic_name.as_str()))),
     ])?;
-    let t = &r.targets;
+    // The rows of targets.csv as written (a horizon's yearly path is what
+    // `target_share` gives); `target_share`, the former column, is `low`.
+    let t = r.targets.rows();
+    let fractions = |f: &dyn Fn(&crate::domain::TargetRow) -> Option<f64>| -> ArrayRef {
+        Arc::new(t.iter().map(f).collect::<Float64Array>())
+    };
     let targets = batch(vec![
+        ("program", text(t.iter().map(|t| t.program.as_str()))),
+        ("indicator", text(t.iter().map(|t| t.indicator.code()))),
+        ("scope", text(t.iter().map(|t| t.scope.as_str()))),
         (
             "year",
             Arc::new(Int64Array::from_iter_values(t.iter().map(|t| i64::from(t.year)))),
         ),
-        ("scope", text(t.iter().map(|t| t.scope.as_str()))),
-        (
-            "target_share",
-            Arc::new(Float64Array::from_iter_values(t.iter().map(|t| t.share()))),
-        ),
+        ("kind", text(t.iter().map(|t| t.kind.code()))),
+        ("low", fractions(&|t| Some(t.low.value()))),
+        ("high", fractions(&|t| t.high.map(|h| h.value()))),
         ("source", text(t.iter().map(|t| t.source.as_str()))),
+        ("target_share", fractions(&|t| Some(t.low.value()))),
     ])?;
     Ok(vec![
         ("ref_districts", districts),

@@ -167,7 +167,7 @@ pub fn readyz() -> Value {
 pub fn share() -> Value {
     json!({"operationId": "share", "tags": ["figures"],
         "summary": "E-commerce share of a slice, broken down by dimensions",
-        "description": "Σ weight × e-commerce revenue / Σ weight × total revenue over the effective filings of the slice, with the target in force, the gap and the standing of every group and of the total.",
+        "description": "Σ weight × e-commerce revenue / Σ weight × total revenue over the effective filings of the slice, with the target governing the year of `to`, the gap and the standing of every group and of the total. Targets come from programmes (the reference table targets): `target` is the governing programme's value (its low bound; met/below is judged against it), `target_program` names that programme, and `targets` lists every programme's value for the year and scope (a point target, or the year on a horizon's linear path from its baseline). The governing programme: the first of the configured `[targets] programs` with a value, else the provincial programme (-UBND), else the newest national one; a district's or commune's own targets before the province's. No point target is carried into a later year (the former three-column table, read as programme legacy, keeps its latest-year rule). The ETag changes with the targets table.",
         "parameters": [
             {"name": "from", "in": "query", "schema": month_schema(), "description": "First month; default 11 months before `to`"},
             {"name": "to", "in": "query", "schema": month_schema(), "description": "Last month; default the latest month with data"},
@@ -207,7 +207,8 @@ pub fn filings() -> Value {
 pub fn reference() -> Value {
     json!({"operationId": "reference", "tags": ["reference"], "summary": "A reference table in force",
         "parameters": [{"name": "table", "in": "path", "required": true,
-            "schema": {"type": "string", "enum": ["districts", "communes", "sectors", "vsic", "targets"]}}],
+            "schema": {"type": "string", "enum": ["districts", "communes", "sectors", "vsic", "targets"]},
+            "description": "targets: the rows of targets.csv (program, indicator, scope, year, kind point|horizon|baseline, low, high (null: at least low), source, and target_share = low for readers of the former table)"}],
         "responses": merge(json!({"200": {"description": "The rows", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}),
             error_responses(&[404, 500]))})
 }
@@ -231,7 +232,7 @@ pub fn query() -> Value {
 
 pub fn sql() -> Value {
     json!({"operationId": "sql", "tags": ["queries"], "summary": "Run an analyst's read-only SQL over the public views",
-        "description": "One SELECT over the views filings, filing_history, districts, communes, sectors, vsic and targets (an admin) or cells, districts, communes, sectors, vsic and targets (an analyst: cells is the month × district × sector table under disclosure control, each month protected as the share API protects it, withheld rows with null figures and suppressed true), with the functions share_of, target_share, target_status, gap_pp and ecommerce_needed. DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
+        "description": "One SELECT over the views filings, filing_history, districts, communes, sectors, vsic and targets (an admin) or cells, districts, communes, sectors, vsic and targets (an analyst: cells is the month × district × sector table under disclosure control, each month protected as the share API protects it, withheld rows with null figures and suppressed true), with the functions share_of, target_share, target_high, target_program, target_status, gap_pp and ecommerce_needed (each target function takes a year and a district or commune code, null for the province, and uses the governing programme). DDL, DML, COPY, SET, EXPLAIN, several statements, table functions and any other relation are refused before anything runs (400 sql_refused, table_function_refused, unknown_table). A memory pool, a timeout and a row cap apply (422 memory_limit_exceeded, query_timeout, result_too_large). Placeholders $name take values from params.",
         "parameters": [format_param(), as_of_param()],
         "requestBody": {"required": true, "content": {
             "application/json": {"schema": {"type": "object", "required": ["sql"], "additionalProperties": false, "properties": {

@@ -258,7 +258,7 @@ pub(super) async fn reference(State(app): State<Arc<App>>, Path(table): Path<Str
         "communes" => serde_json::to_value(&reference.communes),
         "sectors" => serde_json::to_value(&reference.sectors),
         "vsic" => serde_json::to_value(&reference.vsic),
-        "targets" => serde_json::to_value(&reference.targets),
+        "targets" => serde_json::to_value(reference.targets.rows()),
         _ => return Err(ApiError::not_found()),
     }
     .map_err(|e| {

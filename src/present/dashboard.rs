@@ -157,14 +157,24 @@ fn bars(resp: &ShareResponse, lang: Lang, template: &str, label: impl Fn(&ShareR
             })
             .collect(),
         target: resp.target,
-        target_label: target_label(resp.target, lang),
+        target_label: target_label(resp, lang),
     }
 }
 
-fn target_label(target: Option<f64>, lang: Lang) -> String {
+/// The target line's label: the governing target and its programme.
+fn target_label(resp: &ShareResponse, lang: Lang) -> String {
     let l = labels::of(lang);
-    match target {
-        Some(t) => labels::fill(l.chart.target, &[("target", &locale::percent(t, 1, lang))]),
+    match resp.target {
+        Some(t) => labels::fill(
+            l.chart.target,
+            &[
+                ("target", &locale::percent(t, 1, lang)),
+                (
+                    "program",
+                    &locale::program(resp.target_program.as_deref().unwrap_or_default(), lang),
+                ),
+            ],
+        ),
         None => l.standing.no_target.into(),
     }
 }
@@ -309,7 +319,7 @@ fn trend(series: &TrendSeries, lang: Lang) -> Trend {
         legend: TrendLegend {
             share: labels::of(lang).chart.legend_share.into(),
             last_year: labels::of(lang).chart.legend_last_year.into(),
-            target: target_label(now.target, lang),
+            target: target_label(now, lang),
         },
     }
 }

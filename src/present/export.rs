@@ -30,8 +30,9 @@ fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
     cols
 }
 
-/// The figure columns of the CSV, named as in the JSON.
-const FIGURE_COLUMNS: [&str; 10] = [
+/// The figure columns of the CSV, named as in the JSON (columns added
+/// later come last: a reader by position keeps working).
+const FIGURE_COLUMNS: [&str; 11] = [
     "total_revenue_vnd",
     "ecommerce_revenue_vnd",
     "share",
@@ -42,6 +43,7 @@ const FIGURE_COLUMNS: [&str; 10] = [
     "units",
     "suppressed",
     "row",
+    "target_program",
 ];
 
 /// A row's key or name for `field`, empty when it has none (as in the total).
@@ -67,7 +69,11 @@ pub fn figure_cells(r: &ShareRow, status: &str) -> Vec<Cell> {
 /// A row's figures for machines, `kind` being `row` or `total`.
 fn csv_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
     let mut cells = figure_cells(r, r.status.code());
-    cells.extend([Cell::text(r.suppressed.to_string()), Cell::text(kind)]);
+    cells.extend([
+        Cell::text(r.suppressed.to_string()),
+        Cell::text(kind),
+        Cell::text(r.target_program.as_deref().unwrap_or_default()),
+    ]);
     cells
 }
 
@@ -123,9 +129,16 @@ fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
     }
 }
 
-/// A row's figures for people.
-fn shown_cells(r: &ShareRow, l: &labels::Export) -> Vec<Cell> {
-    figure_cells(r, status(r, l))
+/// A row's figures for people, and the programme of its target.
+fn shown_cells(r: &ShareRow, l: &labels::Export, lang: Lang) -> Vec<Cell> {
+    let mut cells = figure_cells(r, status(r, l));
+    cells.push(Cell::text(
+        r.target_program
+            .as_deref()
+            .map(|p| crate::present::locale::program(p, lang))
+            .unwrap_or_default(),
+    ));
+    cells
 }
 
 /// An aligned text table for people, numbers in the language's style: the
@@ -140,16 +153,17 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
     }
     let key_count = columns.len();
     columns.extend(figure_columns(l));
+    columns.push(Column::new(labels::of(lang).targets.column, FIGURES.left()));
     let mut rows: Vec<Vec<Cell>> = resp
         .rows
         .iter()
         .map(|r| {
             let keys = (0..key_count).map(|i| keys.get(i).map_or(Cell::text(""), |k| key_cell(r, k)));
-            keys.chain(shown_cells(r, l)).collect()
+            keys.chain(shown_cells(r, l, lang)).collect()
         })
         .collect();
     let labels = (0..key_count).map(|i| Cell::text(if i == 0 { l.total } else { "" }));
-    rows.push(labels.chain(shown_cells(&resp.total, l)).collect());
+    rows.push(labels.chain(shown_cells(&resp.total, l, lang)).collect());
     Table {
         title: "",
         columns,

@@ -56,6 +56,66 @@ pub fn percent(share: f64, places: usize, lang: Lang) -> String {
     labels::fill(labels::of(lang).units.percent, &[("n", &n)])
 }
 
+/// A targets' programme as shown: its document's number (`2326/QĐ-TTg`),
+/// the former targets table by its label.
+pub fn program(program: &str, lang: Lang) -> String {
+    if program == crate::domain::targets::LEGACY {
+        labels::of(lang).targets.legacy.to_string()
+    } else {
+        program.to_string()
+    }
+}
+
+/// A programme's target as read, to one decimal: `11,0 %`, a band
+/// `11,0 %–12,0 %`, or `từ 10,0 % trở lên` without an upper bound.
+pub fn target_range(low: f64, high: Option<f64>, lang: Lang) -> String {
+    let low_text = percent(low, 1, lang);
+    match high {
+        Some(h) if percent(h, 1, lang) != low_text => format!("{low_text}–{}", percent(h, 1, lang)),
+        Some(_) => low_text,
+        None => labels::fill(labels::of(lang).targets.at_least, &[("low", &low_text)]),
+    }
+}
+
+/// The governing target with its programme: `11,0 % theo 2326/QĐ-TTg`;
+/// the standing's "no target" without one.
+pub fn target_with_program(target: Option<f64>, program: Option<&str>, lang: Lang) -> String {
+    let l = labels::of(lang);
+    match (target, program) {
+        (Some(t), Some(p)) => format!(
+            "{} {}",
+            percent(t, 1, lang),
+            labels::fill(l.targets.under, &[("program", &self::program(p, lang))])
+        ),
+        (Some(t), None) => percent(t, 1, lang),
+        (None, _) => l.standing.no_target.to_string(),
+    }
+}
+
+/// Every programme's target, for a list: `1568/QĐ-BCT: 12,0 % (theo lộ trình)`.
+pub fn target_values(values: &[crate::service::figures::TargetValue], lang: Lang) -> Vec<String> {
+    let l = &labels::of(lang).targets;
+    values
+        .iter()
+        .map(|v| {
+            labels::fill(
+                l.value,
+                &[
+                    ("program", &program(&v.program, lang)),
+                    ("value", &target_range(v.low, v.high, lang)),
+                    (
+                        "kind",
+                        match v.kind {
+                            crate::domain::ValueKind::Path => l.path,
+                            crate::domain::ValueKind::Point => l.point,
+                        },
+                    ),
+                ],
+            )
+        })
+        .collect()
+}
+
 /// Percentage points with a sign: +1,3 điểm % / −0,4 pp.
 pub fn points(pp: f64, places: usize, lang: Lang) -> String {
     let n = decimal(pp.abs(), places, lang);
@@ -140,6 +200,32 @@ pub fn local_date(date: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_read_with_their_programme() {
+        assert_eq!(target_range(0.11, Some(0.12), Lang::Vi), "11,0 %–12,0 %");
+        assert_eq!(target_range(0.12, Some(0.12), Lang::En), "12.0%");
+        assert_eq!(target_range(0.1, None, Lang::Vi), "từ 10,0 % trở lên");
+        assert_eq!(
+            target_with_program(Some(0.11), Some("2326/QĐ-TTg"), Lang::Vi),
+            "11,0 % theo 2326/QĐ-TTg"
+        );
+        assert_eq!(
+            target_with_program(Some(0.1), Some("legacy"), Lang::En),
+            "10.0% under the former targets table"
+        );
+        assert_eq!(target_with_program(None, None, Lang::Vi), "Chưa có mục tiêu");
+        let values = [crate::service::figures::TargetValue {
+            program: "1568/QĐ-BCT".into(),
+            low: 0.12,
+            high: Some(0.12),
+            kind: crate::domain::ValueKind::Path,
+        }];
+        assert_eq!(
+            target_values(&values, Lang::Vi),
+            ["1568/QĐ-BCT: 12,0 % (theo lộ trình)"]
+        );
+    }
 
     #[test]
     fn vietnamese_style() {

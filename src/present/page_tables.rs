@@ -88,6 +88,25 @@ pub fn caption(o: &Overview, kind: Kind, lang: Lang) -> Option<String> {
     }
 }
 
+/// The target governing the answer's year, with its programme, as a
+/// table's caption and a download's heading say it: `Mục tiêu năm 2026:
+/// 11,0 % theo 2326/QĐ-TTg`.
+pub fn target_note(resp: &ShareResponse, lang: Lang) -> String {
+    let l = &labels::of(lang).targets;
+    let year = resp.to.get(..4).unwrap_or(&resp.to);
+    match (resp.target, resp.target_program.as_deref()) {
+        (Some(t), Some(p)) => labels::fill(
+            l.note,
+            &[
+                ("year", year),
+                ("target", &locale::percent(t, 1, lang)),
+                ("program", &locale::program(p, lang)),
+            ],
+        ),
+        _ => labels::fill(l.note_none, &[("year", year)]),
+    }
+}
+
 /// A row of a share table as the page lists it.
 #[derive(Debug, Clone, Copy)]
 pub struct Listed<'a> {
@@ -296,10 +315,22 @@ fn share_table(
         columns.push(Column::keyed(key, header, FIGURES));
     }
     columns.push(Column::keyed("status", w.status, FIGURES.left()));
+    // Added last: the columns before it keep their places.
+    columns.push(Column::keyed(
+        "target_program",
+        labels::of(lang).targets.column,
+        FIGURES.left(),
+    ));
     let line = |rank: Option<Cell>, code: &str, name: &str, r: &ShareRow| {
         let mut row: Vec<Cell> = rank.into_iter().collect();
         row.extend([Cell::text(code), Cell::text(name)]);
         row.extend(figure_cells(r, lang));
+        row.push(Cell::text(
+            r.target_program
+                .as_deref()
+                .map(|p| locale::program(p, lang))
+                .unwrap_or_default(),
+        ));
         row
     };
     let mut rows: Vec<Vec<Cell>> = listed(resp, ranked)
@@ -329,6 +360,9 @@ fn heading(o: &Overview, params: &ShareParams, kind: Kind, lang: Lang, table: &T
     let mut out: Vec<String> = caption(o, kind, lang).into_iter().collect();
     if let Some(f) = filters(o, params, lang) {
         out.push(f);
+    }
+    if let Some(resp) = answer(o, kind) {
+        out.push(target_note(resp, lang));
     }
     let version = answer(o, kind).map_or(o.districts.dataset_version, |r| r.dataset_version);
     out.push(format!("{} {version}", t.dataset));
@@ -445,6 +479,8 @@ mod tests {
             ecommerce_revenue_vnd: ecom.into(),
             share,
             target: Some(0.1),
+            target_program: Some("134/KH-UBND".into()),
+            targets: Vec::new().into(),
             gap_pp: share.map(|s| (s - 0.1) * 100.0),
             ecommerce_needed_vnd: None,
             status: match share {
@@ -478,6 +514,8 @@ mod tests {
             by,
             dataset_version: 7,
             target: Some(0.1),
+            target_program: Some("134/KH-UBND".into()),
+            targets: Vec::new(),
             rows,
             total: row(&[], "3000000", "240000", Some(0.08)),
             series_break: None,
@@ -628,10 +666,13 @@ mod tests {
                 "target",
                 "gap_pp",
                 "filings",
-                "status"
+                "status",
+                "target_program"
             ]
         );
         assert_eq!(t.columns[3].header, "Tổng mức bán lẻ (đồng)");
+        assert_eq!(t.columns[10].header, "Chương trình mục tiêu");
+        assert_eq!(t.rows[2][10].raw(), "134/KH-UBND", "the programme is not withheld");
         let codes: Vec<String> = t.rows.iter().map(|r| r[1].raw()).collect();
         assert_eq!(
             codes,
@@ -657,11 +698,12 @@ mod tests {
             [
                 "Theo huyện (tháng 1/2025 – tháng 8/2025)".to_string(),
                 "Bộ lọc — Huyện: Thanh Hóa (380), Bỉm Sơn (381), Mường Lát (384)".to_string(),
+                "Mục tiêu năm 2025: 10,0 % theo 134/KH-UBND".to_string(),
                 "Phiên bản dữ liệu 7".to_string(),
                 withheld_note(&Rule::default(), Lang::Vi),
             ]
         );
-        assert!(t.heading[3].starts_with("x: ") && t.heading[3].contains("dưới 3 doanh nghiệp"));
+        assert!(t.heading[4].starts_with("x: ") && t.heading[4].contains("dưới 3 doanh nghiệp"));
         assert!(t.notes.is_empty());
 
         // The same rows for machines: a BOM, the keys, CRLF, withheld empty.
@@ -669,17 +711,20 @@ mod tests {
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "\u{feff}rank,district_code,district_name,total_revenue_vnd,ecommerce_revenue_vnd,share,target,gap_pp,filings,status"
+            "\u{feff}rank,district_code,district_name,total_revenue_vnd,ecommerce_revenue_vnd,share,target,gap_pp,filings,status,target_program"
         );
         let gap = |s: f64| (s - 0.1) * 100.0;
         assert_eq!(
             lines[1],
-            format!("1,384,Mường Lát,1000000,120000,0.12,0.1,{},4,met", gap(0.12))
+            format!(
+                "1,384,Mường Lát,1000000,120000,0.12,0.1,{},4,met,134/KH-UBND",
+                gap(0.12)
+            )
         );
-        assert_eq!(lines[3], ",381,Bỉm Sơn,,,,0.1,,,suppressed");
+        assert_eq!(lines[3], ",381,Bỉm Sơn,,,,0.1,,,suppressed,134/KH-UBND");
         assert_eq!(
             lines[4],
-            format!(",,Toàn tỉnh,3000000,240000,0.08,0.1,{},4,below", gap(0.08))
+            format!(",,Toàn tỉnh,3000000,240000,0.08,0.1,{},4,below,134/KH-UBND", gap(0.08))
         );
         assert_eq!(lines[5], "");
     }
@@ -692,7 +737,12 @@ mod tests {
         let t = table(&o, &ShareParams::default(), Kind::Districts, Lang::En).unwrap();
         assert_eq!(
             t.heading,
-            ["By district (1/2025 – 8/2025)", "Dataset version 7"].map(String::from)
+            [
+                "By district (1/2025 – 8/2025)",
+                "Target for 2025: 10.0% under 134/KH-UBND",
+                "Dataset version 7"
+            ]
+            .map(String::from)
         );
         assert_eq!(t.notes, [labels::of(Lang::En).page.series_break.to_string()]);
         assert_eq!(t.columns[3].header, "Total retail sales (VND)");
@@ -725,7 +775,8 @@ mod tests {
         assert!(matches!(t.rows[0][1], Cell::Withheld));
         assert!(matches!(t.rows[1][2], Cell::Empty));
         assert_eq!(t.heading[0], "Trend");
-        assert_eq!(t.heading[1], "Phiên bản dữ liệu 7");
+        assert_eq!(t.heading[1], "Mục tiêu năm 2025: 10,0 % theo 134/KH-UBND");
+        assert_eq!(t.heading[2], "Phiên bản dữ liệu 7");
     }
 
     #[test]
@@ -758,17 +809,22 @@ mod tests {
         let range = x.worksheet_range("Theo huyện").unwrap();
         let at = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
         assert_eq!(at(0, 0), Data::String(t.heading[0].clone()));
-        assert_eq!(at(2, 0), Data::String("Phiên bản dữ liệu 7".into()));
-        assert_eq!(at(4, 1), Data::String("Mã huyện".into()));
-        assert_eq!(at(5, 0), Data::Float(1.0));
-        assert_eq!(at(5, 3), Data::Float(1_000_000.0));
-        assert_eq!(at(5, 5), Data::Float(0.12));
-        assert_eq!(at(7, 3), Data::String("x".into()));
-        assert_eq!(at(8, 2), Data::String("Toàn tỉnh".into()));
+        assert_eq!(
+            at(2, 0),
+            Data::String("Mục tiêu năm 2025: 10,0 % theo 134/KH-UBND".into())
+        );
+        assert_eq!(at(3, 0), Data::String("Phiên bản dữ liệu 7".into()));
+        assert_eq!(at(5, 1), Data::String("Mã huyện".into()));
+        assert_eq!(at(6, 0), Data::Float(1.0));
+        assert_eq!(at(6, 3), Data::Float(1_000_000.0));
+        assert_eq!(at(6, 5), Data::Float(0.12));
+        assert_eq!(at(6, 10), Data::String("134/KH-UBND".into()));
+        assert_eq!(at(8, 3), Data::String("x".into()));
+        assert_eq!(at(9, 2), Data::String("Toàn tỉnh".into()));
         // The header row is frozen under the heading.
         let sheet = String::from_utf8_lossy(&unzip(&bytes, "xl/worksheets/sheet1.xml")).to_string();
-        assert!(sheet.contains("ySplit=\"5\""), "{sheet}");
-        assert!(sheet.contains("topLeftCell=\"A6\""), "{sheet}");
+        assert!(sheet.contains("ySplit=\"6\""), "{sheet}");
+        assert!(sheet.contains("topLeftCell=\"A7\""), "{sheet}");
     }
 
     fn unzip(bytes: &[u8], name: &str) -> Vec<u8> {

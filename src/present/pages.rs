@@ -206,11 +206,21 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
         &format!("{}: {}", t.total_retail, money(&ytd.total_revenue_vnd, lang)),
         status_class(ytd.status),
     );
+    // The governing target, with the programme it is of.
+    let under = ytd.target_program.as_deref().map(|p| {
+        labels::fill(
+            labels::of(lang).targets.under,
+            &[("program", &locale::program(p, lang))],
+        )
+    });
     tile(
         out,
         t.target,
         &percent(ytd.target, lang),
-        &esc(status_text(ytd.status, lang)),
+        &esc(&match under {
+            Some(u) => format!("{} · {u}", status_text(ytd.status, lang)),
+            None => status_text(ytd.status, lang).to_string(),
+        }),
         status_class(ytd.status),
     );
     tile(
@@ -307,10 +317,12 @@ fn caption(out: &mut String, o: &Overview, params: &ShareParams, kind: Kind, lan
             esc(text)
         )
     };
+    let note = page_tables::answer(o, kind).map(|r| page_tables::target_note(r, lang));
     let _ = write!(
         out,
-        "<caption>{}<span class=\"downloads\" style=\"display:block;font-weight:normal;font-size:.85rem\">{} · {}</span></caption>",
+        "<caption>{}<span class=\"downloads\" style=\"display:block;font-weight:normal;font-size:.85rem\">{}{} · {}</span></caption>",
         esc(&caption),
+        note.map(|n| format!("{} · ", esc(&n))).unwrap_or_default(),
         link("xlsx", t.download_excel),
         link("csv", t.download_csv)
     );

@@ -25,11 +25,15 @@ fn methodology(
     lang: Lang,
     rule: &crate::domain::disclosure::Rule,
     reference: &crate::domain::Reference,
+    month: &ShareResponse,
+    year: u16,
 ) -> Vec<String> {
     let l = &labels::of(lang).report;
-    let mut out: Vec<String> = [l.method_share, l.method_revision, l.method_targets, l.method_exact]
+    let mut out: Vec<String> = [l.method_share, l.method_revision, l.method_targets]
         .map(String::from)
         .to_vec();
+    out.push(programs(l, month, year, lang));
+    out.push(l.method_exact.to_string());
     if !reference.communes.is_empty() {
         let units = reference.communes.len().to_string();
         let spanning = spanning_communes(l, reference).join("; ");
@@ -47,6 +51,26 @@ fn methodology(
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     out.push(labels::fill(l.method_disclosure, &values));
     out
+}
+
+/// The year's targets, every programme's and the governing one.
+fn programs(l: &labels::Report, month: &ShareResponse, year: u16, lang: Lang) -> String {
+    let year = year.to_string();
+    if month.targets.is_empty() {
+        return labels::fill(l.method_programs_none, &[("year", &year)]);
+    }
+    let governing = crate::present::locale::target_with_program(month.target, month.target_program.as_deref(), lang);
+    labels::fill(
+        l.method_programs,
+        &[
+            ("year", &year),
+            (
+                "list",
+                &crate::present::locale::target_values(&month.targets, lang).join("; "),
+            ),
+            ("governing", &governing),
+        ],
+    )
 }
 
 /// The 2025 reform's units that span two former districts: each with the
@@ -83,12 +107,15 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     let reference = app.reference()?;
     let reform = crate::domain::reference::REFORM;
     let year_ago = month.add_months(-12).unwrap_or(month);
+    let methodology = methodology(lang, &app.disclosure_rule(), &reference, &f.this, month.year());
     let mut report = Report {
         month: month.to_string(),
         language: lang.code(),
         dataset_version: f.this.dataset_version,
         dataset_committed_at: manifest.committed_at.clone(),
         target: f.this.target,
+        target_program: f.this.target_program.clone(),
+        targets: f.this.targets.clone(),
         headline: Headline {
             change_on_last_year_pp: change_pp(f.this.total.share, f.last_year.total.share),
             change_on_previous_month_pp: change_pp(f.this.total.share, f.previous.total.share),
@@ -103,7 +130,7 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         district_sector: f.cross.rows.into_iter().filter(with_filings).collect(),
         communes: commune_lines(f.communes, &reference),
         quality,
-        methodology: methodology(lang, &app.disclosure_rule(), &reference),
+        methodology,
         content_sha256: String::new(),
         charts: Vec::new(),
     };

@@ -14,8 +14,12 @@ pub struct Report {
     pub dataset_version: u64,
     /// When that dataset version was committed: the report's own date.
     pub dataset_committed_at: String,
-    /// The province target in force for the month's year.
+    /// The province target governing the month's year (its low).
     pub target: Option<f64>,
+    /// The programme of `target`.
+    pub target_program: Option<String>,
+    /// Every programme's province target for the month's year.
+    pub targets: Vec<crate::service::figures::TargetValue>,
     pub headline: Headline,
     /// The province, month by month, up to the month reported.
     pub trend: Vec<ShareRow>,

@@ -66,6 +66,14 @@ fn columns(texts: usize, heads: Vec<&'static str>) -> Vec<Column> {
         .collect()
 }
 
+/// The programme of the report's target, empty without one.
+pub fn program_cell(report: &Report, lang: Lang) -> Cell {
+    report
+        .target_program
+        .as_deref()
+        .map_or(Cell::Empty, |p| Cell::text(crate::present::locale::program(p, lang)))
+}
+
 fn headline(report: &Report, l: &labels::Report, lang: Lang) -> Table {
     let h = &report.headline;
     let needed = h.year_to_date.ecommerce_needed_vnd.as_deref();
@@ -76,6 +84,7 @@ fn headline(report: &Report, l: &labels::Report, lang: Lang) -> Table {
             (l.month_share, Cell::share(h.month.share)),
             (l.ytd_share, Cell::share(h.year_to_date.share)),
             (l.year_target, Cell::share(report.target)),
+            (labels::of(lang).targets.column, program_cell(report, lang)),
             (l.ytd_gap, Cell::points(h.year_to_date.gap_pp)),
             (l.ytd_status, Cell::text(status_label(h.year_to_date.status, lang))),
             (l.needed, needed.map_or(Cell::Empty, Cell::money)),

@@ -127,6 +127,10 @@ fn headline_lines(report: &Report, lang: Lang) -> Vec<(&'static str, Cell)> {
         (l.version, Cell::Integer(report.dataset_version)),
         (l.committed_at, Cell::text(report.dataset_committed_at.clone())),
         (l.year_target, Cell::share(report.target)),
+        (
+            labels::of(lang).targets.column,
+            super::shown::program_cell(report, lang),
+        ),
         (l.month_share, Cell::share(h.month.share)),
         (l.month_total, Cell::money(&h.month.total_revenue_vnd)),
         (l.month_ecommerce, Cell::money(&h.month.ecommerce_revenue_vnd)),

@@ -3,13 +3,14 @@
 //! filings), each row's target and standing, disclosure control for a
 //! protected audience, and the answer kept once per version.
 
+use super::figures::TargetValue;
 use super::versions::{Loaded, MAX_CACHED_ANSWERS};
 use super::{
     App, AppError, Audience, ShareParams, ShareResponse, ShareRow, disclose, list, month_in_vietnam, parse_as_of,
 };
-use crate::domain::{Cell, Dim, Figures, Period, Reference, Slice};
+use crate::domain::{Cell, Dim, Figures, Indicator, Period, Reference, Slice, Target};
 use chrono::Utc;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A look-up in the cache of share answers, in the metrics.
@@ -149,31 +150,34 @@ impl App {
         let to_year = slice.to.year();
         let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
         let district_pos = slice.by.iter().position(|d| *d == Dim::District);
+        let commune_pos = slice.by.iter().position(|d| *d == Dim::Commune);
         let cells = match district_pos {
             Some(pos) => fill_districts(cells, pos, slice.by.len(), reference, &slice),
             None => cells,
         };
+        // One look-up per scope: a commune's own rows, then its district's
+        // (by district, or the one district filtered), then the province's.
+        let mut targets = HashMap::new();
         let rows = cells
             .iter()
             .map(|cell| {
-                let district = district_pos.and_then(|p| cell.keys[p].as_deref()).or(single_district);
-                let target = reference.target_for(to_year, district);
-                share_row(&slice.by, &cell.keys, &cell.figures, target, reference)
+                let key = |pos: Option<usize>| pos.and_then(|p| cell.keys[p].as_deref());
+                let district = key(district_pos).or(single_district);
+                let target = RowTarget::cached(&mut targets, reference, to_year, key(commune_pos), district);
+                share_row(&slice.by, &cell.keys, &cell.figures, &target, reference)
             })
             .collect();
-        let total = share_row(
-            &[],
-            &[],
-            &total_cell,
-            reference.target_for(to_year, single_district),
-            reference,
-        );
+        let total_target = RowTarget::cached(&mut targets, reference, to_year, None, single_district);
+        let total = share_row(&[], &[], &total_cell, &total_target, reference);
+        let province = RowTarget::of(reference, to_year, &[]);
         let mut response = ShareResponse {
             from: slice.from.to_string(),
             to: slice.to.to_string(),
             by: slice.by.iter().map(|d| d.name()).collect(),
             dataset_version: loaded.tag.dataset_version,
-            target: reference.target_for(to_year, None).map(|t| t.share()),
+            target: province.governing.as_ref().map(|t| t.share()),
+            target_program: province.program.as_deref().map(str::to_string),
+            targets: province.all.to_vec(),
             rows,
             total,
             series_break: crosses_reform(&slice).then_some(crate::domain::reference::REFORM_TEXT),
@@ -335,13 +339,57 @@ fn fill_districts(cells: Vec<Cell>, pos: usize, width: usize, reference: &Refere
     out
 }
 
-fn share_row(
-    by: &[Dim],
-    keys: &[Option<String>],
-    f: &Figures,
-    target: Option<&crate::domain::Target>,
-    reference: &Reference,
-) -> ShareRow {
+/// A scope's targets for a year: the governing one and every programme's.
+#[derive(Clone)]
+struct RowTarget {
+    governing: Option<Target>,
+    program: Option<Arc<str>>,
+    all: Arc<[TargetValue]>,
+}
+
+impl RowTarget {
+    /// The targets of a commune's and district's scope, looked up once per
+    /// answer in `cache`.
+    fn cached<'a>(
+        cache: &mut HashMap<(Option<&'a str>, Option<&'a str>), RowTarget>,
+        reference: &Reference,
+        year: u16,
+        commune: Option<&'a str>,
+        district: Option<&'a str>,
+    ) -> Self {
+        cache
+            .entry((commune, district))
+            .or_insert_with(|| {
+                let scopes: Vec<&str> = commune.into_iter().chain(district).collect();
+                Self::of(reference, year, &scopes)
+            })
+            .clone()
+    }
+
+    /// `scopes`: most specific first; the province's rows come after them.
+    fn of(reference: &Reference, year: u16, scopes: &[&str]) -> Self {
+        let targets = &reference.targets;
+        let governing = targets.governing(Indicator::EcommerceShare, year, scopes);
+        let all = targets
+            .all(Indicator::EcommerceShare, year, scopes)
+            .into_iter()
+            .map(|t| TargetValue {
+                program: t.program,
+                low: t.low.value(),
+                high: t.high.map(|h| h.value()),
+                kind: t.kind,
+            })
+            .collect();
+        Self {
+            program: governing.as_ref().map(|t| Arc::from(t.program.as_str())),
+            governing,
+            all,
+        }
+    }
+}
+
+fn share_row(by: &[Dim], keys: &[Option<String>], f: &Figures, t: &RowTarget, reference: &Reference) -> ShareRow {
+    let target = t.governing.as_ref();
     let mut map = BTreeMap::new();
     for (dim, key) in by.iter().zip(keys) {
         map.insert(dim.key_field(), key.clone());
@@ -362,6 +410,8 @@ fn share_row(
         ecommerce_revenue_vnd: f.ecommerce.to_string(),
         share: f.share(),
         target: target.map(|t| t.share()),
+        target_program: t.program.clone(),
+        targets: t.all.clone(),
         gap_pp: f.gap_pp(target),
         ecommerce_needed_vnd: f.ecommerce_needed(target).map(|v| v.to_string()),
         status: f.status(target),

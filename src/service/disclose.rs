@@ -394,6 +394,8 @@ pub(super) fn monthly_cells(resp: &ShareResponse, parts: Parts, rule: &Rule) -> 
                 by: resp.by.clone(),
                 dataset_version: resp.dataset_version,
                 target: resp.target,
+                target_program: resp.target_program.clone(),
+                targets: resp.targets.clone(),
                 rows: Vec::new(),
                 total: resp.total.clone(),
                 series_break: resp.series_break,

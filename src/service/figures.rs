@@ -6,6 +6,7 @@
 use crate::domain::Status;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Who figures are for: the full figures (admins, the command line) or the
 /// figures protected by disclosure control (every other role, the public
@@ -38,8 +39,14 @@ pub struct ShareResponse {
     pub to: String,
     pub by: Vec<&'static str>,
     pub dataset_version: u64,
-    /// The province target in force for the `to` year.
+    /// The province target governing the `to` year: its `low` ("at least").
     pub target: Option<f64>,
+    /// The programme of `target` (`2326/QĐ-TTg`; `legacy` for the former
+    /// three-column table); `None` without a target.
+    pub target_program: Option<String>,
+    /// Every programme's province target for the `to` year, in the
+    /// programmes' order in `targets.csv`.
+    pub targets: Vec<TargetValue>,
     pub rows: Vec<ShareRow>,
     pub total: ShareRow,
     /// The first month of the commune level ("2025-07") when the range
@@ -48,6 +55,18 @@ pub struct ShareResponse {
     /// district it is, by the majority rule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series_break: Option<&'static str>,
+}
+
+/// A programme's target for a year and scope: a point target, or the
+/// year's value on a horizon's path.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TargetValue {
+    pub program: String,
+    pub low: f64,
+    /// `None`: at least `low`.
+    pub high: Option<f64>,
+    /// `point` or `path`.
+    pub kind: crate::domain::ValueKind,
 }
 
 /// A row of figures. A row withheld by disclosure control has
@@ -61,7 +80,14 @@ pub struct ShareRow {
     /// Σ weight × e-commerce revenue, exact, in VND.
     pub ecommerce_revenue_vnd: String,
     pub share: Option<f64>,
+    /// The governing target of the row's scope (its district's or
+    /// commune's own rows first, then the province's): its `low`.
     pub target: Option<f64>,
+    /// The programme of `target`.
+    pub target_program: Option<Arc<str>>,
+    /// Every programme's target for the row's scope (shared between rows
+    /// of one scope).
+    pub targets: Arc<[TargetValue]>,
     pub gap_pp: Option<f64>,
     /// E-commerce revenue still needed for the share to reach the target at
     /// the current total: max(0, target × total − e-commerce), exact, in VND;
@@ -74,7 +100,7 @@ pub struct ShareRow {
 }
 
 impl ShareRow {
-    /// Withholds the row's figures (its keys and target stay).
+    /// Withholds the row's figures (its keys and targets stay).
     pub(super) fn suppress(&mut self) {
         self.total_revenue_vnd.clear();
         self.ecommerce_revenue_vnd.clear();
@@ -100,6 +126,8 @@ impl Serialize for ShareRow {
         m.serialize_entry("ecommerce_revenue_vnd", &shown.then_some(&self.ecommerce_revenue_vnd))?;
         m.serialize_entry("share", &self.share)?;
         m.serialize_entry("target", &self.target)?;
+        m.serialize_entry("target_program", &self.target_program.as_deref())?;
+        m.serialize_entry("targets", &*self.targets)?;
         m.serialize_entry("gap_pp", &self.gap_pp)?;
         m.serialize_entry("ecommerce_needed_vnd", &self.ecommerce_needed_vnd)?;
         m.serialize_entry("status", &self.status)?;

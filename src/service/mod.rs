@@ -154,6 +154,9 @@ pub struct AppOptions {
     pub result_cache_bytes: usize,
     /// Disclosure control of protected figures.
     pub disclosure: crate::domain::disclosure::Rule,
+    /// The targets' programmes in priority order (`[targets] programs`);
+    /// empty: the default choice (see `domain::targets`).
+    pub target_programs: Vec<String>,
     /// Filings of a batch per run of the commit's search for the filings it
     /// supersedes (see `engine::superseded_by`): 4,000,000 keeps that
     /// search's hash tables near 0.4 GiB whatever the batch's size.
@@ -182,6 +185,7 @@ impl Default for AppOptions {
             sql_row_cap: 100_000,
             result_cache_bytes: 128 << 20,
             disclosure: crate::domain::disclosure::Rule::default(),
+            target_programs: Vec::new(),
             supersession_part_rows: 4_000_000,
             kept_contributions: true,
             read_rollup_whole: true,

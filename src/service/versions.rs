@@ -107,7 +107,7 @@ impl App {
             cached.stamps = settled.then_some(stamps);
             return Ok((cached.reference.clone(), cached.fingerprint));
         }
-        let reference = Arc::new(files.parse()?);
+        let reference = Arc::new(self.with_priority(files.parse()?));
         let fingerprint = reference_fingerprint(&reference);
         *cache = Some(ReferenceCache {
             texts: files,
@@ -116,6 +116,19 @@ impl App {
             fingerprint,
         });
         Ok((reference, fingerprint))
+    }
+
+    /// `reference` with the configured priority of the targets' programmes
+    /// (`[targets] programs`); a programme it does not have is said once.
+    fn with_priority(&self, reference: Reference) -> Reference {
+        let reference = reference.with_target_priority(self.options.target_programs.clone());
+        for program in reference.targets.unknown_priorities() {
+            tracing::warn!(
+                program,
+                "a configured target programme is not in targets.csv: it never governs"
+            );
+        }
+        reference
     }
 
     /// The latest dataset version, from the manifest directory's listing,
@@ -340,7 +353,7 @@ impl App {
             v => self.warehouse.manifest(v)?.reference_file().map(str::to_string),
         };
         let reference = match recorded {
-            Some(path) => Arc::new(crate::store::recorded_reference(&self.warehouse, &path)?),
+            Some(path) => Arc::new(self.with_priority(crate::store::recorded_reference(&self.warehouse, &path)?)),
             None => current_reference,
         };
         let tag = StateTag {
@@ -379,9 +392,11 @@ fn reference_fingerprint(r: &Reference) -> u64 {
     for v in &r.vsic {
         (&v.vsic_code, &v.group_code, &v.vsic_name).hash(&mut h);
     }
-    for t in &r.targets {
-        (t.year, &t.scope, t.numerator, t.denominator).hash(&mut h);
+    // Every row and the priority: an answer's targets change with either.
+    for t in r.targets.rows() {
+        (&t.program, t.indicator, &t.scope, t.year, t.kind, t.low, t.high).hash(&mut h);
     }
+    r.targets.priority().hash(&mut h);
     h.finish()
 }
 

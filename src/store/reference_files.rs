@@ -119,7 +119,10 @@ mod tests {
         assert_eq!(r.districts.len(), 27);
         assert_eq!(r.sectors.len(), 15);
         assert!(r.vsic.len() >= 50);
-        assert_eq!(r.target_for(2025, None).unwrap().share(), 0.10);
+        let t = r.target_for(2025, None).unwrap();
+        assert_eq!((t.share(), t.program.as_str()), (0.10, "134/KH-UBND"));
+        let t = r.target_for(2026, None).unwrap();
+        assert_eq!((t.share(), t.program.as_str()), (0.11, "2326/QĐ-TTg"));
     }
 
     #[test]
@@ -133,7 +136,10 @@ mod tests {
         )
         .unwrap();
         let r = reference_files(&w).unwrap().parse().unwrap();
-        assert_eq!(r.target_for(2025, None).unwrap().share(), 0.09);
+        // The former three-column shape: the programme `legacy`, its
+        // latest row not after the year.
+        let t = r.target_for(2025, None).unwrap();
+        assert_eq!((t.share(), t.program.as_str()), (0.09, "legacy"));
         assert_eq!(r.districts.len(), 27);
     }
 }

@@ -488,7 +488,20 @@ fn share_formats_and_bad_parameters() {
         first_line.starts_with("sector_code,sector_name,total_revenue_vnd"),
         "{first_line}"
     );
-    assert!(csv_out.stdout.lines().last().unwrap().ends_with(",total"));
+    // The total's line, its programme last (the column added after `row`).
+    let program = env.share(&["--by", "sector"])["target_program"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(first_line.ends_with(",row,target_program"), "{first_line}");
+    assert!(
+        csv_out
+            .stdout
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with(&format!(",total,{program}"))
+    );
     let table = env.run(&["share", "--by", "district", "--format", "table"]);
     assert_eq!(table.code, 0);
     assert!(table.stdout.contains("Tổng số"));

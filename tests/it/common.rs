@@ -160,6 +160,7 @@ pub fn bin(data: &Path) -> Command {
         .arg(data)
         .env_remove("ECOMSHARE_DATA")
         .env_remove("ECOMSHARE_FAULT")
+        .env_remove("ECOMSHARE_TARGET_PROGRAMS")
         .env("ECOMSHARE_LOG", "warn");
     c
 }

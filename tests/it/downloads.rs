@@ -692,7 +692,8 @@ async fn english_pages_link_to_english_tables() {
     assert!(link.ends_with("as_of=1&lang=en"), "{link}");
     let (heading, rows) = xlsx(&site.get(&link, &site.admin).await);
     assert!(heading[0].starts_with("By sector ("), "{heading:?}");
-    assert_eq!(heading[1], "Dataset version 1");
+    assert!(heading[1].starts_with("Target for 2025: "), "{heading:?}");
+    assert_eq!(heading[2], "Dataset version 1");
     assert_eq!(rows[0][0], Data::String("Sector code".into()));
     assert!(rows.iter().any(|r| r[0] == Data::String("FOOD".into())));
 }

@@ -32,4 +32,5 @@ mod queries_api;
 mod query_pages;
 mod reform;
 mod sql_fixtures;
+mod targets;
 mod walks_browser;

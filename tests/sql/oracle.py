@@ -32,18 +32,53 @@ def districts_from(first_month):
     return [d for d in districts if not d["valid_to"] or d["valid_to"] >= first_month]
 sectors = list(csv.DictReader(open(REF / "sector_groups.csv", encoding="utf-8")))
 vsic_group = {r["vsic_code"]: r["group_code"] for r in csv.DictReader(open(REF / "vsic_codes.csv", encoding="utf-8"))}
-targets = [
-    (int(r["year"]), r["scope"], Fraction(r["target_share"]))
-    for r in csv.DictReader(open(REF / "targets.csv", encoding="utf-8"))
-]
+TARGET_ROWS = list(csv.DictReader(open(REF / "targets.csv", encoding="utf-8")))
+PROGRAMS = list(dict.fromkeys(r["program"] for r in TARGET_ROWS))  # oldest first
+
+
+def program_value(program, scope, year):
+    """The programme's e-commerce share target (low) for `year` from the
+    rows of `scope`: its point row of that year; else on the straight line
+    from the year before the horizon's path began (baseline) to the horizon,
+    the horizon's value after it."""
+    rows = [r for r in TARGET_ROWS if r["program"] == program and r["scope"] == scope and r["indicator"] == "ecommerce_share"]
+    for r in rows:
+        if r["kind"] == "point" and int(r["year"]) == year:
+            return Fraction(r["low"])
+    base = [r for r in rows if r["kind"] == "baseline"]
+    horizons = sorted((r for r in rows if r["kind"] == "horizon"), key=lambda r: int(r["year"]))
+    if not horizons:
+        return None
+    knots = [(int(r["year"]), Fraction(r["low"])) for r in base + horizons]
+    if year >= knots[-1][0]:
+        return knots[-1][1]
+    for (y0, v0), (y1, v1) in zip(knots, knots[1:]):
+        if y0 < year <= y1:
+            return v0 + (v1 - v0) * Fraction(year - y0, y1 - y0)
+    return None
 
 
 def target_for(year, district):
-    def best(scope):
-        c = [(y, t) for (y, s, t) in targets if s == scope and y <= year]
-        return max(c)[1] if c else None
+    """(low, programme) governing `year`: the district's own rows first,
+    then the province's; the provincial programme (-UBND), else the newest
+    national one (later in the file)."""
+    for scope in ([district] if district else []) + ["province"]:
+        found = [(p, program_value(p, scope, year)) for p in PROGRAMS]
+        found = [(p, v) for p, v in found if v is not None]
+        provincial = [(p, v) for p, v in found if p.endswith("-UBND")]
+        national = [(p, v) for p, v in found if not p.endswith("-UBND")]
+        pick = (provincial or national or [None])[-1]
+        if pick:
+            return (pick[1], pick[0])
+    return None
 
-    return (best(district) if district else None) or best("province")
+
+def low(target):
+    return None if target is None else target[0]
+
+
+def program(target):
+    return "NULL" if target is None else target[1]
 
 
 def parse_ts(s):
@@ -141,9 +176,14 @@ def sums(rows):
     )
 
 
-def figure_cols(rows, target):
+def figure_cols(rows, governing):
+    """The figure columns and, last, the target's programme."""
     t, e, n, u = sums(rows)
-    return [dec(t), dec(e), fl(share(e, t)), fl(target and float(target)), fl(gap(e, t, target)), status(e, t, target), str(n), str(u)]
+    target = low(governing)
+    return [
+        dec(t), dec(e), fl(share(e, t)), fl(None if target is None else float(target)), fl(gap(e, t, target)),
+        status(e, t, target), str(n), str(u), program(governing),
+    ]
 
 
 def share_by_district(eff, frm, to, sector=""):
@@ -224,10 +264,14 @@ def gap_to_target_by_district(eff, through):
     year = int(through[:4])
     out = []
 
-    def cols(sel, target):
+    def cols(sel, governing):
         t, e, _, _ = sums(sel)
+        target = low(governing)
         n = needed(e, t, target)
-        return [frm, dec(t), dec(e), fl(share(e, t)), fl(target and float(target)), fl(gap(e, t, target)), "NULL" if n is None else dec(n), status(e, t, target)]
+        return [
+            frm, dec(t), dec(e), fl(share(e, t)), fl(None if target is None else float(target)), fl(gap(e, t, target)),
+            "NULL" if n is None else dec(n), status(e, t, target), program(governing),
+        ]
 
     for d in districts_from(frm):
         c = d["district_code"]

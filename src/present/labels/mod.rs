@@ -80,6 +80,7 @@ pub struct Labels {
     pub standing: Standing,
     pub page: Page,
     pub chart: Chart,
+    pub targets: Targets,
     pub email: Email,
     pub signin: Signin,
     pub report: Report,
@@ -103,6 +104,7 @@ impl Labels {
             ("standing", self.standing.entries()),
             ("page", self.page.entries()),
             ("chart", self.chart.entries()),
+            ("targets", self.targets.entries()),
             ("email", self.email.entries()),
             ("signin", self.signin.entries()),
             ("report", self.report.entries()),
@@ -259,10 +261,35 @@ group! {
         heatmap,
         map,
         trend,
-        /// The target line; `{target}` is a percentage.
+        /// The target line; `{target}` is a percentage, `{program}` the
+        /// programme it is of.
         target,
         legend_share,
         legend_last_year,
+    }
+}
+
+group! {
+    /// The targets' programmes as they are named and read wherever a
+    /// target is shown (tiles, charts, tables, the report).
+    Targets {
+        /// The programme of the former three-column targets table.
+        legacy,
+        /// After a target: `{program}`.
+        under,
+        /// A column, or a line of a summary, naming the programme.
+        column,
+        /// Above a table: `{year}`, `{target}` (a percentage), `{program}`.
+        note,
+        /// Above a table when no programme has a target: `{year}`.
+        note_none,
+        /// A target with no upper bound: `{low}`.
+        at_least,
+        /// How a programme's value came about: a point target, a year on a path.
+        point,
+        path,
+        /// One programme's value: `{program}`, `{value}`, `{kind}`.
+        value,
     }
 }
 
@@ -273,7 +300,8 @@ group! {
         subject,
         /// `{headline}`, `{files}`, `{version}`, `{committed_at}`, `{sha256}`.
         body,
-        /// `{month}` (YYYY-MM), `{share}`, `{year_to_date}`, `{target}`, `{status}`.
+        /// `{month}` (YYYY-MM), `{share}`, `{year_to_date}`, `{target}`
+        /// (with its programme), `{status}`.
         headline,
         status_met,
         status_below,
@@ -450,6 +478,10 @@ group! {
         method_share,
         method_revision,
         method_targets,
+        /// `{year}`, `{list}` (each programme's value), `{governing}`.
+        method_programs,
+        /// `{year}`: no programme has a target for it.
+        method_programs_none,
         method_exact,
         /// `{units}` (communes), `{spanning}` (the units spanning two former districts).
         method_reform,
