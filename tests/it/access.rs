@@ -217,7 +217,10 @@ async fn every_route_for_every_role_and_anonymous() {
             let (status, headers, body) = site.send(req).await;
             let what = format!("{} {} as {caller:?}", op.method, op.path);
             let allowed = op.access == Access::Public || caller.is_some_and(|r| r.may(op.access));
-            let page = op.method == "get" && !["/api/", "/charts/", "/tables/"].iter().any(|p| op.path.starts_with(p));
+            // The metrics are for a scraper: 401, not the sign-in page.
+            let page = op.method == "get"
+                && op.path != "/metrics"
+                && !["/api/", "/charts/", "/tables/"].iter().any(|p| op.path.starts_with(p));
             let form = op.method == "post" && !op.path.starts_with("/api/") && op.path != "/signin";
             if allowed && form {
                 // A form of the pages: its role checked first, then the
