@@ -66,11 +66,7 @@ impl Site {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-        (status, headers, body)
+        common::exchange(self.router.clone(), req).await
     }
 
     fn bearer(&self, role: Role) -> String {

@@ -272,3 +272,18 @@ pub fn http(port: u16, request: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// One request through a router (in process): its status, headers and
+/// whole body.
+pub async fn exchange(
+    router: axum::Router,
+    req: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = router.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}

@@ -14,10 +14,8 @@ use ecomshare::access::tokens::TokenStore;
 use ecomshare::domain::Role;
 use ecomshare::http::HttpOptions;
 use ecomshare::service::{App, IngestSource};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 /// The upload limit of these tests.
 const LIMIT: usize = 16 << 10;
@@ -71,11 +69,7 @@ impl Site {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-        (status, headers, body)
+        crate::common::exchange(self.router.clone(), req).await
     }
 
     /// Signs a token in and reads the upload form's anti-forgery token.

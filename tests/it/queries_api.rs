@@ -38,11 +38,7 @@ impl Api {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let resp = ecomshare::http::router(self.app.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-        (status, headers, body)
+        common::exchange(ecomshare::http::router(self.app.clone()), req).await
     }
 
     async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, Vec<u8>) {

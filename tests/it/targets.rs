@@ -9,10 +9,8 @@ use crate::common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ecomshare::service::{App, AppOptions};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tower::ServiceExt;
 
 const HEADER: &str =
     "unit_id,district_code,commune_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight";
@@ -70,11 +68,7 @@ impl Api {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let resp = ecomshare::http::router(self.app.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-        (status, headers, body)
+        common::exchange(ecomshare::http::router(self.app.clone()), req).await
     }
 
     /// The JSON answer and its ETag.
