@@ -409,6 +409,9 @@ pub enum OutlookStatus {
     InsufficientHistory,
     NoTarget,
     NoData,
+    /// Withheld by disclosure control: set by the caller that protects the
+    /// figures, never by [`outlook`].
+    Suppressed,
 }
 
 impl OutlookStatus {
@@ -422,6 +425,7 @@ impl OutlookStatus {
             OutlookStatus::InsufficientHistory => "insufficient_history",
             OutlookStatus::NoTarget => "no_target",
             OutlookStatus::NoData => "no_data",
+            OutlookStatus::Suppressed => "suppressed",
         }
     }
 }
