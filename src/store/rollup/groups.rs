@@ -125,27 +125,38 @@ impl Rollup {
             let Span::Month(period) = span else { continue };
             let Some(part) = self.parts.get(&span) else { continue };
             let cells = self.part(part)?;
-            let mut sums: HashMap<&str, (i128, i128, i64)> = HashMap::new();
-            for (codes, a) in cells.codes.iter().zip(&cells.aggs) {
-                if a.filings == 0 || (!districts.is_empty() && !districts.iter().any(|d| **d == *codes[0])) {
-                    continue;
-                }
-                let s = sums.entry(if by_commune { &codes[1] } else { "" }).or_default();
+            let wanted = cells.codes.iter().zip(&cells.aggs).filter(|(codes, a)| {
+                a.filings != 0 && (districts.is_empty() || districts.iter().any(|d| **d == *codes[0]))
+            });
+            let add = |s: &mut (i128, i128, i64), a: &Agg| {
                 s.0 += a.total;
                 s.1 += a.ecommerce;
                 s.2 += a.filings;
+            };
+            let mut month: Vec<MonthSums> = Vec::new();
+            let make = |commune: &str, (total, ecommerce, filings): (i128, i128, i64)| MonthSums {
+                period,
+                commune: (!commune.is_empty()).then(|| commune.to_string()),
+                total,
+                ecommerce,
+                filings,
+            };
+            if by_commune {
+                let mut sums: HashMap<&str, (i128, i128, i64)> = HashMap::new();
+                for (codes, a) in wanted {
+                    add(sums.entry(&codes[1]).or_default(), a);
+                }
+                month.extend(sums.into_iter().map(|(c, s)| make(c, s)));
+                month.sort_by(|a, b| a.commune.cmp(&b.commune));
+            } else {
+                let mut sum = (0, 0, 0);
+                for (_, a) in wanted {
+                    add(&mut sum, a);
+                }
+                if sum.2 != 0 {
+                    month.push(make("", sum));
+                }
             }
-            let mut month: Vec<MonthSums> = sums
-                .into_iter()
-                .map(|(commune, (total, ecommerce, filings))| MonthSums {
-                    period,
-                    commune: (!commune.is_empty()).then(|| commune.to_string()),
-                    total,
-                    ecommerce,
-                    filings,
-                })
-                .collect();
-            month.sort_by(|a, b| a.commune.cmp(&b.commune));
             out.extend(month);
         }
         Ok(out)
