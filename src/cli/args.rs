@@ -7,7 +7,7 @@ use crate::cli::{self, CommandError, ShareFormat};
 use crate::domain::{Period, Role};
 use crate::engine::tabular::Format;
 use crate::present::locale::Lang;
-use crate::service::{Audience, ShareParams};
+use crate::service::{Audience, OutlookParams, ShareParams};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -91,6 +91,26 @@ enum Command {
         as_of: Option<u64>,
         #[arg(long, value_enum, default_value = "json")]
         format: FormatArg,
+        /// Language of the table format.
+        #[arg(long, value_enum, default_value = "vi")]
+        lang: LangArg,
+    },
+    /// Print the year's outlook (the same as GET /api/v1/outlook): the share so far, the full year projected, the status against the target, the e-commerce needed per remaining month, the indicators, the programmes' paths.
+    Outlook {
+        /// The year, YYYY [default: the year of the latest month with data].
+        #[arg(long)]
+        year: Option<String>,
+        /// A district code (its former area from the 2025 reform on).
+        #[arg(long, conflicts_with = "commune")]
+        district: Option<String>,
+        /// A commune code (from 2025-07).
+        #[arg(long)]
+        commune: Option<String>,
+        /// Answer as the warehouse stood at this dataset version.
+        #[arg(long)]
+        as_of: Option<u64>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: OutlookFormatArg,
         /// Language of the table format.
         #[arg(long, value_enum, default_value = "vi")]
         lang: LangArg,
@@ -237,6 +257,12 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OutlookFormatArg {
+    Json,
+    Table,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum QueryFormatArg {
     Json,
     Csv,
@@ -311,6 +337,25 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
                 as_of: as_of.map(|v| v.to_string()),
             };
             cli::share(&config, &params, format.into(), lang.into(), &mut out)?
+        }
+        Command::Outlook {
+            year,
+            district,
+            commune,
+            as_of,
+            format,
+            lang,
+        } => {
+            let params = OutlookParams {
+                // The command line reads the data directory itself: full figures.
+                audience: Audience::Full,
+                year,
+                district,
+                commune,
+                as_of: as_of.map(|v| v.to_string()),
+            };
+            let table = matches!(format, OutlookFormatArg::Table);
+            cli::outlook(&config, &params, table, lang.into(), &mut out)?
         }
         Command::Query {
             name,

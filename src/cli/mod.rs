@@ -182,6 +182,30 @@ pub fn share(
     }
 }
 
+/// `ecomshare outlook`: the same document as `GET /api/v1/outlook` (for an
+/// admin: full figures), or with `table` a text table for people.
+pub fn outlook(
+    config: &Config,
+    params: &crate::service::OutlookParams,
+    table: bool,
+    lang: Lang,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    // One answer: only the rollup's parts it needs are read.
+    let options = AppOptions {
+        read_rollup_whole: false,
+        ..app_options(config)
+    };
+    let app = App::open_with(&config.data, options)?;
+    let response = runtime()?.block_on(app.outlook(params))?;
+    if table {
+        out.write_all(crate::present::outlook::outlook_table(&response, lang).as_bytes())
+            .map_err(io("stdout"))
+    } else {
+        print_json(out, &response)
+    }
+}
+
 /// Opens the data directory for a command that reads or writes it without
 /// an `App` (tokens, the audit trail, the outbox): refused when of a newer
 /// format, upgraded when of an older one, as `App::open_with` does.

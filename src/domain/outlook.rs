@@ -6,7 +6,8 @@
 //! e-commerce needed per remaining month and the two indicators' statuses.
 //! Pure: monthly exact sums and a target in, plain data out. It reads no
 //! files and no clock, and does not choose the governing target (the caller
-//! passes a [`TargetRange`]; programmes and paths live in the reference).
+//! passes the governing [`Target`] of `domain::targets`; programmes and
+//! paths live in the reference).
 //!
 //! # Inputs
 //!
@@ -129,6 +130,7 @@ mod simulation;
 use super::amount::{WEIGHT_ONE, WeightedVnd};
 use super::period::Period;
 use super::share::Figures;
+use super::targets::{Fraction, Target};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -172,46 +174,13 @@ impl OutlookError {
     }
 }
 
-/// An exact non-negative fraction, e.g. a target of 12 % as 12/100.
-/// Serialised as its value (a JSON number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fraction {
-    num: u64,
-    den: u64,
+/// True when x / y ≥ `f`, exactly (`y` > 0).
+fn reached_by(f: Fraction, x: Wide, y: Wide) -> Option<bool> {
+    Some(x.checked_mul_u128(f.denominator().into())? >= y.checked_mul_u128(f.numerator().into())?)
 }
 
-impl Fraction {
-    /// `None` for a zero denominator.
-    pub fn new(num: u64, den: u64) -> Option<Self> {
-        (den > 0).then_some(Self { num, den })
-    }
-
-    pub fn num(self) -> u64 {
-        self.num
-    }
-
-    pub fn den(self) -> u64 {
-        self.den
-    }
-
-    pub fn to_f64(self) -> f64 {
-        self.num as f64 / self.den as f64
-    }
-
-    /// True when x / y ≥ self, exactly (`y` > 0).
-    fn reached_by(self, x: Wide, y: Wide) -> Option<bool> {
-        Some(x.checked_mul_u128(self.den.into())? >= y.checked_mul_u128(self.num.into())?)
-    }
-}
-
-impl Serialize for Fraction {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.to_f64())
-    }
-}
-
-/// The governing target for the year: `low`, and `high` when the target is
-/// a range (`None`: "at least `low`"). Serialised as `{program, low, high}`.
+/// A target as the outlook shows it: its programme and its value, `high`
+/// `None` for "at least `low`". Serialised as `{program, low, high}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TargetRange {
     pub program: String,
@@ -219,14 +188,22 @@ pub struct TargetRange {
     pub high: Option<Fraction>,
 }
 
-impl TargetRange {
-    fn check(&self) -> Result<(), OutlookError> {
-        match self.high {
-            Some(h) if u128::from(h.num) * u128::from(self.low.den) < u128::from(self.low.num) * u128::from(h.den) => {
-                Err(OutlookError::Target)
-            }
-            _ => Ok(()),
+impl From<&Target> for TargetRange {
+    fn from(t: &Target) -> Self {
+        Self {
+            program: t.program.clone(),
+            low: t.low,
+            high: t.high,
         }
+    }
+}
+
+/// A target whose high is below its low is refused (the reference's rows
+/// never are; a `Target` made by hand may be).
+fn check_target(t: &Target) -> Result<(), OutlookError> {
+    match t.high {
+        Some(h) if h < t.low => Err(OutlookError::Target),
+        _ => Ok(()),
     }
 }
 
@@ -407,16 +384,16 @@ fn half_width(mut errors: Vec<f64>) -> Option<f64> {
 /// The whole đồng of e-commerce needed in each of `remaining` months:
 /// ⌈max(0, low·Nt/Dt − e) / remaining⌉ in đồng, exactly.
 fn needed_monthly(total: Projected, ecommerce_so_far: Wide, low: Fraction, remaining: u8) -> Option<Wide> {
-    let need = total.num.checked_mul_u128(low.num.into())?;
+    let need = total.num.checked_mul_u128(low.numerator().into())?;
     let have = ecommerce_so_far
         .checked_mul(total.den)?
-        .checked_mul_u128(low.den.into())?;
+        .checked_mul_u128(low.denominator().into())?;
     let Some(short) = need.checked_sub(have) else {
         return Some(Wide::ZERO);
     };
-    let den = total
-        .den
-        .checked_mul_u128(u128::from(low.den) * u128::from(remaining) * u128::from(WEIGHT_ONE.unsigned_abs()))?;
+    let den = total.den.checked_mul_u128(
+        u128::from(low.denominator()) * u128::from(remaining) * u128::from(WEIGHT_ONE.unsigned_abs()),
+    )?;
     short.div_ceil(den)
 }
 
@@ -432,6 +409,9 @@ pub enum OutlookStatus {
     InsufficientHistory,
     NoTarget,
     NoData,
+    /// Withheld by disclosure control: set by the caller that protects the
+    /// figures, never by [`outlook`].
+    Suppressed,
 }
 
 impl OutlookStatus {
@@ -445,6 +425,7 @@ impl OutlookStatus {
             OutlookStatus::InsufficientHistory => "insufficient_history",
             OutlookStatus::NoTarget => "no_target",
             OutlookStatus::NoData => "no_data",
+            OutlookStatus::Suppressed => "suppressed",
         }
     }
 }
@@ -523,11 +504,11 @@ pub struct OutlookInput<'a> {
     /// The last month of `year` with data, 1–12.
     pub through: u8,
     /// The governing e-commerce share target.
-    pub target: Option<&'a TargetRange>,
-    pub growth_target: Option<&'a TargetRange>,
+    pub target: Option<&'a Target>,
+    pub growth_target: Option<&'a Target>,
     /// `None`: the indicator is not shown (e.g. before 2025-07).
     pub communes: Option<CommuneCounts>,
-    pub communes_target: Option<&'a TargetRange>,
+    pub communes_target: Option<&'a Target>,
 }
 
 fn to_vnd(w: Wide) -> Result<WeightedVnd, OutlookError> {
@@ -553,7 +534,7 @@ pub fn outlook(input: &OutlookInput<'_>) -> Result<Outlook, OutlookError> {
         .into_iter()
         .flatten()
     {
-        t.check()?;
+        check_target(t)?;
     }
     let y = i32::from(year);
     let total = s.sum_covered(y, 1..=through, Series::Total)?;
@@ -605,11 +586,11 @@ pub fn outlook(input: &OutlookInput<'_>) -> Result<Outlook, OutlookError> {
         OutlookStatus::NoData
     } else if let Some(t) = target {
         if complete {
-            met_or_below(t.low.reached_by(ecommerce, total).ok_or(OutlookError::Overflow)?)
+            met_or_below(reached_by(t.low, ecommerce, total).ok_or(OutlookError::Overflow)?)
         } else {
             match (projection.low, projection.high) {
                 (Some(lo), Some(hi)) => {
-                    let goal = t.low.to_f64();
+                    let goal = t.low.value();
                     if lo >= goal {
                         OutlookStatus::OnTrack
                     } else if hi < goal {
@@ -646,7 +627,7 @@ pub fn outlook(input: &OutlookInput<'_>) -> Result<Outlook, OutlookError> {
         through,
         ytd,
         projection,
-        target: target.cloned(),
+        target: target.map(TargetRange::from),
         status,
         needed_monthly_ecommerce_vnd: needed,
         indicators,
@@ -662,7 +643,7 @@ fn met_or_below(reached: bool) -> OutlookStatus {
 }
 
 /// An indicator's status from whether its value reaches the target's low.
-fn indicator_status(reached: Option<bool>, target: Option<&TargetRange>, complete: bool) -> OutlookStatus {
+fn indicator_status(reached: Option<bool>, target: Option<&Target>, complete: bool) -> OutlookStatus {
     match (reached, target) {
         (None, _) => OutlookStatus::NoData,
         (Some(_), None) => OutlookStatus::NoTarget,
@@ -672,12 +653,12 @@ fn indicator_status(reached: Option<bool>, target: Option<&TargetRange>, complet
     }
 }
 
-fn indicator(code: &'static str, value: Option<f64>, target: Option<&TargetRange>, status: OutlookStatus) -> Indicator {
+fn indicator(code: &'static str, value: Option<f64>, target: Option<&Target>, status: OutlookStatus) -> Indicator {
     Indicator {
         indicator: code,
         value,
-        target_low: target.map(|t| t.low.to_f64()),
-        target_high: target.and_then(|t| t.high).map(Fraction::to_f64),
+        target_low: target.map(|t| t.low.value()),
+        target_high: target.and_then(|t| t.high).map(Fraction::value),
         status,
     }
 }
@@ -695,7 +676,7 @@ fn growth_indicator(
     s: &MonthlySeries,
     year: i32,
     through: u8,
-    target: Option<&TargetRange>,
+    target: Option<&Target>,
 ) -> Result<Indicator, OutlookError> {
     let growth = ecommerce_growth(s, year, through);
     let value = growth.and_then(|(a, b)| match a.checked_sub(b) {
@@ -705,8 +686,9 @@ fn growth_indicator(
     // a / b − 1 ≥ n / d ⇔ a·d ≥ b·(n + d).
     let reached = match (growth, target) {
         (Some((a, b)), Some(t)) => {
-            let lhs = a.checked_mul_u128(t.low.den.into());
-            let rhs = b.checked_mul_u128(u128::from(t.low.num) + u128::from(t.low.den));
+            let (n, d) = (t.low.numerator(), t.low.denominator());
+            let lhs = a.checked_mul_u128(d.into());
+            let rhs = b.checked_mul_u128(u128::from(n) + u128::from(d));
             Some(lhs.zip(rhs).map(|(l, r)| l >= r).ok_or(OutlookError::Overflow)?)
         }
         (Some(_), None) => Some(false),
@@ -720,10 +702,13 @@ fn growth_indicator(
     ))
 }
 
-fn communes_indicator(c: CommuneCounts, complete: bool, target: Option<&TargetRange>) -> Indicator {
+fn communes_indicator(c: CommuneCounts, complete: bool, target: Option<&Target>) -> Indicator {
     let value = (c.in_force > 0).then(|| c.selling as f64 / c.in_force as f64);
     let reached = (c.in_force > 0).then(|| match target {
-        Some(t) => u128::from(c.selling) * u128::from(t.low.den) >= u128::from(c.in_force) * u128::from(t.low.num),
+        Some(t) => {
+            u128::from(c.selling) * u128::from(t.low.denominator())
+                >= u128::from(c.in_force) * u128::from(t.low.numerator())
+        }
         None => false,
     });
     indicator(
@@ -746,11 +731,17 @@ mod tests {
         Period::new(y, m).unwrap()
     }
 
-    fn target(num: u64, den: u64) -> TargetRange {
-        TargetRange {
+    /// A programme's e-commerce share target of `num / den` ("at least").
+    pub(super) fn target(num: u64, den: u64) -> Target {
+        Target {
             program: "1568/QĐ-BCT".into(),
-            low: Fraction::new(num, den).unwrap(),
+            indicator: crate::domain::targets::Indicator::EcommerceShare,
+            scope: "province".into(),
+            year: 2024,
+            kind: crate::domain::targets::ValueKind::Path,
+            low: Fraction::new(num.into(), den.into()).unwrap(),
             high: None,
+            source: String::new(),
         }
     }
 
@@ -765,7 +756,7 @@ mod tests {
         s
     }
 
-    fn input<'a>(s: &'a MonthlySeries, year: u16, through: u8, t: Option<&'a TargetRange>) -> OutlookInput<'a> {
+    fn input<'a>(s: &'a MonthlySeries, year: u16, through: u8, t: Option<&'a Target>) -> OutlookInput<'a> {
         OutlookInput {
             series: s,
             year,
@@ -996,7 +987,7 @@ mod tests {
 
     /// `x` as an exact fraction over 2⁶⁰ (exact for the shares here, whose
     /// ulp is at least 2⁻⁶⁰).
-    fn exactly(x: f64) -> TargetRange {
+    fn exactly(x: f64) -> Target {
         let den = 1u64 << 60;
         let num = (x * den as f64) as u64;
         assert_eq!(num as f64 / den as f64, x);
@@ -1008,7 +999,7 @@ mod tests {
         let s = history();
         let o = outlook(&input(&s, 2025, 6, None)).unwrap();
         let (lo, hi) = (o.projection.low.unwrap(), o.projection.high.unwrap());
-        let status = |t: TargetRange| outlook(&input(&s, 2025, 6, Some(&t))).unwrap().status;
+        let status = |t: Target| outlook(&input(&s, 2025, 6, Some(&t))).unwrap().status;
         // The interval's low exactly on target: on track; a hair above it: at risk.
         assert_eq!(status(exactly(lo)), OutlookStatus::OnTrack);
         assert_eq!(status(exactly(lo.next_up())), OutlookStatus::AtRisk);
@@ -1123,7 +1114,7 @@ mod tests {
             outlook(&input(&s, 2024, 13, None)).unwrap_err().code(),
             "invalid_through"
         );
-        let bad = TargetRange {
+        let bad = Target {
             high: Fraction::new(1, 10),
             ..target(1, 5)
         };
@@ -1147,7 +1138,7 @@ mod tests {
     #[test]
     fn the_json_contract() {
         let s = worked();
-        let t = TargetRange {
+        let t = Target {
             high: Fraction::new(1, 4),
             ..target(1, 5)
         };
@@ -1262,11 +1253,11 @@ mod tests {
                 through in 1u8..=11,
                 den in 1u64..=1000,
                 num_permille in 0u64..=1000,
-                growth_num in 0u64..=2000,
+                growth_num in 0u64..=1000,
             ) {
-                let low = Fraction::new(num_permille * den / 1000, den).unwrap();
-                let t = TargetRange { program: "p".into(), low, high: None };
-                let g = TargetRange { program: "g".into(), low: Fraction::new(growth_num, 1000).unwrap(), high: None };
+                let low = Fraction::new((num_permille * den / 1000).into(), den.into()).unwrap();
+                let t = Target { low, ..target(0, 1) };
+                let g = Target { program: "g".into(), low: Fraction::new(growth_num.into(), 1000).unwrap(), ..target(0, 1) };
                 let s = build(&years, 2020, through);
                 let i = OutlookInput {
                     series: &s, year: 2020 + years.len() as u16 - 1, through, target: Some(&t),
@@ -1307,7 +1298,7 @@ mod tests {
                         let x = o.needed_monthly_ecommerce_vnd.unwrap().micro();
                         prop_assert_eq!(x % 1_000_000, 0, "whole đồng");
                         let r = i128::from(12 - through);
-                        let (ln, ld) = (i128::from(low.num()), i128::from(low.den()));
+                        let (ln, ld) = (i128::from(low.numerator()), i128::from(low.denominator()));
                         // (ecom + r·x)·ld·pd ≥ ln·pn, and not with x − 1 đồng.
                         let enough = |x: i128| (ecom + r * x) * ld * pd >= ln * pn;
                         prop_assert!(enough(x));

@@ -13,7 +13,8 @@
 //! and knows nothing of HTTP.
 
 use crate::domain::disclosure::Contributions;
-use crate::domain::{BoundValue, Cell, Figures, Period, Reference, Slice, WeightedVnd};
+use crate::domain::{BoundValue, Cell, Dim, Figures, Period, Reference, Slice, WeightedVnd};
+pub use crate::store::rollup::MonthSums;
 use crate::store::rollup::{CellCodes, Rollup};
 use datafusion::arrow::array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
@@ -598,6 +599,63 @@ impl Snapshot {
                 .map_err(|e| EngineError::Shape(e.to_string())),
             None => self.breakdown_raw(slice).await,
         }
+    }
+
+    /// The exact sums of every month of `from..=to` with an effective
+    /// filing in `districts` (all when empty), by commune too when
+    /// `by_commune`, sorted by month then commune: from the rollup without
+    /// counting units (see [`Rollup::month_sums`]), or from the filings.
+    pub async fn month_sums(
+        &self,
+        from: Period,
+        to: Period,
+        districts: &[String],
+        by_commune: bool,
+    ) -> Result<Vec<MonthSums>, EngineError> {
+        match &self.rollup {
+            Some(r) => r
+                .month_sums(from, to, districts, by_commune)
+                .map_err(|e| EngineError::Shape(e.to_string())),
+            None => self.month_sums_raw(from, to, districts, by_commune).await,
+        }
+    }
+
+    /// `month_sums` from a scan of the raw filings (tests compare the two).
+    pub async fn month_sums_raw(
+        &self,
+        from: Period,
+        to: Period,
+        districts: &[String],
+        by_commune: bool,
+    ) -> Result<Vec<MonthSums>, EngineError> {
+        let slice = Slice {
+            from,
+            to,
+            by: if by_commune {
+                vec![Dim::Period, Dim::Commune]
+            } else {
+                vec![Dim::Period]
+            },
+            districts: districts.to_vec(),
+            sectors: Vec::new(),
+            vsic: Vec::new(),
+        };
+        let mut out = Vec::new();
+        for cell in self.breakdown_raw(&slice).await?.cells {
+            let period = cell.keys[0]
+                .as_deref()
+                .and_then(Period::parse)
+                .ok_or_else(|| EngineError::Shape(format!("stored period {:?}", cell.keys[0])))?;
+            out.push(MonthSums {
+                period,
+                commune: cell.keys.get(1).cloned().flatten().filter(|c| !c.is_empty()),
+                total: cell.figures.total.micro(),
+                ecommerce: cell.figures.ecommerce.micro(),
+                filings: cell.figures.filings as i64,
+            });
+        }
+        out.sort_by(|a, b| (a.period, &a.commune).cmp(&(b.period, &b.commune)));
+        Ok(out)
     }
 
     /// `breakdown` from a scan of the raw filings, rollup or not (tests

@@ -184,6 +184,22 @@ pub fn share() -> Value {
             error_responses(&[400, 404, 406, 500]))})
 }
 
+pub fn outlook() -> Value {
+    json!({"operationId": "outlook", "tags": ["figures"],
+        "summary": "The year's outlook: the share so far, the full year projected with an interval, the status against the target, the e-commerce needed per remaining month, the indicators and the programmes' paths to 2030",
+        "description": "For the province, a district (its former area from the 2025 reform on) or a commune (from 2025-07). `through` is the last month of the year with data anywhere in the province. The projection: the remaining months follow last year's same months scaled by this year's growth so far, total and e-commerce revenue separately (January and February as one block for Tết; at January the trailing twelve months' growth); its 80 % interval from the same method replayed on earlier years at the same month (relative errors, split-conformal; fewer than two earlier years: status insufficient_history, no interval). Status: met or below for a complete year; on_track when the interval's low reaches the governing target's low, off_track when its high stays below it, at_risk in between. `needed_monthly_ecommerce_vnd`: per remaining month, to end the year on target at last year's pattern of total revenue (exact, rounded up to whole đồng). Indicators: e-commerce growth year to date (exact ratio of sums) and communes selling online (from 2025-07), each against its governing target. `path`: every programme's e-commerce share target for each year to the latest horizon. Amounts are exact decimal strings. Under disclosure control (every role but admin) the figures are withheld (status suppressed, nulls) when the share API withholds the scope's total in a range they come from. The ETag changes with the dataset version, the reference (targets included) and the query.",
+        "parameters": [
+            {"name": "year", "in": "query", "schema": {"type": "string", "pattern": "^([0-9]{4})?$"}, "description": "The year, YYYY; default the year of the latest month with data (400 invalid_year)"},
+            {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "A district code (400 unknown_district); not with commune (400 invalid_scope)"},
+            {"name": "commune", "in": "query", "schema": {"type": "string"}, "description": "A commune code of the 2025 reform (400 unknown_commune)"},
+            as_of_param(), if_none_match()],
+        "responses": merge(json!({
+            "200": {"description": "The outlook", "headers": merge(version_header(), json!({"ETag": {"schema": {"type": "string"}}})),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Outlook"}}}},
+            "304": {"description": "Not modified (same dataset version, reference and query)"}}),
+            error_responses(&[400, 404, 406, 500]))})
+}
+
 pub fn filings() -> Value {
     json!({"operationId": "postFilings", "tags": ["filings"],
         "summary": "Ingest one filing file (CSV, tab-separated text, JSON, XLSX, XLS or ODS) as one batch",

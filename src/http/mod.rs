@@ -11,7 +11,8 @@
 //! layer records), what a page handler needs of a request (`page`), and the
 //! helpers handlers share; the probes, the ops listener and the drain of a
 //! shutdown (`lifecycle`). The handlers live by audience: `share_api`
-//! (figures, charts, reference), `dashboard_pages`, `filings` (uploads,
+//! (figures, charts, reference) and `outlook_api` (the year's outlook),
+//! `dashboard_pages`, `filings` (uploads,
 //! templates, ingest reports) and `filing_pages` (the filers' pages),
 //! `analysis` (named queries, SQL) and `query_pages` (the officials' query
 //! pages), `admin` (reports, deliveries) and `admin_pages`, and `signin`.
@@ -27,6 +28,7 @@ mod filings;
 pub mod gate;
 mod lifecycle;
 pub mod metrics;
+mod outlook_api;
 mod page;
 mod query_pages;
 mod share_api;
@@ -78,6 +80,7 @@ pub fn routes() -> (Router<Arc<App>>, Arc<Vec<doc::Op>>) {
         .get("/livez", Public, doc::livez, lifecycle::livez)
         .get("/readyz", Public, doc::readyz, lifecycle::readyz)
         .get("/api/v1/share", Figures, doc::share, share_api::share)
+        .get("/api/v1/outlook", Figures, doc::outlook, outlook_api::outlook)
         .route(
             "post",
             "/api/v1/filings",

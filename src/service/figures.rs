@@ -137,3 +137,117 @@ impl Serialize for ShareRow {
         m.end()
     }
 }
+
+/// Raw outlook parameters, as given on the command line or in a URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OutlookParams {
+    /// Set by the caller's role, never from a request's parameters.
+    pub audience: Audience,
+    /// `YYYY`; default the year of the latest month with data.
+    pub year: Option<String>,
+    /// A district code (not with `commune`).
+    pub district: Option<String>,
+    /// A commune code (not with `district`).
+    pub commune: Option<String>,
+    /// A dataset version to answer as of, instead of the current one.
+    pub as_of: Option<String>,
+}
+
+/// Whose outlook: the province's, a district's (its former area from the
+/// 2025 reform on) or a commune's (from the reform on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutlookScope {
+    Province,
+    District {
+        code: String,
+        name: String,
+        name_en: String,
+    },
+    Commune {
+        code: String,
+        name: String,
+        /// Its former district, whose filings hold its figures.
+        district: String,
+    },
+}
+
+/// One programme's e-commerce share target for one year of the path to
+/// the latest horizon.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PathValue {
+    pub year: u16,
+    pub program: String,
+    pub low: f64,
+    /// `None`: at least `low`.
+    pub high: Option<f64>,
+}
+
+/// The year's outlook for a scope (`GET /api/v1/outlook`): the domain's
+/// answer, the last month with data (`None`: the year has none), the
+/// dataset version and every programme's path. Withheld by disclosure
+/// control, its figures are emptied (`withhold`) and written as nulls; the
+/// targets and the path stay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutlookResponse {
+    pub scope: OutlookScope,
+    pub through: Option<u8>,
+    pub dataset_version: u64,
+    pub outlook: crate::domain::outlook::Outlook,
+    pub path: Vec<PathValue>,
+    pub suppressed: bool,
+}
+
+impl OutlookResponse {
+    /// Withholds the figures (the year so far, the projection, the needed
+    /// revenue, the indicators' values); status `suppressed`.
+    pub fn withhold(&mut self) {
+        use crate::domain::outlook::OutlookStatus;
+        let o = &mut self.outlook;
+        o.ytd.share = None;
+        o.projection.share = None;
+        o.projection.low = None;
+        o.projection.high = None;
+        o.status = OutlookStatus::Suppressed;
+        o.needed_monthly_ecommerce_vnd = None;
+        for i in &mut o.indicators {
+            i.value = None;
+            i.status = OutlookStatus::Suppressed;
+        }
+        self.suppressed = true;
+    }
+}
+
+impl Serialize for OutlookResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let o = &self.outlook;
+        let shown = !self.suppressed;
+        /// The year so far, its amounts null when withheld.
+        #[derive(Serialize)]
+        struct Ytd {
+            share: Option<f64>,
+            total_revenue_vnd: Option<String>,
+            ecommerce_revenue_vnd: Option<String>,
+        }
+        let ytd = Ytd {
+            share: o.ytd.share,
+            total_revenue_vnd: shown.then(|| o.ytd.total_revenue_vnd.to_string()),
+            ecommerce_revenue_vnd: shown.then(|| o.ytd.ecommerce_revenue_vnd.to_string()),
+        };
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("year", &o.year)?;
+        m.serialize_entry("through", &self.through)?;
+        m.serialize_entry("dataset_version", &self.dataset_version)?;
+        m.serialize_entry("ytd", &ytd)?;
+        m.serialize_entry("projection", &o.projection)?;
+        m.serialize_entry("target", &o.target)?;
+        m.serialize_entry("status", &o.status)?;
+        m.serialize_entry(
+            "needed_monthly_ecommerce_vnd",
+            &o.needed_monthly_ecommerce_vnd.map(|v| v.to_string()),
+        )?;
+        m.serialize_entry("indicators", &o.indicators)?;
+        m.serialize_entry("path", &self.path)?;
+        m.end()
+    }
+}

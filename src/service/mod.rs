@@ -2,9 +2,10 @@
 //! of filing files (`intake`), answer a share query (`answers`, with
 //! disclosure control in `disclose` and `kept`), run a named query or an
 //! analyst's SQL (`named_queries`), compact small batches (`compact`), all
-//! as of any dataset version (`versions`); readiness and the writes a
-//! shutdown waits for (`lifecycle`). The request and response of a
-//! share query are plain data in `figures`.
+//! as of any dataset version (`versions`), and the year's outlook
+//! (`outlook`); readiness and the writes a shutdown waits for
+//! (`lifecycle`). The requests and responses of a share query and an
+//! outlook are plain data in `figures`.
 //!
 //! Here: the options, the error of every use case and its kind, and the
 //! `App` itself. Owns parameter checking, defaults (the latest 12 months
@@ -33,9 +34,12 @@ mod intake;
 mod kept;
 mod lifecycle;
 mod named_queries;
+mod outlook;
 mod versions;
 pub use compact::{CompactPolicy, CompactReport};
-pub use figures::{Audience, ShareParams, ShareResponse, ShareRow};
+pub use figures::{
+    Audience, OutlookParams, OutlookResponse, OutlookScope, PathValue, ShareParams, ShareResponse, ShareRow,
+};
 pub use intake::{FileReport, IngestReport, IngestSource, Rejected, RejectedRecord, RejectionReport};
 pub use lifecycle::{Readiness, WritePermit};
 pub use named_queries::{QueryPlan, QueryStream, SqlRequest, parse_as_of};
@@ -75,6 +79,8 @@ pub enum AppError {
     Tabular(#[from] crate::engine::tabular::TabularError),
     #[error(transparent)]
     Rollup(#[from] crate::store::rollup::RollupError),
+    #[error(transparent)]
+    Outlook(#[from] crate::domain::outlook::OutlookError),
     #[error("the server is shutting down: no ingest or compaction begins now; send it again once the server is back")]
     ShuttingDown,
 }
@@ -88,6 +94,7 @@ impl AppError {
             Self::Engine(e) => e.code(),
             Self::Tabular(e) => e.code(),
             Self::Rollup(e) => e.code(),
+            Self::Outlook(e) => e.code(),
             Self::ShuttingDown => "shutting_down",
         }
     }
@@ -104,9 +111,13 @@ impl AppError {
             Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
             Self::Warehouse(WarehouseError::NewerFormat { .. }) => ErrorKind::NewerFormat,
             Self::ShuttingDown => ErrorKind::ShuttingDown,
-            Self::Ingest(_) | Self::Engine(_) | Self::Tabular(_) | Self::Warehouse(_) | Self::Rollup(_) => {
-                ErrorKind::Internal
-            }
+            // The outlook's inputs come from the store: a bad one is ours.
+            Self::Ingest(_)
+            | Self::Engine(_)
+            | Self::Tabular(_)
+            | Self::Warehouse(_)
+            | Self::Rollup(_)
+            | Self::Outlook(_) => ErrorKind::Internal,
         }
     }
 

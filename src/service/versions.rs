@@ -386,6 +386,10 @@ fn reference_fingerprint(r: &Reference) -> u64 {
             .hash(&mut h);
         (d.lat.to_bits(), d.lon.to_bits()).hash(&mut h);
     }
+    // The communes in force: the outlook counts them.
+    for c in &r.communes {
+        (&c.commune_code, &c.commune_name, &c.district_code, &c.valid_from).hash(&mut h);
+    }
     for s in &r.sectors {
         (&s.group_code, &s.group_name, &s.name_en).hash(&mut h);
     }

@@ -100,6 +100,7 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Access> {
         (("get", "/charts/{file}"), Dashboard),
         (("get", "/tables/{file}"), Dashboard),
         (("get", "/api/v1/share"), Figures),
+        (("get", "/api/v1/outlook"), Figures),
         (("get", "/api/v1/reference/{table}"), Figures),
         (("get", "/api/v1/queries"), Analysis),
         (("get", "/api/v1/queries/{name}"), Analysis),

@@ -26,6 +26,7 @@ mod inputs;
 mod layout;
 mod lifecycle;
 mod metrics;
+mod outlook;
 mod pages_browser;
 mod prop;
 mod queries_api;

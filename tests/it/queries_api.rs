@@ -452,6 +452,7 @@ async fn the_openapi_document_covers_every_route_and_every_query() {
     for p in [
         "/healthz",
         "/api/v1/share",
+        "/api/v1/outlook",
         "/api/v1/filings",
         "/api/v1/reference/{table}",
         "/api/v1/queries",

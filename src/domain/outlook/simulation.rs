@@ -85,11 +85,7 @@ fn the_interval_covers_about_eighty_percent_and_the_projection_beats_no_change()
     const PROVINCES: usize = 300;
     const { assert!(PROVINCES >= 30, "at least 30 province-years") };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let target = TargetRange {
-        program: "1568/QĐ-BCT".into(),
-        low: Fraction::new(12, 100).unwrap(),
-        high: None,
-    };
+    let target = super::tests::target(12, 100);
     let (mut cases, mut covered) = (0usize, 0usize);
     let (mut error, mut error_no_change) = (0.0, 0.0);
     let mut by_month = [(0usize, 0usize, 0.0f64); 12];

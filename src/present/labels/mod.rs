@@ -93,6 +93,7 @@ pub struct Labels {
     pub refusal: Refusal,
     pub admin: Admin,
     pub queries: Queries,
+    pub outlook: Outlook,
 }
 
 impl Labels {
@@ -117,6 +118,7 @@ impl Labels {
             ("filing", self.filing.entries()),
             ("rejection", self.rejection.entries()),
             ("refusal", self.refusal.entries()),
+            ("outlook", self.outlook.entries()),
         ];
         groups
             .into_iter()
@@ -344,6 +346,47 @@ group! {
         error_not_found,
         error_internal,
         error_home,
+    }
+}
+
+group! {
+    /// The year's outlook as a text table (`ecomshare outlook --format
+    /// table`): line labels, the statuses in words, the path's columns.
+    Outlook {
+        /// `{year}`, `{scope}`.
+        title,
+        province,
+        /// `{name}`, `{code}`.
+        district,
+        /// `{name}`, `{code}`.
+        commune,
+        through,
+        no_month,
+        version,
+        ytd_share,
+        ytd_total,
+        ytd_ecommerce,
+        projection,
+        /// `{low}`, `{high}`, `{level}`, `{years}`.
+        interval,
+        no_interval,
+        target,
+        status,
+        needed,
+        growth,
+        communes,
+        /// An indicator's value and target; `{value}`, `{target}`.
+        against,
+        on_track,
+        at_risk,
+        off_track,
+        insufficient_history,
+        /// Figures withheld by disclosure control.
+        withheld,
+        path,
+        year,
+        program,
+        value,
     }
 }
 

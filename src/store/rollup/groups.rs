@@ -1,7 +1,8 @@
 //! A breakdown answered from the cells: the group a cell falls in within a
 //! slice (`group_of`, shared with disclosure control), groups summed exactly
-//! with their unit sets united once, keys sorted nulls last. Reads cells and
-//! changes none.
+//! with their unit sets united once, keys sorted nulls last; and months'
+//! exact sums alone, without units (`month_sums`, the outlook's series).
+//! Reads cells and changes none.
 
 use super::cells::{Agg, CellCodes};
 use super::parts::Span;
@@ -89,6 +90,76 @@ impl Rollup {
             cells,
             total: total.figures(),
         })
+    }
+}
+
+/// One month's exact sums (of one commune, when asked by commune).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthSums {
+    pub period: Period,
+    /// The commune, when asked by commune and the month is from the 2025
+    /// reform on (`None` before it: cells had no commune).
+    pub commune: Option<String>,
+    /// Σ weight × total revenue, micro-đồng.
+    pub total: i128,
+    /// Σ weight × e-commerce revenue, micro-đồng.
+    pub ecommerce: i128,
+    pub filings: i64,
+}
+
+impl Rollup {
+    /// The exact sums of every month of `from..=to` with an effective
+    /// filing in `districts` (every district when empty), by commune too
+    /// when `by_commune` — the figures of [`Rollup::breakdown`] by period
+    /// (and commune), without counting units: no unit set is read or
+    /// united, so a year's outlook costs a pass over its months' cells.
+    pub fn month_sums(
+        &self,
+        from: Period,
+        to: Period,
+        districts: &[String],
+        by_commune: bool,
+    ) -> Result<Vec<MonthSums>, RollupError> {
+        let mut out = Vec::new();
+        for span in self.cover(from, to, Dim::Period) {
+            let Span::Month(period) = span else { continue };
+            let Some(part) = self.parts.get(&span) else { continue };
+            let cells = self.part(part)?;
+            let wanted = cells.codes.iter().zip(&cells.aggs).filter(|(codes, a)| {
+                a.filings != 0 && (districts.is_empty() || districts.iter().any(|d| **d == *codes[0]))
+            });
+            let add = |s: &mut (i128, i128, i64), a: &Agg| {
+                s.0 += a.total;
+                s.1 += a.ecommerce;
+                s.2 += a.filings;
+            };
+            let mut month: Vec<MonthSums> = Vec::new();
+            let make = |commune: &str, (total, ecommerce, filings): (i128, i128, i64)| MonthSums {
+                period,
+                commune: (!commune.is_empty()).then(|| commune.to_string()),
+                total,
+                ecommerce,
+                filings,
+            };
+            if by_commune {
+                let mut sums: HashMap<&str, (i128, i128, i64)> = HashMap::new();
+                for (codes, a) in wanted {
+                    add(sums.entry(&codes[1]).or_default(), a);
+                }
+                month.extend(sums.into_iter().map(|(c, s)| make(c, s)));
+                month.sort_by(|a, b| a.commune.cmp(&b.commune));
+            } else {
+                let mut sum = (0, 0, 0);
+                for (_, a) in wanted {
+                    add(&mut sum, a);
+                }
+                if sum.2 != 0 {
+                    month.push(make("", sum));
+                }
+            }
+            out.extend(month);
+        }
+        Ok(out)
     }
 }
 

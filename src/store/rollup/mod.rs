@@ -36,7 +36,8 @@
 //! - `apply`: a batch's filings added or subtracted, new units numbered;
 //! - `storage`: the rollup file (one row group per part) and the units files;
 //! - `columns`: the columns read from a record batch, and the input schema;
-//! - `groups`: a breakdown's groups summed and their unit sets united;
+//! - `groups`: a breakdown's groups summed and their unit sets united, and
+//!   months' sums without units;
 //! - `enterprise`: one month's totals by cell and enterprise, for
 //!   disclosure control.
 
@@ -52,7 +53,7 @@ mod units;
 pub use cells::{Agg, CellCodes};
 pub use columns::{INPUT_COLUMNS, input_schema};
 pub use enterprise::EnterpriseTotals;
-pub use groups::group_of;
+pub use groups::{MonthSums, group_of};
 pub use units::UnitDictionary;
 
 use crate::domain::Period;
