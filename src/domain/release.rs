@@ -179,7 +179,10 @@ fn midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
     let local = date.and_hms_opt(0, 0, 0)?;
     ZONE.from_local_datetime(&local)
         .earliest()
-        .or_else(|| ZONE.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            ZONE.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
 }
 
@@ -374,10 +377,16 @@ mod tests {
         let p = policy();
         let december = month("2025-12");
         assert_eq!(p.release(december, at("2026-01-20T23:59:59+07:00")), Release::Estimate);
-        assert_eq!(p.release(december, at("2026-01-21T00:00:00+07:00")), Release::Preliminary);
+        assert_eq!(
+            p.release(december, at("2026-01-21T00:00:00+07:00")),
+            Release::Preliminary
+        );
         // Final three months after its end: 1 April 2026, 00:00 in Hanoi.
         assert_eq!(p.final_at(december), Some(at("2026-04-01T00:00:00+07:00")));
-        assert_eq!(p.release(december, at("2026-03-31T23:59:59+07:00")), Release::Preliminary);
+        assert_eq!(
+            p.release(december, at("2026-03-31T23:59:59+07:00")),
+            Release::Preliminary
+        );
         assert_eq!(p.release(december, at("2026-03-31T17:00:00Z")), Release::Final);
         // Before the month has even ended, an estimate.
         assert_eq!(p.release(december, at("2025-12-15T00:00:00Z")), Release::Estimate);
@@ -402,7 +411,10 @@ mod tests {
             assert_eq!(p.release(m, then), Release::Final, "{m}");
         }
         let one = ReleasePolicy::new(20, 1).unwrap();
-        assert_eq!(one.release(march, at("2025-04-30T23:59:59+07:00")), Release::Preliminary);
+        assert_eq!(
+            one.release(march, at("2025-04-30T23:59:59+07:00")),
+            Release::Preliminary
+        );
         assert_eq!(one.release(march, at("2025-05-01T00:00:00+07:00")), Release::Final);
     }
 
@@ -417,8 +429,14 @@ mod tests {
         let p = ReleasePolicy::new(28, 3).unwrap();
         let january = month("2025-01");
         assert_eq!(p.release(january, at("2025-02-28T23:59:59+07:00")), Release::Estimate);
-        assert_eq!(p.release(january, at("2025-03-01T00:00:00+07:00")), Release::Preliminary);
-        assert_eq!(p.deadline_passed_at(month("2024-01")), Some(at("2024-02-29T00:00:00+07:00")));
+        assert_eq!(
+            p.release(january, at("2025-03-01T00:00:00+07:00")),
+            Release::Preliminary
+        );
+        assert_eq!(
+            p.deadline_passed_at(month("2024-01")),
+            Some(at("2024-02-29T00:00:00+07:00"))
+        );
         // The 1st: estimates for one day of the next month only.
         let p = ReleasePolicy::new(1, 3).unwrap();
         assert_eq!(p.release(march, at("2025-04-01T23:59:59+07:00")), Release::Estimate);
@@ -485,21 +503,45 @@ mod tests {
         .collect();
         let r = |m: &str| month_response(month(m), |q| units.get(&q));
         // April expects 1, 2, 3 (Jan–Mar); 1 and 3 filed, 4 is new.
-        assert_eq!(r("2025-04"), Response { responding: 2, expected: 3 });
+        assert_eq!(
+            r("2025-04"),
+            Response {
+                responding: 2,
+                expected: 3
+            }
+        );
         // May expects 1, 2, 3, 4 (Feb–Apr: 3; 1, 3, 4): 3 units, one filed.
-        assert_eq!(r("2025-05"), Response { responding: 1, expected: 3 });
+        assert_eq!(
+            r("2025-05"),
+            Response {
+                responding: 1,
+                expected: 3
+            }
+        );
         // January: nothing before it.
         assert_eq!(r("2025-01"), Response::default());
         assert_eq!(r("2025-01").rate(), None);
         // August: Jul, Jun, May → 4, which did not file.
-        assert_eq!(r("2025-08"), Response { responding: 0, expected: 1 });
+        assert_eq!(
+            r("2025-08"),
+            Response {
+                responding: 0,
+                expected: 1
+            }
+        );
         assert_eq!(r("2025-08").rate(), Some(0.0));
         // Over rows by period and in total.
         let scoped: HashMap<Vec<Option<String>>, BTreeMap<Period, HashSet<u32>>> =
             [(vec![], units.clone())].into_iter().collect();
         let all = responses(&[Dim::Quarter], month("2025-04"), month("2025-06"), scoped);
         // June expects 1, 3, 4 (Mar–May) and has none of them.
-        assert_eq!(all.total, Response { responding: 2 + 1, expected: 3 + 3 + 3 });
+        assert_eq!(
+            all.total,
+            Response {
+                responding: 2 + 1,
+                expected: 3 + 3 + 3
+            }
+        );
         assert_eq!(all.rows[&vec![Some("2025-Q2".to_string())]], all.total);
     }
 
@@ -518,7 +560,13 @@ mod tests {
         .into_iter()
         .collect();
         let r = responses(&[Dim::District], month("2025-07"), month("2025-07"), units);
-        assert_eq!(r.rows[&k("380")], Response { responding: 2, expected: 2 });
+        assert_eq!(
+            r.rows[&k("380")],
+            Response {
+                responding: 2,
+                expected: 2
+            }
+        );
     }
 
     proptest! {

@@ -255,6 +255,7 @@ fn share_params() -> impl Strategy<Value = ShareParams> {
         vsic: vsic.map(str::to_string),
         sector: sector.map(str::to_string),
         as_of: None,
+        judged_at: None,
     })
 }
 

@@ -37,6 +37,8 @@
 //! - `storage`: the rollup file (one row group per part) and the units files;
 //! - `columns`: the columns read from a record batch, and the input schema;
 //! - `groups`: a breakdown's groups summed and their unit sets united;
+//! - `response`: the response rates of a breakdown's rows, from each
+//!   month's unit sets;
 //! - `enterprise`: one month's totals by cell and enterprise, for
 //!   disclosure control.
 
@@ -46,6 +48,7 @@ mod columns;
 mod enterprise;
 mod groups;
 mod parts;
+mod response;
 mod storage;
 mod units;
 
