@@ -290,3 +290,44 @@ fn the_command_line_reads_its_clock_and_its_deadline_from_the_environment() {
     assert_ne!(bad.code, 0);
     assert!(bad.stderr.contains("deadline_day"), "{}", bad.stderr);
 }
+
+/// Circles drawn hollow in an SVG (a stroke, no fill).
+fn hollow_circles(svg: &str) -> usize {
+    svg.lines()
+        .filter(|l| l.starts_with("<circle") && l.contains("fill=\"none\""))
+        .count()
+}
+
+#[tokio::test]
+async fn the_dashboard_marks_estimates_and_the_trend_draws_them_hollow() {
+    // 10 April: March an estimate, January and February preliminary.
+    let api = Api::new("2025-04-10T09:00:00+07:00").await;
+    let (s, _, page) = api.get("/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("<span class=\"mark estimate\">ước tính</span>"),
+        "the latest month's tile"
+    );
+    let (s, _, page_en) = api.get("/?lang=en", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8(page_en).unwrap().contains(">estimate</span>"));
+    let (s, etag, svg) = api.get("/charts/trend.svg", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let svg = String::from_utf8(svg).unwrap();
+    // Three months with data, none final; and the legend's hollow point.
+    assert_eq!(hollow_circles(&svg), 3 + 1, "{svg}");
+    assert!(svg.contains("Điểm rỗng: số ước tính hoặc sơ bộ"));
+
+    // 1 July: March is final, and so every month before it.
+    api.clock.set(at("2025-07-01T00:00:00+07:00"));
+    let (_, _, page) = api.get("/", None).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(!page.contains("class=\"mark "), "no mark on final figures");
+    let (s, later, svg) = api.get("/charts/trend.svg", Some(&etag)).await;
+    assert_eq!(s, StatusCode::OK, "the chart's ETag follows the release states");
+    assert_ne!(later, etag);
+    let svg = String::from_utf8(svg).unwrap();
+    assert_eq!(hollow_circles(&svg), 0);
+    assert!(!svg.contains("Điểm rỗng"));
+}
