@@ -331,3 +331,79 @@ async fn the_dashboard_marks_estimates_and_the_trend_draws_them_hollow() {
     assert_eq!(hollow_circles(&svg), 0);
     assert!(!svg.contains("Điểm rỗng"));
 }
+
+/// The monthly report judges release states at its dataset version's
+/// commit time (its date), not by the clock: the same version gives the
+/// same report whenever it is made, and it says which months are not final.
+#[test]
+fn the_report_judges_release_at_its_version_s_commit_time_and_lists_the_months_not_final() {
+    use ecomshare::domain::{Period, Release, ReleasePolicy};
+    use ecomshare::present::locale::Lang;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The four months before the real current one (ingest refuses future
+    // months by the real clock): the last of them cannot be final yet.
+    let this = ecomshare::service::month_in_vietnam(Utc::now());
+    let months: Vec<Period> = (1..=4).rev().map(|k| this.add_months(-k).unwrap()).collect();
+    // By commune: months from the 2025 reform have communes.
+    let mut csv = String::from(
+        "unit_id,district_code,commune_code,sector_code,period,total_revenue_vnd,ecommerce_revenue_vnd,submitted_at,weight\n",
+    );
+    for m in &months {
+        for u in 1..=4 {
+            csv.push_str(&format!("{},,14758,4711,{m},1000000,50000,,\n", common::tax_code(u)));
+        }
+    }
+    let far = Arc::new(ManualClock::new(at("2099-01-01T00:00:00+07:00")));
+    let app = App::open(&data).unwrap().with_clock(far);
+    let report = app
+        .ingest(vec![ecomshare::service::IngestSource::Bytes {
+            name: "months.csv".into(),
+            format: Some(ecomshare::ingest::Format::Csv),
+            bytes: csv.into_bytes(),
+        }])
+        .unwrap();
+    assert!(
+        report.committed && report.rejections.is_empty(),
+        "{:?}",
+        report.rejections
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let month = *months.last().unwrap();
+    let built = rt.block_on(ecomshare::report::build(&app, month, Lang::Vi)).unwrap();
+
+    let committed = at(&built.dataset_committed_at);
+    let policy = ReleasePolicy::default();
+    let expected: Vec<(String, Release)> = months
+        .iter()
+        .map(|m| (m.to_string(), policy.release(*m, committed)))
+        .filter(|(_, r)| *r != Release::Final)
+        .collect();
+    assert!(!expected.is_empty(), "the month reported is not final at its commit");
+    let listed: Vec<(String, Release)> = built.not_final.iter().map(|m| (m.month.clone(), m.release)).collect();
+    assert_eq!(listed, expected, "judged at {committed}, not by the clock (2099)");
+    assert_eq!(built.headline.month.release, policy.release(month, committed));
+    let html = ecomshare::report::to_html(&built);
+    assert!(
+        html.contains("Số liệu chưa chính thức: "),
+        "the report says which months"
+    );
+    assert!(
+        built
+            .methodology
+            .iter()
+            .any(|m| m.contains("hết ngày 20 của tháng sau")),
+        "the methodology explains the states"
+    );
+    assert!(built.methodology.iter().any(|m| m.starts_with("Tỷ lệ phản hồi")));
+
+    // Another clock, the same version: the same report.
+    let app = App::open(&data)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(committed)));
+    let again = rt.block_on(ecomshare::report::build(&app, month, Lang::Vi)).unwrap();
+    assert_eq!(again.content_sha256, built.content_sha256);
+}
