@@ -3,7 +3,7 @@
 //! the month parts' unit sets, from `LOOKBACK` months before the slice to
 //! its end; `domain::release` does the counting. Reads cells, changes none.
 
-use super::groups::group_key;
+use super::groups::{GroupKey, group_key};
 use super::parts::Span;
 use super::{Rollup, RollupError};
 use crate::domain::release::{self, LOOKBACK, Responses, UnitSet};
@@ -40,7 +40,8 @@ impl Rollup {
             .take_while(|m| *m <= slice.to)
             .map(|m| (m, m.to_string()))
             .collect();
-        let mut sets: HashMap<Vec<Option<String>>, BTreeMap<Period, Vec<&RoaringBitmap>>> = HashMap::new();
+        // Keys borrowed from the cells while they are gathered.
+        let mut sets: HashMap<GroupKey<'_>, BTreeMap<Period, Vec<&RoaringBitmap>>> = HashMap::new();
         for (month, name) in &months {
             let Some(part) = self.parts.get(&Span::Month(*month)) else {
                 continue;
@@ -54,7 +55,6 @@ impl Rollup {
                 let Some(key) = group_key(&scope, reference, Span::Month(*month), name, cell) else {
                     continue;
                 };
-                let key = key[..width].iter().map(|k| k.to_key()).collect();
                 sets.entry(key)
                     .or_default()
                     .entry(*month)
@@ -69,7 +69,7 @@ impl Rollup {
                     .into_iter()
                     .map(|(m, sets)| (m, RoaringBitmap::union_of(&sets)))
                     .collect();
-                (key, united)
+                (key[..width].iter().map(|k| k.to_key()).collect(), united)
             })
             .collect();
         Ok(release::responses(&slice.by, slice.from, slice.to, units))
