@@ -39,6 +39,12 @@ pub struct Cli {
     /// Targets' programmes in priority order, comma-separated (e.g. 1568/QĐ-BCT,2326/QĐ-TTg) [default: the provincial programme, else the newest national one].
     #[arg(long, global = true, env = "ECOMSHARE_TARGET_PROGRAMS")]
     target_programs: Option<String>,
+    /// The filing deadline: this day (1–28) of the month after a period, to its end in Vietnam; until then the month's figures are an estimate [default: 20].
+    #[arg(long, global = true, env = "ECOMSHARE_RELEASE_DEADLINE_DAY")]
+    release_deadline_day: Option<u32>,
+    /// Months after a period's end from which its figures are final; preliminary from the deadline until then [default: 3].
+    #[arg(long, global = true, env = "ECOMSHARE_RELEASE_FINAL_AFTER_MONTHS")]
+    release_final_after_months: Option<u32>,
     /// Log lines on stderr: text, or json (one object per line) [default: text].
     #[arg(long, global = true, env = "ECOMSHARE_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormatArg>,
@@ -335,6 +341,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
                 sector,
                 vsic,
                 as_of: as_of.map(|v| v.to_string()),
+                judged_at: None,
             };
             cli::share(&config, &params, format.into(), lang.into(), &mut out)?
         }
@@ -451,6 +458,8 @@ fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
                 .as_deref()
                 .map(config::program_list)
                 .filter(|p| !p.is_empty()),
+            release_deadline_day: cli.release_deadline_day,
+            release_final_after_months: cli.release_final_after_months,
             ..overrides
         },
     )

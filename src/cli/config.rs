@@ -78,6 +78,8 @@ pub struct FileConfig {
     pub disclosure: Option<DisclosureFile>,
     /// Which targets' programme governs a year.
     pub targets: Option<TargetsFile>,
+    /// When a month's figures become preliminary and final.
+    pub release: Option<ReleaseFile>,
     /// When `serve` archives the previous month's report (absent: never).
     pub schedule: Option<ScheduleFile>,
     /// Who receives each scheduled report.
@@ -127,6 +129,19 @@ pub struct TargetsFile {
     /// default choice (the provincial programme, else the newest national
     /// one, else `legacy`).
     pub programs: Option<Vec<String>>,
+}
+
+/// `[release]`
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseFile {
+    /// The filing deadline: this day of the month after the period, to its
+    /// end, in Asia/Ho_Chi_Minh (1–28, default 20). Until it has passed a
+    /// month's figures are an estimate.
+    pub deadline_day: Option<u32>,
+    /// Months after the period's end from which its figures are final
+    /// (at least 1, default 3); preliminary from the deadline until then.
+    pub final_after_months: Option<u32>,
 }
 
 /// `[schedule]`
@@ -220,6 +235,12 @@ pub struct Overrides {
     /// `[targets] programs`, from `--target-programs` or
     /// `ECOMSHARE_TARGET_PROGRAMS` (comma-separated).
     pub target_programs: Option<Vec<String>>,
+    /// `[release] deadline_day`, from `--release-deadline-day` or
+    /// `ECOMSHARE_RELEASE_DEADLINE_DAY`.
+    pub release_deadline_day: Option<u32>,
+    /// `[release] final_after_months`, from `--release-final-after-months`
+    /// or `ECOMSHARE_RELEASE_FINAL_AFTER_MONTHS`.
+    pub release_final_after_months: Option<u32>,
 }
 
 /// How log lines are written to stderr.
@@ -262,6 +283,8 @@ pub struct Config {
     pub disclosure: crate::domain::disclosure::Rule,
     /// The targets' programmes in priority order; empty: the default choice.
     pub target_programs: Vec<String>,
+    /// When months' figures become preliminary and final.
+    pub release: crate::domain::ReleasePolicy,
     pub data: PathBuf,
     pub addr: String,
     /// The ops listener's address, when there is one.
@@ -339,6 +362,21 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
             .or_else(|| file.targets.take().and_then(|t| t.programs))
             .unwrap_or_default(),
     )?;
+    let release = {
+        let d = crate::domain::ReleasePolicy::default();
+        let f = file.release.take().unwrap_or_default();
+        crate::domain::ReleasePolicy::new(
+            overrides
+                .release_deadline_day
+                .or(f.deadline_day)
+                .unwrap_or(d.deadline_day()),
+            overrides
+                .release_final_after_months
+                .or(f.final_after_months)
+                .unwrap_or(d.final_after_months()),
+        )
+        .map_err(ConfigError::Invalid)?
+    };
     let log_format = match (overrides.log_format, file.log_format.as_deref()) {
         (Some(f), _) => f,
         (None, None) => LogFormat::default(),
@@ -360,6 +398,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         server,
         disclosure,
         target_programs,
+        release,
         reports,
         compaction,
         compaction_interval_s: c.interval_s.unwrap_or(60),
@@ -722,6 +761,41 @@ mod tests {
         assert!(resolve(Some(&path), Overrides::default()).is_err());
         std::fs::write(&path, "[targets]\nprogram = [\"A\"]\n").unwrap();
         assert!(resolve(Some(&path), Overrides::default()).is_err(), "unknown key");
+    }
+
+    #[test]
+    fn release_from_the_flag_over_the_file_over_the_defaults_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let defaults = resolve(None, Overrides::default()).unwrap().release;
+        assert_eq!((defaults.deadline_day(), defaults.final_after_months()), (20, 3));
+        std::fs::write(&path, "[release]\ndeadline_day = 15\nfinal_after_months = 6\n").unwrap();
+        let c = resolve(Some(&path), Overrides::default()).unwrap().release;
+        assert_eq!((c.deadline_day(), c.final_after_months()), (15, 6));
+        let flags = Overrides {
+            release_deadline_day: Some(25),
+            ..Overrides::default()
+        };
+        let c = resolve(Some(&path), flags).unwrap().release;
+        assert_eq!((c.deadline_day(), c.final_after_months()), (25, 6));
+        for bad in [
+            "[release]\ndeadline_day = 29\n",
+            "[release]\ndeadline_day = 0\n",
+            "[release]\nfinal_after_months = 0\n",
+            "[release]\ndeadline = 20\n",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(resolve(Some(&path), Overrides::default()).is_err(), "{bad}");
+        }
+        let err = resolve(
+            None,
+            Overrides {
+                release_final_after_months: Some(0),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("final_after_months"), "{err}");
     }
 
     #[test]

@@ -125,7 +125,8 @@ pub fn ingest(
             read_rollup_whole: false,
             ..app_options(config)
         },
-    )?;
+    )?
+    .with_clock(clock()?);
     let report = app.ingest_with(files.iter().cloned().map(IngestSource::Path).collect(), options, None)?;
     tracing::info!(
         dataset_version = report.dataset_version,
@@ -168,7 +169,7 @@ pub fn share(
         read_rollup_whole: false,
         ..app_options(config)
     };
-    let app = App::open_with(&config.data, options)?;
+    let app = App::open_with(&config.data, options)?.with_clock(clock()?);
     let runtime = runtime()?;
     let response = runtime.block_on(app.share(params))?;
     match format {
@@ -215,7 +216,7 @@ fn open_data(config: &Config) -> Result<crate::store::Warehouse, CommandError> {
 
 /// Opens the data directory with the configured query options.
 pub fn open_app(config: &Config) -> Result<App, CommandError> {
-    Ok(App::open_with(&config.data, app_options(config))?)
+    Ok(App::open_with(&config.data, app_options(config))?.with_clock(clock()?))
 }
 
 pub fn app_options(config: &Config) -> AppOptions {
@@ -228,6 +229,7 @@ pub fn app_options(config: &Config) -> AppOptions {
         sql_row_cap: usize::try_from(config.sql_row_cap).unwrap_or(usize::MAX),
         disclosure: config.disclosure,
         target_programs: config.target_programs.clone(),
+        release: config.release,
         ..AppOptions::default()
     }
 }
@@ -414,7 +416,7 @@ pub fn serve(config: &Config) -> Result<(), CommandError> {
         ..app_options(config)
     };
     crate::telemetry::install();
-    let app = Arc::new(App::open_with(&config.data, options)?);
+    let app = Arc::new(App::open_with(&config.data, options)?.with_clock(clock()?));
     if config.demo {
         seed_demo_if_empty(&app)?;
     }
@@ -607,14 +609,15 @@ pub fn restore(config: &Config, file: &Path, out: &mut dyn Write) -> Result<(), 
     print_json(out, &summary)
 }
 
-/// The clock of the schedule and the outbox: the system clock, or, to
-/// rehearse a schedule, one started at `ECOMSHARE_CLOCK_START` (RFC 3339).
+/// The clock of the schedule, the outbox and the months' release states:
+/// the system clock, or, to rehearse a schedule or a release date, one
+/// started at `ECOMSHARE_CLOCK_START` (RFC 3339).
 fn clock() -> Result<Arc<dyn Clock>, CommandError> {
     match std::env::var("ECOMSHARE_CLOCK_START") {
         Ok(start) => {
             let at = chrono::DateTime::parse_from_rfc3339(&start)
                 .map_err(|e| CommandError::Usage(format!("ECOMSHARE_CLOCK_START {start:?}: {e}")))?;
-            tracing::warn!(start = %at, "the schedule's clock starts at ECOMSHARE_CLOCK_START, not now");
+            tracing::warn!(start = %at, "the clock starts at ECOMSHARE_CLOCK_START, not now");
             Ok(Arc::new(StartedAt::new(at.with_timezone(&chrono::Utc))))
         }
         Err(_) => Ok(Arc::new(SystemClock)),
@@ -634,7 +637,7 @@ fn start_reports(
         tracing::warn!("another process holds the outbox; this one neither schedules nor delivers reports");
         return Ok(Vec::new());
     };
-    let clock = clock()?;
+    let clock = app.clock();
     let options = Arc::new(reports.delivery.clone());
     let worker = crate::delivery::Worker::new(&config.data, options, clock.clone());
     let stopping = stop.clone();

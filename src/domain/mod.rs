@@ -1,5 +1,6 @@
 //! Domain types and rules: periods, codes, amounts, shares, targets, the
-//! reference tables and the validation rules of a filing.
+//! reference tables, the validation rules of a filing, and how final a
+//! month's figures are (release states, response rates).
 //!
 //! Pure: no I/O, no clock, no polars, no DataFusion, no HTTP. Everything here
 //! is a function of its arguments, so every rule can be tested in isolation
@@ -13,6 +14,7 @@ pub mod period;
 pub mod provenance;
 pub mod query;
 pub mod reference;
+pub mod release;
 pub mod roles;
 pub mod rules;
 pub mod schedule;
@@ -25,6 +27,7 @@ pub use named_query::{BindContext, BindError, BoundValue, ParamDef, ParamKind, Q
 pub use period::{Period, Quarter};
 pub use query::{Breakdown, Cell, Dim, Slice};
 pub use reference::{District, Reference, ReferenceError, SectorGroup, VsicCode};
+pub use release::{Release, ReleasePolicy, Response};
 pub use roles::{Access, Role};
 pub use rules::{FieldError, RejectReason};
 pub use schedule::MonthlySchedule;

@@ -13,6 +13,7 @@
 //! and knows nothing of HTTP.
 
 use crate::domain::disclosure::Contributions;
+use crate::domain::release::Responses;
 use crate::domain::{BoundValue, Cell, Dim, Figures, Period, Reference, Slice, WeightedVnd};
 pub use crate::store::rollup::MonthSums;
 use crate::store::rollup::{CellCodes, Rollup};
@@ -658,8 +659,68 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// `breakdown` from a scan of the raw filings, rollup or not (tests
-    /// compare the two).
+    /// The response of every row of `slice`'s breakdown and of its total
+    /// (see `domain::release`): from the version's rollup when it has one.
+    pub async fn responses(&self, slice: &Slice) -> Result<Responses, EngineError> {
+        match &self.rollup {
+            Some(r) => r
+                .responses(slice, &self.reference)
+                .map_err(|e| EngineError::Shape(e.to_string())),
+            None => self.responses_raw(slice).await,
+        }
+    }
+
+    /// `responses` from a scan of the raw filings: each scope's distinct
+    /// units of each month, from `LOOKBACK` months before the slice.
+    pub async fn responses_raw(&self, slice: &Slice) -> Result<Responses, EngineError> {
+        use crate::domain::release::{self, LOOKBACK};
+        let scope: Vec<&str> = slice
+            .by
+            .iter()
+            .filter(|d| !release::is_time(**d))
+            .map(|d| d.key_field())
+            .collect();
+        let looked = Slice {
+            from: slice.from.add_months(-LOOKBACK).unwrap_or(slice.from),
+            ..slice.clone()
+        };
+        let mut columns = scope.clone();
+        columns.extend(["period", "unit_id"]);
+        let batches = self
+            .slice_base(&looked)
+            .await?
+            .select_columns(&columns)?
+            .distinct()?
+            .collect()
+            .await?;
+        let mut units: std::collections::HashMap<
+            Vec<Option<String>>,
+            std::collections::BTreeMap<Period, std::collections::HashSet<String>>,
+        > = Default::default();
+        let width = scope.len();
+        for batch in &batches {
+            let cols: Vec<StringArray> = (0..width + 2)
+                .map(|k| string_column(batch.column(k)))
+                .collect::<Result<_, _>>()?;
+            for row in 0..batch.num_rows() {
+                let key = cols[..width]
+                    .iter()
+                    .map(|c| (!c.is_null(row)).then(|| c.value(row).to_string()))
+                    .collect();
+                let period = cols[width].value(row);
+                let month =
+                    Period::parse(period).ok_or_else(|| EngineError::Shape(format!("stored period {period:?}")))?;
+                units
+                    .entry(key)
+                    .or_default()
+                    .entry(month)
+                    .or_default()
+                    .insert(cols[width + 1].value(row).to_string());
+            }
+        }
+        Ok(release::responses(&slice.by, slice.from, slice.to, units))
+    }
+
     /// The effective filings of a slice's periods and filters, with every
     /// breakdown key and the weighted amounts.
     async fn slice_base(&self, slice: &Slice) -> Result<DataFrame, EngineError> {
@@ -751,6 +812,8 @@ impl Snapshot {
         Ok(totals.finish(k))
     }
 
+    /// `breakdown` from a scan of the raw filings, rollup or not (tests
+    /// compare the two).
     pub async fn breakdown_raw(&self, slice: &Slice) -> Result<Breakdown, EngineError> {
         let mut df = self.slice_base(slice).await?;
         let keys: Vec<Expr> = slice.by.iter().map(|d| col(d.key_field())).collect();

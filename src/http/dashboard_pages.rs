@@ -147,7 +147,7 @@ pub(super) async fn table_file(
     let etag = {
         let mut h = DefaultHasher::new();
         (&params, kind, format, lang.code(), version, tag.reference).hash(&mut h);
-        crate::service::month_in_vietnam(chrono::Utc::now()).hash(&mut h);
+        app.time_tag().hash(&mut h);
         format!("\"v{version}-{:016x}\"", h.finish())
     };
     let mut response = if if_none_match(&headers, &etag) {

@@ -136,7 +136,7 @@ async fn defaults(
         }
     };
     let ctx = BindContext {
-        latest_month: latest.unwrap_or_else(|| month_in_vietnam(chrono::Utc::now())),
+        latest_month: latest.unwrap_or_else(|| month_in_vietnam(app.now())),
         version: as_of.unwrap_or(version),
         reference: &reference,
     };

@@ -69,7 +69,7 @@ pub(super) async fn share(
     let tag = app.state_tag()?;
     let etag = {
         let mut h = DefaultHasher::new();
-        (&params, repr, tag, crate::service::month_in_vietnam(chrono::Utc::now())).hash(&mut h);
+        (&params, repr, tag, app.time_tag()).hash(&mut h);
         format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
     };
     // The version the body holds: the tag's, or — while the latest version
@@ -116,8 +116,8 @@ pub(super) async fn share(
 }
 
 /// Encoded share answers by ETag (which names the dataset version, the
-/// reference, the parameters with the audience, the representation and the
-/// month), so a repeated request is answered without encoding again.
+/// reference, the parameters with the audience, the representation and
+/// the release policy and epoch the release states depend on), so a repeated request is answered without encoding again.
 /// Bounded: emptied when it would pass `Bodies::MAX_BYTES`.
 #[derive(Default)]
 pub struct Bodies {
@@ -215,7 +215,7 @@ pub(super) async fn chart(
     let etag = {
         let mut h = DefaultHasher::new();
         (&params, kind, ext, size.width, size.height, lang == Lang::En, tag).hash(&mut h);
-        crate::service::month_in_vietnam(chrono::Utc::now()).hash(&mut h);
+        app.time_tag().hash(&mut h);
         format!("\"v{}-{:016x}\"", tag.dataset_version, h.finish())
     };
     let mut response = if if_none_match(&headers, &etag) {

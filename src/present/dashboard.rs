@@ -304,9 +304,11 @@ async fn trend_series(app: &App, params: &ShareParams) -> Result<TrendSeries, Ap
 /// The trend chart of `series`.
 fn trend(series: &TrendSeries, lang: Lang) -> Trend {
     let (mut months, mut share, mut last_year) = (Vec::new(), Vec::new(), Vec::new());
+    let mut provisional = Vec::new();
     for (p, now, before) in series.rows() {
         months.push(trend_month(p));
         share.push(now.and_then(|r| r.share));
+        provisional.push(now.is_some_and(|r| r.release != crate::domain::Release::Final));
         last_year.push(before.and_then(|r| r.share));
     }
     let now = &series.now;
@@ -314,12 +316,14 @@ fn trend(series: &TrendSeries, lang: Lang) -> Trend {
         title: title(labels::of(lang).chart.trend, now, lang),
         months,
         share,
+        provisional,
         last_year,
         target: now.target,
         legend: TrendLegend {
             share: labels::of(lang).chart.legend_share.into(),
             last_year: labels::of(lang).chart.legend_last_year.into(),
             target: target_label(now, lang),
+            provisional: labels::of(lang).release.hollow.into(),
         },
     }
 }

@@ -32,7 +32,7 @@ fn key_columns(resp: &ShareResponse) -> Vec<&'static str> {
 
 /// The figure columns of the CSV, named as in the JSON (columns added
 /// later come last: a reader by position keeps working).
-const FIGURE_COLUMNS: [&str; 11] = [
+const FIGURE_COLUMNS: [&str; 13] = [
     "total_revenue_vnd",
     "ecommerce_revenue_vnd",
     "share",
@@ -44,6 +44,8 @@ const FIGURE_COLUMNS: [&str; 11] = [
     "suppressed",
     "row",
     "target_program",
+    "release",
+    "response_rate",
 ];
 
 /// A row's key or name for `field`, empty when it has none (as in the total).
@@ -73,6 +75,8 @@ fn csv_cells(r: &ShareRow, kind: &str) -> Vec<Cell> {
         Cell::text(r.suppressed.to_string()),
         Cell::text(kind),
         Cell::text(r.target_program.as_deref().unwrap_or_default()),
+        Cell::text(r.release.code()),
+        Cell::share(r.response_rate()),
     ]);
     cells
 }
@@ -129,7 +133,8 @@ fn status(r: &ShareRow, l: &labels::Export) -> &'static str {
     }
 }
 
-/// A row's figures for people, and the programme of its target.
+/// A row's figures for people, the programme of its target, how final
+/// its months are and its response rate.
 fn shown_cells(r: &ShareRow, l: &labels::Export, lang: Lang) -> Vec<Cell> {
     let mut cells = figure_cells(r, status(r, l));
     cells.push(Cell::text(
@@ -138,6 +143,8 @@ fn shown_cells(r: &ShareRow, l: &labels::Export, lang: Lang) -> Vec<Cell> {
             .map(|p| crate::present::locale::program(p, lang))
             .unwrap_or_default(),
     ));
+    cells.push(Cell::text(crate::present::locale::release_label(r.release, lang)));
+    cells.push(Cell::share(r.response_rate()));
     cells
 }
 
@@ -154,6 +161,8 @@ pub fn share_table(resp: &ShareResponse, lang: Lang) -> String {
     let key_count = columns.len();
     columns.extend(figure_columns(l));
     columns.push(Column::new(labels::of(lang).targets.column, FIGURES.left()));
+    columns.push(Column::new(labels::of(lang).release.column, FIGURES.left()));
+    columns.push(Column::new(labels::of(lang).release.response_rate, FIGURES.places(1)));
     let mut rows: Vec<Vec<Cell>> = resp
         .rows
         .iter()

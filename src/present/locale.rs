@@ -152,6 +152,17 @@ pub fn status_label(s: crate::domain::Status, lang: Lang) -> &'static str {
     }
 }
 
+/// A release state in words ("ước tính", "sơ bộ", "chính thức").
+pub fn release_label(r: crate::domain::Release, lang: Lang) -> &'static str {
+    use crate::domain::Release;
+    let l = &labels::of(lang).release;
+    match r {
+        Release::Estimate => l.estimate,
+        Release::Preliminary => l.preliminary,
+        Release::Final => l.final_state,
+    }
+}
+
 /// A `YYYY-MM` month in running text ("tháng 6/2025"); anything else as it is.
 pub fn month(period: &str, lang: Lang) -> String {
     match crate::domain::Period::parse(period) {

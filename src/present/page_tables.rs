@@ -167,6 +167,19 @@ pub fn figure_cells(r: &ShareRow, lang: Lang) -> Vec<Cell> {
     ]
 }
 
+/// How final a row's months are (its code for machines, its word for
+/// people) and its response rate (withheld when the row is).
+pub fn release_cells(r: &ShareRow, lang: Lang) -> [Cell; 2] {
+    [
+        Cell::coded(r.release.code(), locale::release_label(r.release, lang)),
+        if r.suppressed {
+            Cell::Withheld
+        } else {
+            Cell::share(r.response_rate())
+        },
+    ]
+}
+
 /// A month's share in the trend (none: no row), withheld when its row is.
 pub fn trend_cell(row: Option<&ShareRow>) -> Cell {
     row.map_or(Cell::Empty, |r| share_of(r, r.share))
@@ -202,7 +215,7 @@ pub fn table(o: &Overview, params: &ShareParams, kind: Kind, lang: Lang) -> Opti
     let t = texts(lang);
     let w = &labels::of(lang).workbook;
     let mut table = match kind {
-        Kind::Trend => trend_table(o, t.trend_sheet, w.month),
+        Kind::Trend => trend_table(o, t.trend_sheet, w.month, lang),
         Kind::DistrictSector => heat_table(o, t.district_sector_sheet, w.district_code, w.district),
         Kind::Districts => share_table(
             resp,
@@ -236,19 +249,31 @@ pub fn table(o: &Overview, params: &ShareParams, kind: Kind, lang: Lang) -> Opti
     Some(table)
 }
 
-/// The trend's months (`2025-06`), shares and shares a year earlier.
-fn trend_table(o: &Overview, title: &'static str, month: &'static str) -> Table {
+/// The trend's months (`2025-06`), shares and shares a year earlier, and
+/// last how final each month is and its response rate.
+fn trend_table(o: &Overview, title: &'static str, month: &'static str, lang: Lang) -> Table {
     let legend = &o.trend.legend;
+    let r = &labels::of(lang).release;
     Table {
         title,
         columns: vec![
             Column::keyed("period", month, FIGURES.left()),
             Column::keyed("share", legend.share.clone(), FIGURES),
             Column::keyed("share_last_year", legend.last_year.clone(), FIGURES),
+            Column::keyed("release", r.column, FIGURES.left()),
+            Column::keyed("response_rate", r.response_rate, FIGURES),
         ],
-        rows: trend_rows(o)
-            .into_iter()
-            .map(|(p, now, before)| vec![Cell::text(p.to_string()), now, before])
+        rows: o
+            .trend_series
+            .rows()
+            .map(|(p, now, before)| {
+                let mut row = vec![Cell::text(p.to_string()), trend_cell(now), trend_cell(before)];
+                row.extend(match now {
+                    Some(r) => release_cells(r, lang),
+                    None => [Cell::Empty, Cell::Empty],
+                });
+                row
+            })
             .collect(),
         ..Table::default()
     }
@@ -315,12 +340,15 @@ fn share_table(
         columns.push(Column::keyed(key, header, FIGURES));
     }
     columns.push(Column::keyed("status", w.status, FIGURES.left()));
-    // Added last: the columns before it keep their places.
+    // Added last: the columns before them keep their places.
     columns.push(Column::keyed(
         "target_program",
         labels::of(lang).targets.column,
         FIGURES.left(),
     ));
+    let r = &labels::of(lang).release;
+    columns.push(Column::keyed("release", r.column, FIGURES.left()));
+    columns.push(Column::keyed("response_rate", r.response_rate, FIGURES));
     let line = |rank: Option<Cell>, code: &str, name: &str, r: &ShareRow| {
         let mut row: Vec<Cell> = rank.into_iter().collect();
         row.extend([Cell::text(code), Cell::text(name)]);
@@ -331,6 +359,7 @@ fn share_table(
                 .map(|p| locale::program(p, lang))
                 .unwrap_or_default(),
         ));
+        row.extend(release_cells(r, lang));
         row
     };
     let mut rows: Vec<Vec<Cell>> = listed(resp, ranked)
@@ -491,6 +520,8 @@ mod tests {
             filings: 4,
             units: 4,
             suppressed: false,
+            release: crate::domain::Release::Final,
+            response: crate::domain::Response::default(),
         }
     }
 
@@ -544,7 +575,14 @@ mod tests {
             vec![
                 row(&keys(&d380), "2000000", "100000", Some(0.05)),
                 withheld(&keys(&d381)),
-                row(&keys(&d384), "1000000", "120000", Some(0.12)),
+                crate::service::ShareRow {
+                    release: crate::domain::Release::Preliminary,
+                    response: crate::domain::Response {
+                        responding: 3,
+                        expected: 4,
+                    },
+                    ..row(&keys(&d384), "1000000", "120000", Some(0.12))
+                },
             ],
         );
         let sector = |code: &str| ("sector_code", code.to_string());
@@ -574,7 +612,15 @@ mod tests {
         );
         let period = |p: &str, share: Option<f64>| row(&[("period", p)], "1000", "100", share);
         let july = withheld(&[("period", "2025-07")]);
-        let now = answer(vec!["period"], "2025-07", vec![july, period("2025-08", Some(0.09))]);
+        let august = crate::service::ShareRow {
+            release: crate::domain::Release::Estimate,
+            response: crate::domain::Response {
+                responding: 1,
+                expected: 2,
+            },
+            ..period("2025-08", Some(0.09))
+        };
+        let now = answer(vec!["period"], "2025-07", vec![july, august]);
         let year_before = answer(vec!["period"], "2024-07", vec![period("2024-07", Some(0.07))]);
         let months = vec![Period::parse("2025-07").unwrap(), Period::parse("2025-08").unwrap()];
         let reference = std::sync::Arc::new(crate::store::builtin_reference());
@@ -600,12 +646,14 @@ mod tests {
                 title: "Trend".into(),
                 months: Vec::new(),
                 share: Vec::new(),
+                provisional: Vec::new(),
                 last_year: Vec::new(),
                 target: Some(0.1),
                 legend: TrendLegend {
                     share: "Tỷ trọng TMĐT".into(),
                     last_year: "Cùng kỳ năm trước".into(),
                     target: "Mục tiêu".into(),
+                    provisional: "Điểm rỗng: số ước tính hoặc sơ bộ".into(),
                 },
             },
             trend_series: TrendSeries {
@@ -667,8 +715,18 @@ mod tests {
                 "gap_pp",
                 "filings",
                 "status",
-                "target_program"
+                "target_program",
+                "release",
+                "response_rate"
             ]
+        );
+        assert_eq!(t.columns[11].header, "Mức độ số liệu");
+        assert_eq!(t.rows[0][11].raw(), "preliminary");
+        assert_eq!(Format::show(&FIGURES, &t.rows[0][11], Lang::Vi), "sơ bộ");
+        assert_eq!(Format::show(&FIGURES, &t.rows[0][12], Lang::Vi), "75,00 %");
+        assert!(
+            matches!(t.rows[2][12], Cell::Withheld),
+            "a withheld row's response rate"
         );
         assert_eq!(t.columns[3].header, "Tổng mức bán lẻ (đồng)");
         assert_eq!(t.columns[10].header, "Chương trình mục tiêu");
@@ -711,20 +769,23 @@ mod tests {
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert_eq!(
             lines[0],
-            "\u{feff}rank,district_code,district_name,total_revenue_vnd,ecommerce_revenue_vnd,share,target,gap_pp,filings,status,target_program"
+            "\u{feff}rank,district_code,district_name,total_revenue_vnd,ecommerce_revenue_vnd,share,target,gap_pp,filings,status,target_program,release,response_rate"
         );
         let gap = |s: f64| (s - 0.1) * 100.0;
         assert_eq!(
             lines[1],
             format!(
-                "1,384,Mường Lát,1000000,120000,0.12,0.1,{},4,met,134/KH-UBND",
+                "1,384,Mường Lát,1000000,120000,0.12,0.1,{},4,met,134/KH-UBND,preliminary,0.75",
                 gap(0.12)
             )
         );
-        assert_eq!(lines[3], ",381,Bỉm Sơn,,,,0.1,,,suppressed,134/KH-UBND");
+        assert_eq!(lines[3], ",381,Bỉm Sơn,,,,0.1,,,suppressed,134/KH-UBND,final,");
         assert_eq!(
             lines[4],
-            format!(",,Toàn tỉnh,3000000,240000,0.08,0.1,{},4,below,134/KH-UBND", gap(0.08))
+            format!(
+                ",,Toàn tỉnh,3000000,240000,0.08,0.1,{},4,below,134/KH-UBND,final,",
+                gap(0.08)
+            )
         );
         assert_eq!(lines[5], "");
     }
@@ -770,7 +831,7 @@ mod tests {
         let t = table(&o, &ShareParams::default(), Kind::Trend, Lang::Vi).unwrap();
         assert_eq!(
             t.to_csv_file(),
-            "\u{feff}period,share,share_last_year\r\n2025-07,,0.07\r\n2025-08,0.09,\r\n"
+            "\u{feff}period,share,share_last_year,release,response_rate\r\n2025-07,,0.07,final,\r\n2025-08,0.09,,estimate,0.5\r\n"
         );
         assert!(matches!(t.rows[0][1], Cell::Withheld));
         assert!(matches!(t.rows[1][2], Cell::Empty));

@@ -105,6 +105,31 @@ fn tile(out: &mut String, label: &str, value: &str, note: &str, class: &str) {
     );
 }
 
+/// A non-final figure's mark ("ước tính", "sơ bộ"); none for a final one.
+fn release_mark(r: crate::domain::Release, lang: Lang) -> String {
+    if r == crate::domain::Release::Final {
+        return String::new();
+    }
+    format!(
+        "<span class=\"mark {}\">{}</span>",
+        r.code(),
+        esc(locale::release_label(r, lang))
+    )
+}
+
+/// A row's response rate as a tile's note line (none without one).
+fn response_note(r: &crate::service::figures::ShareRow, lang: Lang) -> String {
+    r.response_rate().map_or_else(String::new, |rate| {
+        format!(
+            " · {}",
+            esc(&labels::fill(
+                labels::of(lang).release.response_line,
+                &[("rate", &locale::percent(rate, 1, lang))]
+            ))
+        )
+    })
+}
+
 fn status_class(s: Status) -> &'static str {
     match s {
         Status::Met => "met",
@@ -186,11 +211,16 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
     tile(
         out,
         &format!("{} ({})", t.latest_month, locale::month(&o.latest_month.to, lang)),
-        &percent(o.latest_month.total.share, lang),
         &format!(
-            "{}: {}",
+            "{}{}",
+            percent(o.latest_month.total.share, lang),
+            release_mark(o.latest_month.total.release, lang)
+        ),
+        &format!(
+            "{}: {}{}",
             t.ecommerce,
-            money(&o.latest_month.total.ecommerce_revenue_vnd, lang)
+            money(&o.latest_month.total.ecommerce_revenue_vnd, lang),
+            response_note(&o.latest_month.total, lang)
         ),
         status_class(o.latest_month.total.status),
     );
@@ -202,7 +232,7 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
             locale::month(&o.year_to_date.from, lang),
             locale::month(&o.year_to_date.to, lang)
         ),
-        &percent(ytd.share, lang),
+        &format!("{}{}", percent(ytd.share, lang), release_mark(ytd.release, lang)),
         &format!("{}: {}", t.total_retail, money(&ytd.total_revenue_vnd, lang)),
         status_class(ytd.status),
     );
@@ -350,15 +380,17 @@ fn trend_table(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang,
     caption(out, o, params, Kind::Trend, lang);
     let _ = write!(
         out,
-        "<thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        "<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(t.month),
         esc(&tr.legend.share),
-        esc(&tr.legend.last_year)
+        esc(&tr.legend.last_year),
+        esc(labels::of(lang).release.column)
     );
-    for (month, share, last) in page_tables::trend_rows(o) {
+    for ((month, share, last), (_, now, _)) in page_tables::trend_rows(o).into_iter().zip(o.trend_series.rows()) {
+        let release = now.map_or_else(|| "–".into(), |r| esc(locale::release_label(r.release, lang)));
         let _ = write!(
             out,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{release}</td></tr>",
             esc(&trend_month(month)),
             cell_html(&share, lang),
             cell_html(&last, lang)

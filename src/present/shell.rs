@@ -228,6 +228,7 @@ input,select{font:inherit}\
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.8rem;margin:1rem 0}\
 .tile{border:1px solid #ccc;border-left:6px solid #0072B2;padding:.6rem}.tile.met{border-left-color:#009E73}.tile.below{border-left-color:#D55E00}\
 .tile .label{font-size:.8rem;color:#444}.tile .value{font-size:1.6rem;font-weight:600;margin:.2rem 0}.tile .note{font-size:.8rem;color:#444}\
+.mark{display:inline-block;font-size:.75rem;font-weight:600;border:1px dashed #555;border-radius:3px;padding:0 .3rem;margin-left:.4rem;vertical-align:middle;color:#333}\
 .charts figure{margin:1rem 0}.charts img{max-width:100%;height:auto;border:1px solid #eee}\
 table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}caption{text-align:left;font-weight:600;padding:.3rem 0}\
 th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left}th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}\

@@ -6,7 +6,7 @@
 
 use super::ReportError;
 use super::archive::{Generated, archive_report, archived, list};
-use super::model::{DistrictLine, Headline, Quality, RankedLine, Report, code, to_json};
+use super::model::{DistrictLine, Headline, MonthRelease, Quality, RankedLine, Report, code, to_json};
 use crate::domain::Period;
 use crate::domain::Reference;
 use crate::domain::share::change_pp;
@@ -20,10 +20,11 @@ use std::path::Path;
 pub const TREND_MONTHS: i32 = 24;
 
 /// The methodology's paragraphs: the share, revisions, targets, exact sums,
-/// the 2025 reform (when the reference has communes) and disclosure control.
+/// the release states and the response rate, the 2025 reform (when the reference has communes) and disclosure control.
 fn methodology(
     lang: Lang,
     rule: &crate::domain::disclosure::Rule,
+    policy: crate::domain::ReleasePolicy,
     reference: &crate::domain::Reference,
     month: &ShareResponse,
     year: u16,
@@ -34,6 +35,15 @@ fn methodology(
         .to_vec();
     out.push(programs(l, month, year, lang));
     out.push(l.method_exact.to_string());
+    let r = &labels::of(lang).release;
+    out.push(labels::fill(
+        r.method,
+        &[
+            ("deadline_day", &policy.deadline_day().to_string()),
+            ("final_after_months", &policy.final_after_months().to_string()),
+        ],
+    ));
+    out.push(r.method_response.to_string());
     if !reference.communes.is_empty() {
         let units = reference.communes.len().to_string();
         let spanning = spanning_communes(l, reference).join("; ");
@@ -100,14 +110,38 @@ fn spanning_communes(l: &labels::Report, reference: &crate::domain::Reference) -
 
 /// Gathers the report of `month` from the current dataset version.
 pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppError> {
-    let f = Answers::fetch(app, month).await?;
-    let districts = district_lines(&f);
     let manifest = app.manifest()?;
+    // Release states are judged at the version's commit time, as its date
+    // is: the same version gives the same report whenever it is made.
+    let judged_at = chrono::DateTime::parse_from_rfc3339(&manifest.committed_at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok();
+    let f = Answers::fetch(app, month, judged_at).await?;
+    let districts = district_lines(&f);
     let quality = quality(app, month, &f, &manifest).await?;
     let reference = app.reference()?;
     let reform = crate::domain::reference::REFORM;
     let year_ago = month.add_months(-12).unwrap_or(month);
-    let methodology = methodology(lang, &app.disclosure_rule(), &reference, &f.this, month.year());
+    let methodology = methodology(
+        lang,
+        &app.disclosure_rule(),
+        app.release_policy(),
+        &reference,
+        &f.this,
+        month.year(),
+    );
+    let not_final = f
+        .trend
+        .rows
+        .iter()
+        .filter(|r| r.release != crate::domain::Release::Final)
+        .filter_map(|r| {
+            Some(MonthRelease {
+                month: code(r, "period")?.to_string(),
+                release: r.release,
+            })
+        })
+        .collect();
     let mut report = Report {
         month: month.to_string(),
         language: lang.code(),
@@ -130,23 +164,25 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
         district_sector: f.cross.rows.into_iter().filter(with_filings).collect(),
         communes: commune_lines(f.communes, &reference),
         quality,
+        not_final,
         methodology,
         content_sha256: String::new(),
         charts: Vec::new(),
     };
-    report.charts = charts(app, month, lang).await?;
+    report.charts = charts(app, month, lang, judged_at).await?;
     report.content_sha256 = crate::util::digest::sha256_hex(to_json(&report).as_bytes());
     Ok(report)
 }
 
 /// A share request over `from..=to` by `by`. A report is a publication: its
 /// figures are protected by disclosure control.
-fn span(from: Period, to: Period, by: Option<&str>) -> ShareParams {
+fn span(from: Period, to: Period, by: Option<&str>, judged_at: Option<chrono::DateTime<chrono::Utc>>) -> ShareParams {
     ShareParams {
         audience: Audience::Protected,
         from: Some(from.to_string()),
         to: Some(to.to_string()),
         by: by.map(str::to_string),
+        judged_at,
         ..ShareParams::default()
     }
 }
@@ -168,7 +204,12 @@ struct Answers {
 }
 
 impl Answers {
-    async fn fetch(app: &App, month: Period) -> Result<Self, AppError> {
+    async fn fetch(
+        app: &App,
+        month: Period,
+        judged_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Self, AppError> {
+        let span = |from, to, by| span(from, to, by, judged_at);
         let back = |n: i32| month.add_months(-n).unwrap_or(month);
         let january = Period::new(month.year(), 1).expect("January");
         let (before, year_ago) = (back(1), back(12));
@@ -279,12 +320,17 @@ async fn quality(app: &App, month: Period, f: &Answers, manifest: &Manifest) -> 
 }
 
 /// The trend and district ranking charts of the month, as (description, SVG).
-async fn charts(app: &App, month: Period, lang: Lang) -> Result<Vec<(String, String)>, AppError> {
+async fn charts(
+    app: &App,
+    month: Period,
+    lang: Lang,
+    judged_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<(String, String)>, AppError> {
     use crate::present::{charts, dashboard};
     let size = charts::Size::new(900, 420).expect("a valid chart size");
     let mut out = Vec::new();
     for kind in [dashboard::ChartKind::Trend, dashboard::ChartKind::Districts] {
-        let chart = dashboard::chart(app, kind, &span(month, month, None), lang).await?;
+        let chart = dashboard::chart(app, kind, &span(month, month, None, judged_at), lang).await?;
         let alt = charts::describe(&chart);
         let svg = charts::render(&chart, charts::Format::Svg, size, lang).map_err(|e| AppError::BadParameter {
             code: "chart_failed",

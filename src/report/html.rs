@@ -45,6 +45,7 @@ fn head(report: &Report) -> String {
 /// The sections in reading order, the charts after the headline.
 fn body(o: &mut String, report: &Report, shown: &Shown) {
     section(o, &shown.headline, shown);
+    o.push_str(&format!("<p class=\"meta\">{}</p>", esc(&shown.release_note)));
     for (alt, svg) in &report.charts {
         o.push_str(&format!(
             "<figure role=\"img\" aria-label=\"{}\">{}</figure>",

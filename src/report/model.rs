@@ -39,6 +39,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub communes: Vec<RankedLine>,
     pub quality: Quality,
+    /// The months of the trend whose figures are not final yet, oldest
+    /// first, judged at the dataset version's commit time.
+    pub not_final: Vec<MonthRelease>,
     pub methodology: Vec<String>,
     /// SHA-256 of this report's JSON with this field empty.
     pub content_sha256: String,
@@ -79,6 +82,13 @@ pub struct RankedLine {
     pub former_district: String,
     /// Rank by share among the lines with revenue (1 = highest).
     pub rank: Option<usize>,
+}
+
+/// A month and how final its figures are.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthRelease {
+    pub month: String,
+    pub release: crate::domain::Release,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -235,6 +235,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
     let mut l = Layout::new();
     title(&mut l, report, &shown);
     l.labelled(&shown.headline, lang, 9.0);
+    l.paragraphs([shown.release_note.as_str()]);
     l.charts(report.charts.len());
     l.table(
         &[22.0, 70.0, 68.0, 64.0, 44.0, 70.0, 34.0, 68.0, 70.0],

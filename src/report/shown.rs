@@ -23,6 +23,8 @@ pub struct Shown {
     pub series_break_note: Option<&'static str>,
     /// The annex by commune (months from the 2025 reform).
     pub communes: Option<Table>,
+    /// Which months' figures are not final yet (or that all are).
+    pub release_note: String,
 }
 
 /// How the report's figures read: money in billions of đồng, shares and
@@ -49,7 +51,31 @@ pub fn shown(report: &Report) -> Shown {
         methodology_heading: l.methodology,
         series_break_note: report.series_break.map(|_| l.series_break),
         communes: (!report.communes.is_empty()).then(|| communes(report, l)),
+        release_note: release_note(report, lang),
     }
+}
+
+/// The months not final yet, each with its state ("tháng 6/2025 (ước
+/// tính)"), or that every month is final.
+pub fn release_note(report: &Report, lang: Lang) -> String {
+    let r = &labels::of(lang).release;
+    if report.not_final.is_empty() {
+        return r.all_final.to_string();
+    }
+    let list: Vec<String> = report
+        .not_final
+        .iter()
+        .map(|m| {
+            labels::fill(
+                r.month_state,
+                &[
+                    ("month", &crate::present::locale::month(&m.month, lang)),
+                    ("state", crate::present::locale::release_label(m.release, lang)),
+                ],
+            )
+        })
+        .collect();
+    labels::fill(r.not_final, &[("list", &list.join(", "))])
 }
 
 /// A rank as a plain ordinal, a dash for none.
@@ -90,6 +116,14 @@ fn headline(report: &Report, l: &labels::Report, lang: Lang) -> Table {
             (l.needed, needed.map_or(Cell::Empty, Cell::money)),
             (l.on_previous_month, Cell::points(h.change_on_previous_month_pp)),
             (l.on_last_year, Cell::points(h.change_on_last_year_pp)),
+            (
+                labels::of(lang).release.column,
+                Cell::text(crate::present::locale::release_label(h.month.release, lang)),
+            ),
+            (
+                labels::of(lang).release.response_rate,
+                Cell::share(h.month.response_rate()),
+            ),
         ],
     )
 }

@@ -140,6 +140,18 @@ fn headline_lines(report: &Report, lang: Lang) -> Vec<(&'static str, Cell)> {
         (l.needed, needed.map_or(Cell::text(""), Cell::money)),
         (l.on_previous_month, Cell::points(h.change_on_previous_month_pp)),
         (l.on_last_year, Cell::points(h.change_on_last_year_pp)),
+        (
+            labels::of(lang).release.column,
+            Cell::text(crate::present::locale::release_label(h.month.release, lang)),
+        ),
+        (
+            labels::of(lang).release.response_rate,
+            Cell::share(h.month.response_rate()),
+        ),
+        (
+            labels::of(lang).release.not_final_heading,
+            Cell::text(super::shown::release_note(report, lang)),
+        ),
     ]
 }
 

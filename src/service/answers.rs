@@ -9,7 +9,6 @@ use super::{
     App, AppError, Audience, ShareParams, ShareResponse, ShareRow, disclose, list, month_in_vietnam, parse_as_of,
 };
 use crate::domain::{Cell, Dim, Figures, Indicator, Period, Reference, Slice, Target};
-use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -59,7 +58,8 @@ impl App {
             None => self.load_with(wait).await?,
             as_of => (self.load_at(as_of).await?, true),
         };
-        let key = (params.clone(), month_in_vietnam(Utc::now()));
+        let now = params.judged_at.unwrap_or_else(|| self.now());
+        let key = (params.clone(), self.time_tag_at(now).epoch);
         let cell = {
             let mut answers = loaded.answers.lock().expect("answers lock");
             if answers.len() >= MAX_CACHED_ANSWERS && !answers.contains_key(&key) {
@@ -118,7 +118,7 @@ impl App {
     /// The answer for `key` of the version loaded before `current`, if it
     /// was computed and is of another dataset version (an answer of the
     /// same version under the reference before would not say so).
-    fn previous_answer(&self, current: &Loaded, key: &(ShareParams, Period)) -> Option<ShareResponse> {
+    fn previous_answer(&self, current: &Loaded, key: &super::versions::AnswerKey) -> Option<ShareResponse> {
         let previous = self.previous.lock().expect("cache lock").clone()?;
         if previous.tag.dataset_version == current.tag.dataset_version {
             return None;
@@ -147,6 +147,17 @@ impl App {
         } else {
             loaded.snapshot.breakdown(&slice).await?
         };
+        let mut responses = if raw {
+            loaded.snapshot.responses_raw(&slice).await?
+        } else {
+            loaded.snapshot.responses(&slice).await?
+        };
+        let now = params.judged_at.unwrap_or_else(|| self.now());
+        let policy = self.options.release;
+        let release = |keys: &[Option<String>]| {
+            let (from, to) = crate::domain::release::row_months(&slice.by, keys, slice.from, slice.to);
+            policy.range_release(from, to, now)
+        };
         let to_year = slice.to.year();
         let single_district = (slice.districts.len() == 1).then(|| slice.districts[0].as_str());
         let district_pos = slice.by.iter().position(|d| *d == Dim::District);
@@ -164,11 +175,16 @@ impl App {
                 let key = |pos: Option<usize>| pos.and_then(|p| cell.keys[p].as_deref());
                 let district = key(district_pos).or(single_district);
                 let target = RowTarget::cached(&mut targets, reference, to_year, key(commune_pos), district);
-                share_row(&slice.by, &cell.keys, &cell.figures, &target, reference)
+                let mut row = share_row(&slice.by, &cell.keys, &cell.figures, &target, reference);
+                row.release = release(&cell.keys);
+                row.response = responses.rows.remove(&cell.keys).unwrap_or_default();
+                row
             })
             .collect();
         let total_target = RowTarget::cached(&mut targets, reference, to_year, None, single_district);
-        let total = share_row(&[], &[], &total_cell, &total_target, reference);
+        let mut total = share_row(&[], &[], &total_cell, &total_target, reference);
+        total.release = release(&[]);
+        total.response = responses.total;
         let province = RowTarget::of(reference, to_year, &[]);
         let mut response = ShareResponse {
             from: slice.from.to_string(),
@@ -221,7 +237,7 @@ impl App {
             Some(t) => t,
             None => match loaded.snapshot.period_range().await? {
                 Some((_, hi)) => hi,
-                None => month_in_vietnam(Utc::now()),
+                None => month_in_vietnam(self.now()),
             },
         };
         let to = to.unwrap_or(latest);
@@ -418,5 +434,7 @@ fn share_row(by: &[Dim], keys: &[Option<String>], f: &Figures, t: &RowTarget, re
         filings: f.filings,
         units: f.units,
         suppressed: false,
+        release: crate::domain::Release::Final,
+        response: crate::domain::Response::default(),
     }
 }

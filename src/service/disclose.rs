@@ -97,7 +97,7 @@ impl Part for Kept<'_> {
     }
 }
 
-fn row_key(row: &ShareRow, by: &[Dim]) -> Key {
+pub(super) fn row_key(row: &ShareRow, by: &[Dim]) -> Key {
     by.iter()
         .map(|d| row.keys.get(d.key_field()).cloned().flatten())
         .collect()
@@ -305,21 +305,7 @@ pub(super) fn withhold_rows(
         .filter(|r| r.suppressed)
         .map(|r| row_key(r, by))
         .collect();
-    let key_columns = by
-        .iter()
-        .map(|d| {
-            schema.index_of(d.key_field()).map_err(|_| {
-                AppError::bad(
-                    "invalid_query",
-                    format!(
-                        "the query declares cells by {} but has no {} column",
-                        d.name(),
-                        d.key_field()
-                    ),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let key_columns = key_columns(&schema, by)?;
     let mut fields: Vec<Field> = schema
         .fields()
         .iter()
@@ -332,24 +318,14 @@ pub(super) fn withhold_rows(
     let out_schema: SchemaRef = Arc::new(Schema::new(fields));
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {
-        let keys = key_columns
+        let keys = batch_keys(&batch, &key_columns)?;
+        let mask: BooleanArray = keys
             .iter()
-            .map(|i| {
-                cast(batch.column(*i), &DataType::Utf8)
-                    .map_err(|e| AppError::bad("invalid_query", e.to_string()))
-                    .map(|a| a.as_any().downcast_ref::<StringArray>().cloned().expect("cast to Utf8"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mask: BooleanArray = (0..batch.num_rows())
-            .map(|row| {
-                let key: Key = keys
-                    .iter()
-                    .map(|c| (!c.is_null(row) && !c.value(row).is_empty()).then(|| c.value(row).to_string()))
-                    .collect();
+            .map(|key| {
                 Some(if key.iter().all(Option::is_none) {
                     protected.total.suppressed
                 } else {
-                    withheld.contains(&key)
+                    withheld.contains(key)
                 })
             })
             .collect();
@@ -369,6 +345,45 @@ pub(super) fn withhold_rows(
         );
     }
     Ok((out_schema, out))
+}
+
+/// The positions of a named query's key columns for a breakdown `by`.
+pub(super) fn key_columns(schema: &SchemaRef, by: &[Dim]) -> Result<Vec<usize>, AppError> {
+    by.iter()
+        .map(|d| {
+            schema.index_of(d.key_field()).map_err(|_| {
+                AppError::bad(
+                    "invalid_query",
+                    format!(
+                        "the query declares cells by {} but has no {} column",
+                        d.name(),
+                        d.key_field()
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Each row's keys (columns `key_columns`, as text; an empty one is none),
+/// as the share API's rows are keyed (see `row_key`).
+pub(super) fn batch_keys(batch: &RecordBatch, key_columns: &[usize]) -> Result<Vec<Key>, AppError> {
+    let columns = key_columns
+        .iter()
+        .map(|i| {
+            cast(batch.column(*i), &DataType::Utf8)
+                .map_err(|e| AppError::bad("invalid_query", e.to_string()))
+                .map(|a| a.as_any().downcast_ref::<StringArray>().cloned().expect("cast to Utf8"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((0..batch.num_rows())
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| (!c.is_null(row) && !c.value(row).is_empty()).then(|| c.value(row).to_string()))
+                .collect()
+        })
+        .collect())
 }
 
 /// The table analysts' SQL reads when figures are protected (`cells`): one

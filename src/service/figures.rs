@@ -3,7 +3,8 @@
 //! (`ShareResponse`, `ShareRow`). The service fills them; the surfaces
 //! (HTTP, pages, exports, reports) read them without the service itself.
 
-use crate::domain::Status;
+use crate::domain::{Release, Response, Status};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +32,11 @@ pub struct ShareParams {
     pub vsic: Option<String>,
     /// A dataset version to answer as of, instead of the current one.
     pub as_of: Option<String>,
+    /// When the months' release states are judged: `None`, now (the app's
+    /// clock). Set by the caller, never from a request's parameters: the
+    /// monthly report judges at its dataset version's commit time, so that
+    /// one version always gives the same report.
+    pub judged_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -97,6 +103,11 @@ pub struct ShareRow {
     pub filings: u64,
     pub units: u64,
     pub suppressed: bool,
+    /// How final the row's months are: its weakest month's release.
+    pub release: Release,
+    /// The units expected to file for the row's months and those of them
+    /// that did (see `domain::release`); written as `response_rate`.
+    pub response: Response,
 }
 
 impl ShareRow {
@@ -110,7 +121,14 @@ impl ShareRow {
         self.status = Status::Suppressed;
         self.filings = 0;
         self.units = 0;
+        self.response = Response::default();
         self.suppressed = true;
+    }
+
+    /// Units responding over units expected; null when none is expected
+    /// or the row is withheld.
+    pub fn response_rate(&self) -> Option<f64> {
+        if self.suppressed { None } else { self.response.rate() }
     }
 }
 
@@ -134,6 +152,8 @@ impl Serialize for ShareRow {
         m.serialize_entry("filings", &shown.then_some(self.filings))?;
         m.serialize_entry("units", &shown.then_some(self.units))?;
         m.serialize_entry("suppressed", &self.suppressed)?;
+        m.serialize_entry("release", &self.release)?;
+        m.serialize_entry("response_rate", &self.response_rate())?;
         m.end()
     }
 }

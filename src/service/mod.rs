@@ -168,6 +168,8 @@ pub struct AppOptions {
     /// The targets' programmes in priority order (`[targets] programs`);
     /// empty: the default choice (see `domain::targets`).
     pub target_programs: Vec<String>,
+    /// When months' figures become preliminary and final (`[release]`).
+    pub release: crate::domain::ReleasePolicy,
     /// Filings of a batch per run of the commit's search for the filings it
     /// supersedes (see `engine::superseded_by`): 4,000,000 keeps that
     /// search's hash tables near 0.4 GiB whatever the batch's size.
@@ -197,6 +199,7 @@ impl Default for AppOptions {
             result_cache_bytes: 128 << 20,
             disclosure: crate::domain::disclosure::Rule::default(),
             target_programs: Vec::new(),
+            release: crate::domain::ReleasePolicy::default(),
             supersession_part_rows: 4_000_000,
             kept_contributions: true,
             read_rollup_whole: true,
@@ -234,6 +237,19 @@ pub struct App {
     kept: Mutex<HashMap<kept::KeptKey, Arc<kept::KeptCell>>>,
     /// Readiness and the write permits (see `lifecycle`).
     lifecycle: lifecycle::Lifecycle,
+    /// "Now", for the months' release states (and the default range of an
+    /// empty dataset): the system clock unless [`App::with_clock`] says.
+    clock: Arc<dyn crate::util::clock::Clock>,
+}
+
+/// What every answer's release states depend on besides its dataset
+/// version: the policy and the epoch of "now" (see
+/// `domain::release::ReleasePolicy::epoch`). In an ETag, it changes the
+/// ETag exactly when a release state may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeTag {
+    pub policy: crate::domain::ReleasePolicy,
+    pub epoch: crate::domain::release::Epoch,
 }
 
 impl App {
@@ -260,8 +276,42 @@ impl App {
             results: Arc::new(named_queries::ResultCache::new(options.result_cache_bytes)),
             kept: Mutex::new(HashMap::new()),
             lifecycle: lifecycle::Lifecycle::default(),
+            clock: Arc::new(crate::util::clock::SystemClock),
             options,
         })
+    }
+
+    /// The app reading "now" from `clock` (a rehearsal's, a test's).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::util::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The app's clock (the server's schedule and outbox share it).
+    pub fn clock(&self) -> Arc<dyn crate::util::clock::Clock> {
+        self.clock.clone()
+    }
+
+    /// "Now", by the app's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The release policy figures follow.
+    pub fn release_policy(&self) -> crate::domain::ReleasePolicy {
+        self.options.release
+    }
+
+    /// The release states' part of an answer's identity, now.
+    pub fn time_tag(&self) -> TimeTag {
+        self.time_tag_at(self.now())
+    }
+
+    fn time_tag_at(&self, now: DateTime<Utc>) -> TimeTag {
+        TimeTag {
+            policy: self.options.release,
+            epoch: self.options.release.epoch(now),
+        }
     }
 
     /// The disclosure-control rule protected figures follow.

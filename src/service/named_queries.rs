@@ -9,7 +9,6 @@ use crate::domain::{BindContext, BoundValue, Period};
 use crate::engine::Rows;
 use crate::engine::catalog::{Entry, Listing};
 use crate::engine::tabular::{self, Encoder, Format, Meta};
-use chrono::Utc;
 use datafusion::arrow::array::RecordBatch;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -284,12 +283,12 @@ impl App {
         };
         let mut h = Sha256::new();
         h.update(format!(
-            "v={dataset_version};ref={};q={name};digest={};as_of={};fmt={};month={};audience={:?}",
+            "v={dataset_version};ref={};q={name};digest={};as_of={};fmt={};time={:?};audience={:?}",
             tag.reference,
             entry.digest,
             as_of.is_some(),
             format.name(),
-            month_in_vietnam(Utc::now()),
+            self.time_tag(),
             audience,
         ));
         for (k, v) in &params {
@@ -339,8 +338,8 @@ impl App {
             )
             .map_err(|e| AppError::bad(e.code, e.message))?;
         let mut rows = self.with_timeout(loaded.snapshot.run_named(&def.sql, &bound)).await?;
-        if let (Audience::Protected, Some(cells)) = (plan.audience, &def.cells) {
-            rows = self.protect_rows(rows, cells, &bound, plan.as_of).await?;
+        if let Some(cells) = &def.cells {
+            rows = self.cells_rows(rows, cells, &bound, plan).await?;
         }
         let params: Vec<(String, String)> = bound.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         let meta = Meta {
@@ -352,19 +351,21 @@ impl App {
             .await
     }
 
-    /// A named query's rows with the cells the protected share breakdown
-    /// withholds withheld (figures null, `suppressed` true).
-    async fn protect_rows(
+    /// The rows of a named query that declares its cells, with what the
+    /// share API's answer for those cells adds: for a protected audience,
+    /// the cells it withholds withheld (figures null, `suppressed` true);
+    /// for every audience, each row's `release` and `response_rate`, last.
+    async fn cells_rows(
         &self,
         mut rows: Rows,
         cells: &crate::domain::named_query::Cells,
         bound: &[(String, crate::domain::BoundValue)],
-        as_of: Option<u64>,
+        plan: &QueryPlan,
     ) -> Result<Rows, AppError> {
         let mut share = ShareParams {
-            audience: Audience::Protected,
+            audience: plan.audience,
             by: Some(cells.by.iter().map(|d| d.name()).collect::<Vec<_>>().join(",")),
-            as_of: as_of.map(|v| v.to_string()),
+            as_of: plan.as_of.map(|v| v.to_string()),
             ..ShareParams::default()
         };
         for (key, value) in cells.resolve(bound) {
@@ -378,12 +379,23 @@ impl App {
                 _ => {}
             }
         }
-        let protected = self.share(&share).await?;
+        let answer = self.share(&share).await?;
         let mut batches = Vec::new();
         while let Some(batch) = rows.next().await {
             batches.push(batch?);
         }
-        let (schema, batches) = super::disclose::withhold_rows(rows.schema(), batches, &cells.by, &protected)?;
+        let mut schema = rows.schema();
+        if plan.audience == Audience::Protected {
+            (schema, batches) = super::disclose::withhold_rows(schema, batches, &cells.by, &answer)?;
+        }
+        let (schema, batches) = annotate_rows(
+            schema,
+            batches,
+            &cells.by,
+            &answer,
+            self.options.release,
+            share.judged_at.unwrap_or_else(|| self.now()),
+        )?;
         Ok(Rows::from_batches(schema, batches))
     }
 
@@ -464,7 +476,7 @@ impl App {
                 let (from, to) = match loaded.snapshot.period_range().await? {
                     Some((lo, hi)) => (lo, hi),
                     None => {
-                        let now = month_in_vietnam(Utc::now());
+                        let now = month_in_vietnam(self.now());
                         (now, now)
                     }
                 };
@@ -509,7 +521,7 @@ impl App {
     async fn latest_month(&self, loaded: &Loaded) -> Result<Period, AppError> {
         Ok(match loaded.snapshot.period_range().await? {
             Some((_, hi)) => hi,
-            None => month_in_vietnam(Utc::now()),
+            None => month_in_vietnam(self.now()),
         })
     }
 
@@ -593,6 +605,68 @@ impl App {
         }
         Ok(stream)
     }
+}
+
+/// A named query's rows with two columns added last: each row's `release`
+/// and `response_rate`, as the share API's `answer` for the query's cells
+/// (by `by`) gives them for the row with the same keys (the row whose keys
+/// are all empty: the total). A row the answer lacks is as final as its
+/// months (see `domain::release::row_months`) and has no response rate.
+fn annotate_rows(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+    by: &[crate::domain::Dim],
+    answer: &super::ShareResponse,
+    policy: crate::domain::ReleasePolicy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(datafusion::arrow::datatypes::SchemaRef, Vec<RecordBatch>), AppError> {
+    use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let key_columns = super::disclose::key_columns(&schema, by)?;
+    let rows: HashMap<Vec<Option<String>>, &super::ShareRow> = answer
+        .rows
+        .iter()
+        .map(|r| (super::disclose::row_key(r, by), r))
+        .collect();
+    let range = (
+        Period::parse(&answer.from).ok_or_else(|| AppError::bad("invalid_query", "the answer's first month"))?,
+        Period::parse(&answer.to).ok_or_else(|| AppError::bad("invalid_query", "the answer's last month"))?,
+    );
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("release", DataType::Utf8, false));
+    fields.push(Field::new("response_rate", DataType::Float64, true));
+    let out_schema = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let keys = super::disclose::batch_keys(&batch, &key_columns)?;
+        let (mut release, mut rate) = (Vec::with_capacity(keys.len()), Vec::with_capacity(keys.len()));
+        for key in &keys {
+            let row = if key.iter().all(Option::is_none) {
+                Some(&answer.total)
+            } else {
+                rows.get(key).copied()
+            };
+            match row {
+                Some(r) => {
+                    release.push(r.release.code());
+                    rate.push(r.response_rate());
+                }
+                None => {
+                    let (from, to) = crate::domain::release::row_months(by, key, range.0, range.1);
+                    release.push(policy.range_release(from, to, now).code());
+                    rate.push(None);
+                }
+            }
+        }
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(release)) as ArrayRef);
+        columns.push(Arc::new(Float64Array::from(rate)) as ArrayRef);
+        out.push(
+            RecordBatch::try_new(out_schema.clone(), columns)
+                .map_err(|e| AppError::bad("invalid_query", e.to_string()))?,
+        );
+    }
+    Ok((out_schema, out))
 }
 
 /// A query refused for what it asks (too slow, too large), in the metrics.

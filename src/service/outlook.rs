@@ -38,7 +38,6 @@ use crate::domain::outlook::{CommuneCounts, MonthlySeries, OutlookInput, outlook
 use crate::domain::reference::REFORM;
 use crate::domain::targets::RowKind;
 use crate::domain::{Indicator, Period, Reference, Targets, WeightedVnd};
-use chrono::Utc;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -66,7 +65,7 @@ impl App {
         let scope = resolve_scope(params, reference)?;
         let range = loaded.snapshot.period_range().await?;
         let year = match params.year.as_deref().map(str::trim) {
-            None | Some("") => range.map_or_else(|| month_in_vietnam(Utc::now()).year(), |(_, last)| last.year()),
+            None | Some("") => range.map_or_else(|| month_in_vietnam(self.now()).year(), |(_, last)| last.year()),
             Some(y) => parse_year(y)?,
         };
         let sums = |from: Period, to: Period, districts: Vec<String>, by_commune: bool| {
@@ -279,7 +278,8 @@ impl App {
     /// A share answer of `loaded`'s version, kept with the version's other
     /// answers (the same the share API gives and keeps).
     async fn share_on(&self, loaded: &Arc<Loaded>, params: &ShareParams) -> Result<Arc<ShareResponse>, AppError> {
-        let key = (params.clone(), month_in_vietnam(Utc::now()));
+        let now = params.judged_at.unwrap_or_else(|| self.now());
+        let key = (params.clone(), self.time_tag_at(now).epoch);
         let cell = {
             let mut answers = loaded.answers.lock().expect("answers lock");
             if answers.len() >= super::versions::MAX_CACHED_ANSWERS && !answers.contains_key(&key) {

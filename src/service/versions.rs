@@ -4,12 +4,11 @@
 //! version before had given) and installed before any request reads them.
 //! Owns the caches of snapshots and of the reference; computes no figure.
 
-use super::{App, AppError, ShareParams, ShareResponse, month_in_vietnam};
-use crate::domain::{Period, Reference};
+use super::{App, AppError, ShareParams, ShareResponse};
+use crate::domain::Reference;
 use crate::engine::{EngineError, Snapshot};
 use crate::store::Manifest;
 use crate::store::rollup::Rollup;
-use chrono::Utc;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -28,11 +27,13 @@ pub(super) struct Loaded {
     pub(super) snapshot: Snapshot,
     /// Answers already given on this snapshot: a dataset version never
     /// changes, so neither do its figures. Keyed by the parameters and the
-    /// current month (which the default range depends on for an empty dataset).
+    /// epoch of "now" (its month, which the default range depends on for an
+    /// empty dataset, and whether its deadline day has passed: the months'
+    /// release states depend on both).
     /// Each answer is computed once however many requests ask for it at the
     /// same time: the first computes; the others take the previous
     /// version's answer when it has one, else wait for the result.
-    pub(super) answers: Mutex<HashMap<(ShareParams, Period), Arc<AnswerCell>>>,
+    pub(super) answers: Mutex<HashMap<AnswerKey, Arc<AnswerCell>>>,
     /// The disclosure-controlled month × district × sector table analysts'
     /// SQL reads (`cells`), built on first use.
     pub(super) protected_cells: tokio::sync::OnceCell<datafusion::arrow::array::RecordBatch>,
@@ -52,6 +53,9 @@ impl Loaded {
             .map_or(0, |(seq, _)| *seq)
     }
 }
+
+/// A share answer's key in a snapshot's answers.
+pub(super) type AnswerKey = (ShareParams, crate::domain::release::Epoch);
 
 /// One share answer, computed at most once per snapshot.
 #[derive(Default)]
@@ -240,15 +244,16 @@ impl App {
             // Counted when a protected answer first needs them, then.
             tracing::warn!(error = %e, "counting a new version's contributions failed");
         }
-        // Answers are keyed by the month they were asked in (the default
-        // range depends on it): those of an earlier month are asked no more.
-        let month = month_in_vietnam(Utc::now());
-        let given: Vec<(ShareParams, Period)> = match &installed {
+        // Answers are keyed by the epoch they were asked in (the default
+        // range and the release states depend on it): those of an earlier
+        // epoch are asked no more.
+        let epoch = self.time_tag().epoch;
+        let given: Vec<AnswerKey> = match &installed {
             Some(before) => {
                 let answers = before.answers.lock().expect("answers lock");
                 answers
                     .iter()
-                    .filter(|(key, cell)| key.1 == month && cell.value.initialized())
+                    .filter(|(key, cell)| key.1 == epoch && cell.value.initialized())
                     .map(|(key, _)| key.clone())
                     .take(READIED_ANSWERS)
                     .collect()
@@ -482,7 +487,7 @@ mod tests {
         ingest(40..60);
         assert_eq!(rt.block_on(app.publish_latest()).unwrap(), 3);
         let loaded = app.loaded.lock().unwrap().clone().unwrap();
-        let key = (params.clone(), month_in_vietnam(Utc::now()));
+        let key = (params.clone(), app.time_tag().epoch);
         let cell = Arc::new(AnswerCell::default());
         loaded.answers.lock().unwrap().insert(key, cell.clone());
         cell.started.store(true, std::sync::atomic::Ordering::Release);

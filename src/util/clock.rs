@@ -1,7 +1,8 @@
-//! Where the scheduler and the outbox get "now". The server uses the system
-//! clock; tests drive a manual clock; a rehearsal of the schedule can start
-//! the clock at a chosen instant (`ECOMSHARE_CLOCK_START`). Nothing else in
-//! the crate reads the time of day for a decision.
+//! Where the scheduler, the outbox and the months' release states (an
+//! `App`'s answers) get "now". The server uses the system clock; tests
+//! drive a manual clock; a rehearsal can start the clock at a chosen
+//! instant (`ECOMSHARE_CLOCK_START`). Nothing else in the crate reads the
+//! time of day for a decision about figures.
 
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;

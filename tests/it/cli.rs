@@ -493,14 +493,18 @@ fn share_formats_and_bad_parameters() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(first_line.ends_with(",row,target_program"), "{first_line}");
+    // Then how final the figures are and the response rate.
+    assert!(
+        first_line.ends_with(",row,target_program,release,response_rate"),
+        "{first_line}"
+    );
     assert!(
         csv_out
             .stdout
             .lines()
             .last()
             .unwrap()
-            .ends_with(&format!(",total,{program}"))
+            .contains(&format!(",total,{program},"))
     );
     let table = env.run(&["share", "--by", "district", "--format", "table"]);
     assert_eq!(table.code, 0);

@@ -161,6 +161,9 @@ pub fn bin(data: &Path) -> Command {
         .env_remove("ECOMSHARE_DATA")
         .env_remove("ECOMSHARE_FAULT")
         .env_remove("ECOMSHARE_TARGET_PROGRAMS")
+        .env_remove("ECOMSHARE_CLOCK_START")
+        .env_remove("ECOMSHARE_RELEASE_DEADLINE_DAY")
+        .env_remove("ECOMSHARE_RELEASE_FINAL_AFTER_MONTHS")
         .env("ECOMSHARE_LOG", "warn");
     c
 }

@@ -224,10 +224,16 @@ fn number(s: &str) -> Option<f64> {
 /// A CSV line's figures against a share row of the API.
 fn same_figures(header: &[String], line: &[String], row: &Value, what: &str) {
     let at = |k: &str| &line[header.iter().position(|h| h == k).unwrap_or_else(|| panic!("no {k}"))];
-    for k in ["total_revenue_vnd", "ecommerce_revenue_vnd", "filings", "status"] {
+    for k in [
+        "total_revenue_vnd",
+        "ecommerce_revenue_vnd",
+        "filings",
+        "status",
+        "release",
+    ] {
         assert_eq!(at(k), &text(&row[k]), "{what}: {k}");
     }
-    for k in ["share", "target", "gap_pp"] {
+    for k in ["share", "target", "gap_pp", "response_rate"] {
         assert_eq!(number(at(k)), row[k].as_f64(), "{what}: {k}");
     }
 }
@@ -290,6 +296,11 @@ fn check_sheet_against_csv(
     ]
     .iter()
     .map(|s| (s.code(), status_label(*s, Lang::Vi)))
+    .chain(
+        ecomshare::domain::Release::ALL
+            .iter()
+            .map(|r| (r.code(), ecomshare::present::locale::release_label(*r, Lang::Vi))),
+    )
     .collect();
     let mut marks = 0;
     for (r, (row, line)) in rows.iter().zip(lines).enumerate().skip(1) {
@@ -435,6 +446,7 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
                     "share",
                     "gap_pp",
                     "filings",
+                    "response_rate",
                 ]
                 .map(col);
                 let marks = check_sheet_against_csv(&rows, &lines, |r, c| {
@@ -442,9 +454,11 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
                 });
                 assert_eq!(
                     marks,
-                    withheld.len() * 5,
-                    "{by}: five figures withheld per withheld row"
+                    withheld.len() * 6,
+                    "{by}: five figures and the response rate withheld per withheld row"
                 );
+                // The last two columns: how final, and the response rate.
+                assert_eq!(lines[0][lines[0].len() - 2..], ["release", "response_rate"]);
                 if table == "districts" {
                     let order: Vec<String> = lines[1..lines.len() - 1].iter().map(|l| l[1].clone()).collect();
                     assert_eq!(order, page_order, "{page}: the page's order");
@@ -470,7 +484,10 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
                 }
             }
             "trend" => {
-                assert_eq!(lines[0], ["period", "share", "share_last_year"]);
+                assert_eq!(
+                    lines[0],
+                    ["period", "share", "share_last_year", "release", "response_rate"]
+                );
                 let months: Vec<&str> = lines[1..].iter().map(|l| l[0].as_str()).collect();
                 assert_eq!(months.len(), 24);
                 let (first, last) = (months[0], months[23]);
@@ -500,12 +517,25 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
                             hidden.push((i + 1, col));
                         }
                     }
+                    // Last, the month's release state and response rate
+                    // (withheld with its share).
+                    let row = find(&now, &l[0]);
+                    assert_eq!(l[3], row.as_ref().map_or("", |r| r["release"].as_str().unwrap()));
+                    assert_eq!(
+                        number(&l[4]),
+                        row.as_ref().and_then(|r| r["response_rate"].as_f64()),
+                        "{}",
+                        l[0]
+                    );
+                    if row.is_some_and(|r| r["suppressed"] == true) {
+                        hidden.push((i + 1, 4));
+                    }
                 }
                 let marks = check_sheet_against_csv(&rows, &lines, |r, c| hidden.contains(&(r, c)));
                 assert_eq!(marks, hidden.len());
                 assert_eq!(
                     page_marks(&html, &heading[0]),
-                    marks,
+                    hidden.iter().filter(|(_, c)| *c != 4).count(),
                     "the page withholds the same months"
                 );
             }

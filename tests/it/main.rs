@@ -32,6 +32,7 @@ mod prop;
 mod queries_api;
 mod query_pages;
 mod reform;
+mod release;
 mod sql_fixtures;
 mod targets;
 mod walks_browser;

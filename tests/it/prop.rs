@@ -76,6 +76,11 @@ fn instant_text(hours: u8, vietnam: bool) -> String {
 }
 
 fn file_text(filings: &[Filing]) -> String {
+    file_text_with(filings, &PERIODS)
+}
+
+/// The filings as a CSV file, their periods taken from `periods`.
+fn file_text_with(filings: &[Filing], periods: &[&str]) -> String {
     let mut s = String::from(common::HEADER);
     s.push('\n');
     for f in filings {
@@ -85,7 +90,7 @@ fn file_text(filings: &[Filing]) -> String {
             common::tax_code(UNITS[f.unit]),
             DISTRICTS[f.district],
             VSIC[f.vsic].0,
-            PERIODS[f.period],
+            periods[f.period],
             f.total,
             f.ecom,
             submitted,
@@ -107,6 +112,22 @@ struct Sums {
 /// record), where "time of ingest" is later than every explicit instant and
 /// grows with the batch.
 fn oracle(batches: &[Vec<Filing>]) -> BTreeMap<(usize, &'static str, usize), Sums> {
+    let mut cells: BTreeMap<(usize, &'static str, usize), Sums> = BTreeMap::new();
+    for f in effective(batches) {
+        let w = WEIGHTS[f.weight].1;
+        let c = cells.entry((f.district, VSIC[f.vsic].1, f.period)).or_default();
+        c.total += i128::from(f.total) * w;
+        c.ecom += i128::from(f.ecom) * w;
+        c.filings += 1;
+        c.units.insert(f.unit);
+    }
+    cells
+}
+
+/// The effective filings: for each key, the filing with the greatest
+/// (instant, batch, record), where "time of ingest" is later than every
+/// explicit instant and grows with the batch.
+fn effective(batches: &[Vec<Filing>]) -> Vec<&Filing> {
     // key (unit, district, vsic, period) → (rank (instant, batch, record), filing)
     type Key = (usize, usize, usize, usize);
     type Rank = (i64, usize, usize);
@@ -124,16 +145,34 @@ fn oracle(batches: &[Vec<Filing>]) -> BTreeMap<(usize, &'static str, usize), Sum
             }
         }
     }
-    let mut cells: BTreeMap<(usize, &'static str, usize), Sums> = BTreeMap::new();
-    for (_, f) in best.values() {
-        let w = WEIGHTS[f.weight].1;
-        let c = cells.entry((f.district, VSIC[f.vsic].1, f.period)).or_default();
-        c.total += i128::from(f.total) * w;
-        c.ecom += i128::from(f.ecom) * w;
-        c.filings += 1;
-        c.units.insert(f.unit);
+    best.into_values().map(|(_, f)| f).collect()
+}
+
+/// Months of the response-rate property: consecutive but for a gap
+/// (2025-03), so that a month's three months before reach across the gap
+/// and back before the range asked (2024-12 to 2025-04).
+const RESPONSE_PERIODS: [&str; 6] = ["2024-10", "2024-11", "2024-12", "2025-01", "2025-02", "2025-04"];
+
+/// The naive response of the months `months` within `scope`: for each
+/// month, the units with an effective filing for it among the units with
+/// one in any of the three months before, summed, and the latter summed.
+fn naive_response(eff: &[&Filing], scope: &dyn Fn(&Filing) -> bool, months: &[String]) -> (u64, u64) {
+    let units = |m: &str| -> BTreeSet<usize> {
+        eff.iter()
+            .filter(|f| RESPONSE_PERIODS[f.period] == m && scope(f))
+            .map(|f| f.unit)
+            .collect()
+    };
+    let (mut responding, mut expected) = (0, 0);
+    for m in months {
+        let p = ecomshare::domain::Period::parse(m).unwrap();
+        let before: BTreeSet<usize> = (1..=3)
+            .flat_map(|k| units(&p.add_months(-k).unwrap().to_string()))
+            .collect();
+        expected += before.len() as u64;
+        responding += units(m).intersection(&before).count() as u64;
     }
-    cells
+    (responding, expected)
 }
 
 fn exact(micro: i128) -> String {
@@ -238,6 +277,78 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Response rates of every row and of the total, for breakdowns by
+    /// place, by time and by both, with a district filter or none, equal
+    /// the naive count over the effective filings (revisions, several
+    /// batches).
+    #[test]
+    fn response_rates_equal_the_naive_oracle(
+        batches in prop::collection::vec(prop::collection::vec(filing(), 1..14), 1..4),
+        by in prop::sample::select(vec!["", "district", "sector", "period", "district,quarter", "sector,period", "year"]),
+        district in prop::option::of(prop::sample::select(DISTRICTS.to_vec())),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path().join("data")).unwrap();
+        for (b, batch) in batches.iter().enumerate() {
+            let report = app.ingest(vec![IngestSource::Bytes {
+                name: format!("batch{b}.csv"),
+                format: Some(Format::Csv),
+                bytes: file_text_with(batch, &RESPONSE_PERIODS).into_bytes(),
+            }]).unwrap();
+            prop_assert_eq!(report.rejections.len(), 0);
+        }
+        let (from, to) = ("2024-12", "2025-04");
+        let range: Vec<String> = (0..5)
+            .map(|k| ecomshare::domain::Period::parse(from).unwrap().add_months(k).unwrap().to_string())
+            .collect();
+        let params = ShareParams {
+            from: Some(from.into()),
+            to: Some(to.into()),
+            by: Some(by.into()),
+            district: district.map(str::to_string),
+            ..ShareParams::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let resp = rt.block_on(app.share(&params)).unwrap();
+        let eff = effective(&batches);
+        let in_filter = |f: &Filing| district.is_none_or(|d| DISTRICTS[f.district] == d);
+
+        for row in &resp.rows {
+            let key = |k: &str| row.keys.get(k).cloned().flatten();
+            let (d, s) = (key("district_code"), key("sector_code"));
+            let scope = |f: &Filing| {
+                in_filter(f)
+                    && d.as_deref().is_none_or(|d| DISTRICTS[f.district] == d)
+                    && s.as_deref().is_none_or(|s| VSIC[f.vsic].1 == s)
+            };
+            let months: Vec<String> = range
+                .iter()
+                .filter(|m| key("period").is_none_or(|p| **m == p))
+                .filter(|m| key("year").is_none_or(|y| m.starts_with(&y)))
+                .filter(|m| {
+                    key("quarter").is_none_or(|q| {
+                        ecomshare::domain::Period::parse(m).unwrap().quarter().to_string() == q
+                    })
+                })
+                .cloned()
+                .collect();
+            let (responding, expected) = naive_response(&eff, &scope, &months);
+            prop_assert_eq!((row.response.responding, row.response.expected), (responding, expected), "{:?}", row.keys);
+            prop_assert_eq!(row.response_rate(), (expected > 0).then(|| responding as f64 / expected as f64));
+        }
+        let (responding, expected) = naive_response(&eff, &in_filter, &range);
+        prop_assert_eq!((resp.total.response.responding, resp.total.response.expected), (responding, expected));
+        // The scan of the raw filings agrees with the rollup's bitmaps.
+        let scanned = rt.block_on(app.share_from_filings(&params)).unwrap();
+        prop_assert_eq!(&scanned.total.response, &resp.total.response);
+        let rows = |r: &ecomshare::service::ShareResponse| r.rows.iter().map(|x| x.response).collect::<Vec<_>>();
+        prop_assert_eq!(rows(&scanned), rows(&resp));
+    }
+}
+
 /// Share parameters over the generated filings' periods, dimensions and codes.
 fn share_params() -> impl Strategy<Value = ShareParams> {
     let dims = prop::sample::subsequence(vec!["district", "sector", "vsic", "period", "quarter", "year"], 0..4);
@@ -255,6 +366,7 @@ fn share_params() -> impl Strategy<Value = ShareParams> {
         vsic: vsic.map(str::to_string),
         sector: sector.map(str::to_string),
         as_of: None,
+        judged_at: None,
     })
 }
 

@@ -2,7 +2,8 @@
 //! dataset of `fixtures/queries/` is ingested as three versions, then each
 //! `query NAME k=v…` block of `tests/sql/*.slt` runs and its rows must equal
 //! the block's expected rows (hand-checked answers; see
-//! `fixtures/queries/README.md`).
+//! `fixtures/queries/README.md`), with the release states judged at a fixed
+//! instant.
 
 use ecomshare::engine::catalog::BUILTIN;
 use ecomshare::engine::tabular::Format;
@@ -15,8 +16,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The clock of the fixtures' answers (`NOW` in `tests/sql/oracle.py`):
+/// 2025-03 an estimate, 2025-01 and 2025-02 preliminary, 2024 final.
+const NOW: &str = "2025-04-15T12:00:00+07:00";
+
 fn fixture_app(dir: &Path) -> App {
-    let app = App::open(dir.join("data")).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let app = App::open(dir.join("data"))
+        .unwrap()
+        .with_clock(std::sync::Arc::new(ecomshare::util::clock::ManualClock::new(now)));
     for file in [
         "fixtures/sample_filings.csv",
         "fixtures/queries/v2_revisions.csv",

@@ -130,8 +130,14 @@ async fn in_2026_the_newest_national_programmes_path_governs_and_every_programme
     assert_eq!(s, StatusCode::OK);
     let csv = String::from_utf8(b).unwrap();
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().ends_with(",row,target_program"), "{csv}");
-    assert!(lines.next().unwrap().ends_with(",total,2326/QĐ-TTg"), "{csv}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",row,target_program,release,response_rate"),
+        "{csv}"
+    );
+    assert!(lines.next().unwrap().contains(",total,2326/QĐ-TTg,"), "{csv}");
 
     // 2025: the provincial programme, 10 %.
     let (v, _) = api.share("from=2025-01&to=2025-03").await;

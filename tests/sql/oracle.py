@@ -6,7 +6,9 @@ fractions. Writes tests/sql/*.slt (run from the project root):
     python3 tests/sql/oracle.py
 
 The .slt files are the test's source of truth; this script is how they
-were made, kept so a reviewer can re-derive them. Rendering matches
+were made, kept so a reviewer can re-derive them. The queries that declare
+their cells end with each row's release and response rate, judged at NOW
+(the test's clock) under the default [release] policy. Rendering matches
 tests/it/sql_fixtures.rs: columns joined by '|', NULL for null, numbers
 (floats) with 9 decimals, exact decimals as the shortest exact text.
 """
@@ -79,6 +81,59 @@ def low(target):
 
 def program(target):
     return "NULL" if target is None else target[1]
+
+
+# The test's clock (tests/it/sql_fixtures.rs) and the default [release] policy.
+NOW = dt.datetime.fromisoformat("2025-04-15T12:00:00+07:00")
+DEADLINE_DAY, FINAL_AFTER_MONTHS = 20, 3
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def add_months(p, n):
+    y, m = int(p[:4]), int(p[5:])
+    i = y * 12 + m - 1 + n
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
+def release(p):
+    """estimate until the end of day DEADLINE_DAY of the month after `p`
+    (Vietnam), preliminary until FINAL_AFTER_MONTHS months after its end,
+    then final."""
+    nxt = add_months(p, 1)
+    deadline = dt.datetime(int(nxt[:4]), int(nxt[5:]), DEADLINE_DAY, tzinfo=VIETNAM) + dt.timedelta(days=1)
+    fin = add_months(p, 1 + FINAL_AFTER_MONTHS)
+    final = dt.datetime(int(fin[:4]), int(fin[5:]), 1, tzinfo=VIETNAM)
+    if NOW >= final:
+        return "final"
+    return "preliminary" if NOW >= deadline else "estimate"
+
+
+def months_between(frm, to):
+    out, p = [], frm
+    while p <= to:
+        out.append(p)
+        p = add_months(p, 1)
+    return out
+
+
+def response(eff, scope, months):
+    """Σ over `months` of the units that filed for the month among those
+    that filed in any of the three months before, over Σ of the latter,
+    within `scope` (a predicate on filings); NULL with none expected."""
+    def units(p):
+        return {f["unit_id"] for f in eff if f["period"] == p and scope(f)}
+    responding = expected = 0
+    for p in months:
+        before = units(add_months(p, -1)) | units(add_months(p, -2)) | units(add_months(p, -3))
+        expected += len(before)
+        responding += len(units(p) & before)
+    return fl(None if expected == 0 else responding / expected)
+
+
+def release_cols(eff, scope, frm, to, present=True):
+    """A row's release (its last month's) and response rate over `frm..to`;
+    a row the share answer lacks (`present` false) has no response rate."""
+    return [release(to), response(eff, scope, months_between(frm, to)) if present else "NULL"]
 
 
 def parse_ts(s):
@@ -189,22 +244,31 @@ def figure_cols(rows, governing):
 def share_by_district(eff, frm, to, sector=""):
     rows = [f for f in eff if frm <= f["period"] <= to and (not sector or f["sector"] == sector)]
     year = int(to[:4])
+    in_sector = lambda f: not sector or f["sector"] == sector
     out = []
     for d in districts_from(frm):
         c = d["district_code"]
-        out.append([c, d["district_name"]] + figure_cols([f for f in rows if f["district"] == c], target_for(year, c)))
-    out.append(["NULL", "Toàn tỉnh"] + figure_cols(rows, target_for(year, None)))
+        out.append(
+            [c, d["district_name"]]
+            + figure_cols([f for f in rows if f["district"] == c], target_for(year, c))
+            + release_cols(eff, lambda f, c=c: in_sector(f) and f["district"] == c, frm, to)
+        )
+    out.append(["NULL", "Toàn tỉnh"] + figure_cols(rows, target_for(year, None)) + release_cols(eff, in_sector, frm, to))
     return out
 
 
 def share_by_sector(eff, frm, to, district=""):
     rows = [f for f in eff if frm <= f["period"] <= to and (not district or f["district"] == district)]
     target = target_for(int(to[:4]), district or None)
+    in_district = lambda f: not district or f["district"] == district
     out = []
     for s in sorted(sectors, key=lambda s: s["group_code"]):
         c = s["group_code"]
-        out.append([c, s["group_name"]] + figure_cols([f for f in rows if f["sector"] == c], target))
-    out.append(["NULL", "Tất cả các ngành"] + figure_cols(rows, target))
+        sel = [f for f in rows if f["sector"] == c]
+        # The share answer by sector has the sectors with filings only.
+        scope = lambda f, c=c: in_district(f) and f["sector"] == c
+        out.append([c, s["group_name"]] + figure_cols(sel, target) + release_cols(eff, scope, frm, to, bool(sel)))
+    out.append(["NULL", "Tất cả các ngành"] + figure_cols(rows, target) + release_cols(eff, in_district, frm, to))
     return out
 
 
@@ -215,9 +279,14 @@ def share_by_district_sector(eff, frm, to):
     for d in districts_from(frm):
         for s in sorted(sectors, key=lambda s: s["group_code"]):
             sel = [f for f in rows if f["district"] == d["district_code"] and f["sector"] == s["group_code"]]
+            # The share answer by district and sector has every district of
+            # each sector with filings in some district, no other sector.
+            present = any(f["sector"] == s["group_code"] for f in rows)
+            scope = lambda f, c=d["district_code"], g=s["group_code"]: f["district"] == c and f["sector"] == g
             out.append(
                 [d["district_code"], d["district_name"], s["group_code"], s["group_name"]]
                 + figure_cols(sel, target_for(year, d["district_code"]))
+                + release_cols(eff, scope, frm, to, present)
             )
     return out
 
@@ -228,9 +297,14 @@ def monthly_trend(eff, frm, to, district="", sector=""):
         for f in eff
         if frm <= f["period"] <= to and (not district or f["district"] == district) and (not sector or f["sector"] == sector)
     ]
+    scope = lambda f: (not district or f["district"] == district) and (not sector or f["sector"] == sector)
     out = []
     for p in sorted({f["period"] for f in rows}):
-        out.append([p] + figure_cols([f for f in rows if f["period"] == p], target_for(int(p[:4]), district or None)))
+        out.append(
+            [p]
+            + figure_cols([f for f in rows if f["period"] == p], target_for(int(p[:4]), district or None))
+            + release_cols(eff, scope, p, p)
+        )
     return out
 
 
@@ -275,8 +349,12 @@ def gap_to_target_by_district(eff, through):
 
     for d in districts_from(frm):
         c = d["district_code"]
-        out.append([c, d["district_name"]] + cols([f for f in rows if f["district"] == c], target_for(year, c)))
-    out.append(["NULL", "Toàn tỉnh"] + cols(rows, target_for(year, None)))
+        out.append(
+            [c, d["district_name"]]
+            + cols([f for f in rows if f["district"] == c], target_for(year, c))
+            + release_cols(eff, lambda f, c=c: f["district"] == c, frm, through)
+        )
+    out.append(["NULL", "Toàn tỉnh"] + cols(rows, target_for(year, None)) + release_cols(eff, lambda f: True, frm, through))
     return out
 
 

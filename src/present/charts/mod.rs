@@ -116,6 +116,9 @@ pub struct Trend {
     /// Month labels along the x axis (e.g. `6/2025`).
     pub months: Vec<String>,
     pub share: Vec<Option<f64>>,
+    /// Months whose figures are not final yet (estimates, preliminary
+    /// figures): their points are drawn hollow.
+    pub provisional: Vec<bool>,
     /// The same months one year earlier.
     pub last_year: Vec<Option<f64>>,
     pub target: Option<f64>,
@@ -127,6 +130,8 @@ pub struct TrendLegend {
     pub share: String,
     pub last_year: String,
     pub target: String,
+    /// What a hollow point means (shown when there is one).
+    pub provisional: String,
 }
 
 /// Horizontal bars (districts ranked, sectors), shares with a target line.
@@ -307,10 +312,18 @@ fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LAST_YEAR.stroke_width(2)));
         }
     }
+    let provisional = |p: &(f64, f64)| t.provisional.get(p.0 as usize).copied().unwrap_or(false);
     for (k, run) in line(&t.share).into_iter().enumerate() {
+        // Final months filled; estimates and preliminary figures hollow
+        // (white inside, drawn over the line).
         chart
-            .draw_series(run.iter().map(|&p| Circle::new(p, 3, NEUTRAL.filled())))
+            .draw_series(
+                run.iter()
+                    .filter(|p| !provisional(p))
+                    .map(|&p| Circle::new(p, 3, NEUTRAL.filled())),
+            )
             .map_err(err)?;
+        let hollow: Vec<(f64, f64)> = run.iter().copied().filter(|p| provisional(p)).collect();
         let s = chart
             .draw_series(LineSeries::new(run, NEUTRAL.stroke_width(3)))
             .map_err(err)?;
@@ -318,6 +331,20 @@ fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang
             s.label(&t.legend.share)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], NEUTRAL.stroke_width(3)));
         }
+        let run = hollow;
+        chart
+            .draw_series(run.iter().map(|&p| Circle::new(p, 4, WHITE.filled())))
+            .map_err(err)?;
+        chart
+            .draw_series(run.iter().map(|&p| Circle::new(p, 4, NEUTRAL.stroke_width(2))))
+            .map_err(err)?;
+    }
+    if t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p) {
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(err)?
+            .label(&t.legend.provisional)
+            .legend(|(x, y)| Circle::new((x + 9, y), 4, NEUTRAL.stroke_width(2)));
     }
     if let Some(target) = t.target {
         chart
@@ -580,10 +607,15 @@ pub fn describe(chart: &Chart) -> String {
                 .months
                 .iter()
                 .zip(&t.share)
-                .filter_map(|(m, s)| s.map(|s| format!("{m}: {:.1}%", s * 100.0)))
+                .zip(t.provisional.iter().chain(std::iter::repeat(&false)))
+                .filter_map(|((m, s), p)| s.map(|s| format!("{m}: {:.1}%{}", s * 100.0, if *p { "*" } else { "" })))
                 .collect::<Vec<_>>()
                 .join("; ");
-            format!("{}. {points}", t.title)
+            if t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p) {
+                format!("{}. {points} (*: {})", t.title, t.legend.provisional)
+            } else {
+                format!("{}. {points}", t.title)
+            }
         }
         Chart::Bars(b) => format!("{}. {}", b.title, values(b.bars.iter().map(|x| (&x.label, x.share)))),
         Chart::Heatmap(h) => {

@@ -81,6 +81,7 @@ pub struct Labels {
     pub page: Page,
     pub chart: Chart,
     pub targets: Targets,
+    pub release: Release,
     pub email: Email,
     pub signin: Signin,
     pub report: Report,
@@ -106,6 +107,7 @@ impl Labels {
             ("page", self.page.entries()),
             ("chart", self.chart.entries()),
             ("targets", self.targets.entries()),
+            ("release", self.release.entries()),
             ("email", self.email.entries()),
             ("signin", self.signin.entries()),
             ("report", self.report.entries()),
@@ -292,6 +294,38 @@ group! {
         path,
         /// One programme's value: `{program}`, `{value}`, `{kind}`.
         value,
+    }
+}
+
+group! {
+    /// How final a month's figures are, and the response rate, wherever
+    /// figures are shown (tiles, the trend chart, tables, the report).
+    Release {
+        /// The three release states, as a tile's mark or a table's cell.
+        estimate,
+        preliminary,
+        final_state,
+        /// A column naming the release state.
+        column,
+        /// A column, or a tile's line, of the response rate.
+        response_rate,
+        /// A tile's line: `{rate}` (a percentage).
+        response_line,
+        /// The trend chart's legend for its hollow points.
+        hollow,
+        /// The report: the months whose figures are not final yet,
+        /// `{list}` (each "month (state)").
+        not_final,
+        /// The report, when every month it shows is final.
+        all_final,
+        /// The workbook's summary line holding `not_final` or `all_final`.
+        not_final_heading,
+        /// A month and its state in `not_final`: `{month}`, `{state}`.
+        month_state,
+        /// The methodology: `{deadline_day}`, `{final_after_months}`.
+        method,
+        /// The methodology: how the response rate is counted.
+        method_response,
     }
 }
 

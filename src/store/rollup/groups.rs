@@ -191,7 +191,7 @@ pub fn group_of(slice: &Slice, reference: &Reference, period: &str, codes: &Cell
 /// [`group_of`] with borrowed parts, for a cell of the part `span` (named
 /// `name`) within the slice's months: a month's, or when the slice is not by
 /// month a quarter's, or when not by quarter either a year's.
-fn group_key<'a>(
+pub(super) fn group_key<'a>(
     slice: &Slice,
     reference: &'a Reference,
     span: Span,
@@ -230,14 +230,14 @@ fn group_key<'a>(
 
 /// One key of a group, borrowed from the cell it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyPart<'a> {
+pub(super) enum KeyPart<'a> {
     Null,
     Text(&'a str),
     Quarter(Quarter),
 }
 
 impl KeyPart<'_> {
-    fn to_key(self) -> Option<String> {
+    pub(super) fn to_key(self) -> Option<String> {
         match self {
             KeyPart::Null => None,
             KeyPart::Text(s) => Some(s.to_string()),
@@ -246,7 +246,7 @@ impl KeyPart<'_> {
     }
 }
 
-type GroupKey<'a> = [KeyPart<'a>; MAX_DIMS];
+pub(super) type GroupKey<'a> = [KeyPart<'a>; MAX_DIMS];
 
 /// A group being summed: exact sums now, unit sets united at the end.
 #[derive(Default)]

@@ -38,6 +38,8 @@
 //! - `columns`: the columns read from a record batch, and the input schema;
 //! - `groups`: a breakdown's groups summed and their unit sets united, and
 //!   months' sums without units;
+//! - `response`: the response rates of a breakdown's rows, from each
+//!   month's unit sets;
 //! - `enterprise`: one month's totals by cell and enterprise, for
 //!   disclosure control.
 
@@ -47,6 +49,7 @@ mod columns;
 mod enterprise;
 mod groups;
 mod parts;
+mod response;
 mod storage;
 mod units;
 
