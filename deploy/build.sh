@@ -15,14 +15,25 @@ case $profile in
     dev) dir=target/debug ;;
     *) dir=target/$profile ;;
 esac
-install -D -m 0755 "$dir/ecomshare" "$out/usr/local/bin/ecomshare"
+mkdir -p "$symbols/usr/lib/debug/usr/local/bin"
+bin=$out/usr/local/bin/ecomshare
+install -D -m 0755 "$dir/ecomshare" "$bin"
 install -D -m 0644 deploy/ecomshare.toml "$out/etc/ecomshare/ecomshare.toml"
 install -D -m 0644 README.md "$out/usr/share/doc/ecomshare/README.md"
-# The release profile packs the line tables into ecomshare.dwp beside the
-# binary (split-debuginfo = "packed"); gdb, addr2line and eu-stack find it
-# next to the binary or under /usr/lib/debug.
-mkdir -p "$symbols"
-if [ -f "$dir/ecomshare.dwp" ]; then
-    install -D -m 0644 "$dir/ecomshare.dwp" "$symbols/usr/lib/debug/usr/local/bin/ecomshare.dwp"
+# The debug info goes beside the binary's code into SYMBOLS, as Debian's
+# dh_strip does: ecomshare.debug (the line tables left in the binary,
+# found through its .gnu_debuglink) and, from the release profile
+# (split-debuginfo = "packed"), ecomshare.dwp. gdb, eu-stack and addr2line
+# read a crash's addresses with them under /usr/lib/debug.
+if command -v objcopy >/dev/null 2>&1; then
+    debug=$symbols/usr/lib/debug/usr/local/bin/ecomshare.debug
+    objcopy --only-keep-debug "$bin" "$debug"
+    chmod 0644 "$debug"
+    objcopy --strip-all --add-gnu-debuglink="$debug" "$bin"
+else
+    echo "build.sh: objcopy (binutils) not found: the binary keeps its debug info" >&2
 fi
-ls -l "$out/usr/local/bin/ecomshare"
+if [ -f "$dir/ecomshare.dwp" ]; then
+    install -m 0644 "$dir/ecomshare.dwp" "$symbols/usr/lib/debug/usr/local/bin/ecomshare.dwp"
+fi
+ls -l "$bin"
