@@ -156,6 +156,16 @@ pub enum ShareFormat {
     Table,
 }
 
+/// The app for a command that gives one answer: only the rollup's parts
+/// it needs are read; "now" is the process's clock.
+fn one_answer_app(config: &Config) -> Result<App, CommandError> {
+    let options = AppOptions {
+        read_rollup_whole: false,
+        ..app_options(config)
+    };
+    Ok(App::open_with(&config.data, options)?.with_clock(clock()?))
+}
+
 /// `ecomshare share`: the same figures as `GET /api/v1/share`.
 pub fn share(
     config: &Config,
@@ -164,12 +174,7 @@ pub fn share(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    // One answer: only the rollup's parts it needs are read.
-    let options = AppOptions {
-        read_rollup_whole: false,
-        ..app_options(config)
-    };
-    let app = App::open_with(&config.data, options)?.with_clock(clock()?);
+    let app = one_answer_app(config)?;
     let runtime = runtime()?;
     let response = runtime.block_on(app.share(params))?;
     match format {
@@ -192,12 +197,7 @@ pub fn outlook(
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    // One answer: only the rollup's parts it needs are read.
-    let options = AppOptions {
-        read_rollup_whole: false,
-        ..app_options(config)
-    };
-    let app = App::open_with(&config.data, options)?;
+    let app = one_answer_app(config)?;
     let response = runtime()?.block_on(app.outlook(params))?;
     if table {
         out.write_all(crate::present::outlook::outlook_table(&response, lang).as_bytes())

@@ -15,37 +15,14 @@ use std::sync::Arc;
 pub(super) const OUTLOOK_PARAMS: [&str; 4] = ["year", "district", "commune", "as_of"];
 
 fn outlook_params(query: Option<&str>, audience: Audience) -> Result<OutlookParams, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
-    let mut p = OutlookParams {
+    let [year, district, commune, as_of] = super::share_api::query_params(query, OUTLOOK_PARAMS)?;
+    Ok(OutlookParams {
         audience,
-        ..OutlookParams::default()
-    };
-    for (k, v) in pairs {
-        let slot = match k.as_str() {
-            "year" => &mut p.year,
-            "district" => &mut p.district,
-            "commune" => &mut p.commune,
-            "as_of" => &mut p.as_of,
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown parameter {other:?}; expected one of {}",
-                        OUTLOOK_PARAMS.join(", ")
-                    ),
-                ));
-            }
-        };
-        if slot.is_some() {
-            return Err(ApiError::bad_request(
-                "repeated_parameter",
-                format!("parameter {k} is given more than once"),
-            ));
-        }
-        *slot = Some(v);
-    }
-    Ok(p)
+        year,
+        district,
+        commune,
+        as_of,
+    })
 }
 
 pub(super) async fn outlook(

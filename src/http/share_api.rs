@@ -18,41 +18,46 @@ use std::sync::Arc;
 
 pub(super) const SHARE_PARAMS: [&str; 7] = ["from", "to", "by", "district", "sector", "vsic", "as_of"];
 
-pub(super) fn share_params(query: Option<&str>, audience: Audience) -> Result<ShareParams, ApiError> {
+/// A query string's parameters, each one of `known` and given at most
+/// once, in one slot per name (`None`: not given).
+pub(super) fn query_params<const N: usize>(
+    query: Option<&str>,
+    known: [&'static str; N],
+) -> Result<[Option<String>; N], ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be parsed: {e}")))?;
-    let mut p = ShareParams {
-        audience,
-        ..ShareParams::default()
-    };
+    let mut slots: [Option<String>; N] = std::array::from_fn(|_| None);
     for (k, v) in pairs {
-        let slot = match k.as_str() {
-            "from" => &mut p.from,
-            "to" => &mut p.to,
-            "by" => &mut p.by,
-            "district" => &mut p.district,
-            "sector" => &mut p.sector,
-            "vsic" => &mut p.vsic,
-            "as_of" => &mut p.as_of,
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown parameter {other:?}; expected one of {}",
-                        SHARE_PARAMS.join(", ")
-                    ),
-                ));
-            }
+        let Some(i) = known.iter().position(|n| *n == k) else {
+            return Err(ApiError::bad_request(
+                "unknown_parameter",
+                format!("unknown parameter {k:?}; expected one of {}", known.join(", ")),
+            ));
         };
-        if slot.is_some() {
+        if slots[i].is_some() {
             return Err(ApiError::bad_request(
                 "repeated_parameter",
                 format!("parameter {k} is given more than once"),
             ));
         }
-        *slot = Some(v);
+        slots[i] = Some(v);
     }
-    Ok(p)
+    Ok(slots)
+}
+
+pub(super) fn share_params(query: Option<&str>, audience: Audience) -> Result<ShareParams, ApiError> {
+    let [from, to, by, district, sector, vsic, as_of] = query_params(query, SHARE_PARAMS)?;
+    Ok(ShareParams {
+        audience,
+        from,
+        to,
+        by,
+        district,
+        sector,
+        vsic,
+        as_of,
+        ..ShareParams::default()
+    })
 }
 
 pub(super) async fn share(
