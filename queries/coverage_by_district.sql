@@ -10,6 +10,7 @@
 --   may have units that have not filed yet.
 -- param: period month = latest | Tháng (YYYY-MM) | Month (YYYY-MM)
 -- disclosure: counts
+-- release: by=district from=$period to=$period
 WITH bounds AS (
     SELECT CASE
         WHEN substr($period, 6, 2) = '01'

@@ -16,6 +16,7 @@
 --   found without scanning the whole history.
 -- param: to_version version = latest | Đến phiên bản | To dataset version
 -- param: from_version version = latest-1 | Từ phiên bản | From dataset version
+-- release: by=period
 WITH after AS (
     SELECT *
     FROM filing_history

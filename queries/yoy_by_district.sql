@@ -11,6 +11,7 @@
 --   weighted totals. A share is null where its period has no revenue.
 -- param: from month = year_start(to) | Từ tháng (YYYY-MM) | First month (YYYY-MM)
 -- param: to month = latest | Đến tháng (YYYY-MM) | Last month (YYYY-MM)
+-- release: by=district from=$from to=$to
 WITH bounds AS (
     SELECT
         concat(CAST(CAST(substr($from, 1, 4) AS INT) - 1 AS VARCHAR), substr($from, 5, 3)) AS prev_from,

@@ -163,6 +163,12 @@ pub struct QueryDef {
     /// the cells of this share breakdown (and its total), so disclosure
     /// control can withhold the same cells the share API withholds.
     pub cells: Option<Cells>,
+    /// `-- release: by=district from=$period to=$period`: the share
+    /// breakdown whose release states and response rates the rows carry
+    /// (columns `release` and `response_rate`, last), for a query whose
+    /// rows are not cells disclosure control withholds (counts, changes,
+    /// filings). A query with `cells` carries them from its cells.
+    pub release: Option<Cells>,
     /// `-- disclosure: counts`: the rows publish counts of filings and units
     /// only, no revenue, so disclosure control has nothing to withhold.
     pub counts_only: bool,
@@ -197,31 +203,31 @@ pub enum CellValue {
 }
 
 impl Cells {
-    fn parse(value: &str, declared: &[ParamDef]) -> Result<Self, String> {
+    fn parse(field: &str, value: &str, declared: &[ParamDef]) -> Result<Self, String> {
         let mut by = None;
         let mut params = Vec::new();
         for part in value.split_whitespace() {
             let (key, v) = part
                 .split_once('=')
-                .ok_or_else(|| format!("cells: {part:?} is not key=value"))?;
+                .ok_or_else(|| format!("{field}: {part:?} is not key=value"))?;
             if key == "by" {
                 let dims = v
                     .split(',')
-                    .map(|d| super::Dim::parse(d).ok_or_else(|| format!("cells: by={v}: {d:?} is not a dimension")))
+                    .map(|d| super::Dim::parse(d).ok_or_else(|| format!("{field}: by={v}: {d:?} is not a dimension")))
                     .collect::<Result<Vec<_>, _>>()?;
                 by = Some(dims);
                 continue;
             }
             if !["from", "to", "district", "sector", "vsic"].contains(&key) {
                 return Err(format!(
-                    "cells: {key:?} is not a share parameter (from, to, district, sector, vsic)"
+                    "{field}: {key:?} is not a share parameter (from, to, district, sector, vsic)"
                 ));
             }
             let param = |name: &str| -> Result<String, String> {
                 if declared.iter().any(|p| p.name == name) {
                     Ok(name.to_string())
                 } else {
-                    Err(format!("cells: ${name} is not a declared parameter"))
+                    Err(format!("{field}: ${name} is not a declared parameter"))
                 }
             };
             let value = if let Some(inner) = v.strip_prefix("year_start($").and_then(|r| r.strip_suffix(')')) {
@@ -234,7 +240,7 @@ impl Cells {
             params.push((key.to_string(), value));
         }
         Ok(Self {
-            by: by.ok_or("cells: give by=DIMENSIONS")?,
+            by: by.ok_or_else(|| format!("{field}: give by=DIMENSIONS"))?,
             params,
         })
     }
@@ -348,9 +354,10 @@ impl QueryDef {
             params: Vec::new(),
             sql,
             cells: None,
+            release: None,
             counts_only: false,
         };
-        let mut cells = None;
+        let (mut cells, mut release) = (None, None);
         for (key, value) in fields {
             match key.as_str() {
                 "name" if value != name => {
@@ -369,6 +376,7 @@ impl QueryDef {
                     def.params.push(p);
                 }
                 "cells" => cells = Some(value),
+                "release" => release = Some(value),
                 "disclosure" if value == "counts" => def.counts_only = true,
                 "disclosure" => {
                     return Err(format!(
@@ -379,7 +387,14 @@ impl QueryDef {
             }
         }
         if let Some(value) = cells {
-            def.cells = Some(Cells::parse(&value, &def.params)?);
+            def.cells = Some(Cells::parse("cells", &value, &def.params)?);
+        }
+        match (release, &def.cells) {
+            (Some(_), Some(_)) => {
+                return Err("give cells or release, not both: a query with cells carries its cells' release".into());
+            }
+            (Some(value), None) => def.release = Some(Cells::parse("release", &value, &def.params)?),
+            (None, _) => {}
         }
         if def.title_vi.is_empty() || def.title_en.is_empty() {
             return Err("the header needs both title.vi and title.en".into());
@@ -757,6 +772,32 @@ mod tests {
         assert!(counts.counts_only && counts.protectable());
         let unknown = QueryDef::parse("demo", &format!("{head}-- disclosure: none\nSELECT 1")).unwrap_err();
         assert!(unknown.contains("\"counts\""), "{unknown}");
+    }
+
+    #[test]
+    fn a_release_breakdown_annotates_without_making_a_query_protectable() {
+        let head =
+            "-- name: demo\n-- title.vi: Thử\n-- title.en: Test\n-- param: period month = latest | Tháng | Month\n";
+        let d = QueryDef::parse(
+            "demo",
+            &format!("{head}-- release: by=district from=$period to=$period\nSELECT $period"),
+        )
+        .unwrap();
+        let release = d.release.as_ref().expect("parsed");
+        assert_eq!(release.by, vec![crate::domain::Dim::District]);
+        assert!(
+            d.cells.is_none() && !d.protectable(),
+            "a release breakdown withholds nothing"
+        );
+        let both =
+            format!("{head}-- cells: by=district from=$period to=$period\n-- release: by=district\nSELECT $period");
+        assert!(QueryDef::parse("demo", &both).unwrap_err().contains("not both"));
+        let unknown = QueryDef::parse(
+            "demo",
+            &format!("{head}-- release: by=district to=$month\nSELECT $period"),
+        )
+        .unwrap_err();
+        assert_eq!(unknown, "release: $month is not a declared parameter");
     }
 
     #[test]

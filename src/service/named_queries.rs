@@ -339,7 +339,9 @@ impl App {
             .map_err(|e| AppError::bad(e.code, e.message))?;
         let mut rows = self.with_timeout(loaded.snapshot.run_named(&def.sql, &bound)).await?;
         if let Some(cells) = &def.cells {
-            rows = self.cells_rows(rows, cells, &bound, plan).await?;
+            rows = self.cells_rows(rows, cells, true, &bound, plan).await?;
+        } else if let Some(release) = &def.release {
+            rows = self.cells_rows(rows, release, false, &bound, plan).await?;
         }
         let params: Vec<(String, String)> = bound.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         let meta = Meta {
@@ -351,14 +353,16 @@ impl App {
             .await
     }
 
-    /// The rows of a named query that declares its cells, with what the
-    /// share API's answer for those cells adds: for a protected audience,
-    /// the cells it withholds withheld (figures null, `suppressed` true);
-    /// for every audience, each row's `release` and `response_rate`, last.
+    /// The rows of a named query that declares its cells (or its release
+    /// breakdown), with what the share API's answer for those cells adds:
+    /// when `withhold`, for a protected audience, the cells it withholds
+    /// withheld (figures null, `suppressed` true); for every audience,
+    /// each row's `release` and `response_rate`, last.
     async fn cells_rows(
         &self,
         mut rows: Rows,
         cells: &crate::domain::named_query::Cells,
+        withhold: bool,
         bound: &[(String, crate::domain::BoundValue)],
         plan: &QueryPlan,
     ) -> Result<Rows, AppError> {
@@ -385,7 +389,7 @@ impl App {
             batches.push(batch?);
         }
         let mut schema = rows.schema();
-        if plan.audience == Audience::Protected {
+        if withhold && plan.audience == Audience::Protected {
             (schema, batches) = super::disclose::withhold_rows(schema, batches, &cells.by, &answer)?;
         }
         let (schema, batches) = annotate_rows(

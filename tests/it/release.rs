@@ -236,6 +236,85 @@ async fn release_and_etag_change_as_the_clock_passes_the_deadline_in_vietnam() {
     assert_eq!(q["rows"][1]["release"], "final", "2025-02 is final from 1 June");
 }
 
+/// A named query's JSON rows as maps, and its column names.
+fn query_rows(body: &[u8]) -> (Vec<String>, Vec<Value>) {
+    let q: Value = serde_json::from_slice(body).unwrap();
+    let columns = q["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    (columns, q["rows"].as_array().unwrap().clone())
+}
+
+/// Queries whose rows are counts, changes or filings (`-- release:`, not
+/// `-- cells:`) carry the release and response rate of the share API's
+/// answer for their breakdown, last, as the cell queries do.
+#[tokio::test]
+async fn coverage_yoy_and_revisions_rows_carry_the_share_answers_release_and_response_rate() {
+    // 10 April: March is an estimate (deadline 20 April), February preliminary.
+    let api = Api::new("2025-04-10T12:00:00+07:00").await;
+    let later = vec![common::Row::new(
+        &common::tax_code(1),
+        "380",
+        "4711",
+        "2025-02",
+        2_000_000,
+        300_000,
+    )];
+    let (s, _, b) = api
+        .send(
+            Request::post("/api/v1/filings?name=revision.csv")
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(common::csv(&later)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let check = |columns: &[String], rows: &[Value], share: &Value, key: &str| {
+        assert_eq!(columns[columns.len() - 2..], ["release", "response_rate"]);
+        assert!(!rows.is_empty());
+        for row in rows {
+            let want = match row[key].as_str() {
+                None => &share["total"],
+                Some(k) => share["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r[key] == row[key])
+                    .unwrap_or_else(|| panic!("no share row for {k}")),
+            };
+            assert_eq!(row["release"], want["release"], "{row}");
+            assert_eq!(row["response_rate"], want["response_rate"], "{row}");
+        }
+    };
+    let (s, _, body) = api
+        .get("/api/v1/queries/coverage_by_district?period=2025-03", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (columns, rows) = query_rows(&body);
+    let (share, _) = api.share("from=2025-03&to=2025-03&by=district").await;
+    assert_eq!(share["total"]["release"], "estimate");
+    check(&columns, &rows, &share, "district_code");
+
+    let (s, _, body) = api
+        .get("/api/v1/queries/yoy_by_district?from=2025-02&to=2025-03", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (columns, rows) = query_rows(&body);
+    let (share, _) = api.share("from=2025-02&to=2025-03&by=district").await;
+    check(&columns, &rows, &share, "district_code");
+
+    let (s, _, body) = api.get("/api/v1/queries/revisions", None).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (columns, rows) = query_rows(&body);
+    assert_eq!(rows.len(), 1, "unit 1's February revised");
+    let (share, _) = api.share("by=period").await;
+    check(&columns, &rows, &share, "period");
+    assert_eq!(rows[0]["release"], "preliminary");
+}
+
 #[tokio::test]
 async fn response_rates_count_the_units_expected_from_the_three_months_before() {
     let api = Api::new("2025-06-01T00:00:00+07:00").await;

@@ -7,7 +7,7 @@ fractions. Writes tests/sql/*.slt (run from the project root):
 
 The .slt files are the test's source of truth; this script is how they
 were made, kept so a reviewer can re-derive them. The queries that declare
-their cells end with each row's release and response rate, judged at NOW
+their cells or their release breakdown end with each row's release and response rate, judged at NOW
 (the test's clock) under the default [release] policy. Rendering matches
 tests/it/sql_fixtures.rs: columns joined by '|', NULL for null, numbers
 (floats) with 9 decimals, exact decimals as the shortest exact text.
@@ -327,8 +327,12 @@ def yoy_by_district(eff, frm, to):
 
     for d in districts_from(frm):
         c = d["district_code"]
-        out.append([c, d["district_name"]] + cols([f for f in now if f["district"] == c], [f for f in before if f["district"] == c]))
-    out.append(["NULL", "Toàn tỉnh"] + cols(now, before))
+        out.append(
+            [c, d["district_name"]]
+            + cols([f for f in now if f["district"] == c], [f for f in before if f["district"] == c])
+            + release_cols(eff, lambda f, c=c: f["district"] == c, frm, to)
+        )
+    out.append(["NULL", "Toàn tỉnh"] + cols(now, before) + release_cols(eff, lambda f: True, frm, to))
     return out
 
 
@@ -374,8 +378,13 @@ def coverage_by_district(eff, period):
         return [pm, str(fa), str(ua), str(fb), str(ub), str(fa - fb), str(ua - ub)]
 
     for d in districts_from(pm):
-        out.append([d["district_code"], d["district_name"]] + cols([f for f in eff if f["district"] == d["district_code"]]))
-    out.append(["NULL", "Toàn tỉnh"] + cols(eff))
+        c = d["district_code"]
+        out.append(
+            [c, d["district_name"]]
+            + cols([f for f in eff if f["district"] == c])
+            + release_cols(eff, lambda f, c=c: f["district"] == c, period, period)
+        )
+    out.append(["NULL", "Toàn tỉnh"] + cols(eff) + release_cols(eff, lambda f: True, period, period))
     return out
 
 
@@ -383,9 +392,15 @@ def ts(x):
     return x.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def revisions(v_from, v_to):
+def revisions(v_from, v_to, latest=3):
+    """The revised filings, each with its month's release and the response
+    rate the share API gives for that month at the latest version (`by=period`
+    over its default range, the latest 12 months: none outside it)."""
     before = {key(f): f for f in effective(v_from)}
     after = {key(f): f for f in effective(v_to)}
+    now = effective(latest)
+    last = max(f["period"] for f in now)
+    window = months_between(add_months(last, -11), last)
     out = []
     for k in sorted(after, key=lambda k: (k[3], k[1], k[0], k[2])):
         a, b = after[k], before.get(k)
@@ -398,6 +413,7 @@ def revisions(v_from, v_to):
              str(b["total"]), str(a["total"]), str(b["ecom"]), str(a["ecom"]), dec(b["weight"]), dec(a["weight"]),
              dec(a["wt"] - b["wt"]), dec(a["we"] - b["we"]), str(b["version"]), str(a["version"]),
              ts(b["submitted"]), ts(a["submitted"])]
+            + release_cols(now, lambda f: True, a["period"], a["period"], a["period"] in window)
         )
     return out
 
