@@ -4,13 +4,23 @@
 //! Each line holds `seq` (1, 2, …), the event, `prev` (the previous line's
 //! hash; 64 zeros for the first) and `hash`: the hex SHA-256 of the line's
 //! JSON without `hash` (keys sorted). `DATA/audit/head.json` holds the last
-//! line's seq and hash, rewritten atomically after each append, so removing
-//! lines from the end is seen as well as an edited, deleted or reordered
-//! line. Appends from several processes are serialised by an OS lock.
+//! line's seq and hash and the trail's length in bytes, rewritten
+//! atomically after each append, so removing lines from the end is seen
+//! as well as an edited, deleted or reordered line. Appends from several
+//! processes are serialised by an OS lock.
+//!
+//! An append writes its lines, syncs them, then replaces the head; a crash
+//! can stop it between any two of those. What lies past the head's length
+//! is therefore an append that did not finish, and the next open (or
+//! append, or verify) resolves it under the lock before anything else
+//! (see [`AuditLog::recover`]): complete lines that continue the chain are
+//! adopted, a torn last line is cut, and the repair is itself appended as
+//! an event (`audit repair`). Nothing at or before the head's length is
+//! ever rewritten, so a removed, edited or moved line is still found.
 //!
 //! Events carry no token, secret or cookie: only the token's id and role.
 
-use crate::util::durable;
+use crate::util::{durable, fault};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Write;
@@ -66,10 +76,33 @@ pub struct Event {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Head {
     seq: u64,
     hash: String,
+    /// The trail's length in bytes at this head; absent in heads written
+    /// before it was recorded (found by counting lines, then recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    len: Option<u64>,
+}
+
+impl Head {
+    fn genesis() -> Self {
+        Self {
+            seq: 0,
+            hash: GENESIS.into(),
+            len: Some(0),
+        }
+    }
+}
+
+/// What [`AuditLog::recover`] did to a trail an append left unfinished.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Repair {
+    /// Complete lines past the head that continue the chain, now under it.
+    pub adopted_lines: u64,
+    /// Bytes of a torn last line, cut.
+    pub cut_bytes: u64,
 }
 
 /// A line as hashed: the event with `seq` and `prev`, fields in the
@@ -166,18 +199,13 @@ impl AuditLog {
 
     fn append_locked(&self, events: &[Event]) -> Result<(), AuditError> {
         let _lock = self.lock()?;
-        let head_path = self.head_path();
-        let mut head: Head = match std::fs::read(&head_path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| AuditError::Broken {
-                line: 0,
-                reason: format!("head.json: {e}"),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Head {
-                seq: 0,
-                hash: GENESIS.into(),
-            },
-            Err(e) => return Err(io(&head_path)(e)),
-        };
+        let (head, _) = self.recover_locked()?;
+        self.write_lines(head, events).map(|_| ())
+    }
+
+    /// Appends `events` after `head` (the trail's consistent end) and
+    /// makes the new head; returns it.
+    fn write_lines(&self, mut head: Head, events: &[Event]) -> Result<Head, AuditError> {
         let mut text = Vec::new();
         for e in events {
             let seq = head.seq + 1;
@@ -191,7 +219,8 @@ impl AuditLog {
             text.extend_from_slice(b",\"hash\":\"");
             text.extend_from_slice(hash.as_bytes());
             text.extend_from_slice(b"\"}\n");
-            head = Head { seq, hash };
+            head.seq = seq;
+            head.hash = hash;
         }
         let path = self.log_path();
         let mut f = std::fs::OpenOptions::new()
@@ -199,9 +228,130 @@ impl AuditLog {
             .append(true)
             .open(&path)
             .map_err(io(&path))?;
+        if fault::armed("audit:torn-write") {
+            let _ = f.write_all(&text[..text.len() / 2]);
+            fault::point("audit:torn-write");
+        }
         f.write_all(&text).map_err(io(&path))?;
+        fault::point("audit:before-sync");
         f.sync_data().map_err(io(&path))?;
-        durable::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes")).map_err(io(&head_path))
+        fault::point("audit:after-sync");
+        head.len = Some(f.metadata().map_err(io(&path))?.len());
+        let head_path = self.head_path();
+        durable::write_atomic(&head_path, &serde_json::to_vec(&head).expect("head serializes"))
+            .map_err(io(&head_path))?;
+        Ok(head)
+    }
+
+    /// Brings a trail an append left unfinished (a crash between writing
+    /// its lines, syncing them and replacing the head) to a consistent
+    /// state, under the lock: complete lines past the head that continue
+    /// its chain are adopted (the head moves over them), a torn last line
+    /// is cut, and the repair is appended as an `audit repair` event, so
+    /// sequence numbers are never reused and a crash is never reported as
+    /// tampering. Anything else past the head (a line that does not
+    /// continue the chain) is left for `verify` to report; nothing at or
+    /// before the head is touched. Returns what was done, `None` when the
+    /// trail was consistent.
+    pub fn recover(&self) -> Result<Option<Repair>, AuditError> {
+        if !self.dir.exists() {
+            return Ok(None);
+        }
+        let _lock = self.lock()?;
+        self.recover_locked().map(|(_, repair)| repair)
+    }
+
+    fn recover_locked(&self) -> Result<(Head, Option<Repair>), AuditError> {
+        let mut head = self.read_head()?.unwrap_or_else(Head::genesis);
+        let path = self.log_path();
+        let size = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let recorded = head.len;
+        let start = match recorded {
+            Some(len) => len,
+            // A head from before lengths were recorded: its line's end,
+            // found once (the head then records it).
+            None => match line_end(&std::fs::read(&path).map_err(io(&path))?, head.seq) {
+                Some(end) => end as u64,
+                // Fewer lines than the head names: for `verify` to report.
+                None => return Ok((head, None)),
+            },
+        };
+        if size <= start {
+            // Consistent (or shorter than its head: for `verify` to report).
+            if recorded.is_none() && size == start {
+                head.len = Some(start);
+                self.write_head(&head)?;
+            }
+            return Ok((head, None));
+        }
+        // Only what lies past the head is read.
+        let tail = {
+            use std::io::{Read, Seek};
+            let mut f = std::fs::File::open(&path).map_err(io(&path))?;
+            f.seek(std::io::SeekFrom::Start(start)).map_err(io(&path))?;
+            let mut tail = Vec::with_capacity((size - start) as usize);
+            f.read_to_end(&mut tail).map_err(io(&path))?;
+            tail
+        };
+        let (mut adopted, mut cursor) = (0u64, 0usize);
+        while let Some(nl) = tail[cursor..].iter().position(|&b| b == b'\n') {
+            let line = &tail[cursor..cursor + nl];
+            match continues(line, head.seq + 1, &head.hash) {
+                Some(hash) => {
+                    head.seq += 1;
+                    head.hash = hash;
+                    adopted += 1;
+                    cursor += nl + 1;
+                }
+                None => break,
+            }
+        }
+        let rest = &tail[cursor..];
+        let torn = !rest.is_empty() && !rest.contains(&b'\n');
+        if adopted == 0 && !torn {
+            // A complete line that does not continue the chain: not a crash's.
+            return Ok((head, None));
+        }
+        let end = start + cursor as u64;
+        if torn {
+            let f = std::fs::OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+            f.set_len(end).map_err(io(&path))?;
+            f.sync_all().map_err(io(&path))?;
+        }
+        head.len = Some(end);
+        self.write_head(&head)?;
+        let repair = Repair {
+            adopted_lines: adopted,
+            cut_bytes: if torn { rest.len() as u64 } else { 0 },
+        };
+        tracing::warn!(
+            adopted_lines = repair.adopted_lines,
+            cut_bytes = repair.cut_bytes,
+            "the audit trail was left by an append that did not finish: repaired"
+        );
+        metrics::counter!("ecomshare_audit_repairs_total").increment(1);
+        let event = Event {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            token_id: None,
+            role: None,
+            action: "audit repair".into(),
+            params: serde_json::to_value(&repair).expect("a repair serializes"),
+            dataset_version: None,
+            outcome: "done".into(),
+            status: None,
+            address: None,
+        };
+        let head = self.write_lines(head, &[event])?;
+        Ok((head, Some(repair)))
+    }
+
+    fn write_head(&self, head: &Head) -> Result<(), AuditError> {
+        let path = self.head_path();
+        durable::write_atomic(&path, &serde_json::to_vec(head).expect("head serializes")).map_err(io(&path))
     }
 
     /// The OS lock that serialises appends (and lets `verify` read a trail
@@ -222,6 +372,7 @@ impl AuditLog {
     /// Checks every line's hash, the chain, the sequence and the head.
     pub fn verify(&self) -> Result<Verified, AuditError> {
         let _lock = self.lock()?;
+        self.recover_locked()?;
         let path = self.log_path();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -231,10 +382,7 @@ impl AuditLog {
         let (n, prev) = check_chain(text.lines())?;
         let head = match self.read_head()? {
             Some(head) => head,
-            None if n == 0 => Head {
-                seq: 0,
-                hash: GENESIS.into(),
-            },
+            None if n == 0 => Head::genesis(),
             None => return Err(io(&self.head_path())(std::io::ErrorKind::NotFound.into())),
         };
         if head.seq != n || head.hash != prev {
@@ -305,6 +453,24 @@ impl AuditLog {
             ),
         ])
     }
+}
+
+/// The byte offset just past line `n` (0: the start), `None` when the
+/// text has fewer lines.
+fn line_end(text: &[u8], n: u64) -> Option<usize> {
+    let mut end = 0;
+    for _ in 0..n {
+        end += text[end..].iter().position(|&b| b == b'\n')? + 1;
+    }
+    Some(end)
+}
+
+/// The line's hash when it is the chain's next line: a JSON line whose
+/// hash matches, with sequence `seq` and previous hash `prev`.
+fn continues(line: &[u8], seq: u64, prev: &str) -> Option<String> {
+    let mut v: Value = serde_json::from_slice(line).ok()?;
+    let hash = v.as_object_mut()?.remove("hash")?.as_str()?.to_string();
+    (digest(&v) == hash && v["prev"].as_str() == Some(prev) && v["seq"].as_u64() == Some(seq)).then_some(hash)
 }
 
 /// Checks each line's hash, the chain and the sequence; returns the number
@@ -461,6 +627,102 @@ mod tests {
             l.pop();
         });
         assert!(log.verify().unwrap_err().to_string().contains("removed from the end"));
+    }
+
+    fn lines(log: &AuditLog) -> Vec<Value> {
+        std::fs::read_to_string(log.log_path())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// A crash after the lines were synced, before the head was replaced:
+    /// the lines are adopted, the repair recorded, and the next append
+    /// continues the sequence (regression: the trail was called broken
+    /// forever, and new lines reused the orphans' numbers).
+    #[test]
+    fn lines_past_the_head_are_adopted_and_sequence_numbers_are_not_reused() {
+        let (_d, log) = trail();
+        let old_head = std::fs::read(log.head_path()).unwrap();
+        log.append(&[event(6), event(7)]).unwrap();
+        std::fs::write(log.head_path(), &old_head).unwrap();
+        assert_eq!(
+            log.recover().unwrap(),
+            Some(Repair {
+                adopted_lines: 2,
+                cut_bytes: 0
+            })
+        );
+        assert_eq!(log.recover().unwrap(), None, "consistent once repaired");
+        log.append(&[event(9)]).unwrap();
+        assert_eq!(log.verify().unwrap().lines, 9);
+        let all = lines(&log);
+        assert_eq!(all[7]["action"], "audit repair");
+        assert_eq!(all[7]["params"], json!({"adopted_lines": 2, "cut_bytes": 0}));
+        let seqs: Vec<u64> = all.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
+    }
+
+    /// A crash in the middle of writing: whole lines adopted, the torn
+    /// last one cut, by the next append as well as by `recover`.
+    #[test]
+    fn a_torn_last_line_is_cut_and_the_whole_lines_before_it_kept() {
+        let (_d, log) = trail();
+        let old_head = std::fs::read(log.head_path()).unwrap();
+        let before = std::fs::metadata(log.log_path()).unwrap().len();
+        log.append(&[event(6), event(7)]).unwrap();
+        let full = std::fs::read(log.log_path()).unwrap();
+        let second_line_start = before as usize + full[before as usize..].iter().position(|&b| b == b'\n').unwrap() + 1;
+        let torn = second_line_start + 40;
+        std::fs::write(log.log_path(), &full[..torn]).unwrap();
+        std::fs::write(log.head_path(), &old_head).unwrap();
+        log.append(&[event(8)]).unwrap();
+        let all = lines(&log);
+        assert_eq!(all.len(), 8, "5 + line 6 adopted + the repair + the new event");
+        assert_eq!(all[6]["params"], json!({"adopted_lines": 1, "cut_bytes": 40}));
+        assert_eq!(all[7]["seq"], 8);
+        assert_eq!(log.verify().unwrap().lines, 8);
+    }
+
+    /// Past the head, a line that does not continue the chain is not a
+    /// crash's: it is left, and `verify` reports it.
+    #[test]
+    fn a_foreign_line_past_the_head_is_left_for_verify() {
+        let (_d, log) = trail();
+        let first = std::fs::read_to_string(log.log_path())
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let mut f = std::fs::OpenOptions::new().append(true).open(log.log_path()).unwrap();
+        writeln!(f, "{first}").unwrap();
+        assert_eq!(log.recover().unwrap(), None);
+        assert!(matches!(log.verify().unwrap_err(), AuditError::Broken { line: 6, .. }));
+    }
+
+    /// Lines removed from the end stay visible after a recovery and an
+    /// append; a head written before lengths were recorded still works.
+    #[test]
+    fn removal_from_the_end_is_still_found_and_old_heads_are_read() {
+        let (_d, log) = trail();
+        rewrite(&log, |l| {
+            l.pop();
+        });
+        assert_eq!(log.recover().unwrap(), None);
+        log.append(&[event(6)]).unwrap();
+        assert!(log.verify().is_err());
+
+        let (_d, log) = trail();
+        let mut head: Value = serde_json::from_slice(&std::fs::read(log.head_path()).unwrap()).unwrap();
+        head.as_object_mut().unwrap().remove("len");
+        std::fs::write(log.head_path(), serde_json::to_vec(&head).unwrap()).unwrap();
+        assert_eq!(log.recover().unwrap(), None);
+        let recorded: Value = serde_json::from_slice(&std::fs::read(log.head_path()).unwrap()).unwrap();
+        assert_eq!(recorded["len"], std::fs::metadata(log.log_path()).unwrap().len());
+        log.append(&[event(6)]).unwrap();
+        assert_eq!(log.verify().unwrap().lines, 6);
     }
 
     #[test]

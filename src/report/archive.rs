@@ -121,7 +121,7 @@ pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportE
     let dir = bundles.join(&name);
     if !dir.join("report.json").is_file() {
         std::fs::create_dir_all(&bundles).map_err(io_at(&bundles))?;
-        let staging = bundles.join(format!(".staging-{name}-{}", std::process::id()));
+        let staging = crate::util::durable::temp_path(&dir, "staging");
         let _ = std::fs::remove_dir_all(&staging);
         write(report, &staging)?;
         crate::util::durable::sync_dir(&staging).map_err(io_at(&staging))?;

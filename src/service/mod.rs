@@ -81,6 +81,8 @@ pub enum AppError {
     Rollup(#[from] crate::store::rollup::RollupError),
     #[error(transparent)]
     Outlook(#[from] crate::domain::outlook::OutlookError),
+    #[error(transparent)]
+    Audit(#[from] crate::access::audit::AuditError),
     #[error("the server is shutting down: no ingest or compaction begins now; send it again once the server is back")]
     ShuttingDown,
 }
@@ -95,6 +97,7 @@ impl AppError {
             Self::Tabular(e) => e.code(),
             Self::Rollup(e) => e.code(),
             Self::Outlook(e) => e.code(),
+            Self::Audit(e) => e.code(),
             Self::ShuttingDown => "shutting_down",
         }
     }
@@ -117,7 +120,8 @@ impl AppError {
             | Self::Tabular(_)
             | Self::Warehouse(_)
             | Self::Rollup(_)
-            | Self::Outlook(_) => ErrorKind::Internal,
+            | Self::Outlook(_)
+            | Self::Audit(_) => ErrorKind::Internal,
         }
     }
 
@@ -259,6 +263,18 @@ impl App {
 
     pub fn open_with(data: impl Into<PathBuf>, options: AppOptions) -> Result<Self, AppError> {
         let warehouse = Warehouse::open(data)?;
+        // What a process that died left: temporary files and folders
+        // (the warehouse's own batches are its recovery's), and an audit
+        // trail caught between its lines and its head.
+        match crate::util::durable::sweep(warehouse.root(), &["batches"]) {
+            Ok(removed) => {
+                for path in removed {
+                    tracing::warn!(path = %path.display(), "removed a temporary file left by a process that stopped");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not sweep temporary files"),
+        }
+        crate::access::audit::AuditLog::new(warehouse.root()).recover()?;
         let mut dirs: Vec<PathBuf> = options.queries_dir.iter().cloned().collect();
         dirs.push(warehouse.root().join("queries"));
         Ok(Self {

@@ -395,11 +395,7 @@ pub fn write(snapshot: &Snapshot, data: &Path, out: &Path, created_at: &str) -> 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = crate::util::durable::temp_path(&dir.join(out.file_name().unwrap_or_default()), "tmp");
     let file = File::create(&tmp).map_err(bio(&tmp))?;
     let result = (|| {
         let mut zip = zip::ZipWriter::new_stream(Hashing::new(std::io::BufWriter::with_capacity(1 << 20, file)));
@@ -571,11 +567,7 @@ pub fn restore(backup: &Path, target: &Path) -> Result<BackupSummary, BackupErro
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(bio(parent))?;
-    let target_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = parent.join(format!(".{target_name}.restore-{}", std::process::id()));
+    let staging = crate::util::durable::temp_path(&parent.join(target.file_name().unwrap_or_default()), "restore");
     let _ = fs::remove_dir_all(&staging);
     let written = (|| {
         let mut bytes = 0u64;

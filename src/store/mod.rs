@@ -32,6 +32,7 @@ pub use manifest::{BatchEntry, FileEntry, Manifest};
 pub use reference_files::{ReferenceFiles, builtin_reference, recorded_reference, reference_files};
 pub use segments::{Compaction, Segment, SegmentIndex, SegmentPaths, version_files};
 
+use crate::util::fault::point as fault_point;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -336,16 +337,6 @@ fn batch_dir_name(seq: u64) -> String {
 
 fn sync_dir(path: &Path) -> Result<(), WarehouseError> {
     File::open(path).and_then(|d| d.sync_all()).map_err(io(path))
-}
-
-/// A named point in the commit where a test can make the process die, to
-/// check that a crash at that instant leaves a clean dataset. Set
-/// `ECOMSHARE_FAULT` to the point's name; never set in production.
-fn fault_point(name: &str) {
-    if std::env::var("ECOMSHARE_FAULT").is_ok_and(|v| v == name) {
-        eprintln!("ECOMSHARE_FAULT: aborting at {name}");
-        std::process::abort();
-    }
 }
 
 /// A batch being written. Dropping it without `commit` discards its files.

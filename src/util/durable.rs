@@ -2,6 +2,11 @@
 //! schedule state and the data directory's format marker: write a temporary file beside the target, sync it,
 //! rename it over the target, sync the directory. A crash leaves either the
 //! old file or the new one, never a mix.
+//!
+//! Every temporary name any command writes comes from [`temp_path`]:
+//! `.NAME.PID.KIND` beside its target, so [`sweep`] recognises what a
+//! process that died left behind (its PID no longer running) and removes
+//! it, and never a name that is not temporary or a live process's.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,19 +15,91 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-/// A hidden temporary name beside `path`, this process's.
-fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+/// The kinds of temporary names: a file written aside (`tmp`, `new`), a
+/// link made aside (`link`), a directory filled aside then renamed into
+/// place (`staging`), a restore's directory (`restore`).
+const KINDS: [&str; 5] = ["tmp", "new", "link", "staging", "restore"];
+
+/// A hidden temporary name beside `path`, this process's:
+/// `.NAME.PID.KIND`. `kind` is one of `tmp`, `new`, `link`, `staging`,
+/// `restore`.
+pub fn temp_path(path: &Path, kind: &str) -> std::path::PathBuf {
+    debug_assert!(KINDS.contains(&kind), "{kind} is not a temporary kind sweep knows");
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    dir.join(format!(".{name}.{}.{suffix}", std::process::id()))
+    dir.join(format!(".{name}.{}.{kind}", std::process::id()))
+}
+
+/// The PID a temporary name carries: `.NAME.PID.KIND`, or the report
+/// bundles' staging directories of earlier releases, `.staging-NAME-PID`.
+/// `None` for any other name.
+pub fn temp_owner(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?;
+    if let Some(staging) = rest.strip_prefix("staging-") {
+        return staging.rsplit_once('-').and_then(|(_, pid)| pid.parse().ok());
+    }
+    let (head, kind) = rest.rsplit_once('.')?;
+    if !KINDS.contains(&kind) {
+        return None;
+    }
+    let (name, pid) = head.rsplit_once('.')?;
+    (!name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Whether a process with this PID is running (on this host's /proc).
+fn running(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Removes, under `root` (not following links, not descending into
+/// `skip`'s directories), every temporary file or directory whose writer
+/// is no longer running: what a crash left between writing aside and
+/// renaming into place. Returns what it removed. A name that is not
+/// temporary, or a running process's (this one's included), is never
+/// touched.
+pub fn sweep(root: &Path, skip: &[&str]) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut removed = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(pid) = temp_owner(&name) {
+                if !running(pid) {
+                    let path = entry.path();
+                    let gone = if kind.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                    match gone {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                        _ => removed.push(path),
+                    }
+                }
+            } else if kind.is_dir() && !(dir == root && skip.contains(&name.as_ref())) {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Writes `bytes` to a synced temporary file beside `path`.
 fn write_beside(path: &Path, bytes: &[u8], suffix: &str) -> std::io::Result<std::path::PathBuf> {
-    let tmp = beside(path, suffix);
+    let tmp = temp_path(path, suffix);
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
@@ -32,6 +109,7 @@ fn write_beside(path: &Path, bytes: &[u8], suffix: &str) -> std::io::Result<std:
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = write_beside(path, bytes, "tmp")?;
+    before_rename(path);
     std::fs::rename(&tmp, path)?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
@@ -39,11 +117,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Points the symbolic link `link` at `target`, atomically: a link made
 /// beside it, then renamed over it.
 pub fn symlink_atomic(target: &Path, link: &Path) -> std::io::Result<()> {
-    let tmp = beside(link, "link");
+    let tmp = temp_path(link, "link");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)?;
+    before_rename(link);
     std::fs::rename(&tmp, link)?;
     sync_dir(link.parent().unwrap_or(Path::new(".")))
+}
+
+/// The fault point between writing aside and renaming into place:
+/// `before-rename:NAME` (the target's file name, e.g. `head.json`).
+fn before_rename(path: &Path) {
+    if std::env::var_os("ECOMSHARE_FAULT").is_some() {
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        super::fault::point(&format!("before-rename:{name}"));
+    }
 }
 
 /// Creates `path` with `bytes` only if nothing is there yet; `Ok(false)`
@@ -74,5 +162,74 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"third");
         // No temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporary_names_carry_their_writer_and_nothing_else_looks_temporary() {
+        let p = Path::new("/d/segments/index.json");
+        let tmp = temp_path(p, "tmp");
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name, format!(".index.json.{}.tmp", std::process::id()));
+        assert_eq!(temp_owner(name), Some(std::process::id()));
+        assert_eq!(temp_owner(".staging-2025-03-vi-v2-abc-4242"), Some(4242));
+        assert_eq!(temp_owner(".2025-03.77.link"), Some(77));
+        for not_temporary in [
+            "index.json",
+            ".lock",
+            ".bundles",
+            "00000001.json",
+            ".index.json.tmp",
+            ".x.12.bak",
+            "..12.tmp",
+            ".a.1b.tmp",
+        ] {
+            assert_eq!(temp_owner(not_temporary), None, "{not_temporary}");
+        }
+    }
+
+    /// What a dead writer left is removed, at any depth; a running
+    /// process's (this one's) and every other name stay; a skipped
+    /// directory is not entered.
+    #[test]
+    fn sweep_removes_only_dead_writers_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // A PID past the kernel's limit (pid_max is at most 2^22): never running.
+        let dead = 4_194_999u32;
+        let mine = std::process::id();
+        for rel in [
+            "audit",
+            "reports/.bundles/2025-03-vi-v2-abc",
+            "cache/kept",
+            "batches/00000001",
+        ] {
+            std::fs::create_dir_all(root.join(rel)).unwrap();
+        }
+        let keep = [
+            "audit/audit.jsonl".to_string(),
+            "reports/.bundles/2025-03-vi-v2-abc/report.json".into(),
+            format!("cache/kept/.2025-03-v2-k1.json.{mine}.tmp"),
+            format!("batches/00000001/.x.{dead}.tmp"),
+        ];
+        let gone = [
+            format!("audit/.head.json.{dead}.tmp"),
+            format!("cache/kept/.2025-03-v2-k1.json.{dead}.tmp"),
+            format!("reports/.2025-03.{dead}.link"),
+        ];
+        for rel in keep.iter().chain(&gone) {
+            std::fs::write(root.join(rel), b"x").unwrap();
+        }
+        let staging = root.join(format!("reports/.bundles/.staging-2025-04-vi-v3-def-{dead}"));
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join("report.pdf"), b"partial").unwrap();
+        let removed = sweep(root, &["batches"]).unwrap();
+        assert_eq!(removed.len(), 4, "{removed:?}");
+        for rel in &gone {
+            assert!(!root.join(rel).exists(), "{rel} left");
+        }
+        assert!(!staging.exists());
+        for rel in &keep {
+            assert!(root.join(rel).exists(), "{rel} removed");
+        }
     }
 }
