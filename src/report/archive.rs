@@ -33,7 +33,7 @@ pub fn write(report: &Report, dir: &Path) -> Result<Vec<std::path::PathBuf>, Rep
     let mut written = Vec::new();
     for (name, bytes) in files(report)? {
         let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let tmp = crate::util::durable::temp_path(&path, "tmp");
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;

@@ -5,7 +5,8 @@
 //!
 //! Every temporary name any command writes comes from [`temp_path`]:
 //! `.NAME.PID.KIND` beside its target, so [`sweep`] recognises what a
-//! process that died left behind (its PID no longer running) and removes
+//! process that died left behind (its PID no longer running, or reused by a
+//! later process) and removes
 //! it, and never a name that is not temporary or a live process's.
 
 use std::io::Write;
@@ -51,17 +52,48 @@ pub fn temp_owner(file_name: &str) -> Option<u32> {
         .flatten()
 }
 
-/// Whether a process with this PID is running (on this host's /proc).
-fn running(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+/// Whether the process with this PID that wrote a temporary file last
+/// modified at `written` may still be using it: the PID is running (on
+/// this host's /proc) and its process started before the file was last
+/// written. A process that started later only reuses the PID of the one
+/// that died (a container's PID 1 after a restart, this process included).
+fn in_use(pid: u32, written: Option<std::time::SystemTime>) -> bool {
+    if !Path::new("/proc").join(pid.to_string()).exists() {
+        return false;
+    }
+    match (process_start(pid), written) {
+        // One second of slack: /proc's start time is in ticks of 10 ms,
+        // the boot time in whole seconds.
+        (Some(start), Some(written)) => written + std::time::Duration::from_secs(1) >= start,
+        _ => true,
+    }
+}
+
+/// When the process `pid` started: its start time in ticks since boot
+/// (`/proc/PID/stat`, field 22; Linux's user-visible tick is 1/100 s)
+/// plus the boot time (`/proc/stat`, `btime`).
+fn process_start(pid: u32) -> Option<std::time::SystemTime> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(boot) + std::time::Duration::from_millis(ticks * 10))
 }
 
 /// Removes, under `root` (not following links, not descending into
 /// `skip`'s directories), every temporary file or directory whose writer
-/// is no longer running: what a crash left between writing aside and
-/// renaming into place. Returns what it removed. A name that is not
-/// temporary, or a running process's (this one's included), is never
-/// touched.
+/// is gone: what a crash left between writing aside and renaming into
+/// place. A writer is gone when its PID is not running, or runs a process
+/// that started after the file was last written (the PID reused). Returns
+/// what it removed. A name that is not temporary, or a running writer's
+/// (this process's included), is never touched.
 pub fn sweep(root: &Path, skip: &[&str]) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut removed = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
@@ -77,7 +109,8 @@ pub fn sweep(root: &Path, skip: &[&str]) -> std::io::Result<Vec<std::path::PathB
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if let Some(pid) = temp_owner(&name) {
-                if !running(pid) {
+                let written = entry.metadata().and_then(|m| m.modified()).ok();
+                if !in_use(pid, written) {
                     let path = entry.path();
                     let gone = if kind.is_dir() {
                         std::fs::remove_dir_all(&path)
@@ -231,5 +264,27 @@ mod tests {
         for rel in &keep {
             assert!(root.join(rel).exists(), "{rel} removed");
         }
+    }
+
+    /// Regression: a container restarted after a kill runs as PID 1 again,
+    /// so the dead writer's PID is this process's; what it left, written
+    /// before this process started, is still removed.
+    #[test]
+    fn sweep_removes_a_reused_pids_leftover_written_before_the_process_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = std::process::id();
+        let old = dir.path().join(format!(".index.json.{mine}.tmp"));
+        let fresh = dir.path().join(format!(".head.json.{mine}.tmp"));
+        std::fs::write(&old, b"x").unwrap();
+        std::fs::write(&fresh, b"x").unwrap();
+        let before_start = process_start(mine).unwrap() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(before_start)
+            .unwrap();
+        assert_eq!(sweep(dir.path(), &[]).unwrap(), vec![old.clone()]);
+        assert!(fresh.exists());
     }
 }
