@@ -262,6 +262,8 @@ impl AuditLog {
     }
 
     fn recover_locked(&self) -> Result<(Head, Option<Repair>), AuditError> {
+        // A head written aside by a writer that died before renaming it.
+        crate::util::durable::sweep(&self.dir, &[]).map_err(io(&self.dir))?;
         let mut head = self.read_head()?.unwrap_or_else(Head::genesis);
         let path = self.log_path();
         let size = match std::fs::metadata(&path) {

@@ -37,6 +37,7 @@ pub fn write(report: &Report, dir: &Path) -> Result<Vec<std::path::PathBuf>, Rep
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
+        crate::util::fault::before_rename(&path);
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         written.push(path);
     }
@@ -125,6 +126,7 @@ pub fn archive_report(report: &Report, archive: &Path) -> Result<String, ReportE
         let _ = std::fs::remove_dir_all(&staging);
         write(report, &staging)?;
         crate::util::durable::sync_dir(&staging).map_err(io_at(&staging))?;
+        crate::util::fault::before_rename(&dir);
         if let Err(e) = std::fs::rename(&staging, &dir) {
             // Another process archived the same bundle first: same bytes.
             let _ = std::fs::remove_dir_all(&staging);

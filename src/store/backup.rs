@@ -472,6 +472,7 @@ pub fn write(snapshot: &Snapshot, data: &Path, out: &Path, created_at: &str) -> 
     })();
     match result {
         Ok(summary) => {
+            crate::util::fault::before_rename(out);
             fs::rename(&tmp, out).map_err(bio(out))?;
             crate::util::durable::sync_dir(dir).map_err(bio(dir))?;
             Ok(summary)
@@ -607,6 +608,7 @@ pub fn restore(backup: &Path, target: &Path) -> Result<BackupSummary, BackupErro
     if target.exists() {
         fs::remove_dir(target).map_err(bio(target))?;
     }
+    crate::util::fault::before_rename(target);
     fs::rename(&staging, target).map_err(bio(target))?;
     crate::util::durable::sync_dir(parent).map_err(bio(parent))?;
     tracing::info!(data = %target.display(), dataset_version = manifest.dataset_version, "backup restored");

@@ -143,6 +143,7 @@ fn link_legacy_reports(root: &Path) -> Result<usize, WarehouseError> {
         }
         fs::create_dir_all(&bundles).map_err(io(&bundles))?;
         let name = format!("{LEGACY}{month}-{}", crate::util::digest::hex(&random_suffix()));
+        crate::util::fault::before_rename(&bundles.join(&name));
         fs::rename(entry.path(), bundles.join(&name)).map_err(io(&entry.path()))?;
         crate::util::durable::sync_dir(&reports).map_err(io(&reports))?;
         fault_point("upgrade:after_move");

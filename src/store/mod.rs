@@ -501,6 +501,7 @@ impl Batch<'_> {
         fault_point("commit:before_rename");
         // 2. Staging moves to its final place (invisible until the manifest says so).
         let final_dir = root.join("batches").join(batch_dir_name(self.seq));
+        crate::util::fault::before_rename(&final_dir);
         fs::rename(&self.staging, &final_dir).map_err(io(&final_dir))?;
         sync_dir(&root.join("batches"))?;
         sync_dir(&root.join("staging"))?;
@@ -514,6 +515,7 @@ impl Batch<'_> {
         drop(f);
         fault_point("commit:after_manifest_tmp");
         let target = dir.join(manifest::file_name(self.seq));
+        crate::util::fault::before_rename(&target);
         fs::rename(&tmp, &target).map_err(io(&target))?;
         sync_dir(&dir)?;
         self.committed = true;

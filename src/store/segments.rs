@@ -201,6 +201,7 @@ impl Compaction<'_> {
                 fs::File::open(&p).and_then(|f| f.sync_all()).map_err(io(&p))?;
             }
         }
+        crate::util::fault::before_rename(&target);
         fs::rename(&staging, &target).map_err(io(&target))?;
         super::sync_dir(&root.join("segments"))?;
         super::fault_point("compaction-before-index");

@@ -142,7 +142,7 @@ fn write_beside(path: &Path, bytes: &[u8], suffix: &str) -> std::io::Result<std:
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = write_beside(path, bytes, "tmp")?;
-    before_rename(path);
+    super::fault::before_rename(path);
     std::fs::rename(&tmp, path)?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
@@ -153,24 +153,16 @@ pub fn symlink_atomic(target: &Path, link: &Path) -> std::io::Result<()> {
     let tmp = temp_path(link, "link");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)?;
-    before_rename(link);
+    super::fault::before_rename(link);
     std::fs::rename(&tmp, link)?;
     sync_dir(link.parent().unwrap_or(Path::new(".")))
-}
-
-/// The fault point between writing aside and renaming into place:
-/// `before-rename:NAME` (the target's file name, e.g. `head.json`).
-fn before_rename(path: &Path) {
-    if std::env::var_os("ECOMSHARE_FAULT").is_some() {
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        super::fault::point(&format!("before-rename:{name}"));
-    }
 }
 
 /// Creates `path` with `bytes` only if nothing is there yet; `Ok(false)`
 /// when it already exists. Atomic: the file appears complete or not at all.
 pub fn create_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     let tmp = write_beside(path, bytes, "new")?;
+    super::fault::before_rename(path);
     let linked = std::fs::hard_link(&tmp, path);
     std::fs::remove_file(&tmp)?;
     match linked {

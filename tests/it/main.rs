@@ -31,6 +31,7 @@ mod pages_browser;
 mod prop;
 mod queries_api;
 mod query_pages;
+mod recovery;
 mod reform;
 mod release;
 mod sql_fixtures;
