@@ -141,6 +141,11 @@ pub const METRICS: &[Metric] = &[
         "Events appended to the audit trail.",
     ),
     metric(
+        Counter,
+        "ecomshare_audit_repairs_total",
+        "Audit trails brought back to a consistent state after a crash (lines adopted or a torn line cut).",
+    ),
+    metric(
         Gauge,
         "ecomshare_process_resident_memory_bytes",
         "Resident memory of the process.",
