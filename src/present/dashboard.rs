@@ -1,12 +1,14 @@
 //! Dashboard use cases: which share queries a chart needs, and the chart
 //! inputs made from their answers, with labels in the reader's language.
 //!
-//! Every number comes from `App::share` (the share API's figures); this
+//! Every number comes from `App::share` (the share API's figures) or, for
+//! the outlook tiles, `App::outlook` (the outlook API's); this
 //! module only selects, orders and labels them. It knows nothing of HTTP,
 //! DataFusion or plotters' drawing.
 
 use crate::domain::{Period, Reference, Status};
 use crate::present::charts::{Bar, Bars, Chart, Heatmap, Map, MapPoint, Standing, Trend, TrendLegend};
+use crate::present::dashboard_outlook::{self, DashboardOutlook};
 use crate::present::labels;
 use crate::present::locale::{self, Lang};
 use crate::service::{App, AppError, ShareParams, ShareResponse, ShareRow};
@@ -359,6 +361,9 @@ pub struct Overview {
     pub reference: std::sync::Arc<Reference>,
     /// The rule by which figures are withheld, for the note that explains them.
     pub disclosure: crate::domain::disclosure::Rule,
+    /// The year's outlook for the page's scope and its latest month's year
+    /// (`None` when the filters select what the outlook does not cover).
+    pub outlook: Option<DashboardOutlook>,
 }
 
 /// The figures of the overview page for the filters of `params`.
@@ -395,6 +400,17 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
         }
         _ => None,
     };
+    let outlook = match dashboard_outlook::outlook_params(params, latest.year()) {
+        Some(p) => {
+            let response = app.outlook(&p).await?;
+            let release = match dashboard_outlook::ytd_params(params, &response) {
+                Some(ytd) => Some(app.share(&ytd).await?.total.release),
+                None => None,
+            };
+            Some(DashboardOutlook { response, release })
+        }
+        None => None,
+    };
     let reference = app.reference()?;
     let trend_series = trend_series(app, params).await?;
     let district_sector = app.share(&with_by(params, "district,sector")).await?;
@@ -425,6 +441,7 @@ pub async fn overview(app: &App, params: &ShareParams, lang: Lang) -> Result<Ove
         sectors,
         reference,
         disclosure: app.disclosure_rule(),
+        outlook,
     })
 }
 

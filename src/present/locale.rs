@@ -56,6 +56,20 @@ pub fn percent(share: f64, places: usize, lang: Lang) -> String {
     labels::fill(labels::of(lang).units.percent, &[("n", &n)])
 }
 
+/// A change as a signed percentage: +23,4 % / −5,0 % (vi), +23.4% (en);
+/// no sign when it rounds to zero.
+pub fn signed_percent(share: f64, places: usize, lang: Lang) -> String {
+    let n = decimal((share * 100.0).abs(), places, lang);
+    let sign = if !n.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        ""
+    } else if share > 0.0 {
+        "+"
+    } else {
+        "−"
+    };
+    labels::fill(labels::of(lang).units.percent, &[("n", &format!("{sign}{n}"))])
+}
+
 /// A targets' programme as shown: its document's number (`2326/QĐ-TTg`),
 /// the former targets table by its label.
 pub fn program(program: &str, lang: Lang) -> String {
@@ -247,6 +261,9 @@ mod tests {
         assert_eq!(percent(0.072, 1, Lang::Vi), "7,2 %");
         assert_eq!(points(-0.44, 1, Lang::Vi), "−0,4 điểm %");
         assert_eq!(ty_dong(1_234_500_000_000.0, 1, Lang::Vi), "1.234,5 tỷ đồng");
+        assert_eq!(signed_percent(0.2344, 1, Lang::Vi), "+23,4 %");
+        assert_eq!(signed_percent(-0.05, 1, Lang::Vi), "−5,0 %");
+        assert_eq!(signed_percent(-0.0004, 1, Lang::Vi), "0,0 %");
     }
 
     #[test]
@@ -254,5 +271,6 @@ mod tests {
         assert_eq!(integer(1_234_567, Lang::En), "1,234,567");
         assert_eq!(percent(0.072, 1, Lang::En), "7.2%");
         assert_eq!(decimal(-0.04, 1, Lang::En), "0.0");
+        assert_eq!(signed_percent(12.5, 1, Lang::En), "+1,250.0%");
     }
 }

@@ -666,6 +666,7 @@ mod tests {
             districts,
             reference,
             disclosure: Rule::default(),
+            outlook: None,
         }
     }
 

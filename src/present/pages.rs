@@ -1,6 +1,7 @@
 //! The steering committee's dashboard as HTML, rendered on the server.
 //!
-//! Pure rendering of figures the share API already gave (`dashboard::Overview`):
+//! Pure rendering of figures the share and outlook APIs already gave
+//! (`dashboard::Overview`, the outlook tiles from `dashboard_outlook`):
 //! headline tiles, charts (as `<img>` of `/charts/…` with text alternatives)
 //! and the data tables behind them, filters as a plain GET form so that every
 //! view is a link and the page works with JavaScript off. Self-contained: no
@@ -9,6 +10,7 @@
 
 use crate::domain::Status;
 use crate::present::dashboard::{Overview, grid, trend_month};
+use crate::present::dashboard_outlook;
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
 use crate::present::page_tables::{self, Kind};
@@ -156,6 +158,7 @@ pub fn page(o: &Overview, params: &ShareParams, frame: &Frame<'_>, focus: Focus<
     focus_heading(&mut out, o, lang, t, focus);
     filters(&mut out, o, params, lang, t);
     tiles(&mut out, o, lang, t);
+    outlook_tiles(&mut out, o, lang);
     charts(&mut out, o, &filter_query(params, lang), lang, t);
     tables(&mut out, o, params, lang, t);
     let _ = write!(
@@ -282,6 +285,31 @@ fn tiles(out: &mut String, o: &Overview, lang: Lang, t: &Page) {
         ),
         "none",
     );
+    out.push_str("</section>");
+}
+
+/// The year's outlook under its heading (`dashboard_outlook`), or why there
+/// is none for these filters.
+fn outlook_tiles(out: &mut String, o: &Overview, lang: Lang) {
+    let Some(d) = &o.outlook else {
+        let why = labels::of(lang).outlook_tiles.not_for_filter;
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(why));
+        return;
+    };
+    let _ = write!(
+        out,
+        "<h2 id=\"outlook\">{}</h2><section class=\"tiles outlook\" aria-labelledby=\"outlook\">",
+        esc(&dashboard_outlook::heading(d, lang))
+    );
+    for t in dashboard_outlook::tiles(d, lang) {
+        let value = format!(
+            "{}{}",
+            esc(&t.value),
+            t.release.map(|r| release_mark(r, lang)).unwrap_or_default()
+        );
+        let class = format!("{} {}", t.standing, t.kind.name());
+        tile(out, &t.label, &value, &esc(&t.note), &class);
+    }
     out.push_str("</section>");
 }
 

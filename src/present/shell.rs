@@ -226,7 +226,7 @@ h1{font-size:1.35rem;margin:.2rem 0}h2{font-size:1.15rem}main>p.sub{margin:.2rem
 .filters label,form.params label{display:flex;flex-direction:column;font-size:.85rem}\
 input,select{font:inherit}\
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.8rem;margin:1rem 0}\
-.tile{border:1px solid #ccc;border-left:6px solid #0072B2;padding:.6rem}.tile.met{border-left-color:#009E73}.tile.below{border-left-color:#D55E00}\
+.tile{border:1px solid #ccc;border-left:6px solid #0072B2;padding:.6rem}.tile.met{border-left-color:#009E73}.tile.below{border-left-color:#D55E00}.tile.risk{border-left-color:#E69F00}\
 .tile .label{font-size:.8rem;color:#444}.tile .value{font-size:1.6rem;font-weight:600;margin:.2rem 0}.tile .note{font-size:.8rem;color:#444}\
 .mark{display:inline-block;font-size:.75rem;font-weight:600;border:1px dashed #555;border-radius:3px;padding:0 .3rem;margin-left:.4rem;vertical-align:middle;color:#333}\
 .charts figure{margin:1rem 0}.charts img{max-width:100%;height:auto;border:1px solid #eee}\

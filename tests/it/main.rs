@@ -18,6 +18,7 @@ mod browser;
 mod cli;
 mod compaction;
 mod crash;
+mod dashboard_outlook;
 mod delivery;
 mod downloads;
 mod filing_pages;

@@ -85,7 +85,7 @@ fn months() -> Vec<(u16, u8)> {
 const REFORM: (u16, u8) = (2025, 7);
 
 #[derive(Debug, Clone)]
-struct Filing {
+pub(crate) struct Filing {
     unit: usize,
     period: (u16, u8),
     total: i64,
@@ -129,7 +129,7 @@ fn amounts(rng: &mut Rng, u: &Unit, (y, m): (u16, u8)) -> (i64, i64) {
 
 /// Three batches: every unit's filings (each month with probability 0.9),
 /// then revisions and late filings twice.
-fn batches(seed: u64) -> Vec<Vec<Filing>> {
+pub(crate) fn batches(seed: u64) -> Vec<Vec<Filing>> {
     let mut rng = Rng(seed);
     let mut first = Vec::new();
     for period in months() {
@@ -173,7 +173,7 @@ fn batches(seed: u64) -> Vec<Vec<Filing>> {
     out
 }
 
-fn file_text(filings: &[Filing]) -> String {
+pub(crate) fn file_text(filings: &[Filing]) -> String {
     let mut s = format!("{HEADER}\n");
     for f in filings {
         let u = &UNITS[f.unit];

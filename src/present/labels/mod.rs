@@ -79,6 +79,7 @@ pub struct Labels {
     pub units: Units,
     pub standing: Standing,
     pub page: Page,
+    pub outlook_tiles: OutlookTiles,
     pub chart: Chart,
     pub targets: Targets,
     pub release: Release,
@@ -105,6 +106,7 @@ impl Labels {
             ("units", self.units.entries()),
             ("standing", self.standing.entries()),
             ("page", self.page.entries()),
+            ("outlook_tiles", self.outlook_tiles.entries()),
             ("chart", self.chart.entries()),
             ("targets", self.targets.entries()),
             ("release", self.release.entries()),
@@ -251,6 +253,50 @@ group! {
         /// Under a downloaded table with a withheld figure; `{withheld}` (the
         /// mark), `{min}` enterprises, `{largest}`, `{percent}`.
         withheld_note,
+    }
+}
+
+group! {
+    /// The dashboard's outlook tiles (`present::dashboard_outlook`): the
+    /// full year's projection, the e-commerce needed per remaining month,
+    /// e-commerce growth and communes selling online.
+    OutlookTiles {
+        /// Above the tiles: `{year}`, `{scope}` (the outlook's scope names).
+        heading,
+        /// The projection tile before the year is complete: `{year}`.
+        projection,
+        /// The same tile once the year is complete: `{year}`.
+        full_year,
+        /// A projection with its interval: `{share}`, `{low}` (a number),
+        /// `{high}` (a percentage).
+        with_interval,
+        /// A status against a target; `{target}` (its value, for the share
+        /// with its programme).
+        on_track,
+        at_risk,
+        off_track,
+        met,
+        below,
+        /// A projection without an interval; `{target}`.
+        insufficient_history,
+        /// The interval's level and the earlier years it was tested on:
+        /// `{level}`, `{years}`.
+        interval_note,
+        /// The last month with data: `{month}`.
+        through,
+        /// The tile of the e-commerce needed per remaining month.
+        needed,
+        /// Its note: `{months}` (how many remain), `{target}` (a percentage).
+        needed_note,
+        growth,
+        /// The months compared: `{from}`, `{to}`.
+        growth_period,
+        communes,
+        /// The months counted: `{from}`, `{to}`.
+        communes_period,
+        /// Instead of the tiles when the filters select what the outlook
+        /// does not cover (a sector, several districts).
+        not_for_filter,
     }
 }
 
