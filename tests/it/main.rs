@@ -33,6 +33,7 @@ mod queries_api;
 mod query_pages;
 mod reform;
 mod release;
+mod report_outlook;
 mod sql_fixtures;
 mod targets;
 mod walks_browser;
