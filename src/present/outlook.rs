@@ -2,7 +2,9 @@
 //! --format table`): labelled lines (the year so far, the projection and
 //! its interval, the target and the status, the e-commerce needed per
 //! remaining month, the indicators), then every programme's path. Labels
-//! from the catalogue, numbers in the language's style. Formats only.
+//! from the catalogue, numbers in the language's style. Formats only. The
+//! monthly report's outlook section reads its projection, target, status
+//! and indicators in the same words (`report::shown`).
 
 use crate::domain::outlook::{Indicator, OutlookStatus};
 use crate::domain::targets::Indicator as Code;
@@ -20,7 +22,7 @@ const FIGURES: Format = Format {
 };
 
 /// A status in words.
-fn status(s: OutlookStatus, lang: Lang) -> &'static str {
+pub fn status(s: OutlookStatus, lang: Lang) -> &'static str {
     let l = labels::of(lang);
     match s {
         OutlookStatus::Met => l.standing.met,
@@ -40,7 +42,7 @@ fn share(x: Option<f64>, lang: Lang) -> String {
 }
 
 /// An indicator's value (a growth as a signed percentage) against its target.
-fn indicator_line(i: &Indicator, lang: Lang) -> String {
+pub fn indicator_line(i: &Indicator, lang: Lang) -> String {
     let value = share(i.value, lang);
     let shown = match i.target_low {
         Some(low) => fill(
@@ -71,45 +73,14 @@ pub fn outlook_table(r: &OutlookResponse, lang: Lang) -> String {
         None => l.no_month.to_string(),
     };
     let money = |v: String| if r.suppressed { Cell::Withheld } else { Cell::Money(v) };
-    let interval = match (o.projection.low, o.projection.high) {
-        // A complete year is its own projection.
-        _ if r.through == Some(12) => String::new(),
-        (Some(low), Some(high)) => fill(
-            l.interval,
-            &[
-                ("low", &share(Some(low), lang)),
-                ("high", &share(Some(high), lang)),
-                ("level", &locale::percent(o.projection.level, 0, lang)),
-                ("years", &o.projection.backtest_years.to_string()),
-            ],
-        ),
-        _ if o.projection.share.is_some() => l.no_interval.to_string(),
-        _ => String::new(),
-    };
-    let projection = [share(o.projection.share, lang), interval]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let target = match &o.target {
-        Some(t) => format!(
-            "{} {}",
-            locale::target_range(t.low.value(), t.high.map(|h| h.value()), lang),
-            fill(
-                labels::of(lang).targets.under,
-                &[("program", &locale::program(&t.program, lang))]
-            )
-        ),
-        None => labels::of(lang).standing.no_target.to_string(),
-    };
     let mut lines: Vec<(&'static str, Cell)> = vec![
         (l.through, Cell::text(through)),
         (l.version, Cell::Integer(r.dataset_version)),
         (l.ytd_share, Cell::text(share(o.ytd.share, lang))),
         (l.ytd_total, money(o.ytd.total_revenue_vnd.to_string())),
         (l.ytd_ecommerce, money(o.ytd.ecommerce_revenue_vnd.to_string())),
-        (l.projection, Cell::text(projection)),
-        (l.target, Cell::text(target)),
+        (l.projection, Cell::text(projection(r, lang))),
+        (l.target, Cell::text(target(o, lang))),
         (l.status, Cell::text(status(o.status, lang))),
         (
             l.needed,
@@ -118,11 +89,7 @@ pub fn outlook_table(r: &OutlookResponse, lang: Lang) -> String {
         ),
     ];
     for i in &o.indicators {
-        let label = match Code::parse(i.indicator) {
-            Some(Code::CommunesSellingOnline) => l.communes,
-            _ => l.growth,
-        };
-        lines.push((label, Cell::text(indicator_line(i, lang))));
+        lines.push((indicator_label(i, lang), Cell::text(indicator_line(i, lang))));
     }
     let mut head = Table::labelled("", FIGURES, lines);
     head.columns[1].format = FIGURES.left();
@@ -154,6 +121,59 @@ pub fn outlook_table(r: &OutlookResponse, lang: Lang) -> String {
         l.path,
         path.to_text(lang)
     )
+}
+
+/// An indicator's label: growth or communes selling online.
+pub fn indicator_label(i: &Indicator, lang: Lang) -> &'static str {
+    let l = &labels::of(lang).outlook;
+    match Code::parse(i.indicator) {
+        Some(Code::CommunesSellingOnline) => l.communes,
+        _ => l.growth,
+    }
+}
+
+/// The projected share and its interval ("9,1 %; từ 8,6 % đến 9,6 % (…)"),
+/// or that there is none; a complete year is its own projection, without
+/// an interval.
+pub fn projection(r: &OutlookResponse, lang: Lang) -> String {
+    let l = &labels::of(lang).outlook;
+    let o = &r.outlook;
+    let interval = match (o.projection.low, o.projection.high) {
+        // A complete year is its own projection.
+        _ if r.through == Some(12) => String::new(),
+        (Some(low), Some(high)) => fill(
+            l.interval,
+            &[
+                ("low", &share(Some(low), lang)),
+                ("high", &share(Some(high), lang)),
+                ("level", &locale::percent(o.projection.level, 0, lang)),
+                ("years", &o.projection.backtest_years.to_string()),
+            ],
+        ),
+        _ if o.projection.share.is_some() => l.no_interval.to_string(),
+        _ => String::new(),
+    };
+    [share(o.projection.share, lang), interval]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The governing target with its programme ("12,0 % theo 1568/QĐ-BCT"), or
+/// that there is none.
+pub fn target(o: &crate::domain::outlook::Outlook, lang: Lang) -> String {
+    match &o.target {
+        Some(t) => format!(
+            "{} {}",
+            locale::target_range(t.low.value(), t.high.map(|h| h.value()), lang),
+            fill(
+                labels::of(lang).targets.under,
+                &[("program", &locale::program(&t.program, lang))]
+            )
+        ),
+        None => labels::of(lang).standing.no_target.to_string(),
+    }
 }
 
 #[cfg(test)]

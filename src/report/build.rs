@@ -1,6 +1,7 @@
 //! Gathering one month's report from the app: every figure from
 //! `App::share` (the share API's figures, protected by disclosure control),
-//! ranked and compared, with the data quality and the methodology; and
+//! ranked and compared, and the year's outlook from `App::outlook` (the
+//! outlook API's document), with the data quality and the methodology; and
 //! `generate`, which builds a month's report only when the archive lacks it.
 //! Selects and arranges figures; writes no file format itself.
 
@@ -12,28 +13,32 @@ use crate::domain::Reference;
 use crate::domain::share::change_pp;
 use crate::present::labels;
 use crate::present::locale::Lang;
-use crate::service::{App, AppError, Audience, ShareParams, ShareResponse, ShareRow};
+use crate::service::{App, AppError, Audience, OutlookParams, OutlookResponse, ShareParams, ShareResponse, ShareRow};
 use crate::store::Manifest;
 use std::path::Path;
 
 /// Months of the report's trend.
 pub const TREND_MONTHS: i32 = 24;
 
-/// The methodology's paragraphs: the share, revisions, targets, exact sums,
-/// the release states and the response rate, the 2025 reform (when the reference has communes) and disclosure control.
+/// The methodology's paragraphs: the share, revisions, targets (the path
+/// rule and the governing programme) and the year's, the outlook (see
+/// `outlook_methodology`), exact sums, the release states and the response
+/// rate, the 2025 reform (when the reference has communes) and disclosure
+/// control.
 fn methodology(
     lang: Lang,
     rule: &crate::domain::disclosure::Rule,
     policy: crate::domain::ReleasePolicy,
     reference: &crate::domain::Reference,
     month: &ShareResponse,
-    year: u16,
+    outlook: &OutlookResponse,
 ) -> Vec<String> {
     let l = &labels::of(lang).report;
     let mut out: Vec<String> = [l.method_share, l.method_revision, l.method_targets]
         .map(String::from)
         .to_vec();
-    out.push(programs(l, month, year, lang));
+    out.push(programs(l, month, outlook.outlook.year, lang));
+    out.extend(outlook_methodology(lang, outlook));
     out.push(l.method_exact.to_string());
     let r = &labels::of(lang).release;
     out.push(labels::fill(
@@ -61,6 +66,62 @@ fn methodology(
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     out.push(labels::fill(l.method_disclosure, &values));
     out
+}
+
+/// The methodology of the outlook: the projection, its interval (with the
+/// number of earlier years replayed for the report's year), the statuses,
+/// the e-commerce needed, the indicators and the limits. The path rule,
+/// the governing programme and the release states are said with the
+/// targets and the release states.
+fn outlook_methodology(lang: Lang, outlook: &OutlookResponse) -> Vec<String> {
+    use crate::present::locale::{decimal, percent};
+    let all = labels::of(lang);
+    let (l, o) = (&all.report, &all.outlook);
+    let p = &outlook.outlook.projection;
+    let level = percent(p.level, 0, lang);
+    vec![
+        labels::fill(l.method_outlook, &[("method", p.method)]),
+        labels::fill(
+            l.method_interval,
+            &[
+                ("level", &level),
+                ("fraction", &decimal(p.level, 1, lang)),
+                ("year", &outlook.outlook.year.to_string()),
+                ("years", &p.backtest_years.to_string()),
+            ],
+        ),
+        labels::fill(
+            l.method_outlook_status,
+            &[
+                ("met", all.standing.met),
+                ("below", all.standing.below),
+                ("on_track", o.on_track),
+                ("at_risk", o.at_risk),
+                ("off_track", o.off_track),
+                ("insufficient", o.insufficient_history),
+            ],
+        ),
+        l.method_needed.to_string(),
+        labels::fill(l.method_indicators, &[("on_track", o.on_track), ("at_risk", o.at_risk)]),
+        labels::fill(l.method_outlook_limits, &[("level", &level)]),
+    ]
+}
+
+/// The province's outlook for `year`, as a protected audience gets it (the
+/// report is a publication), of dataset version `version` (the version the
+/// report's share answers came from, should a commit land in between).
+async fn outlook(app: &App, year: u16, version: u64) -> Result<OutlookResponse, AppError> {
+    let params = |as_of: Option<u64>| OutlookParams {
+        audience: Audience::Protected,
+        year: Some(year.to_string()),
+        as_of: as_of.map(|v| v.to_string()),
+        ..OutlookParams::default()
+    };
+    let answer = app.outlook(&params(None)).await?;
+    if answer.dataset_version == version {
+        return Ok(answer);
+    }
+    app.outlook(&params(Some(version))).await
 }
 
 /// The year's targets, every programme's and the governing one.
@@ -122,26 +183,30 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
     let reference = app.reference()?;
     let reform = crate::domain::reference::REFORM;
     let year_ago = month.add_months(-12).unwrap_or(month);
+    let not_final = f
+        .trend
+        .rows
+        .iter()
+        .filter(|r| r.release != crate::domain::Release::Final)
+        .filter_map(|r| Some(MonthRelease::of(r, code(r, "period")?)))
+        .collect();
+    let outlook = outlook(app, month.year(), f.this.dataset_version).await?;
+    let outlook_through = match outlook.through.and_then(|t| Period::new(month.year(), t)) {
+        Some(last) => {
+            let answer = app.share(&span(last, last, None, judged_at)).await?;
+            Some(MonthRelease::of(&answer.total, &last.to_string()))
+        }
+        None => None,
+    };
     let methodology = methodology(
         lang,
         &app.disclosure_rule(),
         app.release_policy(),
         &reference,
         &f.this,
-        month.year(),
+        &outlook,
     );
-    let not_final = f
-        .trend
-        .rows
-        .iter()
-        .filter(|r| r.release != crate::domain::Release::Final)
-        .filter_map(|r| {
-            Some(MonthRelease {
-                month: code(r, "period")?.to_string(),
-                release: r.release,
-            })
-        })
-        .collect();
+
     let mut report = Report {
         month: month.to_string(),
         language: lang.code(),
@@ -157,6 +222,8 @@ pub async fn build(app: &App, month: Period, lang: Lang) -> Result<Report, AppEr
             year_to_date: f.ytd.total,
             same_month_last_year: f.last_year.total,
         },
+        outlook,
+        outlook_through,
         trend: f.trend.rows,
         districts,
         series_break: (year_ago < reform && month >= reform).then_some(crate::domain::reference::REFORM_TEXT),

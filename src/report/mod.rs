@@ -1,15 +1,16 @@
 //! Monthly report to the ministries: the figures of one month gathered into
-//! one plain structure — headline, trend, districts (with rank and changes),
-//! sectors, district × sector, data quality, methodology, and from 2025-07
-//! an annex by commune — and written as
+//! one plain structure — headline, the year's outlook with every
+//! programme's path to its horizon, trend, districts (with rank and
+//! changes), sectors, district × sector, data quality, the months not final,
+//! methodology, and from 2025-07 an annex by commune — and written as
 //! `report.pdf` (see `pdf.rs`), `report.html`, `report.xlsx` and
 //! `report.json`.
 //!
-//! Every figure comes from `App::share` (the share API's figures); this
-//! module selects and arranges them. The report is a function of the dataset
-//! version: its date is the version's commit time, never the clock, so the
-//! same version gives byte-identical files. Knows nothing of HTTP or of
-//! DataFusion.
+//! Every figure comes from `App::share` (the share API's figures) or
+//! `App::outlook` (the outlook API's); this module selects and arranges
+//! them. The report is a function of the dataset version: its date is the
+//! version's commit time, never the clock, so the same version gives
+//! byte-identical files. Knows nothing of HTTP or of DataFusion.
 //!
 //! Files by job, none importing another in a cycle: `model` (the plain
 //! data and its JSON), `build` (the figures from the app, and `generate`,

@@ -1,9 +1,10 @@
-//! The report as plain data: what one month's report holds (headline,
-//! trend, districts, sectors, quality, methodology, the annex by commune)
-//! and its JSON. No I/O, no app: the builder fills it, the writers read it.
+//! The report as plain data: what one month's report holds (headline, the
+//! year's outlook and the targets' paths, trend, districts, sectors,
+//! quality, the months not final, methodology, the annex by commune) and
+//! its JSON. No I/O, no app: the builder fills it, the writers read it.
 
 use crate::present::locale::Lang;
-use crate::service::figures::ShareRow;
+use crate::service::figures::{OutlookResponse, ShareRow};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +22,16 @@ pub struct Report {
     /// Every programme's province target for the month's year.
     pub targets: Vec<crate::service::figures::TargetValue>,
     pub headline: Headline,
+    /// The province's outlook for the month's year, as `App::outlook` gives
+    /// it to a protected audience (the document `GET /api/v1/outlook?year=`
+    /// gives a viewer): the projection and its interval, the status, the
+    /// governing target, the e-commerce needed per remaining month, the
+    /// indicators, and every programme's path from the year to the latest
+    /// horizon.
+    pub outlook: OutlookResponse,
+    /// How final the outlook's last month with data is (none without data
+    /// in the year).
+    pub outlook_through: Option<MonthRelease>,
     /// The province, month by month, up to the month reported.
     pub trend: Vec<ShareRow>,
     /// Every district for the month.
@@ -84,11 +95,24 @@ pub struct RankedLine {
     pub rank: Option<usize>,
 }
 
-/// A month and how final its figures are.
+/// A month and how final its figures are: its release state and response
+/// rate (null when none is expected or the figures are withheld).
 #[derive(Debug, Clone, Serialize)]
 pub struct MonthRelease {
     pub month: String,
     pub release: crate::domain::Release,
+    pub response_rate: Option<f64>,
+}
+
+impl MonthRelease {
+    /// The month of a share row (`period` key) with its release state.
+    pub fn of(row: &ShareRow, month: &str) -> Self {
+        Self {
+            month: month.to_string(),
+            release: row.release,
+            response_rate: row.response_rate(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

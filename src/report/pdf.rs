@@ -110,9 +110,14 @@ impl Layout {
         self.push(Item::Rule { y });
     }
 
-    /// A table under its heading, columns `widths` wide: column heads
-    /// wrapped to their column, cells placed by their column's alignment.
+    /// A table under its title, columns `widths` wide (see `headed_table`).
     fn table(&mut self, widths: &[f32], table: &Table, lang: Lang) {
+        self.headed_table(table.title, widths, table, lang);
+    }
+
+    /// A table under `heading`, columns `widths` wide: column heads
+    /// wrapped to their column, cells placed by their column's alignment.
+    fn headed_table(&mut self, heading: &str, widths: &[f32], table: &Table, lang: Lang) {
         const GAP: f32 = 4.0;
         let mut lefts = Vec::with_capacity(widths.len());
         let mut x = 0.0;
@@ -132,7 +137,7 @@ impl Layout {
         let head_lines = heads.iter().map(Vec::len).max().unwrap_or(1);
         // The heading, the column heads and two rows stay together.
         self.room(40.0 + (head_lines + 2) as f32 * BODY * 1.45);
-        self.heading(table.title);
+        self.heading(heading);
         for line in 0..head_lines {
             let cells: Vec<(f32, String)> = heads
                 .iter()
@@ -163,6 +168,33 @@ impl Layout {
             let cells = vec![(0.0, row.first().cloned().unwrap_or_default()), (right, value)];
             self.line(&cells, size);
         }
+    }
+
+    /// A list of labelled lines under `heading`, for values that are
+    /// sentences: labels in a column `label_width` wide, values left-aligned
+    /// after it, each wrapped to its column; the heading and the first
+    /// lines stay together.
+    fn pairs(&mut self, heading: &str, table: &Table, lang: Lang, label_width: f32) {
+        const GAP: f32 = 8.0;
+        let value_width = WIDTH - 2.0 * MARGIN - label_width - GAP;
+        self.room(40.0 + 3.0 * BODY * 1.45);
+        self.heading(heading);
+        for row in table.shown_rows(lang) {
+            let label = wrap(row.first().map_or("", String::as_str), label_width, BODY);
+            let value = wrap(row.get(1).map_or("", String::as_str), value_width, BODY);
+            for i in 0..label.len().max(value.len()) {
+                let mut cells = Vec::with_capacity(2);
+                if let Some(t) = label.get(i) {
+                    cells.push((0.0, t.clone()));
+                }
+                if let Some(t) = value.get(i) {
+                    cells.push((label_width + GAP, t.clone()));
+                }
+                self.line(&cells, BODY);
+            }
+            self.y += 1.5;
+        }
+        self.y += 4.0;
     }
 
     /// The charts, one under the other, as wide as the text.
@@ -237,6 +269,17 @@ pub fn render(report: &Report) -> Result<Vec<u8>, PdfError> {
     l.labelled(&shown.headline, lang, 9.0);
     l.paragraphs([shown.release_note.as_str()]);
     l.charts(report.charts.len());
+    l.pairs(&shown.outlook_heading, &shown.outlook, lang, 190.0);
+    if let Some(paths) = &shown.paths {
+        // The year, then the programmes in equal columns.
+        let programs = paths.table.columns.len().saturating_sub(1).max(1);
+        let each = ((WIDTH - 2.0 * MARGIN - 50.0) / programs as f32).min(110.0);
+        let widths: Vec<f32> = std::iter::once(50.0)
+            .chain(std::iter::repeat_n(each, programs))
+            .collect();
+        l.headed_table(&paths.heading, &widths, &paths.table, lang);
+        l.paragraphs([paths.note]);
+    }
     l.table(
         &[22.0, 70.0, 68.0, 64.0, 44.0, 70.0, 34.0, 68.0, 70.0],
         &shown.districts,

@@ -25,6 +25,19 @@ pub struct Shown {
     pub communes: Option<Table>,
     /// Which months' figures are not final yet (or that all are).
     pub release_note: String,
+    /// The year's outlook: its heading and its labelled lines.
+    pub outlook_heading: String,
+    pub outlook: Table,
+    /// Every programme's path, a year a row (none without any target).
+    pub paths: Option<Paths>,
+}
+
+/// The targets' paths: a heading, the table (a year a row, a programme a
+/// column) and a note on what its cells are.
+pub struct Paths {
+    pub heading: String,
+    pub table: Table,
+    pub note: &'static str,
 }
 
 /// How the report's figures read: money in billions of đồng, shares and
@@ -52,30 +65,113 @@ pub fn shown(report: &Report) -> Shown {
         series_break_note: report.series_break.map(|_| l.series_break),
         communes: (!report.communes.is_empty()).then(|| communes(report, l)),
         release_note: release_note(report, lang),
+        outlook_heading: labels::fill(l.outlook, &[("year", &report.outlook.outlook.year.to_string())]),
+        outlook: outlook(report, lang),
+        paths: paths(report, lang),
     }
 }
 
-/// The months not final yet, each with its state ("tháng 6/2025 (ước
-/// tính)"), or that every month is final.
+/// The outlook's lines: the last month with data and how final it is, the
+/// projection with its interval, the governing target and programme, the
+/// status, the e-commerce needed per remaining month (tỷ đồng) and the
+/// indicators against their targets — in the words of `ecomshare outlook`
+/// (shares to one decimal). Withheld, its figures read as withheld.
+fn outlook(report: &Report, lang: Lang) -> Table {
+    use crate::present::outlook as shown;
+    let all = labels::of(lang);
+    let (l, o) = (&all.report, &all.outlook);
+    let r = &report.outlook;
+    let through = report
+        .outlook_through
+        .as_ref()
+        .map_or_else(|| o.no_month.to_string(), |m| month_release(m, lang));
+    let withheld = |cell: Cell| if r.suppressed { Cell::Withheld } else { cell };
+    let needed = r
+        .outlook
+        .needed_monthly_ecommerce_vnd
+        .map_or(Cell::Empty, |v| Cell::Money(v.to_string()));
+    let mut lines = vec![
+        (o.through, Cell::text(through)),
+        (o.projection, withheld(Cell::text(shown::projection(r, lang)))),
+        (o.target, Cell::text(shown::target(&r.outlook, lang))),
+        (o.status, Cell::text(shown::status(r.outlook.status, lang))),
+        (l.needed_monthly, withheld(needed)),
+    ];
+    for i in &r.outlook.indicators {
+        lines.push((
+            shown::indicator_label(i, lang),
+            Cell::text(shown::indicator_line(i, lang)),
+        ));
+    }
+    let mut table = Table::labelled("", FIGURES, lines);
+    table.columns[1].format = FIGURES.left();
+    table
+}
+
+/// Every programme's e-commerce share target for each year of the outlook's
+/// path (the report's year to the latest horizon): a year a row, a
+/// programme a column in the path's order, a dash where a programme has no
+/// value that year.
+fn paths(report: &Report, lang: Lang) -> Option<Paths> {
+    use crate::present::locale::{program, target_range};
+    let path = &report.outlook.path;
+    let (first, last) = (path.first()?.year, path.last()?.year);
+    let mut programs: Vec<&str> = Vec::new();
+    for p in path {
+        if !programs.contains(&p.program.as_str()) {
+            programs.push(&p.program);
+        }
+    }
+    let columns = std::iter::once(Column::new(labels::of(lang).outlook.year, FIGURES.left()))
+        .chain(programs.iter().map(|p| Column::new(program(p, lang), FIGURES)))
+        .collect();
+    let rows = (first..=last)
+        .map(|year| {
+            std::iter::once(Cell::text(year.to_string()))
+                .chain(programs.iter().map(|name| {
+                    path.iter()
+                        .find(|p| p.year == year && p.program == *name)
+                        .map_or(Cell::Empty, |p| Cell::text(target_range(p.low, p.high, lang)))
+                }))
+                .collect()
+        })
+        .collect();
+    let l = &labels::of(lang).report;
+    Some(Paths {
+        heading: labels::fill(l.paths, &[("from", &first.to_string()), ("to", &last.to_string())]),
+        table: Table {
+            columns,
+            rows,
+            ..Table::default()
+        },
+        note: l.paths_note,
+    })
+}
+
+/// The months not final yet, each with its state and response rate
+/// ("tháng 6/2025 (ước tính; tỷ lệ phản hồi 62,5 %)"), or that every month
+/// is final.
 pub fn release_note(report: &Report, lang: Lang) -> String {
     let r = &labels::of(lang).release;
     if report.not_final.is_empty() {
         return r.all_final.to_string();
     }
-    let list: Vec<String> = report
-        .not_final
-        .iter()
-        .map(|m| {
-            labels::fill(
-                r.month_state,
-                &[
-                    ("month", &crate::present::locale::month(&m.month, lang)),
-                    ("state", crate::present::locale::release_label(m.release, lang)),
-                ],
-            )
-        })
-        .collect();
+    let list: Vec<String> = report.not_final.iter().map(|m| month_release(m, lang)).collect();
     labels::fill(r.not_final, &[("list", &list.join(", "))])
+}
+
+/// A month with its release state, and its response rate when it has one.
+fn month_release(m: &super::model::MonthRelease, lang: Lang) -> String {
+    use crate::present::locale::{month, percent, release_label};
+    let all = labels::of(lang);
+    let (name, state) = (month(&m.month, lang), release_label(m.release, lang));
+    match m.response_rate {
+        Some(rate) => labels::fill(
+            all.report.month_release,
+            &[("month", &name), ("state", state), ("rate", &percent(rate, 1, lang))],
+        ),
+        None => labels::fill(all.release.month_state, &[("month", &name), ("state", state)]),
+    }
 }
 
 /// A rank as a plain ordinal, a dash for none.

@@ -9,8 +9,9 @@ use crate::present::table::{Align, Cell, Column, Format, Money, Table};
 use crate::service::figures::ShareRow;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook, XlsxError};
 
-/// The report as an Excel workbook: sheets Summary, Districts, Sectors,
-/// District×Sector, Monthly trend and Methodology, numbers stored as numbers
+/// The report as an Excel workbook: sheets Summary, Outlook, Target paths,
+/// Districts, Sectors, District×Sector, (the annex by commune,) Monthly
+/// trend and Methodology, numbers stored as numbers
 /// with vi-VN display formats. Its document date is the dataset version's
 /// commit time, so the same report gives the same bytes.
 pub fn to_xlsx(report: &Report) -> Result<Vec<u8>, XlsxError> {
@@ -38,6 +39,8 @@ fn properties(report: &Report, lang: Lang) -> Result<DocProperties, XlsxError> {
 fn sheets(report: &Report, lang: Lang) -> Vec<Table> {
     let mut out = vec![
         summary(report, lang),
+        outlook(report, lang),
+        paths(report, lang),
         districts(report, lang),
         sectors(report, lang),
         district_sector(report, lang),
@@ -240,11 +243,128 @@ fn communes(report: &Report, lang: Lang) -> Table {
     table
 }
 
+/// The province month by month, each month with its release state and
+/// response rate.
 fn trend(report: &Report, lang: Lang) -> Table {
     let l = &labels::of(lang).workbook;
-    let mut table = sheet(l.trend, vec![l.month], Vec::new(), lang);
-    table.rows = report.trend.iter().map(|r| keyed(r, &["period"], lang)).collect();
+    let r = &labels::of(lang).release;
+    let mut table = sheet(l.trend, vec![l.month], vec![r.column, r.response_rate], lang);
+    table.rows = report
+        .trend
+        .iter()
+        .map(|row| {
+            let mut cells = keyed(row, &["period"], lang);
+            cells.push(Cell::text(crate::present::locale::release_label(row.release, lang)));
+            cells.push(Cell::share(row.response_rate()));
+            cells
+        })
+        .collect();
     table
+}
+
+/// The year's outlook as labelled lines, numbers as numbers: the last month
+/// with data and how final it is, the projection and its interval, the
+/// governing target and programme, the status, the e-commerce needed per
+/// remaining month (whole đồng) and the indicators with their targets.
+/// Withheld figures read as withheld.
+fn outlook(report: &Report, lang: Lang) -> Table {
+    use crate::present::locale::{release_label, target_range};
+    use crate::present::outlook::{indicator_label, status};
+    let all = labels::of(lang);
+    let (l, o) = (&all.workbook, &all.outlook);
+    let r = &report.outlook;
+    let x = &r.outlook;
+    let p = &x.projection;
+    let figure = |v: Option<f64>| if r.suppressed { Cell::Withheld } else { Cell::share(v) };
+    let through = report.outlook_through.as_ref();
+    let mut lines = vec![
+        (l.year, Cell::text(x.year.to_string())),
+        (
+            l.through,
+            through.map_or(Cell::text(""), |m| Cell::text(m.month.clone())),
+        ),
+        (
+            all.release.column,
+            through.map_or(Cell::text(""), |m| Cell::text(release_label(m.release, lang))),
+        ),
+        (
+            all.release.response_rate,
+            Cell::share(through.and_then(|m| m.response_rate)),
+        ),
+        (l.projection, figure(p.share)),
+        (l.interval_level, Cell::Share(p.level)),
+        (l.interval_low, figure(p.low)),
+        (l.interval_high, figure(p.high)),
+        (l.backtest_years, Cell::Integer(p.backtest_years as u64)),
+        (l.target_low, Cell::share(x.target.as_ref().map(|t| t.low.value()))),
+        (
+            l.target_high,
+            Cell::share(x.target.as_ref().and_then(|t| t.high.map(|h| h.value()))),
+        ),
+        (
+            all.targets.column,
+            x.target.as_ref().map_or(Cell::text(""), |t| {
+                Cell::text(crate::present::locale::program(&t.program, lang))
+            }),
+        ),
+        (o.status, Cell::text(status(x.status, lang))),
+        (
+            l.needed_monthly,
+            match x.needed_monthly_ecommerce_vnd {
+                _ if r.suppressed => Cell::Withheld,
+                Some(v) => Cell::Money(v.to_string()),
+                None => Cell::text(""),
+            },
+        ),
+    ];
+    for i in &x.indicators {
+        let (target, standing) = match crate::domain::targets::Indicator::parse(i.indicator) {
+            Some(crate::domain::targets::Indicator::CommunesSellingOnline) => (l.communes_target, l.communes_status),
+            _ => (l.growth_target, l.growth_status),
+        };
+        lines.push((indicator_label(i, lang), figure(i.value)));
+        lines.push((
+            target,
+            i.target_low
+                .map_or(Cell::text(""), |low| Cell::text(target_range(low, i.target_high, lang))),
+        ));
+        lines.push((standing, Cell::text(status(i.status, lang))));
+    }
+    let mut table = Table::labelled(l.outlook, FIGURES, lines);
+    table.columns[0].header = l.item.into();
+    table.columns[1].header = l.value.into();
+    table
+}
+
+/// Every programme's e-commerce share target for each year of the path, a
+/// row each: the year, the programme, its low and high bounds (high empty:
+/// at least the low).
+fn paths(report: &Report, lang: Lang) -> Table {
+    let l = &labels::of(lang).workbook;
+    Table {
+        title: l.paths,
+        columns: vec![
+            Column::new(l.year, FIGURES.left()),
+            Column::new(labels::of(lang).outlook.program, FIGURES.left()),
+            Column::new(l.low, FIGURES),
+            Column::new(l.high, FIGURES),
+        ],
+        rows: report
+            .outlook
+            .path
+            .iter()
+            .map(|p| {
+                vec![
+                    // A year, not a count: no thousands separator.
+                    Cell::text(p.year.to_string()),
+                    Cell::text(crate::present::locale::program(&p.program, lang)),
+                    Cell::Share(p.low),
+                    Cell::share(p.high),
+                ]
+            })
+            .collect(),
+        ..Table::default()
+    }
 }
 
 fn methodology(report: &Report, lang: Lang) -> Table {

@@ -35,6 +35,7 @@ mod query_pages;
 mod recovery;
 mod reform;
 mod release;
+mod report_outlook;
 mod sql_fixtures;
 mod targets;
 mod walks_browser;

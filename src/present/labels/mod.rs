@@ -612,6 +612,34 @@ group! {
         method_spanning,
         /// `{min}` enterprises, `{largest}`, `{percent}`, `{withheld}` (the mark).
         method_disclosure,
+        /// The outlook section's heading: `{year}`.
+        outlook,
+        /// A month not final, or the outlook's last month with data:
+        /// `{month}`, `{state}` (its release state), `{rate}` (its response
+        /// rate).
+        month_release,
+        /// The line of the e-commerce revenue needed per remaining month
+        /// (the value in tỷ đồng).
+        needed_monthly,
+        /// The paths table's heading: `{from}`, `{to}` (years).
+        paths,
+        /// Under the paths table: what its cells are.
+        paths_note,
+        /// The methodology: the projection; `{method}` (its code).
+        method_outlook,
+        /// The methodology: the interval; `{level}` (a percentage),
+        /// `{fraction}` (the level as a decimal), `{year}`, `{years}` (used
+        /// this year).
+        method_interval,
+        /// The methodology: the outlook's statuses; `{met}`, `{below}`,
+        /// `{on_track}`, `{at_risk}`, `{off_track}`, `{insufficient}`.
+        method_outlook_status,
+        /// The methodology: the e-commerce needed per remaining month.
+        method_needed,
+        /// The methodology: the two indicators; `{on_track}`, `{at_risk}`.
+        method_indicators,
+        /// The methodology: the projection's limits; `{level}`.
+        method_outlook_limits,
     }
 }
 
@@ -668,6 +696,26 @@ group! {
         month,
         methodology,
         methodology_column,
+        /// The outlook's sheet, and its lines.
+        outlook,
+        year,
+        through,
+        projection,
+        interval_level,
+        interval_low,
+        interval_high,
+        backtest_years,
+        target_low,
+        target_high,
+        needed_monthly,
+        growth_target,
+        growth_status,
+        communes_target,
+        communes_status,
+        /// The paths' sheet, and its columns.
+        paths,
+        low,
+        high,
     }
 }
 
