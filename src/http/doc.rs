@@ -405,7 +405,7 @@ pub fn chart() -> Value {
     json!({"operationId": "chart", "tags": ["dashboard"], "summary": "A dashboard chart drawn on the server",
         "parameters": [
             {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
-                "pattern": "^(trend|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
+                "pattern": "^(trend|years|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
             {"name": "from", "in": "query", "schema": month_schema()},
             {"name": "to", "in": "query", "schema": month_schema()},
             {"name": "district", "in": "query", "schema": {"type": "string"}},
@@ -459,7 +459,7 @@ pub fn table_file() -> Value {
         "description": "The table of the overview, district or sector page with the same filters, computed as the page computes it for the caller (figures withheld by disclosure control for every role but admin, as on the page), as of the dataset version in as_of (the page's links carry it, so a download matches the table shown). XLSX: a title row naming the table and its months, the filters, the dataset version and, when a figure is withheld (x), the disclosure note; then a frozen header row, numbers stored as numbers with vi-VN formats. CSV: UTF-8 with a byte order mark, CRLF lines, a header row of column names, numbers unformatted, withheld and missing figures empty. communes exists when the page has a communes table (a range reaching July 2025), else 404.",
         "parameters": [
             {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
-                "pattern": "^(trend|districts|district_sector|sectors|communes)\\.(xlsx|csv)$"}},
+                "pattern": "^(trend|years|districts|district_sector|sectors|communes)\\.(xlsx|csv)$"}},
             {"name": "from", "in": "query", "schema": month_schema()},
             {"name": "to", "in": "query", "schema": month_schema()},
             {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district codes (a district page's own)"},
