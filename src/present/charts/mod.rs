@@ -1419,6 +1419,138 @@ mod tests {
     }
 
     #[test]
+    fn the_trends_months_and_years_are_one_calendar() {
+        // month_at and january agree for every start month, the naive way:
+        // count months from the start one by one.
+        for start_month in 1..=12u8 {
+            let start = (2024, start_month);
+            let (mut year, mut month) = start;
+            for i in 0..100 {
+                assert_eq!(month_at(start, i), (year, month), "{start:?} + {i}");
+                assert_eq!(january(start, year) + i64::from(month) - 1, i as i64);
+                (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+            }
+        }
+        assert_eq!(january((2024, 5), 2024), -4);
+    }
+
+    /// 2024-05 to 2030-12 (80 months), the data's 24 months first (the
+    /// last three preliminary); the two 2026–2030 paths and the governing
+    /// target.
+    fn trend_to_2030() -> Trend {
+        let y = years();
+        let start = (2024, 5);
+        let months = (0..80)
+            .map(|i| {
+                let (y, m) = month_at(start, i);
+                format!("{m}/{}", y % 100)
+            })
+            .collect();
+        let path = |label: &str, recency: usize, f: &dyn Fn(u16) -> (f64, Option<f64>)| ProgramPath {
+            label: label.into(),
+            recency,
+            years: (2026..=2030)
+                .map(|year| {
+                    let (low, high) = f(year);
+                    YearTarget { year, low, high }
+                })
+                .collect(),
+        };
+        let step = |year: u16| f64::from(year - 2025);
+        Trend {
+            title: "Hằng tháng".into(),
+            months,
+            share: (0..24).map(|i| Some(0.06 + 0.001 * f64::from(i))).collect(),
+            provisional: (0..24).map(|i| i >= 21).collect(),
+            last_year: vec![Some(0.05); 24],
+            start,
+            targets: TargetPaths {
+                programs: vec![
+                    path("1568/QĐ-BCT", 1, &|year| {
+                        (0.10 + 0.02 * step(year), Some(0.10 + 0.02 * step(year)))
+                    }),
+                    path("2326/QĐ-TTg", 0, &|year| {
+                        (0.10 + 0.01 * step(year), Some(0.10 + 0.02 * step(year)))
+                    }),
+                ],
+                governing: (2026..=2030)
+                    .map(|year| Governing {
+                        year,
+                        target: 0.10 + 0.01 * step(year),
+                        program: "2326/QĐ-TTg".into(),
+                    })
+                    .collect(),
+            },
+            legend: TrendLegend {
+                share: y.legend.share,
+                last_year: "Cùng kỳ năm trước".into(),
+                target: y.legend.target,
+                provisional: "Điểm rỗng: số ước tính hoặc sơ bộ".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_trend_draws_each_years_path_and_keeps_estimates_hollow() {
+        let t = trend_to_2030();
+        // Over more than three years the axis is labelled by year, each in
+        // the middle of its months on the axis.
+        let axis = trend_axis(&t, 80);
+        let labels: Vec<&str> = axis.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["2024", "2025", "2026", "2027", "2028", "2029", "2030"]);
+        assert_eq!(axis[0].0, 3.5, "May–December 2024: months 0–7");
+        assert_eq!(axis[1].0, 13.5, "2025: months 8–19");
+        // Up to three years, every few months' own label.
+        assert_eq!(trend_axis(&t, 24).len(), 12);
+        let svg = String::from_utf8(
+            render(
+                &Chart::Trend(t.clone()),
+                Format::Svg,
+                Size::new(800, 450).unwrap(),
+                Lang::Vi,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        // The range: a band a year, and the legend's.
+        let band = format!("opacity=\"{BAND_ALPHA}\" fill=\"{}\"", hex(program_colour(0)));
+        assert_eq!(svg.matches(&band).count(), 5 + 1);
+        // The single values: a line a year (joined to the year before), and the legend's.
+        let line = format!("stroke=\"{}\" stroke-width=\"{PATH_WIDTH}\"", hex(program_colour(1)));
+        assert_eq!(svg.matches(&line).count(), 5 + 1);
+        // Hollow points: the three preliminary months and the legend's.
+        let hollow = format!("r=\"4\" opacity=\"1\" fill=\"none\" stroke=\"{}\"", hex(NEUTRAL));
+        assert_eq!(svg.matches(&hollow).count(), 3 + 1, "{svg}");
+        for text in [
+            "1568/QĐ-BCT",
+            "2326/QĐ-TTg",
+            "Mục tiêu áp dụng từng năm",
+            "Điểm rỗng",
+            "2030",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        // Once final, no hollow point and no legend line for them.
+        let final_only = Trend {
+            provisional: vec![false; 24],
+            ..t
+        };
+        let svg = String::from_utf8(
+            render(
+                &Chart::Trend(final_only),
+                Format::Svg,
+                Size::new(800, 450).unwrap(),
+                Lang::Vi,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(svg.matches(&hollow).count(), 0);
+        assert!(!svg.contains("Điểm rỗng"));
+    }
+
+    #[test]
     fn the_yearly_text_alternative_reads_each_year_and_every_target() {
         assert_eq!(
             describe(&Chart::Years(years()), Lang::Vi),
