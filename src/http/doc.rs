@@ -403,6 +403,7 @@ pub fn docs() -> Value {
 
 pub fn chart() -> Value {
     json!({"operationId": "chart", "tags": ["dashboard"], "summary": "A dashboard chart drawn on the server",
+        "description": "trend: the last 24 months' shares up to `to` (estimates and preliminary months hollow) and the same months a year earlier, the axis running on to December of the yearly view's last year, with every programme's e-commerce-share target of each year (a line for a single value or an 'at least' value, a band for a range) and the governing target dashed. years: each year's share from 2022 (earlier when the trend starts earlier) to 2030 (or the last year of a target or of the data), the share API's answer over the year's months with figures (a part year labelled by its months, a year not final hollow, none without figures), with the same targets. districts, heatmap, map, sectors: the selected range. txt: the chart's text alternative.",
         "parameters": [
             {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
                 "pattern": "^(trend|years|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
