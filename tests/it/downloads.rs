@@ -785,6 +785,49 @@ async fn every_table_downloads_as_the_page_shows_it_and_as_the_api_answers() {
 }
 
 #[tokio::test]
+async fn a_withheld_year_is_withheld_in_the_years_table_its_downloads_and_chart() {
+    let site = Site::new().await;
+    // District 381 has one enterprise: its year is withheld for a viewer.
+    let pairs: Vec<(String, String)> = [("district", "381"), ("as_of", "1"), ("lang", "vi")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    let chart = "/charts/years.txt?district=381&as_of=1";
+    for (token, withheld) in [(&site.viewer, true), (&site.admin, false)] {
+        let lines = csv(&site.get(&format!("/tables/years.csv?{query}"), token).await);
+        let hidden = check_years(&site, token, &pairs, &lines).await;
+        let line = lines.iter().position(|l| l[0] == "2025").unwrap();
+        assert_eq!(
+            (lines[line][1].as_str(), lines[line][2].as_str()),
+            ("2025-06", "2025-07")
+        );
+        let (_, rows) = xlsx(&site.get(&format!("/tables/years.xlsx?{query}"), token).await);
+        assert_eq!(
+            check_sheet_against_csv(&rows, &lines, |r, c| hidden.contains(&(r, c))),
+            hidden.len()
+        );
+        let html = String::from_utf8(site.get("/districts/381?as_of=1", token).await).unwrap();
+        let alt = String::from_utf8(site.get(chart, token).await).unwrap();
+        if withheld {
+            assert_eq!(
+                hidden,
+                [3, 4, 5, 7].map(|c| (line, c)),
+                "the year's sums, share and response rate"
+            );
+            assert_eq!(page_marks(&html, "Tỷ trọng TMĐT theo năm"), 1, "its share on the page");
+            // The year only in its axis label's note, without a share.
+            assert_eq!(alt.matches("6–7/2025:").count(), 1, "{alt}");
+            assert!(!alt.contains(". ."), "{alt}");
+        } else {
+            assert!(hidden.is_empty());
+            assert!(!lines[line][5].is_empty());
+            assert_eq!(page_marks(&html, "Tỷ trọng TMĐT theo năm"), 0);
+            assert_eq!(alt.matches("6–7/2025:").count(), 2, "{alt}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_old_link_keeps_its_figures_after_a_new_ingest() {
     let site = Site::new().await;
     let (_, _, link) = follow(&site, "/", &site.viewer, 1).await;

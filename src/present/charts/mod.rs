@@ -1200,7 +1200,11 @@ pub fn describe(chart: &Chart, lang: Lang) -> String {
                 .filter_map(|((m, s), p)| s.map(|s| format!("{m}: {}{}", percent(s), if *p { "*" } else { "" })))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut parts = vec![t.title.clone(), points];
+            // No figure shown (none, or every one withheld): no empty sentence.
+            let mut parts: Vec<String> = [t.title.clone(), points]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
             if t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p) {
                 let last = parts.pop().unwrap_or_default();
                 parts.push(format!("{last} (*: {})", t.legend.provisional));
@@ -1223,7 +1227,7 @@ pub fn describe(chart: &Chart, lang: Lang) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut parts = vec![y.title.clone(), bars];
+            let mut parts: Vec<String> = [y.title.clone(), bars].into_iter().filter(|p| !p.is_empty()).collect();
             if y.years.iter().any(|b| b.share.is_some() && b.provisional) {
                 let last = parts.pop().unwrap_or_default();
                 parts.push(format!("{last} (*: {})", y.legend.provisional));
@@ -1560,6 +1564,26 @@ mod tests {
              134/KH-UBND: 2025: từ 10,0 % trở lên. \
              1568/QĐ-BCT: 2026: 12,0 %; 2027: 14,0 %. \
              2326/QĐ-TTg: 2026: 11,0 %–12,0 %; 2027: 12,0 %–14,0 %"
+        );
+    }
+
+    #[test]
+    fn a_text_alternative_without_figures_has_no_empty_sentence() {
+        let mut y = years();
+        for b in &mut y.years {
+            b.share = None;
+        }
+        let d = describe(&Chart::Years(y), Lang::Vi);
+        assert!(d.starts_with("Theo năm. 1–4/2026: chưa đủ năm. Mục tiêu"), "{d}");
+        assert!(!d.contains(". ."), "{d}");
+        let t = Trend {
+            share: vec![None; 24],
+            ..trend_to_2030()
+        };
+        let d = describe(&Chart::Trend(t), Lang::Vi);
+        assert!(
+            d.starts_with("Hằng tháng. Mục tiêu áp dụng từng năm: 2026: 11,0 %"),
+            "{d}"
         );
     }
 
