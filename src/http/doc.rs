@@ -403,9 +403,10 @@ pub fn docs() -> Value {
 
 pub fn chart() -> Value {
     json!({"operationId": "chart", "tags": ["dashboard"], "summary": "A dashboard chart drawn on the server",
+        "description": "trend: the last 24 months' shares up to `to` (estimates and preliminary months hollow) and the same months a year earlier, the axis running on to December of the yearly view's last year, with every programme's e-commerce-share target of each year (a line for a single value or an 'at least' value, a band for a range) and the governing target dashed. years: each year's share from 2022 (earlier when the trend starts earlier) to 2030 (or the last year of a target or of the data), the share API's answer over the year's months with figures (a part year labelled by its months, a year not final hollow, none without figures), with the same targets. districts, heatmap, map, sectors: the selected range. txt: the chart's text alternative.",
         "parameters": [
             {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
-                "pattern": "^(trend|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
+                "pattern": "^(trend|years|districts|heatmap|map|sectors)\\.(svg|png|txt)$"}},
             {"name": "from", "in": "query", "schema": month_schema()},
             {"name": "to", "in": "query", "schema": month_schema()},
             {"name": "district", "in": "query", "schema": {"type": "string"}},
@@ -459,7 +460,7 @@ pub fn table_file() -> Value {
         "description": "The table of the overview, district or sector page with the same filters, computed as the page computes it for the caller (figures withheld by disclosure control for every role but admin, as on the page), as of the dataset version in as_of (the page's links carry it, so a download matches the table shown). XLSX: a title row naming the table and its months, the filters, the dataset version and, when a figure is withheld (x), the disclosure note; then a frozen header row, numbers stored as numbers with vi-VN formats. CSV: UTF-8 with a byte order mark, CRLF lines, a header row of column names, numbers unformatted, withheld and missing figures empty. communes exists when the page has a communes table (a range reaching July 2025), else 404.",
         "parameters": [
             {"name": "file", "in": "path", "required": true, "schema": {"type": "string",
-                "pattern": "^(trend|districts|district_sector|sectors|communes)\\.(xlsx|csv)$"}},
+                "pattern": "^(trend|years|districts|district_sector|sectors|communes)\\.(xlsx|csv)$"}},
             {"name": "from", "in": "query", "schema": month_schema()},
             {"name": "to", "in": "query", "schema": month_schema()},
             {"name": "district", "in": "query", "schema": {"type": "string"}, "description": "Comma list of district codes (a district page's own)"},

@@ -1,5 +1,5 @@
-//! The dashboard's tables — trend, districts, district × sector, sectors,
-//! communes — in the one table model: which rows a page lists, in which
+//! The dashboard's tables — trend, years, districts, district × sector,
+//! sectors, communes — in the one table model: which rows a page lists, in which
 //! order and with which ranks, and each figure's cell (a withheld figure
 //! withheld, a missing one empty). The page renders these cells as HTML,
 //! and a table's download (XLSX or CSV) is the same rows as a
@@ -11,7 +11,7 @@
 
 use crate::domain::Period;
 use crate::domain::disclosure::Rule;
-use crate::present::dashboard::{Overview, grid};
+use crate::present::dashboard::{Overview, YearAnswer, grid};
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
 use crate::present::table::{Align, Cell, Column, Format, Money, Table};
@@ -21,6 +21,7 @@ use crate::service::figures::{ShareParams, ShareResponse, ShareRow};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Trend,
+    Years,
     Districts,
     DistrictSector,
     Sectors,
@@ -28,8 +29,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Self::Trend,
+        Self::Years,
         Self::Districts,
         Self::DistrictSector,
         Self::Sectors,
@@ -40,6 +42,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Self::Trend => "trend",
+            Self::Years => "years",
             Self::Districts => "districts",
             Self::DistrictSector => "district_sector",
             Self::Sectors => "sectors",
@@ -57,10 +60,19 @@ fn texts(lang: Lang) -> &'static Page {
 }
 
 /// The answer a table shows (for the trend, the months' own; for the
-/// communes, none when the page has no communes table).
+/// years, the last year's with figures; for the communes, none when the
+/// page has no communes table).
 pub fn answer(o: &Overview, kind: Kind) -> Option<&ShareResponse> {
     match kind {
         Kind::Trend => Some(&o.trend_series.now),
+        Kind::Years => o
+            .year_series
+            .years
+            .iter()
+            .rev()
+            .find(|y| y.months.is_some())
+            .or(o.year_series.years.first())
+            .map(|y| &y.answer),
         Kind::Districts => Some(&o.districts),
         Kind::DistrictSector => Some(&o.district_sector),
         Kind::Sectors => Some(&o.sectors),
@@ -81,6 +93,7 @@ pub fn caption(o: &Overview, kind: Kind, lang: Lang) -> Option<String> {
     };
     match kind {
         Kind::Trend => Some(o.trend.title.clone()),
+        Kind::Years => Some(o.years.title.clone()),
         Kind::DistrictSector => Some(o.heatmap.title.clone()),
         Kind::Districts => Some(ranged(t.districts_table, &o.districts)),
         Kind::Sectors => Some(ranged(t.sectors_table, &o.sectors)),
@@ -216,6 +229,7 @@ pub fn table(o: &Overview, params: &ShareParams, kind: Kind, lang: Lang) -> Opti
     let w = &labels::of(lang).workbook;
     let mut table = match kind {
         Kind::Trend => trend_table(o, t.trend_sheet, w.month, lang),
+        Kind::Years => years_table(o, t.years_sheet, lang),
         Kind::DistrictSector => heat_table(o, t.district_sector_sheet, w.district_code, w.district),
         Kind::Districts => share_table(
             resp,
@@ -275,6 +289,105 @@ fn trend_table(o: &Overview, title: &'static str, month: &'static str, lang: Lan
                 row
             })
             .collect(),
+        ..Table::default()
+    }
+}
+
+/// The programmes with a target in a year of the yearly chart, oldest
+/// first.
+pub fn year_programs(o: &Overview) -> Vec<&str> {
+    o.year_series
+        .programs
+        .iter()
+        .filter(|p| {
+            o.year_series
+                .years
+                .iter()
+                .any(|y| y.answer.total.targets.iter().any(|t| t.program == **p))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// `program`'s target for the year, as read (`12,0 %`, `11,0 %–12,0 %`,
+/// `từ 10,0 % trở lên`); empty without one.
+pub fn year_target(y: &YearAnswer, program: &str, lang: Lang) -> Cell {
+    y.answer
+        .total
+        .targets
+        .iter()
+        .find(|t| t.program == program)
+        .map_or(Cell::Empty, |t| Cell::text(locale::target_range(t.low, t.high, lang)))
+}
+
+/// A year's share in the yearly table (none: a year without figures),
+/// withheld when its row is.
+pub fn year_share(y: &YearAnswer) -> Cell {
+    trend_cell(y.row())
+}
+
+/// The yearly chart's years: the year, the first and last months of its
+/// figures, its total
+/// and e-commerce revenue, share, how final and the response rate, the
+/// governing target and its programme, then each programme's target of
+/// the year. A year without figures has its targets only.
+fn years_table(o: &Overview, title: &'static str, lang: Lang) -> Table {
+    let t = texts(lang);
+    let l = labels::of(lang);
+    let w = &l.workbook;
+    let programs = year_programs(o);
+    let mut columns = vec![
+        Column::keyed("year", t.year, FIGURES.left()),
+        Column::keyed("from", t.from_month, FIGURES.left()),
+        Column::keyed("through", t.through_month, FIGURES.left()),
+        Column::keyed("total_revenue_vnd", w.total_retail, FIGURES),
+        Column::keyed("ecommerce_revenue_vnd", w.ecommerce, FIGURES),
+        Column::keyed("share", w.share, FIGURES),
+        Column::keyed("release", l.release.column, FIGURES.left()),
+        Column::keyed("response_rate", l.release.response_rate, FIGURES),
+        Column::keyed("target", w.target, FIGURES),
+        Column::keyed("target_program", l.targets.column, FIGURES.left()),
+    ];
+    columns.extend(
+        programs
+            .iter()
+            .map(|p| Column::keyed(p.to_string(), locale::program(p, lang), FIGURES.left())),
+    );
+    let rows = o
+        .year_series
+        .years
+        .iter()
+        .map(|y| {
+            let mut row = vec![Cell::text(y.year.to_string())];
+            match y.row() {
+                Some(r) => {
+                    row.extend([Cell::text(y.answer.from.clone()), Cell::text(y.answer.to.clone())]);
+                    row.extend([
+                        Cell::money(&r.total_revenue_vnd),
+                        Cell::money(&r.ecommerce_revenue_vnd),
+                        share_of(r, r.share),
+                    ]);
+                    row.extend(release_cells(r, lang));
+                }
+                None => row.extend(std::iter::repeat_n(Cell::Empty, 7)),
+            }
+            let total = &y.answer.total;
+            row.push(Cell::share(total.target));
+            row.push(Cell::text(
+                total
+                    .target_program
+                    .as_deref()
+                    .map(|p| locale::program(p, lang))
+                    .unwrap_or_default(),
+            ));
+            row.extend(programs.iter().map(|p| year_target(y, p, lang)));
+            row
+        })
+        .collect();
+    Table {
+        title,
+        columns,
+        rows,
         ..Table::default()
     }
 }
@@ -481,9 +594,14 @@ pub fn file_stem(o: &Overview, params: &ShareParams, kind: Kind) -> Option<Strin
         }
     }
     let month = |m: &str| -> String { m.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect() };
+    // The years' table runs from its first year.
+    let from = match kind {
+        Kind::Years => o.year_series.years.first().map_or(&resp.from, |y| &y.answer.from),
+        _ => &resp.from,
+    };
     out.push_str(&format!(
         "-{}-{}-v{}",
-        month(&resp.from),
+        month(from),
         month(&resp.to),
         resp.dataset_version
     ));
@@ -494,8 +612,9 @@ pub fn file_stem(o: &Overview, params: &ShareParams, kind: Kind) -> Option<Strin
 mod tests {
     use super::*;
     use crate::domain::Status;
-    use crate::present::charts::{Heatmap, Trend, TrendLegend};
-    use crate::present::dashboard::TrendSeries;
+    use crate::present::charts::{Heatmap, TargetPaths, Trend, TrendLegend, Years, YearsLegend};
+    use crate::present::dashboard::{TrendSeries, YearSeries};
+    use crate::service::figures::TargetValue;
     use std::collections::BTreeMap;
 
     fn row(keys: &[(&'static str, &str)], total: &str, ecom: &str, share: Option<f64>) -> ShareRow {
@@ -648,7 +767,8 @@ mod tests {
                 share: Vec::new(),
                 provisional: Vec::new(),
                 last_year: Vec::new(),
-                target: Some(0.1),
+                start: (2025, 7),
+                targets: TargetPaths::default(),
                 legend: TrendLegend {
                     share: "Tỷ trọng TMĐT".into(),
                     last_year: "Cùng kỳ năm trước".into(),
@@ -661,12 +781,101 @@ mod tests {
                 now,
                 year_before,
             },
+            years: Years {
+                title: "Tỷ trọng TMĐT theo năm".into(),
+                years: Vec::new(),
+                targets: TargetPaths::default(),
+                legend: YearsLegend {
+                    share: "Tỷ trọng TMĐT của năm".into(),
+                    target: "Mục tiêu áp dụng từng năm".into(),
+                    provisional: "Cột rỗng".into(),
+                    partial: Vec::new(),
+                },
+            },
+            year_series: year_series(),
             heatmap,
             district_sector,
             districts,
             reference,
             disclosure: Rule::default(),
             outlook: None,
+        }
+    }
+
+    fn target(program: &str, low: f64, high: Option<f64>, kind: crate::domain::ValueKind) -> TargetValue {
+        TargetValue {
+            program: program.into(),
+            low,
+            high,
+            kind,
+        }
+    }
+
+    /// 2024 whole and final; 2025 to August, an estimate; 2026 without
+    /// figures (its targets only). The programmes as the table has them,
+    /// one of them without a target in these years.
+    fn year_series() -> YearSeries {
+        use crate::domain::ValueKind::{Path, Point};
+        let year = |from: &str, to: &str, total: &str, ecom: &str, share: Option<f64>, targets: Vec<TargetValue>| {
+            let mut a = answer(Vec::new(), from, Vec::new());
+            a.to = to.into();
+            a.total = ShareRow {
+                targets: targets.into(),
+                ..row(&[], total, ecom, share)
+            };
+            a
+        };
+        let (p2024, p2025) = (
+            (Period::parse("2024-01").unwrap(), Period::parse("2024-12").unwrap()),
+            (Period::parse("2025-01").unwrap(), Period::parse("2025-08").unwrap()),
+        );
+        let mut y2025 = year(
+            "2025-01",
+            "2025-08",
+            "8000",
+            "560",
+            Some(0.07),
+            vec![
+                target("645/QĐ-TTg", 0.1, Some(0.1), Point),
+                target("134/KH-UBND", 0.1, None, Point),
+            ],
+        );
+        y2025.total.release = crate::domain::Release::Estimate;
+        let mut y2026 = year(
+            "2026-01",
+            "2026-12",
+            "0",
+            "0",
+            None,
+            vec![
+                target("1568/QĐ-BCT", 0.12, Some(0.12), Path),
+                target("2326/QĐ-TTg", 0.11, Some(0.12), Path),
+            ],
+        );
+        y2026.total.target = Some(0.11);
+        y2026.total.target_program = Some("2326/QĐ-TTg".into());
+        YearSeries {
+            through: p2025.1,
+            years: vec![
+                crate::present::dashboard::YearAnswer {
+                    year: 2024,
+                    months: Some(p2024),
+                    answer: year("2024-01", "2024-12", "10000", "600", Some(0.06), Vec::new()),
+                },
+                crate::present::dashboard::YearAnswer {
+                    year: 2025,
+                    months: Some(p2025),
+                    answer: y2025,
+                },
+                crate::present::dashboard::YearAnswer {
+                    year: 2026,
+                    months: None,
+                    answer: y2026,
+                },
+            ],
+            programs: ["645/QĐ-TTg", "134/KH-UBND", "1568/QĐ-BCT", "2326/QĐ-TTg", "legacy"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 
@@ -839,6 +1048,40 @@ mod tests {
         assert_eq!(t.heading[0], "Trend");
         assert_eq!(t.heading[1], "Mục tiêu năm 2025: 10,0 % theo 134/KH-UBND");
         assert_eq!(t.heading[2], "Phiên bản dữ liệu 7");
+    }
+
+    #[test]
+    fn the_years_table_is_each_years_answer_with_every_programmes_target() {
+        let o = overview();
+        let t = table(&o, &ShareParams::default(), Kind::Years, Lang::Vi).unwrap();
+        assert_eq!(
+            t.to_csv_file(),
+            "\u{feff}year,from,through,total_revenue_vnd,ecommerce_revenue_vnd,share,release,response_rate,target,target_program,645/QĐ-TTg,134/KH-UBND,1568/QĐ-BCT,2326/QĐ-TTg\r\n\
+             2024,2024-01,2024-12,10000,600,0.06,final,,0.1,134/KH-UBND,,,,\r\n\
+             2025,2025-01,2025-08,8000,560,0.07,estimate,,0.1,134/KH-UBND,\"10,0 %\",\"từ 10,0 % trở lên\",,\r\n\
+             2026,,,,,,,,0.11,2326/QĐ-TTg,,,\"12,0 %\",\"11,0 %–12,0 %\"\r\n"
+        );
+        // The figures are the answers', exact; a year without figures has none.
+        for (row, y) in t.rows.iter().zip(&o.year_series.years) {
+            match y.row() {
+                Some(r) => {
+                    assert!(matches!(&row[3], Cell::Money(v) if *v == r.total_revenue_vnd));
+                    assert!(matches!(&row[4], Cell::Money(v) if *v == r.ecommerce_revenue_vnd));
+                    assert!(matches!(row[5], Cell::Share(x) if Some(x) == r.share));
+                }
+                None => assert!(row[1..8].iter().all(|c| matches!(c, Cell::Empty))),
+            }
+        }
+        assert_eq!(t.heading[0], "Tỷ trọng TMĐT theo năm");
+        // The governing target of the last year with figures.
+        assert_eq!(t.heading[1], "Mục tiêu năm 2025: 10,0 % theo 134/KH-UBND");
+        let en = table(&o, &ShareParams::default(), Kind::Years, Lang::En).unwrap();
+        assert_eq!(en.columns[10].header, "645/QĐ-TTg");
+        assert!(matches!(&en.rows[1][11], Cell::Text(t) if t == "at least 10.0%"));
+        assert_eq!(
+            file_stem(&o, &ShareParams::default(), Kind::Years).unwrap(),
+            "ty-trong-tmdt-years-2024-01-2025-08-v7"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! nothing of HTTP or engines.
 
 use crate::domain::Status;
-use crate::present::dashboard::{Overview, grid, trend_month};
+use crate::present::dashboard::{Overview, grid, trend_month, year_label};
 use crate::present::dashboard_outlook;
 use crate::present::labels::{self, Page};
 use crate::present::locale::{self, Lang};
@@ -321,6 +321,7 @@ fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
             "trend",
             format!("{} – {}", t.share, locale::month(&o.districts.to, lang)),
         ),
+        ("years", o.years.title.clone()),
         ("districts", t.districts_table.to_string()),
         ("map", t.districts_table.to_string()),
         ("heatmap", format!("{} × {}", t.district, t.sector)),
@@ -337,10 +338,11 @@ fn charts(out: &mut String, o: &Overview, q: &str, lang: Lang, t: &Page) {
     out.push_str("</section>");
 }
 
-/// The tables behind the charts: trend, heat map, districts, sectors,
-/// communes; each with its downloads.
+/// The tables behind the charts: trend, years, heat map, districts,
+/// sectors, communes; each with its downloads.
 fn tables(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Page) {
     trend_table(out, o, params, lang, t);
+    years_table(out, o, params, lang, t);
     heat_table(out, o, params, lang);
     table(out, o, params, Kind::Districts, lang, |code| {
         Some(format!("/districts/{code}"))
@@ -423,6 +425,54 @@ fn trend_table(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang,
             cell_html(&share, lang),
             cell_html(&last, lang)
         );
+    }
+    out.push_str("</tbody></table></section>");
+}
+
+/// The yearly figures behind the yearly chart: each year's share and how
+/// final it is, the governing target, and every programme's target.
+fn years_table(out: &mut String, o: &Overview, params: &ShareParams, lang: Lang, t: &Page) {
+    let l = labels::of(lang);
+    let programs = page_tables::year_programs(o);
+    out.push_str("<section class=\"table\"><table>");
+    caption(out, o, params, Kind::Years, lang);
+    let _ = write!(
+        out,
+        "<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>",
+        esc(t.year),
+        esc(&o.years.legend.share),
+        esc(l.release.column),
+        esc(&o.years.legend.target),
+        esc(l.targets.column)
+    );
+    for p in &programs {
+        let _ = write!(out, "<th>{}</th>", esc(&locale::program(p, lang)));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for y in &o.year_series.years {
+        let total = &y.answer.total;
+        let release = y
+            .row()
+            .map_or_else(|| "–".into(), |r| esc(locale::release_label(r.release, lang)));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{release}</td><td class=\"n\">{}</td><td>{}</td>",
+            esc(&year_label(y, lang)),
+            cell_html(&page_tables::year_share(y), lang),
+            esc(&percent(total.target, lang)),
+            esc(&total
+                .target_program
+                .as_deref()
+                .map_or_else(|| "–".into(), |p| locale::program(p, lang)))
+        );
+        for p in &programs {
+            let _ = write!(
+                out,
+                "<td class=\"n\">{}</td>",
+                cell_html(&page_tables::year_target(y, p, lang), lang)
+            );
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table></section>");
 }

@@ -398,7 +398,7 @@ async fn charts(
     let mut out = Vec::new();
     for kind in [dashboard::ChartKind::Trend, dashboard::ChartKind::Districts] {
         let chart = dashboard::chart(app, kind, &span(month, month, None, judged_at), lang).await?;
-        let alt = charts::describe(&chart);
+        let alt = charts::describe(&chart, lang);
         let svg = charts::render(&chart, charts::Format::Svg, size, lang).map_err(|e| AppError::BadParameter {
             code: "chart_failed",
             message: e.to_string(),

@@ -83,7 +83,11 @@ fn the_dashboard_in_headless_chromium() {
         .skip(1)
         .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
         .collect();
-    assert_eq!(sources.len(), 5, "five charts");
+    assert_eq!(sources.len(), 6, "six charts");
+    assert!(
+        sources.iter().any(|s| s.starts_with("/charts/years.svg")),
+        "{sources:?}"
+    );
     for src in &sources {
         let r = get(server.port, src);
         assert_eq!(r.status, 200, "{src}");

@@ -366,6 +366,172 @@ fn page_marks(html: &str, caption: &str) -> usize {
     table.matches(">x</span>").count()
 }
 
+/// An exact decimal string of đồng (`"1234.5"`) in micro-đồng.
+fn micro(s: &str) -> i128 {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    assert!(frac.len() <= 6, "{s}");
+    let sign = if whole.starts_with('-') { -1 } else { 1 };
+    let whole: i128 = whole.trim_start_matches('-').parse().unwrap();
+    let frac: i128 = format!("{frac:0<6}").parse().unwrap();
+    sign * (whole * 1_000_000 + frac)
+}
+
+/// The yearly table's CSV (behind the yearly chart) against the share API,
+/// year by year: each year with figures is the API's answer over the
+/// months it has figures for — the sums of those months by period, exact,
+/// and the same sums as the whole calendar year — with the answer's share,
+/// release state, response rate and targets; a year without figures has
+/// its targets only. The chart's text alternative reads the same shares.
+/// Returns the withheld cells (line, column).
+async fn check_years(
+    site: &Site,
+    token: &str,
+    pairs: &[(String, String)],
+    lines: &[Vec<String>],
+) -> Vec<(usize, usize)> {
+    let header = &lines[0];
+    assert_eq!(
+        header[..10],
+        [
+            "year",
+            "from",
+            "through",
+            "total_revenue_vnd",
+            "ecommerce_revenue_vnd",
+            "share",
+            "release",
+            "response_rate",
+            "target",
+            "target_program"
+        ]
+    );
+    let programs = &header[10..];
+    let years: Vec<u16> = lines[1..].iter().map(|l| l[0].parse().unwrap()).collect();
+    assert!(years.first() <= Some(&2022) && years.last() >= Some(&2030), "{years:?}");
+    assert!(years.windows(2).all(|w| w[1] == w[0] + 1), "every year: {years:?}");
+    // The share API without a breakdown over a range, the link's filters kept.
+    let whole = |from: String, to: String| {
+        let mut q: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "lang" && k != "from" && k != "to")
+            .cloned()
+            .collect();
+        q.extend([("from".into(), from), ("to".into(), to)]);
+        format!("/api/v1/share?{}", serde_urlencoded::to_string(&q).unwrap())
+    };
+    let mut hidden = Vec::new();
+    let mut shown = Vec::new();
+    let mut with_figures = 0;
+    for (i, l) in lines[1..].iter().enumerate() {
+        let year = &l[0];
+        let calendar = site
+            .json(&whole(format!("{year}-01"), format!("{year}-12")), token)
+            .await;
+        let answer = if l[1].is_empty() {
+            // No figures: the whole year's answer has none either.
+            assert!(l[2..8].iter().all(String::is_empty), "{year}: {l:?}");
+            assert_eq!(calendar["total"]["filings"], 0, "{year}");
+            calendar.clone()
+        } else {
+            with_figures += 1;
+            let (from, through) = (l[1].clone(), l[2].clone());
+            assert!(from.starts_with(year.as_str()) && through.starts_with(year.as_str()));
+            let answer = site.json(&whole(from.clone(), through.clone()), token).await;
+            let total = &answer["total"];
+            // The year's figures are the sums of its months, exact.
+            let months = site.json(&api(pairs, "period", Some((&from, &through))), token).await;
+            let rows = months["rows"].as_array().unwrap();
+            if total["suppressed"] != true && rows.iter().all(|r| r["suppressed"] != true) {
+                for k in ["total_revenue_vnd", "ecommerce_revenue_vnd"] {
+                    let sum: i128 = rows.iter().map(|r| micro(r[k].as_str().unwrap_or("0"))).sum();
+                    assert_eq!(
+                        micro(&l[if k == "total_revenue_vnd" { 3 } else { 4 }]),
+                        sum,
+                        "{year}: {k}"
+                    );
+                    assert_eq!(total[k], calendar["total"][k], "{year}: the calendar year's {k}");
+                }
+                // No month with figures outside the range.
+                let first = rows.iter().find(|r| r["filings"].as_u64() > Some(0)).unwrap();
+                let last = rows.iter().rev().find(|r| r["filings"].as_u64() > Some(0)).unwrap();
+                assert_eq!(
+                    (first["period"].as_str(), last["period"].as_str()),
+                    (Some(&*from), Some(&*through))
+                );
+            }
+            assert_eq!(l[3], text(&total["total_revenue_vnd"]), "{year}");
+            assert_eq!(l[4], text(&total["ecommerce_revenue_vnd"]), "{year}");
+            assert_eq!(number(&l[5]), total["share"].as_f64(), "{year}: share");
+            assert_eq!(l[6], text(&total["release"]), "{year}: release");
+            assert_eq!(number(&l[7]), total["response_rate"].as_f64(), "{year}: response rate");
+            if total["suppressed"] == true {
+                hidden.extend([3, 4, 5, 7].map(|c| (i + 1, c)));
+            } else if let Some(share) = total["share"].as_f64() {
+                shown.push((l[1..3].to_vec(), share));
+            }
+            answer
+        };
+        let total = &answer["total"];
+        assert_eq!(number(&l[8]), total["target"].as_f64(), "{year}: target");
+        assert_eq!(l[9], text(&total["target_program"]), "{year}: its programme");
+        // Every programme's target of the year, as the API lists them.
+        for (p, cell) in programs.iter().zip(&l[10..]) {
+            let t = total["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["program"] == p.as_str());
+            let want = t.map_or(String::new(), |t| {
+                ecomshare::present::locale::target_range(t["low"].as_f64().unwrap(), t["high"].as_f64(), Lang::Vi)
+            });
+            assert_eq!(cell, &want, "{year}: {p}");
+        }
+    }
+    assert!(with_figures > 0, "a year with figures");
+    // Each programme column has a target in some year.
+    for (j, p) in programs.iter().enumerate() {
+        assert!(lines[1..].iter().any(|l| !l[10 + j].is_empty()), "{p}");
+    }
+    // The chart: its text alternative reads each year's share, and the
+    // drawing names every programme.
+    let chart_query = |ext: &str| {
+        let q: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "lang").cloned().collect();
+        format!("/charts/years.{ext}?{}", serde_urlencoded::to_string(&q).unwrap())
+    };
+    let alt = String::from_utf8(site.get(&chart_query("txt"), token).await).unwrap();
+    for (months, share) in &shown {
+        let percent = ecomshare::present::locale::percent(*share, 1, Lang::Vi);
+        let (from, through) = (&months[0], &months[1]);
+        let label = if from.ends_with("-01") && through.ends_with("-12") {
+            from[..4].to_string()
+        } else if from == through {
+            format!("{}/{}", from[5..].trim_start_matches('0'), &from[..4])
+        } else {
+            format!(
+                "{}–{}/{}",
+                from[5..].trim_start_matches('0'),
+                through[5..].trim_start_matches('0'),
+                &from[..4]
+            )
+        };
+        assert!(
+            alt.contains(&format!("{label}: {percent}")),
+            "{label}: {percent} in {alt}"
+        );
+    }
+    let (status, headers, svg) = site.send(&chart_query("svg"), token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
+    let svg = String::from_utf8(svg).unwrap();
+    for p in programs {
+        assert!(
+            svg.contains(&ecomshare::present::locale::program(p, Lang::Vi)),
+            "{p} in the legend"
+        );
+    }
+    hidden
+}
+
 /// Follows every download link of `page` as `token` and checks each table
 /// against the share API; returns the page, the districts' withheld codes
 /// (page, CSV, XLSX) and the districts CSV's link.
@@ -379,7 +545,7 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
             (t, e)
         })
         .collect();
-    let want: Vec<(String, String)> = ["trend", "district_sector", "districts", "sectors", "communes"]
+    let want: Vec<(String, String)> = ["trend", "years", "district_sector", "districts", "sectors", "communes"]
         .iter()
         .flat_map(|t| ["xlsx", "csv"].map(|e| (t.to_string(), e.to_string())))
         .collect();
@@ -539,6 +705,16 @@ async fn follow(site: &Site, page: &str, token: &str, version: u64) -> (String, 
                     "the page withholds the same months"
                 );
             }
+            "years" => {
+                let hidden = check_years(site, token, &pairs, &lines).await;
+                let marks = check_sheet_against_csv(&rows, &lines, |r, c| hidden.contains(&(r, c)));
+                assert_eq!(marks, hidden.len());
+                assert_eq!(
+                    page_marks(&html, &heading[0]),
+                    hidden.iter().filter(|(_, c)| *c == 5).count(),
+                    "the page withholds the same years' shares"
+                );
+            }
             "district_sector" => {
                 let answer = site.json(&api(&pairs, "district,sector", None), token).await;
                 let header = &lines[0];
@@ -605,6 +781,49 @@ async fn every_table_downloads_as_the_page_shows_it_and_as_the_api_answers() {
         // An admin: nothing withheld.
         let (_, [page_withheld, csv_withheld, xlsx_withheld], _) = follow(&site, page, &site.admin, 1).await;
         assert!(page_withheld.is_empty() && csv_withheld.is_empty() && xlsx_withheld.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_withheld_year_is_withheld_in_the_years_table_its_downloads_and_chart() {
+    let site = Site::new().await;
+    // District 381 has one enterprise: its year is withheld for a viewer.
+    let pairs: Vec<(String, String)> = [("district", "381"), ("as_of", "1"), ("lang", "vi")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+    let query = serde_urlencoded::to_string(&pairs).unwrap();
+    let chart = "/charts/years.txt?district=381&as_of=1";
+    for (token, withheld) in [(&site.viewer, true), (&site.admin, false)] {
+        let lines = csv(&site.get(&format!("/tables/years.csv?{query}"), token).await);
+        let hidden = check_years(&site, token, &pairs, &lines).await;
+        let line = lines.iter().position(|l| l[0] == "2025").unwrap();
+        assert_eq!(
+            (lines[line][1].as_str(), lines[line][2].as_str()),
+            ("2025-06", "2025-07")
+        );
+        let (_, rows) = xlsx(&site.get(&format!("/tables/years.xlsx?{query}"), token).await);
+        assert_eq!(
+            check_sheet_against_csv(&rows, &lines, |r, c| hidden.contains(&(r, c))),
+            hidden.len()
+        );
+        let html = String::from_utf8(site.get("/districts/381?as_of=1", token).await).unwrap();
+        let alt = String::from_utf8(site.get(chart, token).await).unwrap();
+        if withheld {
+            assert_eq!(
+                hidden,
+                [3, 4, 5, 7].map(|c| (line, c)),
+                "the year's sums, share and response rate"
+            );
+            assert_eq!(page_marks(&html, "Tỷ trọng TMĐT theo năm"), 1, "its share on the page");
+            // The year only in its axis label's note, without a share.
+            assert_eq!(alt.matches("6–7/2025:").count(), 1, "{alt}");
+            assert!(!alt.contains(". ."), "{alt}");
+        } else {
+            assert!(hidden.is_empty());
+            assert!(!lines[line][5].is_empty());
+            assert_eq!(page_marks(&html, "Tỷ trọng TMĐT theo năm"), 0);
+            assert_eq!(alt.matches("6–7/2025:").count(), 2, "{alt}");
+        }
     }
 }
 

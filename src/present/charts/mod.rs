@@ -9,8 +9,12 @@
 //! nothing of HTTP.
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::Once;
 use thiserror::Error;
 
@@ -26,6 +30,32 @@ pub const NEUTRAL: RGBColor = RGBColor(0, 114, 178);
 pub const LAST_YEAR: RGBColor = RGBColor(153, 153, 153);
 pub const TARGET: RGBColor = RGBColor(0, 0, 0);
 pub const NO_DATA: RGBColor = RGBColor(230, 230, 230);
+/// The trend's months after the data, where only the targets are drawn.
+const AHEAD: RGBColor = RGBColor(245, 245, 245);
+/// The lines between years on the trend.
+const BOUNDARY: RGBColor = RGBColor(215, 215, 215);
+
+/// The targets' programmes, the newest first (Okabe–Ito's remaining
+/// colours; its yellow darkened to read as a line on white).
+const PROGRAM_COLOURS: [RGBColor; 6] = [
+    RGBColor(230, 159, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(150, 135, 20),
+];
+
+/// How opaque a programme's band is.
+const BAND_ALPHA: f64 = 0.25;
+/// A programme's line.
+const PATH_WIDTH: u32 = 5;
+/// The y axis' labels (percentages).
+const Y_LABELS: u32 = 48;
+
+fn program_colour(recency: usize) -> RGBColor {
+    PROGRAM_COLOURS[recency % PROGRAM_COLOURS.len()]
+}
 
 #[derive(Debug, Error)]
 pub enum ChartError {
@@ -109,19 +139,29 @@ impl Standing {
     }
 }
 
-/// Monthly share trend with the target and last year's line.
+/// Monthly share trend with last year's line and every programme's
+/// targets: from the first month with data through December of the last
+/// year a target is shown for (the months after the data show the targets
+/// alone).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trend {
     pub title: String,
-    /// Month labels along the x axis (e.g. `6/2025`).
+    /// Month labels along the x axis (e.g. `6/25`), one per month from the
+    /// first month with data through the last year of the targets.
     pub months: Vec<String>,
+    /// The months with data, from the first: their shares (fewer than
+    /// `months` when the axis runs on to the targets' years).
     pub share: Vec<Option<f64>>,
     /// Months whose figures are not final yet (estimates, preliminary
     /// figures): their points are drawn hollow.
     pub provisional: Vec<bool>,
     /// The same months one year earlier.
     pub last_year: Vec<Option<f64>>,
-    pub target: Option<f64>,
+    /// The year and month (1–12) of the first month.
+    pub start: (u16, u8),
+    /// Every programme's targets for the years on the axis, and the
+    /// governing one.
+    pub targets: TargetPaths,
     pub legend: TrendLegend,
 }
 
@@ -129,9 +169,114 @@ pub struct Trend {
 pub struct TrendLegend {
     pub share: String,
     pub last_year: String,
+    /// The governing target's line.
     pub target: String,
     /// What a hollow point means (shown when there is one).
     pub provisional: String,
+}
+
+/// One programme's target for one year: a single value (`high` equal to
+/// `low`), a range, or at least `low` (`high` none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearTarget {
+    pub year: u16,
+    pub low: f64,
+    pub high: Option<f64>,
+}
+
+impl YearTarget {
+    /// A range, drawn as a band; a single value or "at least" is a line.
+    pub fn is_range(&self) -> bool {
+        self.high.is_some_and(|h| h > self.low)
+    }
+}
+
+/// A programme's targets, one per year it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramPath {
+    /// The programme as the legend names it (its document's number).
+    pub label: String,
+    /// 0 for the newest programme of the targets table, 1 for the one
+    /// before, …: its colour, the same in every chart.
+    pub recency: usize,
+    /// Oldest year first.
+    pub years: Vec<YearTarget>,
+}
+
+impl ProgramPath {
+    /// Whether the legend shows the programme as a band: a year's target
+    /// is a range (each year is drawn as what it is).
+    pub fn is_band(&self) -> bool {
+        self.years.iter().any(YearTarget::is_range)
+    }
+}
+
+/// The target governing a year (a programme's `low`) and its programme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Governing {
+    pub year: u16,
+    pub target: f64,
+    /// The programme as shown (its document's number).
+    pub program: String,
+}
+
+/// Every programme's targets year by year, and the governing one, for the
+/// years a chart shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetPaths {
+    /// The programmes with a target in a year shown, oldest first.
+    pub programs: Vec<ProgramPath>,
+    /// Each year shown that has a governing target, oldest first.
+    pub governing: Vec<Governing>,
+}
+
+impl TargetPaths {
+    /// Every value drawn (for the axis' range).
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.programs
+            .iter()
+            .flat_map(|p| p.years.iter().flat_map(|v| std::iter::once(v.low).chain(v.high)))
+            .chain(self.governing.iter().map(|g| g.target))
+    }
+}
+
+/// The share of each year against every programme's targets: a bar per
+/// year (a year with figures for some months only marked so, estimates and
+/// preliminary figures hollow), each programme's target of the year as a
+/// line or a band, the governing one on top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Years {
+    pub title: String,
+    /// Oldest first.
+    pub years: Vec<YearBar>,
+    pub targets: TargetPaths,
+    pub legend: YearsLegend,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearBar {
+    pub year: u16,
+    /// The axis label: `2025`, or a part of a year's (`1–4/2026`).
+    pub label: String,
+    /// Σ e-commerce / Σ total of the year's months; none without figures
+    /// (no data, withheld).
+    pub share: Option<f64>,
+    /// Figures for some of the year's months only (the year to date, the
+    /// first year of the data).
+    pub partial: bool,
+    /// A month of it is not final yet: drawn hollow.
+    pub provisional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearsLegend {
+    pub share: String,
+    /// The governing target's line.
+    pub target: String,
+    /// What a hollow bar means (shown when there is one).
+    pub provisional: String,
+    /// What each partial year's bar is (`1–4/2026: chưa đủ năm, …`).
+    pub partial: Vec<String>,
 }
 
 /// Horizontal bars (districts ranked, sectors), shares with a target line.
@@ -182,6 +327,7 @@ pub struct MapPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
     Trend(Trend),
+    Years(Years),
     Bars(Bars),
     Heatmap(Heatmap),
     Map(Map),
@@ -207,7 +353,7 @@ pub fn render(chart: &Chart, format: Format, size: Size, lang: Lang) -> Result<V
     ensure_font();
     let dims = (size.width, size.height);
     match format {
-        Format::Text => Ok(describe(chart).into_bytes()),
+        Format::Text => Ok(describe(chart, lang).into_bytes()),
         Format::Svg => {
             let mut out = String::new();
             {
@@ -247,6 +393,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>, lang: 
     root.fill(&WHITE).map_err(err)?;
     match chart {
         Chart::Trend(t) => draw_trend(t, root, lang),
+        Chart::Years(y) => draw_years(y, root, lang),
         Chart::Bars(b) => draw_bars(b, root, lang),
         Chart::Heatmap(h) => draw_heatmap(h, root),
         Chart::Map(m) => draw_map(m, root),
@@ -270,27 +417,399 @@ fn max_share(values: impl Iterator<Item = f64>, target: Option<f64>) -> f64 {
     if m <= 0.0 { 0.1 } else { (m * 1.15).min(1.0) }
 }
 
-fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang: Lang) -> Result<(), ChartError> {
+/// The x axis of the trend and yearly charts: each month (or year) at an
+/// integer, from -0.5 to n - 0.5, with ticks and labels at given points
+/// only (plotters' own would fall between months).
+#[derive(Debug, Clone)]
+struct Axis {
+    n: usize,
+    ticks: Vec<f64>,
+}
+
+impl Axis {
+    fn new(n: usize, ticks: Vec<f64>) -> Self {
+        Self { n: n.max(1), ticks }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let (a, b) = (-0.5, self.n as f64 - 0.5);
+        let at = (v - a) / (b - a);
+        limit.0 + (f64::from(limit.1 - limit.0) * at).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        -0.5..self.n as f64 - 0.5
+    }
+}
+
+/// The trend and yearly charts' coordinates.
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, RangedCoordf64>>;
+
+/// A legend entry's mark.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Line(RGBColor, u32),
+    Dashed(RGBColor, u32),
+    Band(RGBColor),
+    Hollow(RGBColor),
+    Bar(RGBColor),
+    HollowBar(RGBColor),
+    /// Text alone.
+    Note,
+}
+
+/// A legend entry.
+struct Key {
+    mark: Mark,
+    text: String,
+}
+
+const KEY_ROW: i32 = 18;
+const KEY_MARK: i32 = 20;
+
+fn draw_mark<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, mark: Mark, x: i32, y: i32) -> Result<(), ChartError> {
+    let r = KEY_MARK;
+    match mark {
+        Mark::Line(c, w) => area.draw(&PathElement::new(vec![(x, y), (x + r, y)], c.stroke_width(w))),
+        Mark::Dashed(c, w) => area.draw(&DashedPathElement::new(
+            vec![(x, y), (x + r, y)],
+            6,
+            3,
+            c.stroke_width(w),
+        )),
+        Mark::Band(c) => area
+            .draw(&Rectangle::new(
+                [(x, y - 5), (x + r, y + 5)],
+                c.mix(BAND_ALPHA).filled(),
+            ))
+            .and_then(|_| area.draw(&Rectangle::new([(x, y - 5), (x + r, y + 5)], c.stroke_width(1)))),
+        Mark::Hollow(c) => area
+            .draw(&Circle::new((x + r / 2, y), 4, WHITE.filled()))
+            .and_then(|_| area.draw(&Circle::new((x + r / 2, y), 4, c.stroke_width(2)))),
+        Mark::Bar(c) => area.draw(&Rectangle::new([(x + 5, y - 6), (x + r - 5, y + 6)], c.filled())),
+        Mark::HollowBar(c) => area.draw(&Rectangle::new([(x + 5, y - 6), (x + r - 5, y + 6)], c.stroke_width(2))),
+        Mark::Note => Ok(()),
+    }
+    .map_err(err)
+}
+
+/// Draws `keys` in rows under the plot, from `indent` (the y axis' width)
+/// and wrapping at the area's width, and gives the area left above them.
+fn with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    keys: &[Key],
+    indent: i32,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    let (width, height) = area.dim_in_pixel();
+    let font = label_font(11);
+    let mut places = Vec::with_capacity(keys.len());
+    let (mut x, mut row) = (indent, 0);
+    for k in keys {
+        let (text, _) = area.estimate_text_size(&k.text, &font).map_err(err)?;
+        let mark = if matches!(k.mark, Mark::Note) { 0 } else { KEY_MARK + 6 };
+        let w = mark + text as i32;
+        if x > indent && x + w > width as i32 {
+            (x, row) = (indent, row + 1);
+        }
+        places.push((x, row));
+        x += w + 18;
+    }
+    if keys.is_empty() {
+        return Ok(area.clone());
+    }
+    let legend_height = (row + 1) * KEY_ROW + 4;
+    let (plot, legend) = area.split_vertically((height as i32 - legend_height).max(height as i32 / 2));
+    for (k, (x, row)) in keys.iter().zip(places) {
+        let y = 4 + row * KEY_ROW + KEY_ROW / 2;
+        draw_mark(&legend, k.mark, x, y)?;
+        let x = if matches!(k.mark, Mark::Note) {
+            x
+        } else {
+            x + KEY_MARK + 6
+        };
+        legend
+            .draw(&Text::new(
+                k.text.clone(),
+                (x, y),
+                font.pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
+    }
+    Ok(plot)
+}
+
+/// The legend entries of the targets: the governing one, then each programme.
+fn target_keys(t: &TargetPaths, governing: &str) -> Vec<Key> {
+    let mut keys = Vec::new();
+    if !t.governing.is_empty() {
+        keys.push(Key {
+            mark: Mark::Dashed(TARGET, 2),
+            text: governing.to_string(),
+        });
+    }
+    for p in &t.programs {
+        let c = program_colour(p.recency);
+        keys.push(Key {
+            mark: if p.is_band() {
+                Mark::Band(c)
+            } else {
+                Mark::Line(c, PATH_WIDTH)
+            },
+            text: p.label.clone(),
+        });
+    }
+    keys
+}
+
+/// The chart's title on top, inside the margins; the area under it.
+fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
     let (w, _) = root.dim_in_pixel();
-    let n = t.months.len().max(1);
-    let top = max_share(t.share.iter().chain(&t.last_year).flatten().copied(), t.target);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&t.title, title_font((w / 45).clamp(12, 22)))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
-        .build_cartesian_2d(0f64..(n as f64 - 1.0).max(1.0), 0f64..top)
+    root.margin(6, 8, 12, 12)
+        .titled(title, title_font((w / 45).clamp(12, 22)))
+        .map_err(err)
+}
+
+/// Draws each programme's ranges as translucent bands, each year over
+/// `span(year)` (none: not shown).
+fn draw_bands<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    t: &TargetPaths,
+    span: &dyn Fn(u16) -> Option<(f64, f64)>,
+) -> Result<(), ChartError> {
+    for p in &t.programs {
+        let c = program_colour(p.recency);
+        for v in p.years.iter().filter(|v| v.is_range()) {
+            let (Some((x0, x1)), Some(high)) = (span(v.year), v.high) else {
+                continue;
+            };
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x0, v.low), (x1, high)],
+                    c.mix(BAND_ALPHA).filled(),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series([v.low, high].map(|y| PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(1))))
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+/// How the lines of programmes whose targets coincide in a year stay
+/// visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coincide {
+    /// Joined year to year by a riser; equal lines nested, the first the
+    /// widest (the trend: a year's months are one target).
+    Nest,
+    /// Side by side within the year's span (the yearly chart).
+    Split,
+}
+
+/// Draws each programme's single values and "at least" values as lines,
+/// each year over `span(year)`, then the governing target, black and
+/// dashed, on top.
+fn draw_lines<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    t: &TargetPaths,
+    span: &dyn Fn(u16) -> Option<(f64, f64)>,
+    coincide: Coincide,
+) -> Result<(), ChartError> {
+    let same = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // The programmes (by index) with a line at each (year, value).
+    let lines: Vec<(usize, YearTarget)> = t
+        .programs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.years.iter().filter(|v| !v.is_range()).map(move |v| (i, *v)))
+        .collect();
+    for (i, p) in t.programs.iter().enumerate() {
+        let colour = program_colour(p.recency);
+        let mut previous: Option<YearTarget> = None;
+        for v in &p.years {
+            let Some((x0, x1)) = span(v.year).filter(|_| !v.is_range()) else {
+                previous = None;
+                continue;
+            };
+            let equal: Vec<usize> = lines
+                .iter()
+                .filter(|(_, o)| o.year == v.year && same(o.low, v.low))
+                .map(|(j, _)| *j)
+                .collect();
+            let at = equal.iter().position(|j| *j == i).unwrap_or(0);
+            let (x0, x1, width) = match coincide {
+                Coincide::Split => {
+                    let k = equal.len().max(1) as f64;
+                    let w = (x1 - x0) / k;
+                    (x0 + w * at as f64, x0 + w * (at + 1) as f64, PATH_WIDTH)
+                }
+                Coincide::Nest => (x0, x1, PATH_WIDTH + 4 * (equal.len().max(1) - 1 - at) as u32),
+            };
+            let mut points = Vec::with_capacity(3);
+            if let Some(before) = previous.filter(|b| coincide == Coincide::Nest && b.year + 1 == v.year) {
+                points.push((x0, before.low));
+            }
+            points.extend([(x0, v.low), (x1, v.low)]);
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(width)))
+                .map_err(err)?;
+            previous = Some(*v);
+        }
+    }
+    let mut previous: Option<&Governing> = None;
+    for g in &t.governing {
+        let Some((x0, x1)) = span(g.year) else {
+            previous = None;
+            continue;
+        };
+        let (x0, x1) = match coincide {
+            // A little wider than the programmes' ticks.
+            Coincide::Split => (x0 - 0.04, x1 + 0.04),
+            Coincide::Nest => (x0, x1),
+        };
+        let mut points = Vec::with_capacity(3);
+        if let Some(before) = previous.filter(|b| coincide == Coincide::Nest && b.year + 1 == g.year) {
+            points.push((x0, before.target));
+        }
+        points.extend([(x0, g.target), (x1, g.target)]);
+        chart
+            .draw_series(DashedLineSeries::new(points, 8, 5, TARGET.stroke_width(2)))
+            .map_err(err)?;
+        previous = Some(g);
+    }
+    Ok(())
+}
+
+/// Where the trend's months are: the year and month of the `i`th.
+fn month_at(start: (u16, u8), i: usize) -> (u16, u8) {
+    let m = usize::from(start.1.clamp(1, 12)) - 1 + i;
+    (start.0 + (m / 12) as u16, (m % 12) as u8 + 1)
+}
+
+/// The index of January of `year` on the trend's axis (negative before
+/// the first month).
+fn january(start: (u16, u8), year: u16) -> i64 {
+    (i64::from(year) - i64::from(start.0)) * 12 - (i64::from(start.1.clamp(1, 12)) - 1)
+}
+
+/// The trend's axis labels: every few months' label over up to three
+/// years; over more, each year's number in the middle of its months.
+fn trend_axis(t: &Trend, n: usize) -> Vec<(f64, String)> {
+    if n <= 36 {
+        let step = n.div_ceil(12).max(1);
+        return (0..n)
+            .step_by(step)
+            .map(|i| (i as f64, t.months.get(i).cloned().unwrap_or_default()))
+            .collect();
+    }
+    let (first, last) = (t.start.0, month_at(t.start, n - 1).0);
+    (first..=last)
+        .filter_map(|y| {
+            let jan = january(t.start, y);
+            let (a, b) = (jan.max(0), (jan + 11).min(n as i64 - 1));
+            // A year with few months on the axis goes unlabelled.
+            (b - a >= 3).then(|| ((a + b) as f64 / 2.0, y.to_string()))
+        })
+        .collect()
+}
+
+fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang: Lang) -> Result<(), ChartError> {
+    let area = titled(root, &t.title)?;
+    let provisional_any = t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p);
+    let mut keys = vec![
+        Key {
+            mark: Mark::Line(NEUTRAL, 3),
+            text: t.legend.share.clone(),
+        },
+        Key {
+            mark: Mark::Line(LAST_YEAR, 2),
+            text: t.legend.last_year.clone(),
+        },
+    ];
+    if provisional_any {
+        keys.push(Key {
+            mark: Mark::Hollow(NEUTRAL),
+            text: t.legend.provisional.clone(),
+        });
+    }
+    keys.extend(target_keys(&t.targets, &t.legend.target));
+    let plot = with_legend(&area, &keys, Y_LABELS as i32)?;
+    let n = t.months.len().max(t.share.len()).max(1);
+    let top = max_share(
+        t.share
+            .iter()
+            .chain(&t.last_year)
+            .flatten()
+            .copied()
+            .chain(t.targets.values()),
+        None,
+    );
+    let axis = trend_axis(t, n);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_top(4)
+        .margin_right(8)
+        .x_label_area_size(24)
+        .y_label_area_size(Y_LABELS)
+        .build_cartesian_2d(Axis::new(n, axis.iter().map(|(x, _)| *x).collect()), 0f64..top)
         .map_err(err)?;
-    let months = t.months.clone();
+    // The months after the data: the targets alone, on a grey ground.
+    if t.share.len() < n {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(t.share.len() as f64 - 0.5, 0.0), (n as f64 - 0.5, top)],
+                AHEAD.filled(),
+            )))
+            .map_err(err)?;
+    }
     chart
         .configure_mesh()
-        .x_labels(n.min(12))
-        .x_label_formatter(&|x| months.get(x.round() as usize).cloned().unwrap_or_default())
+        .disable_x_mesh()
+        .x_label_formatter(&|x| {
+            axis.iter()
+                .find(|(k, _)| (k - x).abs() < 1e-6)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default()
+        })
         .y_label_formatter(&|v| percent_axis(v, lang))
         .label_style(label_font(11))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
+    // Years apart.
+    let (first, last) = (t.start.0, month_at(t.start, n - 1).0);
+    for y in first + 1..=last {
+        let x = january(t.start, y) as f64 - 0.5;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, 0.0), (x, top)],
+                BOUNDARY.stroke_width(1),
+            )))
+            .map_err(err)?;
+    }
+    let span = |year: u16| -> Option<(f64, f64)> {
+        let jan = january(t.start, year) as f64;
+        let (x0, x1) = ((jan - 0.5).max(-0.5), (jan + 11.5).min(n as f64 - 0.5));
+        (x1 > x0).then_some((x0, x1))
+    };
+    draw_bands(&mut chart, &t.targets, &span)?;
+    draw_lines(&mut chart, &t.targets, &span, Coincide::Nest)?;
     let line = |values: &[Option<f64>]| -> Vec<Vec<(f64, f64)>> {
         // Gaps (months without data) break the line.
         let mut runs = vec![Vec::new()];
@@ -303,17 +822,13 @@ fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang
         }
         runs
     };
-    for (k, run) in line(&t.last_year).into_iter().enumerate() {
-        let s = chart
+    for run in line(&t.last_year) {
+        chart
             .draw_series(LineSeries::new(run, LAST_YEAR.stroke_width(2)))
             .map_err(err)?;
-        if k == 0 {
-            s.label(&t.legend.last_year)
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LAST_YEAR.stroke_width(2)));
-        }
     }
     let provisional = |p: &(f64, f64)| t.provisional.get(p.0 as usize).copied().unwrap_or(false);
-    for (k, run) in line(&t.share).into_iter().enumerate() {
+    for run in line(&t.share) {
         // Final months filled; estimates and preliminary figures hollow
         // (white inside, drawn over the line).
         chart
@@ -324,48 +839,95 @@ fn draw_trend<DB: DrawingBackend>(t: &Trend, root: &DrawingArea<DB, Shift>, lang
             )
             .map_err(err)?;
         let hollow: Vec<(f64, f64)> = run.iter().copied().filter(|p| provisional(p)).collect();
-        let s = chart
+        chart
             .draw_series(LineSeries::new(run, NEUTRAL.stroke_width(3)))
             .map_err(err)?;
-        if k == 0 {
-            s.label(&t.legend.share)
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], NEUTRAL.stroke_width(3)));
-        }
-        let run = hollow;
         chart
-            .draw_series(run.iter().map(|&p| Circle::new(p, 4, WHITE.filled())))
+            .draw_series(hollow.iter().map(|&p| Circle::new(p, 4, WHITE.filled())))
             .map_err(err)?;
         chart
-            .draw_series(run.iter().map(|&p| Circle::new(p, 4, NEUTRAL.stroke_width(2))))
+            .draw_series(hollow.iter().map(|&p| Circle::new(p, 4, NEUTRAL.stroke_width(2))))
             .map_err(err)?;
     }
-    if t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p) {
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-            .map_err(err)?
-            .label(&t.legend.provisional)
-            .legend(|(x, y)| Circle::new((x + 9, y), 4, NEUTRAL.stroke_width(2)));
+    Ok(())
+}
+
+fn draw_years<DB: DrawingBackend>(y: &Years, root: &DrawingArea<DB, Shift>, lang: Lang) -> Result<(), ChartError> {
+    let area = titled(root, &y.title)?;
+    let mut keys = vec![Key {
+        mark: Mark::Bar(NEUTRAL),
+        text: y.legend.share.clone(),
+    }];
+    if y.years.iter().any(|b| b.share.is_some() && b.provisional) {
+        keys.push(Key {
+            mark: Mark::HollowBar(NEUTRAL),
+            text: y.legend.provisional.clone(),
+        });
     }
-    if let Some(target) = t.target {
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(0.0, target), ((n as f64 - 1.0).max(1.0), target)],
-                8,
-                5,
-                TARGET.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(&t.legend.target)
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], TARGET.stroke_width(2)));
-    }
+    keys.extend(y.legend.partial.iter().map(|text| Key {
+        mark: Mark::Note,
+        text: text.clone(),
+    }));
+    keys.extend(target_keys(&y.targets, &y.legend.target));
+    let plot = with_legend(&area, &keys, Y_LABELS as i32)?;
+    let n = y.years.len().max(1);
+    let top = max_share(y.years.iter().filter_map(|b| b.share).chain(y.targets.values()), None);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_top(4)
+        .margin_right(8)
+        .x_label_area_size(24)
+        .y_label_area_size(Y_LABELS)
+        .build_cartesian_2d(Axis::new(n, (0..y.years.len()).map(|i| i as f64).collect()), 0f64..top)
+        .map_err(err)?;
     chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(LAST_YEAR)
-        .label_font(label_font(11))
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&|x| {
+            y.years
+                .get(x.round().max(0.0) as usize)
+                .map(|b| b.label.clone())
+                .unwrap_or_default()
+        })
+        .y_label_formatter(&|v| percent_axis(v, lang))
+        .label_style(label_font(11))
+        .light_line_style(WHITE.mix(0.0))
         .draw()
-        .map_err(err)
+        .map_err(err)?;
+    let index = |year: u16| y.years.iter().position(|b| b.year == year);
+    let span = |year: u16| index(year).map(|i| (i as f64 - 0.38, i as f64 + 0.38));
+    draw_bands(&mut chart, &y.targets, &span)?;
+    for (i, b) in y.years.iter().enumerate() {
+        let Some(share) = b.share else { continue };
+        let corners = [(i as f64 - 0.2, 0.0), (i as f64 + 0.2, share)];
+        if b.provisional {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(corners, WHITE.filled())))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(corners, NEUTRAL.stroke_width(2))))
+                .map_err(err)?;
+        } else {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(corners, NEUTRAL.filled())))
+                .map_err(err)?;
+        }
+    }
+    draw_lines(&mut chart, &y.targets, &span, Coincide::Split)?;
+    // Each bar's share above it.
+    chart
+        .draw_series(y.years.iter().enumerate().filter_map(|(i, b)| {
+            let share = b.share?;
+            Some(
+                EmptyElement::at((i as f64, share))
+                    + Text::new(
+                        locale::percent(share, 1, lang),
+                        (0, -4),
+                        label_font(10).pos(Pos::new(HPos::Center, VPos::Bottom)),
+                    ),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }
 
 fn draw_bars<DB: DrawingBackend>(b: &Bars, root: &DrawingArea<DB, Shift>, lang: Lang) -> Result<(), ChartError> {
@@ -588,19 +1150,46 @@ fn draw_map<DB: DrawingBackend>(m: &Map, root: &DrawingArea<DB, Shift>) -> Resul
     Ok(())
 }
 
-/// "label: 12.3%; …" for the text alternatives.
-fn values<'a>(items: impl Iterator<Item = (&'a String, Option<f64>)>) -> String {
+/// "label: 12,3 %; …" for the text alternatives.
+fn values<'a>(items: impl Iterator<Item = (&'a String, Option<f64>)>, lang: Lang) -> String {
     items
         .map(|(label, share)| match share {
-            Some(s) => format!("{label}: {:.1}%", s * 100.0),
+            Some(s) => format!("{label}: {}", locale::percent(s, 1, lang)),
             None => format!("{label}: –"),
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-/// A one-paragraph text alternative for a chart (for `alt` and screen readers).
-pub fn describe(chart: &Chart) -> String {
+/// The targets in words: the governing one of each year with its
+/// programme, then each programme's year by year (a range as a range).
+fn describe_targets(t: &TargetPaths, governing: &str, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    if !t.governing.is_empty() {
+        let years = t
+            .governing
+            .iter()
+            .map(|g| format!("{}: {} ({})", g.year, locale::percent(g.target, 1, lang), g.program))
+            .collect::<Vec<_>>()
+            .join("; ");
+        out.push(format!("{governing}: {years}"));
+    }
+    for p in &t.programs {
+        let years = p
+            .years
+            .iter()
+            .map(|v| format!("{}: {}", v.year, locale::target_range(v.low, v.high, lang)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        out.push(format!("{}: {years}", p.label));
+    }
+    out
+}
+
+/// A one-paragraph text alternative for a chart (for `alt` and screen
+/// readers), numbers in `lang`'s style.
+pub fn describe(chart: &Chart, lang: Lang) -> String {
+    let percent = |s: f64| locale::percent(s, 1, lang);
     match chart {
         Chart::Trend(t) => {
             let points = t
@@ -608,27 +1197,70 @@ pub fn describe(chart: &Chart) -> String {
                 .iter()
                 .zip(&t.share)
                 .zip(t.provisional.iter().chain(std::iter::repeat(&false)))
-                .filter_map(|((m, s), p)| s.map(|s| format!("{m}: {:.1}%{}", s * 100.0, if *p { "*" } else { "" })))
+                .filter_map(|((m, s), p)| s.map(|s| format!("{m}: {}{}", percent(s), if *p { "*" } else { "" })))
                 .collect::<Vec<_>>()
                 .join("; ");
+            // No figure shown (none, or every one withheld): no empty sentence.
+            let mut parts: Vec<String> = [t.title.clone(), points]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
             if t.share.iter().zip(&t.provisional).any(|(s, p)| s.is_some() && *p) {
-                format!("{}. {points} (*: {})", t.title, t.legend.provisional)
-            } else {
-                format!("{}. {points}", t.title)
+                let last = parts.pop().unwrap_or_default();
+                parts.push(format!("{last} (*: {})", t.legend.provisional));
             }
+            parts.extend(describe_targets(&t.targets, &t.legend.target, lang));
+            parts.join(". ")
         }
-        Chart::Bars(b) => format!("{}. {}", b.title, values(b.bars.iter().map(|x| (&x.label, x.share)))),
+        Chart::Years(y) => {
+            let bars = y
+                .years
+                .iter()
+                .filter_map(|b| {
+                    let share = b.share?;
+                    Some(format!(
+                        "{}: {}{}",
+                        b.label,
+                        percent(share),
+                        if b.provisional { "*" } else { "" }
+                    ))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut parts: Vec<String> = [y.title.clone(), bars].into_iter().filter(|p| !p.is_empty()).collect();
+            if y.years.iter().any(|b| b.share.is_some() && b.provisional) {
+                let last = parts.pop().unwrap_or_default();
+                parts.push(format!("{last} (*: {})", y.legend.provisional));
+            }
+            parts.extend(y.legend.partial.iter().cloned());
+            parts.extend(describe_targets(&y.targets, &y.legend.target, lang));
+            parts.join(". ")
+        }
+        Chart::Bars(b) => format!(
+            "{}. {}",
+            b.title,
+            values(b.bars.iter().map(|x| (&x.label, x.share)), lang)
+        ),
         Chart::Heatmap(h) => {
             let rows = h
                 .rows
                 .iter()
                 .zip(&h.values)
-                .map(|(row, values)| format!("{row} — {}", self::values(h.columns.iter().zip(values.iter().copied()))))
+                .map(|(row, values)| {
+                    format!(
+                        "{row} — {}",
+                        self::values(h.columns.iter().zip(values.iter().copied()), lang)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(". ");
             format!("{}. {rows}", h.title)
         }
-        Chart::Map(m) => format!("{}. {}", m.title, values(m.points.iter().map(|p| (&p.label, p.share)))),
+        Chart::Map(m) => format!(
+            "{}. {}",
+            m.title,
+            values(m.points.iter().map(|p| (&p.label, p.share)), lang)
+        ),
     }
 }
 
@@ -679,11 +1311,288 @@ mod tests {
         assert!(Size::new(800, 450).is_ok());
     }
 
+    /// A line programme (a single value each year), a band programme (a
+    /// range) and one with a single "at least" year, over 2025–2027;
+    /// figures for 2025 and 2026 so far (an estimate).
+    fn years() -> Years {
+        let targets = TargetPaths {
+            programs: vec![
+                ProgramPath {
+                    label: "134/KH-UBND".into(),
+                    recency: 2,
+                    years: vec![YearTarget {
+                        year: 2025,
+                        low: 0.10,
+                        high: None,
+                    }],
+                },
+                ProgramPath {
+                    label: "1568/QĐ-BCT".into(),
+                    recency: 1,
+                    years: [(2026, 0.12), (2027, 0.14)]
+                        .map(|(year, v)| YearTarget {
+                            year,
+                            low: v,
+                            high: Some(v),
+                        })
+                        .to_vec(),
+                },
+                ProgramPath {
+                    label: "2326/QĐ-TTg".into(),
+                    recency: 0,
+                    years: [(2026, 0.11, 0.12), (2027, 0.12, 0.14)]
+                        .map(|(year, low, high)| YearTarget {
+                            year,
+                            low,
+                            high: Some(high),
+                        })
+                        .to_vec(),
+                },
+            ],
+            governing: vec![
+                Governing {
+                    year: 2025,
+                    target: 0.10,
+                    program: "134/KH-UBND".into(),
+                },
+                Governing {
+                    year: 2026,
+                    target: 0.11,
+                    program: "2326/QĐ-TTg".into(),
+                },
+            ],
+        };
+        let bar = |year: u16, label: &str, share: Option<f64>, partial: bool, provisional: bool| YearBar {
+            year,
+            label: label.into(),
+            share,
+            partial,
+            provisional,
+        };
+        Years {
+            title: "Theo năm".into(),
+            years: vec![
+                bar(2025, "2025", Some(0.072), false, false),
+                bar(2026, "1–4/2026", Some(0.081), true, true),
+                bar(2027, "2027", None, false, false),
+            ],
+            targets,
+            legend: YearsLegend {
+                share: "Tỷ trọng TMĐT của năm".into(),
+                target: "Mục tiêu áp dụng từng năm".into(),
+                provisional: "Cột rỗng: số ước tính hoặc sơ bộ".into(),
+                partial: vec!["1–4/2026: chưa đủ năm".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn a_range_is_a_band_and_a_single_value_or_at_least_a_line() {
+        let y = years();
+        let [at_least, line, band] = [0, 1, 2].map(|i| &y.targets.programs[i]);
+        assert!(!at_least.is_band() && !line.is_band() && band.is_band());
+        assert!(band.years.iter().all(YearTarget::is_range));
+        let size = Size::new(800, 450).unwrap();
+        let svg = String::from_utf8(render(&Chart::Years(y.clone()), Format::Svg, size, Lang::Vi).unwrap()).unwrap();
+        let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        // The band: translucent rectangles, one a year plus the legend's.
+        let band_fill = format!("opacity=\"{BAND_ALPHA}\" fill=\"{}\"", hex(program_colour(0)));
+        assert_eq!(svg.matches(&band_fill).count(), 2 + 1, "{svg}");
+        // The lines: one a year each, and nothing translucent of theirs.
+        for (recency, years) in [(1, 2), (2, 1)] {
+            let colour = hex(program_colour(recency));
+            let stroke = format!("stroke=\"{colour}\" stroke-width=\"{PATH_WIDTH}\"");
+            assert_eq!(svg.matches(&stroke).count(), years + 1, "{colour}");
+            assert!(!svg.contains(&format!("opacity=\"{BAND_ALPHA}\" fill=\"{colour}\"")));
+        }
+        // The legend names every programme, the governing line and the part year.
+        for text in [
+            "134/KH-UBND",
+            "1568/QĐ-BCT",
+            "2326/QĐ-TTg",
+            "Mục tiêu áp dụng từng năm",
+            "1–4/2026: chưa đủ năm",
+            "Cột rỗng",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        // Shares above their bars in the reader's style.
+        assert!(svg.contains("7,2 %") && svg.contains("8,1 %"));
+        let png = render(&Chart::Years(y), Format::Png, Size::new(640, 400).unwrap(), Lang::En).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+
+    #[test]
+    fn the_trends_months_and_years_are_one_calendar() {
+        // month_at and january agree for every start month, the naive way:
+        // count months from the start one by one.
+        for start_month in 1..=12u8 {
+            let start = (2024, start_month);
+            let (mut year, mut month) = start;
+            for i in 0..100 {
+                assert_eq!(month_at(start, i), (year, month), "{start:?} + {i}");
+                assert_eq!(january(start, year) + i64::from(month) - 1, i as i64);
+                (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+            }
+        }
+        assert_eq!(january((2024, 5), 2024), -4);
+    }
+
+    /// 2024-05 to 2030-12 (80 months), the data's 24 months first (the
+    /// last three preliminary); the two 2026–2030 paths and the governing
+    /// target.
+    fn trend_to_2030() -> Trend {
+        let y = years();
+        let start = (2024, 5);
+        let months = (0..80)
+            .map(|i| {
+                let (y, m) = month_at(start, i);
+                format!("{m}/{}", y % 100)
+            })
+            .collect();
+        let path = |label: &str, recency: usize, f: &dyn Fn(u16) -> (f64, Option<f64>)| ProgramPath {
+            label: label.into(),
+            recency,
+            years: (2026..=2030)
+                .map(|year| {
+                    let (low, high) = f(year);
+                    YearTarget { year, low, high }
+                })
+                .collect(),
+        };
+        let step = |year: u16| f64::from(year - 2025);
+        Trend {
+            title: "Hằng tháng".into(),
+            months,
+            share: (0..24).map(|i| Some(0.06 + 0.001 * f64::from(i))).collect(),
+            provisional: (0..24).map(|i| i >= 21).collect(),
+            last_year: vec![Some(0.05); 24],
+            start,
+            targets: TargetPaths {
+                programs: vec![
+                    path("1568/QĐ-BCT", 1, &|year| {
+                        (0.10 + 0.02 * step(year), Some(0.10 + 0.02 * step(year)))
+                    }),
+                    path("2326/QĐ-TTg", 0, &|year| {
+                        (0.10 + 0.01 * step(year), Some(0.10 + 0.02 * step(year)))
+                    }),
+                ],
+                governing: (2026..=2030)
+                    .map(|year| Governing {
+                        year,
+                        target: 0.10 + 0.01 * step(year),
+                        program: "2326/QĐ-TTg".into(),
+                    })
+                    .collect(),
+            },
+            legend: TrendLegend {
+                share: y.legend.share,
+                last_year: "Cùng kỳ năm trước".into(),
+                target: y.legend.target,
+                provisional: "Điểm rỗng: số ước tính hoặc sơ bộ".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_trend_draws_each_years_path_and_keeps_estimates_hollow() {
+        let t = trend_to_2030();
+        // Over more than three years the axis is labelled by year, each in
+        // the middle of its months on the axis.
+        let axis = trend_axis(&t, 80);
+        let labels: Vec<&str> = axis.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["2024", "2025", "2026", "2027", "2028", "2029", "2030"]);
+        assert_eq!(axis[0].0, 3.5, "May–December 2024: months 0–7");
+        assert_eq!(axis[1].0, 13.5, "2025: months 8–19");
+        // Up to three years, every few months' own label.
+        assert_eq!(trend_axis(&t, 24).len(), 12);
+        let svg = String::from_utf8(
+            render(
+                &Chart::Trend(t.clone()),
+                Format::Svg,
+                Size::new(800, 450).unwrap(),
+                Lang::Vi,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        // The range: a band a year, and the legend's.
+        let band = format!("opacity=\"{BAND_ALPHA}\" fill=\"{}\"", hex(program_colour(0)));
+        assert_eq!(svg.matches(&band).count(), 5 + 1);
+        // The single values: a line a year (joined to the year before), and the legend's.
+        let line = format!("stroke=\"{}\" stroke-width=\"{PATH_WIDTH}\"", hex(program_colour(1)));
+        assert_eq!(svg.matches(&line).count(), 5 + 1);
+        // Hollow points: the three preliminary months and the legend's.
+        let hollow = format!("r=\"4\" opacity=\"1\" fill=\"none\" stroke=\"{}\"", hex(NEUTRAL));
+        assert_eq!(svg.matches(&hollow).count(), 3 + 1, "{svg}");
+        for text in [
+            "1568/QĐ-BCT",
+            "2326/QĐ-TTg",
+            "Mục tiêu áp dụng từng năm",
+            "Điểm rỗng",
+            "2030",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        // Once final, no hollow point and no legend line for them.
+        let final_only = Trend {
+            provisional: vec![false; 24],
+            ..t
+        };
+        let svg = String::from_utf8(
+            render(
+                &Chart::Trend(final_only),
+                Format::Svg,
+                Size::new(800, 450).unwrap(),
+                Lang::Vi,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(svg.matches(&hollow).count(), 0);
+        assert!(!svg.contains("Điểm rỗng"));
+    }
+
+    #[test]
+    fn the_yearly_text_alternative_reads_each_year_and_every_target() {
+        assert_eq!(
+            describe(&Chart::Years(years()), Lang::Vi),
+            "Theo năm. 2025: 7,2 %; 1–4/2026: 8,1 %* (*: Cột rỗng: số ước tính hoặc sơ bộ). \
+             1–4/2026: chưa đủ năm. \
+             Mục tiêu áp dụng từng năm: 2025: 10,0 % (134/KH-UBND); 2026: 11,0 % (2326/QĐ-TTg). \
+             134/KH-UBND: 2025: từ 10,0 % trở lên. \
+             1568/QĐ-BCT: 2026: 12,0 %; 2027: 14,0 %. \
+             2326/QĐ-TTg: 2026: 11,0 %–12,0 %; 2027: 12,0 %–14,0 %"
+        );
+    }
+
+    #[test]
+    fn a_text_alternative_without_figures_has_no_empty_sentence() {
+        let mut y = years();
+        for b in &mut y.years {
+            b.share = None;
+        }
+        let d = describe(&Chart::Years(y), Lang::Vi);
+        assert!(d.starts_with("Theo năm. 1–4/2026: chưa đủ năm. Mục tiêu"), "{d}");
+        assert!(!d.contains(". ."), "{d}");
+        let t = Trend {
+            share: vec![None; 24],
+            ..trend_to_2030()
+        };
+        let d = describe(&Chart::Trend(t), Lang::Vi);
+        assert!(
+            d.starts_with("Hằng tháng. Mục tiêu áp dụng từng năm: 2026: 11,0 %"),
+            "{d}"
+        );
+    }
+
     #[test]
     fn text_alternative_lists_the_values() {
-        let d = describe(&bars());
+        let d = describe(&bars(), Lang::En);
         assert!(d.contains("Thanh Hóa: 12.0%"));
         assert!(d.contains("Đông Sơn: –"));
+        assert!(describe(&bars(), Lang::Vi).contains("Thanh Hóa: 12,0 %"));
         let heat = Chart::Heatmap(Heatmap {
             title: "H".into(),
             rows: vec!["Thanh Hóa".into(), "Mường Lát".into()],
@@ -691,7 +1600,7 @@ mod tests {
             values: vec![vec![Some(0.05), None], vec![Some(0.01), Some(0.2)]],
         });
         assert_eq!(
-            describe(&heat),
+            describe(&heat, Lang::En),
             "H. Thanh Hóa — FOOD: 5.0%; TRAVEL: –. Mường Lát — FOOD: 1.0%; TRAVEL: 20.0%"
         );
     }

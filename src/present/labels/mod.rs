@@ -250,6 +250,12 @@ group! {
         trend_sheet,
         district_sector_sheet,
         communes_sheet,
+        /// The table of the yearly chart: its sheet, the year column, and
+        /// the first and last months of a year's figures.
+        years_sheet,
+        year,
+        from_month,
+        through_month,
         /// Under a downloaded table with a withheld figure; `{withheld}` (the
         /// mark), `{min}` enterprises, `{largest}`, `{percent}`.
         withheld_note,
@@ -316,6 +322,21 @@ group! {
         target,
         legend_share,
         legend_last_year,
+        /// The yearly chart's title: `{from}`, `{to}` (its first and last years).
+        years,
+        /// The yearly chart's bars.
+        legend_year,
+        /// The line of the target governing each year (trend and yearly charts).
+        governing,
+        /// A year with figures for some of its months only (the year to
+        /// date, the first year of the data) on the yearly chart's axis:
+        /// `{from}`, `{to}` (its first and last months with figures), `{year}`…
+        year_part_axis,
+        /// … and with one month only: `{month}`, `{year}`.
+        year_month_axis,
+        /// The yearly chart's legend for such a year: `{label}` (its axis
+        /// label), `{months}` (how many months it has).
+        year_part,
     }
 }
 
@@ -359,6 +380,8 @@ group! {
         response_line,
         /// The trend chart's legend for its hollow points.
         hollow,
+        /// The yearly chart's legend for its hollow bars.
+        hollow_bars,
         /// The report: the months whose figures are not final yet,
         /// `{list}` (each "month (state)").
         not_final,
