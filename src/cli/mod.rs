@@ -388,7 +388,11 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
     if app.manifest()?.version > 0 {
         return Ok(false);
     }
-    let options = default_demo_options(1);
+    let mut options = default_demo_options(1);
+    // From January 2022, the first year with a target, so that the yearly
+    // view starts with it and the outlook has earlier years to replay.
+    let first = Period::new(2022, 1).expect("January 2022");
+    options.months = options.months.max((options.end.index() - first.index() + 1) as u32);
     tracing::info!(units = options.units, months = options.months, end = %options.end, "empty data directory: loading the demo dataset");
     let reference = app.reference()?;
     let files = demo::generate(&reference, &options);

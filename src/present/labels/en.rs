@@ -82,7 +82,7 @@ pub static EN: Labels = Labels {
         interval_note: "{level} interval, tested on {years} earlier years",
         through: "data through {month}",
         needed: "E-commerce revenue needed each remaining month",
-        needed_note: "in each of the {months} remaining months, for the year's share to reach {target}",
+        needed_note: "in each remaining month (months left: {months}), for the year's share to reach {target}",
         growth: "E-commerce growth on the same months a year earlier",
         growth_period: "{from} – {to} against the same months a year earlier",
         communes: "Communes selling online",
