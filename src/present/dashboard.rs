@@ -292,9 +292,9 @@ pub fn trend_month(p: Period) -> String {
     format!("{}/{}", p.month(), p.year() % 100)
 }
 
-/// The series of the trend for the filters of `params`.
-async fn trend_series(app: &App, params: &ShareParams) -> Result<TrendSeries, AppError> {
-    // The range the share API resolves by default gives the latest month.
+/// The last month of the range the share API resolves by default for the
+/// filters of `params` (its `to`, or the latest month with figures).
+async fn latest_month(app: &App, params: &ShareParams) -> Result<Period, AppError> {
     let probe = app
         .share(&ShareParams {
             by: None,
@@ -302,7 +302,12 @@ async fn trend_series(app: &App, params: &ShareParams) -> Result<TrendSeries, Ap
             ..params.clone()
         })
         .await?;
-    let to = Period::parse(&probe.to).expect("the API returns valid months");
+    Ok(Period::parse(&probe.to).expect("the API returns valid months"))
+}
+
+/// The series of the trend for the filters of `params`.
+async fn trend_series(app: &App, params: &ShareParams) -> Result<TrendSeries, AppError> {
+    let to = latest_month(app, params).await?;
     let from = to.add_months(1 - TREND_MONTHS).unwrap_or(to);
     let series = |from: Period, to: Period| ShareParams {
         from: Some(from.to_string()),
@@ -414,14 +419,7 @@ pub struct YearSeries {
 /// figures, so a year's share is its exact sums' ratio, never a mean of
 /// months. Which months have figures, an answer by period says.
 async fn year_series(app: &App, params: &ShareParams, reference: &Reference) -> Result<YearSeries, AppError> {
-    let probe = app
-        .share(&ShareParams {
-            by: None,
-            from: None,
-            ..params.clone()
-        })
-        .await?;
-    let through = Period::parse(&probe.to).expect("the API returns valid months");
+    let through = latest_month(app, params).await?;
     let trend_start = through.add_months(1 - TREND_MONTHS).unwrap_or(through);
     let targets_end = reference
         .targets
@@ -741,12 +739,7 @@ mod tests {
         reference
             .targets_for(year, None)
             .into_iter()
-            .map(|t| TargetValue {
-                program: t.program,
-                low: t.low.value(),
-                high: t.high.map(|h| h.value()),
-                kind: t.kind,
-            })
+            .map(TargetValue::from)
             .collect()
     }
 

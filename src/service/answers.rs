@@ -389,12 +389,7 @@ impl RowTarget {
         let all = targets
             .all(Indicator::EcommerceShare, year, scopes)
             .into_iter()
-            .map(|t| TargetValue {
-                program: t.program,
-                low: t.low.value(),
-                high: t.high.map(|h| h.value()),
-                kind: t.kind,
-            })
+            .map(TargetValue::from)
             .collect();
         Self {
             program: governing.as_ref().map(|t| Arc::from(t.program.as_str())),

@@ -75,6 +75,18 @@ pub struct TargetValue {
     pub kind: crate::domain::ValueKind,
 }
 
+impl From<crate::domain::Target> for TargetValue {
+    /// The domain's exact values as the API lists them.
+    fn from(t: crate::domain::Target) -> Self {
+        Self {
+            program: t.program,
+            low: t.low.value(),
+            high: t.high.map(|h| h.value()),
+            kind: t.kind,
+        }
+    }
+}
+
 /// A row of figures. A row withheld by disclosure control has
 /// `suppressed: true`, its figures emptied here and written as nulls.
 #[derive(Debug, Clone, PartialEq)]

@@ -276,6 +276,25 @@ pub fn http(port: u16, request: &str) -> String {
     out
 }
 
+/// Posts a filing file to `POST /api/v1/filings` (open local mode); the
+/// response's status line, or an empty string if the server died first.
+pub fn post_filings(port: u16, name: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let head = format!(
+        "POST /api/v1/filings?name={name} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.lines().next().unwrap_or("").to_string()
+}
+
 /// One request through a router (in process): its status, headers and
 /// whole body.
 pub async fn exchange(

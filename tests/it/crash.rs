@@ -11,10 +11,8 @@
 
 use crate::common;
 
-use common::{Env, bin, kill, serve};
+use common::{Env, bin, kill, post_filings, serve};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -161,23 +159,6 @@ fn killing_the_ingest_at_random_moments_never_leaves_half_a_batch() {
     assert!(left.is_empty(), "staging holds {left:?}");
 }
 
-/// Posts a file; the status line, or an empty string if the connection died.
-fn post(port: u16, name: &str, body: &[u8]) -> String {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let head = format!(
-        "POST /api/v1/filings?name={name} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
-        return String::new();
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.lines().next().unwrap_or("").to_string()
-}
-
 #[test]
 fn killing_the_server_during_uploads_never_leaves_half_a_batch() {
     let env = Env::new();
@@ -198,7 +179,7 @@ fn killing_the_server_during_uploads_never_leaves_half_a_batch() {
         let file = &inputs[i % inputs.len()];
         let body = std::fs::read(file).unwrap();
         let name = format!("f{}.csv", i % inputs.len());
-        let uploader = std::thread::spawn(move || post(port, &name, &body));
+        let uploader = std::thread::spawn(move || post_filings(port, &name, &body));
         std::thread::sleep(Duration::from_millis(rng.next() % 600));
         kill(server);
         let _ = uploader.join();
@@ -206,7 +187,7 @@ fn killing_the_server_during_uploads_never_leaves_half_a_batch() {
         assert!(version <= inputs.len() as u64);
         // Restarted, the server takes the same upload.
         let (server, port) = serve(&data);
-        let status = post(
+        let status = post_filings(
             port,
             &format!("f{}.csv", i % inputs.len()),
             &std::fs::read(file).unwrap(),
@@ -219,7 +200,7 @@ fn killing_the_server_during_uploads_never_leaves_half_a_batch() {
     }
     let (server, port) = serve(&data);
     for (i, f) in inputs.iter().enumerate() {
-        let status = post(port, &format!("f{i}.csv"), &std::fs::read(f).unwrap());
+        let status = post_filings(port, &format!("f{i}.csv"), &std::fs::read(f).unwrap());
         assert!(status.contains(" 20"), "{status}");
     }
     kill(server);

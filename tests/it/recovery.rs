@@ -8,9 +8,8 @@
 
 use crate::common;
 
-use common::{Env, Row, bin, csv, free_port, tax_code};
+use common::{Env, Row, bin, csv, free_port, post_filings, tax_code};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -345,23 +344,6 @@ fn ingest_compact_and_report_killed_before_any_rename_leave_one_version_and_no_t
     eprintln!("report: {points} kill points");
 }
 
-/// Posts a file to the server; the status line, or "" if the server died.
-fn upload(port: u16, body: &[u8]) -> String {
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let head = format!(
-        "POST /api/v1/filings?name=second.csv HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
-        return String::new();
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.lines().next().unwrap_or("").to_string()
-}
-
 #[test]
 fn a_server_killed_before_any_rename_of_an_upload_leaves_one_version_and_no_temporary_file() {
     let env = Env::new();
@@ -400,7 +382,7 @@ fn a_server_killed_before_any_rename_of_an_upload_leaves_one_version_and_no_temp
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let status = upload(port, &second);
+        let status = post_filings(port, "second.csv", &second);
         if status.contains(" 201 ") || status.contains(" 200 ") {
             // Done, and the server lives on: stop it as an operator would.
             let _ = server.kill();
