@@ -10,7 +10,7 @@
 //! nothing once final; a sector's page has no outlook and says why.
 
 use crate::common;
-use crate::outlook::{batches, file_text};
+use crate::outlook::{batches, ingest};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -18,8 +18,7 @@ use chrono::{DateTime, Utc};
 use ecomshare::access::tokens::TokenStore;
 use ecomshare::domain::Role;
 use ecomshare::http::HttpOptions;
-use ecomshare::ingest::Format;
-use ecomshare::service::{App, AppOptions, IngestSource};
+use ecomshare::service::{App, AppOptions};
 use ecomshare::util::clock::ManualClock;
 use serde_json::Value;
 use std::sync::Arc;
@@ -46,19 +45,7 @@ impl Site {
                 .with_clock(clock.clone()),
         );
         for (b, batch) in batches(seed).iter().enumerate() {
-            let app = app.clone();
-            let text = file_text(batch);
-            let report = tokio::task::spawn_blocking(move || {
-                app.ingest(vec![IngestSource::Bytes {
-                    name: format!("batch{b}.csv"),
-                    format: Some(Format::Csv),
-                    bytes: text.into_bytes(),
-                }])
-                .unwrap()
-            })
-            .await
-            .unwrap();
-            assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+            ingest(&app, b, batch).await;
         }
         let store = TokenStore::new(app.data_dir());
         let (_, admin) = store.create(Role::Admin, "a", None, Utc::now()).unwrap();

@@ -173,6 +173,23 @@ pub(crate) fn batches(seed: u64) -> Vec<Vec<Filing>> {
     out
 }
 
+/// Ingests one batch of generated filings as `batch{b}.csv`; none refused.
+pub(crate) async fn ingest(app: &Arc<App>, b: usize, batch: &[Filing]) {
+    let app = app.clone();
+    let text = file_text(batch);
+    let report = tokio::task::spawn_blocking(move || {
+        app.ingest(vec![IngestSource::Bytes {
+            name: format!("batch{b}.csv"),
+            format: Some(Format::Csv),
+            bytes: text.into_bytes(),
+        }])
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(report.rejections.is_empty(), "{:?}", report.rejections);
+}
+
 pub(crate) fn file_text(filings: &[Filing]) -> String {
     let mut s = format!("{HEADER}\n");
     for f in filings {
@@ -329,7 +346,7 @@ impl Site {
         let dir = tempfile::tempdir().unwrap();
         let app = Arc::new(App::open(dir.path().join("data")).unwrap());
         for (b, batch) in batches.iter().enumerate() {
-            Self::ingest(&app, b, batch).await;
+            ingest(&app, b, batch).await;
         }
         let store = TokenStore::new(app.data_dir());
         let (_, admin) = store.create(Role::Admin, "a", None, chrono::Utc::now()).unwrap();
@@ -348,22 +365,6 @@ impl Site {
             admin,
             viewer,
         }
-    }
-
-    async fn ingest(app: &Arc<App>, b: usize, batch: &[Filing]) {
-        let app = app.clone();
-        let text = file_text(batch);
-        let report = tokio::task::spawn_blocking(move || {
-            app.ingest(vec![IngestSource::Bytes {
-                name: format!("batch{b}.csv"),
-                format: Some(Format::Csv),
-                bytes: text.into_bytes(),
-            }])
-            .unwrap()
-        })
-        .await
-        .unwrap();
-        assert!(report.rejections.is_empty(), "{:?}", report.rejections);
     }
 
     async fn send(&self, uri: &str, token: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Value) {
@@ -847,7 +848,7 @@ async fn errors_have_their_codes_and_etags_follow_the_version_and_the_targets() 
     let (_, h, _) = site.send(uri, &site.viewer, None).await;
     assert_ne!(h[header::ETAG].to_str().unwrap(), etag);
     // A new version: the old tag no longer matches.
-    Site::ingest(&site.app, 2, &batches[2]).await;
+    ingest(&site.app, 2, &batches[2]).await;
     let (s, h, second) = site.send(uri, &site.admin, Some(&etag)).await;
     assert_eq!(s, StatusCode::OK);
     let etag2 = h[header::ETAG].to_str().unwrap().to_string();
