@@ -410,6 +410,9 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
 /// and the process exits 0). A second signal during it exits at once with
 /// 128 + its number (143 SIGTERM, 130 SIGINT).
 pub fn serve(config: &Config) -> Result<(), CommandError> {
+    // The one command that delivers needs every secret; the others (listing
+    // or queuing deliveries again among them) need none.
+    config.reports.require_secrets()?;
     // A commit through the API leaves a core to the requests.
     let options = AppOptions {
         concurrent_commit: false,

@@ -13,7 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use ecomshare::access::tokens::TokenStore;
 use ecomshare::delivery::{
-    Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Worker,
+    Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret,
+    Worker,
 };
 use ecomshare::domain::{Period, Role};
 use ecomshare::http::HttpOptions;
@@ -318,6 +319,7 @@ async fn the_reports_page_downloads_generates_and_sends_a_failed_delivery_again(
         recipients: vec![recipient.clone()],
         smtp: None,
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let generated = ecomshare::report::generate(
         &site.app,

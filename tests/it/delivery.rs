@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};
 use ecomshare::delivery::scheduler::{RunOutcome, Scheduler};
 use ecomshare::delivery::{
-    Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp, SmtpSecurity, State,
-    Worker,
+    Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp,
+    SmtpSecurity, State, Worker,
 };
 use ecomshare::domain::MonthlySchedule;
 use ecomshare::present::locale::Lang;
@@ -558,6 +558,7 @@ async fn email_carries_the_pdf_and_workbook_to_a_local_smtp_sink() {
             from: "Sở Công Thương Thanh Hóa <ecomshare@example.vn>".into(),
         }),
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
     let report = archive_march(&app).await;
@@ -610,6 +611,7 @@ async fn a_refusal_fails_for_good_and_is_queued_again_by_hand() {
         recipients: vec![recipient.clone()],
         smtp: None,
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
     let report = archive_march(&app).await;
@@ -628,4 +630,69 @@ async fn a_refusal_fails_for_good_and_is_queued_again_by_hand() {
     let d = &outbox.list().unwrap()[0];
     assert_eq!(d.state, State::Delivered);
     assert_eq!(receiver.received().len(), 2);
+}
+
+/// A TCP listener on loopback that accepts every connection and never
+/// answers (nor closes): a receiver that hangs.
+fn hanging_listener() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_delays_no_other_recipient() {
+    let (_dir, app) = app_with_fixture().await;
+    let hang = hanging_listener();
+    let healthy = Receiver::start(0, 200);
+    let webhook = |name: &str, url: String| Recipient {
+        name: name.into(),
+        channel: Channel::Webhook {
+            url,
+            secret: Secret::new(SECRET),
+        },
+        files: vec!["report.json".into()],
+    };
+    // Sorted first, so that a worker sending one at a time meets it first.
+    let hanging = webhook("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
+    let ok = webhook("b-healthy", healthy.url());
+    let options = DeliveryOptions {
+        recipients: vec![hanging.clone(), ok.clone()],
+        smtp: None,
+        retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ecomshare::util::clock::SystemClock);
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    let due = clock.now();
+    for r in [&hanging, &ok] {
+        outbox.enqueue(&Delivery::new(&report, r, due)).unwrap();
+    }
+    let (_stopper, stop) = ecomshare::util::stop::stopper();
+    let started = Instant::now();
+    let task = tokio::spawn(worker(&app, options, clock.clone()).run(stop));
+    let healthy_id = format!("2025-03-vi-v1-{}", ok.name);
+    loop {
+        let d = outbox.get(&healthy_id).unwrap().unwrap();
+        if d.state == State::Delivered {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = started.elapsed();
+    let d = outbox.get(&healthy_id).unwrap().unwrap();
+    let delivered = at(d.delivered_at.as_deref().unwrap());
+    let delay = (delivered - due).to_std().unwrap();
+    eprintln!("healthy recipient delivered {delay:?} after its due time (waited {waited:?}) behind a hanging one");
+    task.abort();
+    assert_eq!(healthy.received().len(), 1);
+    assert!(delay < Duration::from_secs(2), "delivered {delay:?} after its due time");
 }
