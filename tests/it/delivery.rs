@@ -1,7 +1,9 @@
 //! The monthly report on schedule and its delivery: a scheduled run driven
 //! by an injected clock, webhook delivery to a local receiver that fails the
 //! first attempts (also across a server kill and restart), e-mail to a
-//! local SMTP sink, and a permanent refusal queued again by hand.
+//! local SMTP sink and to a real SMTP server (aiosmtpd) that refuses some
+//! addresses, recipients side by side behind a receiver that hangs, and a
+//! permanent refusal queued again by hand.
 
 use crate::common;
 
@@ -9,8 +11,8 @@ use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};
 use ecomshare::delivery::scheduler::{RunOutcome, Scheduler};
 use ecomshare::delivery::{
-    Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp,
-    SmtpSecurity, State, Worker,
+    AddressState, Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Outcome, Recipient, ReportRef,
+    RetryPolicy, Secret, Smtp, SmtpSecurity, State, Worker,
 };
 use ecomshare::domain::MonthlySchedule;
 use ecomshare::present::locale::Lang;
@@ -646,27 +648,49 @@ fn hanging_listener() -> u16 {
     port
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_receiver_delays_no_other_recipient() {
-    let (_dir, app) = app_with_fixture().await;
-    let hang = hanging_listener();
-    let healthy = Receiver::start(0, 200);
-    let webhook = |name: &str, url: String| Recipient {
+fn webhook_to(name: &str, url: String) -> Recipient {
+    Recipient {
         name: name.into(),
         channel: Channel::Webhook {
             url,
             secret: Secret::new(SECRET),
         },
         files: vec!["report.json".into()],
-    };
+    }
+}
+
+/// Waits for the delivery `id` to leave `pending` and `sending`; its record.
+async fn settled(outbox: &Outbox, id: &str, limit: Duration) -> Delivery {
+    let started = Instant::now();
+    loop {
+        let d = outbox.get(id).unwrap().unwrap();
+        if matches!(d.state, State::Delivered | State::Failed) {
+            return d;
+        }
+        assert!(started.elapsed() < limit, "{id}: still {:?} after {limit:?}", d.state);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How long after its due time a healthy webhook is delivered when a
+/// receiver that hangs is due at the same instant (and met first by a
+/// worker that sends one at a time), with `max_in_flight` places and each
+/// attempt cut after `timeout`.
+async fn delay_behind_a_hanging_receiver(max_in_flight: usize, timeout: Duration) -> Duration {
+    let (_dir, app) = app_with_fixture().await;
+    let hang = hanging_listener();
+    let healthy = Receiver::start(0, 200);
     // Sorted first, so that a worker sending one at a time meets it first.
-    let hanging = webhook("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
-    let ok = webhook("b-healthy", healthy.url());
+    let hanging = webhook_to("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
+    let ok = webhook_to("b-healthy", healthy.url());
     let options = DeliveryOptions {
         recipients: vec![hanging.clone(), ok.clone()],
         smtp: None,
-        retry: RetryPolicy::default(),
-        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        retry: RetryPolicy {
+            timeout,
+            ..RetryPolicy::default()
+        },
+        max_in_flight,
     };
     let clock: Arc<dyn Clock> = Arc::new(ecomshare::util::clock::SystemClock);
     let report = archive_march(&app).await;
@@ -676,23 +700,258 @@ async fn a_hanging_receiver_delays_no_other_recipient() {
         outbox.enqueue(&Delivery::new(&report, r, due)).unwrap();
     }
     let (_stopper, stop) = ecomshare::util::stop::stopper();
-    let started = Instant::now();
     let task = tokio::spawn(worker(&app, options, clock.clone()).run(stop));
-    let healthy_id = format!("2025-03-vi-v1-{}", ok.name);
-    loop {
-        let d = outbox.get(&healthy_id).unwrap().unwrap();
-        if d.state == State::Delivered {
-            break;
+    let d = settled(&outbox, &format!("2025-03-vi-v1-{}", ok.name), Duration::from_secs(120)).await;
+    task.abort();
+    assert_eq!(d.state, State::Delivered);
+    assert_eq!(healthy.received().len(), 1);
+    let delay = (at(d.delivered_at.as_deref().unwrap()) - due).to_std().unwrap();
+    let hung = outbox.get(&format!("2025-03-vi-v1-{}", hanging.name)).unwrap().unwrap();
+    assert_ne!(hung.state, State::Delivered, "the hanging receiver never answers");
+    eprintln!(
+        "max_in_flight {max_in_flight}, timeout {timeout:?}: the healthy recipient delivered {delay:?} after its due time"
+    );
+    delay
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_delays_no_other_recipient() {
+    // The default timeout (60 s): one at a time, the healthy one would wait it out.
+    let delay = delay_behind_a_hanging_receiver(DEFAULT_MAX_IN_FLIGHT, RetryPolicy::default().timeout).await;
+    assert!(delay < Duration::from_secs(2), "delivered {delay:?} after its due time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_place_in_flight_a_recipient_waits_for_the_hanging_one_s_timeout() {
+    // The bound holds: one place is one attempt at a time, as every
+    // attempt was before recipients went side by side.
+    let timeout = Duration::from_secs(3);
+    let delay = delay_behind_a_hanging_receiver(1, timeout).await;
+    assert!(
+        delay >= timeout && delay < timeout + Duration::from_secs(2),
+        "delivered {delay:?} after its due time"
+    );
+}
+
+/// A real SMTP server (Python's aiosmtpd) on a loopback port: refuses
+/// `refused…@` addresses for good (550), `busy…@` ones once for now (451),
+/// takes the rest; writes each message it takes, with its envelope's
+/// recipients, as a JSON line to `log`.
+const SMTP_SERVER: &str = r#"
+import json, sys, time
+from aiosmtpd.controller import Controller
+
+port, log = int(sys.argv[1]), sys.argv[2]
+asked = {}
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        asked[address] = asked.get(address, 0) + 1
+        if local.startswith("refused"):
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if local.startswith("busy") and asked[address] == 1:
+            return "451 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with open(log, "a") as f:
+            f.write(json.dumps({"to": envelope.rcpt_tos,
+                                "content": envelope.content.decode("utf-8", "replace")}) + "\n")
+        return "250 2.0.0 queued"
+
+controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+controller.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+/// The aiosmtpd server running; killed when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    /// `None` (the test skipped, or failed under CI) without aiosmtpd.
+    fn start(dir: &Path) -> Option<Self> {
+        if !common::require_python_module("aiosmtpd", "python3 -m pip install aiosmtpd") {
+            return None;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "never delivered");
+        let port = common::free_port();
+        let log = dir.join("smtp.jsonl");
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SMTP_SERVER, &port.to_string(), log.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        Some(Self { child, port, log })
+    }
+
+    /// The messages taken: each one's envelope recipients and text.
+    fn messages(&self) -> Vec<(Vec<String>, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let to = v["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect();
+                (to, v["content"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_to_the_accepted_addresses_and_names_the_refused_one() {
+    let (dir, app) = app_with_fixture().await;
+    let Some(server) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    let hang = hanging_listener();
+    let hanging = webhook_to("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
+    let mail = Recipient {
+        name: "mst-mail".into(),
+        channel: Channel::Email {
+            to: vec![
+                "Vụ Kế hoạch <kehoach@mst.gov.vn>".into(),
+                "refused@mst.gov.vn".into(),
+                "busy@moit.gov.vn".into(),
+            ],
+        },
+        files: vec!["report.pdf".into()],
+    };
+    let options = DeliveryOptions {
+        recipients: vec![hanging.clone(), mail.clone()],
+        smtp: Some(Smtp {
+            host: "127.0.0.1".into(),
+            port: server.port,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "Sở Công Thương Thanh Hóa <ecomshare@example.vn>".into(),
+        }),
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        },
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ecomshare::util::clock::SystemClock);
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    let due = clock.now();
+    for r in [&hanging, &mail] {
+        outbox.enqueue(&Delivery::new(&report, r, due)).unwrap();
+    }
+    let (_stopper, stop) = ecomshare::util::stop::stopper();
+    let task = tokio::spawn(worker(&app, options.clone(), clock.clone()).run(stop));
+    let id = "2025-03-vi-v1-mst-mail";
+
+    // The first attempt, behind a hanging receiver: the accepted address
+    // has the message within a second or two of the due time.
+    let started = Instant::now();
+    while server.messages().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no message");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let waited = started.elapsed();
-    let d = outbox.get(&healthy_id).unwrap().unwrap();
-    let delivered = at(d.delivered_at.as_deref().unwrap());
-    let delay = (delivered - due).to_std().unwrap();
-    eprintln!("healthy recipient delivered {delay:?} after its due time (waited {waited:?}) behind a hanging one");
+    let first = outbox.get(id).unwrap().unwrap().attempts[0].clone();
+    let finished = at(first.finished_at.as_deref().expect("the first attempt finished"));
+    let delay = (finished - due).to_std().unwrap();
+    eprintln!("e-mail's first attempt finished {delay:?} after its due time, behind a hanging receiver");
+    assert!(delay < Duration::from_secs(2), "{delay:?}");
+
+    // Then the busy address alone, after the backoff; the refused one is
+    // not asked again, and the delivery fails naming it.
+    let d = settled(&outbox, id, Duration::from_secs(30)).await;
     task.abort();
-    assert_eq!(healthy.received().len(), 1);
-    assert!(delay < Duration::from_secs(2), "delivered {delay:?} after its due time");
+    let messages = server.messages();
+    let envelopes: Vec<&[String]> = messages.iter().map(|(to, _)| to.as_slice()).collect();
+    assert_eq!(
+        envelopes,
+        [
+            &["kehoach@mst.gov.vn".to_string()][..],
+            &["busy@moit.gov.vn".to_string()][..]
+        ],
+        "each address is sent the message once"
+    );
+    let message_id = format!("Message-ID: <{}@ecomshare>", d.idempotency_key);
+    for (_, text) in &messages {
+        assert!(text.contains(&message_id), "every copy carries the same Message-ID");
+        assert!(
+            text.contains("refused@mst.gov.vn"),
+            "the To: header is the recipient's whole list"
+        );
+    }
+    assert_eq!(d.state, State::Failed);
+    let by_address = |a: &str| d.addresses.iter().find(|x| x.address == a).unwrap().clone();
+    let refused = by_address("refused@mst.gov.vn");
+    assert_eq!((refused.state, refused.code), (AddressState::Failed, Some(550)));
+    assert!(
+        refused.message.as_deref().unwrap().contains("mailbox unavailable"),
+        "{refused:?}"
+    );
+    assert_eq!(by_address("kehoach@mst.gov.vn").state, AddressState::Delivered);
+    let busy = by_address("busy@moit.gov.vn");
+    assert_eq!((busy.state, busy.code), (AddressState::Delivered, Some(250)));
+    let outcomes: Vec<_> = d.attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [Some(Outcome::Retry), Some(Outcome::Failed)]);
+    assert!(
+        d.attempts[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("busy@moit.gov.vn 451"),
+        "{:?}",
+        d.attempts[0]
+    );
+    let last = d.attempts[1].detail.as_deref().unwrap();
+    assert!(
+        last.starts_with("refused@mst.gov.vn 550: ") && !last.contains("busy"),
+        "{last}"
+    );
+    // As the outbox's JSON (the CLI's and the API's) shows it.
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["addresses"][1]["address"], "refused@mst.gov.vn");
+    assert_eq!(json["addresses"][1]["state"], "failed");
+    assert_eq!(json["addresses"][1]["code"], 550);
+
+    // Sent again by hand: only the refused address is asked for.
+    let queued = outbox.retry(id, clock.now()).unwrap();
+    assert_eq!(
+        by_address("kehoach@mst.gov.vn"),
+        queued.addresses[0],
+        "a taken address stays taken"
+    );
+    assert_eq!(queued.addresses[1].state, AddressState::Pending);
+    assert_eq!(worker(&app, options, clock.clone()).run_due().await.unwrap(), 1);
+    let d = outbox.get(id).unwrap().unwrap();
+    assert_eq!((d.state, d.attempts.len()), (State::Failed, 3));
+    assert!(
+        d.attempts[2]
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("refused@mst.gov.vn 550: ")
+    );
+    assert_eq!(server.messages().len(), 2, "nobody is sent it again");
 }
