@@ -42,6 +42,8 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 struct Received {
     idempotency_key: String,
+    /// `X-Ecomshare-Timestamp`.
+    timestamp: i64,
     signature_valid: bool,
     body_sha256: String,
     answered: u16,
@@ -127,6 +129,7 @@ fn handle_http(
     let answered = if log.len() < fail_first { fail_with } else { 200 };
     log.push(Received {
         idempotency_key: header("idempotency-key"),
+        timestamp: timestamp.parse().unwrap_or(0),
         signature_valid,
         body_sha256: hex(&Sha256::digest(&body)),
         answered,
@@ -270,8 +273,14 @@ max_backoff_s = 3
     let d = &outbox(&env)[0];
     assert_eq!(d.attempts.len(), 3);
     assert_eq!(d.id, "2025-03-vi-v1-moit");
+    let wall = Utc::now().timestamp();
     for r in &got {
         assert!(r.signature_valid, "every attempt is signed with the secret");
+        assert!(
+            (wall - 120..=wall).contains(&r.timestamp),
+            "signed at the wall clock's time ({wall}), not the rehearsal's: {}",
+            r.timestamp
+        );
         assert_eq!(r.idempotency_key, d.idempotency_key, "one key per report and recipient");
         assert_eq!(r.body_sha256, got[0].body_sha256, "every attempt sends the same bytes");
     }
@@ -300,6 +309,17 @@ max_backoff_s = 3
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["retry", "retry", "delivered"]);
+    // Listing and queuing again need no secret (ECOMSHARE_HOOK_SECRET is
+    // not set for these); delivering does.
+    let config_arg = config.to_str().unwrap();
+    let r = env.run(&["--config", config_arg, "deliveries"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["deliveries"][0]["state"], "delivered");
+    let r = env.run(&["--config", config_arg, "deliveries", "--retry", &d.id]);
+    assert_eq!(r.json()["error"]["code"], "delivery_not_failed", "{}", r.stderr);
+    let r = env.run(&["--config", config_arg, "serve", "--no-demo", "--addr", "127.0.0.1:0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.contains("ECOMSHARE_HOOK_SECRET is not set"), "{}", r.stdout);
     // The run is recorded, so a third start does not generate it again.
     let state: Value = serde_json::from_slice(&std::fs::read(env.data().join("schedule.json")).unwrap()).unwrap();
     assert_eq!(state["runs"].as_array().unwrap().len(), 1);
