@@ -96,6 +96,20 @@ fn delivery_row(d: Delivery) -> view::DeliveryRow {
         dataset_version: d.report.dataset_version,
         next_attempt_at: d.next_attempt_at,
         delivered_at: d.delivered_at,
+        addresses: d
+            .addresses
+            .into_iter()
+            .map(|a| view::AddressRow {
+                state: match a.state {
+                    delivery::AddressState::Pending => view::DeliveryState::Pending,
+                    delivery::AddressState::Delivered => view::DeliveryState::Delivered,
+                    delivery::AddressState::Failed => view::DeliveryState::Failed,
+                },
+                address: a.address,
+                code: a.code,
+                message: a.message,
+            })
+            .collect(),
     }
 }
 
