@@ -2,6 +2,12 @@
 //! report's language with the headline figures, and the report's files
 //! attached (by default the PDF and the workbook).
 //!
+//! Each address is asked for with its own `RCPT TO`: the message goes to
+//! those the server takes, and every address gets its own verdict (taken,
+//! tried again after a 4xx, refused for good after a 5xx), which the outbox
+//! keeps beside it; a later attempt asks only for the addresses still
+//! pending.
+//!
 //! SMTP has no idempotency key; the message's `Message-ID` is derived from
 //! the delivery's key, so a copy sent again after an interrupted attempt
 //! carries the same id and mail clients show it once.

@@ -8,12 +8,14 @@
 //! down *before* it is made, so a crash mid-attempt is seen at the next
 //! start as an interrupted attempt and retried with the same idempotency
 //! key; a delivered record is never attempted again. Retries back off
-//! exponentially. Deliveries read the report's immutable bundle
+//! exponentially. Recipients go side by side, one attempt each at a time
+//! and `max_in_flight` in all, so a receiver that hangs delays no other.
+//! Deliveries read the report's immutable bundle
 //! (`DATA/reports/.bundles/NAME/`), so every attempt sends the same bytes
 //! even if the month's report is regenerated meanwhile.
 //!
 //! Knows nothing of the engine, the dashboard or HTTP serving; the clock is
-//! injected.
+//! injected (a webhook's signature alone reads the wall clock).
 
 pub mod email;
 pub mod scheduler;

@@ -5,7 +5,9 @@
 //! Headers:
 //! - `Idempotency-Key`: the same on every attempt for one report and one
 //!   recipient; a receiver that has seen it answers 2xx and ignores the copy.
-//! - `X-Ecomshare-Timestamp`: Unix seconds of the attempt.
+//! - `X-Ecomshare-Timestamp`: Unix seconds of the attempt, by the wall
+//!   clock even when the process's clock is a rehearsal's
+//!   (`ECOMSHARE_CLOCK_START`), since the receiver checks it against its own.
 //! - `X-Ecomshare-Signature`: `sha256=` and the hex HMAC-SHA256, keyed with
 //!   the recipient's secret, of `TIMESTAMP.` followed by the body's bytes.
 //! - `X-Ecomshare-Delivery`, `X-Ecomshare-Attempt`: for the receiver's logs.
