@@ -323,7 +323,8 @@ pub fn deliveries(config: &Config, retry: Option<&str>, out: &mut dyn Write) -> 
     let outbox = crate::delivery::Outbox::new(&config.data);
     match retry {
         Some(id) => {
-            let d = outbox.retry(id, chrono::Utc::now())?;
+            // Due now by the clock the worker reads (a rehearsal's too).
+            let d = outbox.retry(id, clock()?.now())?;
             print_json(out, &d)
         }
         None => print_json(out, &serde_json::json!({ "deliveries": outbox.list()? })),

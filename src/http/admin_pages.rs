@@ -226,7 +226,9 @@ pub(super) async fn retry_delivery(
     ctx.check_csrf(Form::parse(&body).get("csrf"))?;
     let outcome = {
         let id = id.clone();
-        admin::outbox(app.clone(), move |o| o.retry(&id, Utc::now())).await
+        // Due now by the clock the worker reads (a rehearsal's too).
+        let now = app.clock().now();
+        admin::outbox(app.clone(), move |o| o.retry(&id, now)).await
     };
     match outcome {
         Ok(d) => Ok(back_to_reports(&[("done", "retried"), ("delivery", &d.id)])),

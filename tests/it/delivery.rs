@@ -975,3 +975,48 @@ async fn email_goes_to_the_accepted_addresses_and_names_the_refused_one() {
     );
     assert_eq!(server.messages().len(), 2, "nobody is sent it again");
 }
+
+#[test]
+fn a_failed_delivery_is_queued_again_by_the_rehearsal_clock_without_its_secret() {
+    let env = Env::new();
+    let config = env.write(
+        "ecomshare.toml",
+        "[[recipients]]\nkind = \"webhook\"\nname = \"moit\"\nurl = \"https://a.example.vn/h\"\n\
+         secret_env = \"ECOMSHARE_SECRET_NOBODY_SET\"\n",
+    );
+    let report = ReportRef {
+        month: "2025-03".into(),
+        language: "vi".into(),
+        dataset_version: 1,
+        dataset_committed_at: "2025-04-02T00:00:00Z".into(),
+        content_sha256: "ab".repeat(32),
+        bundle: "2025-03-vi-v1-abababababab".into(),
+    };
+    let mut d = Delivery::new(
+        &report,
+        &webhook_to("moit", "https://a.example.vn/h".into()),
+        at("2025-04-05T01:00:00Z"),
+    );
+    d.state = State::Failed;
+    Outbox::new(&env.data()).enqueue(&d).unwrap();
+    let run = |args: &[&str]| {
+        common::Run::from(
+            env.cmd()
+                .args(["--config", config.to_str().unwrap()])
+                .args(args)
+                .env("ECOMSHARE_CLOCK_START", "2025-04-06T08:00:00+07:00")
+                .output()
+                .unwrap(),
+        )
+    };
+    let r = run(&["deliveries"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["deliveries"][0]["state"], "failed");
+    let r = run(&["deliveries", "--retry", &d.id]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let next = r.json()["next_attempt_at"].as_str().unwrap().to_string();
+    assert!(
+        next.starts_with("2025-04-06T01:00:"),
+        "due now by the rehearsal's clock, as the worker reads it: {next}"
+    );
+}
