@@ -1020,3 +1020,59 @@ fn a_failed_delivery_is_queued_again_by_the_rehearsal_clock_without_its_secret()
         "due now by the rehearsal's clock, as the worker reads it: {next}"
     );
 }
+
+#[test]
+fn a_server_killed_while_a_receiver_hangs_sends_the_others_once_and_the_hanging_one_again() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let hang = hanging_listener();
+    let receiver = Receiver::start(0, 200);
+    let config = env.write(
+        "ecomshare.toml",
+        &format!(
+            r#"
+[schedule]
+day = 5
+time = "08:00"
+
+[[recipients]]
+kind = "webhook"
+name = "a-hangs"
+url = "http://127.0.0.1:{hang}/hook"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+
+[[recipients]]
+kind = "webhook"
+name = "b-healthy"
+url = "{}"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+"#,
+            receiver.url()
+        ),
+    );
+    let by_name = |name: &str| outbox(&env).into_iter().find(|d| d.recipient == name);
+    let server = serve(&env, &config, "2025-04-05T08:00:30+07:00");
+    wait_until("the healthy delivery", Duration::from_secs(60), || {
+        by_name("b-healthy").is_some_and(|d| d.state == State::Delivered)
+    });
+    let healthy = by_name("b-healthy").unwrap();
+    let delay = (at(healthy.delivered_at.as_deref().unwrap()) - at(&healthy.created_at))
+        .to_std()
+        .unwrap();
+    eprintln!("serve: the healthy recipient delivered {delay:?} after its due time, beside a hanging one");
+    assert!(delay < Duration::from_secs(2), "{delay:?}");
+    // Killed while the hanging receiver's attempt is under way.
+    let hanging = by_name("a-hangs").unwrap();
+    assert_eq!(hanging.state, State::Sending);
+    drop(server);
+
+    let _server = serve(&env, &config, "2025-04-05T08:01:00+07:00");
+    wait_until("the interrupted attempt made again", Duration::from_secs(60), || {
+        by_name("a-hangs").is_some_and(|d| d.attempts.len() == 2)
+    });
+    let hanging = by_name("a-hangs").unwrap();
+    assert_eq!(hanging.attempts[0].outcome, Some(Outcome::Interrupted));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(receiver.received().len(), 1, "the delivered one is not sent again");
+    assert_eq!(by_name("b-healthy").unwrap().attempts.len(), 1);
+}
