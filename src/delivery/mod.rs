@@ -667,9 +667,9 @@ impl Worker {
     }
 
     /// Runs until `stop` is asked: recovers interrupted attempts, then
-    /// checks the outbox every second and starts an attempt for each due
-    /// delivery whose recipient has none under way, while fewer than
-    /// `max_in_flight` are. Once `stop` is asked no attempt begins; those
+    /// checks the outbox every second (and whenever an attempt ends) and
+    /// starts an attempt for each due delivery whose recipient has none
+    /// under way, while fewer than `max_in_flight` are. Once `stop` is asked no attempt begins; those
     /// under way end (each within its timeout) before it returns.
     pub async fn run(self, mut stop: crate::util::stop::Stop) {
         match self.outbox.recover(self.clock.now()) {
@@ -686,8 +686,14 @@ impl Worker {
             if let Err(e) = this.start_due(&mut flying) {
                 tracing::error!(code = e.code(), error = %e, "delivering reports failed");
             }
-            if stop.sleep(Duration::from_secs(1)).await {
-                break;
+            // The next look a second on, or as soon as an attempt ends (its
+            // place may go to a delivery waiting for one).
+            let (tasks, busy) = &mut flying;
+            tokio::select! {
+                stopped = stop.sleep(Duration::from_secs(1)) => if stopped {
+                    break;
+                },
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => landed(busy, done),
             }
         }
         while let Some(done) = flying.0.join_next_with_id().await {
