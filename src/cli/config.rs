@@ -205,6 +205,8 @@ pub struct DeliveryFile {
     pub max_backoff_s: Option<f64>,
     pub max_attempts: Option<u32>,
     pub timeout_s: Option<f64>,
+    /// Overridden by `ECOMSHARE_DELIVERY_MAX_IN_FLIGHT`.
+    pub max_in_flight: Option<usize>,
 }
 
 /// The monthly report's schedule and recipients, resolved.
@@ -213,6 +215,30 @@ pub struct Reports {
     pub schedule: Option<MonthlySchedule>,
     pub language: Lang,
     pub delivery: DeliveryOptions,
+}
+
+impl Reports {
+    /// Refuses secrets named by an environment variable that is not set:
+    /// checked by the command that delivers (`serve`), not by those that
+    /// only read or queue the outbox.
+    pub fn require_secrets(&self) -> Result<(), ConfigError> {
+        let d = &self.delivery;
+        let webhooks = d.recipients.iter().filter_map(|r| match &r.channel {
+            Channel::Webhook { secret, .. } => Some((format!("recipient {}", r.name), secret)),
+            Channel::Email { .. } => None,
+        });
+        let smtp = d
+            .smtp
+            .iter()
+            .filter_map(|s| s.credentials.as_ref())
+            .map(|(_, password)| ("smtp password".to_string(), password));
+        for (what, secret) in webhooks.chain(smtp) {
+            if let Err(var) = secret.expose() {
+                return Err(bad(format!("{what}: the environment variable {var} is not set")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Values given by flags or environment (already merged by the CLI parser).
@@ -516,10 +542,14 @@ fn reports(file: &mut FileConfig, env: &dyn Fn(&str) -> Option<String>) -> Resul
     Ok(Reports {
         schedule,
         language,
-        delivery: DeliveryOptions {
-            recipients,
-            smtp,
-            retry: retry(file.delivery.take().unwrap_or_default())?,
+        delivery: {
+            let d = file.delivery.take().unwrap_or_default();
+            DeliveryOptions {
+                recipients,
+                smtp,
+                max_in_flight: max_in_flight(&d, env)?,
+                retry: retry(d)?,
+            }
         },
     })
 }
@@ -544,7 +574,8 @@ fn schedule(s: ScheduleFile) -> Result<(Option<MonthlySchedule>, Lang), ConfigEr
 }
 
 /// A secret given either directly or as the name of the environment
-/// variable that holds it, never both.
+/// variable that holds it, never both. A variable that is not set is kept
+/// as its name ([`Reports::require_secrets`]).
 fn secret(
     direct: Option<String>,
     var: Option<String>,
@@ -553,10 +584,10 @@ fn secret(
 ) -> Result<Secret, ConfigError> {
     match (direct, var) {
         (Some(s), None) if !s.is_empty() => Ok(Secret::new(s)),
-        (None, Some(var)) => env(&var)
+        (None, Some(var)) => Ok(env(&var)
             .filter(|v| !v.is_empty())
             .map(Secret::new)
-            .ok_or_else(|| bad(format!("{what}: the environment variable {var} is not set"))),
+            .unwrap_or_else(|| Secret::unset(var))),
         _ => Err(bad(format!(
             "{what}: give exactly one of the secret or the name of the environment variable holding it"
         ))),
@@ -658,6 +689,25 @@ fn smtp(s: SmtpFile, env: &dyn Fn(&str) -> Option<String>) -> Result<Smtp, Confi
         credentials,
         from: s.from,
     })
+}
+
+/// `[delivery] max_in_flight`, or `ECOMSHARE_DELIVERY_MAX_IN_FLIGHT`: the
+/// most attempts under way at once (at least 1).
+fn max_in_flight(d: &DeliveryFile, env: &dyn Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    const VAR: &str = "ECOMSHARE_DELIVERY_MAX_IN_FLIGHT";
+    let n = match env(VAR).filter(|v| !v.trim().is_empty()) {
+        Some(v) => Some(
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(format!("{VAR} {v:?} must be a whole number of at least 1")))?,
+        ),
+        None => d.max_in_flight,
+    };
+    match n {
+        Some(0) => Err(bad("delivery max_in_flight must be at least 1".into())),
+        Some(n) => Ok(n),
+        None => Ok(crate::delivery::DEFAULT_MAX_IN_FLIGHT),
+    }
 }
 
 /// `[delivery]`: backoff, attempts and timeout of each delivery.
@@ -871,11 +921,62 @@ from = "ecomshare@example.gov.vn"
         assert_eq!(r.delivery.recipients[0].files.len(), 4);
         assert_eq!(r.delivery.recipients[1].files, ["report.pdf", "report.xlsx"]);
         assert!(
-            matches!(&r.delivery.recipients[0].channel, Channel::Webhook { secret, .. } if secret.expose() == "k3y")
+            matches!(&r.delivery.recipients[0].channel, Channel::Webhook { secret, .. } if secret.expose() == Ok("k3y"))
         );
+        assert!(r.require_secrets().is_ok());
+        assert_eq!(r.delivery.retry, RetryPolicy::default());
+        assert_eq!(r.delivery.max_in_flight, crate::delivery::DEFAULT_MAX_IN_FLIGHT);
         let smtp = r.delivery.smtp.unwrap();
         assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::StartTls));
-        assert_eq!(r.delivery.retry, RetryPolicy::default());
+    }
+
+    #[test]
+    fn an_unset_secret_is_refused_only_by_the_command_that_delivers() {
+        let text = "[[recipients]]\nkind = \"webhook\"\nname = \"m\"\nurl = \"https://a.vn/h\"\nsecret_env = \"NOPE\"\n\
+                    [[recipients]]\nkind = \"email\"\nname = \"e\"\nto = [\"a@b.vn\"]\n\
+                    [smtp]\nhost = \"h\"\nfrom = \"a@b.vn\"\nusername = \"u\"\npassword_env = \"PW\"\n";
+        let listed = reports_of(text, &[]).expect("listing needs no secret");
+        let err = listed.require_secrets().unwrap_err().to_string();
+        assert!(
+            err.contains("recipient m: the environment variable NOPE is not set"),
+            "{err}"
+        );
+        let err = reports_of(text, &[("NOPE", "k")])
+            .unwrap()
+            .require_secrets()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("smtp password: the environment variable PW is not set"),
+            "{err}"
+        );
+        assert!(
+            reports_of(text, &[("NOPE", "k"), ("PW", "p")])
+                .unwrap()
+                .require_secrets()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn attempts_in_flight_come_from_the_environment_or_the_file() {
+        let of = |text: &str, env: &[(&str, &str)]| reports_of(text, env).map(|r| r.delivery.max_in_flight);
+        assert_eq!(of("[delivery]\nmax_in_flight = 9\n", &[]), Ok(9));
+        assert_eq!(
+            of(
+                "[delivery]\nmax_in_flight = 9\n",
+                &[("ECOMSHARE_DELIVERY_MAX_IN_FLIGHT", "2")]
+            ),
+            Ok(2)
+        );
+        assert_eq!(of("", &[]), Ok(crate::delivery::DEFAULT_MAX_IN_FLIGHT));
+        for (text, env) in [
+            ("[delivery]\nmax_in_flight = 0\n", vec![]),
+            ("", vec![("ECOMSHARE_DELIVERY_MAX_IN_FLIGHT", "0")]),
+            ("", vec![("ECOMSHARE_DELIVERY_MAX_IN_FLIGHT", "many")]),
+        ] {
+            assert!(of(text, &env).unwrap_err().contains("at least 1"), "{text} {env:?}");
+        }
     }
 
     #[test]
@@ -890,11 +991,6 @@ from = "ecomshare@example.gov.vn"
                 "must use https",
             ),
             (hook("ftp://127.0.0.1/h", "secret = \"k\""), vec![], "not https"),
-            (
-                hook("https://example.gov.vn/h", "secret_env = \"NOPE\""),
-                vec![],
-                "NOPE is not set",
-            ),
             (hook("https://example.gov.vn/h", ""), vec![], "exactly one"),
             (
                 "[[recipients]]\nkind = \"email\"\nname = \"m\"\nto = [\"a@b.vn\"]\n".to_string(),

@@ -323,7 +323,8 @@ pub fn deliveries(config: &Config, retry: Option<&str>, out: &mut dyn Write) -> 
     let outbox = crate::delivery::Outbox::new(&config.data);
     match retry {
         Some(id) => {
-            let d = outbox.retry(id, chrono::Utc::now())?;
+            // Due now by the clock the worker reads (a rehearsal's too).
+            let d = outbox.retry(id, clock()?.now())?;
             print_json(out, &d)
         }
         None => print_json(out, &serde_json::json!({ "deliveries": outbox.list()? })),
@@ -414,6 +415,9 @@ pub fn seed_demo_if_empty(app: &App) -> Result<bool, CommandError> {
 /// and the process exits 0). A second signal during it exits at once with
 /// 128 + its number (143 SIGTERM, 130 SIGINT).
 pub fn serve(config: &Config) -> Result<(), CommandError> {
+    // The one command that delivers needs every secret; the others (listing
+    // or queuing deliveries again among them) need none.
+    config.reports.require_secrets()?;
     // A commit through the API leaves a core to the requests.
     let options = AppOptions {
         concurrent_commit: false,

@@ -8,12 +8,14 @@
 //! down *before* it is made, so a crash mid-attempt is seen at the next
 //! start as an interrupted attempt and retried with the same idempotency
 //! key; a delivered record is never attempted again. Retries back off
-//! exponentially. Deliveries read the report's immutable bundle
+//! exponentially. Recipients go side by side, one attempt each at a time
+//! and `max_in_flight` in all, so a receiver that hangs delays no other.
+//! Deliveries read the report's immutable bundle
 //! (`DATA/reports/.bundles/NAME/`), so every attempt sends the same bytes
 //! even if the month's report is regenerated meanwhile.
 //!
 //! Knows nothing of the engine, the dashboard or HTTP serving; the clock is
-//! injected.
+//! injected (a webhook's signature alone reads the wall clock).
 
 pub mod email;
 pub mod scheduler;
@@ -28,23 +30,35 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
-/// A secret from the configuration; never printed.
+/// A secret from the configuration; never printed. One named by an
+/// environment variable that was not set is kept as that name: the
+/// commands that only read the outbox need no secret, and `serve` refuses
+/// to start without it (`cli::config::require_secrets`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Result<String, String>);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(Ok(s.into()))
     }
 
-    pub fn expose(&self) -> &str {
-        &self.0
+    /// The secret the environment variable `var` should have held.
+    pub fn unset(var: impl Into<String>) -> Self {
+        Self(Err(var.into()))
+    }
+
+    /// The secret, or the name of the environment variable that was not set.
+    pub fn expose(&self) -> Result<&str, &str> {
+        self.0.as_deref().map_err(String::as_str)
     }
 }
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+        match &self.0 {
+            Ok(_) => f.write_str("Secret(***)"),
+            Err(var) => write!(f, "Secret(unset: {var})"),
+        }
     }
 }
 
@@ -122,11 +136,28 @@ impl RetryPolicy {
 }
 
 /// Everything the outbox needs from the configuration.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryOptions {
     pub recipients: Vec<Recipient>,
     pub smtp: Option<Smtp>,
     pub retry: RetryPolicy,
+    /// Most attempts under way at once (at least 1); one recipient has at
+    /// most one.
+    pub max_in_flight: usize,
+}
+
+/// Attempts under way at once by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            recipients: Vec::new(),
+            smtp: None,
+            retry: RetryPolicy::default(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +205,32 @@ pub struct Attempt {
     pub detail: Option<String>,
 }
 
+/// What became of one address of an e-mail delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressState {
+    /// Not taken yet: asked for at the delivery's next attempt.
+    Pending,
+    /// The mail server took the message for it; never sent to it again.
+    Delivered,
+    /// Refused for good (or out of attempts); a retry of the delivery asks
+    /// for it again.
+    Failed,
+}
+
+/// One address of an e-mail delivery, with the mail server's last reply
+/// about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// The bare address (`name@domain`).
+    pub address: String,
+    pub state: AddressState,
+    /// The last SMTP reply code for it (to `RCPT TO`, or at the message's end).
+    pub code: Option<u16>,
+    /// That reply's text, or what went wrong before a reply came.
+    pub message: Option<String>,
+}
+
 /// One report to one recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -186,6 +243,11 @@ pub struct Delivery {
     #[serde(flatten)]
     pub report: ReportRef,
     pub files: Vec<String>,
+    /// E-mail: each address and what became of it (empty for a webhook; a
+    /// record written before addresses were kept takes the recipient's at
+    /// its next attempt).
+    #[serde(default)]
+    pub addresses: Vec<Address>,
     pub state: State,
     pub created_at: String,
     pub next_attempt_at: Option<String>,
@@ -218,6 +280,10 @@ impl Delivery {
             kind: recipient.channel.kind(),
             report: report.clone(),
             files: recipient.files.clone(),
+            addresses: match &recipient.channel {
+                Channel::Email { to } => addresses(to),
+                Channel::Webhook { .. } => Vec::new(),
+            },
             state: State::Pending,
             created_at: stamp(now),
             next_attempt_at: Some(stamp(now)),
@@ -236,6 +302,22 @@ impl Delivery {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
     }
+}
+
+/// A recipient's configured addresses, bare, each once, all pending.
+fn addresses(to: &[String]) -> Vec<Address> {
+    let mut out: Vec<Address> = Vec::new();
+    for a in to.iter().map(|a| email::bare_address(a)) {
+        if !out.iter().any(|o| o.address == a) {
+            out.push(Address {
+                address: a,
+                state: AddressState::Pending,
+                code: None,
+                message: None,
+            });
+        }
+    }
+    out
 }
 
 pub fn stamp(t: DateTime<Utc>) -> String {
@@ -444,6 +526,10 @@ impl Outbox {
         }
         d.state = State::Pending;
         d.next_attempt_at = Some(stamp(now));
+        // Only the addresses that failed are asked for again.
+        for a in d.addresses.iter_mut().filter(|a| a.state == AddressState::Failed) {
+            a.state = AddressState::Pending;
+        }
         self.save(&d)?;
         Ok(d)
     }
@@ -498,12 +584,15 @@ pub struct BundleFile {
     pub bytes: Vec<u8>,
 }
 
-/// Makes the attempts: reads the outbox, sends what is due, writes down
-/// each attempt and its outcome.
 /// Records known to be final, with their modification time: the worker's
 /// scans skip them until they change (a retry rewrites one).
 type Settled = std::collections::HashMap<PathBuf, std::time::SystemTime>;
 
+/// Makes the attempts: reads the outbox, sends what is due, writes down
+/// each attempt and its outcome. Recipients go independently: each has at
+/// most one attempt under way, and at most `max_in_flight` attempts are
+/// under way at once, so a receiver that hangs holds up only its own
+/// deliveries (each attempt until its timeout) and one place.
 pub struct Worker {
     pub outbox: Outbox,
     settled: std::sync::Mutex<Settled>,
@@ -513,6 +602,12 @@ pub struct Worker {
     pub clock: Arc<dyn Clock>,
     client: reqwest::Client,
 }
+
+/// The attempts under way in [`Worker::run`], each task with its recipient.
+type Flying = (
+    tokio::task::JoinSet<()>,
+    std::collections::HashMap<tokio::task::Id, String>,
+);
 
 impl Worker {
     pub fn new(data: &Path, options: Arc<DeliveryOptions>, clock: Arc<dyn Clock>) -> Self {
@@ -532,49 +627,110 @@ impl Worker {
         }
     }
 
-    /// Attempts every delivery that is due now, one after the other.
-    /// Returns how many were attempted.
-    pub async fn run_due(&self) -> Result<usize, DeliveryError> {
-        self.run_due_unless(None).await
+    fn max_in_flight(&self) -> usize {
+        self.options.max_in_flight.max(1)
     }
 
-    /// [`Worker::run_due`], attempting no more once `stop` is asked.
-    async fn run_due_unless(&self, stop: Option<&crate::util::stop::Stop>) -> Result<usize, DeliveryError> {
-        let now = self.clock.now();
+    /// The deliveries due at `now`, oldest first.
+    fn due_now(&self, now: DateTime<Utc>) -> Result<Vec<Delivery>, DeliveryError> {
         // Every second: only the records not yet known to be final are read.
         let unsettled = self.outbox.unsettled(&mut self.settled.lock().expect("settled lock"))?;
-        let mut n = 0;
-        for d in unsettled.into_iter().filter(|d| d.due(now)) {
-            if stop.is_some_and(|s| s.requested()) {
-                break;
+        Ok(unsettled.into_iter().filter(|d| d.due(now)).collect())
+    }
+
+    /// Attempts every delivery that is due now and waits for them all:
+    /// each recipient's one after the other, oldest first, recipients side
+    /// by side (at most `max_in_flight` at once). Returns how many were
+    /// attempted.
+    pub async fn run_due(&self) -> Result<usize, DeliveryError> {
+        use futures::StreamExt;
+        let mut queues: Vec<Vec<Delivery>> = Vec::new();
+        for d in self.due_now(self.clock.now())? {
+            match queues.iter_mut().find(|q| q[0].recipient == d.recipient) {
+                Some(q) => q.push(d),
+                None => queues.push(vec![d]),
             }
-            self.attempt(d).await?;
-            n += 1;
         }
-        Ok(n)
+        let done: Vec<Result<usize, DeliveryError>> = futures::stream::iter(queues)
+            .map(|queue| async move {
+                let mut n = 0;
+                for d in queue {
+                    self.attempt(d).await?;
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .buffer_unordered(self.max_in_flight())
+            .collect()
+            .await;
+        done.into_iter().sum()
     }
 
     /// Runs until `stop` is asked: recovers interrupted attempts, then
-    /// attempts what is due, checking the outbox every second. Stops
-    /// between attempts, never during one.
+    /// checks the outbox every second (and whenever an attempt ends) and
+    /// starts an attempt for each due delivery whose recipient has none
+    /// under way, while fewer than `max_in_flight` are. Once `stop` is asked no attempt begins; those
+    /// under way end (each within its timeout) before it returns.
     pub async fn run(self, mut stop: crate::util::stop::Stop) {
         match self.outbox.recover(self.clock.now()) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(deliveries = n, "attempts interrupted by a stop will be made again"),
             Err(e) => tracing::error!(code = e.code(), error = %e, "recovering the outbox failed"),
         }
+        let this = Arc::new(self);
+        let mut flying: Flying = Default::default();
         loop {
-            if let Err(e) = self.run_due_unless(Some(&stop)).await {
+            while let Some(done) = flying.0.try_join_next_with_id() {
+                landed(&mut flying.1, done);
+            }
+            if let Err(e) = this.start_due(&mut flying) {
                 tracing::error!(code = e.code(), error = %e, "delivering reports failed");
             }
-            if stop.sleep(Duration::from_secs(1)).await {
-                return;
+            // The next look a second on, or as soon as an attempt ends (its
+            // place may go to a delivery waiting for one).
+            let (tasks, busy) = &mut flying;
+            tokio::select! {
+                stopped = stop.sleep(Duration::from_secs(1)) => if stopped {
+                    break;
+                },
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => landed(busy, done),
             }
         }
+        while let Some(done) = flying.0.join_next_with_id().await {
+            landed(&mut flying.1, done);
+        }
+    }
+
+    /// Starts the attempts that are due and have a place (see [`Worker::run`]).
+    fn start_due(self: &Arc<Self>, (tasks, busy): &mut Flying) -> Result<(), DeliveryError> {
+        for d in self.due_now(self.clock.now())? {
+            if busy.len() >= self.max_in_flight() {
+                break;
+            }
+            if busy.values().any(|r| *r == d.recipient) {
+                continue;
+            }
+            let recipient = d.recipient.clone();
+            let this = self.clone();
+            let task = tasks.spawn(async move {
+                if let Err(e) = this.attempt(d).await {
+                    tracing::error!(code = e.code(), error = %e, "delivering a report failed");
+                }
+            });
+            busy.insert(task.id(), recipient);
+        }
+        Ok(())
     }
 
     async fn attempt(&self, mut d: Delivery) -> Result<(), DeliveryError> {
         let number = d.attempts.len() as u32 + 1;
+        if d.kind == Kind::Email
+            && d.addresses.is_empty()
+            && let Some(Channel::Email { to }) = self.recipient(&d).map(|r| &r.channel)
+        {
+            // A record written before addresses were kept: the recipient's.
+            d.addresses = addresses(to);
+        }
         d.state = State::Sending;
         d.next_attempt_at = None;
         d.attempts.push(Attempt {
@@ -587,7 +743,7 @@ impl Worker {
         });
         // Written down before the attempt: a stop during it is seen at the next start.
         self.outbox.save(&d)?;
-        let result = self.send(&d, number).await;
+        let result = self.send(&mut d, number).await;
         let now = self.clock.now();
         let retried = matches!(&result, Err(SendError::Retry { .. })) && number < self.options.retry.max_attempts;
         let outcome = match &result {
@@ -628,15 +784,25 @@ impl Worker {
                 attempt.status = status;
                 attempt.detail = Some(detail.clone());
                 d.state = State::Failed;
+                // Out of attempts: the addresses not taken yet fail with it.
+                for a in d.addresses.iter_mut().filter(|a| a.state == AddressState::Pending) {
+                    a.state = AddressState::Failed;
+                }
                 tracing::error!(delivery = %d.id, attempt = number, detail, "delivery failed for good");
             }
         }
         self.outbox.save(&d)
     }
 
+    fn recipient(&self, d: &Delivery) -> Option<&Recipient> {
+        self.options.recipients.iter().find(|r| r.name == d.recipient)
+    }
+
     /// One attempt; `Ok` with the receiver's status code when delivered.
-    async fn send(&self, d: &Delivery, attempt: u32) -> Result<Option<u16>, SendError> {
-        let Some(recipient) = self.options.recipients.iter().find(|r| r.name == d.recipient) else {
+    /// An e-mail's addresses are asked for when still pending, and each
+    /// reply is written down beside its address.
+    async fn send(&self, d: &mut Delivery, attempt: u32) -> Result<Option<u16>, SendError> {
+        let Some(recipient) = self.recipient(d) else {
             return Err(SendError::Permanent {
                 status: None,
                 detail: format!("recipient {:?} is no longer in the configuration", d.recipient),
@@ -647,8 +813,10 @@ impl Worker {
             .map_err(|detail| SendError::Permanent { status: None, detail })?;
         match &recipient.channel {
             Channel::Webhook { url, secret } => {
-                let now = self.clock.now();
-                webhook::send(&self.client, url, secret, d, &files, attempt, now).await
+                // The receiver checks the signature's time against its own
+                // clock: the wall clock's, even in a rehearsal.
+                let signed_at = crate::util::clock::SystemClock.now();
+                webhook::send(&self.client, url, secret, d, &files, attempt, signed_at).await
             }
             Channel::Email { to } => {
                 let Some(smtp) = &self.options.smtp else {
@@ -665,7 +833,18 @@ impl Worker {
                 let lang =
                     crate::present::locale::Lang::parse(&d.report.language).unwrap_or(crate::present::locale::Lang::Vi);
                 let headline = email::headline(&report, lang);
-                email::send(smtp, to, d, &files, &headline, self.options.retry.timeout).await
+                let asked: Vec<String> = d
+                    .addresses
+                    .iter()
+                    .filter(|a| a.state == AddressState::Pending)
+                    .map(|a| a.address.clone())
+                    .collect();
+                let replies = if asked.is_empty() {
+                    Vec::new()
+                } else {
+                    email::send(smtp, to, &asked, d, &files, &headline, self.options.retry.timeout).await
+                };
+                judge(&mut d.addresses, replies)
             }
         }
     }
@@ -689,6 +868,64 @@ impl Worker {
                 })
             })
             .collect()
+    }
+}
+
+/// Forgets a finished attempt's task (a panic in one is logged).
+fn landed(
+    busy: &mut std::collections::HashMap<tokio::task::Id, String>,
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
+    let id = match done {
+        Ok((id, ())) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "a delivery attempt ended without finishing");
+            e.id()
+        }
+    };
+    busy.remove(&id);
+}
+
+/// Writes each reply down beside its address, and gives the attempt's
+/// result: delivered once every address took the message; tried again
+/// while one may still take it; failed for good once the only ones left
+/// were refused (each naming its address, code and text).
+fn judge(addresses: &mut [Address], replies: Vec<email::Reply>) -> Result<Option<u16>, SendError> {
+    for r in replies {
+        if let Some(a) = addresses.iter_mut().find(|a| a.address == r.address) {
+            a.state = match r.verdict {
+                email::Verdict::Delivered => AddressState::Delivered,
+                email::Verdict::Retry => AddressState::Pending,
+                email::Verdict::Refused => AddressState::Failed,
+            };
+            a.code = r.code;
+            a.message = Some(r.message);
+        }
+    }
+    let open: Vec<&Address> = addresses
+        .iter()
+        .filter(|a| a.state != AddressState::Delivered)
+        .collect();
+    let Some(first) = open.first() else {
+        return Ok(addresses.iter().find_map(|a| a.code));
+    };
+    let detail = open
+        .iter()
+        .map(|a| {
+            let code = a.code.map(|c| format!(" {c}")).unwrap_or_default();
+            format!("{}{code}: {}", a.address, a.message.as_deref().unwrap_or(""))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let status = first.code;
+    if open.iter().any(|a| a.state == AddressState::Pending) {
+        Err(SendError::Retry {
+            status,
+            detail,
+            retry_after: None,
+        })
+    } else {
+        Err(SendError::Permanent { status, detail })
     }
 }
 
@@ -843,6 +1080,93 @@ mod tests {
             "a retry rewrites it, so it is read again"
         );
         assert_eq!(outbox.list().unwrap().len(), 1, "listing shows every record");
+    }
+
+    fn reply(address: &str, verdict: email::Verdict, code: u16, message: &str) -> email::Reply {
+        email::Reply {
+            address: address.into(),
+            verdict,
+            code: Some(code),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn each_address_is_judged_alone() {
+        use email::Verdict::{Delivered, Refused, Retry};
+        let mut list = addresses(&["A <a@b.vn>".into(), "c@d.vn".into(), "a@b.vn".into()]);
+        assert_eq!(
+            list.iter().map(|a| a.address.as_str()).collect::<Vec<_>>(),
+            ["a@b.vn", "c@d.vn"],
+            "bare, each once"
+        );
+        // One taken, one refused for now: tried again, for that one only.
+        let r = judge(
+            &mut list,
+            vec![
+                reply("a@b.vn", Delivered, 250, "OK"),
+                reply("c@d.vn", Retry, 451, "later"),
+            ],
+        );
+        assert_eq!(
+            r,
+            Err(SendError::Retry {
+                status: Some(451),
+                detail: "c@d.vn 451: later".into(),
+                retry_after: None
+            })
+        );
+        assert_eq!(
+            list.iter().map(|a| a.state).collect::<Vec<_>>(),
+            [AddressState::Delivered, AddressState::Pending]
+        );
+        // Then refused for good: the delivery fails, naming it; the taken one stays taken.
+        let r = judge(&mut list, vec![reply("c@d.vn", Refused, 550, "no such user")]);
+        assert_eq!(
+            r,
+            Err(SendError::Permanent {
+                status: Some(550),
+                detail: "c@d.vn 550: no such user".into()
+            })
+        );
+        assert_eq!(list[0].state, AddressState::Delivered);
+        assert_eq!(
+            (list[1].state, list[1].code, list[1].message.as_deref()),
+            (AddressState::Failed, Some(550), Some("no such user"))
+        );
+        // Every address taken: delivered.
+        list[1].state = AddressState::Pending;
+        assert_eq!(
+            judge(&mut list, vec![reply("c@d.vn", Delivered, 250, "OK")]),
+            Ok(Some(250))
+        );
+    }
+
+    #[test]
+    fn a_retry_asks_again_only_for_the_addresses_that_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path());
+        let now = Utc::now();
+        let mut d = delivery(now);
+        d.addresses = addresses(&["a@b.vn".into(), "c@d.vn".into()]);
+        d.addresses[0].state = AddressState::Delivered;
+        d.addresses[1].state = AddressState::Failed;
+        d.state = State::Failed;
+        outbox.enqueue(&d).unwrap();
+        let d = outbox.retry(&d.id, now).unwrap();
+        assert_eq!(
+            d.addresses.iter().map(|a| a.state).collect::<Vec<_>>(),
+            [AddressState::Delivered, AddressState::Pending]
+        );
+    }
+
+    #[test]
+    fn a_record_without_addresses_still_reads() {
+        let d = delivery(Utc::now());
+        let mut v = serde_json::to_value(&d).unwrap();
+        v.as_object_mut().unwrap().remove("addresses");
+        let back: Delivery = serde_json::from_value(v).unwrap();
+        assert!(back.addresses.is_empty());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! Headers:
 //! - `Idempotency-Key`: the same on every attempt for one report and one
 //!   recipient; a receiver that has seen it answers 2xx and ignores the copy.
-//! - `X-Ecomshare-Timestamp`: Unix seconds of the attempt.
+//! - `X-Ecomshare-Timestamp`: Unix seconds of the attempt, by the wall
+//!   clock even when the process's clock is a rehearsal's
+//!   (`ECOMSHARE_CLOCK_START`), since the receiver checks it against its own.
 //! - `X-Ecomshare-Signature`: `sha256=` and the hex HMAC-SHA256, keyed with
 //!   the recipient's secret, of `TIMESTAMP.` followed by the body's bytes.
 //! - `X-Ecomshare-Delivery`, `X-Ecomshare-Attempt`: for the receiver's logs.
@@ -56,8 +58,8 @@ pub fn body(d: &Delivery, files: &[BundleFile]) -> Vec<u8> {
 }
 
 /// `sha256=HEX` of HMAC-SHA256(secret, "TIMESTAMP." ++ body).
-pub fn signature(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes a key of any length");
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -65,6 +67,8 @@ pub fn signature(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", crate::util::digest::hex(&tag))
 }
 
+/// One attempt, signed at `signed_at` (the wall clock's time, which the
+/// receiver compares with its own).
 pub async fn send(
     client: &reqwest::Client,
     url: &str,
@@ -72,10 +76,14 @@ pub async fn send(
     d: &Delivery,
     files: &[BundleFile],
     attempt: u32,
-    now: DateTime<Utc>,
+    signed_at: DateTime<Utc>,
 ) -> Result<Option<u16>, SendError> {
+    let secret = secret.expose().map_err(|var| SendError::Permanent {
+        status: None,
+        detail: format!("the webhook's secret: the environment variable {var} is not set"),
+    })?;
     let body = body(d, files);
-    let timestamp = now.timestamp();
+    let timestamp = signed_at.timestamp();
     let response = client
         .post(url)
         .header(
@@ -152,7 +160,7 @@ mod tests {
     #[test]
     fn signature_matches_a_known_hmac() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let key = Secret::new("Jefe");
+        let key = "Jefe";
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
         let expected = crate::util::digest::hex(&mac.finalize().into_bytes());
@@ -161,7 +169,7 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // Ours signs "TIMESTAMP." then the body.
-        let sig = signature(&key, 1_700_000_000, b"{}");
+        let sig = signature(key, 1_700_000_000, b"{}");
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"1700000000.{}");
         let want = crate::util::digest::hex(&mac.finalize().into_bytes());

@@ -96,6 +96,20 @@ fn delivery_row(d: Delivery) -> view::DeliveryRow {
         dataset_version: d.report.dataset_version,
         next_attempt_at: d.next_attempt_at,
         delivered_at: d.delivered_at,
+        addresses: d
+            .addresses
+            .into_iter()
+            .map(|a| view::AddressRow {
+                state: match a.state {
+                    delivery::AddressState::Pending => view::DeliveryState::Pending,
+                    delivery::AddressState::Delivered => view::DeliveryState::Delivered,
+                    delivery::AddressState::Failed => view::DeliveryState::Failed,
+                },
+                address: a.address,
+                code: a.code,
+                message: a.message,
+            })
+            .collect(),
     }
 }
 
@@ -212,7 +226,9 @@ pub(super) async fn retry_delivery(
     ctx.check_csrf(Form::parse(&body).get("csrf"))?;
     let outcome = {
         let id = id.clone();
-        admin::outbox(app.clone(), move |o| o.retry(&id, Utc::now())).await
+        // Due now by the clock the worker reads (a rehearsal's too).
+        let now = app.clock().now();
+        admin::outbox(app.clone(), move |o| o.retry(&id, now)).await
     };
     match outcome {
         Ok(d) => Ok(back_to_reports(&[("done", "retried"), ("delivery", &d.id)])),

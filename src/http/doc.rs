@@ -307,6 +307,13 @@ pub fn deliveries() -> Value {
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
         "outcome": {"type": ["string", "null"], "enum": ["delivered", "retry", "failed", "interrupted", null]},
         "status": {"type": ["integer", "null"]}, "detail": {"type": ["string", "null"]}}});
+    let address = json!({"type": "object", "required": ["address", "state"],
+        "description": "One address of an e-mail delivery: delivered (the mail server took the message; never sent to it again), pending (asked for at the next attempt, after a temporary refusal such as 4xx) or failed (refused for good, 5xx, or out of attempts; sending the delivery again asks for it alone)",
+        "properties": {
+            "address": {"type": "string"},
+            "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+            "code": {"type": ["integer", "null"], "description": "The mail server's last reply code for it"},
+            "message": {"type": ["string", "null"], "description": "That reply's text, or what went wrong before one came"}}});
     let delivery = json!({"type": "object",
         "required": ["id", "idempotency_key", "recipient", "kind", "month", "dataset_version", "state", "attempts"],
         "properties": {
@@ -319,6 +326,7 @@ pub fn deliveries() -> Value {
             "created_at": {"type": "string", "format": "date-time"},
             "next_attempt_at": {"type": ["string", "null"], "format": "date-time"},
             "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+            "addresses": {"type": "array", "items": address, "description": "E-mail: each address and what became of it; empty for a webhook"},
             "attempts": {"type": "array", "items": attempt}}});
     json!({"operationId": "listDeliveries", "tags": ["reports"],
         "summary": "The outbox of report deliveries: each delivery's state and attempts, oldest first",

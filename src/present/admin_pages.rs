@@ -81,6 +81,20 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     pub next_attempt_at: Option<String>,
     pub delivered_at: Option<String>,
+    /// E-mail: each address with its state and the mail server's last
+    /// reply about it (empty for a webhook).
+    pub addresses: Vec<AddressRow>,
+}
+
+/// One address of an e-mail delivery.
+pub struct AddressRow {
+    pub address: String,
+    /// Pending, delivered or failed (never sending).
+    pub state: DeliveryState,
+    /// The SMTP reply code.
+    pub code: Option<u16>,
+    /// The reply's text, or what went wrong before one came.
+    pub message: Option<String>,
 }
 
 /// What the last change on the reports page did.
@@ -288,12 +302,7 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
                 ("version", &d.dataset_version.to_string()),
             ],
         );
-        let state = match d.state {
-            DeliveryState::Pending => t.state_pending,
-            DeliveryState::Sending => t.state_sending,
-            DeliveryState::Delivered => t.state_delivered,
-            DeliveryState::Failed => t.state_failed,
-        };
+        let state = state_text(t, d.state);
         let mut state_html = format!("<strong>{}</strong>", esc(state));
         let later = match d.state {
             DeliveryState::Pending => d
@@ -309,6 +318,7 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
         if let Some(later) = later {
             let _ = write!(state_html, "<br>{}", esc(&later));
         }
+        addresses_list(&mut state_html, lang, &d.addresses);
         let last = d
             .last_attempt_at
             .as_deref()
@@ -354,6 +364,47 @@ fn deliveries_table(out: &mut String, frame: &Frame<'_>, deliveries: &[DeliveryR
 
 /// The most of a recorded error shown in the table.
 const MAX_ERROR_CHARS: usize = 300;
+
+fn state_text(t: &Admin, state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Pending => t.state_pending,
+        DeliveryState::Sending => t.state_sending,
+        DeliveryState::Delivered => t.state_delivered,
+        DeliveryState::Failed => t.state_failed,
+    }
+}
+
+/// An e-mail delivery's addresses, each with its state and, unless it took
+/// the message, the mail server's reply.
+fn addresses_list(out: &mut String, lang: Lang, addresses: &[AddressRow]) {
+    if addresses.is_empty() {
+        return;
+    }
+    let t = texts(lang);
+    let _ = write!(
+        out,
+        "<ul class=\"addresses\" aria-label=\"{}\">",
+        esc(t.addresses_label)
+    );
+    for a in addresses {
+        let mut line = labels::fill(
+            t.address_state,
+            &[("address", &a.address), ("state", state_text(t, a.state))],
+        );
+        if a.state != DeliveryState::Delivered {
+            if let Some(code) = a.code {
+                line.push_str(" — ");
+                line.push_str(&labels::fill(t.error_status, &[("status", &code.to_string())]));
+            }
+            if let Some(message) = a.message.as_deref().filter(|m| !m.is_empty()) {
+                line.push_str(if a.code.is_some() { ": " } else { " — " });
+                line.extend(message.chars().take(MAX_ERROR_CHARS));
+            }
+        }
+        let _ = write!(out, "<li>{}</li>", esc(&line));
+    }
+    out.push_str("</ul>");
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenState {
@@ -619,6 +670,7 @@ mod tests {
             last_error: Some("HTTP 400 <refused>".into()),
             next_attempt_at: None,
             delivered_at: None,
+            addresses: Vec::new(),
         }
     }
 
@@ -659,6 +711,40 @@ mod tests {
         assert_eq!(html.matches("<h1>").count(), 1);
         let delivered = reports(&frame(Lang::Vi), &view(vec![delivery(DeliveryState::Delivered)]));
         assert!(!delivered.contains("/retry\""));
+    }
+
+    #[test]
+    fn an_e_mail_shows_each_address_and_the_refusal_of_each() {
+        let mut d = delivery(DeliveryState::Failed);
+        d.channel = Channel::Email;
+        d.addresses = vec![
+            AddressRow {
+                address: "kehoach@mst.gov.vn".into(),
+                state: DeliveryState::Delivered,
+                code: Some(250),
+                message: Some("queued".into()),
+            },
+            AddressRow {
+                address: "sai@mst.gov.vn".into(),
+                state: DeliveryState::Failed,
+                code: Some(550),
+                message: Some("<sai@mst.gov.vn>: mailbox unavailable".into()),
+            },
+        ];
+        let html = reports(&frame(Lang::Vi), &view(vec![d]));
+        assert!(
+            html.contains("<ul class=\"addresses\" aria-label=\"Từng địa chỉ thư\">"),
+            "{html}"
+        );
+        assert!(html.contains("<li>kehoach@mst.gov.vn: Đã gửi</li>"), "{html}");
+        assert!(
+            html.contains(
+                "<li>sai@mst.gov.vn: Gửi không thành công — mã phản hồi 550: &lt;sai@mst.gov.vn&gt;: mailbox unavailable</li>"
+            ),
+            "{html}"
+        );
+        let webhook = reports(&frame(Lang::En), &view(vec![delivery(DeliveryState::Failed)]));
+        assert!(!webhook.contains("class=\"addresses\""));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use ecomshare::access::tokens::TokenStore;
 use ecomshare::delivery::{
-    Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Worker,
+    AddressState, Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy,
+    Secret, Worker,
 };
 use ecomshare::domain::{Period, Role};
 use ecomshare::http::HttpOptions;
@@ -318,6 +319,7 @@ async fn the_reports_page_downloads_generates_and_sends_a_failed_delivery_again(
         recipients: vec![recipient.clone()],
         smtp: None,
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let generated = ecomshare::report::generate(
         &site.app,
@@ -400,6 +402,53 @@ async fn the_reports_page_downloads_generates_and_sends_a_failed_delivery_again(
         "{row}"
     );
     assert!(!row.contains("/retry"));
+
+    // An e-mail whose server refused one address: the API and the page
+    // show each address's state, the refused one with the server's reply.
+    let mail = Recipient {
+        name: "mst".into(),
+        channel: Channel::Email {
+            to: vec!["Vụ Kế hoạch <kehoach@mst.gov.vn>".into(), "sai@mst.gov.vn".into()],
+        },
+        files: vec!["report.pdf".into()],
+    };
+    let mut d = Delivery::new(&ReportRef::from(&generated), &mail, clock.now());
+    d.state = ecomshare::delivery::State::Failed;
+    d.addresses[0].state = AddressState::Delivered;
+    d.addresses[0].code = Some(250);
+    d.addresses[1].state = AddressState::Failed;
+    d.addresses[1].code = Some(550);
+    d.addresses[1].message = Some("5.1.1 <sai@mst.gov.vn>: mailbox unavailable".into());
+    outbox.enqueue(&d).unwrap();
+    let listed = deliveries(&site.api(site.admin(), "/api/v1/deliveries?state=failed").await);
+    assert_eq!(listed.len(), 1);
+    let addresses: Vec<(&str, &str, Option<u64>)> = listed[0]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["address"].as_str().unwrap(),
+                a["state"].as_str().unwrap(),
+                a["code"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            ("kehoach@mst.gov.vn", "delivered", Some(250)),
+            ("sai@mst.gov.vn", "failed", Some(550))
+        ]
+    );
+    let html = site.page(&admin, "/admin/reports").await.text();
+    let row = &html[html.find("<th scope=\"row\">mst").expect("the e-mail's row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<li>kehoach@mst.gov.vn: Đã gửi</li>"), "{row}");
+    assert!(
+        row.contains("<li>sai@mst.gov.vn: Gửi không thành công — mã phản hồi 550: 5.1.1 &lt;sai@mst.gov.vn&gt;: mailbox unavailable</li>"),
+        "{row}"
+    );
 }
 
 /// The new token shown in a creation page's read-only field.

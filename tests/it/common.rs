@@ -164,6 +164,7 @@ pub fn bin(data: &Path) -> Command {
         .env_remove("ECOMSHARE_CLOCK_START")
         .env_remove("ECOMSHARE_RELEASE_DEADLINE_DAY")
         .env_remove("ECOMSHARE_RELEASE_FINAL_AFTER_MONTHS")
+        .env_remove("ECOMSHARE_DELIVERY_MAX_IN_FLIGHT")
         .env("ECOMSHARE_LOG", "warn");
     c
 }

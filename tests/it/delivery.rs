@@ -1,7 +1,9 @@
 //! The monthly report on schedule and its delivery: a scheduled run driven
 //! by an injected clock, webhook delivery to a local receiver that fails the
 //! first attempts (also across a server kill and restart), e-mail to a
-//! local SMTP sink, and a permanent refusal queued again by hand.
+//! local SMTP sink and to a real SMTP server (aiosmtpd) that refuses some
+//! addresses, recipients side by side behind a receiver that hangs, and a
+//! permanent refusal queued again by hand.
 
 use crate::common;
 
@@ -9,8 +11,8 @@ use chrono::{DateTime, Utc};
 use common::{Env, Row, csv, fixture, tax_code};
 use ecomshare::delivery::scheduler::{RunOutcome, Scheduler};
 use ecomshare::delivery::{
-    Channel, Delivery, DeliveryOptions, Outbox, Recipient, ReportRef, RetryPolicy, Secret, Smtp, SmtpSecurity, State,
-    Worker,
+    AddressState, Channel, DEFAULT_MAX_IN_FLIGHT, Delivery, DeliveryOptions, Outbox, Outcome, Recipient, ReportRef,
+    RetryPolicy, Secret, Smtp, SmtpSecurity, State, Worker,
 };
 use ecomshare::domain::MonthlySchedule;
 use ecomshare::present::locale::Lang;
@@ -40,6 +42,8 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 struct Received {
     idempotency_key: String,
+    /// `X-Ecomshare-Timestamp`.
+    timestamp: i64,
     signature_valid: bool,
     body_sha256: String,
     answered: u16,
@@ -125,6 +129,7 @@ fn handle_http(
     let answered = if log.len() < fail_first { fail_with } else { 200 };
     log.push(Received {
         idempotency_key: header("idempotency-key"),
+        timestamp: timestamp.parse().unwrap_or(0),
         signature_valid,
         body_sha256: hex(&Sha256::digest(&body)),
         answered,
@@ -268,8 +273,14 @@ max_backoff_s = 3
     let d = &outbox(&env)[0];
     assert_eq!(d.attempts.len(), 3);
     assert_eq!(d.id, "2025-03-vi-v1-moit");
+    let wall = Utc::now().timestamp();
     for r in &got {
         assert!(r.signature_valid, "every attempt is signed with the secret");
+        assert!(
+            (wall - 120..=wall).contains(&r.timestamp),
+            "signed at the wall clock's time ({wall}), not the rehearsal's: {}",
+            r.timestamp
+        );
         assert_eq!(r.idempotency_key, d.idempotency_key, "one key per report and recipient");
         assert_eq!(r.body_sha256, got[0].body_sha256, "every attempt sends the same bytes");
     }
@@ -298,6 +309,17 @@ max_backoff_s = 3
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["retry", "retry", "delivered"]);
+    // Listing and queuing again need no secret (ECOMSHARE_HOOK_SECRET is
+    // not set for these); delivering does.
+    let config_arg = config.to_str().unwrap();
+    let r = env.run(&["--config", config_arg, "deliveries"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["deliveries"][0]["state"], "delivered");
+    let r = env.run(&["--config", config_arg, "deliveries", "--retry", &d.id]);
+    assert_eq!(r.json()["error"]["code"], "delivery_not_failed", "{}", r.stderr);
+    let r = env.run(&["--config", config_arg, "serve", "--no-demo", "--addr", "127.0.0.1:0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.contains("ECOMSHARE_HOOK_SECRET is not set"), "{}", r.stdout);
     // The run is recorded, so a third start does not generate it again.
     let state: Value = serde_json::from_slice(&std::fs::read(env.data().join("schedule.json")).unwrap()).unwrap();
     assert_eq!(state["runs"].as_array().unwrap().len(), 1);
@@ -558,6 +580,7 @@ async fn email_carries_the_pdf_and_workbook_to_a_local_smtp_sink() {
             from: "Sở Công Thương Thanh Hóa <ecomshare@example.vn>".into(),
         }),
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
     let report = archive_march(&app).await;
@@ -610,6 +633,7 @@ async fn a_refusal_fails_for_good_and_is_queued_again_by_hand() {
         recipients: vec![recipient.clone()],
         smtp: None,
         retry: RetryPolicy::default(),
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
     let report = archive_march(&app).await;
@@ -628,4 +652,427 @@ async fn a_refusal_fails_for_good_and_is_queued_again_by_hand() {
     let d = &outbox.list().unwrap()[0];
     assert_eq!(d.state, State::Delivered);
     assert_eq!(receiver.received().len(), 2);
+}
+
+/// A TCP listener on loopback that accepts every connection and never
+/// answers (nor closes): a receiver that hangs.
+fn hanging_listener() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+fn webhook_to(name: &str, url: String) -> Recipient {
+    Recipient {
+        name: name.into(),
+        channel: Channel::Webhook {
+            url,
+            secret: Secret::new(SECRET),
+        },
+        files: vec!["report.json".into()],
+    }
+}
+
+/// Waits for the delivery `id` to leave `pending` and `sending`; its record.
+async fn settled(outbox: &Outbox, id: &str, limit: Duration) -> Delivery {
+    let started = Instant::now();
+    loop {
+        let d = outbox.get(id).unwrap().unwrap();
+        if matches!(d.state, State::Delivered | State::Failed) {
+            return d;
+        }
+        assert!(started.elapsed() < limit, "{id}: still {:?} after {limit:?}", d.state);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How long after its due time a healthy webhook is delivered when a
+/// receiver that hangs is due at the same instant (and met first by a
+/// worker that sends one at a time), with `max_in_flight` places and each
+/// attempt cut after `timeout`.
+async fn delay_behind_a_hanging_receiver(max_in_flight: usize, timeout: Duration) -> Duration {
+    let (_dir, app) = app_with_fixture().await;
+    let hang = hanging_listener();
+    let healthy = Receiver::start(0, 200);
+    // Sorted first, so that a worker sending one at a time meets it first.
+    let hanging = webhook_to("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
+    let ok = webhook_to("b-healthy", healthy.url());
+    let options = DeliveryOptions {
+        recipients: vec![hanging.clone(), ok.clone()],
+        smtp: None,
+        retry: RetryPolicy {
+            timeout,
+            ..RetryPolicy::default()
+        },
+        max_in_flight,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ecomshare::util::clock::SystemClock);
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    let due = clock.now();
+    for r in [&hanging, &ok] {
+        outbox.enqueue(&Delivery::new(&report, r, due)).unwrap();
+    }
+    let (_stopper, stop) = ecomshare::util::stop::stopper();
+    let task = tokio::spawn(worker(&app, options, clock.clone()).run(stop));
+    let d = settled(&outbox, &format!("2025-03-vi-v1-{}", ok.name), Duration::from_secs(120)).await;
+    task.abort();
+    assert_eq!(d.state, State::Delivered);
+    assert_eq!(healthy.received().len(), 1);
+    let delay = (at(d.delivered_at.as_deref().unwrap()) - due).to_std().unwrap();
+    let hung = outbox.get(&format!("2025-03-vi-v1-{}", hanging.name)).unwrap().unwrap();
+    assert_ne!(hung.state, State::Delivered, "the hanging receiver never answers");
+    eprintln!(
+        "max_in_flight {max_in_flight}, timeout {timeout:?}: the healthy recipient delivered {delay:?} after its due time"
+    );
+    delay
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_delays_no_other_recipient() {
+    // The default timeout (60 s): one at a time, the healthy one would wait it out.
+    let delay = delay_behind_a_hanging_receiver(DEFAULT_MAX_IN_FLIGHT, RetryPolicy::default().timeout).await;
+    assert!(delay < Duration::from_secs(2), "delivered {delay:?} after its due time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_place_in_flight_a_recipient_waits_for_the_hanging_one_s_timeout() {
+    // The bound holds: one place is one attempt at a time, as every
+    // attempt was before recipients went side by side.
+    let timeout = Duration::from_secs(3);
+    let delay = delay_behind_a_hanging_receiver(1, timeout).await;
+    assert!(
+        delay >= timeout && delay < timeout + Duration::from_secs(2),
+        "delivered {delay:?} after its due time"
+    );
+}
+
+/// A real SMTP server (Python's aiosmtpd) on a loopback port: refuses
+/// `refused…@` addresses for good (550), `busy…@` ones once for now (451),
+/// takes the rest; writes each message it takes, with its envelope's
+/// recipients, as a JSON line to `log`.
+const SMTP_SERVER: &str = r#"
+import json, sys, time
+from aiosmtpd.controller import Controller
+
+port, log = int(sys.argv[1]), sys.argv[2]
+asked = {}
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        asked[address] = asked.get(address, 0) + 1
+        if local.startswith("refused"):
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if local.startswith("busy") and asked[address] == 1:
+            return "451 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with open(log, "a") as f:
+            f.write(json.dumps({"to": envelope.rcpt_tos,
+                                "content": envelope.content.decode("utf-8", "replace")}) + "\n")
+        return "250 2.0.0 queued"
+
+controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+controller.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+/// The aiosmtpd server running; killed when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl SmtpServer {
+    /// `None` (the test skipped, or failed under CI) without aiosmtpd.
+    fn start(dir: &Path) -> Option<Self> {
+        if !common::require_python_module("aiosmtpd", "python3 -m pip install aiosmtpd") {
+            return None;
+        }
+        let port = common::free_port();
+        let log = dir.join("smtp.jsonl");
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SMTP_SERVER, &port.to_string(), log.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        Some(Self { child, port, log })
+    }
+
+    /// The messages taken: each one's envelope recipients and text.
+    fn messages(&self) -> Vec<(Vec<String>, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let to = v["to"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect();
+                (to, v["content"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_to_the_accepted_addresses_and_names_the_refused_one() {
+    let (dir, app) = app_with_fixture().await;
+    let Some(server) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    let hang = hanging_listener();
+    let hanging = webhook_to("a-hangs", format!("http://127.0.0.1:{hang}/hook"));
+    let mail = Recipient {
+        name: "mst-mail".into(),
+        channel: Channel::Email {
+            to: vec![
+                "Vụ Kế hoạch <kehoach@mst.gov.vn>".into(),
+                "refused@mst.gov.vn".into(),
+                "busy@moit.gov.vn".into(),
+            ],
+        },
+        files: vec!["report.pdf".into()],
+    };
+    let options = DeliveryOptions {
+        recipients: vec![hanging.clone(), mail.clone()],
+        smtp: Some(Smtp {
+            host: "127.0.0.1".into(),
+            port: server.port,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "Sở Công Thương Thanh Hóa <ecomshare@example.vn>".into(),
+        }),
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        },
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ecomshare::util::clock::SystemClock);
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    let due = clock.now();
+    for r in [&hanging, &mail] {
+        outbox.enqueue(&Delivery::new(&report, r, due)).unwrap();
+    }
+    let (_stopper, stop) = ecomshare::util::stop::stopper();
+    let task = tokio::spawn(worker(&app, options.clone(), clock.clone()).run(stop));
+    let id = "2025-03-vi-v1-mst-mail";
+
+    // The first attempt, behind a hanging receiver: the accepted address
+    // has the message within a second or two of the due time.
+    let started = Instant::now();
+    while server.messages().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first = outbox.get(id).unwrap().unwrap().attempts[0].clone();
+    let finished = at(first.finished_at.as_deref().expect("the first attempt finished"));
+    let delay = (finished - due).to_std().unwrap();
+    eprintln!("e-mail's first attempt finished {delay:?} after its due time, behind a hanging receiver");
+    assert!(delay < Duration::from_secs(2), "{delay:?}");
+
+    // Then the busy address alone, after the backoff; the refused one is
+    // not asked again, and the delivery fails naming it.
+    let d = settled(&outbox, id, Duration::from_secs(30)).await;
+    task.abort();
+    let messages = server.messages();
+    let envelopes: Vec<&[String]> = messages.iter().map(|(to, _)| to.as_slice()).collect();
+    assert_eq!(
+        envelopes,
+        [
+            &["kehoach@mst.gov.vn".to_string()][..],
+            &["busy@moit.gov.vn".to_string()][..]
+        ],
+        "each address is sent the message once"
+    );
+    let message_id = format!("Message-ID: <{}@ecomshare>", d.idempotency_key);
+    for (_, text) in &messages {
+        assert!(text.contains(&message_id), "every copy carries the same Message-ID");
+        assert!(
+            text.contains("refused@mst.gov.vn"),
+            "the To: header is the recipient's whole list"
+        );
+    }
+    assert_eq!(d.state, State::Failed);
+    let by_address = |a: &str| d.addresses.iter().find(|x| x.address == a).unwrap().clone();
+    let refused = by_address("refused@mst.gov.vn");
+    assert_eq!((refused.state, refused.code), (AddressState::Failed, Some(550)));
+    assert!(
+        refused.message.as_deref().unwrap().contains("mailbox unavailable"),
+        "{refused:?}"
+    );
+    assert_eq!(by_address("kehoach@mst.gov.vn").state, AddressState::Delivered);
+    let busy = by_address("busy@moit.gov.vn");
+    assert_eq!((busy.state, busy.code), (AddressState::Delivered, Some(250)));
+    let outcomes: Vec<_> = d.attempts.iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [Some(Outcome::Retry), Some(Outcome::Failed)]);
+    assert!(
+        d.attempts[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("busy@moit.gov.vn 451"),
+        "{:?}",
+        d.attempts[0]
+    );
+    let last = d.attempts[1].detail.as_deref().unwrap();
+    assert!(
+        last.starts_with("refused@mst.gov.vn 550: ") && !last.contains("busy"),
+        "{last}"
+    );
+    // As the outbox's JSON (the CLI's and the API's) shows it.
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["addresses"][1]["address"], "refused@mst.gov.vn");
+    assert_eq!(json["addresses"][1]["state"], "failed");
+    assert_eq!(json["addresses"][1]["code"], 550);
+
+    // Sent again by hand: only the refused address is asked for.
+    let queued = outbox.retry(id, clock.now()).unwrap();
+    assert_eq!(
+        by_address("kehoach@mst.gov.vn"),
+        queued.addresses[0],
+        "a taken address stays taken"
+    );
+    assert_eq!(queued.addresses[1].state, AddressState::Pending);
+    assert_eq!(worker(&app, options, clock.clone()).run_due().await.unwrap(), 1);
+    let d = outbox.get(id).unwrap().unwrap();
+    assert_eq!((d.state, d.attempts.len()), (State::Failed, 3));
+    assert!(
+        d.attempts[2]
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("refused@mst.gov.vn 550: ")
+    );
+    assert_eq!(server.messages().len(), 2, "nobody is sent it again");
+}
+
+#[test]
+fn a_failed_delivery_is_queued_again_by_the_rehearsal_clock_without_its_secret() {
+    let env = Env::new();
+    let config = env.write(
+        "ecomshare.toml",
+        "[[recipients]]\nkind = \"webhook\"\nname = \"moit\"\nurl = \"https://a.example.vn/h\"\n\
+         secret_env = \"ECOMSHARE_SECRET_NOBODY_SET\"\n",
+    );
+    let report = ReportRef {
+        month: "2025-03".into(),
+        language: "vi".into(),
+        dataset_version: 1,
+        dataset_committed_at: "2025-04-02T00:00:00Z".into(),
+        content_sha256: "ab".repeat(32),
+        bundle: "2025-03-vi-v1-abababababab".into(),
+    };
+    let mut d = Delivery::new(
+        &report,
+        &webhook_to("moit", "https://a.example.vn/h".into()),
+        at("2025-04-05T01:00:00Z"),
+    );
+    d.state = State::Failed;
+    Outbox::new(&env.data()).enqueue(&d).unwrap();
+    let run = |args: &[&str]| {
+        common::Run::from(
+            env.cmd()
+                .args(["--config", config.to_str().unwrap()])
+                .args(args)
+                .env("ECOMSHARE_CLOCK_START", "2025-04-06T08:00:00+07:00")
+                .output()
+                .unwrap(),
+        )
+    };
+    let r = run(&["deliveries"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["deliveries"][0]["state"], "failed");
+    let r = run(&["deliveries", "--retry", &d.id]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let next = r.json()["next_attempt_at"].as_str().unwrap().to_string();
+    assert!(
+        next.starts_with("2025-04-06T01:00:"),
+        "due now by the rehearsal's clock, as the worker reads it: {next}"
+    );
+}
+
+#[test]
+fn a_server_killed_while_a_receiver_hangs_sends_the_others_once_and_the_hanging_one_again() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let hang = hanging_listener();
+    let receiver = Receiver::start(0, 200);
+    let config = env.write(
+        "ecomshare.toml",
+        &format!(
+            r#"
+[schedule]
+day = 5
+time = "08:00"
+
+[[recipients]]
+kind = "webhook"
+name = "a-hangs"
+url = "http://127.0.0.1:{hang}/hook"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+
+[[recipients]]
+kind = "webhook"
+name = "b-healthy"
+url = "{}"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+"#,
+            receiver.url()
+        ),
+    );
+    let by_name = |name: &str| outbox(&env).into_iter().find(|d| d.recipient == name);
+    let server = serve(&env, &config, "2025-04-05T08:00:30+07:00");
+    wait_until("the healthy delivery", Duration::from_secs(60), || {
+        by_name("b-healthy").is_some_and(|d| d.state == State::Delivered)
+    });
+    let healthy = by_name("b-healthy").unwrap();
+    let delay = (at(healthy.delivered_at.as_deref().unwrap()) - at(&healthy.created_at))
+        .to_std()
+        .unwrap();
+    eprintln!("serve: the healthy recipient delivered {delay:?} after its due time, beside a hanging one");
+    assert!(delay < Duration::from_secs(2), "{delay:?}");
+    // Killed while the hanging receiver's attempt is under way.
+    let hanging = by_name("a-hangs").unwrap();
+    assert_eq!(hanging.state, State::Sending);
+    drop(server);
+
+    let _server = serve(&env, &config, "2025-04-05T08:01:00+07:00");
+    wait_until("the interrupted attempt made again", Duration::from_secs(60), || {
+        by_name("a-hangs").is_some_and(|d| d.attempts.len() == 2)
+    });
+    let hanging = by_name("a-hangs").unwrap();
+    assert_eq!(hanging.attempts[0].outcome, Some(Outcome::Interrupted));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(receiver.received().len(), 1, "the delivered one is not sent again");
+    assert_eq!(by_name("b-healthy").unwrap().attempts.len(), 1);
 }

@@ -462,6 +462,40 @@ fn an_admin_creates_uses_and_revokes_a_token_and_generates_a_report() {
     assert!(pdf.body.starts_with(b"%PDF"));
     let archived = api_json(&site, Role::Admin, "/api/v1/reports");
     assert_eq!(archived["reports"][0]["month"], "2025-02");
+
+    // An e-mail whose mail server refused one address: the row lists each
+    // address with its state, the refused one with the server's reply.
+    use ecomshare::delivery::{AddressState, Channel, Delivery, Outbox, Recipient, ReportRef, State};
+    let report = ReportRef {
+        month: "2025-02".into(),
+        language: "vi".into(),
+        dataset_version: 1,
+        dataset_committed_at: "2025-03-02T00:00:00Z".into(),
+        content_sha256: "ab".repeat(32),
+        bundle: "2025-02-vi-v1-abababababab".into(),
+    };
+    let mail = Recipient {
+        name: "mst".into(),
+        channel: Channel::Email {
+            to: vec!["Vụ Kế hoạch <kehoach@mst.gov.vn>".into(), "sai@mst.gov.vn".into()],
+        },
+        files: vec!["report.pdf".into()],
+    };
+    let mut d = Delivery::new(&report, &mail, chrono::Utc::now());
+    d.state = State::Failed;
+    d.addresses[0].state = AddressState::Delivered;
+    d.addresses[1].state = AddressState::Failed;
+    d.addresses[1].code = Some(550);
+    d.addresses[1].message = Some("5.1.1 <sai@mst.gov.vn>: mailbox unavailable".into());
+    Outbox::new(&site.env.data()).enqueue(&d).unwrap();
+    b.goto("/admin/reports");
+    let list = b.find("ul.addresses").text();
+    assert!(list.contains("kehoach@mst.gov.vn: Đã gửi"), "{list}");
+    assert!(
+        list.contains("sai@mst.gov.vn: Gửi không thành công — mã phản hồi 550: 5.1.1 <sai@mst.gov.vn>"),
+        "{list}"
+    );
+    b.check_page("walk-admin-reports-addresses");
 }
 
 /// The error code of the API's refusal the browser shows.

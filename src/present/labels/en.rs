@@ -556,6 +556,8 @@ pub static EN: Labels = Labels {
         state_failed: "Failed",
         next_attempt: "next attempt at {time}",
         delivered_at: "at {time}",
+        addresses_label: "Each address",
+        address_state: "{address}: {state}",
         not_attempted: "Not attempted yet",
         error_status: "status {status}",
         no_error: "None",

@@ -819,6 +819,10 @@ group! {
         next_attempt,
         /// `{time}`.
         delivered_at,
+        /// The list of an e-mail delivery's addresses (its accessible name).
+        addresses_label,
+        /// `{address}`, `{state}` (one of the `state_…` texts).
+        address_state,
         not_attempted,
         /// `{status}`: the HTTP status or SMTP reply code.
         error_status,

@@ -558,6 +558,8 @@ pub static VI: Labels = Labels {
         state_failed: "Gửi không thành công",
         next_attempt: "gửi lần tiếp lúc {time}",
         delivered_at: "lúc {time}",
+        addresses_label: "Từng địa chỉ thư",
+        address_state: "{address}: {state}",
         not_attempted: "Chưa gửi",
         error_status: "mã phản hồi {status}",
         no_error: "Không có",
