@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# ecomshare against DuckDB on the same generated files (see benches/README.md).
+# ecomshare against DuckDB on the same generated files (see benches/README.md):
+# ingest against a heavy DuckDB replica of every rule and a light DuckDB load
+# (text columns, regex and join checks, revisions by a window function).
 # Installs the Python packages the comparison needs, builds the release binary
 # when it is missing, then runs benches/compare.py with the arguments given:
 #
