@@ -44,7 +44,10 @@ fn dir(data: &Path) -> PathBuf {
     data.join("uploads")
 }
 
-/// Removes spool files left by a process that stopped mid-upload.
+/// Removes spool files of earlier releases (`NAME.part`, without their
+/// writer's PID) left by a server that stopped mid-upload. Today's are
+/// temporary names (`.NAME.upload.PID.tmp`), which the data directory's
+/// sweep at open removes once their process is gone.
 pub fn clean(data: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir(data)) {
         for e in entries.filter_map(Result::ok) {
@@ -75,7 +78,7 @@ pub async fn receive_stream<E: std::fmt::Display>(
     getrandom::fill(&mut random).map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
     let name = crate::util::digest::hex(&random);
     let spool = Spool {
-        path: dir.join(format!("{name}.part")),
+        path: crate::util::durable::temp_path(&dir.join(format!("{name}.upload")), "tmp"),
     };
     let mut file = Some(std::fs::File::create(&spool.path).map_err(Error::Io)?);
     let mut pending: Vec<u8> = Vec::with_capacity(BUFFER);

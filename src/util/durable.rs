@@ -58,7 +58,13 @@ pub fn temp_owner(file_name: &str) -> Option<u32> {
 /// written. A process that started later only reuses the PID of the one
 /// that died (a container's PID 1 after a restart, this process included).
 fn in_use(pid: u32, written: Option<std::time::SystemTime>) -> bool {
-    if !Path::new("/proc").join(pid.to_string()).exists() {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // A zombie (`Z`) or a dying process (`X`) writes nothing more: its
+    // state is the first field after the command name in parentheses.
+    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    if matches!(state, Some("Z" | "X")) {
         return false;
     }
     match (process_start(pid), written) {
@@ -278,5 +284,27 @@ mod tests {
             .unwrap();
         assert_eq!(sweep(dir.path(), &[]).unwrap(), vec![old.clone()]);
         assert!(fresh.exists());
+    }
+
+    /// A writer that died but was not reaped yet (a zombie still has its
+    /// /proc entry) writes nothing more: what it left is removed.
+    #[test]
+    fn sweep_removes_a_zombies_leftover() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let left = dir.path().join(format!(".head.json.{pid}.tmp"));
+        std::fs::write(&left, b"x").unwrap();
+        // Exited and not reaped: a zombie.
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .contains(") Z")
+        {
+            assert!(started.elapsed().as_secs() < 10, "the child never exited");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(sweep(dir.path(), &[]).unwrap(), vec![left]);
+        child.wait().unwrap();
     }
 }

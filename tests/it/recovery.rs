@@ -36,8 +36,8 @@ fn leftovers(data: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    // Upload parts and staging batches are named openly; none may remain.
-    for dir in ["staging", "spool"] {
+    // Staging batches are named openly; none may remain.
+    for dir in ["staging"] {
         if let Ok(entries) = std::fs::read_dir(data.join(dir)) {
             found.extend(entries.map(|e| e.unwrap().path()));
         }
