@@ -25,7 +25,9 @@ use std::io::Read;
 use std::path::Path;
 use thiserror::Error;
 
-pub use read::{ANY_MEDIA_TYPE, Format, ODS_MEDIA_TYPE, TSV_MEDIA_TYPE, XLS_MEDIA_TYPE, XLSX_MEDIA_TYPE};
+pub use read::{
+    ANY_MEDIA_TYPE, CHUNK_RECORDS, Format, ODS_MEDIA_TYPE, TSV_MEDIA_TYPE, XLS_MEDIA_TYPE, XLSX_MEDIA_TYPE,
+};
 pub use sniff::{HEAD_BYTES, decide};
 
 /// The filing columns, as named in the contract.
@@ -241,7 +243,7 @@ pub struct FileResult {
 /// each file is created only when it has rows. On error the caller discards
 /// whatever was written.
 pub fn ingest_file(
-    input: impl Read,
+    input: impl Read + Send,
     format: Format,
     options: &InputOptions,
     name: &str,
@@ -250,16 +252,41 @@ pub fn ingest_file(
     rejections_path: &Path,
 ) -> Result<FileResult, IngestError> {
     let mut sink = Sink::new(name, ctx, filings_path, rejections_path);
-    let sha256 = {
-        let mut hashing = HashingReader {
-            inner: input,
-            hasher: Sha256::new(),
-        };
-        read::read_chunks(&mut hashing, format, name, options, &mut |raw| sink.chunk(raw))?;
-        crate::util::digest::hex(&hashing.hasher.finalize())
-    };
-    sink.finish(sha256)
+    // Reading (decoding, hashing, splitting into string columns) on a
+    // thread of its own while this one validates and writes the chunk
+    // before: the two overlap, at most `READ_AHEAD` chunks apart, so memory
+    // stays bounded however large the file.
+    let (chunks, received) = std::sync::mpsc::sync_channel::<DataFrame>(READ_AHEAD);
+    let (sunk, read) = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut hashing = HashingReader {
+                inner: input,
+                hasher: Sha256::new(),
+            };
+            read::read_chunks(&mut hashing, format, name, options, &mut |raw| {
+                // Refused only once the validating side has stopped on an
+                // error of its own, which is the one reported.
+                chunks.send(raw).map_err(|_| IngestError::Io {
+                    file: name.to_string(),
+                    source: std::io::Error::other("validation stopped"),
+                })
+            })?;
+            Ok(crate::util::digest::hex(&hashing.hasher.finalize()))
+        });
+        // `received` is consumed: on an error it is dropped at once, which
+        // ends the reader's next send.
+        let sunk = received.into_iter().try_for_each(|raw| sink.chunk(raw));
+        let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (sunk, read)
+    });
+    // Chunks are validated in file order, so an error of the validating
+    // side comes from an earlier record than any the reader met after it.
+    sunk?;
+    sink.finish(read?)
 }
+
+/// Chunks read ahead of the one being validated and written.
+const READ_AHEAD: usize = 1;
 
 /// Reads and validates a file without writing anything: its records, and
 /// how many would be accepted and rejected. The fuzz targets drive the

@@ -442,7 +442,7 @@ fn open(
     source: IngestSource,
     name: &str,
     options: &ingest::InputOptions,
-) -> Result<(Box<dyn Read>, Format), IngestError> {
+) -> Result<(Box<dyn Read + Send>, Format), IngestError> {
     let io = |source| IngestError::Io {
         file: name.to_string(),
         source,

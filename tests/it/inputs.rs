@@ -593,3 +593,78 @@ async fn an_upload_whose_content_contradicts_its_declared_type_is_refused() {
     );
     assert_eq!(app.dataset_version().unwrap(), 0, "nothing was committed");
 }
+
+/// A file of several chunks: its reader runs on a thread of its own, a
+/// chunk ahead of validation (issue 23). Every record is counted as the
+/// sequential dry run (`ingest::check`) counts it, the file's hash is its
+/// bytes' SHA-256, and a byte that is not UTF-8 in a later chunk is refused
+/// with its record number, with no thread left waiting.
+#[test]
+fn a_file_read_ahead_in_chunks_counts_hashes_and_refuses_as_read_in_one_go() {
+    use sha2::Digest;
+    let reference = ecomshare::store::builtin_reference();
+    let ctx = ecomshare::ingest::FileContext {
+        reference: &reference,
+        current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),
+        batch_seq: 1,
+        file_index: 0,
+        ingest_time_us: 0,
+        numbers: Default::default(),
+    };
+    let options = InputOptions::default();
+    let records = ecomshare::ingest::CHUNK_RECORDS + 1000;
+    let mut text = String::from(common::HEADER);
+    text.push('\n');
+    for i in 0..records {
+        // Every fifth row refused (a total below its e-commerce part).
+        let (total, ecom) = if i % 5 == 0 { (10, 20) } else { (1000 + i, 10) };
+        let district = ["380", "381", "382"][i % 3];
+        text.push_str(&format!(
+            "{},{district},4711,2025-03,{total},{ecom},,,\n",
+            tax_code(i as u32 % 5000)
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (filings, rejections) = (dir.path().join("f.parquet"), dir.path().join("r.parquet"));
+    let read = ecomshare::ingest::ingest_file(
+        text.as_bytes(),
+        Format::Csv,
+        &options,
+        "big.csv",
+        &ctx,
+        &filings,
+        &rejections,
+    )
+    .unwrap();
+    let dry = ecomshare::ingest::check(text.as_bytes(), Format::Csv, &options, "big.csv", &ctx).unwrap();
+    assert_eq!((read.records, read.accepted, read.rejected), dry);
+    assert_eq!(read.records, records as u64);
+    assert!(read.rejected >= (records / 5) as u64);
+    assert_eq!(read.sha256, format!("{:x}", sha2::Sha256::digest(text.as_bytes())));
+
+    // A byte that is not UTF-8 in the second chunk's 10th record.
+    let mut bytes = text.into_bytes();
+    let line_start = |n: usize| {
+        // Data record n (1-based) starts after the header and n − 1 lines.
+        let mut seen = 0;
+        bytes.iter().position(|&b| {
+            seen += usize::from(b == b'\n');
+            seen == n
+        })
+    };
+    let bad_record = ecomshare::ingest::CHUNK_RECORDS + 10;
+    let at = line_start(bad_record).unwrap() + 1;
+    bytes[at + 3] = 0xff;
+    let err = ecomshare::ingest::ingest_file(
+        &bytes[..],
+        Format::Csv,
+        &options,
+        "big.csv",
+        &ctx,
+        &filings,
+        &rejections,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "not_utf8", "{err}");
+    assert!(err.to_string().contains(&format!("record {bad_record}")), "{err}");
+}
