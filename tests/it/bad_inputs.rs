@@ -50,14 +50,7 @@ fn every_file_of_the_corpus_has_its_expected_outcome_and_nothing_half_done() {
         assert_eq!(&got, want, "{name}");
         // The dry run the fuzz targets use agrees with the ingest.
         let reference = ecomshare::store::builtin_reference();
-        let ctx = ecomshare::ingest::FileContext {
-            reference: &reference,
-            current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),
-            batch_seq: 1,
-            file_index: 0,
-            ingest_time_us: 0,
-            numbers: Default::default(),
-        };
+        let ctx = common::file_context(&reference);
         let options = Default::default();
         let head = &bytes[..bytes.len().min(ecomshare::ingest::HEAD_BYTES)];
         let decided = ecomshare::ingest::decide(&name, Format::from_path(&name), head, &options);

@@ -296,6 +296,45 @@ pub fn post_filings(port: u16, name: &str, body: &[u8]) -> String {
     out.lines().next().unwrap_or("").to_string()
 }
 
+/// What a data directory holds: its version, and its figures by district
+/// and sector for 2025-01..2025-06 without the version.
+pub fn state(data: &Path) -> (u64, Value) {
+    let out = bin(data)
+        .args([
+            "share",
+            "--by",
+            "district,sector",
+            "--from",
+            "2025-01",
+            "--to",
+            "2025-06",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the data directory reads: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let version = v["dataset_version"].as_u64().unwrap();
+    v.as_object_mut().unwrap().remove("dataset_version");
+    (version, v)
+}
+
+/// The context a file is read in outside a batch (the dry run, a direct
+/// `ingest_file`): the built-in reference, November 2026, batch 1, file 0.
+pub fn file_context(reference: &ecomshare::domain::Reference) -> ecomshare::ingest::FileContext<'_> {
+    ecomshare::ingest::FileContext {
+        reference,
+        current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),
+        batch_seq: 1,
+        file_index: 0,
+        ingest_time_us: 0,
+        numbers: Default::default(),
+    }
+}
+
 /// One request through a router (in process): its status, headers and
 /// whole body.
 pub async fn exchange(

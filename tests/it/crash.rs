@@ -11,8 +11,7 @@
 
 use crate::common;
 
-use common::{Env, bin, kill, post_filings, serve};
-use serde_json::Value;
+use common::{Env, bin, kill, post_filings, serve, state};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -64,31 +63,6 @@ fn ingest_cmd(data: &Path, file: &Path) -> std::process::Command {
     let mut c = bin(data);
     c.arg("ingest").arg(file);
     c
-}
-
-/// What a data directory holds: its version and its figures by district.
-fn state(data: &Path) -> (u64, Value) {
-    let out = bin(data)
-        .args([
-            "share",
-            "--by",
-            "district,sector",
-            "--from",
-            "2025-01",
-            "--to",
-            "2025-06",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the data directory reads: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let version = v["dataset_version"].as_u64().unwrap();
-    v.as_object_mut().unwrap().remove("dataset_version");
-    (version, v)
 }
 
 #[test]

@@ -603,14 +603,7 @@ async fn an_upload_whose_content_contradicts_its_declared_type_is_refused() {
 fn a_file_read_ahead_in_chunks_counts_hashes_and_refuses_as_read_in_one_go() {
     use sha2::Digest;
     let reference = ecomshare::store::builtin_reference();
-    let ctx = ecomshare::ingest::FileContext {
-        reference: &reference,
-        current_month: ecomshare::domain::Period::new(2026, 11).unwrap(),
-        batch_seq: 1,
-        file_index: 0,
-        ingest_time_us: 0,
-        numbers: Default::default(),
-    };
+    let ctx = common::file_context(&reference);
     let options = InputOptions::default();
     let records = ecomshare::ingest::CHUNK_RECORDS + 1000;
     let mut text = String::from(common::HEADER);
