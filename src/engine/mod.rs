@@ -349,7 +349,8 @@ async fn register_files(
 /// `filings` and `superseded` are the previous version's files, `staged` the
 /// batch's accepted filings.
 ///
-/// The key space is split into `parts` by key hash, run one after the
+/// Only the earlier filings of the batch's months are read. The key space
+/// is split into `parts` by key hash, run one after the
 /// other, so the hash tables of one run hold about 1/`parts` of the batch's
 /// keys: the caller picks `parts` from the batch's size to bound memory.
 pub async fn superseded_by(
@@ -362,9 +363,31 @@ pub async fn superseded_by(
         return Ok(Vec::new());
     }
     let ctx = session();
-    register_files(&ctx, "filings", filings, filings_schema()).await?;
-    register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     register_files(&ctx, "staged", staged, filings_schema()).await?;
+    // A filing can only be superseded by one of its own month: the earlier
+    // filings are read for the batch's months only, which Parquet's
+    // statistics let the scan skip to (files are written in input order,
+    // and filers file month by month).
+    let months = ctx.sql("SELECT DISTINCT period FROM staged").await?.collect().await?;
+    let mut in_months = Vec::new();
+    for batch in &months {
+        let column = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
+        let text = column
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| EngineError::Shape("period is not text".into()))?;
+        in_months.extend(text.iter().flatten().map(|m| lit(m.to_string())));
+    }
+    if in_months.is_empty() {
+        return Ok(Vec::new());
+    }
+    register_files(&ctx, "all_filings", filings, filings_schema()).await?;
+    let earlier = ctx
+        .table("all_filings")
+        .await?
+        .filter(col("period").in_list(in_months, false))?;
+    ctx.register_table("filings", earlier.into_view())?;
+    register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     let parts = i64::from(parts.max(1));
     let mut out = Vec::new();
     for part in 0..parts {

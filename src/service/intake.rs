@@ -329,20 +329,27 @@ impl App {
 
     /// The rollup of `manifest`'s version and its unit dictionary, to build
     /// the next version's on: read from its files, or — for a version
-    /// committed before rollups — computed from its effective filings.
+    /// committed before rollups, or whose rollup files are lost or damaged —
+    /// computed from its effective filings.
     fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
         let units: Vec<PathBuf> = manifest.units_files().map(|p| self.warehouse.path_of(p)).collect();
         if let Some(path) = manifest.rollup_file() {
-            return Ok((
-                Rollup::read(&self.warehouse.path_of(path))?,
-                UnitDictionary::read(&units)?,
-            ));
+            match Rollup::read(&self.warehouse.path_of(path))
+                .and_then(|rollup| Ok((rollup, UnitDictionary::read(&units)?)))
+            {
+                Ok(read) => return Ok(read),
+                Err(e) => tracing::warn!(
+                    version = manifest.version,
+                    error = %e,
+                    "the rollup of the version cannot be read: building it from its filings"
+                ),
+            }
         }
         let (mut rollup, mut dictionary) = (Rollup::default(), UnitDictionary::default());
         if manifest.version > 0 {
             tracing::info!(
                 version = manifest.version,
-                "building the rollup of a version from before rollups"
+                "building the rollup of a version from its filings"
             );
             let (filings, superseded) = self.version_files(manifest)?;
             block_on(async {

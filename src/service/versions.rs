@@ -317,9 +317,22 @@ impl App {
                     }
                     Ok::<_, crate::store::rollup::RollupError>(rollup)
                 });
-                Some(Arc::new(read.await.map_err(|e| {
-                    AppError::Engine(EngineError::Shape(format!("reading the rollup failed: {e}")))
-                })??))
+                match read
+                    .await
+                    .map_err(|e| AppError::Engine(EngineError::Shape(format!("reading the rollup failed: {e}"))))?
+                {
+                    Ok(rollup) => Some(Arc::new(rollup)),
+                    // Answered from the filings instead (the same figures,
+                    // more slowly); the next commit builds a new rollup.
+                    Err(e) => {
+                        tracing::warn!(
+                            version = tag.dataset_version,
+                            error = %e,
+                            "the rollup of the version cannot be read: answering from its filings"
+                        );
+                        None
+                    }
+                }
             }
             None => None,
         };

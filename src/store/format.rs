@@ -15,6 +15,9 @@
 //! - **2**: format 1 with the marker, and every archived month a link to a
 //!   bundle (each file of the archive is then immutable, which a backup
 //!   relies on to copy it without a lock).
+//! - **3**: format 2, where a batch's rollup file may keep parts in earlier
+//!   batches' rollup files (named in its metadata); a binary of format 2
+//!   would read such a file without them. Nothing to upgrade.
 //!
 //! An upgrade runs under the commit lock, one idempotent step per format,
 //! and writes the marker last (atomically): a crash anywhere leaves a
@@ -28,7 +31,7 @@ use std::fs;
 use std::path::Path;
 
 /// The format this binary writes (and the newest it reads).
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 /// The marker's name in the data directory.
 pub const MARKER: &str = "format.json";

@@ -738,3 +738,53 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
         "the damaged month counted again"
     );
 }
+
+/// A version's rollup keeps the parts its batch did not change in earlier
+/// batches' rollup files. When one of them is lost, the versions that need
+/// it are answered from the raw filings, with the same figures, and the next
+/// commit builds its rollup from the effective filings.
+#[test]
+fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let fixture = |f: &str| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(f)
+    };
+    {
+        let app = App::open(&data).unwrap();
+        for f in ["sample_filings.csv", "queries/v2_revisions.csv"] {
+            app.ingest(vec![IngestSource::Path(fixture(f))]).unwrap();
+        }
+    }
+    // Version 2's file names parts that stay in version 1's.
+    let v2 = std::fs::read(data.join("batches/00000002/rollup.parquet")).unwrap();
+    assert!(
+        v2.windows(26).any(|w| w == b"ecomshare.rollup.elsewhere"),
+        "version 2 keeps the months it did not change in version 1's file"
+    );
+    std::fs::remove_file(data.join("batches/00000001/rollup.parquet")).unwrap();
+
+    let app = App::open(&data).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert!(!rt.block_on(app.has_rollup()).unwrap());
+    let params = ShareParams {
+        by: Some("district,period".into()),
+        from: Some("2024-01".into()),
+        to: Some("2025-12".into()),
+        ..ShareParams::default()
+    };
+    let scanned = rt.block_on(app.share_from_filings(&params)).unwrap();
+    assert_eq!(rt.block_on(app.share(&params)).unwrap(), scanned);
+
+    app.ingest(vec![IngestSource::Path(fixture("queries/v3_revisions.csv"))])
+        .unwrap();
+    assert!(rt.block_on(app.has_rollup()).unwrap());
+    let rolled = rt.block_on(app.share_uncached(&params)).unwrap();
+    assert_eq!(rolled, rt.block_on(app.share_from_filings(&params)).unwrap());
+    assert_ne!(rolled.total, scanned.total, "version 3 revises a figure");
+}

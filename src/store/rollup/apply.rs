@@ -61,7 +61,7 @@ impl Rollup {
     /// cells' unit sets, and stores each changed set in its most compact
     /// form. Sets still as stored hold no new unit.
     pub fn settle_units(&mut self, units: &mut UnitDictionary) -> Result<(), RollupError> {
-        let base = units.index.len() as u32;
+        let base = units.len();
         let remap = units.settle()?;
         // Only month parts get filings; only those read can have changed.
         for (_, part) in self.parts.iter_mut().filter(|(s, _)| matches!(s, Span::Month(_))) {

@@ -5,13 +5,15 @@
 //! dictionary, so that any union of cells counts distinct units exactly.
 //!
 //! Kept at each commit next to the raw data (`batches/N/rollup.parquet`, the
-//! whole table of version N; `batches/N/units.parquet`, the units first seen
-//! in batch N, whose positions across batches are the dictionary), in parts
-//! of one row group each: a month's cells, and the same by quarter and by
-//! year (unions of their months' cells), so that a slice of whole quarters or
-//! years unites a few sets per group instead of one per month. Each version's
-//! table is made from the previous version's: a batch's filings are added,
-//! the filings they supersede subtracted, and the quarters and years of the
+//! table of version N; `batches/N/units.parquet`, the units first seen in
+//! batch N, whose positions across batches are the dictionary), in parts of
+//! one row group each: a month's cells, and the same by quarter and by year
+//! (unions of their months' cells), so that a slice of whole quarters or
+//! years unites a few sets per group instead of one per month. Version N's
+//! file holds the parts batch N changed and names the earlier files that
+//! hold the others (at most `MAX_SOURCES` of them). Each version's table is
+//! made from the previous version's: a batch's filings are added, the
+//! filings they supersede subtracted, and the quarters and years of the
 //! months it changed made again. Parts are read when first needed, unit sets
 //! decoded when first united. A cell's unit set only grows: a unit is
 //! in a cell exactly when one of its keys (unit, district, VSIC code,
@@ -64,8 +66,6 @@ use cells::{Cells, Codes};
 use parts::{Part, Span};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use storage::Stored;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -99,7 +99,6 @@ pub struct Rollup {
     /// Whether the quarter and year parts are there (files written before
     /// them have months only; the next commit adds them).
     levels: bool,
-    stored: Option<Arc<Stored>>,
     /// The months of the filings applied since this rollup was read.
     touched: std::collections::BTreeSet<String>,
 }
@@ -123,11 +122,22 @@ impl Rollup {
             .sum()
     }
 
+    /// The files its parts are read from (0 for one made in memory).
+    pub fn files(&self) -> usize {
+        let files: std::collections::BTreeSet<&Path> = self
+            .parts
+            .values()
+            .filter_map(|p| p.at.as_ref())
+            .map(|at| at.file.path())
+            .collect();
+        files.len()
+    }
+
     /// A part's number of cells, from the file's metadata while not read.
     fn rows(&self, part: &Part) -> usize {
-        match (part.cells.get(), &self.stored, part.row_group) {
-            (Some(cells), _, _) => cells.aggs.iter().filter(|a| a.filings != 0).count(),
-            (None, Some(stored), Some(rg)) => stored.metadata.metadata().row_group(rg).num_rows() as usize,
+        match (part.cells.get(), &part.at) {
+            (Some(cells), _) => cells.aggs.iter().filter(|a| a.filings != 0).count(),
+            (None, Some(at)) => at.file.metadata.metadata().row_group(at.row_group).num_rows() as usize,
             _ => 0,
         }
     }
@@ -137,10 +147,10 @@ impl Rollup {
         if let Some(cells) = part.cells.get() {
             return Ok(cells);
         }
-        let (Some(stored), Some(row_group)) = (&self.stored, part.row_group) else {
+        let Some(at) = &part.at else {
             return Ok(part.cells.get_or_init(Cells::default));
         };
-        let batch = stored.read_row_group(row_group)?;
+        let batch = at.file.read_row_group(at.row_group)?;
         let cells = Cells::from_batch(&batch, 0..batch.num_rows())?;
         Ok(part.cells.get_or_init(|| cells))
     }
@@ -152,6 +162,8 @@ impl Rollup {
         }
         let part = self.parts.entry(span).or_default();
         part.cells.get_or_init(Cells::default);
+        // Changed from here on: the next write writes it.
+        part.at = None;
         Ok(part.cells.get_mut().expect("loaded just above"))
     }
 
@@ -203,6 +215,7 @@ mod tests {
     use crate::store::builtin_reference;
     use datafusion::arrow::array::{ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::compute::concat_batches;
+    use std::sync::Arc;
 
     type Filing<'a> = (&'a str, &'a str, &'a str, &'a str, i64, i64, i64);
 
@@ -355,6 +368,70 @@ mod tests {
             names,
             ["2024-02", "2024-03", "2024-Q2", "2024-Q3", "2024-10", "2024-11"]
         );
+    }
+
+    #[test]
+    fn a_commit_writes_the_months_it_changed_and_names_where_the_others_are() {
+        let (mut units, mut whole) = (UnitDictionary::default(), Rollup::default());
+        whole.apply(&a_year(), &mut units, 1).unwrap();
+        whole.settle_units(&mut units).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = |n: usize| {
+            let d = dir.path().join(format!("{n:08}"));
+            std::fs::create_dir_all(&d).unwrap();
+            d.join("rollup.parquet")
+        };
+        whole.write(&file(0)).unwrap();
+        let reference = builtin_reference();
+        let slices = [
+            slice("2024-01", "2024-12", vec![Dim::District]),
+            slice("2024-01", "2024-12", vec![Dim::Sector, Dim::Quarter]),
+            slice("2024-04", "2024-06", vec![Dim::Vsic]),
+            slice("2024-01", "2024-12", vec![Dim::Year]),
+        ];
+        // 60 commits, each adding a filing to one month, each read from the
+        // previous one's file as a commit does.
+        let (mut dictionary, mut expected) = (units.clone(), whole.clone());
+        let mut whole_again = 0;
+        for n in 1..=60usize {
+            // Months of three years, in an order that spreads the parts
+            // over many files.
+            let k = (n * 7) % 36;
+            let month = format!("{}-{:02}", 2022 + k / 12, k % 12 + 1);
+            let unit = format!("u{}", 10 + n % 7);
+            let more = filings(&[(&unit, "381", "4711", &month, 10 * n as i64, n as i64, 1_000_000)]);
+            let mut r = Rollup::read(&file(n - 1)).unwrap();
+            r.apply(&more, &mut dictionary, 1).unwrap();
+            r.settle_units(&mut dictionary).unwrap();
+            expected.apply(&more, &mut units, 1).unwrap();
+            expected.settle_units(&mut units).unwrap();
+            expected.settle_levels().unwrap();
+            r.write(&file(n)).unwrap();
+
+            let back = Rollup::read(&file(n)).unwrap();
+            assert_eq!(back, expected, "commit {n}");
+            for s in &slices {
+                assert_eq!(
+                    back.breakdown(s, &reference).unwrap(),
+                    expected.breakdown(s, &reference).unwrap()
+                );
+            }
+            assert!(
+                back.files() <= storage::MAX_SOURCES + 1,
+                "commit {n}: {} files",
+                back.files()
+            );
+            whole_again += usize::from(n > 1 && back.files() == 1);
+            let written = storage::read_parquet(&file(n)).unwrap();
+            let rows: usize = written.iter().map(|b| b.num_rows()).sum();
+            if n == 1 {
+                // The month, its quarter and the year; the other months
+                // and quarters stay in the first file.
+                assert_eq!(back.files(), 2);
+                assert!(rows < whole.sorted().unwrap().len() / 2, "{rows} rows written");
+            }
+        }
+        assert!(whole_again > 0, "past MAX_SOURCES files a commit writes every part");
     }
 
     /// Regression: unit sets are decoded when first needed, so a damaged

@@ -5,10 +5,11 @@
 
 use super::cells::{Cells, Codes};
 use super::groups::Group;
+use super::storage::Stored;
 use super::{Rollup, RollupError};
 use crate::domain::{Dim, Period, Quarter};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Where a part of the calendar falls: a month, a quarter or a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,8 +61,16 @@ impl Span {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Part {
     pub(super) cells: OnceLock<Cells>,
-    /// Its row group in the file it was read from, while not loaded.
-    pub(super) row_group: Option<usize>,
+    /// The file and row group that hold it as it is: set when read from a
+    /// file, cleared when changed.
+    pub(super) at: Option<At>,
+}
+
+/// A part's place in a rollup file.
+#[derive(Debug, Clone)]
+pub(super) struct At {
+    pub(super) file: Arc<Stored>,
+    pub(super) row_group: usize,
 }
 
 impl Rollup {
@@ -84,7 +93,7 @@ impl Rollup {
                 level,
                 Part {
                     cells: OnceLock::from(cells),
-                    row_group: None,
+                    at: None,
                 },
             );
         }

@@ -5,7 +5,7 @@
 
 use super::cells::{Agg, Cells};
 use super::columns::{bad_period, text};
-use super::parts::{Part, Span};
+use super::parts::{At, Part, Span};
 use super::{Rollup, RollupError, file_err};
 use datafusion::arrow::array::{ArrayRef, BinaryArray, Decimal128Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::concat_batches;
@@ -14,6 +14,8 @@ use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecor
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::KeyValue;
 use datafusion::parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -25,9 +27,69 @@ pub(super) struct Stored {
     path: std::path::PathBuf,
     file: std::sync::Mutex<File>,
     pub(super) metadata: ArrowReaderMetadata,
+    /// The parts of its row groups, in order (`None`: a file from before
+    /// parts).
+    names: Option<Vec<Span>>,
+    /// The parts it keeps in earlier files.
+    elsewhere: Vec<Elsewhere>,
+}
+
+/// A part a rollup file keeps in an earlier one: its name, the file
+/// (relative to this file's directory) and the row group there.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Elsewhere {
+    part: String,
+    file: String,
+    row_group: usize,
 }
 
 impl Stored {
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(path: &Path) -> Result<Self, RollupError> {
+        let err = file_err(path);
+        let file = File::open(path).map_err(|e| err(e.to_string()))?;
+        let metadata = ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| err(e.to_string()))?;
+        let entry = |key: &str| {
+            metadata
+                .metadata()
+                .file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|e| e.key == key))
+                .and_then(|e| e.value.clone())
+        };
+        let names: Option<Vec<Span>> = entry(PARTS_KEY)
+            .map(|names| {
+                names
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(|n| Span::parse(n).ok_or_else(|| err(format!("part {n:?}"))))
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?;
+        if names
+            .as_ref()
+            .is_some_and(|n| n.len() != metadata.metadata().num_row_groups())
+        {
+            return Err(err("its parts do not match its row groups".into()));
+        }
+        let elsewhere = match entry(ELSEWHERE_KEY) {
+            Some(json) if names.is_some() => serde_json::from_str(&json).map_err(|e| err(e.to_string()))?,
+            Some(_) => return Err(err("parts kept elsewhere without its own parts named".into())),
+            None => Vec::new(),
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: std::sync::Mutex::new(file),
+            metadata,
+            names,
+            elsewhere,
+        })
+    }
+
     pub(super) fn read_row_group(&self, row_group: usize) -> Result<RecordBatch, RollupError> {
         let err = file_err(&self.path);
         let file = self.file.lock().expect("rollup file lock");
@@ -46,6 +108,15 @@ impl Stored {
 
 /// The file's key-value entry that names its parts, one row group each.
 const PARTS_KEY: &str = "ecomshare.rollup.parts";
+
+/// The file's key-value entry that lists the parts it keeps in earlier
+/// files (a JSON array of `Elsewhere`).
+const ELSEWHERE_KEY: &str = "ecomshare.rollup.elsewhere";
+
+/// The most earlier files one rollup file keeps parts in; past it, a write
+/// copies every part into the new file, so a version is read from a
+/// bounded number of files however many commits made it.
+pub const MAX_SOURCES: usize = 24;
 
 impl Rollup {
     /// The part `span` as one record batch, sorted by key.
@@ -101,13 +172,18 @@ impl Rollup {
         .map_err(|e| RollupError::Input(e.to_string()))
     }
 
-    /// Writes the rollup: one row group per part, named in the file's
-    /// metadata, so that a reader reads only the parts it needs. The
-    /// quarters and years of the months changed are made again first.
+    /// Writes the rollup: one row group per part changed since it was read,
+    /// and the places of the parts it did not change, which stay in the
+    /// earlier files that hold them (named in the file's metadata), so a
+    /// commit writes the months it touched, not the whole table. When the
+    /// parts kept elsewhere would span more than [`MAX_SOURCES`] files,
+    /// every part is written here instead. The quarters and years of the
+    /// months changed are made again first.
     pub fn write(&mut self, path: &Path) -> Result<(), RollupError> {
         self.settle_levels()?;
         let err = file_err(path);
         let file = File::create(path).map_err(|e| err(e.to_string()))?;
+        let elsewhere = self.kept_elsewhere(path);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(usize::MAX >> 1))
@@ -116,14 +192,14 @@ impl Rollup {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| err(e.to_string()))?;
         let mut names = Vec::new();
         for (span, part) in &self.parts {
-            if self.rows(part) == 0 {
+            if self.rows(part) == 0 || elsewhere.iter().any(|e| e.part == span.name()) {
                 continue;
             }
-            let batch = match (part.cells.get(), &self.stored, part.row_group) {
+            let batch = match (part.cells.get(), &part.at) {
                 // A part the commit did not read is copied as stored, one
                 // at a time: the whole table is never in memory.
-                (None, Some(stored), Some(rg)) => {
-                    RecordBatch::try_new(schema.clone(), stored.read_row_group(rg)?.columns().to_vec())
+                (None, Some(at)) => {
+                    RecordBatch::try_new(schema.clone(), at.file.read_row_group(at.row_group)?.columns().to_vec())
                         .map_err(|e| err(e.to_string()))?
                 }
                 _ => self.part_batch(*span, self.part(part)?)?,
@@ -135,50 +211,100 @@ impl Rollup {
         if self.levels {
             writer.append_key_value_metadata(KeyValue::new(PARTS_KEY.to_string(), names.join(",")));
         }
+        if !elsewhere.is_empty() {
+            let json = serde_json::to_string(&elsewhere).map_err(|e| err(e.to_string()))?;
+            writer.append_key_value_metadata(KeyValue::new(ELSEWHERE_KEY.to_string(), json));
+        }
         let file = writer.into_inner().map_err(|e| err(e.to_string()))?;
         file.sync_all().map_err(|e| err(e.to_string()))
     }
 
-    /// Opens a rollup file: its parts are read when first needed. A file
-    /// without the names of its parts (written before parts: one row group,
-    /// months only) is read whole, its months only.
+    /// The parts a file written at `path` leaves where they are: those not
+    /// changed since read from a file with named parts, unless they span
+    /// more than [`MAX_SOURCES`] files (or a path cannot be made relative).
+    fn kept_elsewhere(&self, path: &Path) -> Vec<Elsewhere> {
+        let Some(dir) = path.parent().and_then(|d| std::fs::canonicalize(d).ok()) else {
+            return Vec::new();
+        };
+        let mut files: BTreeMap<&Path, Option<String>> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for (span, part) in &self.parts {
+            let Some(at) = part.at.as_ref().filter(|at| at.file.names.is_some()) else {
+                continue;
+            };
+            if self.rows(part) == 0 {
+                continue;
+            }
+            let file = files
+                .entry(&at.file.path)
+                .or_insert_with(|| relative(&dir, &at.file.path))
+                .clone();
+            let Some(file) = file else { return Vec::new() };
+            kept.push(Elsewhere {
+                part: span.name(),
+                file,
+                row_group: at.row_group,
+            });
+        }
+        if files.len() > MAX_SOURCES {
+            return Vec::new();
+        }
+        kept
+    }
+
+    /// Opens a rollup file: its parts are read when first needed, those it
+    /// keeps in earlier files from there. A file without the names of its
+    /// parts (written before parts: one row group, months only) is read
+    /// whole, its months only.
     pub fn read(path: &Path) -> Result<Self, RollupError> {
         let err = file_err(path);
-        let file = File::open(path).map_err(|e| err(e.to_string()))?;
-        let metadata = ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| err(e.to_string()))?;
-        let named: Option<Vec<Span>> = metadata
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kv| kv.iter().find(|e| e.key == PARTS_KEY))
-            .and_then(|e| e.value.as_deref())
-            .map(|names| {
-                names
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(|n| Span::parse(n).ok_or_else(|| err(format!("part {n:?}"))))
-                    .collect::<Result<_, _>>()
-            })
-            .transpose()?;
-        let stored = Arc::new(Stored {
-            path: path.to_path_buf(),
-            file: std::sync::Mutex::new(file),
-            metadata,
-        });
+        let stored = Arc::new(Stored::open(path)?);
         let mut r = Self::default();
-        match named {
-            Some(spans) if spans.len() == stored.metadata.metadata().num_row_groups() => {
-                for (row_group, span) in spans.into_iter().enumerate() {
+        match &stored.names {
+            Some(spans) => {
+                for (row_group, span) in spans.iter().enumerate() {
                     let part = Part {
                         cells: OnceLock::new(),
-                        row_group: Some(row_group),
+                        at: Some(At {
+                            file: stored.clone(),
+                            row_group,
+                        }),
                     };
-                    r.parts.insert(span, part);
+                    r.parts.insert(*span, part);
                 }
                 r.levels = true;
-                r.stored = Some(stored);
+                let dir = path.parent().unwrap_or(Path::new(""));
+                let mut earlier: BTreeMap<String, Arc<Stored>> = BTreeMap::new();
+                for e in &stored.elsewhere {
+                    let span = Span::parse(&e.part).ok_or_else(|| err(format!("part {:?}", e.part)))?;
+                    let file = match earlier.get(&e.file) {
+                        Some(file) => file.clone(),
+                        None => {
+                            let file = Arc::new(Stored::open(&dir.join(&e.file))?);
+                            earlier.insert(e.file.clone(), file.clone());
+                            file
+                        }
+                    };
+                    // The earlier file must hold that part at that row group.
+                    let named = file.names.as_ref().and_then(|n| n.get(e.row_group));
+                    if named != Some(&span) {
+                        return Err(err(format!(
+                            "part {} is not at row group {} of {}",
+                            e.part, e.row_group, e.file
+                        )));
+                    }
+                    let part = Part {
+                        cells: OnceLock::new(),
+                        at: Some(At {
+                            file,
+                            row_group: e.row_group,
+                        }),
+                    };
+                    if r.parts.insert(span, part).is_some() {
+                        return Err(err(format!("part {} is named twice", e.part)));
+                    }
+                }
             }
-            Some(_) => return Err(err("its parts do not match its row groups".into())),
             None => {
                 for row_group in 0..stored.metadata.metadata().num_row_groups() {
                     let batch = stored.read_row_group(row_group)?;
@@ -210,6 +336,21 @@ impl Rollup {
         }
         Ok(r)
     }
+}
+
+/// `to` as a path relative to the directory `dir` (both made canonical).
+fn relative(dir: &Path, to: &Path) -> Option<String> {
+    let to = std::fs::canonicalize(to).ok()?;
+    let (a, b): (Vec<_>, Vec<_>) = (dir.components().collect(), to.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut rel = std::path::PathBuf::new();
+    for _ in common..a.len() {
+        rel.push("..");
+    }
+    for c in &b[common..] {
+        rel.push(c);
+    }
+    rel.to_str().map(str::to_string)
 }
 
 pub(super) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<(), RollupError> {

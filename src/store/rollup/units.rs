@@ -5,24 +5,49 @@
 //! units are numbered.
 
 use super::RollupError;
-use super::cells::FastMap;
-use super::columns::strings;
+use super::cells::{FastMap, Fx};
+use super::columns::{Text, strings};
 use super::storage::{read_parquet, write_parquet};
-use datafusion::arrow::array::{ArrayRef, BinaryArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, RecordBatch, StringArray};
 use roaring::RoaringBitmap;
+use std::hash::Hasher;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 /// The unit ids of a dataset, each with its position (the bitmaps' bits).
+///
+/// The ids read from the files stay in their Arrow arrays; the index maps
+/// an id's 64-bit hash to its position, and a lookup compares the id at
+/// that position, so reading a dictionary of millions of units allocates
+/// nothing per unit. The rare id whose hash another id already holds is
+/// kept by name in `collided`.
 #[derive(Debug, Default, Clone)]
 pub struct UnitDictionary {
-    pub(super) index: FastMap<String, u32>,
+    /// The ids read from the files, in position order, a run per array.
+    known: Vec<StringArray>,
+    /// The first position of each array of `known`.
+    starts: Vec<u32>,
+    /// The number of ids in `known`.
+    read: u32,
+    /// Ids numbered since the dictionary was read, from `known`'s end on.
+    added: Vec<String>,
+    /// Hash of an id → its position.
+    index: FastMap<u64, u32>,
+    /// Ids whose hash a different id holds in `index`.
+    collided: FastMap<String, u32>,
     /// Units met since the last `settle`, by provisional position.
     provisional: FastMap<String, u32>,
     /// (district, VSIC code, unit) of each provisional unit's first filing.
     first_seen: Vec<(String, String, String)>,
-    /// Units first seen since the dictionary was read, in index order.
-    added: Vec<String>,
+}
+
+fn hash_of(unit: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(unit.as_bytes());
+    // The length too, so that ids differing only in trailing zero bytes
+    // (impossible for validated ids, cheap to rule out) hash apart.
+    h.write_u64(unit.len() as u64);
+    h.finish()
 }
 
 impl UnitDictionary {
@@ -31,40 +56,83 @@ impl UnitDictionary {
         let mut d = Self::default();
         for f in files {
             for batch in read_parquet(f.as_ref())? {
-                let ids = strings(batch.column(0))?;
+                let ids = match strings(batch.column(0))? {
+                    Text::Utf8(ids) => ids,
+                    other => StringArray::from_iter_values((0..other.len()).map(|i| other.value(i))),
+                };
+                let start = d.len();
+                d.index.reserve(ids.len());
                 for i in 0..ids.len() {
-                    let next = d.index.len() as u32;
-                    d.index.insert(ids.value(i).to_string(), next);
+                    d.insert(ids.value(i), start + i as u32);
                 }
+                d.starts.push(start);
+                d.read = start + ids.len() as u32;
+                d.known.push(ids);
             }
         }
         Ok(d)
     }
 
+    /// The number of units numbered.
+    pub(super) fn len(&self) -> u32 {
+        self.read + self.added.len() as u32
+    }
+
+    /// The id at `position` (a numbered one).
+    fn id_at(&self, position: u32) -> &str {
+        if position >= self.read {
+            return &self.added[(position - self.read) as usize];
+        }
+        let run = self.starts.partition_point(|s| *s <= position) - 1;
+        self.known[run].value((position - self.starts[run]) as usize)
+    }
+
+    fn insert(&mut self, unit: &str, position: u32) {
+        match self.index.entry(hash_of(unit)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(position);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(unit.to_string(), position);
+            }
+        }
+    }
+
+    fn find(&self, unit: &str) -> Option<u32> {
+        let position = *self.index.get(&hash_of(unit))?;
+        if self.id_at(position) == unit {
+            return Some(position);
+        }
+        self.collided.get(unit).copied()
+    }
+
     /// The position of `unit`, assigning the next one to a unit not seen yet.
     pub fn index_of(&mut self, unit: &str) -> Result<u32, RollupError> {
-        if let Some(i) = self.index.get(unit) {
-            return Ok(*i);
+        if let Some(i) = self.find(unit) {
+            return Ok(i);
         }
-        let next =
-            u32::try_from(self.index.len()).map_err(|_| RollupError::Input("more than 2^32 distinct units".into()))?;
-        self.index.insert(unit.to_string(), next);
+        let next = self.next_position(0)?;
+        self.insert(unit, next);
         self.added.push(unit.to_string());
         Ok(next)
+    }
+
+    fn next_position(&self, pending: usize) -> Result<u32, RollupError> {
+        u32::try_from(self.len() as usize + pending)
+            .map_err(|_| RollupError::Input("more than 2^32 distinct units".into()))
     }
 
     /// The position of `unit`, or for a unit not seen yet a provisional one
     /// (from the dictionary's size on), kept with the district and VSIC code
     /// of its first filing until [`Rollup::settle_units`](super::Rollup::settle_units) numbers it for good.
     pub(super) fn position(&mut self, unit: &str, district: &str, vsic: &str) -> Result<u32, RollupError> {
-        if let Some(i) = self.index.get(unit) {
-            return Ok(*i);
+        if let Some(i) = self.find(unit) {
+            return Ok(i);
         }
         if let Some(i) = self.provisional.get(unit) {
             return Ok(*i);
         }
-        let next = u32::try_from(self.index.len() + self.first_seen.len())
-            .map_err(|_| RollupError::Input("more than 2^32 distinct units".into()))?;
+        let next = self.next_position(self.first_seen.len())?;
         self.provisional.insert(unit.to_string(), next);
         self.first_seen
             .push((district.to_string(), vsic.to_string(), unit.to_string()));
@@ -76,7 +144,7 @@ impl UnitDictionary {
     /// which keeps unit sets small and their unions fast — and returns the
     /// final position of each provisional one (indexed from the first).
     pub(super) fn settle(&mut self) -> Result<Vec<u32>, RollupError> {
-        let base = self.index.len() as u32;
+        let base = self.len();
         let mut order: Vec<usize> = (0..self.first_seen.len()).collect();
         order.sort_unstable_by(|a, b| self.first_seen[*a].cmp(&self.first_seen[*b]));
         let mut remap = vec![0u32; order.len()];
@@ -91,8 +159,8 @@ impl UnitDictionary {
         named.sort_unstable();
         self.provisional.clear();
         for (position, unit) in named {
-            debug_assert_eq!(position as usize, self.index.len());
-            self.index.insert(unit.clone(), position);
+            debug_assert_eq!(position, self.len());
+            self.insert(&unit, position);
             self.added.push(unit);
         }
         Ok(remap)
@@ -171,5 +239,46 @@ impl Units {
                 .serialize_into(buf)
                 .map_err(|e| RollupError::Input(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_back_from_their_files_keep_their_positions_and_new_ones_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = UnitDictionary::default();
+        for unit in ["0101234567", "0109876543", "038068732299"] {
+            d.index_of(unit).unwrap();
+        }
+        d.write_added(&dir.path().join("1.parquet")).unwrap();
+        let mut more = UnitDictionary::read(&[dir.path().join("1.parquet")]).unwrap();
+        assert_eq!(more.index_of("2834486260").unwrap(), 3);
+        more.write_added(&dir.path().join("2.parquet")).unwrap();
+
+        let mut d = UnitDictionary::read(&[dir.path().join("1.parquet"), dir.path().join("2.parquet")]).unwrap();
+        assert_eq!(d.len(), 4);
+        assert_eq!(
+            ["0101234567", "0109876543", "038068732299", "2834486260"].map(|u| d.find(u)),
+            [Some(0), Some(1), Some(2), Some(3)]
+        );
+        assert_eq!(d.find("0101234568"), None);
+        assert_eq!((d.index_of("0101234568").unwrap(), d.added()), (4, 1));
+    }
+
+    /// Two ids with one hash: the second is found by name, never taken for
+    /// the first.
+    #[test]
+    fn an_id_whose_hash_another_holds_gets_its_own_position() {
+        let mut d = UnitDictionary::default();
+        assert_eq!(d.index_of("0101234567").unwrap(), 0);
+        // Make "0109876543" hash as the first id does.
+        d.index.insert(hash_of("0109876543"), 0);
+        assert_eq!(d.index_of("0109876543").unwrap(), 1);
+        assert_eq!(d.find("0109876543"), Some(1));
+        assert_eq!(d.find("0101234567"), Some(0));
+        assert_eq!(d.index_of("0109876543").unwrap(), 1, "found again, not numbered twice");
     }
 }
