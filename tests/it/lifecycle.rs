@@ -380,8 +380,9 @@ fn readyz_is_503_loading_while_the_newest_version_cannot_be_loaded_and_the_probe
         env.run(&["token", "create", "--role", "admin", "--name", "ops"]).code,
         0
     );
-    // The version's rollup damaged: it cannot be loaded, so never readied.
-    std::fs::write(env.data().join("batches/00000001/rollup.parquet"), b"not parquet").unwrap();
+    // The version's filings damaged: it cannot be loaded, so never readied.
+    // (A damaged rollup alone is answered from the filings.)
+    std::fs::write(env.data().join("batches/00000001/filings_0.parquet"), b"not parquet").unwrap();
     let mut server = Server::start(&env, &[]);
     poll("the first failed readying", || {
         server.log().contains("loading the newest version failed").then_some(())
