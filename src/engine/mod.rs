@@ -364,28 +364,28 @@ pub async fn superseded_by(
     }
     let ctx = session();
     register_files(&ctx, "staged", staged, filings_schema()).await?;
+    register_files(&ctx, "all_filings", filings, filings_schema()).await?;
+    let mut earlier = ctx.table("all_filings").await?;
     // A filing can only be superseded by one of its own month: the earlier
     // filings are read for the batch's months only, which Parquet's
     // statistics let the scan skip to (files are written in input order,
     // and filers file month by month).
-    let months = ctx.sql("SELECT DISTINCT period FROM staged").await?.collect().await?;
-    let mut in_months = Vec::new();
-    for batch in &months {
-        let column = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
-        let text = column
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| EngineError::Shape("period is not text".into()))?;
-        in_months.extend(text.iter().flatten().map(|m| lit(m.to_string())));
+    if !filings.is_empty() {
+        let months = ctx.sql("SELECT DISTINCT period FROM staged").await?.collect().await?;
+        let mut in_months = Vec::new();
+        for batch in &months {
+            let column = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
+            let text = column
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| EngineError::Shape("period is not text".into()))?;
+            in_months.extend(text.iter().flatten().map(|m| lit(m.to_string())));
+        }
+        if in_months.is_empty() {
+            return Ok(Vec::new());
+        }
+        earlier = earlier.filter(col("period").in_list(in_months, false))?;
     }
-    if in_months.is_empty() {
-        return Ok(Vec::new());
-    }
-    register_files(&ctx, "all_filings", filings, filings_schema()).await?;
-    let earlier = ctx
-        .table("all_filings")
-        .await?
-        .filter(col("period").in_list(in_months, false))?;
     ctx.register_table("filings", earlier.into_view())?;
     register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
     let parts = i64::from(parts.max(1));
@@ -415,10 +415,14 @@ pub fn row_ids(batches: &[RecordBatch]) -> Result<Vec<i64>, EngineError> {
 
 /// The rollup input columns of Parquet filings `files`, batch by batch.
 pub async fn scan_filings(files: &[PathBuf]) -> Result<Rows, EngineError> {
+    scan_columns(files, &crate::store::rollup::INPUT_COLUMNS).await
+}
+
+/// `columns` of Parquet filings `files`, batch by batch.
+pub async fn scan_columns(files: &[PathBuf], columns: &[&str]) -> Result<Rows, EngineError> {
     let ctx = session();
     register_files(&ctx, "filings", files, filings_schema()).await?;
-    let columns: Vec<&str> = crate::store::rollup::INPUT_COLUMNS.to_vec();
-    let df = ctx.table("filings").await?.select_columns(&columns)?;
+    let df = ctx.table("filings").await?.select_columns(columns)?;
     stream(df, usize::MAX).await
 }
 

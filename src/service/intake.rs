@@ -5,7 +5,7 @@
 
 use super::{App, AppError, block_on, month_in_vietnam};
 use crate::ingest::{self, FileContext, Format, IngestError};
-use crate::store::rollup::{Rollup, UnitDictionary};
+use crate::store::rollup::{Rollup, UnitDictionary, UnitHashes};
 use crate::store::{Batch, FileEntry, Manifest, WarehouseError};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -211,12 +211,22 @@ impl App {
             losers
         };
         let add = || {
-            self.base_rollup(batch.base()).and_then(|(mut rollup, mut units)| {
-                block_on(async {
-                    add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
-                })?;
-                Ok((rollup, units))
-            })
+            self.base_rollup(batch.base(), &staged)
+                .and_then(|(mut rollup, mut units)| {
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis() as u64,
+                        files = rollup.files(),
+                        "commit: the previous rollup and the batch's units read"
+                    );
+                    block_on(async {
+                        add_all(&mut rollup, &mut units, crate::engine::scan_filings(&staged).await?).await
+                    })?;
+                    tracing::debug!(
+                        ms = started.elapsed().as_millis() as u64,
+                        "commit: the batch added to the rollup"
+                    );
+                    Ok((rollup, units))
+                })
         };
         let (losers, added) = if self.options.concurrent_commit {
             std::thread::scope(|s| {
@@ -327,17 +337,26 @@ impl App {
         Ok(Some(rejected))
     }
 
-    /// The rollup of `manifest`'s version and its unit dictionary, to build
-    /// the next version's on: read from its files, or — for a version
-    /// committed before rollups, or whose rollup files are lost or damaged —
-    /// computed from its effective filings.
-    fn base_rollup(&self, manifest: &Manifest) -> Result<(Rollup, UnitDictionary), AppError> {
+    /// The rollup of `manifest`'s version and its unit dictionary (read for
+    /// the units of the `staged` filings), to build the next version's on:
+    /// read from its files, or — for a version committed before rollups, or
+    /// whose rollup files are lost or damaged — computed from its effective
+    /// filings.
+    fn base_rollup(&self, manifest: &Manifest, staged: &[PathBuf]) -> Result<(Rollup, UnitDictionary), AppError> {
         let units: Vec<PathBuf> = manifest.units_files().map(|p| self.warehouse.path_of(p)).collect();
         if let Some(path) = manifest.rollup_file() {
-            match Rollup::read(&self.warehouse.path_of(path))
-                .and_then(|rollup| Ok((rollup, UnitDictionary::read(&units)?)))
-            {
-                Ok(read) => return Ok(read),
+            match Rollup::read(&self.warehouse.path_of(path)) {
+                Ok(rollup) => {
+                    let wanted = block_on(async {
+                        let mut wanted = UnitHashes::default();
+                        let mut rows = crate::engine::scan_columns(staged, &["unit_id"]).await?;
+                        while let Some(b) = rows.next().await {
+                            wanted.add(b?.column(0))?;
+                        }
+                        Ok::<_, AppError>(wanted)
+                    })?;
+                    return Ok((rollup, UnitDictionary::read_for(&units, wanted)?));
+                }
                 Err(e) => tracing::warn!(
                     version = manifest.version,
                     error = %e,
@@ -345,7 +364,9 @@ impl App {
                 ),
             }
         }
-        let (mut rollup, mut dictionary) = (Rollup::default(), UnitDictionary::default());
+        // Every unit keeps the position its units file gave it (the
+        // dictionary is those files, end to end); only new ones are added.
+        let (mut rollup, mut dictionary) = (Rollup::default(), UnitDictionary::read(&units)?);
         if manifest.version > 0 {
             tracing::info!(
                 version = manifest.version,

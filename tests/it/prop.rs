@@ -752,11 +752,29 @@ fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commi
             .join("fixtures")
             .join(f)
     };
+    // Version 2 brings a unit that sorts before every earlier one in its
+    // cell, so numbering all units afresh would move every position.
+    let sample = std::fs::read_to_string(fixture("sample_filings.csv")).unwrap();
+    let header = sample.lines().next().unwrap();
+    let first = sample
+        .lines()
+        .find(|l| l.starts_with("2801079196,380,4711,2025-01"))
+        .unwrap();
+    let unit = (1..).map(common::tax_code).find(|c| c.as_str() < "2801079196").unwrap();
+    let newcomer = format!("{header}\n{}\n", first.replacen("2801079196", &unit, 1));
     {
         let app = App::open(&data).unwrap();
-        for f in ["sample_filings.csv", "queries/v2_revisions.csv"] {
-            app.ingest(vec![IngestSource::Path(fixture(f))]).unwrap();
-        }
+        app.ingest(vec![IngestSource::Path(fixture("sample_filings.csv"))])
+            .unwrap();
+        app.ingest(vec![
+            IngestSource::Path(fixture("queries/v2_revisions.csv")),
+            IngestSource::Bytes {
+                name: "newcomer.csv".into(),
+                format: Some(Format::Csv),
+                bytes: newcomer.into_bytes(),
+            },
+        ])
+        .unwrap();
     }
     // Version 2's file names parts that stay in version 1's.
     let v2 = std::fs::read(data.join("batches/00000002/rollup.parquet")).unwrap();
@@ -787,4 +805,30 @@ fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commi
     let rolled = rt.block_on(app.share_uncached(&params)).unwrap();
     assert_eq!(rolled, rt.block_on(app.share_from_filings(&params)).unwrap());
     assert_ne!(rolled.total, scanned.total, "version 3 revises a figure");
+
+    // Regression: the rebuilt rollup numbered units afresh, so the next
+    // commit's dictionary (the units files end to end) gave a unit already
+    // counted another position, and its cell counted it twice.
+    let again = std::fs::read_to_string(fixture("queries/v3_revisions.csv"))
+        .unwrap()
+        .replace("2025-06-02T09:00", "2025-06-03T09:00")
+        .replace("2400000000", "2500000000");
+    app.ingest(vec![IngestSource::Bytes {
+        name: "v4.csv".into(),
+        format: Some(Format::Csv),
+        bytes: again.into_bytes(),
+    }])
+    .unwrap();
+    let by_district = ShareParams {
+        by: Some("district".into()),
+        from: Some("2025-01".into()),
+        to: Some("2025-01".into()),
+        ..ShareParams::default()
+    };
+    for p in [&params, &by_district] {
+        assert_eq!(
+            rt.block_on(app.share_uncached(p)).unwrap(),
+            rt.block_on(app.share_from_filings(p)).unwrap()
+        );
+    }
 }

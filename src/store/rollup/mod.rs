@@ -59,7 +59,7 @@ pub use cells::{Agg, CellCodes};
 pub use columns::{INPUT_COLUMNS, input_schema};
 pub use enterprise::EnterpriseTotals;
 pub use groups::{MonthSums, group_of};
-pub use units::UnitDictionary;
+pub use units::{UnitDictionary, UnitHashes};
 
 use crate::domain::Period;
 use cells::{Cells, Codes};

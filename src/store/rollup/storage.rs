@@ -184,6 +184,7 @@ impl Rollup {
         let err = file_err(path);
         let file = File::create(path).map_err(|e| err(e.to_string()))?;
         let elsewhere = self.kept_elsewhere(path);
+        let kept: std::collections::BTreeSet<&str> = elsewhere.iter().map(|e| e.part.as_str()).collect();
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(usize::MAX >> 1))
@@ -192,7 +193,7 @@ impl Rollup {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| err(e.to_string()))?;
         let mut names = Vec::new();
         for (span, part) in &self.parts {
-            if self.rows(part) == 0 || elsewhere.iter().any(|e| e.part == span.name()) {
+            if self.rows(part) == 0 || kept.contains(span.name().as_str()) {
                 continue;
             }
             let batch = match (part.cells.get(), &part.at) {

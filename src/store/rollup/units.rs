@@ -35,6 +35,9 @@ pub struct UnitDictionary {
     index: FastMap<u64, u32>,
     /// Ids whose hash a different id holds in `index`.
     collided: FastMap<String, u32>,
+    /// When read for some units only (`read_for`): their hashes. Only
+    /// those ids are indexed, and only they may be looked up.
+    wanted: Option<UnitHashes>,
     /// Units met since the last `settle`, by provisional position.
     provisional: FastMap<String, u32>,
     /// (district, VSIC code, unit) of each provisional unit's first filing.
@@ -50,10 +53,44 @@ fn hash_of(unit: &str) -> u64 {
     h.finish()
 }
 
+/// The hashes of a set of unit ids: the units a commit will look up.
+#[derive(Debug, Default, Clone)]
+pub struct UnitHashes(FastMap<u64, ()>);
+
+impl UnitHashes {
+    /// Adds the ids of a string column (`unit_id`).
+    pub fn add(&mut self, ids: &ArrayRef) -> Result<(), RollupError> {
+        let ids = strings(ids)?;
+        for i in 0..ids.len() {
+            self.0.insert(hash_of(ids.value(i)), ());
+        }
+        Ok(())
+    }
+
+    fn has(&self, hash: u64) -> bool {
+        self.0.contains_key(&hash)
+    }
+}
+
 impl UnitDictionary {
     /// Reads the dictionary from its per-batch files, in batch order.
     pub fn read(files: &[impl AsRef<Path>]) -> Result<Self, RollupError> {
-        let mut d = Self::default();
+        Self::read_with(files, None)
+    }
+
+    /// Reads the dictionary for the units `wanted` only: every position is
+    /// kept, but only those ids are indexed (a commit looks up its batch's
+    /// units, a small part of millions). Looking up any other id is an
+    /// error.
+    pub fn read_for(files: &[impl AsRef<Path>], wanted: UnitHashes) -> Result<Self, RollupError> {
+        Self::read_with(files, Some(wanted))
+    }
+
+    fn read_with(files: &[impl AsRef<Path>], wanted: Option<UnitHashes>) -> Result<Self, RollupError> {
+        let mut d = Self {
+            wanted,
+            ..Self::default()
+        };
         for f in files {
             for batch in read_parquet(f.as_ref())? {
                 let ids = match strings(batch.column(0))? {
@@ -61,9 +98,17 @@ impl UnitDictionary {
                     other => StringArray::from_iter_values((0..other.len()).map(|i| other.value(i))),
                 };
                 let start = d.len();
-                d.index.reserve(ids.len());
                 for i in 0..ids.len() {
-                    d.insert(ids.value(i), start + i as u32);
+                    let (id, position) = (ids.value(i), start + i as u32);
+                    match &d.wanted {
+                        Some(wanted) => {
+                            let hash = hash_of(id);
+                            if wanted.has(hash) {
+                                d.insert_hashed(hash, id, position);
+                            }
+                        }
+                        None => d.insert(id, position),
+                    }
                 }
                 d.starts.push(start);
                 d.read = start + ids.len() as u32;
@@ -88,7 +133,11 @@ impl UnitDictionary {
     }
 
     fn insert(&mut self, unit: &str, position: u32) {
-        match self.index.entry(hash_of(unit)) {
+        self.insert_hashed(hash_of(unit), unit, position);
+    }
+
+    fn insert_hashed(&mut self, hash: u64, unit: &str, position: u32) {
+        match self.index.entry(hash) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(position);
             }
@@ -98,17 +147,25 @@ impl UnitDictionary {
         }
     }
 
-    fn find(&self, unit: &str) -> Option<u32> {
-        let position = *self.index.get(&hash_of(unit))?;
-        if self.id_at(position) == unit {
-            return Some(position);
+    fn find(&self, unit: &str) -> Result<Option<u32>, RollupError> {
+        let hash = hash_of(unit);
+        if self.wanted.as_ref().is_some_and(|w| !w.has(hash)) {
+            return Err(RollupError::Input(format!(
+                "unit {unit:?} looked up in a dictionary read for other units"
+            )));
         }
-        self.collided.get(unit).copied()
+        let Some(position) = self.index.get(&hash) else {
+            return Ok(None);
+        };
+        if self.id_at(*position) == unit {
+            return Ok(Some(*position));
+        }
+        Ok(self.collided.get(unit).copied())
     }
 
     /// The position of `unit`, assigning the next one to a unit not seen yet.
     pub fn index_of(&mut self, unit: &str) -> Result<u32, RollupError> {
-        if let Some(i) = self.find(unit) {
+        if let Some(i) = self.find(unit)? {
             return Ok(i);
         }
         let next = self.next_position(0)?;
@@ -126,7 +183,7 @@ impl UnitDictionary {
     /// (from the dictionary's size on), kept with the district and VSIC code
     /// of its first filing until [`Rollup::settle_units`](super::Rollup::settle_units) numbers it for good.
     pub(super) fn position(&mut self, unit: &str, district: &str, vsic: &str) -> Result<u32, RollupError> {
-        if let Some(i) = self.find(unit) {
+        if let Some(i) = self.find(unit)? {
             return Ok(i);
         }
         if let Some(i) = self.provisional.get(unit) {
@@ -261,11 +318,38 @@ mod tests {
         let mut d = UnitDictionary::read(&[dir.path().join("1.parquet"), dir.path().join("2.parquet")]).unwrap();
         assert_eq!(d.len(), 4);
         assert_eq!(
-            ["0101234567", "0109876543", "038068732299", "2834486260"].map(|u| d.find(u)),
+            ["0101234567", "0109876543", "038068732299", "2834486260"].map(|u| d.find(u).unwrap()),
             [Some(0), Some(1), Some(2), Some(3)]
         );
-        assert_eq!(d.find("0101234568"), None);
+        assert_eq!(d.find("0101234568").unwrap(), None);
         assert_eq!((d.index_of("0101234568").unwrap(), d.added()), (4, 1));
+    }
+
+    /// A dictionary read for a batch's units numbers them as the whole one
+    /// does, and refuses to look up any other.
+    #[test]
+    fn a_dictionary_read_for_some_units_finds_them_where_the_whole_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = UnitDictionary::default();
+        let ids: Vec<String> = (0..1000).map(|i| format!("{:010}", 2_800_000_000u64 + i * 7)).collect();
+        for id in &ids {
+            d.index_of(id).unwrap();
+        }
+        d.write_added(&dir.path().join("1.parquet")).unwrap();
+        let files = [dir.path().join("1.parquet")];
+        let batch: Vec<&str> = vec![&ids[3], &ids[999], "0109876543"];
+        let mut wanted = UnitHashes::default();
+        wanted
+            .add(&(Arc::new(StringArray::from(batch.clone())) as ArrayRef))
+            .unwrap();
+        let mut some = UnitDictionary::read_for(&files, wanted).unwrap();
+        let mut whole = UnitDictionary::read(&files).unwrap();
+        for id in &batch {
+            assert_eq!(some.index_of(id).unwrap(), whole.index_of(id).unwrap(), "{id}");
+        }
+        assert_eq!(some.index_of("0109876543").unwrap(), 1000);
+        let err = some.index_of(&ids[4]).unwrap_err();
+        assert!(err.to_string().contains("read for other units"), "{err}");
     }
 
     /// Two ids with one hash: the second is found by name, never taken for
@@ -277,8 +361,8 @@ mod tests {
         // Make "0109876543" hash as the first id does.
         d.index.insert(hash_of("0109876543"), 0);
         assert_eq!(d.index_of("0109876543").unwrap(), 1);
-        assert_eq!(d.find("0109876543"), Some(1));
-        assert_eq!(d.find("0101234567"), Some(0));
+        assert_eq!(d.find("0109876543").unwrap(), Some(1));
+        assert_eq!(d.find("0101234567").unwrap(), Some(0));
         assert_eq!(d.index_of("0109876543").unwrap(), 1, "found again, not numbered twice");
     }
 }
