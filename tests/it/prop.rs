@@ -200,7 +200,7 @@ proptest! {
             }]).unwrap();
             prop_assert_eq!(report.rejections.len(), 0);
         }
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = runtime();
         let params = ShareParams {
             from: Some("2024-01".into()),
             to: Some("2025-03".into()),
@@ -267,7 +267,7 @@ proptest! {
                 bytes: file_text(batch).into_bytes(),
             }]).unwrap();
         }
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = runtime();
         prop_assert!(rt.block_on(app.has_rollup()).unwrap());
         for params in &queries {
             let rolled = rt.block_on(app.share_uncached(params)).unwrap();
@@ -311,7 +311,7 @@ proptest! {
             district: district.map(str::to_string),
             ..ShareParams::default()
         };
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = runtime();
         let resp = rt.block_on(app.share(&params)).unwrap();
         let eff = effective(&batches);
         let in_filter = |f: &Filing| district.is_none_or(|d| DISTRICTS[f.district] == d);
@@ -398,10 +398,7 @@ fn a_version_from_before_rollups_gets_one_at_the_next_commit() {
         std::fs::remove_file(data.join("batches/00000001").join(f)).unwrap();
     }
     let app = App::open(&data).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     assert!(!rt.block_on(app.has_rollup()).unwrap());
     let params = ShareParams {
         by: Some("district,period".into()),
@@ -510,7 +507,7 @@ proptest! {
             ecomshare::domain::disclosure::CellStats::from_totals(merged.values().copied(), &rule).sensitive(&rule)
         };
 
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = runtime();
         let ask = |by: Option<&str>| rt.block_on(app.share(&ShareParams {
             audience: ecomshare::service::Audience::Protected,
             from: Some("2025-01".into()),
@@ -600,7 +597,7 @@ proptest! {
             0..=6 => common::tax_code(50 + i as u32),
             _ => format!("{}-00{}", common::tax_code(60), i - 6),
         };
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = runtime();
         // Asked after each batch (so a month kept for version 1 must not
         // answer for version 2 once the second batch revises it), and as of
         // version 1 at the end.
@@ -671,10 +668,7 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
         }])
         .unwrap();
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut withheld = 0;
     for by in [
         None,
@@ -747,11 +741,7 @@ fn the_dashboards_protected_tables_are_decided_without_counting_every_filing() {
 fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commit() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let fixture = |f: &str| {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(f)
-    };
+    let fixture = common::fixture;
     // Version 2 brings a unit that sorts before every earlier one in its
     // cell, so numbering all units afresh would move every position.
     let sample = std::fs::read_to_string(fixture("sample_filings.csv")).unwrap();
@@ -785,10 +775,7 @@ fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commi
     std::fs::remove_file(data.join("batches/00000001/rollup.parquet")).unwrap();
 
     let app = App::open(&data).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     assert!(!rt.block_on(app.has_rollup()).unwrap());
     let params = ShareParams {
         by: Some("district,period".into()),
@@ -831,4 +818,12 @@ fn a_lost_rollup_file_is_answered_from_the_filings_and_rebuilt_at_the_next_commi
             rt.block_on(app.share_from_filings(p)).unwrap()
         );
     }
+}
+
+/// A runtime for the async service calls of one test.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
