@@ -349,54 +349,67 @@ async fn register_files(
 /// `filings` and `superseded` are the previous version's files, `staged` the
 /// batch's accepted filings.
 ///
-/// Only the earlier filings of the batch's months are read. The key space
-/// is split into `parts` by key hash, run one after the
-/// other, so the hash tables of one run hold about 1/`parts` of the batch's
-/// keys: the caller picks `parts` from the batch's size to bound memory.
+/// A filing can only be superseded by one of its own month, so the batch
+/// is resolved in parts of consecutive months holding up to `part_rows` of
+/// its filings each (a larger month alone, split further by key hash), and
+/// each part reads only its months of the batch and of the earlier filings:
+/// Parquet's statistics let the scans skip the rest (files are written in
+/// input order, and filers file month by month). The hash tables of one run
+/// then hold about `part_rows` filings' keys, however large the batch, and
+/// every filing is read about once.
 pub async fn superseded_by(
     filings: &[PathBuf],
     superseded: &[PathBuf],
     staged: &[PathBuf],
-    parts: u32,
+    part_rows: u64,
 ) -> Result<Vec<RecordBatch>, EngineError> {
     if staged.is_empty() {
         return Ok(Vec::new());
     }
     let ctx = session();
-    register_files(&ctx, "staged", staged, filings_schema()).await?;
+    register_files(&ctx, "all_staged", staged, filings_schema()).await?;
     register_files(&ctx, "all_filings", filings, filings_schema()).await?;
-    let mut earlier = ctx.table("all_filings").await?;
-    // A filing can only be superseded by one of its own month: the earlier
-    // filings are read for the batch's months only, which Parquet's
-    // statistics let the scan skip to (files are written in input order,
-    // and filers file month by month).
-    if !filings.is_empty() {
-        let months = ctx.sql("SELECT DISTINCT period FROM staged").await?.collect().await?;
-        let mut in_months = Vec::new();
-        for batch in &months {
-            let column = cast(batch.column(0), &DataType::Utf8).map_err(DataFusionError::from)?;
-            let text = column
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| EngineError::Shape("period is not text".into()))?;
-            in_months.extend(text.iter().flatten().map(|m| lit(m.to_string())));
-        }
-        if in_months.is_empty() {
-            return Ok(Vec::new());
-        }
-        earlier = earlier.filter(col("period").in_list(in_months, false))?;
-    }
-    ctx.register_table("filings", earlier.into_view())?;
     register_files(&ctx, "superseded", superseded, superseded_schema()).await?;
-    let parts = i64::from(parts.max(1));
+    let counts = ctx
+        .sql("SELECT period, count(*) AS n FROM all_staged GROUP BY period ORDER BY period")
+        .await?
+        .collect()
+        .await?;
+    let mut months: Vec<(String, u64)> = Vec::new();
+    for batch in &counts {
+        let period = string_column(batch.column(0))?;
+        let n = int_column(batch.column(1))?;
+        for i in 0..batch.num_rows() {
+            months.push((period.value(i).to_string(), n.value(i).max(0) as u64));
+        }
+    }
+    let part_rows = part_rows.max(1);
     let mut out = Vec::new();
-    for part in 0..parts {
-        let params = ParamValues::from(vec![
-            ("parts".to_string(), ScalarValue::Int64(Some(parts))),
-            ("part".to_string(), ScalarValue::Int64(Some(part))),
-        ]);
-        let df = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.with_param_values(params)?;
-        out.extend(df.collect().await?);
+    let mut at = 0;
+    while at < months.len() {
+        // Consecutive months while they fit in one part (at least one).
+        let (first, mut rows, mut end) = (months[at].0.clone(), months[at].1, at + 1);
+        while end < months.len() && rows + months[end].1 <= part_rows {
+            rows += months[end].1;
+            end += 1;
+        }
+        let last = months[end - 1].0.clone();
+        at = end;
+        let in_range = || col("period").between(lit(first.clone()), lit(last.clone()));
+        for (name, all) in [("staged", "all_staged"), ("filings", "all_filings")] {
+            ctx.deregister_table(name)?;
+            let view = ctx.table(all).await?.filter(in_range())?;
+            ctx.register_table(name, view.into_view())?;
+        }
+        let parts = i64::try_from(rows.div_ceil(part_rows).max(1)).unwrap_or(i64::MAX);
+        for part in 0..parts {
+            let params = ParamValues::from(vec![
+                ("parts".to_string(), ScalarValue::Int64(Some(parts))),
+                ("part".to_string(), ScalarValue::Int64(Some(part))),
+            ]);
+            let df = ctx.sql(SUPERSEDED_BY_BATCH_SQL).await?.with_param_values(params)?;
+            out.extend(df.collect().await?);
+        }
     }
     Ok(out)
 }

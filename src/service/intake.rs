@@ -197,15 +197,13 @@ impl App {
         let (filings, superseded) = self.version_files(batch.base())?;
         let staged = batch.staged_filings();
         let started = std::time::Instant::now();
-        // One run per `supersession_part_rows` filings of the batch, so the
-        // commit's hash tables stay small however large the batch.
-        let accepted: u64 = batch.files().iter().map(|f| f.accepted).sum();
-        let parts = accepted.div_ceil(self.options.supersession_part_rows.max(1)).max(1) as u32;
+        // Parts of at most `supersession_part_rows` of the batch's filings,
+        // so the commit's hash tables stay small however large the batch.
+        let part_rows = self.options.supersession_part_rows;
         let find = || {
-            let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, parts));
+            let losers = block_on(crate::engine::superseded_by(&filings, &superseded, &staged, part_rows));
             tracing::debug!(
                 ms = started.elapsed().as_millis() as u64,
-                parts,
                 "commit: superseded filings found"
             );
             losers
