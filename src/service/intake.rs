@@ -169,6 +169,11 @@ impl App {
             };
             stage_file(&mut batch, source, options, &ctx, &mut report)?;
         }
+        tracing::debug!(
+            ms = (Utc::now() - now).num_milliseconds(),
+            records = report.files.iter().map(|f| f.records).sum::<u64>(),
+            "batch staged"
+        );
         if !batch.is_empty() {
             let staged = std::time::Instant::now();
             self.supersede_and_roll_up(&mut batch)?;

@@ -889,12 +889,21 @@ async fn email_goes_to_the_accepted_addresses_and_names_the_refused_one() {
 
     // The first attempt, behind a hanging receiver: the accepted address
     // has the message within a second or two of the due time.
+    // The attempt is recorded after the server has the message: wait for
+    // both (regression: reading the record as soon as the message arrived
+    // failed under load, the attempt not yet written).
     let started = Instant::now();
-    while server.messages().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(10), "no message");
+    let first = loop {
+        let attempt = outbox.get(id).unwrap().unwrap().attempts.first().cloned();
+        if let Some(a) = attempt.filter(|a| a.finished_at.is_some() && !server.messages().is_empty()) {
+            break a;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no message, or no attempt recorded"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let first = outbox.get(id).unwrap().unwrap().attempts[0].clone();
+    };
     let finished = at(first.finished_at.as_deref().expect("the first attempt finished"));
     let delay = (finished - due).to_std().unwrap();
     eprintln!("e-mail's first attempt finished {delay:?} after its due time, behind a hanging receiver");

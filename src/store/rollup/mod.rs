@@ -13,8 +13,8 @@
 //! file holds the parts batch N changed and names the earlier files that
 //! hold the others (at most `MAX_SOURCES` of them). Each version's table is
 //! made from the previous version's: a batch's filings are added, the
-//! filings they supersede subtracted, and the quarters and years of the
-//! months it changed made again. Parts are read when first needed, unit sets
+//! filings they supersede subtracted, and each changed month's change
+//! carried into its quarter and year. Parts are read when first needed, unit sets
 //! decoded when first united. A cell's unit set only grows: a unit is
 //! in a cell exactly when one of its keys (unit, district, VSIC code,
 //! period) falls in the cell, and a key, once filed, always has a filing in
@@ -34,7 +34,7 @@
 //!   and the fast hasher of the commit's lookups;
 //! - `units`: the unit dictionary and a cell's unit set (a roaring bitmap);
 //! - `parts`: the month, quarter and year parts, the parts that cover a
-//!   range of months, and quarters and years made again from their months;
+//!   range of months, and quarters and years kept up to date with their months;
 //! - `apply`: a batch's filings added or subtracted, new units numbered;
 //! - `storage`: the rollup file (one row group per part) and the units files;
 //! - `columns`: the columns read from a record batch, and the input schema;
@@ -101,7 +101,15 @@ pub struct Rollup {
     levels: bool,
     /// The months of the filings applied since this rollup was read.
     touched: std::collections::BTreeSet<String>,
+    /// The sums of each month changed since its quarter and year were last
+    /// made, as they were before the change, by cell position: what those
+    /// levels lose for the month's new sums (kept while `levels`).
+    before: BTreeMap<Period, Vec<Sums>>,
 }
+
+/// A cell's sums without its units: Σ weighted total, Σ weighted
+/// e-commerce, filings.
+type Sums = (i128, i128, i64);
 
 impl PartialEq for Rollup {
     fn eq(&self, other: &Self) -> bool {
@@ -161,7 +169,14 @@ impl Rollup {
             self.part(part)?;
         }
         let part = self.parts.entry(span).or_default();
-        part.cells.get_or_init(Cells::default);
+        let cells = part.cells.get_or_init(Cells::default);
+        if let Span::Month(month) = span
+            && self.levels
+        {
+            self.before
+                .entry(month)
+                .or_insert_with(|| cells.aggs.iter().map(|a| (a.total, a.ecommerce, a.filings)).collect());
+        }
         // Changed from here on: the next write writes it.
         part.at = None;
         Ok(part.cells.get_mut().expect("loaded just above"))
@@ -176,8 +191,8 @@ impl Rollup {
         Ok(())
     }
 
-    /// Every cell of every part (months, then quarters and years), in key
-    /// order.
+    /// Every cell with an effective filing of every part (months, then
+    /// quarters and years), in key order: what a file holds.
     fn sorted(&self) -> Result<Vec<(String, &Codes, &Agg)>, RollupError> {
         let mut cells = Vec::new();
         for (span, part) in &self.parts {
@@ -187,6 +202,7 @@ impl Rollup {
                 .codes
                 .iter()
                 .zip(&part.aggs)
+                .filter(|(_, a)| a.filings != 0)
                 .map(|(c, a)| (name.clone(), c, a))
                 .collect();
             these.sort_by(|a, b| a.1.cmp(b.1));
@@ -211,7 +227,7 @@ impl Rollup {
 mod tests {
     use super::storage::{read_parquet, write_parquet};
     use super::*;
-    use crate::domain::{Dim, Slice};
+    use crate::domain::{Dim, Quarter, Slice};
     use crate::store::builtin_reference;
     use datafusion::arrow::array::{ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::compute::concat_batches;
@@ -389,27 +405,47 @@ mod tests {
             slice("2024-04", "2024-06", vec![Dim::Vsic]),
             slice("2024-01", "2024-12", vec![Dim::Year]),
         ];
-        // 60 commits, each adding a filing to one month, each read from the
+        // 60 commits, each adding a filing to one month, every sixth one
+        // also revising the previous commit's filing, each read from the
         // previous one's file as a commit does.
         let (mut dictionary, mut expected) = (units.clone(), whole.clone());
         let mut whole_again = 0;
+        let mut previous: Option<(String, String, i64)> = None;
         for n in 1..=60usize {
             // Months of three years, in an order that spreads the parts
             // over many files.
             let k = (n * 7) % 36;
             let month = format!("{}-{:02}", 2022 + k / 12, k % 12 + 1);
             let unit = format!("u{}", 10 + n % 7);
-            let more = filings(&[(&unit, "381", "4711", &month, 10 * n as i64, n as i64, 1_000_000)]);
+            let (n64, mut rows, mut gone) = (n as i64, Vec::new(), Vec::new());
+            rows.push((unit.as_str(), "381", "4711", month.as_str(), 10 * n64, n64, 1_000_000));
+            if let Some((unit, month, amount)) = previous.as_ref().filter(|_| n % 6 == 0) {
+                gone.push((
+                    unit.as_str(),
+                    "381",
+                    "4711",
+                    month.as_str(),
+                    *amount,
+                    *amount / 10,
+                    1_000_000,
+                ));
+                rows.push((unit.as_str(), "381", "4711", month.as_str(), 3 * n64, 2, 1_000_000));
+            }
+            let (more, gone) = (filings(&rows), filings(&gone));
             let mut r = Rollup::read(&file(n - 1)).unwrap();
             r.apply(&more, &mut dictionary, 1).unwrap();
+            r.apply(&gone, &mut dictionary, -1).unwrap();
             r.settle_units(&mut dictionary).unwrap();
             expected.apply(&more, &mut units, 1).unwrap();
+            expected.apply(&gone, &mut units, -1).unwrap();
             expected.settle_units(&mut units).unwrap();
             expected.settle_levels().unwrap();
             r.write(&file(n)).unwrap();
+            previous = Some((unit, month, 10 * n64));
 
             let back = Rollup::read(&file(n)).unwrap();
             assert_eq!(back, expected, "commit {n}");
+            assert_levels_as_remade(&back, &format!("commit {n}"));
             for s in &slices {
                 assert_eq!(
                     back.breakdown(s, &reference).unwrap(),
@@ -432,6 +468,79 @@ mod tests {
             }
         }
         assert!(whole_again > 0, "past MAX_SOURCES files a commit writes every part");
+    }
+
+    /// Each quarter and year of `r`, brought up to date by its months'
+    /// changes, equals the same made again from its months.
+    fn assert_levels_as_remade(r: &Rollup, when: &str) {
+        let effective = |c: &Cells| {
+            let mut v: Vec<(Codes, Agg)> = c
+                .codes
+                .iter()
+                .cloned()
+                .zip(c.aggs.iter().cloned())
+                .filter(|(_, a)| a.filings != 0)
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        for (span, part) in r.parts.iter().filter(|(s, _)| !matches!(s, Span::Month(_))) {
+            let remade = r.level(*span).unwrap();
+            assert_eq!(
+                effective(r.part(part).unwrap()),
+                effective(&remade),
+                "{when}, {}",
+                span.name()
+            );
+        }
+    }
+
+    #[test]
+    fn a_month_cell_that_loses_its_last_filing_leaves_its_quarter_and_year_as_if_made_again() {
+        let (mut units, mut r) = (UnitDictionary::default(), Rollup::default());
+        r.apply(&a_year(), &mut units, 1).unwrap();
+        // u4 shares u3's cell in February.
+        r.apply(
+            &filings(&[("u4", "380", "4791", "2024-02", 40, 4, 1_000_000)]),
+            &mut units,
+            1,
+        )
+        .unwrap();
+        r.settle_units(&mut units).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        r.write(&dir.path().join("1.parquet")).unwrap();
+        let mut r = Rollup::read(&dir.path().join("1.parquet")).unwrap();
+        // u3's January filing, alone in its month's cell, goes (its quarter's
+        // cell keeps u4's filing, but not u3); u1's March changes.
+        r.apply(
+            &filings(&[("u3", "380", "4791", "2024-01", 70, 7, 1_000_000)]),
+            &mut units,
+            -1,
+        )
+        .unwrap();
+        r.apply(
+            &filings(&[("u1", "380", "4711", "2024-03", 5, 1, 1_000_000)]),
+            &mut units,
+            1,
+        )
+        .unwrap();
+        r.settle_units(&mut units).unwrap();
+        r.write(&dir.path().join("2.parquet")).unwrap();
+        let back = Rollup::read(&dir.path().join("2.parquet")).unwrap();
+        assert_levels_as_remade(&back, "after");
+        let q1 = back
+            .part(&back.parts[&Span::Quarter(Quarter::parse("2024-Q1").unwrap())])
+            .unwrap();
+        let cell = q1
+            .codes
+            .iter()
+            .position(|c| c[0].as_ref() == "380" && c[2].as_ref() == "4791");
+        let u4 = units.index_of("u4").unwrap();
+        let cell = &q1.aggs[cell.expect("u4's filing is in the quarter")];
+        assert_eq!(
+            (cell.filings, cell.units.get().unwrap().iter().collect::<Vec<_>>()),
+            (1, vec![u4])
+        );
     }
 
     /// Regression: unit sets are decoded when first needed, so a damaged

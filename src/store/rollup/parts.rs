@@ -1,14 +1,14 @@
 //! The parts of a rollup's calendar: a month, a quarter or a year (`Span`),
 //! each loaded or still in its file (`Part`); the parts that cover a range
-//! of months; and the quarters and years made again from their months.
+//! of months; and the quarters and years kept up to date with their months.
 //! Reads and writes no file (`storage` does) and adds no filing (`apply`).
 
-use super::cells::{Cells, Codes};
+use super::cells::{Cells, Codes, Runs};
 use super::groups::Group;
 use super::storage::Stored;
-use super::{Rollup, RollupError};
+use super::{Rollup, RollupError, Sums};
 use crate::domain::{Dim, Period, Quarter};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 /// Where a part of the calendar falls: a month, a quarter or a year.
@@ -74,20 +74,35 @@ pub(super) struct At {
 }
 
 impl Rollup {
-    /// Makes again the quarters and years of the months changed since the
-    /// rollup was read (all of them, for a rollup read from a file without
-    /// them).
+    /// Brings the quarters and years up to date with their months: for each
+    /// month changed since they were last made, its change (new sums less
+    /// the sums before, and its cells' new units) is carried into its
+    /// quarter and year. A level is made again from its months instead
+    /// when the rollup was read without levels, when the level has no part
+    /// yet, or when a cell of the month (or of the level) lost its last
+    /// filing, since a cell's units leave a union only with the cell.
     pub(super) fn settle_levels(&mut self) -> Result<(), RollupError> {
-        let stale: std::collections::BTreeSet<Span> = self
-            .parts
-            .keys()
-            .filter_map(|s| match s {
-                Span::Month(m) if !self.levels || self.touched.contains(&s.name()) => Some(Span::levels_of(*m)),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        for level in stale {
+        let before = std::mem::take(&mut self.before);
+        let mut remake: BTreeSet<Span> = BTreeSet::new();
+        if !self.levels {
+            remake.extend(
+                self.parts
+                    .keys()
+                    .filter_map(|s| match s {
+                        Span::Month(m) => Some(Span::levels_of(*m)),
+                        _ => None,
+                    })
+                    .flatten(),
+            );
+        }
+        for (month, sums) in &before {
+            for level in Span::levels_of(*month) {
+                if !remake.contains(&level) && !self.carry(*month, sums, level)? {
+                    remake.insert(level);
+                }
+            }
+        }
+        for level in remake {
             let cells = self.level(level)?;
             self.parts.insert(
                 level,
@@ -101,9 +116,61 @@ impl Rollup {
         Ok(())
     }
 
+    /// Carries a month's change since `before` into `level`; false (the
+    /// level untouched or to be made again) when that cannot be exact.
+    fn carry(&mut self, month: Period, before: &[Sums], level: Span) -> Result<bool, RollupError> {
+        let Some(mut part) = self.parts.remove(&level) else {
+            return Ok(false);
+        };
+        let done = self.carry_into(month, before, &mut part);
+        self.parts.insert(level, part);
+        done
+    }
+
+    fn carry_into(&self, month: Period, before: &[Sums], part: &mut Part) -> Result<bool, RollupError> {
+        let cells = match self.parts.get(&Span::Month(month)) {
+            Some(p) => self.part(p)?,
+            None => return Ok(before.is_empty()),
+        };
+        let was = |i: usize| before.get(i).copied().unwrap_or_default();
+        if cells
+            .aggs
+            .iter()
+            .enumerate()
+            .any(|(i, a)| was(i).2 != 0 && a.filings == 0)
+        {
+            return Ok(false);
+        }
+        self.part(part)?;
+        part.at = None;
+        let into = part.cells.get_mut().expect("loaded just above");
+        let mut runs = Runs::default();
+        for (i, (codes, a)) in cells.codes.iter().zip(&cells.aggs).enumerate() {
+            let (total, ecommerce, filings) = was(i);
+            let units = a.units.changed() && a.filings != 0;
+            if (total, ecommerce, filings) == (a.total, a.ecommerce, a.filings) && !units {
+                continue;
+            }
+            let slot = into.slot_in_run(&mut runs, [&codes[0], &codes[1], &codes[2]]);
+            let agg = &mut into.aggs[slot];
+            agg.total += a.total - total;
+            agg.ecommerce += a.ecommerce - ecommerce;
+            agg.filings += a.filings - filings;
+            if agg.filings == 0 {
+                return Ok(false);
+            }
+            if units {
+                let set = agg.units.get_mut()?;
+                *set |= a.units.get()?;
+                set.optimize();
+            }
+        }
+        Ok(true)
+    }
+
     /// The cells of a quarter or a year, from its months' (cells with
     /// effective filings only, as a slice of those months counts them).
-    fn level(&self, level: Span) -> Result<Cells, RollupError> {
+    pub(super) fn level(&self, level: Span) -> Result<Cells, RollupError> {
         let (first, last) = level.months();
         let mut groups: BTreeMap<&Codes, Group<'_>> = BTreeMap::new();
         for (_, part) in self.parts.range(Span::Month(first)..=Span::Month(last)) {

@@ -178,7 +178,7 @@ impl Rollup {
     /// commit writes the months it touched, not the whole table. When the
     /// parts kept elsewhere would span more than [`MAX_SOURCES`] files,
     /// every part is written here instead. The quarters and years of the
-    /// months changed are made again first.
+    /// months changed are brought up to date first.
     pub fn write(&mut self, path: &Path) -> Result<(), RollupError> {
         self.settle_levels()?;
         let err = file_err(path);
