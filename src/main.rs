@@ -8,10 +8,6 @@ use ecomshare::cli::args::{Cli, run};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// mimalloc, not the system's malloc (see Cargo.toml and ARCHITECTURE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ecomshare::cli::logging::init(cli.log_format());

@@ -16,6 +16,11 @@ use std::io::Read;
 
 /// Records per chunk: bounds memory whatever the file's size.
 pub const CHUNK_RECORDS: usize = 1 << 18;
+/// A delimited file's first chunk; each next one is twice as large, up to
+/// `CHUNK_RECORDS`, so that validation starts soon after reading does (a
+/// month's file of 300k records was one and a bit chunks, read then
+/// validated with little overlap).
+const FIRST_CHUNK_RECORDS: usize = 1 << 14;
 const BLOCK: usize = 8 << 20;
 
 /// A filing file's format: how its records are read.
@@ -237,6 +242,7 @@ fn read_csv(
     let mut header: Option<Header> = None;
     let mut records = Records::new();
     let mut first_record: u64 = 1;
+    let mut chunk = FIRST_CHUNK_RECORDS;
     loop {
         if !eof && buf.len() - pos < BLOCK / 2 {
             buf.drain(..pos);
@@ -262,11 +268,12 @@ fn read_csv(
                 if header.is_none() && records.len() == 1 {
                     header = Some(parse_header(&records, name)?);
                     records.clear();
-                } else if records.len() == CHUNK_RECORDS {
+                } else if records.len() == chunk {
                     let h = header.as_ref().expect("header read first");
                     on_chunk(csv_chunk(&records, h, first_record, name)?)?;
                     first_record += records.len() as u64;
                     records.clear();
+                    chunk = (chunk * 2).min(CHUNK_RECORDS);
                 }
             }
             Step::NeedMore => {

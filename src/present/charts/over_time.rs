@@ -209,13 +209,7 @@ pub(super) fn draw_trend<DB: DrawingBackend>(
         None,
     );
     let axis = trend_axis(t, n);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_top(4)
-        .margin_right(8)
-        .x_label_area_size(24)
-        .y_label_area_size(Y_LABELS)
-        .build_cartesian_2d(Axis::new(n, axis.iter().map(|(x, _)| *x).collect()), 0f64..top)
-        .map_err(err)?;
+    let mut chart = share_chart(&plot, Axis::new(n, axis.iter().map(|(x, _)| *x).collect()), top)?;
     // The months after the data: the targets alone, on a grey ground.
     if t.share.len() < n {
         chart
@@ -225,20 +219,16 @@ pub(super) fn draw_trend<DB: DrawingBackend>(
             )))
             .map_err(err)?;
     }
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&|x| {
+    share_mesh(
+        &mut chart,
+        &|x| {
             axis.iter()
                 .find(|(k, _)| (k - x).abs() < 1e-6)
                 .map(|(_, l)| l.clone())
                 .unwrap_or_default()
-        })
-        .y_label_formatter(&|v| percent_axis(v, lang))
-        .label_style(label_font(11))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
+        },
+        lang,
+    )?;
     // Years apart.
     let (first, last) = (t.start.0, month_at(t.start, n - 1).0);
     for y in first + 1..=last {
@@ -323,27 +313,17 @@ pub(super) fn draw_years<DB: DrawingBackend>(
     let plot = with_legend(&area, &keys, Y_LABELS as i32)?;
     let n = y.years.len().max(1);
     let top = max_share(y.years.iter().filter_map(|b| b.share).chain(y.targets.values()), None);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_top(4)
-        .margin_right(8)
-        .x_label_area_size(24)
-        .y_label_area_size(Y_LABELS)
-        .build_cartesian_2d(Axis::new(n, (0..y.years.len()).map(|i| i as f64).collect()), 0f64..top)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&|x| {
+    let mut chart = share_chart(&plot, Axis::new(n, (0..y.years.len()).map(|i| i as f64).collect()), top)?;
+    share_mesh(
+        &mut chart,
+        &|x| {
             y.years
                 .get(x.round().max(0.0) as usize)
                 .map(|b| b.label.clone())
                 .unwrap_or_default()
-        })
-        .y_label_formatter(&|v| percent_axis(v, lang))
-        .label_style(label_font(11))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
+        },
+        lang,
+    )?;
     let index = |year: u16| y.years.iter().position(|b| b.year == year);
     let span = |year: u16| index(year).map(|i| (i as f64 - 0.38, i as f64 + 0.38));
     draw_bands(&mut chart, &y.targets, &span)?;
@@ -379,4 +359,37 @@ pub(super) fn draw_years<DB: DrawingBackend>(
         }))
         .map_err(err)?;
     Ok(())
+}
+
+/// A chart of shares over `x`, from 0 to `top`, as both views draw it.
+fn share_chart<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    x: Axis,
+    top: f64,
+) -> Result<ChartContext<'a, DB, Cartesian2d<Axis, RangedCoordf64>>, ChartError> {
+    ChartBuilder::on(plot)
+        .margin_top(4)
+        .margin_right(8)
+        .x_label_area_size(24)
+        .y_label_area_size(Y_LABELS)
+        .build_cartesian_2d(x, 0f64..top)
+        .map_err(err)
+}
+
+/// Its axes: `label` names a point of `x`, shares as percentages, no
+/// vertical grid.
+fn share_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Axis, RangedCoordf64>>,
+    label: &dyn Fn(&f64) -> String,
+    lang: Lang,
+) -> Result<(), ChartError> {
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(label)
+        .y_label_formatter(&|v| percent_axis(v, lang))
+        .label_style(label_font(11))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)
 }
