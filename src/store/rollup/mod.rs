@@ -225,7 +225,7 @@ impl Rollup {
 
 #[cfg(test)]
 mod tests {
-    use super::storage::{read_parquet, write_parquet};
+    use super::storage::{read_row_groups, write_parquet};
     use super::*;
     use crate::domain::{Dim, Quarter, Slice};
     use crate::store::builtin_reference;
@@ -458,7 +458,7 @@ mod tests {
                 back.files()
             );
             whole_again += usize::from(n > 1 && back.files() == 1);
-            let written = storage::read_parquet(&file(n)).unwrap();
+            let written = storage::read_row_groups(&file(n), None).unwrap();
             let rows: usize = written.iter().map(|b| b.num_rows()).sum();
             if n == 1 {
                 // The month, its quarter and the year; the other months
@@ -553,7 +553,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.parquet");
         r.write(&path).unwrap();
-        let parts = read_parquet(&path).unwrap();
+        let parts = read_row_groups(&path, None).unwrap();
         let batch = concat_batches(&parts[0].schema(), &parts).unwrap();
         let garbage = BinaryArray::from_iter_values((0..batch.num_rows()).map(|_| b"not a bitmap".as_slice()));
         let mut columns = batch.columns().to_vec();

@@ -366,12 +366,22 @@ pub(super) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<(), Roll
     file.sync_all().map_err(|e| err(e.to_string()))
 }
 
-pub(super) fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, RollupError> {
+/// The number of row groups of a Parquet file (from its footer).
+pub(super) fn row_groups(path: &Path) -> Result<usize, RollupError> {
     let err = file_err(path);
     let file = File::open(path).map_err(|e| err(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| err(e.to_string()))?
-        .build()
-        .map_err(|e| err(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    Ok(builder.metadata().num_row_groups())
+}
+
+/// One row group of a Parquet file, or all of them (`None`).
+pub(super) fn read_row_groups(path: &Path, row_group: Option<usize>) -> Result<Vec<RecordBatch>, RollupError> {
+    let err = file_err(path);
+    let file = File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    if let Some(g) = row_group {
+        builder = builder.with_row_groups(vec![g]);
+    }
+    let reader = builder.build().map_err(|e| err(e.to_string()))?;
     reader.map(|b| b.map_err(|e| err(e.to_string()))).collect()
 }

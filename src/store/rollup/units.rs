@@ -7,11 +7,12 @@
 use super::RollupError;
 use super::cells::{FastMap, Fx};
 use super::columns::{Text, strings};
-use super::storage::{read_parquet, write_parquet};
+use super::storage::{read_row_groups, row_groups, write_parquet};
 use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, RecordBatch, StringArray};
 use roaring::RoaringBitmap;
 use std::hash::Hasher;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The unit ids of a dataset, each with its position (the bitmaps' bits).
@@ -30,7 +31,7 @@ pub struct UnitDictionary {
     /// The number of ids in `known`.
     read: u32,
     /// Ids numbered since the dictionary was read, from `known`'s end on.
-    added: Vec<String>,
+    added: Ids,
     /// Hash of an id → its position.
     index: FastMap<u64, u32>,
     /// Ids whose hash a different id holds in `index`.
@@ -38,10 +39,122 @@ pub struct UnitDictionary {
     /// When read for some units only (`read_for`): their hashes. Only
     /// those ids are indexed, and only they may be looked up.
     wanted: Option<UnitHashes>,
-    /// Units met since the last `settle`, by provisional position.
-    provisional: FastMap<String, u32>,
-    /// (district, VSIC code, unit) of each provisional unit's first filing.
-    first_seen: Vec<(String, String, String)>,
+    /// Units met since the last `settle`, not numbered yet.
+    fresh: FreshUnits,
+}
+
+/// One row group of a units file: its ids, and the (array, row, hash) of
+/// each to index (every one, or those wanted).
+struct Piece {
+    ids: Vec<StringArray>,
+    hits: Vec<(u32, u32, u64)>,
+}
+
+impl Piece {
+    fn read(path: &Path, row_group: usize, wanted: Option<&UnitHashes>) -> Result<Self, RollupError> {
+        let mut piece = Piece {
+            ids: Vec::new(),
+            hits: Vec::new(),
+        };
+        for batch in read_row_groups(path, Some(row_group))? {
+            let ids = match strings(batch.column(0))? {
+                Text::Utf8(ids) => ids,
+                other => StringArray::from_iter_values((0..other.len()).map(|i| other.value(i))),
+            };
+            let array = piece.ids.len() as u32;
+            for i in 0..ids.len() {
+                let hash = hash_of(ids.value(i));
+                if wanted.is_none_or(|w| w.has(hash)) {
+                    piece.hits.push((array, i as u32, hash));
+                }
+            }
+            piece.ids.push(ids);
+        }
+        Ok(piece)
+    }
+}
+
+/// Ids end to end in one text: growing it allocates now and then, never
+/// per id.
+#[derive(Debug, Default, Clone)]
+struct Ids {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Ids {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// The units a batch meets that the dictionary does not hold, in the order
+/// met, each with the district and VSIC code of its first filing (by which
+/// [`UnitDictionary::settle`] numbers them), indexed by hash as the
+/// dictionary is. A month brings a quarter of a million of them: kept as
+/// text, not as strings apiece.
+#[derive(Debug, Default, Clone)]
+struct FreshUnits {
+    /// (district, VSIC code, unit) of each, three ids apiece.
+    seen: Ids,
+    /// Each one's hash.
+    hashes: Vec<u64>,
+    /// Hash → its place in the order met.
+    index: FastMap<u64, u32>,
+    /// Ids whose hash a different fresh id holds in `index`.
+    collided: FastMap<String, u32>,
+}
+
+impl FreshUnits {
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    fn key(&self, k: usize) -> (&str, &str, &str) {
+        (self.seen.get(3 * k), self.seen.get(3 * k + 1), self.seen.get(3 * k + 2))
+    }
+
+    fn unit(&self, k: usize) -> &str {
+        self.seen.get(3 * k + 2)
+    }
+
+    fn find(&self, hash: u64, unit: &str) -> Option<u32> {
+        match self.index.get(&hash) {
+            Some(&k) if self.unit(k as usize) == unit => Some(k),
+            Some(_) => self.collided.get(unit).copied(),
+            None => None,
+        }
+    }
+
+    fn add(&mut self, hash: u64, unit: &str, district: &str, vsic: &str) {
+        let k = self.len() as u32;
+        for id in [district, vsic, unit] {
+            self.seen.push(id);
+        }
+        self.hashes.push(hash);
+        match self.index.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(k);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(unit.to_string(), k);
+            }
+        }
+    }
 }
 
 fn hash_of(unit: &str) -> u64 {
@@ -108,33 +221,62 @@ impl UnitDictionary {
         Self::read_with(files, Some(wanted))
     }
 
+    /// The files' row groups are read and hashed on every core, then
+    /// indexed in file and row-group order: an id's position is its place
+    /// in the files end to end, and of ids sharing a hash the first is
+    /// indexed, as a one-by-one read would.
     fn read_with(files: &[impl AsRef<Path>], wanted: Option<UnitHashes>) -> Result<Self, RollupError> {
+        let mut pieces = Vec::new();
+        for f in files {
+            for g in 0..row_groups(f.as_ref())? {
+                pieces.push((f.as_ref(), g));
+            }
+        }
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut read: Vec<(usize, Result<Piece, RollupError>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads.min(pieces.len()))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some((path, g)) = pieces.get(i) else { break done };
+                            done.push((i, Piece::read(path, *g, wanted.as_ref())));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("a dictionary reader panicked"))
+                .collect()
+        });
+        read.sort_unstable_by_key(|(i, _)| *i);
         let mut d = Self {
             wanted,
             ..Self::default()
         };
-        for f in files {
-            for batch in read_parquet(f.as_ref())? {
-                let ids = match strings(batch.column(0))? {
-                    Text::Utf8(ids) => ids,
-                    other => StringArray::from_iter_values((0..other.len()).map(|i| other.value(i))),
-                };
-                let start = d.len();
-                for i in 0..ids.len() {
-                    let (id, position) = (ids.value(i), start + i as u32);
-                    match &d.wanted {
-                        Some(wanted) => {
-                            let hash = hash_of(id);
-                            if wanted.has(hash) {
-                                d.insert_hashed(hash, id, position);
-                            }
-                        }
-                        None => d.insert(id, position),
+        for (_, piece) in read {
+            let Piece { ids, hits } = piece?;
+            let first = d.known.len();
+            for array in ids {
+                d.starts.push(d.read);
+                d.read += array.len() as u32;
+                d.known.push(array);
+            }
+            for (array, row, hash) in hits {
+                let array = first + array as usize;
+                let position = d.starts[array] + row;
+                match d.index.entry(hash) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(position);
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        let id = d.known[array].value(row as usize).to_string();
+                        d.collided.insert(id, position);
                     }
                 }
-                d.starts.push(start);
-                d.read = start + ids.len() as u32;
-                d.known.push(ids);
             }
         }
         Ok(d)
@@ -148,7 +290,7 @@ impl UnitDictionary {
     /// The id at `position` (a numbered one).
     fn id_at(&self, position: u32) -> &str {
         if position >= self.read {
-            return &self.added[(position - self.read) as usize];
+            return self.added.get((position - self.read) as usize);
         }
         let run = self.starts.partition_point(|s| *s <= position) - 1;
         self.known[run].value((position - self.starts[run]) as usize)
@@ -170,7 +312,10 @@ impl UnitDictionary {
     }
 
     fn find(&self, unit: &str) -> Result<Option<u32>, RollupError> {
-        let hash = hash_of(unit);
+        self.find_hashed(hash_of(unit), unit)
+    }
+
+    fn find_hashed(&self, hash: u64, unit: &str) -> Result<Option<u32>, RollupError> {
         let position = self.index.get(&hash);
         // An id found is one indexed, so wanted; any other must be.
         if let Some(p) = position
@@ -188,12 +333,13 @@ impl UnitDictionary {
 
     /// The position of `unit`, assigning the next one to a unit not seen yet.
     pub fn index_of(&mut self, unit: &str) -> Result<u32, RollupError> {
+        debug_assert_eq!(self.fresh.len(), 0, "provisional units are numbered by `settle`");
         if let Some(i) = self.find(unit)? {
             return Ok(i);
         }
         let next = self.next_position(0)?;
         self.insert(unit, next);
-        self.added.push(unit.to_string());
+        self.added.push(unit);
         Ok(next)
     }
 
@@ -206,16 +352,15 @@ impl UnitDictionary {
     /// (from the dictionary's size on), kept with the district and VSIC code
     /// of its first filing until [`Rollup::settle_units`](super::Rollup::settle_units) numbers it for good.
     pub(super) fn position(&mut self, unit: &str, district: &str, vsic: &str) -> Result<u32, RollupError> {
-        if let Some(i) = self.find(unit)? {
+        let hash = hash_of(unit);
+        if let Some(i) = self.find_hashed(hash, unit)? {
             return Ok(i);
         }
-        if let Some(i) = self.provisional.get(unit) {
-            return Ok(*i);
+        if let Some(k) = self.fresh.find(hash, unit) {
+            return Ok(self.len() + k);
         }
-        let next = self.next_position(self.first_seen.len())?;
-        self.provisional.insert(unit.to_string(), next);
-        self.first_seen
-            .push((district.to_string(), vsic.to_string(), unit.to_string()));
+        let next = self.next_position(self.fresh.len())?;
+        self.fresh.add(hash, unit, district, vsic);
         Ok(next)
     }
 
@@ -225,24 +370,23 @@ impl UnitDictionary {
     /// final position of each provisional one (indexed from the first).
     pub(super) fn settle(&mut self) -> Result<Vec<u32>, RollupError> {
         let base = self.len();
-        let mut order: Vec<usize> = (0..self.first_seen.len()).collect();
-        order.sort_unstable_by(|a, b| self.first_seen[*a].cmp(&self.first_seen[*b]));
+        let mut fresh = std::mem::take(&mut self.fresh);
+        let mut order: Vec<((&str, &str, &str), u32)> = (0..fresh.len()).map(|k| (fresh.key(k), k as u32)).collect();
+        order.sort_unstable();
         let mut remap = vec![0u32; order.len()];
-        for (rank, provisional) in order.into_iter().enumerate() {
-            remap[provisional] = base + rank as u32;
+        for (rank, (_, k)) in order.into_iter().enumerate() {
+            let (k, position) = (k as usize, base + rank as u32);
+            remap[k] = position;
+            self.insert_hashed(fresh.hashes[k], fresh.unit(k), position);
+            self.added.push(fresh.unit(k));
         }
-        let mut named: Vec<(u32, String)> = std::mem::take(&mut self.first_seen)
-            .into_iter()
-            .zip(&remap)
-            .map(|((_, _, unit), position)| (*position, unit))
-            .collect();
-        named.sort_unstable();
-        self.provisional.clear();
-        for (position, unit) in named {
-            debug_assert_eq!(position, self.len());
-            self.insert(&unit, position);
-            self.added.push(unit);
-        }
+        // Kept for the next batch, its allocations with it.
+        fresh.seen.text.clear();
+        fresh.seen.ends.clear();
+        fresh.hashes.clear();
+        fresh.index.clear();
+        fresh.collided.clear();
+        self.fresh = fresh;
         Ok(remap)
     }
 
@@ -373,6 +517,121 @@ mod tests {
         assert_eq!(some.index_of("0109876543").unwrap(), 1000);
         let err = some.index_of(&ids[4]).unwrap_err();
         assert!(err.to_string().contains("read for other units"), "{err}");
+    }
+
+    /// Files of several row groups, read on several threads: every id at
+    /// its place in the files end to end, whole or read for some units.
+    #[test]
+    fn ids_in_many_row_groups_keep_their_order_across_files() {
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        let dir = tempfile::tempdir().unwrap();
+        let ids: Vec<String> = (0..1000)
+            .map(|i| format!("{:010}", 2_800_000_000u64 + i * 13))
+            .collect();
+        let mut files = Vec::new();
+        for (k, chunk) in ids.chunks(600).enumerate() {
+            let path = dir.path().join(format!("{k}.parquet"));
+            let batch = RecordBatch::try_from_iter(vec![(
+                "unit_id",
+                Arc::new(StringArray::from_iter_values(chunk)) as ArrayRef,
+            )])
+            .unwrap();
+            let props = WriterProperties::builder().set_max_row_group_size(70).build();
+            let mut w =
+                ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            files.push(path);
+        }
+        assert!(row_groups(&files[0]).unwrap() > 1);
+        let whole = UnitDictionary::read(&files).unwrap();
+        assert_eq!(whole.len(), 1000);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(whole.find(id).unwrap(), Some(i as u32), "{id}");
+            assert_eq!(whole.id_at(i as u32), id);
+        }
+        let mut wanted = UnitHashes::default();
+        let some: Vec<&str> = vec![&ids[0], &ids[69], &ids[70], &ids[599], &ids[600], &ids[999]];
+        wanted
+            .add(&(Arc::new(StringArray::from(some.clone())) as ArrayRef))
+            .unwrap();
+        let part = UnitDictionary::read_for(&files, wanted).unwrap();
+        assert_eq!(
+            some.iter().map(|id| part.find(id).unwrap()).collect::<Vec<_>>(),
+            [0, 69, 70, 599, 600, 999].map(Some)
+        );
+    }
+
+    /// New units get provisional positions in the order met, the same one
+    /// each time they are met again, and are numbered for good by (district,
+    /// VSIC code, unit); the units file lists them in that order.
+    #[test]
+    fn new_units_are_numbered_by_district_code_and_unit_once_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = UnitDictionary::default();
+        assert_eq!(d.index_of("0101234567").unwrap(), 0);
+        let met = [
+            ("403", "4711", "0109876543"),
+            ("380", "4719", "0200000001"),
+            ("380", "4711", "0300000002"),
+            ("403", "4711", "0100000003"),
+        ];
+        let provisional: Vec<u32> = met.iter().map(|(d_, v, u)| d.position(u, d_, v).unwrap()).collect();
+        assert_eq!(provisional, [1, 2, 3, 4]);
+        assert_eq!(
+            d.position("0200000001", "999", "0000").unwrap(),
+            2,
+            "met again: same place"
+        );
+        assert_eq!(
+            d.position("0101234567", "380", "4711").unwrap(),
+            0,
+            "a numbered unit keeps its place"
+        );
+        // Order: (380, 4711), (380, 4719), (403, 4711, 0100..), (403, 4711, 0109..).
+        assert_eq!(d.settle().unwrap(), [4, 2, 1, 3]);
+        assert_eq!(
+            met.map(|(_, _, u)| d.find(u).unwrap()),
+            [Some(4), Some(2), Some(1), Some(3)]
+        );
+        assert_eq!(
+            d.position("0400000004", "380", "4711").unwrap(),
+            5,
+            "after the settled ones"
+        );
+        assert_eq!(d.settle().unwrap(), [5]);
+        d.write_added(&dir.path().join("1.parquet")).unwrap();
+        let back = UnitDictionary::read(&[dir.path().join("1.parquet")]).unwrap();
+        let ids: Vec<&str> = (0..back.len()).map(|p| back.id_at(p)).collect();
+        assert_eq!(
+            ids,
+            [
+                "0101234567",
+                "0300000002",
+                "0200000001",
+                "0100000003",
+                "0109876543",
+                "0400000004"
+            ]
+        );
+    }
+
+    /// A fresh id whose hash another fresh id holds is numbered on its own.
+    #[test]
+    fn two_new_ids_with_one_hash_each_get_a_position() {
+        let mut d = UnitDictionary::default();
+        assert_eq!(d.position("0101234567", "380", "4711").unwrap(), 0);
+        d.fresh.index.insert(hash_of("0109876543"), 0);
+        assert_eq!(d.position("0109876543", "380", "4711").unwrap(), 1);
+        assert_eq!(
+            d.position("0109876543", "380", "4711").unwrap(),
+            1,
+            "found again by name"
+        );
+        assert_eq!(d.settle().unwrap(), [0, 1]);
+        assert_eq!(d.find("0109876543").unwrap(), Some(1));
+        assert_eq!(d.find("0101234567").unwrap(), Some(0));
     }
 
     /// Two ids with one hash: the second is found by name, never taken for
