@@ -537,7 +537,9 @@ mod tests {
                 Arc::new(StringArray::from_iter_values(chunk)) as ArrayRef,
             )])
             .unwrap();
-            let props = WriterProperties::builder().set_max_row_group_size(70).build();
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(70))
+                .build();
             let mut w =
                 ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
             w.write(&batch).unwrap();
