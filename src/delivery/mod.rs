@@ -605,26 +605,27 @@ pub struct Worker {
 
 /// The attempts under way in [`Worker::run`], each task with its recipient.
 type Flying = (
-    tokio::task::JoinSet<()>,
+    tokio::task::JoinSet<Result<(), DeliveryError>>,
     std::collections::HashMap<tokio::task::Id, String>,
 );
 
 impl Worker {
-    pub fn new(data: &Path, options: Arc<DeliveryOptions>, clock: Arc<dyn Clock>) -> Self {
+    /// A worker, shared by the attempts it starts.
+    pub fn new(data: &Path, options: Arc<DeliveryOptions>, clock: Arc<dyn Clock>) -> Arc<Self> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(options.retry.timeout)
             .user_agent(concat!("ecomshare/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("an HTTP client with the bundled TLS roots");
-        Self {
+        Arc::new(Self {
             outbox: Outbox::new(data),
             settled: Default::default(),
             reports: data.join("reports"),
             options,
             clock,
             client,
-        }
+        })
     }
 
     fn max_in_flight(&self) -> usize {
@@ -638,32 +639,31 @@ impl Worker {
         Ok(unsettled.into_iter().filter(|d| d.due(now)).collect())
     }
 
-    /// Attempts every delivery that is due now and waits for them all:
-    /// each recipient's one after the other, oldest first, recipients side
-    /// by side (at most `max_in_flight` at once). Returns how many were
-    /// attempted.
-    pub async fn run_due(&self) -> Result<usize, DeliveryError> {
-        use futures::StreamExt;
-        let mut queues: Vec<Vec<Delivery>> = Vec::new();
-        for d in self.due_now(self.clock.now())? {
-            match queues.iter_mut().find(|q| q[0].recipient == d.recipient) {
-                Some(q) => q.push(d),
-                None => queues.push(vec![d]),
+    /// Attempts every delivery that is due now and waits for them all, by
+    /// the rule [`Worker::run`] keeps (each recipient's one after the other,
+    /// oldest first, at most `max_in_flight` at once); a delivery that comes
+    /// due again meanwhile is attempted too. Returns how many attempts were
+    /// made, or the first attempt's error once all have ended.
+    pub async fn run_due(self: &Arc<Self>) -> Result<usize, DeliveryError> {
+        let mut flying: Flying = Default::default();
+        let (mut made, mut first_error) = (0, None);
+        loop {
+            // Those under way end before an error returns (a dropped task
+            // would leave its attempt half-recorded until the next start).
+            match self.start_due(&mut flying) {
+                Ok(n) => made += n,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+            let Some(done) = flying.0.join_next_with_id().await else {
+                break;
+            };
+            if let Err(e) = landed(&mut flying.1, done) {
+                first_error.get_or_insert(e);
             }
         }
-        let done: Vec<Result<usize, DeliveryError>> = futures::stream::iter(queues)
-            .map(|queue| async move {
-                let mut n = 0;
-                for d in queue {
-                    self.attempt(d).await?;
-                    n += 1;
-                }
-                Ok(n)
-            })
-            .buffer_unordered(self.max_in_flight())
-            .collect()
-            .await;
-        done.into_iter().sum()
+        first_error.map_or(Ok(made), Err)
     }
 
     /// Runs until `stop` is asked: recovers interrupted attempts, then
@@ -671,19 +671,18 @@ impl Worker {
     /// starts an attempt for each due delivery whose recipient has none
     /// under way, while fewer than `max_in_flight` are. Once `stop` is asked no attempt begins; those
     /// under way end (each within its timeout) before it returns.
-    pub async fn run(self, mut stop: crate::util::stop::Stop) {
+    pub async fn run(self: Arc<Self>, mut stop: crate::util::stop::Stop) {
         match self.outbox.recover(self.clock.now()) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(deliveries = n, "attempts interrupted by a stop will be made again"),
             Err(e) => tracing::error!(code = e.code(), error = %e, "recovering the outbox failed"),
         }
-        let this = Arc::new(self);
         let mut flying: Flying = Default::default();
         loop {
             while let Some(done) = flying.0.try_join_next_with_id() {
-                landed(&mut flying.1, done);
+                log_failure(landed(&mut flying.1, done));
             }
-            if let Err(e) = this.start_due(&mut flying) {
+            if let Err(e) = self.start_due(&mut flying) {
                 tracing::error!(code = e.code(), error = %e, "delivering reports failed");
             }
             // The next look a second on, or as soon as an attempt ends (its
@@ -693,16 +692,18 @@ impl Worker {
                 stopped = stop.sleep(Duration::from_secs(1)) => if stopped {
                     break;
                 },
-                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => landed(busy, done),
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => log_failure(landed(busy, done)),
             }
         }
         while let Some(done) = flying.0.join_next_with_id().await {
-            landed(&mut flying.1, done);
+            log_failure(landed(&mut flying.1, done));
         }
     }
 
-    /// Starts the attempts that are due and have a place (see [`Worker::run`]).
-    fn start_due(self: &Arc<Self>, (tasks, busy): &mut Flying) -> Result<(), DeliveryError> {
+    /// Starts the attempts that are due and have a place (see
+    /// [`Worker::run`]); returns how many it started.
+    fn start_due(self: &Arc<Self>, (tasks, busy): &mut Flying) -> Result<usize, DeliveryError> {
+        let mut started = 0;
         for d in self.due_now(self.clock.now())? {
             if busy.len() >= self.max_in_flight() {
                 break;
@@ -712,14 +713,11 @@ impl Worker {
             }
             let recipient = d.recipient.clone();
             let this = self.clone();
-            let task = tasks.spawn(async move {
-                if let Err(e) = this.attempt(d).await {
-                    tracing::error!(code = e.code(), error = %e, "delivering a report failed");
-                }
-            });
+            let task = tasks.spawn(async move { this.attempt(d).await });
             busy.insert(task.id(), recipient);
+            started += 1;
         }
-        Ok(())
+        Ok(started)
     }
 
     async fn attempt(&self, mut d: Delivery) -> Result<(), DeliveryError> {
@@ -872,18 +870,26 @@ impl Worker {
 }
 
 /// Forgets a finished attempt's task (a panic in one is logged).
+/// Frees an ended attempt's place; its error, if it failed.
 fn landed(
     busy: &mut std::collections::HashMap<tokio::task::Id, String>,
-    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
-) {
-    let id = match done {
-        Ok((id, ())) => id,
+    done: Result<(tokio::task::Id, Result<(), DeliveryError>), tokio::task::JoinError>,
+) -> Result<(), DeliveryError> {
+    let (id, result) = match done {
+        Ok((id, result)) => (id, result),
         Err(e) => {
             tracing::error!(error = %e, "a delivery attempt ended without finishing");
-            e.id()
+            (e.id(), Ok(()))
         }
     };
     busy.remove(&id);
+    result
+}
+
+fn log_failure(result: Result<(), DeliveryError>) {
+    if let Err(e) = result {
+        tracing::error!(code = e.code(), error = %e, "delivering a report failed");
+    }
 }
 
 /// Writes each reply down beside its address, and gives the attempt's

@@ -543,7 +543,7 @@ fn attachment(message: &str, name: &str) -> Vec<u8> {
     base64_decode(&message[body_start..body_end])
 }
 
-fn worker(app: &App, options: DeliveryOptions, clock: Arc<dyn Clock>) -> Worker {
+fn worker(app: &App, options: DeliveryOptions, clock: Arc<dyn Clock>) -> Arc<Worker> {
     Worker::new(app.data_dir(), Arc::new(options), clock)
 }
 
@@ -751,6 +751,54 @@ async fn with_one_place_in_flight_a_recipient_waits_for_the_hanging_one_s_timeou
         delay >= timeout && delay < timeout + Duration::from_secs(2),
         "delivered {delay:?} after its due time"
     );
+}
+
+/// `Worker::run_due` makes its attempts by the worker's own rule (it is
+/// `start_due` run until nothing is under way), so a delivery that comes due
+/// again while it runs is attempted in the same call, and every recipient's
+/// deliveries are attempted, side by side. Pins the unification of the two
+/// (`run_due` once kept its own queue per recipient, a second statement of
+/// the rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_due_retries_what_comes_due_again_and_sends_every_recipient_by_the_worker_s_rule() {
+    let (_dir, app) = app_with_fixture().await;
+    let flaky = Receiver::start(2, 503);
+    let healthy = Receiver::start(0, 200);
+    let (a, b) = (
+        webhook_to("a-flaky", flaky.url()),
+        webhook_to("b-healthy", healthy.url()),
+    );
+    let options = DeliveryOptions {
+        recipients: vec![a.clone(), b.clone()],
+        smtp: None,
+        retry: RetryPolicy {
+            initial_backoff: Duration::ZERO,
+            max_backoff: Duration::ZERO,
+            max_attempts: 5,
+            timeout: Duration::from_secs(30),
+        },
+        max_in_flight: 2,
+    };
+    let clock = Arc::new(ManualClock::new(at("2025-04-05T08:00:00+07:00")));
+    let report = archive_march(&app).await;
+    let outbox = Outbox::new(app.data_dir());
+    for r in [&a, &b] {
+        outbox.enqueue(&Delivery::new(&report, r, clock.now())).unwrap();
+    }
+    let w = worker(&app, options, clock.clone());
+    assert_eq!(
+        w.run_due().await.unwrap(),
+        4,
+        "two refusals and a success for one, a success for the other"
+    );
+    let flaky_d = outbox.get(&format!("2025-03-vi-v1-{}", a.name)).unwrap().unwrap();
+    assert_eq!(flaky_d.state, State::Delivered, "{:?}", flaky_d.attempts);
+    assert_eq!(
+        flaky_d.attempts.iter().map(|t| t.status).collect::<Vec<_>>(),
+        [Some(503), Some(503), Some(200)]
+    );
+    assert_eq!((flaky.received().len(), healthy.received().len()), (3, 1));
+    assert_eq!(w.run_due().await.unwrap(), 0, "nothing is due once both are delivered");
 }
 
 /// A real SMTP server (Python's aiosmtpd) on a loopback port: refuses
