@@ -132,6 +132,14 @@ impl FreshUnits {
         self.seen.get(3 * k + 2)
     }
 
+    fn clear(&mut self) {
+        self.seen.text.clear();
+        self.seen.ends.clear();
+        self.hashes.clear();
+        self.index.clear();
+        self.collided.clear();
+    }
+
     fn find(&self, hash: u64, unit: &str) -> Option<u32> {
         match self.index.get(&hash) {
             Some(&k) if self.unit(k as usize) == unit => Some(k),
@@ -381,11 +389,7 @@ impl UnitDictionary {
             self.added.push(fresh.unit(k));
         }
         // Kept for the next batch, its allocations with it.
-        fresh.seen.text.clear();
-        fresh.seen.ends.clear();
-        fresh.hashes.clear();
-        fresh.index.clear();
-        fresh.collided.clear();
+        fresh.clear();
         self.fresh = fresh;
         Ok(remap)
     }
