@@ -154,13 +154,19 @@ impl FreshUnits {
             self.seen.push(id);
         }
         self.hashes.push(hash);
-        match self.index.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(k);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(unit.to_string(), k);
-            }
+        index_by_hash(&mut self.index, &mut self.collided, hash, unit, k);
+    }
+}
+
+/// Indexes `id` under its hash, or by name when a different id holds the
+/// hash already (the first one met keeps it).
+fn index_by_hash(index: &mut FastMap<u64, u32>, collided: &mut FastMap<String, u32>, hash: u64, id: &str, at: u32) {
+    match index.entry(hash) {
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(at);
+        }
+        std::collections::hash_map::Entry::Occupied(_) => {
+            collided.insert(id.to_string(), at);
         }
     }
 }
@@ -276,15 +282,8 @@ impl UnitDictionary {
             for (array, row, hash) in hits {
                 let array = first + array as usize;
                 let position = d.starts[array] + row;
-                match d.index.entry(hash) {
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(position);
-                    }
-                    std::collections::hash_map::Entry::Occupied(_) => {
-                        let id = d.known[array].value(row as usize).to_string();
-                        d.collided.insert(id, position);
-                    }
-                }
+                let id = d.known[array].value(row as usize);
+                index_by_hash(&mut d.index, &mut d.collided, hash, id, position);
             }
         }
         Ok(d)
@@ -309,14 +308,7 @@ impl UnitDictionary {
     }
 
     fn insert_hashed(&mut self, hash: u64, unit: &str, position: u32) {
-        match self.index.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(position);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(unit.to_string(), position);
-            }
-        }
+        index_by_hash(&mut self.index, &mut self.collided, hash, unit, position);
     }
 
     fn find(&self, unit: &str) -> Result<Option<u32>, RollupError> {
