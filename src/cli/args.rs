@@ -179,6 +179,15 @@ enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Copy a data directory (of this or an older format; only read) into a new location and bring the copy to the current format; prints JSON.
+    Migrate {
+        /// The data directory to copy.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new location (absent or empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -397,6 +406,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Compact => cli::compact(&config, &mut out)?,
         Command::Backup { out: file } => cli::backup(&config, &file, &mut out)?,
         Command::Restore { file } => cli::restore(&config, &file, &mut out)?,
+        Command::Migrate { from, to } => cli::migrate(&from, &to, &mut out)?,
         Command::Serve { .. } => cli::serve(&config)?,
         Command::Demo {
             out: dir,

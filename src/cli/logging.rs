@@ -2,7 +2,8 @@
 //! resolved, so that its errors are logged too): human-readable text, or
 //! one JSON object per line (`timestamp`, `level`, `target`, `message` and
 //! the event's fields beside them) for a log shipper. `ECOMSHARE_LOG`
-//! filters (default `info`). Knows nothing of what is logged.
+//! filters (default `info`; delta-rs at `warn` unless named). Knows
+//! nothing of what is logged.
 
 use super::config::LogFormat;
 use std::io::IsTerminal;
@@ -10,7 +11,15 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the process's log subscriber.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("ECOMSHARE_LOG").unwrap_or_else(|_| "info".into());
+    let spec = std::env::var("ECOMSHARE_LOG").unwrap_or_else(|_| "info".into());
+    // delta-rs's kernel reports every log read at info (a table not created
+    // yet among them): warnings only, unless the filter names it.
+    let spec = if spec.contains("kernel") || spec.contains("deltalake") {
+        spec
+    } else {
+        format!("{spec},buoyant_kernel=warn,deltalake_core=warn")
+    };
+    let filter = EnvFilter::try_new(spec).unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);

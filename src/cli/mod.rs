@@ -47,6 +47,8 @@ pub enum CommandError {
     Audit(#[from] crate::access::audit::AuditError),
     #[error(transparent)]
     Backup(#[from] crate::store::backup::BackupError),
+    #[error(transparent)]
+    Migrate(#[from] crate::store::migrate::MigrateError),
 }
 
 impl CommandError {
@@ -61,6 +63,7 @@ impl CommandError {
             Self::Auth(e) => e.code(),
             Self::Audit(e) => e.code(),
             Self::Backup(e) => e.code(),
+            Self::Migrate(e) => e.code(),
         }
     }
 
@@ -84,6 +87,13 @@ impl CommandError {
                 | crate::store::backup::BackupError::Warehouse(crate::store::WarehouseError::NewerFormat { .. }),
             ) => 6,
             Self::Backup(crate::store::backup::BackupError::Damaged { .. }) => 7,
+            Self::Migrate(
+                crate::store::migrate::MigrateError::TargetNotEmpty(_)
+                | crate::store::migrate::MigrateError::NoSource(_),
+            ) => 2,
+            Self::Migrate(crate::store::migrate::MigrateError::Warehouse(
+                crate::store::WarehouseError::NewerFormat { .. },
+            )) => 6,
             Self::App(e) if e.kind() == ErrorKind::InputRefused => 3,
             Self::App(e) if e.kind() == ErrorKind::Busy => 4,
             Self::App(e) | Self::Report(crate::report::ReportError::App(e)) if e.kind() == ErrorKind::NewerFormat => 6,
@@ -615,6 +625,13 @@ pub fn backup(config: &Config, file: &Path, out: &mut dyn Write) -> Result<(), C
 pub fn restore(config: &Config, file: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let summary = crate::store::backup::restore(file, &config.data)?;
     print_json(out, &summary)
+}
+
+/// `ecomshare migrate --from OLD --to NEW`: the old directory copied under
+/// its commit lock and the copy upgraded (the old one is only read).
+pub fn migrate(from: &Path, to: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    let migrated = crate::store::migrate::migrate(from, to)?;
+    print_json(out, &migrated)
 }
 
 /// The clock of the schedule, the outbox and the months' release states:

@@ -19,6 +19,7 @@ pub mod roles;
 pub mod rules;
 pub mod schedule;
 pub mod share;
+pub mod stored;
 pub mod targets;
 pub mod unit_id;
 

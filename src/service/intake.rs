@@ -249,7 +249,7 @@ impl App {
         ids.sort_unstable();
         if !ids.is_empty() {
             ingest::write_row_ids(&batch.staging_superseded_path(), &ids, batch.seq())?;
-            batch.set_superseded();
+            batch.set_superseded(ids.len() as u64);
         }
         for b in &losers {
             rollup.apply(b, &mut units, -1)?;

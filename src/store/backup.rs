@@ -13,7 +13,8 @@
 //! 2. Then the dataset version: the newest committed at that moment, `V`.
 //!    Every report, delivery and audit line read in step 1 refers to a
 //!    version at most `V`.
-//! 3. Then what `V` and every earlier version need: manifests `1..=V` and
+//! 3. Then what `V` and every earlier version need: the Delta log's
+//!    entries `0..=V` (not its checkpoints, which readers do without) and
 //!    the batch directories they name (filings, rejections, superseded row
 //!    ids, the reference copy, rollup and units, ingest report), and the
 //!    segments published for runs within `V` (the index read once, cut to
@@ -171,7 +172,7 @@ pub struct Snapshot {
 }
 
 /// Top-level entries a snapshot takes in step 3, or leaves out.
-const VERSIONED: [&str; 4] = ["manifest", "batches", "segments", "staging"];
+const VERSIONED: [&str; 5] = [super::delta::LOG_DIR, "manifest", "batches", "segments", "staging"];
 /// `audit/` is the caller's to give (cut at its head).
 const LEFT_OUT: [&str; 5] = ["audit", "cache", "uploads", "session.key", format::MARKER];
 
@@ -194,8 +195,8 @@ impl Warehouse {
         // 3. What every version up to it needs.
         if version > 0 {
             let manifest = self.manifest(version)?;
-            for v in 1..=version {
-                let rel = format!("manifest/{}", super::manifest::file_name(v));
+            for v in 0..=version {
+                let rel = format!("{}/{}", super::delta::LOG_DIR, super::delta::entry_name(v));
                 snapshot.add_immutable(rel.clone(), self.root.join(&rel));
             }
             for batch in &manifest.batches {

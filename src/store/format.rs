@@ -18,6 +18,10 @@
 //! - **3**: format 2, where a batch's rollup file may keep parts in earlier
 //!   batches' rollup files (named in its metadata); a binary of format 2
 //!   would read such a file without them. Nothing to upgrade.
+//! - **4**: format 3 with its versions in a Delta Lake log (`_delta_log/`,
+//!   see `delta.rs`) instead of `manifest/`: the upgrade commits each
+//!   manifest's last batch as the Delta version of the same number, in
+//!   order, then removes `manifest/`. Data files stay where they are.
 //!
 //! An upgrade runs under the commit lock, one idempotent step per format,
 //! and writes the marker last (atomically): a crash anywhere leaves a
@@ -25,13 +29,14 @@
 //! A directory of a format above [`CURRENT`] is refused before anything is
 //! touched.
 
-use super::{Warehouse, WarehouseError, fault_point, io};
+use super::{Manifest, Warehouse, WarehouseError, delta, fault_point, io, manifest};
+use crate::domain::stored;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::Path;
 
 /// The format this binary writes (and the newest it reads).
-pub const CURRENT: u32 = 3;
+pub const CURRENT: u32 = 4;
 
 /// The marker's name in the data directory.
 pub const MARKER: &str = "format.json";
@@ -113,6 +118,12 @@ impl Warehouse {
                 );
             }
         }
+        if found < 4 {
+            let versions = self.log_from_manifests()?;
+            if versions > 0 {
+                tracing::info!(versions, "format 4: the manifests' versions committed to the Delta log");
+            }
+        }
         fault_point("upgrade:before_marker");
         let path = self.root.join(MARKER);
         crate::util::durable::write_atomic(&path, &marker_bytes(CURRENT)).map_err(io(&path))?;
@@ -120,6 +131,70 @@ impl Warehouse {
             tracing::info!(data = %self.root.display(), format = CURRENT, "data directory upgraded");
         }
         Ok(())
+    }
+}
+
+impl Warehouse {
+    /// Format 3 → 4: creates the Delta log and commits each manifest's
+    /// batch to it as the same version, from the first version the log does
+    /// not have yet (a crash midway resumes there), then removes the
+    /// manifests. Returns the versions committed.
+    fn log_from_manifests(&self) -> Result<u64, WarehouseError> {
+        delta::create(&self.root)?;
+        let dir = self.manifest_dir();
+        let mut versions: Vec<u64> = match fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .map(|e| e.map(|e| manifest::parse_file_name(&e.file_name().to_string_lossy())))
+                .filter_map(Result::transpose)
+                .collect::<Result<_, _>>()
+                .map_err(io(&dir))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        versions.sort_unstable();
+        let done = delta::latest(&self.root)?.unwrap_or(0);
+        let mut committed = 0;
+        for (i, &version) in versions.iter().enumerate() {
+            let path = dir.join(manifest::file_name(version));
+            let corrupt = |message: String| WarehouseError::CorruptManifest {
+                path: path.clone(),
+                message,
+            };
+            if version != i as u64 + 1 {
+                return Err(corrupt(format!("version {} is missing", i + 1)));
+            }
+            if version <= done {
+                continue;
+            }
+            let text = fs::read_to_string(&path).map_err(io(&path))?;
+            let m = Manifest::from_json(&text).map_err(&corrupt)?;
+            let batch = m
+                .batches
+                .last()
+                .filter(|b| b.seq == version && m.version == version)
+                .ok_or_else(|| corrupt("its last batch is not its version".into()))?;
+            let mut files: Vec<delta::NewFile> = batch
+                .files
+                .iter()
+                .filter_map(|f| {
+                    f.filings.as_ref().map(|path| delta::NewFile {
+                        path: path.clone(),
+                        kind: stored::KIND_FILING,
+                        records: Some(f.accepted),
+                    })
+                })
+                .collect();
+            files.extend(batch.superseded.as_ref().map(|path| delta::NewFile {
+                path: path.clone(),
+                kind: stored::KIND_SUPERSEDED,
+                records: None,
+            }));
+            delta::commit(&self.root, version, batch, &files)?;
+            committed += 1;
+            fault_point("upgrade:after_log_entry");
+        }
+        super::remove_any(&dir)?;
+        Ok(committed)
     }
 }
 

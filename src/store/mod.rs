@@ -1,11 +1,11 @@
-//! Warehouse: the data directory, its versioned manifest and the atomic
-//! commit of a batch.
+//! Warehouse: the data directory, its versions and the atomic commit of a
+//! batch.
 //!
 //! Layout of a data directory:
 //!
 //! ```text
 //! DATA/.lock                        held by a committer while it writes
-//! DATA/manifest/00000007.json       one per dataset version, cumulative, immutable
+//! DATA/_delta_log/…0007.json        the commit of dataset version 7 (Delta Lake, see delta.rs)
 //! DATA/batches/00000007/...         Parquet files of the batch committed as version 7
 //! DATA/staging/...                  a batch being written (never read)
 //! DATA/segments/index.json          compacted runs of small batches (see segments.rs)
@@ -15,15 +15,18 @@
 //! ```
 //!
 //! A batch is written under `staging/`, moved to `batches/` and becomes
-//! visible only when its manifest is renamed into place: the rename is the
-//! commit. Readers pick the highest manifest and read only files it lists,
-//! which never change. Owns file layout, locking and recovery; knows nothing
-//! of polars, DataFusion or HTTP, and never looks inside a Parquet file.
+//! visible only when its Delta log entry is put in place (only if absent):
+//! that is the commit. A version's [`Manifest`] is the fold of the batches
+//! the log's entries up to it name; readers read only files it lists, which
+//! never change. Owns file layout, locking and recovery; knows nothing of
+//! polars, DataFusion or HTTP, and never looks inside a Parquet file.
 
 pub mod backup;
 pub mod contributions;
+mod delta;
 pub mod format;
 mod manifest;
+pub mod migrate;
 mod reference_files;
 pub mod rollup;
 mod segments;
@@ -36,6 +39,7 @@ use crate::util::fault::point as fault_point;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -49,6 +53,10 @@ pub enum WarehouseError {
     },
     #[error("manifest {path} is unreadable: {message}")]
     CorruptManifest { path: PathBuf, message: String },
+    #[error("the Delta log at {path}: {message}")]
+    Log { path: PathBuf, message: String },
+    #[error("another process committed dataset version {version} first")]
+    Conflict { version: u64 },
     #[error("another ingest has held the data directory lock for more than {0:?}")]
     Busy(Duration),
     #[error("the data directory has reached its last dataset version ({MAX_VERSION})")]
@@ -68,6 +76,8 @@ impl WarehouseError {
         match self {
             Self::Io { .. } => "storage_error",
             Self::CorruptManifest { .. } => "corrupt_manifest",
+            Self::Log { .. } => "storage_error",
+            Self::Conflict { .. } => "commit_conflict",
             Self::Busy(_) => "busy",
             Self::VersionLimit => "version_limit",
             Self::Reference(_) => "invalid_reference",
@@ -131,6 +141,9 @@ impl Stamp {
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     root: PathBuf,
+    /// The batches of versions 1, 2, … read from the log so far (a
+    /// committed entry never changes).
+    batches: Arc<Mutex<Vec<BatchEntry>>>,
 }
 
 impl Warehouse {
@@ -139,18 +152,23 @@ impl Warehouse {
     /// and cleans up what an interrupted commit left behind when no commit
     /// is running. Every command and the server open it here.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, WarehouseError> {
-        let w = Self { root: root.into() };
+        let w = Self {
+            root: root.into(),
+            batches: Arc::default(),
+        };
         let found = format::read(&w.root)?;
         if let Some(found) = found {
             format::check(&w.root, found)?;
         }
         let new = format::is_new(&w.root)?;
-        for dir in [w.manifest_dir(), w.root.join("batches"), w.root.join("staging")] {
+        for dir in [w.root.join("batches"), w.root.join("staging")] {
             fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
         if found != Some(format::CURRENT) {
             w.upgrade(new)?;
         }
+        // A restored empty backup has no log yet.
+        delta::create(&w.root)?;
         let lock = w.lock_file()?;
         if lock.try_lock().is_ok() {
             w.recover()?;
@@ -162,23 +180,23 @@ impl Warehouse {
         &self.root
     }
 
+    /// Where format 3 kept its manifests (`format` upgrades them to the log).
     fn manifest_dir(&self) -> PathBuf {
         self.root.join("manifest")
     }
 
     fn lock_file(&self) -> Result<File, WarehouseError> {
-        let path = self.root.join(".lock");
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))
+        lock_file_at(&self.root)
     }
 
     /// The commit lock, waiting up to `LOCK_WAIT` for a committer.
     fn lock_waiting(&self) -> Result<File, WarehouseError> {
-        let lock = self.lock_file()?;
+        Self::lock_waiting_at(&self.root)
+    }
+
+    /// The commit lock of the data directory at `root`, opened or not.
+    fn lock_waiting_at(root: &Path) -> Result<File, WarehouseError> {
+        let lock = lock_file_at(root)?;
         let started = Instant::now();
         loop {
             match lock.try_lock() {
@@ -187,7 +205,7 @@ impl Warehouse {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => return Err(WarehouseError::Busy(LOCK_WAIT)),
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(&self.root)(e)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(root)(e)),
             }
         }
     }
@@ -200,31 +218,33 @@ impl Warehouse {
         }
     }
 
-    /// The manifest of one committed version.
+    /// The manifest of one committed version: the batches of the log's
+    /// entries 1 to `version`.
     pub fn manifest(&self, version: u64) -> Result<Manifest, WarehouseError> {
-        let path = self.manifest_dir().join(manifest::file_name(version));
-        let text = fs::read_to_string(&path).map_err(io(&path))?;
-        Manifest::from_json(&text).map_err(|message| WarehouseError::CorruptManifest { path, message })
-    }
-
-    /// The latest committed version number, from the directory listing alone
-    /// (no manifest is read); `None` before any commit.
-    pub fn latest_version(&self) -> Result<Option<u64>, WarehouseError> {
-        let dir = self.manifest_dir();
-        let mut best = None;
-        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
-            let entry = entry.map_err(io(&dir))?;
-            if let Some(v) = manifest::parse_file_name(&entry.file_name().to_string_lossy()) {
-                best = best.max(Some(v));
-            }
+        let mut known = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        while (known.len() as u64) < version {
+            let next = known.len() as u64 + 1;
+            known.push(delta::batch(&self.root, next)?);
         }
-        Ok(best)
+        let batches = known[..version as usize].to_vec();
+        Ok(Manifest {
+            format: manifest::FORMAT,
+            version,
+            committed_at: batches.last().map(|b| b.committed_at.clone()).unwrap_or_default(),
+            batches,
+        })
     }
 
-    /// The manifest directory's [`Stamp`]: it changes whenever a manifest
-    /// is added (a commit renames one in).
+    /// The latest committed version number, from the log's listing alone
+    /// (no entry is read); `None` before any commit.
+    pub fn latest_version(&self) -> Result<Option<u64>, WarehouseError> {
+        Ok(delta::latest(&self.root)?.filter(|&v| v > 0))
+    }
+
+    /// The log directory's [`Stamp`]: it changes whenever an entry is added
+    /// (a commit puts one in).
     pub fn manifest_stamp(&self) -> Result<Option<Stamp>, WarehouseError> {
-        Stamp::of(&self.manifest_dir())
+        Stamp::of(&self.root.join(delta::LOG_DIR))
     }
 
     /// The [`Stamp`] of each reference file override, in the order of
@@ -286,8 +306,9 @@ impl Warehouse {
         })
     }
 
-    /// Removes what no manifest references: staging leftovers, batch
-    /// directories of versions never committed, temporary manifests.
+    /// Removes what no version references: staging leftovers, batch
+    /// directories of versions never committed, log entries never put in
+    /// place.
     /// Call only while holding the lock.
     fn recover(&self) -> Result<(), WarehouseError> {
         let latest = self.latest_version()?.unwrap_or(0);
@@ -308,15 +329,19 @@ impl Warehouse {
                 }
             }
         }
-        let dir = self.manifest_dir();
-        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
-            let path = entry.map_err(io(&dir))?.path();
-            if path.extension().is_some_and(|e| e == "tmp") {
-                remove_any(&path)?;
-            }
-        }
+        delta::recover(&self.root)?;
         self.recover_segments()
     }
+}
+
+fn lock_file_at(root: &Path) -> Result<File, WarehouseError> {
+    let path = root.join(".lock");
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))
 }
 
 fn remove_any(path: &Path) -> Result<(), WarehouseError> {
@@ -347,7 +372,8 @@ pub struct Batch<'w> {
     seq: u64,
     staging: PathBuf,
     files: Vec<FileEntry>,
-    superseded: Option<String>,
+    /// The superseded-rows file and its number of rows.
+    superseded: Option<(String, u64)>,
     reference: Option<String>,
     rollup: bool,
     periods: Option<Vec<String>>,
@@ -377,9 +403,10 @@ impl Batch<'_> {
         self.staging.join(SUPERSEDED_FILE)
     }
 
-    /// Records that the file at `staging_superseded_path` was written.
-    pub fn set_superseded(&mut self) {
-        self.superseded = Some(format!("batches/{}/{SUPERSEDED_FILE}", batch_dir_name(self.seq)));
+    /// Records that the file at `staging_superseded_path` was written, with
+    /// `rows` row ids.
+    pub fn set_superseded(&mut self, rows: u64) {
+        self.superseded = Some((format!("batches/{}/{SUPERSEDED_FILE}", batch_dir_name(self.seq)), rows));
     }
 
     /// Keeps the reference tables this batch was validated against with the
@@ -471,19 +498,38 @@ impl Batch<'_> {
     }
 
     /// Makes the batch the new latest version, atomically: after a crash at
-    /// any point, either the manifest of the new version exists and every
-    /// file it lists is in place, or the dataset is the previous version.
+    /// any point, either the log's entry of the new version exists and every
+    /// file it names is in place, or the dataset is the previous version.
     pub fn commit(mut self, committed_at: &str, ingest_time_us: i64) -> Result<Manifest, WarehouseError> {
         let root = self.warehouse.root.clone();
         let mut manifest = self.base.clone();
         manifest.version = self.seq;
         manifest.committed_at = committed_at.to_string();
+        let superseded = self.superseded.take();
+        let mut added: Vec<delta::NewFile> = self
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.filings.as_ref().map(|path| delta::NewFile {
+                    path: path.clone(),
+                    kind: crate::domain::stored::KIND_FILING,
+                    records: Some(f.accepted),
+                })
+            })
+            .collect();
+        if let Some((path, rows)) = &superseded {
+            added.push(delta::NewFile {
+                path: path.clone(),
+                kind: crate::domain::stored::KIND_SUPERSEDED,
+                records: Some(*rows),
+            });
+        }
         manifest.batches.push(BatchEntry {
             seq: self.seq,
             committed_at: committed_at.to_string(),
             ingest_time_us,
             files: std::mem::take(&mut self.files),
-            superseded: self.superseded.take(),
+            superseded: superseded.map(|(path, _)| path),
             reference: self.reference.take(),
             rollup: self
                 .rollup
@@ -506,18 +552,20 @@ impl Batch<'_> {
         sync_dir(&root.join("batches"))?;
         sync_dir(&root.join("staging"))?;
         fault_point("commit:after_rename");
-        // 3. The manifest, written aside, then renamed into place: the commit.
-        let dir = self.warehouse.manifest_dir();
-        let tmp = dir.join(format!("{}.tmp", manifest::file_name(self.seq)));
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(manifest.to_json().as_bytes()).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        drop(f);
-        fault_point("commit:after_manifest_tmp");
-        let target = dir.join(manifest::file_name(self.seq));
-        crate::util::fault::before_rename(&target);
-        fs::rename(&tmp, &target).map_err(io(&target))?;
-        sync_dir(&dir)?;
+        // 3. The log entry, put in place only if absent: the commit.
+        let entry = manifest.batches.last().expect("the batch was just pushed");
+        fault_point("commit:before_log");
+        crate::util::fault::before_rename(&root.join(delta::LOG_DIR).join(delta::entry_name(self.seq)));
+        match delta::commit(&root, self.seq, entry, &added) {
+            Ok(()) => {}
+            // Another writer has the version: this batch's files are named by
+            // nothing and are removed (recovery would, under the lock).
+            Err(e @ WarehouseError::Conflict { .. }) => {
+                remove_any(&final_dir)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
         self.committed = true;
         fault_point("commit:after_commit");
         Ok(manifest)
@@ -586,12 +634,14 @@ mod tests {
     fn recovery_removes_uncommitted_batches() {
         let dir = tempfile::tempdir().unwrap();
         let w = Warehouse::open(dir.path()).unwrap();
-        // What a crash between the rename and the manifest leaves.
+        // What a crash between the rename and the log entry leaves: the
+        // batch in place, the entry written aside by the log store.
         fs::create_dir_all(dir.path().join("batches/00000001")).unwrap();
-        fs::write(dir.path().join("manifest/00000001.json.tmp"), b"{").unwrap();
+        let aside = dir.path().join("_delta_log/00000000000000000001.json#1");
+        fs::write(&aside, b"{").unwrap();
         let w2 = Warehouse::open(dir.path()).unwrap();
         assert!(!dir.path().join("batches/00000001").exists());
-        assert!(!dir.path().join("manifest/00000001.json.tmp").exists());
+        assert!(!aside.exists());
         assert_eq!(w2.latest().unwrap().version, 0);
         drop(w);
     }

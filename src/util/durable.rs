@@ -18,12 +18,13 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
 
 /// The kinds of temporary names: a file written aside (`tmp`, `new`), a
 /// link made aside (`link`), a directory filled aside then renamed into
-/// place (`staging`), a restore's directory (`restore`).
-const KINDS: [&str; 5] = ["tmp", "new", "link", "staging", "restore"];
+/// place (`staging`), a restore's directory (`restore`), a migration's copy
+/// (`migrate`).
+const KINDS: [&str; 6] = ["tmp", "new", "link", "staging", "restore", "migrate"];
 
 /// A hidden temporary name beside `path`, this process's:
 /// `.NAME.PID.KIND`. `kind` is one of `tmp`, `new`, `link`, `staging`,
-/// `restore`.
+/// `restore`, `migrate`.
 pub fn temp_path(path: &Path, kind: &str) -> std::path::PathBuf {
     debug_assert!(KINDS.contains(&kind), "{kind} is not a temporary kind sweep knows");
     let dir = path.parent().unwrap_or(Path::new("."));

@@ -190,7 +190,7 @@ fn a_backup_taken_while_four_clients_ingest_and_query_restores_every_versions_an
     let backed_up = summary["dataset_version"].as_u64().unwrap();
     assert!(backed_up >= 4, "{summary}");
     assert!(version(&data) > backed_up, "the original went on past the backup");
-    assert_eq!(summary["data_format"], 3);
+    assert_eq!(summary["data_format"], ecomshare::store::format::CURRENT);
     assert_eq!(summary["backup_bytes"], std::fs::metadata(&file).unwrap().len());
 
     let restored = env.path("restored");
@@ -337,7 +337,7 @@ fn an_old_format_directory_is_upgraded_with_every_answer_unchanged() {
         log.contains("upgrading the data directory") && log.contains("upgraded"),
         "{log}"
     );
-    assert_eq!(format_of(&data), Some(3));
+    assert_eq!(format_of(&data), Some(u64::from(ecomshare::store::format::CURRENT)));
     assert!(
         std::fs::symlink_metadata(data.join("reports/2025-05"))
             .unwrap()
@@ -368,7 +368,7 @@ fn a_crash_during_the_upgrade_leaves_a_directory_the_next_open_upgrades() {
         assert_eq!(format_of(&data), None, "{point}: the marker is written last");
     }
     assert_eq!(answers(&data, 2), before);
-    assert_eq!(format_of(&data), Some(3));
+    assert_eq!(format_of(&data), Some(u64::from(ecomshare::store::format::CURRENT)));
     assert_eq!(std::fs::read(data.join("reports/2025-05/report.json")).unwrap(), report);
 }
 
@@ -380,7 +380,10 @@ fn a_directory_of_a_newer_format_is_refused_by_every_command() {
     ok(&data, &["ingest", sample.to_str().unwrap()]);
     std::fs::write(
         data.join("format.json"),
-        br#"{"format": 4, "written_by": "ecomshare 9.0.0"}"#,
+        format!(
+            r#"{{"format": {}, "written_by": "ecomshare 9.0.0"}}"#,
+            ecomshare::store::format::CURRENT + 1
+        ),
     )
     .unwrap();
     let listing = |d: &Path| -> Vec<String> {
@@ -420,7 +423,9 @@ fn a_directory_of_a_newer_format_is_refused_by_every_command() {
         assert_eq!(v["error"]["code"], "data_format_too_new", "{args:?}");
         let message = v["error"]["message"].as_str().unwrap();
         assert!(
-            message.contains("format 4") && message.contains("up to 3") && message.contains("use a newer ecomshare"),
+            message.contains(&format!("format {}", ecomshare::store::format::CURRENT + 1))
+                && message.contains(&format!("up to {}", ecomshare::store::format::CURRENT))
+                && message.contains("use a newer ecomshare"),
             "{args:?}: {message}"
         );
     }

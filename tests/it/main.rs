@@ -20,6 +20,7 @@ mod compaction;
 mod crash;
 mod dashboard_outlook;
 mod delivery;
+mod delta;
 mod downloads;
 mod filing_pages;
 mod golden;

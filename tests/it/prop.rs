@@ -388,12 +388,22 @@ fn a_version_from_before_rollups_gets_one_at_the_next_commit() {
             .unwrap();
     }
     // Make version 1 look like it came from before rollups.
-    let manifest = data.join("manifest/00000001.json");
-    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    for key in ["rollup", "units"] {
-        m["batches"][0].as_object_mut().unwrap().remove(key);
-    }
-    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    // (its batch, as the commit's `ecomshare` metadata in the Delta log, without them)
+    let entry = data.join("_delta_log/00000000000000000001.json");
+    let lines: Vec<String> = std::fs::read_to_string(&entry)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut action: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(batch) = action.pointer_mut("/commitInfo/ecomshare/batch") {
+                for key in ["rollup", "units"] {
+                    batch.as_object_mut().unwrap().remove(key).unwrap();
+                }
+            }
+            action.to_string()
+        })
+        .collect();
+    std::fs::write(&entry, lines.join("\n") + "\n").unwrap();
     for f in ["rollup.parquet", "units.parquet"] {
         std::fs::remove_file(data.join("batches/00000001").join(f)).unwrap();
     }
