@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            println!("{}", e.to_json());
+            // Not `println!`: a reader that went away (`| head`) is no panic.
+            let _ = writeln!(std::io::stdout(), "{}", e.to_json());
             let code = e.exit_code();
             tracing::error!("{:#}", anyhow::Error::from(e));
             let _ = std::io::stdout().flush();

@@ -67,11 +67,12 @@ impl From<AppError> for ApiError {
             return Self::shutting_down();
         }
         if e.kind() == ErrorKind::Busy {
-            return Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code,
-                "another ingest is running; retry later",
-            );
+            let message = if code == "commit_conflict" {
+                "another writer committed this dataset version first; nothing was committed: send the file again"
+            } else {
+                "another ingest is running; retry later"
+            };
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
         }
         tracing::error!(code, error = %e, "request failed");
         Self::new(
@@ -94,10 +95,34 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut response = (self.status, Json(body)).into_response();
+        // Every 503 is a moment's refusal (busy, a lost commit race, a
+        // shutdown): the caller may try again in a second.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(1u64));
+        }
         response.extensions_mut().insert(Said {
             code: self.code,
             message: self.message,
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WarehouseError;
+
+    #[test]
+    fn a_lost_commit_race_is_a_503_commit_conflict_to_send_again() {
+        let lost = AppError::Warehouse(WarehouseError::Conflict { version: 7 });
+        let response = ApiError::from(lost).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+        let said = response.extensions().get::<Said>().unwrap();
+        assert_eq!(said.code, "commit_conflict");
+        assert!(said.message.contains("send the file again"), "{}", said.message);
     }
 }

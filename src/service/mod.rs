@@ -55,7 +55,8 @@ pub enum ErrorKind {
     /// A well-formed request refused for what it asks: SQL the gate
     /// refuses, a query too slow or too large, more rows than Excel takes.
     Refused,
-    /// Another ingest holds the data directory; retry later.
+    /// Another ingest holds the data directory, or another writer
+    /// committed the version first; retry later.
     Busy,
     /// The data directory was written by a newer ecomshare.
     NewerFormat,
@@ -111,7 +112,7 @@ impl AppError {
             Self::Ingest(e) if e.is_input_error() => ErrorKind::InputRefused,
             Self::Engine(e) if e.is_client_error() => ErrorKind::Refused,
             Self::Tabular(crate::engine::tabular::TabularError::TooManyRowsForExcel { .. }) => ErrorKind::Refused,
-            Self::Warehouse(WarehouseError::Busy(_)) => ErrorKind::Busy,
+            Self::Warehouse(WarehouseError::Busy(_) | WarehouseError::Conflict { .. }) => ErrorKind::Busy,
             Self::Warehouse(WarehouseError::NewerFormat { .. }) => ErrorKind::NewerFormat,
             Self::ShuttingDown => ErrorKind::ShuttingDown,
             // The outlook's inputs come from the store: a bad one is ours.

@@ -303,6 +303,69 @@ pub fn recover(root: &Path) -> Result<(), WarehouseError> {
 mod tests {
     use super::*;
 
+    fn batch(seq: u64, name: &str) -> BatchEntry {
+        BatchEntry {
+            seq,
+            committed_at: "2026-12-08T00:00:00Z".into(),
+            ingest_time_us: 0,
+            files: vec![super::super::FileEntry {
+                index: 0,
+                name: name.into(),
+                sha256: name.into(),
+                records: 1,
+                accepted: 1,
+                rejected: 0,
+                filings: Some(format!("batches/{name}.parquet")),
+                rejections: None,
+            }],
+            superseded: None,
+            reference: None,
+            rollup: None,
+            units: None,
+            report: None,
+            submitted_by: None,
+            periods: None,
+        }
+    }
+
+    fn file(root: &Path, name: &str) -> NewFile {
+        let path = format!("batches/{name}.parquet");
+        fs::create_dir_all(root.join("batches")).unwrap();
+        fs::write(root.join(&path), name).unwrap();
+        NewFile {
+            path,
+            kind: stored::KIND_FILING,
+            records: Some(1),
+        }
+    }
+
+    #[test]
+    fn of_two_writers_on_one_version_one_commits_and_the_other_gets_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        create(root).unwrap();
+        create(root).unwrap();
+        assert_eq!(latest(root).unwrap(), Some(0));
+        let (a, b) = (file(root, "a"), file(root, "b"));
+        commit(root, 1, &batch(1, "a"), std::slice::from_ref(&a)).unwrap();
+        // The second writer read version 0 too.
+        let lost = commit(root, 1, &batch(1, "b"), std::slice::from_ref(&b)).unwrap_err();
+        assert!(matches!(lost, WarehouseError::Conflict { version: 1 }), "{lost}");
+        assert_eq!(latest(root).unwrap(), Some(1));
+        assert_eq!(super::batch(root, 1).unwrap(), batch(1, "a"));
+        let entry = fs::read_to_string(log_dir(root).join(entry_name(1))).unwrap();
+        assert!(entry.contains("batches/a.parquet") && !entry.contains("batches/b.parquet"));
+        // On top of the version it lost to, it commits.
+        commit(root, 2, &batch(2, "b"), &[b]).unwrap();
+        assert_eq!(super::batch(root, 2).unwrap(), batch(2, "b"));
+        recover(root).unwrap();
+        let names: Vec<String> = fs::read_dir(log_dir(root))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+    }
+
     #[test]
     fn entry_names() {
         assert_eq!(entry_name(7), "00000000000000000007.json");

@@ -294,3 +294,115 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     found.sort();
     found
 }
+
+/// The rounds of the race (the 50; `RACE_ROUNDS` for more).
+fn rounds() -> usize {
+    std::env::var("RACE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+/// Every batch the log holds, in version order (the commits' metadata).
+fn committed_batches(data: &Path) -> Vec<Value> {
+    let mut versions: Vec<u64> = std::fs::read_dir(data.join("_delta_log"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".json").and_then(|v| v.parse().ok())
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (0..versions.len() as u64).collect::<Vec<_>>(),
+        "versions are contiguous"
+    );
+    versions[1..]
+        .iter()
+        .map(|&v| {
+            let text = std::fs::read_to_string(log_entry(data, v)).unwrap();
+            let info = text
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find_map(|a| a.get("commitInfo").cloned())
+                .unwrap();
+            assert_eq!(info["ecomshare"]["dataset_version"], v);
+            info["ecomshare"]["batch"].clone()
+        })
+        .collect()
+}
+
+#[test]
+fn two_processes_ingesting_at_once_commit_every_file_once_in_contiguous_versions() {
+    let env = Env::new();
+    let n = rounds();
+    // Each file: two units of its own, and a revision of one shared key
+    // submitted at a time of its own (so that no order of commits changes
+    // which filing counts).
+    let file = |i: usize| {
+        let i = i as u32;
+        env.write(
+            &format!("f{i}.csv"),
+            &csv(&[
+                Row::new(
+                    &tax_code(100 + 2 * i),
+                    ["380", "381", "382"][i as usize % 3],
+                    "4711",
+                    "2025-01",
+                    1000 + i64::from(i),
+                    10,
+                ),
+                Row::new(&tax_code(101 + 2 * i), "383", "4791", "2025-02", 500, i64::from(i)),
+                Row::new(&tax_code(1), "380", "4711", "2025-03", 2000 + i64::from(i), 20).at(&format!(
+                    "2025-04-01T00:{:02}:{:02}+07:00",
+                    i / 60,
+                    i % 60
+                )),
+            ]),
+        )
+    };
+    let files: Vec<PathBuf> = (0..2 * n).map(file).collect();
+    for round in files.chunks(2) {
+        let children: Vec<_> = round
+            .iter()
+            .map(|f| {
+                common::bin(&env.data())
+                    .arg("ingest")
+                    .arg(f)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+    }
+    let batches = committed_batches(&env.data());
+    assert_eq!(batches.len(), 2 * n);
+    let mut names: Vec<String> = batches
+        .iter()
+        .flat_map(|b| b["files"].as_array().unwrap().iter())
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "each file committed exactly once");
+
+    // The same files one after another, in a directory of their own.
+    let serial = env.path("serial");
+    for f in &files {
+        assert!(
+            common::bin(&serial)
+                .arg("ingest")
+                .arg(f)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    assert_eq!(common::state(&env.data()), common::state(&serial));
+}
