@@ -649,19 +649,54 @@ fn clock() -> Result<Arc<dyn Clock>, CommandError> {
     }
 }
 
+/// How often a server that does not hold the outbox tries to take it: the
+/// longest the schedule and deliveries wait after their holder stops.
+const TAKEOVER_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Starts the report schedule (when configured) and the outbox's worker, in
-/// the one process holding the outbox lock; both stop on `stop`.
+/// the one process holding the outbox lock; another server on the same data
+/// directory stands by and takes them over once the lock is free (its
+/// holder stopped or died). All stop on `stop`.
 fn start_reports(
     app: &Arc<App>,
     config: &Config,
     stop: &crate::util::stop::Stop,
 ) -> Result<Vec<(&'static str, tokio::task::JoinHandle<()>)>, CommandError> {
-    let reports = &config.reports;
     let outbox = crate::delivery::Outbox::new(&config.data);
-    let Some(lock) = outbox.try_lock()? else {
-        tracing::warn!("another process holds the outbox; this one neither schedules nor delivers reports");
-        return Ok(Vec::new());
+    if let Some(lock) = outbox.try_lock()? {
+        return Ok(run_reports(app, config, stop, lock));
+    }
+    tracing::info!("another process holds the outbox: this one schedules and delivers reports only if that one stops");
+    let (app, config, mut stop) = (app.clone(), config.clone(), stop.clone());
+    let standby = async move {
+        loop {
+            if stop.sleep(TAKEOVER_EVERY).await {
+                return;
+            }
+            match outbox.try_lock() {
+                Ok(Some(lock)) => {
+                    tracing::warn!("the outbox was let go: this process now schedules and delivers reports");
+                    for (_, task) in run_reports(&app, &config, &stop, lock) {
+                        let _ = task.await;
+                    }
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(code = e.code(), error = %e, "trying the outbox lock failed"),
+            }
+        }
     };
+    Ok(vec![("reports standby", tokio::spawn(standby))])
+}
+
+/// The schedule and the outbox's worker, holding `lock` until both stop.
+fn run_reports(
+    app: &Arc<App>,
+    config: &Config,
+    stop: &crate::util::stop::Stop,
+    lock: std::fs::File,
+) -> Vec<(&'static str, tokio::task::JoinHandle<()>)> {
+    let reports = &config.reports;
     let clock = app.clock();
     let options = Arc::new(reports.delivery.clone());
     let worker = crate::delivery::Worker::new(&config.data, options, clock.clone());
@@ -692,7 +727,7 @@ fn start_reports(
         }
         None => tracing::info!("no [schedule] in the configuration: reports are generated on demand only"),
     }
-    Ok(tasks)
+    tasks
 }
 
 /// Loads and readies the newest version at start, so that `/readyz`

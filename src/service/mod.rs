@@ -233,7 +233,7 @@ pub struct App {
     /// The reference in force, parsed, with the texts it was parsed from and
     /// its fingerprint: every request reads the texts, few parse them.
     reference_cache: Mutex<Option<ReferenceCache>>,
-    /// The manifest directory's settled stamp and the latest version it listed.
+    /// The log directory's settled stamp and the latest version it listed.
     version_cache: Mutex<Option<(crate::store::Stamp, u64)>>,
     catalog: crate::engine::catalog::Catalog,
     options: AppOptions,

@@ -135,7 +135,7 @@ impl App {
         reference
     }
 
-    /// The latest dataset version, from the manifest directory's listing,
+    /// The latest dataset version, from the log directory's listing,
     /// listed again only when the directory's settled stamp changes.
     fn latest_version(&self) -> Result<u64, AppError> {
         let stamp = self.warehouse.manifest_stamp()?;
@@ -151,7 +151,7 @@ impl App {
     }
 
     /// The latest dataset version (0 before the first commit); lists the
-    /// manifest directory only.
+    /// log directory only.
     pub fn dataset_version(&self) -> Result<u64, AppError> {
         Ok(self.warehouse.latest_version()?.unwrap_or(0))
     }
@@ -161,8 +161,8 @@ impl App {
         Ok(self.current()?.0)
     }
 
-    /// The state tag and the reference in force. Lists the manifest
-    /// directory but parses no manifest: a request that finds its snapshot
+    /// The state tag and the reference in force. Lists the log
+    /// directory but reads no entry: a request that finds its snapshot
     /// cached reads only the small reference files.
     pub(super) fn current(&self) -> Result<(StateTag, Arc<Reference>), AppError> {
         let (reference, fingerprint) = self.reference_in_force()?;

@@ -185,6 +185,11 @@ impl Drop for Server {
 }
 
 fn serve(env: &Env, config: &Path, clock_start: &str) -> Server {
+    serve_on(env, config, clock_start).0
+}
+
+/// `serve` and the port it listens on.
+fn serve_on(env: &Env, config: &Path, clock_start: &str) -> (Server, u16) {
     let port = common::free_port();
     let child = env
         .cmd()
@@ -203,7 +208,7 @@ fn serve(env: &Env, config: &Path, clock_start: &str) -> Server {
         .spawn()
         .unwrap();
     common::wait_for_port(port);
-    Server(child)
+    (Server(child), port)
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -324,6 +329,90 @@ max_backoff_s = 3
     let state: Value = serde_json::from_slice(&std::fs::read(env.data().join("schedule.json")).unwrap()).unwrap();
     assert_eq!(state["runs"].as_array().unwrap().len(), 1);
     assert_eq!(state["runs"][0]["outcome"], "generated");
+}
+
+#[test]
+fn of_two_servers_on_one_store_either_takes_uploads_and_the_standby_takes_over_a_delivery_once() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let receiver = Receiver::start(2, 503);
+    let config = env.write(
+        "ecomshare.toml",
+        &format!(
+            r#"
+[schedule]
+day = 5
+time = "08:00"
+timezone = "Asia/Ho_Chi_Minh"
+
+[[recipients]]
+kind = "webhook"
+name = "moit"
+url = "{}"
+secret_env = "ECOMSHARE_HOOK_SECRET"
+
+[delivery]
+initial_backoff_s = 1.5
+max_backoff_s = 3
+"#,
+            receiver.url()
+        ),
+    );
+    let (first, first_port) = serve_on(&env, &config, "2025-04-05T08:00:30+07:00");
+    // The first holds the outbox once its schedule has queued the report.
+    wait_until("the report queued", Duration::from_secs(60), || {
+        !outbox(&env).is_empty()
+    });
+    let (_second, second_port) = serve_on(&env, &config, "2025-04-05T08:00:30+07:00");
+
+    // An upload to one server is answered by the other.
+    // (It answers from the version it has readied, and readies the new
+    // one once it sees it in the log.)
+    let total_at_second = || {
+        let answer = common::http(
+            second_port,
+            "GET /api/v1/share?from=2025-02&to=2025-02 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        let body: Value = serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap();
+        (body["dataset_version"].clone(), body["total"]["filings"].clone())
+    };
+    let before = total_at_second();
+    assert_eq!(before.0, 1);
+    let more = csv(&[Row::new(&tax_code(9), "380", "4711", "2025-02", 4000, 400)]);
+    let status = common::post_filings(first_port, "more.csv", more.as_bytes());
+    assert!(status.starts_with("HTTP/1.1 201"), "{status}");
+    wait_until(
+        "the other server's answer from the upload's version",
+        Duration::from_secs(30),
+        || total_at_second().0 == 2,
+    );
+    let after = total_at_second();
+    assert_eq!(
+        after.1.as_u64(),
+        before.1.as_u64().map(|n| n + 1),
+        "{before:?} {after:?}"
+    );
+
+    // The holder dies between attempts; the standby takes over.
+    wait_until("the first attempt's outcome", Duration::from_secs(60), || {
+        outbox(&env)
+            .first()
+            .is_some_and(|d| d.attempts.len() == 1 && d.attempts[0].outcome.is_some())
+    });
+    drop(first);
+    wait_until("delivery by the other server", Duration::from_secs(60), || {
+        outbox(&env).first().is_some_and(|d| d.state == State::Delivered)
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let answered: Vec<u16> = receiver.received().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [503, 503, 200], "delivered exactly once");
+    assert_eq!(
+        outbox(&env).len(),
+        1,
+        "one delivery: the report was not generated again"
+    );
+    let state: Value = serde_json::from_slice(&std::fs::read(env.data().join("schedule.json")).unwrap()).unwrap();
+    assert_eq!(state["runs"].as_array().unwrap().len(), 1);
 }
 
 /// Ingest runs its own runtime, so async tests call it off the runtime.
