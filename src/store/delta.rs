@@ -67,6 +67,24 @@ pub struct NewFile {
     pub records: Option<u64>,
 }
 
+/// The files a batch adds to the table: its accepted filings, and the row
+/// ids it supersedes (`superseded_rows` of them, when known).
+pub fn files_of(batch: &BatchEntry, superseded_rows: Option<u64>) -> Vec<NewFile> {
+    let filings = batch.files.iter().filter_map(|f| {
+        f.filings.as_ref().map(|path| NewFile {
+            path: path.clone(),
+            kind: stored::KIND_FILING,
+            records: Some(f.accepted),
+        })
+    });
+    let superseded = batch.superseded.as_ref().map(|path| NewFile {
+        path: path.clone(),
+        kind: stored::KIND_SUPERSEDED,
+        records: superseded_rows,
+    });
+    filings.chain(superseded).collect()
+}
+
 fn log_dir(root: &Path) -> PathBuf {
     root.join(LOG_DIR)
 }

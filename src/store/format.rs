@@ -30,7 +30,6 @@
 //! touched.
 
 use super::{Manifest, Warehouse, WarehouseError, delta, fault_point, io, manifest};
-use crate::domain::stored;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::Path;
@@ -173,22 +172,7 @@ impl Warehouse {
                 .last()
                 .filter(|b| b.seq == version && m.version == version)
                 .ok_or_else(|| corrupt("its last batch is not its version".into()))?;
-            let mut files: Vec<delta::NewFile> = batch
-                .files
-                .iter()
-                .filter_map(|f| {
-                    f.filings.as_ref().map(|path| delta::NewFile {
-                        path: path.clone(),
-                        kind: stored::KIND_FILING,
-                        records: Some(f.accepted),
-                    })
-                })
-                .collect();
-            files.extend(batch.superseded.as_ref().map(|path| delta::NewFile {
-                path: path.clone(),
-                kind: stored::KIND_SUPERSEDED,
-                records: None,
-            }));
+            let files = delta::files_of(batch, None);
             delta::commit(&self.root, version, batch, &files)?;
             committed += 1;
             fault_point("upgrade:after_log_entry");

@@ -506,24 +506,7 @@ impl Batch<'_> {
         manifest.version = self.seq;
         manifest.committed_at = committed_at.to_string();
         let superseded = self.superseded.take();
-        let mut added: Vec<delta::NewFile> = self
-            .files
-            .iter()
-            .filter_map(|f| {
-                f.filings.as_ref().map(|path| delta::NewFile {
-                    path: path.clone(),
-                    kind: crate::domain::stored::KIND_FILING,
-                    records: Some(f.accepted),
-                })
-            })
-            .collect();
-        if let Some((path, rows)) = &superseded {
-            added.push(delta::NewFile {
-                path: path.clone(),
-                kind: crate::domain::stored::KIND_SUPERSEDED,
-                records: Some(*rows),
-            });
-        }
+        let superseded_rows = superseded.as_ref().map(|(_, rows)| *rows);
         manifest.batches.push(BatchEntry {
             seq: self.seq,
             committed_at: committed_at.to_string(),
@@ -556,7 +539,7 @@ impl Batch<'_> {
         let entry = manifest.batches.last().expect("the batch was just pushed");
         fault_point("commit:before_log");
         crate::util::fault::before_rename(&root.join(delta::LOG_DIR).join(delta::entry_name(self.seq)));
-        match delta::commit(&root, self.seq, entry, &added) {
+        match delta::commit(&root, self.seq, entry, &delta::files_of(entry, superseded_rows)) {
             Ok(()) => {}
             // Another writer has the version: this batch's files are named by
             // nothing and are removed (recovery would, under the lock).

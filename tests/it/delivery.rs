@@ -223,12 +223,10 @@ fn outbox(env: &Env) -> Vec<Delivery> {
     Outbox::new(&env.data()).list().unwrap()
 }
 
-#[test]
-fn webhook_delivered_exactly_once_after_failures_and_a_server_kill_between_attempts() {
-    let env = Env::new();
-    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
-    let receiver = Receiver::start(2, 503);
-    let config = env.write(
+/// A monthly schedule on the 5th at 08:00 (Hanoi) and one webhook recipient,
+/// `moit`, at `receiver`, retried after 1.5 s then 3 s.
+fn webhook_config(env: &Env, receiver: &Receiver) -> std::path::PathBuf {
+    env.write(
         "ecomshare.toml",
         &format!(
             r#"
@@ -249,7 +247,15 @@ max_backoff_s = 3
 "#,
             receiver.url()
         ),
-    );
+    )
+}
+
+#[test]
+fn webhook_delivered_exactly_once_after_failures_and_a_server_kill_between_attempts() {
+    let env = Env::new();
+    assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
+    let receiver = Receiver::start(2, 503);
+    let config = webhook_config(&env, &receiver);
     // Half a minute after the schedule's time on 5 April 2025, Hanoi time.
     let server = serve(&env, &config, "2025-04-05T08:00:30+07:00");
     wait_until("the first attempt's outcome", Duration::from_secs(60), || {
@@ -336,28 +342,7 @@ fn of_two_servers_on_one_store_either_takes_uploads_and_the_standby_takes_over_a
     let env = Env::new();
     assert_eq!(env.ingest(&[&fixture("sample_filings.csv")]).code, 0);
     let receiver = Receiver::start(2, 503);
-    let config = env.write(
-        "ecomshare.toml",
-        &format!(
-            r#"
-[schedule]
-day = 5
-time = "08:00"
-timezone = "Asia/Ho_Chi_Minh"
-
-[[recipients]]
-kind = "webhook"
-name = "moit"
-url = "{}"
-secret_env = "ECOMSHARE_HOOK_SECRET"
-
-[delivery]
-initial_backoff_s = 1.5
-max_backoff_s = 3
-"#,
-            receiver.url()
-        ),
-    );
+    let config = webhook_config(&env, &receiver);
     let (first, first_port) = serve_on(&env, &config, "2025-04-05T08:00:30+07:00");
     // The first holds the outbox once its schedule has queued the report.
     wait_until("the report queued", Duration::from_secs(60), || {
