@@ -214,6 +214,9 @@ enum Command {
         /// Seconds requests in flight may take to finish after SIGTERM or SIGINT before they are cut [default: 30].
         #[arg(long, env = "ECOMSHARE_SHUTDOWN_GRACE_S")]
         shutdown_grace_s: Option<u64>,
+        /// Seconds between looks at the store's log for versions another process committed, readied before they are answered; 0: only when a request comes [default: 2].
+        #[arg(long, env = "ECOMSHARE_POLL_INTERVAL_S")]
+        poll_interval_s: Option<u64>,
     },
     /// Write realistic demo filings (filings.csv, revisions.csv) to a directory.
     Demo {
@@ -440,12 +443,14 @@ fn configuration(cli: &Cli) -> Result<config::Config, CommandError> {
         max_upload_mb,
         metrics_addr,
         shutdown_grace_s,
+        poll_interval_s,
     } = &cli.command
     {
         overrides = Overrides {
             addr: addr.clone(),
             metrics_addr: metrics_addr.clone(),
             shutdown_grace_s: *shutdown_grace_s,
+            poll_interval_s: *poll_interval_s,
             no_demo: *no_demo,
             no_warm: *no_warm,
             public_dashboard: *public_dashboard,

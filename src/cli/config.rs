@@ -48,6 +48,9 @@ pub struct FileConfig {
     /// Compute the dashboard's default views in the background after each
     /// new dataset version (default true).
     pub warm: Option<bool>,
+    /// Seconds between `serve`'s looks at the log for versions another
+    /// process committed (default 2; 0: only when a request comes).
+    pub poll_interval_s: Option<u64>,
     /// A directory of extra named queries.
     pub queries: Option<PathBuf>,
     /// Memory pool of named and analysts' queries, in MiB.
@@ -248,6 +251,7 @@ pub struct Overrides {
     pub addr: Option<String>,
     pub metrics_addr: Option<String>,
     pub shutdown_grace_s: Option<u64>,
+    pub poll_interval_s: Option<u64>,
     pub no_demo: bool,
     pub no_warm: bool,
     pub queries: Option<PathBuf>,
@@ -325,6 +329,8 @@ pub struct Config {
     pub compaction: crate::service::CompactPolicy,
     /// Seconds between `serve`'s compaction rounds; 0: never.
     pub compaction_interval_s: u64,
+    /// Seconds between `serve`'s looks at the log; 0: never.
+    pub poll_interval_s: u64,
     pub log_format: LogFormat,
 }
 
@@ -428,6 +434,7 @@ pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, Conf
         reports,
         compaction,
         compaction_interval_s: c.interval_s.unwrap_or(60),
+        poll_interval_s: overrides.poll_interval_s.or(file.poll_interval_s).unwrap_or(2),
         log_format,
         data: overrides
             .data
@@ -783,6 +790,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.addr, "127.0.0.1:1");
         let c = resolve(None, Overrides::default()).unwrap();
+        assert_eq!(c.poll_interval_s, 2);
         assert_eq!(
             (c.data.to_str().unwrap(), c.addr.as_str(), c.demo),
             (DEFAULT_DATA, DEFAULT_ADDR, true)
@@ -852,7 +860,11 @@ mod tests {
     fn the_ops_listener_and_the_grace_layer_like_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ecomshare.toml");
-        std::fs::write(&path, "metrics_addr = \"9090\"\nshutdown_grace_s = 5\n").unwrap();
+        std::fs::write(
+            &path,
+            "metrics_addr = \"9090\"\nshutdown_grace_s = 5\npoll_interval_s = 7\n",
+        )
+        .unwrap();
         let c = resolve(Some(&path), Overrides::default()).unwrap();
         assert_eq!(
             c.metrics_addr.as_deref(),
@@ -860,16 +872,19 @@ mod tests {
             "a bare port is loopback"
         );
         assert_eq!(c.server.shutdown_grace_s, Some(5));
+        assert_eq!(c.poll_interval_s, 7);
         let c = resolve(
             Some(&path),
             Overrides {
                 metrics_addr: Some("0.0.0.0:9100".into()),
                 shutdown_grace_s: Some(0),
+                poll_interval_s: Some(0),
                 ..Overrides::default()
             },
         )
         .unwrap();
         assert_eq!(c.metrics_addr.as_deref(), Some("0.0.0.0:9100"));
+        assert_eq!(c.poll_interval_s, 0, "the flag over the file: only when asked");
         assert_eq!(c.server.shutdown_grace_s, Some(0), "0: cut at once");
         let c = resolve(
             None,

@@ -488,6 +488,13 @@ async fn serve_until_signalled(config: &Config, app: Arc<App>) -> Result<(), Com
         tasks.push(("warming", tokio::spawn(keep_warm(app.clone(), stop.clone()))));
     }
     tasks.extend(start_reports(&app, config, &stop)?);
+    if config.poll_interval_s > 0 {
+        let every = std::time::Duration::from_secs(config.poll_interval_s);
+        tasks.push((
+            "following the log",
+            tokio::spawn(follow_log(app.clone(), every, stop.clone())),
+        ));
+    }
     if config.compaction_interval_s > 0 {
         let every = std::time::Duration::from_secs(config.compaction_interval_s);
         let compacting = keep_compact(app.clone(), config.compaction, every, stop.clone());
@@ -756,6 +763,20 @@ async fn become_ready(app: Arc<App>, mut stop: crate::util::stop::Stop) {
         }
         if stop.sleep(std::time::Duration::from_secs(5)).await {
             return;
+        }
+    }
+}
+
+/// Every `every`, readies the log's newest version when another process
+/// committed it, so that it is answered once ready without a request having
+/// to ask for it first; until `stop`.
+async fn follow_log(app: Arc<App>, every: std::time::Duration, mut stop: crate::util::stop::Stop) {
+    loop {
+        if stop.sleep(every).await {
+            return;
+        }
+        if let Err(e) = app.publish_latest().await {
+            tracing::warn!(code = e.code(), error = %e, "readying the log's newest version failed; trying again");
         }
     }
 }

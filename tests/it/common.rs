@@ -165,6 +165,7 @@ pub fn bin(data: &Path) -> Command {
         .env_remove("ECOMSHARE_RELEASE_DEADLINE_DAY")
         .env_remove("ECOMSHARE_RELEASE_FINAL_AFTER_MONTHS")
         .env_remove("ECOMSHARE_DELIVERY_MAX_IN_FLIGHT")
+        .env_remove("ECOMSHARE_POLL_INTERVAL_S")
         .env("ECOMSHARE_LOG", "warn");
     c
 }

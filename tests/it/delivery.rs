@@ -351,8 +351,6 @@ fn of_two_servers_on_one_store_either_takes_uploads_and_the_standby_takes_over_a
     let (_second, second_port) = serve_on(&env, &config, "2025-04-05T08:00:30+07:00");
 
     // An upload to one server is answered by the other.
-    // (It answers from the version it has readied, and readies the new
-    // one once it sees it in the log.)
     let total_at_second = || {
         let answer = common::http(
             second_port,
@@ -366,12 +364,22 @@ fn of_two_servers_on_one_store_either_takes_uploads_and_the_standby_takes_over_a
     let more = csv(&[Row::new(&tax_code(9), "380", "4711", "2025-02", 4000, 400)]);
     let status = common::post_filings(first_port, "more.csv", more.as_bytes());
     assert!(status.starts_with("HTTP/1.1 201"), "{status}");
+    // It finds the version in the log and readies it by itself (its
+    // metrics are asked, not its figures), then answers from it.
     wait_until(
-        "the other server's answer from the upload's version",
+        "the other server serving the upload's version",
         Duration::from_secs(30),
-        || total_at_second().0 == 2,
+        || {
+            common::http(
+                second_port,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .lines()
+            .any(|l| l == "ecomshare_dataset_version_serving 2")
+        },
     );
     let after = total_at_second();
+    assert_eq!(after.0, 2);
     assert_eq!(
         after.1.as_u64(),
         before.1.as_u64().map(|n| n + 1),
